@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what Cloister needs to build and test: Debian packages (apt) and blst,
+# built from the npm source package @chainsafe/blst@0.2.11 into .deps/blst.
+# Idempotent: when everything is present it only checks and exits in well under a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
+libssl-dev libmicrohttpd-dev libjansson-dev libexpat1-dev libsqlite3-dev sqlite3
+libcurl4-openssl-dev libcmocka-dev libcbor-dev libseccomp-dev libzip-dev libpq-dev
+awscli python3-boto3 python3-pytest nodejs curl"
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "deps: installing Debian packages:$missing"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+fi
+
+# npm ships with nodejs (Debian or NodeSource); a separate Debian npm package conflicts with the latter.
+command -v npm >/dev/null || { SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo; $SUDO apt-get install -y -qq npm >/dev/null; }
+
+BLST_VER=0.2.11
+if [ ! -f .deps/blst/libblst.a ] || [ "$(cat .deps/blst/VERSION 2>/dev/null)" != "$BLST_VER" ]; then
+    echo "deps: building blst from @chainsafe/blst@$BLST_VER"
+    rm -rf .deps/blst .deps/blst-src && mkdir -p .deps/blst-src .deps/blst
+    (cd .deps/blst-src && npm pack --silent "@chainsafe/blst@$BLST_VER" >/dev/null && tar xzf chainsafe-blst-*.tgz)
+    (cd .deps/blst-src/package/blst && sh build.sh >/dev/null)
+    cp .deps/blst-src/package/blst/libblst.a .deps/blst/
+    mkdir -p .deps/blst/include && cp .deps/blst-src/package/blst/bindings/blst.h .deps/blst-src/package/blst/bindings/blst_aux.h .deps/blst/include/
+    echo "$BLST_VER" > .deps/blst/VERSION
+    rm -rf .deps/blst-src
+fi
