@@ -1,2 +1,45 @@
-/* placeholder: being written */
-typedef int cl_placeholder_unused;
+/* awserr.c — renders an error the way the called service's SDK parses it: the
+ * Query protocol's ErrorResponse (IAM, STS), S3's bare <Error>, or KMS's JSON
+ * with __type. The code string is what SDKs surface to users, so callers pass
+ * AWS's exact codes ("AccessDenied", "InvalidClientTokenId", ...). */
+#include "aws/aws.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+static void json_error(http_response *r, const char *code, const char *message) {
+    json_t *o = json_pack("{s:s, s:s}", "__type", code, "message", message ? message : "");
+    char *s = json_dumps(o, JSON_COMPACT);
+    buf_append_cstr(&r->body, s);
+    free(s);
+    json_decref(o);
+    http_set_header(r, "Content-Type", "application/x-amz-json-1.1");
+    http_set_header(r, "x-amzn-ErrorType", code);
+}
+
+void aws_error(http_response *r, aws_shape shape, const char *xmlns, int status, const char *code,
+               const char *message, const char *request_id) {
+    r->status = status;
+    buf_clear(&r->body);
+    if (shape == AWS_SHAPE_JSON) {
+        json_error(r, code, message);
+        return;
+    }
+    buf_append_cstr(&r->body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    if (shape == AWS_SHAPE_QUERY) {
+        buf_appendf(&r->body, "<ErrorResponse xmlns=\"%s\"><Error><Type>%s</Type>", xmlns,
+                    status >= 500 ? "Receiver" : "Sender");
+        xml_text(&r->body, "Code", code);
+        xml_text(&r->body, "Message", message);
+        buf_append_cstr(&r->body, "</Error>");
+        xml_text(&r->body, "RequestId", request_id);
+        buf_append_cstr(&r->body, "</ErrorResponse>\n");
+    } else {
+        buf_append_cstr(&r->body, "<Error>");
+        xml_text(&r->body, "Code", code);
+        xml_text(&r->body, "Message", message);
+        xml_text(&r->body, "RequestId", request_id);
+        buf_append_cstr(&r->body, "</Error>\n");
+    }
+    http_set_header(r, "Content-Type", shape == AWS_SHAPE_QUERY ? "text/xml" : "application/xml");
+}

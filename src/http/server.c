@@ -1,2 +1,241 @@
-/* placeholder: being written */
-typedef int cl_placeholder_unused;
+/* server.c — the HTTP(S) listener on libmicrohttpd. It does only transport:
+ * capture the raw request target (before MHD unescapes it: SigV4 signs the raw
+ * form), collect headers and a bounded body, call the one handler, send what it
+ * built, and record metrics. Everything about AWS lives above this file. */
+#include "http/http.h"
+
+#include "crypto/crypto.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct http_server {
+    struct MHD_Daemon *plain, *tls;
+    http_handler handler;
+    void *ctx;
+    size_t max_body;
+};
+
+typedef struct {
+    http_request req;
+    bool started;
+    uint64_t t0;
+} req_state;
+
+/* Called by MHD with the raw URI before any parsing: the start of a request. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con) {
+    (void)cls;
+    (void)con;
+    req_state *st = cl_calloc(1, sizeof *st);
+    const char *q = strchr(uri, '?');
+    st->req.path = q ? cl_strndup(uri, (size_t)(q - uri)) : cl_strdup(uri);
+    st->req.query = cl_strdup(q ? q + 1 : "");
+    st->t0 = time_mono_ns();
+    return st;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    (void)cls;
+    (void)con;
+    (void)toe;
+    req_state *st = *con_cls;
+    if (!st) return;
+    free(st->req.path);
+    free(st->req.query);
+    kvlist_free(&st->req.headers);
+    buf_free(&st->req.body);
+    free(st);
+    *con_cls = NULL;
+}
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value) {
+    (void)kind;
+    kvlist_add(cls, key, value ? value : "");
+    return MHD_YES;
+}
+
+static void fill_remote(struct MHD_Connection *con, http_request *req) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    strcpy(req->remote_ip, "0.0.0.0");
+    if (!ci || !ci->client_addr) return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, req->remote_ip, sizeof req->remote_ip);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, req->remote_ip, sizeof req->remote_ip);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *con, http_response *r) {
+    size_t len = r->body.len;
+    void *data = r->body.ptr;
+    r->body = CL_BUF_INIT;
+    struct MHD_Response *mr = MHD_create_response_from_buffer_with_free_callback(len, data, free);
+    if (!mr) {
+        free(data);
+        return MHD_NO;
+    }
+    for (size_t i = 0; i < r->headers.len; i++)
+        MHD_add_response_header(mr, r->headers.items[i].key, r->headers.items[i].value);
+    enum MHD_Result rc = MHD_queue_response(con, (unsigned)r->status, mr);
+    MHD_destroy_response(mr);
+    return rc;
+}
+
+static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *con, req_state *st) {
+    http_response resp = {.status = 200};
+    srv->handler(srv->ctx, &st->req, &resp);
+    http_set_header(&resp, "x-amz-request-id", st->req.request_id);
+    http_set_header(&resp, "x-amzn-RequestId", st->req.request_id);
+    http_set_header(&resp, "Server", "Cloister");
+    enum MHD_Result rc = send_response(con, &resp);
+    metrics_observe(st->req.service ? st->req.service : "none", st->req.op ? st->req.op : "none",
+                    resp.status, time_mono_ns() - st->t0);
+    kvlist_free(&resp.headers);
+    buf_free(&resp.body);
+    return rc;
+}
+
+static void start_request(http_server *srv, struct MHD_Connection *con, req_state *st,
+                          const char *method) {
+    st->started = true;
+    st->req.method = method;
+    MHD_get_connection_values(con, MHD_HEADER_KIND, collect_header, &st->req.headers);
+    st->req.tls = MHD_get_connection_info(con, MHD_CONNECTION_INFO_GNUTLS_SESSION) != NULL &&
+                  srv->tls != NULL &&
+                  MHD_get_connection_info(con, MHD_CONNECTION_INFO_DAEMON)->daemon == srv->tls;
+    fill_remote(con, &st->req);
+    static const char ALNUM[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    crypto_random_string(st->req.request_id, 20, ALNUM);
+    const char *cl = kvlist_get_ci(&st->req.headers, "Content-Length");
+    uint64_t n = 0;
+    if (cl && slice_to_u64(slice_cstr(cl), &n) == CL_OK && n > srv->max_body)
+        st->req.body_too_large = true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls) {
+    (void)url;
+    (void)version;
+    http_server *srv = cls;
+    req_state *st = *con_cls;
+    if (!st) return MHD_NO;
+    if (!st->started) {
+        start_request(srv, con, st, method);
+        if (!st->req.body_too_large) return MHD_YES;
+        return dispatch(srv, con, st); /* answer 413 now instead of reading the body */
+    }
+    if (*upload_size) {
+        if (st->req.body.len + *upload_size > srv->max_body) st->req.body_too_large = true;
+        else buf_append(&st->req.body, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return dispatch(srv, con, st);
+}
+
+static cl_err parse_listen(const char *spec, struct sockaddr_storage *ss, bool *v6) {
+    memset(ss, 0, sizeof *ss);
+    const char *colon = strrchr(spec, ':');
+    if (!colon) return CL_ERR_INVALID;
+    uint64_t port;
+    if (slice_to_u64(slice_cstr(colon + 1), &port) != CL_OK || port > 65535) return CL_ERR_INVALID;
+    char host[64] = "";
+    size_t hl = (size_t)(colon - spec);
+    if (hl >= sizeof host) return CL_ERR_INVALID;
+    memcpy(host, spec, hl);
+    host[hl] = 0;
+    if (host[0] == '[') {
+        size_t n = strlen(host);
+        if (n < 2 || host[n - 1] != ']') return CL_ERR_INVALID;
+        host[n - 1] = 0;
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        *v6 = true;
+        return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1 ? CL_OK : CL_ERR_INVALID;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    *v6 = false;
+    if (host[0] == 0 || strcmp(host, "0.0.0.0") == 0) return CL_OK;
+    if (strcmp(host, "localhost") == 0) strcpy(host, "127.0.0.1");
+    return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? CL_OK : CL_ERR_INVALID;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    cl_buf b = CL_BUF_INIT;
+    buf_vappendf(&b, fmt, ap);
+    while (b.len && (b.ptr[b.len - 1] == '\n')) b.len--;
+    log_debug("http: %s", buf_cstr(&b));
+    buf_free(&b);
+}
+
+static struct MHD_Daemon *start_daemon(http_server *srv, const http_config *cfg, const char *listen,
+                                       bool tls) {
+    struct sockaddr_storage ss;
+    bool v6 = false;
+    if (parse_listen(listen, &ss, &v6) != CL_OK) {
+        log_error("http: bad listen address '%s' (want HOST:PORT)", listen);
+        return NULL;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     (v6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_SOCK_ADDR, 0, &ss},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
+        {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 4, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 128 * 1024, NULL},
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
+        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cfg->tls_cert_pem},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+                                            MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    if (!d) log_error("http: cannot listen on %s%s", listen, tls ? " (TLS)" : "");
+    return d;
+}
+
+cl_err http_server_start(const http_config *cfg, http_handler h, void *ctx, http_server **out) {
+    http_server *srv = cl_calloc(1, sizeof *srv);
+    srv->handler = h;
+    srv->ctx = ctx;
+    srv->max_body = cfg->max_body ? cfg->max_body : 1 << 20;
+    srv->plain = start_daemon(srv, cfg, cfg->listen, false);
+    if (srv->plain && cfg->tls_listen) srv->tls = start_daemon(srv, cfg, cfg->tls_listen, true);
+    if (!srv->plain || (cfg->tls_listen && !srv->tls)) {
+        http_server_stop(srv);
+        return CL_ERR_IO;
+    }
+    *out = srv;
+    return CL_OK;
+}
+
+void http_server_stop(http_server *s) {
+    if (!s) return;
+    if (s->plain) MHD_stop_daemon(s->plain);
+    if (s->tls) MHD_stop_daemon(s->tls);
+    free(s);
+}
+
+uint16_t http_server_port(const http_server *s, bool tls) {
+    struct MHD_Daemon *d = tls ? s->tls : s->plain;
+    if (!d) return 0;
+    const union MHD_DaemonInfo *i = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    return i ? i->port : 0;
+}
+
+void http_set_header(http_response *r, const char *name, const char *value) {
+    kvlist_add(&r->headers, name, value);
+}

@@ -1,2 +1,113 @@
-/* placeholder: being written */
-typedef int cl_placeholder_unused;
+/* store.c — the backend-neutral front of the meta store: picks a backend from
+ * the URL and serialises access with one recursive lock, so a transaction
+ * (store_txn) sees no interleaved writes from other threads and calls made from
+ * inside it join it. One writer at a time is what SQLite allows anyway. */
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct store {
+    const struct store_backend *be;
+    void *impl;
+    pthread_mutex_t lock;
+    int txn_depth;
+};
+
+cl_err store_open(const char *url, store **out) {
+    const struct store_backend *be = &store_sqlite_backend;
+    const char *target = url;
+    if (strncmp(url, "sqlite:", 7) == 0) target = url + 7;
+    else if (strstr(url, "://") != NULL) return CL_ERR_INVALID; /* postgres:// not built yet */
+    store *s = cl_calloc(1, sizeof *s);
+    s->be = be;
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&s->lock, &attr);
+    pthread_mutexattr_destroy(&attr);
+    cl_err e = be->open(target, &s->impl);
+    if (e != CL_OK) {
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+        return e;
+    }
+    *out = s;
+    return CL_OK;
+}
+
+void store_close(store *s) {
+    if (!s) return;
+    s->be->close(s->impl);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+#define LOCKED(s, expr)                                                                            \
+    do {                                                                                           \
+        pthread_mutex_lock(&(s)->lock);                                                            \
+        cl_err locked_e_ = (expr);                                                                 \
+        pthread_mutex_unlock(&(s)->lock);                                                          \
+        return locked_e_;                                                                          \
+    } while (0)
+
+int store_schema_version(store *s) {
+    pthread_mutex_lock(&s->lock);
+    int v = s->be->schema_version(s->impl);
+    pthread_mutex_unlock(&s->lock);
+    return v;
+}
+
+cl_err store_get(store *s, const char *kind, const char *scope, const char *name, char **doc) {
+    LOCKED(s, s->be->get(s->impl, kind, scope, name, doc));
+}
+
+cl_err store_insert(store *s, const char *kind, const char *scope, const char *name,
+                    const char *doc) {
+    LOCKED(s, s->be->write(s->impl, kind, scope, name, doc, false));
+}
+
+cl_err store_put(store *s, const char *kind, const char *scope, const char *name,
+                 const char *doc) {
+    LOCKED(s, s->be->write(s->impl, kind, scope, name, doc, true));
+}
+
+cl_err store_delete(store *s, const char *kind, const char *scope, const char *name) {
+    LOCKED(s, s->be->del(s->impl, kind, scope, name));
+}
+
+cl_err store_delete_scope(store *s, const char *kind, const char *scope) {
+    LOCKED(s, s->be->del_scope(s->impl, kind, scope));
+}
+
+cl_err store_list(store *s, const char *kind, const char *scope, const char *prefix,
+                  const char *start_after, size_t limit, store_list_fn fn, void *arg,
+                  bool *more) {
+    LOCKED(s, s->be->list(s->impl, kind, scope, prefix, start_after, limit, fn, arg, more));
+}
+
+cl_err store_count(store *s, const char *kind, const char *scope, size_t *out) {
+    LOCKED(s, s->be->count(s->impl, kind, scope, out));
+}
+
+cl_err store_txn(store *s, store_txn_fn fn, void *arg) {
+    pthread_mutex_lock(&s->lock);
+    if (s->txn_depth > 0) { /* nested: join the outer transaction */
+        s->txn_depth++;
+        cl_err e = fn(s, arg);
+        s->txn_depth--;
+        pthread_mutex_unlock(&s->lock);
+        return e;
+    }
+    cl_err e = s->be->begin(s->impl);
+    if (e == CL_OK) {
+        s->txn_depth = 1;
+        e = fn(s, arg);
+        s->txn_depth = 0;
+        if (e == CL_OK) e = s->be->commit(s->impl);
+        else s->be->rollback(s->impl);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return e;
+}

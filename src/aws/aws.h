@@ -1,0 +1,46 @@
+/* aws.h — the one public header of src/aws: AWS wire protocols shared by every
+ * service. SigV4 (declared in sigv4.h, included here), an XML writer for Query
+ * and REST-XML responses, AWS error shapes, and ARNs. */
+#ifndef CLOISTER_AWS_H
+#define CLOISTER_AWS_H
+
+#include "aws/sigv4.h"
+#include "base/base.h"
+#include "http/http.h"
+
+/* ---- XML output ---- */
+void xml_escape(cl_buf *b, const char *s);
+void xml_open(cl_buf *b, const char *tag);
+void xml_close(cl_buf *b, const char *tag);
+/* <tag>escaped text</tag>; nothing if text is NULL. */
+void xml_text(cl_buf *b, const char *tag, const char *text);
+void xml_textf(cl_buf *b, const char *tag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- AWS Query protocol (IAM, STS) ---- */
+#define AWS_XMLNS_IAM "https://iam.amazonaws.com/doc/2010-05-08/"
+#define AWS_XMLNS_STS "https://sts.amazonaws.com/doc/2011-06-15/"
+/* <ActionResponse xmlns=..><ActionResult> ... */
+void aws_query_begin(cl_buf *b, const char *action, const char *xmlns);
+/* ... </ActionResult><ResponseMetadata><RequestId/></ResponseMetadata></ActionResponse> */
+void aws_query_end(cl_buf *b, const char *action, const char *request_id);
+/* A response with no Result element (e.g. DeleteUser). */
+void aws_query_empty(cl_buf *b, const char *action, const char *xmlns, const char *request_id);
+
+/* ---- errors in the shape of the service that was called ---- */
+typedef enum {
+    AWS_SHAPE_QUERY, /* IAM, STS: <ErrorResponse><Error><Type><Code><Message> */
+    AWS_SHAPE_S3,    /* <Error><Code><Message><RequestId> */
+    AWS_SHAPE_JSON,  /* KMS: {"__type": ..., "message": ...} */
+} aws_shape;
+
+void aws_error(http_response *r, aws_shape shape, const char *xmlns, int status, const char *code,
+               const char *message, const char *request_id);
+
+/* ---- ARNs: arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE ---- */
+typedef struct {
+    char *partition, *service, *region, *account, *resource;
+} aws_arn;
+cl_err arn_parse(const char *s, aws_arn *out);
+void arn_free(aws_arn *a);
+
+#endif

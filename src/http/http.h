@@ -1,0 +1,71 @@
+/* http.h — the one public header of src/http: the HTTP(S) server Cloister's
+ * front door runs on (libmicrohttpd, epoll, thread pool, TLS through GnuTLS),
+ * the Prometheus metrics registry, and a small libcurl client for the CLI.
+ *
+ * The server hands a handler a fully read request (raw path and query exactly as
+ * sent, because SigV4 signs them; headers; body up to max_body) and sends the
+ * response the handler filled in. Ownership: the server owns request and
+ * response; the handler fills resp->body / resp->headers. */
+#ifndef CLOISTER_HTTP_H
+#define CLOISTER_HTTP_H
+
+#include "base/base.h"
+
+typedef struct {
+    const char *method;
+    char *path;  /* raw request-target path, still percent-encoded */
+    char *query; /* raw query string without '?', "" if none */
+    cl_kvlist headers;
+    cl_buf body;
+    char remote_ip[64];
+    bool tls;
+    char request_id[21];
+    bool body_too_large;
+    /* set by the handler, for metrics and logs */
+    const char *service;
+    const char *op;
+} http_request;
+
+typedef struct {
+    int status;
+    cl_kvlist headers;
+    cl_buf body;
+} http_response;
+
+typedef void (*http_handler)(void *ctx, http_request *req, http_response *resp);
+
+typedef struct {
+    const char *listen;     /* "127.0.0.1:9000" */
+    const char *tls_listen; /* NULL = no TLS listener */
+    const char *tls_cert_pem, *tls_key_pem;
+    size_t max_body;  /* bytes; larger bodies get 413 before the handler runs */
+    unsigned threads; /* thread pool size */
+} http_config;
+
+typedef struct http_server http_server;
+cl_err http_server_start(const http_config *cfg, http_handler h, void *ctx, http_server **out);
+void http_server_stop(http_server *s);
+/* Port actually bound (useful with port 0). */
+uint16_t http_server_port(const http_server *s, bool tls);
+
+void http_set_header(http_response *r, const char *name, const char *value);
+
+/* ---- metrics ---- */
+void metrics_observe(const char *service, const char *op, int status, uint64_t nanos);
+void metrics_render(cl_buf *out);
+
+/* ---- TLS material: a CA and a server certificate, generated on first start ---- */
+/* Creates ca.pem, ca.key, server.pem and server.key in dir if absent
+ * (ECDSA P-256, server cert for localhost/127.0.0.1/::1), then loads
+ * server cert and key into cert_pem and key_pem (malloc'd). */
+cl_err tls_ensure_material(const char *dir, char **cert_pem, char **key_pem);
+
+/* ---- client (libcurl) ---- */
+typedef struct {
+    long status;
+    cl_buf body;
+} http_client_response;
+cl_err http_client_request(const char *method, const char *url, const cl_kvlist *headers,
+                           cl_slice body, const char *ca_file, http_client_response *out);
+
+#endif
