@@ -36,6 +36,15 @@ typedef enum {
 void aws_error(http_response *r, aws_shape shape, const char *xmlns, int status, const char *code,
                const char *message, const char *request_id);
 
+/* A failure to report to the client: HTTP status, AWS error code, message. */
+typedef struct {
+    int status;
+    const char *code; /* static string */
+    char message[512];
+} aws_fault;
+void aws_fault_set(aws_fault *f, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* ---- ARNs: arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE ---- */
 typedef struct {
     char *partition, *service, *region, *account, *resource;

@@ -5,6 +5,7 @@
 #include "aws/aws.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 static void json_error(http_response *r, const char *code, const char *message) {
@@ -42,4 +43,13 @@ void aws_error(http_response *r, aws_shape shape, const char *xmlns, int status,
         buf_append_cstr(&r->body, "</Error>\n");
     }
     http_set_header(r, "Content-Type", shape == AWS_SHAPE_QUERY ? "text/xml" : "application/xml");
+}
+
+void aws_fault_set(aws_fault *f, int status, const char *code, const char *fmt, ...) {
+    f->status = status;
+    f->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->message, sizeof f->message, fmt, ap);
+    va_end(ap);
 }

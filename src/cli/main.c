@@ -1,1 +1,49 @@
-int main(void) { return 0; }
+/* main.c — the cloister binary: picks the subcommand. Also makes jansson zeroise
+ * what it frees, since JSON documents here carry secrets (keys, tokens). */
+#include "cli/cli.h"
+
+#include <jansson.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *json_alloc(size_t n) { return cl_malloc(n); }
+
+static void json_release(void *p) {
+    if (!p) return;
+    cl_cleanse(p, malloc_usable_size(p));
+    free(p);
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: cloister <command> [options]\n\n"
+               "commands:\n"
+               "  serve [--data DIR] [--listen HOST:PORT] [--tls-listen HOST:PORT] [--threads N]\n"
+               "                          run the server (defaults: ./var, 127.0.0.1:9000)\n"
+               "  account create NAME [--endpoint URL]\n"
+               "                          create an account (an admin of the first account only)\n"
+               "  version                 print the version\n");
+}
+
+int main(int argc, char **argv) {
+    json_set_alloc_funcs(json_alloc, json_release);
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "account") == 0) return cmd_account(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("cloister 0.1.0\n");
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "cloister: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

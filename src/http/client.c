@@ -19,7 +19,6 @@ cl_err http_client_request(const char *method, const char *url, const cl_kvlist 
     if (!c) return CL_ERR_INTERNAL;
     struct curl_slist *hl = NULL;
     for (size_t i = 0; i < headers->len; i++) {
-        if (strcasecmp(headers->items[i].key, "host") == 0) continue; /* curl sets it */
         char *h = cl_sprintf("%s: %s", headers->items[i].key, headers->items[i].value);
         hl = curl_slist_append(hl, h);
         free(h);

@@ -1,0 +1,35 @@
+/* cli.h — the one header of src/cli: subcommands of the cloister binary and the
+ * pieces they share (the front door that routes every HTTP request, and the
+ * client side: credentials chain and signed calls). */
+#ifndef CLOISTER_CLI_H
+#define CLOISTER_CLI_H
+
+#include "http/http.h"
+#include "iam/iam.h"
+
+int cmd_serve(int argc, char **argv);
+int cmd_account(int argc, char **argv);
+
+/* ---- the front door: one handler for every request ---- */
+typedef struct {
+    iam *iam;
+    store *st;
+} frontdoor;
+void frontdoor_handle(void *ctx, http_request *req, http_response *resp);
+
+/* ---- client side ---- */
+typedef struct {
+    char *access_key, *secret, *session_token, *region;
+} cli_creds;
+/* The standard AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN,
+ * then profile AWS_PROFILE (default "default") of AWS_SHARED_CREDENTIALS_FILE
+ * (default ~/.aws/credentials). Region from AWS_REGION/AWS_DEFAULT_REGION. */
+cl_err cli_creds_load(cli_creds *c, char *err, size_t errlen);
+void cli_creds_free(cli_creds *c);
+/* Endpoint from --endpoint, else CLOISTER_ENDPOINT, else http://127.0.0.1:9000. */
+const char *cli_endpoint(const char *flag);
+/* POSTs a JSON 1.1 request to the `cloister` service, signed with SigV4. */
+cl_err cli_call_json(const char *endpoint, const cli_creds *c, const char *target,
+                     const char *body, http_client_response *out);
+
+#endif

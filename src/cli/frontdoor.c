@@ -1,0 +1,155 @@
+/* frontdoor.c — the one road every request walks: HTTP -> authenticate (SigV4,
+ * presigned or anonymous) -> route by the credential scope's service -> the
+ * service handler (which authorizes through iam_authorize). Errors before a
+ * service is chosen are written in the shape of the service the client named.
+ * Also serves the operator endpoints: /_cloister/health, /_cloister/empty (the
+ * benchmark floor) and /metrics. */
+#include "cli/cli.h"
+
+#include "crypto/crypto.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool is_form(const http_request *req) {
+    const char *ct = kvlist_get_ci(&req->headers, "Content-Type");
+    return ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0;
+}
+
+/* The error shape for a service name (NULL: guess from the request's form). */
+static aws_shape shape_of(const char *service, const http_request *req, const char **xmlns) {
+    *xmlns = AWS_XMLNS_IAM;
+    if (service && strcmp(service, "sts") == 0) *xmlns = AWS_XMLNS_STS;
+    if (service && (strcmp(service, "iam") == 0 || strcmp(service, "sts") == 0)) return AWS_SHAPE_QUERY;
+    if (service && (strcmp(service, "kms") == 0 || strcmp(service, "cloister") == 0)) return AWS_SHAPE_JSON;
+    if (!service && is_form(req)) return AWS_SHAPE_QUERY;
+    return AWS_SHAPE_S3;
+}
+
+static void fail(http_response *resp, const http_request *req, const char *service, const aws_fault *f) {
+    const char *xmlns;
+    aws_shape shape = shape_of(service, req, &xmlns);
+    aws_error(resp, shape, xmlns, f->status, f->code, f->message, req->request_id);
+}
+
+static bool operator_endpoint(http_request *req, http_response *resp) {
+    if (strcmp(req->method, "GET") != 0) return false;
+    req->service = "cloister";
+    if (strcmp(req->path, "/_cloister/health") == 0) {
+        req->op = "Health";
+        buf_append_cstr(&resp->body, "{\"status\":\"ok\"}\n");
+        http_set_header(resp, "Content-Type", "application/json");
+    } else if (strcmp(req->path, "/_cloister/empty") == 0) {
+        req->op = "Empty";
+    } else if (strcmp(req->path, "/metrics") == 0) {
+        req->op = "Metrics";
+        metrics_render(&resp->body);
+        http_set_header(resp, "Content-Type", "text/plain; version=0.0.4");
+    } else {
+        req->service = NULL;
+        return false;
+    }
+    resp->status = 200;
+    return true;
+}
+
+static bool is_hex64(const char *s) {
+    if (strlen(s) != 64) return false;
+    for (; *s; s++)
+        if (!isxdigit((unsigned char)*s)) return false;
+    return true;
+}
+
+/* The payload hash SigV4 signs: the client's x-amz-content-sha256 (checked
+ * against the body when it is a digest) or the body's own SHA-256. */
+static bool payload_hash(const http_request *req, char out[65], aws_fault *f) {
+    const char *claimed = kvlist_get_ci(&req->headers, "x-amz-content-sha256");
+    crypto_sha256_hex(buf_slice(&req->body), out);
+    if (!claimed) return true;
+    if (is_hex64(claimed)) {
+        if (strcasecmp(claimed, out) == 0) return true;
+        aws_fault_set(f, 400, "XAmzContentSHA256Mismatch",
+                      "The provided 'x-amz-content-sha256' header does not match what was computed.");
+        return false;
+    }
+    if (strlen(claimed) > 64) {
+        aws_fault_set(f, 400, "InvalidArgument", "x-amz-content-sha256 must be a SHA-256 digest or a known placeholder");
+        return false;
+    }
+    snprintf(out, 65, "%s", claimed); /* UNSIGNED-PAYLOAD, STREAMING-... */
+    return true;
+}
+
+static bool query_params(const http_request *req, cl_kvlist *params, aws_fault *f) {
+    if (kvlist_parse_form(params, slice_cstr(req->query)) == CL_OK &&
+        (!is_form(req) || kvlist_parse_form(params, buf_slice(&req->body)) == CL_OK))
+        return true;
+    aws_fault_set(f, 400, "MalformedQueryString", "The request has a malformed query string or form body.");
+    return false;
+}
+
+static void route(frontdoor *fd, http_request *req, const iam_caller *c, http_response *resp) {
+    const char *svc = c->service;
+    aws_fault f = {0};
+    cl_kvlist params = CL_KVLIST_INIT;
+    /* req->service must outlive the caller (metrics read it after the handler) */
+    req->service = strcmp(svc, "iam") == 0 ? "iam" : strcmp(svc, "sts") == 0 ? "sts" : "cloister";
+    if (strcmp(svc, "iam") == 0 || strcmp(svc, "sts") == 0) {
+        if (!query_params(req, &params, &f)) fail(resp, req, svc, &f);
+        else if (strcmp(svc, "iam") == 0) iam_api_handle(fd->iam, c, req, &params, resp);
+        else sts_api_handle(fd->iam, c, req, &params, resp);
+    } else if (strcmp(svc, "cloister") == 0) {
+        cloister_api_handle(fd->iam, c, req, resp);
+    } else {
+        req->service = "unknown";
+        aws_fault_set(&f, 501, "NotImplemented", "The service '%.32s' is not available on this server yet.", svc);
+        fail(resp, req, svc, &f);
+    }
+    kvlist_free(&params);
+}
+
+static void anonymous(http_request *req, http_response *resp) {
+    aws_fault f = {0};
+    if (is_form(req)) { /* Query protocol without a signature */
+        req->service = "unknown";
+        aws_fault_set(&f, 403, "MissingAuthenticationToken", "Request is missing Authentication Token");
+        fail(resp, req, NULL, &f);
+        return;
+    }
+    req->service = "s3";
+    aws_fault_set(&f, 501, "NotImplemented", "The object store is not available on this server yet.");
+    fail(resp, req, "s3", &f);
+}
+
+void frontdoor_handle(void *ctx, http_request *req, http_response *resp) {
+    frontdoor *fd = ctx;
+    if (operator_endpoint(req, resp)) return;
+    aws_fault f = {0};
+    if (req->body_too_large) {
+        req->service = "none";
+        aws_fault_set(&f, 413, "EntityTooLarge", "Your request body is larger than this server accepts.");
+        fail(resp, req, NULL, &f);
+        return;
+    }
+    char hash[65];
+    if (!payload_hash(req, hash, &f)) {
+        req->service = "none";
+        fail(resp, req, NULL, &f);
+        return;
+    }
+    iam_caller c;
+    iam_auth_result r = iam_authenticate(fd->iam, req, hash, false, &c, &f);
+    if (r == IAM_AUTH_FAILED) {
+        req->service = "auth";
+        req->op = f.code;
+        fail(resp, req, c.service, &f);
+    } else if (r == IAM_AUTH_ANONYMOUS) {
+        anonymous(req, resp);
+    } else {
+        route(fd, req, &c, resp);
+    }
+    if (req->service && strcmp(req->service, "unknown") != 0 && !req->op) req->op = "Unknown";
+    iam_caller_free(&c);
+}

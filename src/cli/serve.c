@@ -1,0 +1,146 @@
+/* serve.c — `cloister serve`: opens the data directory (meta store, TLS
+ * material, credentials), bootstraps the first account on first start, runs
+ * the front door until SIGTERM/SIGINT, then shuts down cleanly. A lock file
+ * keeps two servers off one data directory. */
+#include "cli/cli.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+typedef struct {
+    const char *data, *listen, *tls_listen;
+    unsigned threads;
+    bool verbose;
+} serve_opts;
+
+static int parse_opts(int argc, char **argv, serve_opts *o) {
+    *o = (serve_opts){"./var", "127.0.0.1:9000", NULL, 4, false};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--verbose") == 0) { o->verbose = true; continue; }
+        if (!v) { fprintf(stderr, "cloister serve: %s needs a value\n", a); return 2; }
+        if (strcmp(a, "--data") == 0) o->data = v;
+        else if (strcmp(a, "--listen") == 0) o->listen = v;
+        else if (strcmp(a, "--tls-listen") == 0) o->tls_listen = v;
+        else if (strcmp(a, "--threads") == 0) o->threads = (unsigned)atoi(v);
+        else { fprintf(stderr, "cloister serve: unknown option %s\n", a); return 2; }
+        i++;
+    }
+    if (o->threads < 1 || o->threads > 256) o->threads = 4;
+    return 0;
+}
+
+static int lock_data_dir(const char *dir) {
+    char *path = cl_sprintf("%s/LOCK", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    free(path);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr, "cloister serve: %s is in use by another cloister server\n", dir);
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void print_banner(const serve_opts *o, const char *cred_path, bool created, const char *account) {
+    printf("Cloister is listening on http://%s", o->listen);
+    if (o->tls_listen) printf(" and https://%s (CA: %s/tls/ca.pem)", o->tls_listen, o->data);
+    printf("\n");
+    if (created) printf("First start: created account %s with user admin.\n", account);
+    printf("The admin's keys are in %s (profile cloister). Try:\n"
+           "  AWS_SHARED_CREDENTIALS_FILE=%s aws --profile cloister --region us-east-1 "
+           "--endpoint-url http://%s sts get-caller-identity\n",
+           cred_path, cred_path, o->listen);
+    fflush(stdout);
+}
+
+static http_server *start_http(const serve_opts *o, frontdoor *fd, char **cert, char **key) {
+    http_config cfg = {.listen = o->listen, .tls_listen = o->tls_listen, .max_body = 8u << 20,
+                       .threads = o->threads};
+    if (o->tls_listen) {
+        char *dir = cl_sprintf("%s/tls", o->data);
+        cl_err e = tls_ensure_material(dir, cert, key);
+        free(dir);
+        if (e != CL_OK) {
+            fprintf(stderr, "cloister serve: cannot prepare TLS material: %s\n", cl_err_str(e));
+            return NULL;
+        }
+        cfg.tls_cert_pem = *cert;
+        cfg.tls_key_pem = *key;
+    }
+    http_server *srv = NULL;
+    if (http_server_start(&cfg, frontdoor_handle, fd, &srv) != CL_OK) return NULL;
+    return srv;
+}
+
+static int wait_for_signal(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    sigwait(&set, &sig);
+    return sig;
+}
+
+static int run(const serve_opts *o) {
+    store *st = NULL;
+    iam *m = NULL;
+    char *db = cl_sprintf("%s/meta.db", o->data), *cred = cl_sprintf("%s/credentials", o->data);
+    char *cert = NULL, *key = NULL;
+    int rc = 1;
+    bool created = false;
+    if (store_open(db, &st) != CL_OK || iam_open(st, &m) != CL_OK) {
+        fprintf(stderr, "cloister serve: cannot open the meta store %s\n", db);
+        goto out;
+    }
+    if (iam_bootstrap(m, cred, &created) != CL_OK) {
+        fprintf(stderr, "cloister serve: cannot create the first account\n");
+        goto out;
+    }
+    frontdoor fd = {m, st};
+    http_server *srv = start_http(o, &fd, &cert, &key);
+    if (!srv) goto out;
+    print_banner(o, cred, created, iam_root_account(m));
+    int sig = wait_for_signal();
+    log_info("serve: %s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    http_server_stop(srv);
+    rc = 0;
+out:
+    iam_close(m);
+    store_close(st);
+    cl_free_secret(key);
+    free(cert);
+    free(db);
+    free(cred);
+    return rc;
+}
+
+int cmd_serve(int argc, char **argv) {
+    serve_opts o;
+    int rc = parse_opts(argc, argv, &o);
+    if (rc) return rc;
+    if (o.verbose) log_set_level(LOG_DEBUG);
+    /* Block the stop signals in every thread; the main thread takes them with sigwait. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (dir_ensure(o.data, 0700) != CL_OK) {
+        fprintf(stderr, "cloister serve: cannot create data directory %s\n", o.data);
+        return 1;
+    }
+    int lock = lock_data_dir(o.data);
+    if (lock < 0) return 1;
+    rc = run(&o);
+    close(lock);
+    return rc;
+}

@@ -1,0 +1,90 @@
+/* iam.h — the one public header of src/iam: identities (accounts, users, access
+ * keys, roles, managed and inline policies, temporary sessions), request
+ * authentication (SigV4 -> caller), the single authorization entry point every
+ * service uses (iam_authorize -> policy_evaluate), and the IAM, STS and Cloister
+ * account APIs. The policy language itself is in policy.h (included).
+ *
+ * Storage: all identity data lives in the meta store (store.h) as JSON documents,
+ * see iam_store.c for the kinds. Ownership: iam_caller strings are owned by the
+ * caller struct and freed by iam_caller_free. */
+#ifndef CLOISTER_IAM_H
+#define CLOISTER_IAM_H
+
+#include "aws/aws.h"
+#include "http/http.h"
+#include "iam/policy.h"
+#include "store/store.h"
+
+typedef struct iam iam;
+
+cl_err iam_open(store *st, iam **out);
+void iam_close(iam *m);
+/* The first account, created on first start; NULL before bootstrap. */
+const char *iam_root_account(const iam *m);
+
+/* First start: creates the first account with an admin user (AdministratorAccess)
+ * and an access key, and writes the key to `credentials_path` in the AWS
+ * shared-credentials format under profile `cloister`. Does nothing if an
+ * account exists. *created tells which happened. */
+cl_err iam_bootstrap(iam *m, const char *credentials_path, bool *created);
+
+/* A new account with an admin user and its first access key. The secret is
+ * returned to the caller (malloc'd; zeroise with cl_free_secret). */
+typedef struct {
+    char account_id[13];
+    char access_key_id[21];
+    char *secret;
+} iam_new_account;
+cl_err iam_create_account(iam *m, const char *name, iam_new_account *out, aws_fault *fault);
+
+/* ---- who is calling ---- */
+typedef struct {
+    policy_principal p; /* points into the fields below */
+    char *account, *arn, *userid, *username;
+    char *role_arn, *role_name, *session_name;
+    char *access_key;
+    char *session_policy; /* JSON, assumed-role sessions with a Policy */
+    bool temporary;       /* ASIA credentials */
+    time_t expiration;
+    char *service, *region; /* from the credential scope */
+} iam_caller;
+
+void iam_caller_free(iam_caller *c);
+
+typedef enum {
+    IAM_AUTH_OK,
+    IAM_AUTH_ANONYMOUS, /* no signature at all: caller->p is anonymous */
+    IAM_AUTH_FAILED,    /* fault filled */
+} iam_auth_result;
+
+/* Authenticates a request: parses SigV4 (header or presigned), finds the key
+ * (long-term or temporary), checks session expiry, clock skew and signature.
+ * `service_hint` is used for error wording when the scope cannot be parsed
+ * (e.g. "s3" for anonymous-capable endpoints). */
+iam_auth_result iam_authenticate(iam *m, const http_request *req, const char *payload_hash,
+                                 bool s3_paths, iam_caller *out, aws_fault *fault);
+
+/* ---- the one authorization entry point ---- */
+typedef struct {
+    const char *action;           /* "iam:CreateUser" */
+    const char *resource;         /* ARN */
+    const char *resource_account; /* NULL = caller's account */
+    const policy *resource_policy;
+    policy_ctx *ctx; /* extra condition keys (may be NULL); principal and request keys are added */
+} iam_authz;
+
+/* Loads the caller's identity and session policies, adds aws:SourceIp,
+ * aws:SecureTransport, aws:CurrentTime, aws:EpochTime and principal keys, and
+ * returns policy_evaluate's decision. On deny fills fault with AccessDenied and
+ * AWS's message ("User: ARN is not authorized to perform: ACTION on resource: R"). */
+policy_decision iam_authorize(iam *m, const iam_caller *c, const http_request *req,
+                              const iam_authz *a, aws_fault *fault);
+
+/* ---- APIs (Query protocol for iam and sts; JSON 1.1 for cloister) ---- */
+void iam_api_handle(iam *m, const iam_caller *c, http_request *req, const cl_kvlist *params,
+                    http_response *resp);
+void sts_api_handle(iam *m, const iam_caller *c, http_request *req, const cl_kvlist *params,
+                    http_response *resp);
+void cloister_api_handle(iam *m, const iam_caller *c, http_request *req, http_response *resp);
+
+#endif

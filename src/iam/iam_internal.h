@@ -1,0 +1,135 @@
+/* iam_internal.h — shared between the files of src/iam, not for other modules.
+ * Item kinds in the meta store (scope / name):
+ *   account      ""            / account id    {AccountId, AccountName, CreateDate}
+ *   account_name ""            / lower(name)   {AccountId}
+ *   user         acct          / lower(name)   {UserName, UserId, Arn, Path, CreateDate}
+ *   access_key   ""            / AKIA...       {AccessKeyId, Secret, Account, UserName, Status, CreateDate}
+ *   user_key     acct/lower(u) / AKIA...       {}  (index of a user's keys)
+ *   role         acct          / lower(name)   {RoleName, RoleId, Arn, Path, CreateDate,
+ *                                               AssumeRolePolicyDocument, MaxSessionDuration, Description}
+ *   policy       acct          / lower(name)   {PolicyName, PolicyId, Arn, Path, Document, ...}
+ *   user_policy  acct/lower(u) / policy name   {PolicyName, PolicyDocument}
+ *   role_policy  acct/lower(r) / policy name   {PolicyName, PolicyDocument}
+ *   user_attach  acct/lower(u) / policy ARN    {PolicyArn, PolicyName}
+ *   role_attach  acct/lower(r) / policy ARN    {PolicyArn, PolicyName}
+ *   session      ""            / ASIA...       {Secret, Token, Account, Type, Arn, UserId, ...,
+ *                                               Expiration, Policy}
+ * IAM names are unique case-insensitively, as in AWS: keys are lower-cased and
+ * the display name is kept in the document. */
+#ifndef CLOISTER_IAM_INTERNAL_H
+#define CLOISTER_IAM_INTERNAL_H
+
+#include "iam/iam.h"
+
+#include <jansson.h>
+
+struct iam {
+    store *st;
+    char root_account[13];
+};
+
+#define IAM_ADMIN_POLICY_ARN "arn:aws:iam::aws:policy/AdministratorAccess"
+
+/* A fresh AWS-style unique ID: prefix + 17 (ids) or 16 (keys) chars of A-Z2-7. */
+void iam_new_id(char *out, size_t out_len, const char *prefix, size_t n_random);
+/* A fresh 40-character secret access key. */
+char *iam_new_secret(void);
+char *iam_lower(const char *s);
+char *iam_scope2(const char *account, const char *name); /* "acct/lower(name)" */
+
+/* Loads a JSON document; NULL if absent or unreadable. */
+json_t *iam_doc_get(iam *m, const char *kind, const char *scope, const char *name);
+/* Saves a JSON document; insert_only makes an existing item CL_ERR_EXISTS. */
+cl_err iam_doc_put(iam *m, const char *kind, const char *scope, const char *name, json_t *doc,
+                   bool insert_only);
+const char *iam_str(json_t *doc, const char *key); /* "" if missing */
+
+/* Built-in AWS managed policies (arn:aws:iam::aws:policy/...): document or NULL. */
+const char *iam_builtin_policy(const char *arn);
+
+/* Creates a user (and nothing else) in `account`; returns its document (owned). */
+cl_err iam_user_create(iam *m, const char *account, const char *name, const char *path,
+                       json_t **out, aws_fault *f);
+/* Creates an access key for an existing user; returns the key document (owned),
+ * which includes the secret. */
+cl_err iam_key_create(iam *m, const char *account, const char *user, json_t **out, aws_fault *f);
+
+/* The identity policies of a caller (user or role; inline + attached), parsed. */
+typedef struct {
+    policy **items;
+    size_t len;
+} iam_policy_set;
+cl_err iam_load_identity_policies(iam *m, const iam_caller *c, iam_policy_set *out);
+void iam_policy_set_free(iam_policy_set *s);
+
+/* Validates a policy document for the API, filling MalformedPolicyDocument. */
+cl_err iam_check_policy(const char *doc, policy_kind kind, aws_fault *f);
+
+/* Query-protocol helpers shared by iam_api*.c and sts.c */
+const char *iam_param(const cl_kvlist *params, const char *name);
+bool iam_require(const cl_kvlist *params, const char *name, const char **out, aws_fault *f);
+void iam_respond_fault(http_response *r, const aws_fault *f, const char *xmlns, const char *rid);
+
+/* One Query-protocol operation in flight: what every handler needs. */
+typedef struct {
+    iam *m;
+    const iam_caller *c;
+    http_request *req;
+    const cl_kvlist *params;
+    cl_buf *out;
+    aws_fault *f;
+    const char *action; /* "CreateUser" */
+    const char *xmlns;
+    bool result_open; /* iam_op_begin was called: the dispatcher closes the Result */
+} iam_op;
+/* Starts <ActionResponse><ActionResult>; the dispatcher writes the end. */
+void iam_op_begin(iam_op *op);
+/* A complete response without a Result element. */
+void iam_op_empty(iam_op *op);
+typedef cl_err (*iam_op_fn)(iam_op *op);
+typedef struct {
+    const char *action;
+    iam_op_fn fn;
+} iam_op_entry;
+/* Finds Action in ops, runs it, and writes the Query-protocol response or error. */
+void iam_query_dispatch(iam *m, const iam_caller *c, http_request *req, const cl_kvlist *params,
+                        http_response *resp, const iam_op_entry *ops, size_t n_ops,
+                        const char *xmlns, const char *version);
+
+/* Authorizes "iam:<action>" (or `full_action` if given) on `resource` within the
+ * caller's account; on deny the fault is filled and CL_ERR_DENIED returned. */
+cl_err iam_op_authorize(iam_op *op, const char *full_action, const char *resource);
+/* Validates an IAM name ([\w+=,.@-], 1..max) for parameter `param`. */
+bool iam_valid_name(iam_op *op, const char *param, const char *value, size_t max);
+/* Optional MaxItems/Marker paging parameters. */
+cl_err iam_paging(iam_op *op, size_t *max_items, const char **marker);
+void iam_xml_truncation(cl_buf *b, bool more, const char *last_key);
+/* PolicyDocument values are URL-encoded in IAM responses, as AWS sends them. */
+void iam_xml_policy_doc(cl_buf *b, const char *tag, const char *doc);
+
+/* A managed policy by ARN: this account's customer policy (with its store key in
+ * *key_out if asked) or a built-in one as a synthetic document; NoSuchEntity
+ * fault otherwise. */
+json_t *iam_managed_policy(iam_op *op, const char *arn, char **key_out);
+
+/* Handlers for the operation tables (iam_api_*.c). */
+cl_err iam_op_create_role(iam_op *op);
+cl_err iam_op_get_role(iam_op *op);
+cl_err iam_op_list_roles(iam_op *op);
+cl_err iam_op_delete_role(iam_op *op);
+cl_err iam_op_update_role(iam_op *op);
+cl_err iam_op_update_assume_role_policy(iam_op *op);
+cl_err iam_op_create_policy(iam_op *op);
+cl_err iam_op_get_policy(iam_op *op);
+cl_err iam_op_get_policy_version(iam_op *op);
+cl_err iam_op_delete_policy(iam_op *op);
+cl_err iam_op_list_policies(iam_op *op);
+cl_err iam_op_put_entity_policy(iam_op *op);
+cl_err iam_op_get_entity_policy(iam_op *op);
+cl_err iam_op_delete_entity_policy(iam_op *op);
+cl_err iam_op_list_entity_policies(iam_op *op);
+cl_err iam_op_attach_entity_policy(iam_op *op);
+cl_err iam_op_detach_entity_policy(iam_op *op);
+cl_err iam_op_list_attached_entity_policies(iam_op *op);
+
+#endif
