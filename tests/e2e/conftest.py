@@ -1,0 +1,366 @@
+"""End-to-end fixtures: a real `cloister serve` on a free local port, the real aws
+CLI (v2 always, v1 too when one is installed) and boto3 pointed at it.
+
+Run:  /usr/bin/python3 -m pytest -q tests/e2e
+The binary is $CLOISTER_BIN, else <repo>/build/cloister.
+
+A server instance is a `CloisterServer`: it owns a data dir, a port and the
+process, and can be stopped (SIGTERM, exit code 0 asserted) and started again on
+the same data dir, optionally with CLOISTER_FAKE_NOW_OFFSET. The session-wide
+`server` fixture is shared by every test that does not restart a server; tests
+that restart or may crash the server make their own with `make_server`.
+"""
+import configparser
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("CLOISTER_BIN") or REPO / "build" / "cloister")
+REGION = "us-east-1"
+
+AWS_V2 = "/usr/bin/aws"
+
+
+# --------------------------------------------------------------------------- aws CLIs
+def _cli_version(path):
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = (out.stdout + out.stderr).strip()
+    return text if text.startswith("aws-cli/") else None
+
+
+def _find_clis():
+    """[(id, path)]: v2 always (/usr/bin/aws), v1 only when one is installed.
+    $CLOISTER_AWS_V1 names a v1 explicitly; otherwise every `aws` on PATH is asked."""
+    clis = [("awscli-v2", AWS_V2)]
+    candidates = []
+    if os.environ.get("CLOISTER_AWS_V1"):
+        candidates.append(os.environ["CLOISTER_AWS_V1"])
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        p = os.path.join(d, "aws")
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            candidates.append(p)
+    seen = set()
+    for p in candidates:
+        real = os.path.realpath(p)
+        if real in seen or real == os.path.realpath(AWS_V2):
+            continue
+        seen.add(real)
+        v = _cli_version(p)
+        if v and v.startswith("aws-cli/1."):
+            clis.append(("awscli-v1", p))
+            break
+    return clis
+
+
+AWS_CLIS = _find_clis()
+
+
+def pytest_report_header(config):
+    lines = [f"cloister binary: {BIN}"]
+    for ident, path in AWS_CLIS:
+        lines.append(f"{ident}: {path} ({_cli_version(path)})")
+    if len(AWS_CLIS) == 1:
+        lines.append("aws CLI v1 not found: v1 cases are not generated")
+    return lines
+
+
+# --------------------------------------------------------------------------- helpers
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def read_credentials(path, profile="cloister"):
+    cp = configparser.ConfigParser()
+    cp.read(path)
+    sec = cp[profile]
+    return {"AccessKeyId": sec["aws_access_key_id"], "SecretAccessKey": sec["aws_secret_access_key"]}
+
+
+def http_get(url, timeout=5):
+    """(status, headers, body bytes); never raises on HTTP errors."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+class CloisterServer:
+    """One `cloister serve` process over one data dir (restartable)."""
+
+    def __init__(self, data_dir, log_dir):
+        self.data_dir = Path(data_dir)
+        self.log_dir = Path(log_dir)
+        self.proc = None
+        self.port = None
+        self.starts = 0
+        self.stdout_text = ""
+
+    @property
+    def endpoint(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def credentials_path(self):
+        return self.data_dir / "credentials"
+
+    def admin_creds(self):
+        """The bootstrap account's admin keys, from DIR/credentials."""
+        return read_credentials(self.credentials_path)
+
+    def start(self, fake_now_offset=None, timeout=30):
+        assert self.proc is None, "server already running"
+        if not BIN.exists():
+            pytest.fail(f"cloister binary not found at {BIN} (build it, or set CLOISTER_BIN)")
+        self.port = free_port()
+        env = dict(os.environ)
+        env.pop("CLOISTER_FAKE_NOW_OFFSET", None)
+        if fake_now_offset is not None:
+            env["CLOISTER_FAKE_NOW_OFFSET"] = str(int(fake_now_offset))
+        self.starts += 1
+        self._out_path = self.log_dir / f"serve-{self.starts}.stdout"
+        self._err_path = self.log_dir / f"serve-{self.starts}.stderr"
+        self._out = open(self._out_path, "wb")
+        self._err = open(self._err_path, "wb")
+        self.proc = subprocess.Popen(
+            [str(BIN), "serve", "--data", str(self.data_dir), "--listen", f"127.0.0.1:{self.port}"],
+            stdout=self._out, stderr=self._err, stdin=subprocess.DEVNULL, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                rc = self.proc.returncode
+                self._close_logs()
+                self.proc = None
+                pytest.fail(f"cloister serve exited early with {rc}; stderr:\n{self.stderr_tail()}")
+            try:
+                status, _, _ = http_get(self.endpoint + "/_cloister/health", timeout=1)
+                if status == 200:
+                    if not self.credentials_path.exists():
+                        time.sleep(0.05)
+                        continue
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.kill()
+        pytest.fail(f"cloister serve did not become healthy in {timeout}s; stderr:\n{self.stderr_tail()}")
+
+    def stop(self, timeout=20):
+        """SIGTERM, wait, return the exit code (callers assert it is 0)."""
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            rc = "did not exit within %ss of SIGTERM" % timeout
+        self._close_logs()
+        self.proc = None
+        return rc
+
+    def kill(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self._close_logs()
+            self.proc = None
+
+    def restart(self, fake_now_offset=None):
+        rc = self.stop()
+        assert rc == 0, f"cloister serve exit code on SIGTERM: {rc}; stderr:\n{self.stderr_tail()}"
+        return self.start(fake_now_offset=fake_now_offset)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def healthy(self, timeout=5):
+        try:
+            return http_get(self.endpoint + "/_cloister/health", timeout=timeout)[0] == 200
+        except OSError:
+            return False
+
+    def _close_logs(self):
+        for f in (getattr(self, "_out", None), getattr(self, "_err", None)):
+            if f and not f.closed:
+                f.close()
+        try:
+            self.stdout_text = self._out_path.read_text(errors="replace")
+        except (OSError, AttributeError):
+            pass
+
+    def stderr_tail(self, n=4000):
+        try:
+            return self._err_path.read_text(errors="replace")[-n:]
+        except (OSError, AttributeError):
+            return "(no stderr)"
+
+    # ---- clients
+    def boto3_client(self, service, creds=None, **config):
+        return boto3_client(self.endpoint, service, creds or self.admin_creds(), **config)
+
+    def aws(self, cli, args, creds=None, profile=False, cwd=None, env_extra=None, timeout=120):
+        return run_aws(cli, self.endpoint, args, creds=creds,
+                       credentials_file=self.credentials_path if profile else None,
+                       cwd=cwd, env_extra=env_extra, timeout=timeout)
+
+    def account_create(self, name, profile=True, creds=None):
+        """`cloister account create NAME --endpoint URL` as the bootstrap admin
+        (through the profile chain) -> (rc, parsed JSON or None, stdout, stderr)."""
+        env = _clean_env()
+        if profile and creds is None:
+            env["AWS_SHARED_CREDENTIALS_FILE"] = str(self.credentials_path)
+            env["AWS_PROFILE"] = "cloister"
+        else:
+            env.update(_creds_env(creds))
+            env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+        env["AWS_DEFAULT_REGION"] = REGION
+        p = subprocess.run([str(BIN), "account", "create", name, "--endpoint", self.endpoint],
+                           capture_output=True, text=True, env=env, timeout=60)
+        doc = None
+        if p.returncode == 0:
+            try:
+                doc = json.loads(p.stdout)
+            except ValueError:
+                doc = None
+        return p.returncode, doc, p.stdout, p.stderr
+
+
+def _clean_env():
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and k != "CLOISTER_ENDPOINT"}
+    return env
+
+
+def _creds_env(creds):
+    env = {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"]}
+    if creds.get("SessionToken"):
+        env["AWS_SESSION_TOKEN"] = creds["SessionToken"]
+    return env
+
+
+_CONFIG_DIR = tempfile.mkdtemp(prefix="cloister-e2e-awsconfig-")
+_EMPTY_CONFIG = os.path.join(_CONFIG_DIR, "config")
+Path(_EMPTY_CONFIG).write_text("")
+
+
+def run_aws(cli, endpoint, args, creds=None, credentials_file=None, cwd=None, env_extra=None,
+            timeout=120):
+    """Runs an aws CLI against `endpoint` -> (rc, stdout, stderr).
+
+    `cli` is a path or an (id, path) pair. Credentials come either from `creds`
+    (env AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN]) or from
+    `credentials_file` (profile cloister). No user config, no retries, no pager,
+    no instance metadata lookups."""
+    path = cli[1] if isinstance(cli, tuple) else cli
+    env = _clean_env()
+    env.update({
+        "AWS_CONFIG_FILE": _EMPTY_CONFIG,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_PAGER": "",
+        "AWS_MAX_ATTEMPTS": "1",
+        "AWS_RETRY_MODE": "standard",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CLI_AUTO_PROMPT": "off",
+    })
+    if creds is not None:
+        env.update(_creds_env(creds))
+        env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    elif credentials_file is not None:
+        env["AWS_SHARED_CREDENTIALS_FILE"] = str(credentials_file)
+        env["AWS_PROFILE"] = "cloister"
+    else:
+        env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    if env_extra:
+        env.update(env_extra)
+    p = subprocess.run([path, "--endpoint-url", endpoint, *args], capture_output=True, text=True,
+                       env=env, cwd=cwd, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def boto3_client(endpoint, service, creds, **config):
+    import boto3
+    from botocore.config import Config
+    cfg = Config(retries={"total_max_attempts": 1, "mode": "standard"}, **config)
+    return boto3.session.Session().client(
+        service, endpoint_url=endpoint, region_name=REGION, config=cfg,
+        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds.get("SessionToken"))
+
+
+# --------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="session")
+def make_server(tmp_path_factory):
+    """Factory for private server instances (own data dir); all are stopped at
+    session end, and each must exit 0 on SIGTERM."""
+    made = []
+
+    def make(name="srv", fake_now_offset=None):
+        base = tmp_path_factory.mktemp(name)
+        data = base / "data"
+        srv = CloisterServer(data, base)
+        made.append(srv)
+        return srv.start(fake_now_offset=fake_now_offset)
+
+    yield make
+    bad = []
+    for srv in made:
+        if srv.proc is not None:
+            rc = srv.stop()
+            if rc != 0:
+                bad.append(f"{srv.data_dir}: exit {rc}\n{srv.stderr_tail()}")
+    assert not bad, "servers did not stop cleanly on SIGTERM:\n" + "\n".join(bad)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The shared server: yields the CloisterServer (endpoint, data_dir,
+    credentials_path, admin_creds()); SIGTERM at the end must give exit 0."""
+    base = tmp_path_factory.mktemp("shared")
+    srv = CloisterServer(base / "data", base)
+    srv.start()
+    yield srv
+    if srv.proc is not None:
+        rc = srv.stop()
+        assert rc == 0, f"shared cloister serve exited with {rc} on SIGTERM; stderr:\n{srv.stderr_tail()}"
+
+
+@pytest.fixture(params=AWS_CLIS, ids=[c[0] for c in AWS_CLIS])
+def aws_cli(request):
+    return request.param
+
+
+def aws_error_code(stderr):
+    """The AWS error code from a CLI error line:
+    'An error occurred (AccessDenied) when calling the AssumeRole operation: ...'"""
+    import re
+    m = re.search(r"An error occurred \(([^)]+)\)", stderr)
+    return m.group(1) if m else None
+
+
+def client_error(exc):
+    """(code, http status, message) of a botocore ClientError."""
+    e = exc.response.get("Error", {})
+    return e.get("Code"), exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode"), e.get("Message", "")
+
+
+def which(name):
+    return shutil.which(name)
