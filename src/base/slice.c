@@ -91,11 +91,16 @@ void buf_append_cstr(cl_buf *b, const char *s) { buf_append(b, s, strlen(s)); }
 void buf_append_byte(cl_buf *b, uint8_t c) { buf_append(b, &c, 1); }
 
 void buf_vappendf(cl_buf *b, const char *fmt, va_list ap) {
+    char small[256]; /* most formatted pieces fit: one pass, no second format */
     va_list ap2;
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap2);
+    int n = vsnprintf(small, sizeof small, fmt, ap2);
     va_end(ap2);
     if (n <= 0) return;
+    if ((size_t)n < sizeof small) {
+        buf_append(b, small, (size_t)n);
+        return;
+    }
     buf_reserve(b, (size_t)n + 1);
     vsnprintf((char *)b->ptr + b->len, (size_t)n + 1, fmt, ap);
     b->len += (size_t)n;
