@@ -37,7 +37,7 @@ asan: deps
 	meson test -C build-asan --suite unit --print-errorlogs
 
 fuzz: deps
-	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Dc_args=-fsanitize=fuzzer-no-link -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 	@$(NINJA) -C build-fuzz
 	@bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
 

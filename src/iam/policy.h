@@ -17,6 +17,11 @@
  *   5. anonymous principals are allowed only by a resource-policy statement whose
  *      Principal is "*" (or {"AWS": "*"});
  *   6. otherwise implicit deny.
+ *   7. trust policies (sts:AssumeRole*) and KMS key policies (kms:*) must themselves
+ *      match the caller, directly or by delegating to the account root: an identity
+ *      allow alone never suffices for them, as in AWS;
+ *   8. a PRINCIPAL_ROOT caller's identity side allows everything (explicit denies
+ *      still apply), like AWS's root user.
  * Trust policies (the role's AssumeRolePolicyDocument) are the role's resource
  * policy for sts:AssumeRole: policy_request.resource_policy = trust policy.
  *

@@ -39,12 +39,15 @@ struct policy_ctx {
     size_t n, cap;
 };
 
-policy_ctx *policy_ctx_new(void) { return cl_calloc(1, sizeof(policy_ctx)); }
+policy_ctx *policy_ctx_new(void) {
+    return cl_calloc(1, sizeof(policy_ctx));
+}
 
 void policy_ctx_free(policy_ctx *c) {
     if (!c) return;
     for (size_t i = 0; i < c->n; i++) {
-        for (size_t j = 0; j < c->e[i].n; j++) free(c->e[i].vals[j]);
+        for (size_t j = 0; j < c->e[i].n; j++)
+            free(c->e[i].vals[j]);
         free(c->e[i].vals);
         free(c->e[i].key);
     }
@@ -62,11 +65,13 @@ void policy_ctx_add(policy_ctx *c, const char *key, const char *value) {
     if (!c || !key || !value) return;
     ctx_entry *e = ctx_find(c, key);
     if (!e) {
-        if (c->n == c->cap) c->cap = c->cap ? c->cap * 2 : 8, c->e = cl_realloc(c->e, c->cap * sizeof *c->e);
+        if (c->n == c->cap)
+            c->cap = c->cap ? c->cap * 2 : 8, c->e = cl_realloc(c->e, c->cap * sizeof *c->e);
         e = &c->e[c->n++];
         *e = (ctx_entry){.key = cl_strdup(key)};
     }
-    if (e->n == e->cap) e->cap = e->cap ? e->cap * 2 : 2, e->vals = cl_realloc(e->vals, e->cap * sizeof *e->vals);
+    if (e->n == e->cap)
+        e->cap = e->cap ? e->cap * 2 : 2, e->vals = cl_realloc(e->vals, e->cap * sizeof *e->vals);
     e->vals[e->n++] = cl_strdup(value);
 }
 
@@ -81,13 +86,15 @@ const char *policy_ctx_value(const policy_ctx *c, const char *key, size_t i) {
 }
 
 /* ---- keys the principal itself answers ---- */
-static const char *const PRINCIPAL_KEYS[] = {"aws:PrincipalType", "aws:PrincipalArn", "aws:PrincipalAccount",
-                                             "aws:userid", "aws:username", NULL};
+static const char *const PRINCIPAL_KEYS[] = {"aws:PrincipalType",    "aws:PrincipalArn",
+                                             "aws:PrincipalAccount", "aws:userid",
+                                             "aws:username",         NULL};
 
 /* For a session, aws:PrincipalArn is the role's ARN, as AWS reports it. */
 static const char *principal_key(const policy_principal *p, const char *key) {
     static const char *const TYPES[] = {"Anonymous", "Account", "User", "AssumedRole"};
-    if (strcasecmp(key, "aws:PrincipalType") == 0) return p->type <= PRINCIPAL_ASSUMED_ROLE ? TYPES[p->type] : NULL;
+    if (strcasecmp(key, "aws:PrincipalType") == 0)
+        return p->type <= PRINCIPAL_ASSUMED_ROLE ? TYPES[p->type] : NULL;
     if (p->type == PRINCIPAL_ANONYMOUS) return NULL;
     if (strcasecmp(key, "aws:PrincipalArn") == 0)
         return p->type == PRINCIPAL_ASSUMED_ROLE && p->role_arn ? p->role_arn : p->arn;
@@ -99,7 +106,8 @@ static const char *principal_key(const policy_principal *p, const char *key) {
 
 void policy_ctx_add_principal(policy_ctx *c, const policy_principal *p) {
     if (!c || !p) return;
-    for (int i = 0; PRINCIPAL_KEYS[i]; i++) policy_ctx_add(c, PRINCIPAL_KEYS[i], principal_key(p, PRINCIPAL_KEYS[i]));
+    for (int i = 0; PRINCIPAL_KEYS[i]; i++)
+        policy_ctx_add(c, PRINCIPAL_KEYS[i], principal_key(p, PRINCIPAL_KEYS[i]));
 }
 
 static const char *clock_key(const char *key, char tmp[32]) {
@@ -129,26 +137,30 @@ void policy_key_values(const policy_request *req, const char *key, policy_vals *
 /* ---- policy variables ---- */
 static void put(cl_buf *out, cl_buf *lit, const void *s, size_t n, uint8_t literal) {
     buf_append(out, s, n);
-    for (size_t i = 0; i < n; i++) buf_append_byte(lit, literal);
+    for (size_t i = 0; i < n; i++)
+        buf_append_byte(lit, literal);
 }
 
 /* Reads "${key}" or "${key, 'default'}" at t. Returns 1 and sets *next past the
  * '}', 0 when there is no closing brace (plain text), -1 when malformed. */
 static int read_var(const char *t, cl_slice *key, cl_buf *def, bool *has_def, const char **next) {
     const char *p = t + 2, *k = p;
-    while (*p && *p != '}' && *p != ',') p++;
+    while (*p && *p != '}' && *p != ',')
+        p++;
     if (!*p) return 0;
     *key = slice_trim(slice_of(k, (size_t)(p - k)));
     *has_def = false;
     if (*p == ',') {
-        for (p++; *p == ' '; p++) {}
+        for (p++; *p == ' '; p++) {
+        }
         if (*p != '\'') return -1;
         for (p++; *p != '\'' || p[1] == '\''; p++) {
             if (!*p) return -1;
             if (*p == '\'') p++; /* '' is one quote */
             buf_append_byte(def, (uint8_t)*p);
         }
-        for (p++; *p == ' '; p++) {}
+        for (p++; *p == ' '; p++) {
+        }
         if (*p != '}') return -1;
         *has_def = true;
     }
@@ -157,8 +169,8 @@ static int read_var(const char *t, cl_slice *key, cl_buf *def, bool *has_def, co
 }
 
 /* Appends the value of one variable; false when it cannot be resolved. */
-static bool put_var(cl_slice key, const cl_buf *def, bool has_def, const policy_request *req, cl_buf *out,
-                    cl_buf *lit) {
+static bool put_var(cl_slice key, const cl_buf *def, bool has_def, const policy_request *req,
+                    cl_buf *out, cl_buf *lit) {
     if (key.len == 1 && strchr("*?$", key.ptr[0])) {
         put(out, lit, key.ptr, 1, 1);
         return true;
@@ -167,8 +179,10 @@ static bool put_var(cl_slice key, const cl_buf *def, bool has_def, const policy_
     policy_vals kv;
     policy_key_values(req, k, &kv);
     free(k);
-    if (kv.n == 1) put(out, lit, kv.v[0], strlen(kv.v[0]), 1);
-    else if (has_def) put(out, lit, def->ptr, def->len, 1);
+    if (kv.n == 1)
+        put(out, lit, kv.v[0], strlen(kv.v[0]), 1);
+    else if (has_def)
+        put(out, lit, def->ptr, def->len, 1);
     return kv.n == 1 || has_def;
 }
 
@@ -200,28 +214,42 @@ static const struct {
     policy_op op;
     bool negate;
 } OPS[] = {
-    {"StringEquals", POLICY_OP_STR_EQ, false},         {"StringNotEquals", POLICY_OP_STR_EQ, true},
+    {"StringEquals", POLICY_OP_STR_EQ, false},
+    {"StringNotEquals", POLICY_OP_STR_EQ, true},
     {"StringEqualsIgnoreCase", POLICY_OP_STR_EQ_CI, false},
     {"StringNotEqualsIgnoreCase", POLICY_OP_STR_EQ_CI, true},
-    {"StringLike", POLICY_OP_STR_LIKE, false},         {"StringNotLike", POLICY_OP_STR_LIKE, true},
-    {"NumericEquals", POLICY_OP_NUM_EQ, false},        {"NumericNotEquals", POLICY_OP_NUM_EQ, true},
-    {"NumericLessThan", POLICY_OP_NUM_LT, false},      {"NumericLessThanEquals", POLICY_OP_NUM_LE, false},
-    {"NumericGreaterThan", POLICY_OP_NUM_GT, false},   {"NumericGreaterThanEquals", POLICY_OP_NUM_GE, false},
-    {"DateEquals", POLICY_OP_DATE_EQ, false},          {"DateNotEquals", POLICY_OP_DATE_EQ, true},
-    {"DateLessThan", POLICY_OP_DATE_LT, false},        {"DateLessThanEquals", POLICY_OP_DATE_LE, false},
-    {"DateGreaterThan", POLICY_OP_DATE_GT, false},     {"DateGreaterThanEquals", POLICY_OP_DATE_GE, false},
-    {"Bool", POLICY_OP_BOOL, false},                   {"BinaryEquals", POLICY_OP_BINARY, false},
-    {"IpAddress", POLICY_OP_IP, false},                {"NotIpAddress", POLICY_OP_IP, true},
-    {"ArnEquals", POLICY_OP_ARN, false},               {"ArnLike", POLICY_OP_ARN, false},
-    {"ArnNotEquals", POLICY_OP_ARN, true},             {"ArnNotLike", POLICY_OP_ARN, true},
+    {"StringLike", POLICY_OP_STR_LIKE, false},
+    {"StringNotLike", POLICY_OP_STR_LIKE, true},
+    {"NumericEquals", POLICY_OP_NUM_EQ, false},
+    {"NumericNotEquals", POLICY_OP_NUM_EQ, true},
+    {"NumericLessThan", POLICY_OP_NUM_LT, false},
+    {"NumericLessThanEquals", POLICY_OP_NUM_LE, false},
+    {"NumericGreaterThan", POLICY_OP_NUM_GT, false},
+    {"NumericGreaterThanEquals", POLICY_OP_NUM_GE, false},
+    {"DateEquals", POLICY_OP_DATE_EQ, false},
+    {"DateNotEquals", POLICY_OP_DATE_EQ, true},
+    {"DateLessThan", POLICY_OP_DATE_LT, false},
+    {"DateLessThanEquals", POLICY_OP_DATE_LE, false},
+    {"DateGreaterThan", POLICY_OP_DATE_GT, false},
+    {"DateGreaterThanEquals", POLICY_OP_DATE_GE, false},
+    {"Bool", POLICY_OP_BOOL, false},
+    {"BinaryEquals", POLICY_OP_BINARY, false},
+    {"IpAddress", POLICY_OP_IP, false},
+    {"NotIpAddress", POLICY_OP_IP, true},
+    {"ArnEquals", POLICY_OP_ARN, false},
+    {"ArnLike", POLICY_OP_ARN, false},
+    {"ArnNotEquals", POLICY_OP_ARN, true},
+    {"ArnNotLike", POLICY_OP_ARN, true},
     {"Null", POLICY_OP_NULL, false},
 };
 
 bool policy_op_lookup(const char *name, policy_cond *c) {
     size_t n = strlen(name);
     c->set = POLICY_SET_NONE;
-    if (strncasecmp(name, "ForAnyValue:", 12) == 0) c->set = POLICY_SET_ANY, name += 12, n -= 12;
-    else if (strncasecmp(name, "ForAllValues:", 13) == 0) c->set = POLICY_SET_ALL, name += 13, n -= 13;
+    if (strncasecmp(name, "ForAnyValue:", 12) == 0)
+        c->set = POLICY_SET_ANY, name += 12, n -= 12;
+    else if (strncasecmp(name, "ForAllValues:", 13) == 0)
+        c->set = POLICY_SET_ALL, name += 13, n -= 13;
     c->if_exists = n > 8 && strcasecmp(name + n - 8, "IfExists") == 0;
     if (c->if_exists) n -= 8;
     for (size_t i = 0; i < sizeof OPS / sizeof OPS[0]; i++) {
@@ -233,7 +261,8 @@ bool policy_op_lookup(const char *name, policy_cond *c) {
 }
 
 bool policy_op_takes_vars(policy_op op) {
-    return op == POLICY_OP_STR_EQ || op == POLICY_OP_STR_EQ_CI || op == POLICY_OP_STR_LIKE || op == POLICY_OP_ARN;
+    return op == POLICY_OP_STR_EQ || op == POLICY_OP_STR_EQ_CI || op == POLICY_OP_STR_LIKE ||
+           op == POLICY_OP_ARN;
 }
 
 /* ---- typed values ---- */
@@ -260,20 +289,24 @@ static int number_cmp(const number *a, const number *b) {
     return (a->d > b->d) - (a->d < b->d);
 }
 
-static bool two_digits(const char *s) { return s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9'; }
+static bool two_digits(const char *s) {
+    return s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9';
+}
 
 /* Epoch seconds, YYYY-MM-DD, or ISO 8601 date-time with Z or a +-HH:MM offset. */
 static bool parse_date(const char *s, time_t *out) {
     size_t n = strlen(s);
-    if (n > 0 && n < 19 && strspn(s, "0123456789") == n) return *out = (time_t)strtoll(s, NULL, 10), true;
+    if (n > 0 && n < 19 && strspn(s, "0123456789") == n)
+        return *out = (time_t)strtoll(s, NULL, 10), true;
     if (n == 10) {
         char tmp[24];
         snprintf(tmp, sizeof tmp, "%sT00:00:00Z", s);
         return time_parse_iso8601(slice_cstr(tmp), out) == CL_OK;
     }
-    if (n > 25 - 1 && (s[n - 6] == '+' || s[n - 6] == '-') && two_digits(s + n - 5) && s[n - 3] == ':' &&
-        two_digits(s + n - 2)) {
-        long off = ((s[n - 5] - '0') * 10 + s[n - 4] - '0') * 3600L + ((s[n - 2] - '0') * 10 + s[n - 1] - '0') * 60L;
+    if (n > 25 - 1 && (s[n - 6] == '+' || s[n - 6] == '-') && two_digits(s + n - 5) &&
+        s[n - 3] == ':' && two_digits(s + n - 2)) {
+        long off = ((s[n - 5] - '0') * 10 + s[n - 4] - '0') * 3600L +
+                   ((s[n - 2] - '0') * 10 + s[n - 1] - '0') * 60L;
         if (time_parse_iso8601(slice_of(s, n - 6), out) != CL_OK) return false;
         *out -= s[n - 6] == '+' ? off : -off;
         return true;
@@ -293,16 +326,20 @@ static bool parse_cidr(const char *s, cidr *out) {
     size_t hl = slash ? (size_t)(slash - s) : strlen(s);
     if (hl == 0 || hl >= sizeof host) return false;
     memcpy(host, s, hl), host[hl] = '\0';
-    if (inet_pton(AF_INET, host, out->a) == 1) out->bits = 32;
-    else if (inet_pton(AF_INET6, host, out->a) == 1) out->bits = 128;
-    else return false;
+    if (inet_pton(AF_INET, host, out->a) == 1)
+        out->bits = 32;
+    else if (inet_pton(AF_INET6, host, out->a) == 1)
+        out->bits = 128;
+    else
+        return false;
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     if (out->bits == 128 && !slash && memcmp(out->a, mapped, 12) == 0) /* ::ffff:a.b.c.d */
         memmove(out->a, out->a + 12, 4), out->bits = 32;
     out->prefix = out->bits;
     if (!slash) return true;
     uint64_t len;
-    if (slice_to_u64(slice_cstr(slash + 1), &len) != CL_OK || len > (uint64_t)out->bits || strlen(slash + 1) > 3)
+    if (slice_to_u64(slice_cstr(slash + 1), &len) != CL_OK || len > (uint64_t)out->bits ||
+        strlen(slash + 1) > 3)
         return false;
     out->prefix = (int)len;
     return true;
@@ -325,8 +362,8 @@ static bool cidr_contains(const cidr *net, const cidr *ip) {
 
 static bool base64_eq(const char *a, const char *b) {
     cl_buf x = CL_BUF_INIT, y = CL_BUF_INIT;
-    bool ok = base64_decode(&x, slice_cstr(a)) == CL_OK && base64_decode(&y, slice_cstr(b)) == CL_OK &&
-              slice_eq(buf_slice(&x), buf_slice(&y));
+    bool ok = base64_decode(&x, slice_cstr(a)) == CL_OK &&
+              base64_decode(&y, slice_cstr(b)) == CL_OK && slice_eq(buf_slice(&x), buf_slice(&y));
     buf_free(&x), buf_free(&y);
     return ok;
 }
@@ -337,18 +374,30 @@ bool policy_value_valid(policy_op op, const char *v) {
     cidr c;
     cl_buf b = CL_BUF_INIT;
     switch (op) {
-    case POLICY_OP_NUM_EQ: case POLICY_OP_NUM_LT: case POLICY_OP_NUM_LE: case POLICY_OP_NUM_GT:
-    case POLICY_OP_NUM_GE: return parse_number(v, &num);
-    case POLICY_OP_DATE_EQ: case POLICY_OP_DATE_LT: case POLICY_OP_DATE_LE: case POLICY_OP_DATE_GT:
-    case POLICY_OP_DATE_GE: return parse_date(v, &t);
-    case POLICY_OP_IP: return parse_cidr(v, &c);
-    case POLICY_OP_BOOL: case POLICY_OP_NULL: return strcasecmp(v, "true") == 0 || strcasecmp(v, "false") == 0;
+    case POLICY_OP_NUM_EQ:
+    case POLICY_OP_NUM_LT:
+    case POLICY_OP_NUM_LE:
+    case POLICY_OP_NUM_GT:
+    case POLICY_OP_NUM_GE:
+        return parse_number(v, &num);
+    case POLICY_OP_DATE_EQ:
+    case POLICY_OP_DATE_LT:
+    case POLICY_OP_DATE_LE:
+    case POLICY_OP_DATE_GT:
+    case POLICY_OP_DATE_GE:
+        return parse_date(v, &t);
+    case POLICY_OP_IP:
+        return parse_cidr(v, &c);
+    case POLICY_OP_BOOL:
+    case POLICY_OP_NULL:
+        return strcasecmp(v, "true") == 0 || strcasecmp(v, "false") == 0;
     case POLICY_OP_BINARY: {
         bool ok = base64_decode(&b, slice_cstr(v)) == CL_OK;
         buf_free(&b);
         return ok;
     }
-    default: return true;
+    default:
+        return true;
     }
 }
 
@@ -360,9 +409,12 @@ static bool arn_match(const char *pat, const uint8_t *lit, const char *v) {
     if (strchr(pat, ':') == NULL || strspn(pat, "*") == strlen(pat))
         return policy_glob(pat, strlen(pat), lit, v, strlen(v), false);
     for (int i = 0; i < 6; i++) {
-        const char *pe = i < 5 ? strchr(p, ':') : p + strlen(p), *qe = i < 5 ? strchr(q, ':') : q + strlen(q);
+        const char *pe = i < 5 ? strchr(p, ':') : p + strlen(p),
+                   *qe = i < 5 ? strchr(q, ':') : q + strlen(q);
         if (!pe || !qe) return false;
-        if (!policy_glob(p, (size_t)(pe - p), lit ? lit + (p - pat) : NULL, q, (size_t)(qe - q), false)) return false;
+        if (!policy_glob(p, (size_t)(pe - p), lit ? lit + (p - pat) : NULL, q, (size_t)(qe - q),
+                         false))
+            return false;
         p = pe + (i < 5), q = qe + (i < 5);
     }
     return true;
@@ -370,12 +422,23 @@ static bool arn_match(const char *pat, const uint8_t *lit, const char *v) {
 
 static bool ordered(policy_op op, int cmp) {
     switch (op) {
-    case POLICY_OP_NUM_EQ: case POLICY_OP_DATE_EQ: return cmp == 0;
-    case POLICY_OP_NUM_LT: case POLICY_OP_DATE_LT: return cmp < 0;
-    case POLICY_OP_NUM_LE: case POLICY_OP_DATE_LE: return cmp <= 0;
-    case POLICY_OP_NUM_GT: case POLICY_OP_DATE_GT: return cmp > 0;
-    case POLICY_OP_NUM_GE: case POLICY_OP_DATE_GE: return cmp >= 0;
-    default: return false;
+    case POLICY_OP_NUM_EQ:
+    case POLICY_OP_DATE_EQ:
+        return cmp == 0;
+    case POLICY_OP_NUM_LT:
+    case POLICY_OP_DATE_LT:
+        return cmp < 0;
+    case POLICY_OP_NUM_LE:
+    case POLICY_OP_DATE_LE:
+        return cmp <= 0;
+    case POLICY_OP_NUM_GT:
+    case POLICY_OP_DATE_GT:
+        return cmp > 0;
+    case POLICY_OP_NUM_GE:
+    case POLICY_OP_DATE_GE:
+        return cmp >= 0;
+    default:
+        return false;
     }
 }
 
@@ -385,24 +448,42 @@ static bool typed_match(policy_op op, const char *pv, const char *v) {
     time_t ta, tb;
     cidr net, ip;
     switch (op) {
-    case POLICY_OP_NUM_EQ: case POLICY_OP_NUM_LT: case POLICY_OP_NUM_LE: case POLICY_OP_NUM_GT:
-    case POLICY_OP_NUM_GE: return parse_number(v, &a) && parse_number(pv, &b) && ordered(op, number_cmp(&a, &b));
-    case POLICY_OP_DATE_EQ: case POLICY_OP_DATE_LT: case POLICY_OP_DATE_LE: case POLICY_OP_DATE_GT:
-    case POLICY_OP_DATE_GE: return parse_date(v, &ta) && parse_date(pv, &tb) && ordered(op, (ta > tb) - (ta < tb));
-    case POLICY_OP_IP: return parse_cidr(pv, &net) && parse_cidr(v, &ip) && ip.prefix == ip.bits && cidr_contains(&net, &ip);
-    case POLICY_OP_BOOL: return strcasecmp(pv, v) == 0;
-    case POLICY_OP_BINARY: return base64_eq(pv, v);
-    default: return false;
+    case POLICY_OP_NUM_EQ:
+    case POLICY_OP_NUM_LT:
+    case POLICY_OP_NUM_LE:
+    case POLICY_OP_NUM_GT:
+    case POLICY_OP_NUM_GE:
+        return parse_number(v, &a) && parse_number(pv, &b) && ordered(op, number_cmp(&a, &b));
+    case POLICY_OP_DATE_EQ:
+    case POLICY_OP_DATE_LT:
+    case POLICY_OP_DATE_LE:
+    case POLICY_OP_DATE_GT:
+    case POLICY_OP_DATE_GE:
+        return parse_date(v, &ta) && parse_date(pv, &tb) && ordered(op, (ta > tb) - (ta < tb));
+    case POLICY_OP_IP:
+        return parse_cidr(pv, &net) && parse_cidr(v, &ip) && ip.prefix == ip.bits &&
+               cidr_contains(&net, &ip);
+    case POLICY_OP_BOOL:
+        return strcasecmp(pv, v) == 0;
+    case POLICY_OP_BINARY:
+        return base64_eq(pv, v);
+    default:
+        return false;
     }
 }
 
 static bool value_match(policy_op op, const char *pv, const uint8_t *lit, const char *v) {
     switch (op) {
-    case POLICY_OP_STR_EQ: return strcmp(pv, v) == 0;
-    case POLICY_OP_STR_EQ_CI: return strcasecmp(pv, v) == 0;
-    case POLICY_OP_STR_LIKE: return policy_glob(pv, strlen(pv), lit, v, strlen(v), false);
-    case POLICY_OP_ARN: return arn_match(pv, lit, v);
-    default: return typed_match(op, pv, v);
+    case POLICY_OP_STR_EQ:
+        return strcmp(pv, v) == 0;
+    case POLICY_OP_STR_EQ_CI:
+        return strcasecmp(pv, v) == 0;
+    case POLICY_OP_STR_LIKE:
+        return policy_glob(pv, strlen(pv), lit, v, strlen(v), false);
+    case POLICY_OP_ARN:
+        return arn_match(pv, lit, v);
+    default:
+        return typed_match(op, pv, v);
     }
 }
 
@@ -415,7 +496,8 @@ typedef struct {
 
 static bool request_value_ok(const policy_cond *c, const pvals *pv, const char *v) {
     bool hit = false;
-    for (size_t i = 0; i < pv->n && !hit; i++) hit = value_match(c->op, pv->s[i], pv->lit ? pv->lit[i] : NULL, v);
+    for (size_t i = 0; i < pv->n && !hit; i++)
+        hit = value_match(c->op, pv->s[i], pv->lit ? pv->lit[i] : NULL, v);
     return hit != c->negate;
 }
 
@@ -454,7 +536,8 @@ static bool eval_with_vars(const policy_cond *c, const policy_request *req, cons
     }
     pvals pv = {s, lit, n};
     bool r = n > 0 && eval_values(c, &pv, kv);
-    for (size_t i = 0; i < c->n_values * 2; i++) buf_free(&bufs[i]);
+    for (size_t i = 0; i < c->n_values * 2; i++)
+        buf_free(&bufs[i]);
     free(bufs), free(s), free(lit);
     return r;
 }

@@ -37,7 +37,8 @@ static bool char_eq(char a, char b, bool ci) {
 
 /* Greedy match with one backtrack point: on a mismatch, the last '*' takes one
  * more character. Linear in practice, O(plen * vlen) at worst. */
-bool policy_glob(const char *pat, size_t plen, const uint8_t *lit, const char *val, size_t vlen, bool ci) {
+bool policy_glob(const char *pat, size_t plen, const uint8_t *lit, const char *val, size_t vlen,
+                 bool ci) {
     size_t p = 0, v = 0, star = SIZE_MAX, star_v = 0;
     while (v < vlen) {
         bool wild = p < plen && !(lit && lit[p]);
@@ -51,7 +52,8 @@ bool policy_glob(const char *pat, size_t plen, const uint8_t *lit, const char *v
             return false;
         }
     }
-    while (p < plen && pat[p] == '*' && !(lit && lit[p])) p++;
+    while (p < plen && pat[p] == '*' && !(lit && lit[p]))
+        p++;
     return p == plen;
 }
 
@@ -63,18 +65,24 @@ bool policy_wildcard_match(const char *pattern, const char *value, bool case_ins
 /* ---- principals ---- */
 static const policy_principal ANONYMOUS = {.type = PRINCIPAL_ANONYMOUS};
 
-static bool str_is(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
+static bool str_is(const char *a, const char *b) {
+    return a && b && strcmp(a, b) == 0;
+}
 
 static policy_match prin_entry(const policy_prin *e, const policy_principal *p) {
     bool known = p->type != PRINCIPAL_ANONYMOUS;
     switch (e->kind) {
-    case POLICY_PRIN_ANY: return POLICY_MATCH_DIRECT;
-    case POLICY_PRIN_ACCOUNT: return known && str_is(e->value, p->account) ? POLICY_MATCH_ACCOUNT : POLICY_MATCH_NONE;
+    case POLICY_PRIN_ANY:
+        return POLICY_MATCH_DIRECT;
+    case POLICY_PRIN_ACCOUNT:
+        return known && str_is(e->value, p->account) ? POLICY_MATCH_ACCOUNT : POLICY_MATCH_NONE;
     case POLICY_PRIN_ARN:
         if (known && str_is(e->value, p->arn)) return POLICY_MATCH_DIRECT;
-        if (p->type == PRINCIPAL_ASSUMED_ROLE && str_is(e->value, p->role_arn)) return POLICY_MATCH_ROLE;
+        if (p->type == PRINCIPAL_ASSUMED_ROLE && str_is(e->value, p->role_arn))
+            return POLICY_MATCH_ROLE;
         return POLICY_MATCH_NONE;
-    default: return POLICY_MATCH_NONE;
+    default:
+        return POLICY_MATCH_NONE;
     }
 }
 
@@ -91,7 +99,8 @@ static policy_match not_principal_match(const policy_stmt *s, const policy_princ
     bool excluded = listed(s, POLICY_PRIN_ACCOUNT, p->account);
     if (p->type == PRINCIPAL_USER) excluded = excluded && listed(s, POLICY_PRIN_ARN, p->arn);
     if (p->type == PRINCIPAL_ASSUMED_ROLE)
-        excluded = excluded && listed(s, POLICY_PRIN_ARN, p->role_arn) && listed(s, POLICY_PRIN_ARN, p->arn);
+        excluded = excluded && listed(s, POLICY_PRIN_ARN, p->role_arn) &&
+                   listed(s, POLICY_PRIN_ARN, p->arn);
     return excluded ? POLICY_MATCH_NONE : POLICY_MATCH_DIRECT;
 }
 
@@ -122,7 +131,8 @@ static bool resource_match(const policy *p, const policy_stmt *s, const policy_r
     bool hit = false;
     for (size_t i = 0; i < s->n_resources && !hit; i++) {
         const char *r = s->resources[i];
-        if (!p->vars || !strstr(r, "${")) hit = policy_glob(r, strlen(r), NULL, req->resource, rlen, false);
+        if (!p->vars || !strstr(r, "${"))
+            hit = policy_glob(r, strlen(r), NULL, req->resource, rlen, false);
         else if (policy_subst(r, req, &out, &lit))
             hit = policy_glob((const char *)out.ptr, out.len, lit.ptr, req->resource, rlen, false);
     }
@@ -148,8 +158,10 @@ static void scan(const policy *p, const policy_request *req, bool resource_side,
         const policy_stmt *s = &p->stmts[i];
         policy_match m = stmt_match(p, s, req, resource_side);
         if (m == POLICY_MATCH_NONE) continue;
-        if (s->deny) r->deny = true;
-        else if (m > r->allow) r->allow = m;
+        if (s->deny)
+            r->deny = true;
+        else if (m > r->allow)
+            r->allow = m;
     }
 }
 
@@ -162,15 +174,16 @@ static bool resource_policy_required(const char *action) {
     return strncasecmp(action, "sts:AssumeRole", 14) == 0 || strncasecmp(action, "kms:", 4) == 0;
 }
 
-static policy_decision decide(const policy_request *req, const scan_result *id, const scan_result *sess,
-                              const scan_result *res) {
+static policy_decision decide(const policy_request *req, const scan_result *id,
+                              const scan_result *sess, const scan_result *res) {
     const policy_principal *p = req->principal;
     if (id->deny || sess->deny || res->deny) return POLICY_DENY_EXPLICIT;
     if (p->type == PRINCIPAL_ANONYMOUS) /* only a Principal "*" statement can match here */
         return res->allow != POLICY_MATCH_NONE ? POLICY_ALLOW : POLICY_DENY_IMPLICIT;
     bool session_ok = req->n_session == 0 || sess->allow != POLICY_MATCH_NONE;
     bool id_ok = p->type == PRINCIPAL_ROOT || (id->allow != POLICY_MATCH_NONE && session_ok);
-    bool res_ok = res->allow == POLICY_MATCH_DIRECT || (res->allow == POLICY_MATCH_ROLE && session_ok);
+    bool res_ok =
+        res->allow == POLICY_MATCH_DIRECT || (res->allow == POLICY_MATCH_ROLE && session_ok);
     bool res_any = res->allow != POLICY_MATCH_NONE;
     bool same = !req->resource_account || str_is(req->resource_account, p->account);
     bool allowed = same ? id_ok || res_ok : id_ok && res_any;
@@ -184,25 +197,39 @@ policy_decision policy_evaluate(const policy_request *req) {
     if (!r.action) r.action = "";
     if (!r.resource) r.resource = "";
     scan_result id = {0}, sess = {0}, res = {0};
-    for (size_t i = 0; i < r.n_identity; i++) scan(r.identity[i], &r, false, &id);
-    for (size_t i = 0; i < r.n_session; i++) scan(r.session[i], &r, false, &sess);
+    for (size_t i = 0; i < r.n_identity; i++)
+        scan(r.identity[i], &r, false, &id);
+    for (size_t i = 0; i < r.n_session; i++)
+        scan(r.session[i], &r, false, &sess);
     scan(r.resource_policy, &r, true, &res);
     return decide(&r, &id, &sess, &res);
 }
 
 const char *policy_decision_str(policy_decision d) {
     switch (d) {
-    case POLICY_ALLOW: return "allowed";
-    case POLICY_DENY_EXPLICIT: return "explicitDeny";
-    default: return "implicitDeny";
+    case POLICY_ALLOW:
+        return "allowed";
+    case POLICY_DENY_EXPLICIT:
+        return "explicitDeny";
+    default:
+        return "implicitDeny";
     }
 }
 
 /* ---- Block Public Access ---- */
 static const char *const FIXING_KEYS[] = {
-    "aws:SourceIp",        "aws:SourceArn",          "aws:SourceVpc",        "aws:SourceVpce",
-    "aws:SourceAccount",   "aws:SourceOwner",        "aws:PrincipalOrgID",   "aws:PrincipalAccount",
-    "aws:PrincipalArn",    "aws:userid",             "s3:DataAccessPointArn", "s3:DataAccessPointAccount",
+    "aws:SourceIp",
+    "aws:SourceArn",
+    "aws:SourceVpc",
+    "aws:SourceVpce",
+    "aws:SourceAccount",
+    "aws:SourceOwner",
+    "aws:PrincipalOrgID",
+    "aws:PrincipalAccount",
+    "aws:PrincipalArn",
+    "aws:userid",
+    "s3:DataAccessPointArn",
+    "s3:DataAccessPointAccount",
     NULL,
 };
 
@@ -217,7 +244,8 @@ static bool fixed_value(const policy_cond *c, const char *v) {
 static bool pins_caller(const policy_cond *c) {
     bool known = false;
     if (c->negate || c->if_exists || c->set == POLICY_SET_ALL) return false;
-    for (int i = 0; FIXING_KEYS[i]; i++) known |= strcasecmp(c->key, FIXING_KEYS[i]) == 0;
+    for (int i = 0; FIXING_KEYS[i]; i++)
+        known |= strcasecmp(c->key, FIXING_KEYS[i]) == 0;
     bool is_ip_key = strcasecmp(c->key, "aws:SourceIp") == 0;
     bool op_ok = is_ip_key ? c->op == POLICY_OP_IP
                            : c->op == POLICY_OP_STR_EQ || c->op == POLICY_OP_STR_EQ_CI ||
@@ -231,7 +259,8 @@ static bool pins_caller(const policy_cond *c) {
 static bool stmt_public(const policy_stmt *s) {
     bool star = false;
     if (s->deny) return false;
-    for (size_t i = 0; i < s->n_prins; i++) star |= s->prins[i].kind == POLICY_PRIN_ANY;
+    for (size_t i = 0; i < s->n_prins; i++)
+        star |= s->prins[i].kind == POLICY_PRIN_ANY;
     /* NotPrincipal grants everyone but the listed, unless it lists "*" */
     bool anyone = s->not_principal ? !star : star;
     for (size_t i = 0; anyone && i < s->n_conds; i++)

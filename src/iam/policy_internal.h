@@ -95,7 +95,8 @@ struct policy {
 /* ---- shared helpers ---- */
 /* Glob match of pat[0..plen) against val[0..vlen): '*' any run, '?' one char. A
  * pattern byte whose lit[i] is non-zero is literal (substituted text, ${*}). */
-bool policy_glob(const char *pat, size_t plen, const uint8_t *lit, const char *val, size_t vlen, bool ci);
+bool policy_glob(const char *pat, size_t plen, const uint8_t *lit, const char *val, size_t vlen,
+                 bool ci);
 
 /* Substitutes policy variables in tmpl (${key}, ${key, 'default'}, ${*}, ${?},
  * ${$}) into out and marks substituted bytes in lit (same length, 1 = literal).

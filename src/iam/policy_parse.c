@@ -73,8 +73,10 @@ static cl_err fail(parser *ps, const char *fmt, ...) {
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (!ps->err || ps->errlen == 0) return CL_ERR_INVALID;
-    if (ps->stmt_no) snprintf(ps->err, ps->errlen, "Statement %zu: %s", ps->stmt_no, msg);
-    else snprintf(ps->err, ps->errlen, "%s", msg);
+    if (ps->stmt_no)
+        snprintf(ps->err, ps->errlen, "Statement %zu: %s", ps->stmt_no, msg);
+    else
+        snprintf(ps->err, ps->errlen, "%s", msg);
     return CL_ERR_INVALID;
 }
 
@@ -86,11 +88,14 @@ static bool is_account_id(const char *s) {
     return n == 12;
 }
 
-static bool has_wildcard(const char *s) { return strpbrk(s, "*?") != NULL; }
+static bool has_wildcard(const char *s) {
+    return strpbrk(s, "*?") != NULL;
+}
 
 static size_t count_char(const char *s, char c) {
     size_t n = 0;
-    for (; *s; s++) n += *s == c;
+    for (; *s; s++)
+        n += *s == c;
     return n;
 }
 
@@ -98,19 +103,25 @@ static bool vendor_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
 }
 
-static bool action_char(char c) { return vendor_char(c) || c == '*' || c == '?' || c == '_'; }
+static bool action_char(char c) {
+    return vendor_char(c) || c == '*' || c == '?' || c == '_';
+}
 
 /* "service:Action" (wildcards in the action part) or "*". */
 static cl_err check_action(parser *ps, const char *field, const char *a) {
     if (strcmp(a, "*") == 0) return CL_OK;
     const char *colon = strchr(a, ':');
     if (!colon || colon == a || colon[1] == '\0')
-        return fail(ps, "%s \"%.100s\" must look like \"service:ActionName\" or \"*\" (actions must be "
-                    "prefaced by a vendor, e.g. s3, iam, sts)", field, a);
-    if (strchr(colon + 1, ':')) return fail(ps, "%s \"%.100s\" can contain only one colon", field, a);
+        return fail(ps,
+                    "%s \"%.100s\" must look like \"service:ActionName\" or \"*\" (actions must be "
+                    "prefaced by a vendor, e.g. s3, iam, sts)",
+                    field, a);
+    if (strchr(colon + 1, ':'))
+        return fail(ps, "%s \"%.100s\" can contain only one colon", field, a);
     for (const char *c = a; c < colon; c++)
         if (!vendor_char(*c))
-            return fail(ps, "%s \"%.100s\": the vendor part may contain only letters, digits and '-'",
+            return fail(ps,
+                        "%s \"%.100s\": the vendor part may contain only letters, digits and '-'",
                         field, a);
     for (const char *c = colon + 1; *c; c++)
         if (!action_char(*c))
@@ -121,8 +132,10 @@ static cl_err check_action(parser *ps, const char *field, const char *a) {
 static cl_err check_resource(parser *ps, const char *field, const char *r) {
     if (strcmp(r, "*") == 0) return CL_OK;
     if (strncmp(r, "arn:", 4) != 0 || count_char(r, ':') < 5)
-        return fail(ps, "%s \"%.100s\" must be in ARN format (arn:partition:service:region:account:"
-                    "resource) or \"*\"", field, r);
+        return fail(ps,
+                    "%s \"%.100s\" must be in ARN format (arn:partition:service:region:account:"
+                    "resource) or \"*\"",
+                    field, r);
     return CL_OK;
 }
 
@@ -137,7 +150,8 @@ static cl_err str_list(parser *ps, json_t *v, const char *field, item_check chec
     const char **items = arena_alloc(ps->p, len * sizeof *items);
     for (size_t i = 0; i < len; i++) {
         json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
-        if (!json_is_string(e)) return fail(ps, "%s must be a string or a non-empty array of strings", field);
+        if (!json_is_string(e))
+            return fail(ps, "%s must be a string or a non-empty array of strings", field);
         CL_TRY(check(ps, field, json_string_value(e)));
         items[i] = arena_strdup(ps->p, json_string_value(e));
     }
@@ -158,12 +172,15 @@ static cl_err aws_principal(parser *ps, const char *v, policy_prin *out) {
         return CL_OK;
     }
     cl_slice s = slice_cstr(v), part[5];
-    if (strncmp(v, "arn:", 4) != 0 || has_wildcard(v) || count_char(v, ':') < 5) return bad_principal(ps, "AWS", v);
-    for (int i = 0; i < 5; i++) slice_split(&s, ':', &part[i]);
+    if (strncmp(v, "arn:", 4) != 0 || has_wildcard(v) || count_char(v, ':') < 5)
+        return bad_principal(ps, "AWS", v);
+    for (int i = 0; i < 5; i++)
+        slice_split(&s, ':', &part[i]);
     char acct[13] = {0};
     if (part[4].len == 12) memcpy(acct, part[4].ptr, 12);
     bool svc = slice_eq_cstr(part[2], "iam") || slice_eq_cstr(part[2], "sts");
-    if (!svc || part[1].len == 0 || !is_account_id(acct) || s.len == 0) return bad_principal(ps, "AWS", v);
+    if (!svc || part[1].len == 0 || !is_account_id(acct) || s.len == 0)
+        return bad_principal(ps, "AWS", v);
     if (slice_eq_cstr(part[2], "iam") && slice_eq_cstr(s, "root")) {
         out->kind = POLICY_PRIN_ACCOUNT, out->value = arena_strdup(ps->p, acct);
     } else {
@@ -187,12 +204,17 @@ static cl_err principal_count(parser *ps, json_t *obj, const char *field, size_t
     *total = 0;
     json_object_foreach(obj, type, v) {
         bool known = false;
-        for (int i = 0; PRIN_TYPES[i]; i++) known |= strcmp(type, PRIN_TYPES[i]) == 0;
-        if (!known) return fail(ps, "Invalid principal in policy: unknown principal type \"%.60s\" "
-                                "(use AWS, Service, Federated or CanonicalUser)", type);
+        for (int i = 0; PRIN_TYPES[i]; i++)
+            known |= strcmp(type, PRIN_TYPES[i]) == 0;
+        if (!known)
+            return fail(ps,
+                        "Invalid principal in policy: unknown principal type \"%.60s\" "
+                        "(use AWS, Service, Federated or CanonicalUser)",
+                        type);
         size_t n = json_is_array(v) ? json_array_size(v) : 1;
         if (!(json_is_string(v) || (json_is_array(v) && n > 0)))
-            return fail(ps, "%s \"%s\" must be a string or a non-empty array of strings", field, type);
+            return fail(ps, "%s \"%s\" must be a string or a non-empty array of strings", field,
+                        type);
         *total += n;
     }
     if (*total == 0) return fail(ps, "%s must be \"*\" or a non-empty object", field);
@@ -202,8 +224,10 @@ static cl_err principal_count(parser *ps, json_t *obj, const char *field, size_t
 static cl_err parse_principal(parser *ps, json_t *v, const char *field, policy_stmt *s) {
     if (json_is_string(v)) {
         if (strcmp(json_string_value(v), "*") != 0)
-            return fail(ps, "Invalid principal in policy: %s must be \"*\" or an object such as "
-                        "{\"AWS\": \"arn:aws:iam::111122223333:root\"}", field);
+            return fail(ps,
+                        "Invalid principal in policy: %s must be \"*\" or an object such as "
+                        "{\"AWS\": \"arn:aws:iam::111122223333:root\"}",
+                        field);
         s->prins = arena_alloc(ps->p, sizeof *s->prins);
         s->prins[0].kind = POLICY_PRIN_ANY, s->n_prins = 1;
         return CL_OK;
@@ -219,7 +243,8 @@ static cl_err parse_principal(parser *ps, json_t *v, const char *field, policy_s
         for (size_t i = 0; i < n; i++) {
             json_t *e = json_is_array(vals) ? json_array_get(vals, i) : vals;
             if (!json_is_string(e))
-                return fail(ps, "%s \"%s\" must be a string or a non-empty array of strings", field, type);
+                return fail(ps, "%s \"%s\" must be a string or a non-empty array of strings", field,
+                            type);
             CL_TRY(principal_entry(ps, type, json_string_value(e), &s->prins[k++]));
         }
     }
@@ -232,23 +257,31 @@ static const char *scalar_text(parser *ps, json_t *v) {
     if (json_is_string(v)) return arena_strdup(ps->p, json_string_value(v));
     if (json_is_true(v)) return "true";
     if (json_is_false(v)) return "false";
-    if (json_is_integer(v)) snprintf(tmp, sizeof tmp, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    else if (json_is_real(v)) snprintf(tmp, sizeof tmp, "%.15g", json_real_value(v));
-    else return NULL;
+    if (json_is_integer(v))
+        snprintf(tmp, sizeof tmp, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(tmp, sizeof tmp, "%.15g", json_real_value(v));
+    else
+        return NULL;
     return arena_strdup(ps->p, tmp);
 }
 
-static cl_err cond_values(parser *ps, const char *opname, const char *key, json_t *v, policy_cond *c) {
+static cl_err cond_values(parser *ps, const char *opname, const char *key, json_t *v,
+                          policy_cond *c) {
     size_t n = json_is_array(v) ? json_array_size(v) : 1;
-    if (n == 0) return fail(ps, "Condition %s: \"%.100s\" has an empty list of values", opname, key);
+    if (n == 0)
+        return fail(ps, "Condition %s: \"%.100s\" has an empty list of values", opname, key);
     c->values = arena_alloc(ps->p, n * sizeof *c->values);
     c->n_values = n;
     for (size_t i = 0; i < n; i++) {
         const char *t = scalar_text(ps, json_is_array(v) ? json_array_get(v, i) : v);
-        if (!t) return fail(ps, "Condition %s: values of \"%.100s\" must be strings, numbers or booleans",
-                            opname, key);
+        if (!t)
+            return fail(ps,
+                        "Condition %s: values of \"%.100s\" must be strings, numbers or booleans",
+                        opname, key);
         if (!policy_value_valid(c->op, t))
-            return fail(ps, "Condition %s: \"%.100s\" is not a valid value for this operator", opname, t);
+            return fail(ps, "Condition %s: \"%.100s\" is not a valid value for this operator",
+                        opname, t);
         c->values[i] = t;
     }
     return CL_OK;
@@ -257,12 +290,14 @@ static cl_err cond_values(parser *ps, const char *opname, const char *key, json_
 static cl_err cond_key(parser *ps, const char *opname, const char *key) {
     const char *colon = strchr(key, ':');
     if (!colon || colon == key || colon[1] == '\0')
-        return fail(ps, "Condition %s: key \"%.100s\" must be prefaced by a vendor, e.g. aws:SourceIp",
+        return fail(ps,
+                    "Condition %s: key \"%.100s\" must be prefaced by a vendor, e.g. aws:SourceIp",
                     opname, key);
     return CL_OK;
 }
 
-static cl_err cond_block(parser *ps, const char *opname, json_t *block, policy_cond *out, size_t *k) {
+static cl_err cond_block(parser *ps, const char *opname, json_t *block, policy_cond *out,
+                         size_t *k) {
     policy_cond tmpl = {0};
     if (!policy_op_lookup(opname, &tmpl))
         return fail(ps, "Invalid Condition type: %.60s is not a known condition operator", opname);
@@ -295,15 +330,17 @@ static cl_err parse_condition(parser *ps, json_t *cond, policy_stmt *s) {
 }
 
 /* ---- statements ---- */
-static const char *const STMT_KEYS[] = {"Sid",      "Effect",    "Principal",   "NotPrincipal", "Action",
-                                        "NotAction", "Resource", "NotResource", "Condition",    NULL};
+static const char *const STMT_KEYS[] = {"Sid",       "Effect",    "Principal", "NotPrincipal",
+                                        "Action",    "NotAction", "Resource",  "NotResource",
+                                        "Condition", NULL};
 
 static cl_err known_keys(parser *ps, json_t *obj, const char *const *keys, const char *what) {
     const char *k;
     json_t *v;
     json_object_foreach(obj, k, v) {
         bool ok = false;
-        for (int i = 0; keys[i]; i++) ok |= strcmp(k, keys[i]) == 0;
+        for (int i = 0; keys[i]; i++)
+            ok |= strcmp(k, keys[i]) == 0;
         if (!ok) return fail(ps, "%s has unknown field \"%.60s\"", what, k);
     }
     return CL_OK;
@@ -333,7 +370,8 @@ static cl_err parse_principals(parser *ps, json_t *st, policy_stmt *s) {
     json_t *pv;
     if (ps->p->kind == POLICY_IDENTITY) {
         if (json_object_get(st, "Principal")) return fail(ps, "Has prohibited field Principal");
-        if (json_object_get(st, "NotPrincipal")) return fail(ps, "Has prohibited field NotPrincipal");
+        if (json_object_get(st, "NotPrincipal"))
+            return fail(ps, "Has prohibited field NotPrincipal");
         return CL_OK;
     }
     CL_TRY(one_of(ps, st, "Principal", "NotPrincipal", true, &pv, &s->not_principal));
@@ -350,10 +388,13 @@ static cl_err parse_statement(parser *ps, json_t *st, policy_stmt *s) {
     }
     CL_TRY(parse_effect(ps, st, s));
     CL_TRY(one_of(ps, st, "Action", "NotAction", true, &v, &s->not_action));
-    CL_TRY(str_list(ps, v, s->not_action ? "NotAction" : "Action", check_action, &s->actions, &s->n_actions));
-    CL_TRY(one_of(ps, st, "Resource", "NotResource", ps->p->kind == POLICY_IDENTITY, &v, &s->not_resource));
-    if (v) CL_TRY(str_list(ps, v, s->not_resource ? "NotResource" : "Resource", check_resource,
-                           &s->resources, &s->n_resources));
+    CL_TRY(str_list(ps, v, s->not_action ? "NotAction" : "Action", check_action, &s->actions,
+                    &s->n_actions));
+    CL_TRY(one_of(ps, st, "Resource", "NotResource", ps->p->kind == POLICY_IDENTITY, &v,
+                  &s->not_resource));
+    if (v)
+        CL_TRY(str_list(ps, v, s->not_resource ? "NotResource" : "Resource", check_resource,
+                        &s->resources, &s->n_resources));
     s->any_resource = v == NULL;
     CL_TRY(parse_principals(ps, st, s));
     if ((v = json_object_get(st, "Condition"))) CL_TRY(parse_condition(ps, v, s));
@@ -365,8 +406,10 @@ static cl_err unique_sids(parser *ps) {
     for (size_t i = 0; i < p->n_stmts; i++)
         for (size_t j = i + 1; p->stmts[i].sid && *p->stmts[i].sid && j < p->n_stmts; j++)
             if (p->stmts[j].sid && strcmp(p->stmts[i].sid, p->stmts[j].sid) == 0)
-                return fail(ps, "Statement IDs (SID) in a single policy must be unique: \"%.60s\" "
-                            "is used twice", p->stmts[i].sid);
+                return fail(ps,
+                            "Statement IDs (SID) in a single policy must be unique: \"%.60s\" "
+                            "is used twice",
+                            p->stmts[i].sid);
     return CL_OK;
 }
 
@@ -378,7 +421,8 @@ static cl_err parse_statements(parser *ps, json_t *sv) {
     ps->p->n_stmts = n;
     for (size_t i = 0; i < n; i++) {
         ps->stmt_no = i + 1;
-        CL_TRY(parse_statement(ps, json_is_array(sv) ? json_array_get(sv, i) : sv, &ps->p->stmts[i]));
+        CL_TRY(
+            parse_statement(ps, json_is_array(sv) ? json_array_get(sv, i) : sv, &ps->p->stmts[i]));
     }
     ps->stmt_no = 0;
     return unique_sids(ps);
@@ -411,7 +455,9 @@ cl_err policy_parse(cl_slice json, policy_kind kind, policy **out, char *errmsg,
     if (json.len == 0) return fail(&ps, "Syntax errors in policy: the document is empty");
     json_error_t je;
     json_t *root = json_loadb((const char *)json.ptr, json.len, JSON_REJECT_DUPLICATES, &je);
-    if (!root) return fail(&ps, "Syntax errors in policy: %s (line %d, column %d)", je.text, je.line, je.column);
+    if (!root)
+        return fail(&ps, "Syntax errors in policy: %s (line %d, column %d)", je.text, je.line,
+                    je.column);
     ps.p = cl_calloc(1, sizeof *ps.p);
     ps.p->kind = kind;
     cl_err e = parse_document(&ps, root);

@@ -12,8 +12,8 @@
 
 static const policy_principal CALLERS[] = {
     {PRINCIPAL_USER, ACCT, "arn:aws:iam::" ACCT ":user/Alice", "AIDAALICE", "Alice", NULL},
-    {PRINCIPAL_ASSUMED_ROLE, "444455556666", "arn:aws:sts::444455556666:assumed-role/R/s", "AROAR:s", NULL,
-     "arn:aws:iam::444455556666:role/R"},
+    {PRINCIPAL_ASSUMED_ROLE, "444455556666", "arn:aws:sts::444455556666:assumed-role/R/s",
+     "AROAR:s", NULL, "arn:aws:iam::444455556666:role/R"},
     {PRINCIPAL_ROOT, ACCT, "arn:aws:iam::" ACCT ":root", ACCT, NULL, NULL},
     {PRINCIPAL_ANONYMOUS, NULL, NULL, NULL, NULL, NULL},
 };
