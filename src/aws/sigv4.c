@@ -77,10 +77,11 @@ static void query_decode(const char *raw, cl_kvlist *out) {
     cl_slice q = slice_cstr(raw), pair, name;
     cl_buf k = CL_BUF_INIT, v = CL_BUF_INIT;
     while (slice_split(&q, '&', &pair)) {
+        if (pair.len == 0 || pair.ptr[0] == '=') continue; /* no name: nothing to look up */
         slice_split(&pair, '=', &name);
         buf_clear(&k);
         buf_clear(&v);
-        if (name.len && url_decode(&k, name, true) == CL_OK && url_decode(&v, pair, true) == CL_OK)
+        if (url_decode(&k, name, true) == CL_OK && url_decode(&v, pair, true) == CL_OK)
             kvlist_addn(out, buf_slice(&k), buf_slice(&v));
     }
     buf_free(&k);
@@ -96,7 +97,20 @@ static bool is_hex64_lower(const char *s) {
 
 /* ---- the parts both forms share ---- */
 
-/* AKID/YYYYMMDD/REGION/SERVICE/aws4_request: exactly five non-empty parts. */
+/* Key ids, regions and services: letters, digits, '-', '_', '.'; nothing that
+ * could smuggle a separator into the scope or a log line. */
+static bool is_scope_word(cl_slice w) {
+    if (w.len == 0 || w.len > 128) return false;
+    for (size_t i = 0; i < w.len; i++) {
+        uint8_t c = w.ptr[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+/* AKID/YYYYMMDD/REGION/SERVICE/aws4_request: exactly five parts. */
 static bool parse_credential(cl_slice cred, sigv4_auth *out) {
     cl_slice part[5];
     size_t n = 0;
@@ -108,8 +122,7 @@ static bool parse_credential(cl_slice cred, sigv4_auth *out) {
         cred = slice_sub(cred, (size_t)i + 1, cred.len);
     }
     if (n != 5 || !slice_eq_cstr(part[4], "aws4_request") || part[1].len != 8) return false;
-    for (size_t i = 0; i < 4; i++)
-        if (part[i].len == 0) return false;
+    if (!is_scope_word(part[0]) || !is_scope_word(part[2]) || !is_scope_word(part[3])) return false;
     out->access_key = slice_dup(part[0]);
     out->date = slice_dup(part[1]);
     out->region = slice_dup(part[2]);
@@ -122,13 +135,16 @@ static bool is_tchar_lower(uint8_t c) {
            (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
+#define MAX_SIGNED_HEADERS 256 /* bounds the quadratic duplicate check */
+
 /* "host;x-amz-date": lower-case header names, none empty or repeated, host among them. */
 static bool signed_headers_valid(const char *list) {
     cl_slice all = slice_cstr(list), rest = all, name;
     bool host = false;
+    size_t n = 0;
     if (all.len == 0 || all.ptr[0] == ';' || all.ptr[all.len - 1] == ';') return false;
     while (slice_split(&rest, ';', &name)) {
-        if (name.len == 0) return false;
+        if (name.len == 0 || ++n > MAX_SIGNED_HEADERS) return false;
         for (size_t i = 0; i < name.len; i++)
             if (!is_tchar_lower(name.ptr[i])) return false;
         host |= slice_eq_cstr(name, "host");
@@ -206,13 +222,14 @@ static sigv4_status header_time(const cl_kvlist *h, sigv4_auth *out) {
 
 static sigv4_status parse_header(const sigv4_request *req, const char *value, sigv4_auth *out) {
     cl_slice v = slice_trim(slice_cstr(value));
-    ptrdiff_t sp = slice_find(v, ' ');
-    cl_slice alg = sp < 0 ? v : slice_sub(v, 0, (size_t)sp);
+    size_t sp = 0;
+    while (sp < v.len && v.ptr[sp] != ' ' && v.ptr[sp] != '\t') sp++;
+    cl_slice alg = slice_sub(v, 0, sp);
     if (alg.len == 0) return SIGV4_MALFORMED;
     if (!slice_eq_cstr(alg, ALGORITHM)) return SIGV4_BAD_ALGORITHM;
     header_parts p = {0};
     sigv4_status st = SIGV4_MALFORMED;
-    if (sp >= 0 && split_parts(slice_sub(v, (size_t)sp, v.len), &p))
+    if (sp < v.len && split_parts(slice_sub(v, sp, v.len), &p))
         st = parse_common(p.cred, p.signed_headers, p.sig, out);
     free(p.cred);
     free(p.signed_headers);

@@ -646,6 +646,8 @@ static void test_presign_parse_errors(void **s) {
         {QA QC QD QE "&X-Amz-SignedHeaders=x-amz-date" QS, SIGV4_MALFORMED},
         {QA QC QD QE QH "&X-Amz-Signature=abc", SIGV4_MALFORMED},
         {QA "&X-Amz-Credential=AKID%2F20150830%2Fus-east-1%2Fs3" QD QE QH QS, SIGV4_MALFORMED},
+        {QA "&X-Amz-Credential=AKID%2F20150830%2Fus%0Aeast-1%2Fs3%2Faws4_request" QD QE QH QS,
+         SIGV4_MALFORMED},
         {QA "&X-Amz-Credential=AKID%2F20150831%2Fus-east-1%2Fs3%2Faws4_request" QD QE QH QS,
          SIGV4_BAD_DATE},
         {QA QC "&X-Amz-Date=2015-08-30T12:36:00Z" QE QH QS, SIGV4_BAD_DATE},
@@ -695,6 +697,7 @@ static void test_header_parse(void **s) {
         {"AWS4-HMAC-SHA256 " CRED ",SignedHeaders=host;x-amz-date," SIGP, SIGV4_OK},
         {"  AWS4-HMAC-SHA256   " SIGP " ,  " CRED ",,SignedHeaders=host;x-amz-date  ", SIGV4_OK},
         {"AWS4-HMAC-SHA256 SignedHeaders=host;x-amz-date " SIGP " " CRED, SIGV4_OK},
+        {"AWS4-HMAC-SHA256\t" CRED ",\tSignedHeaders=host;x-amz-date,\t" SIGP, SIGV4_OK},
         {"", SIGV4_MALFORMED},
         {"   ", SIGV4_MALFORMED},
         {"AWS4-HMAC-SHA256", SIGV4_MALFORMED},
@@ -728,6 +731,15 @@ static void test_header_parse(void **s) {
         {"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830//service/aws4_request, SignedHeaders=host, " SIGP,
          SIGV4_MALFORMED},
         {"AWS4-HMAC-SHA256 Credential=/20150830/us-east-1/service/aws4_request, SignedHeaders=host, " SIGP,
+         SIGV4_MALFORMED},
+        {"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us east/service/aws4_request, "
+         "SignedHeaders=host, " SIGP,
+         SIGV4_MALFORMED},
+        {"AWS4-HMAC-SHA256 Credential=AKID:EXAMPLE/20150830/us-east-1/service/aws4_request, "
+         "SignedHeaders=host, " SIGP,
+         SIGV4_MALFORMED},
+        {"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/serv<ice/aws4_request, "
+         "SignedHeaders=host, " SIGP,
          SIGV4_MALFORMED},
         {"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/2015083/us-east-1/service/aws4_request, "
          "SignedHeaders=host, " SIGP,
@@ -819,6 +831,22 @@ static void test_header_missing_and_duplicates(void **s) {
                      SIGV4_OK);
     assert_string_equal(a.amz_date, "20150830T123600Z");
     sigv4_auth_free(&a);
+}
+
+static void test_many_signed_headers(void **s) {
+    (void)s;
+    for (int n = 255; n <= 256; n++) {
+        cl_buf list = CL_BUF_INIT;
+        buf_append_cstr(&list, "host");
+        for (int i = 0; i < n; i++) buf_appendf(&list, ";h%d", i);
+        char *authz = cl_sprintf("AWS4-HMAC-SHA256 " CRED ", SignedHeaders=%s, " SIGP, buf_cstr(&list));
+        sigv4_auth a;
+        assert_int_equal(parse_with("Authorization", authz, "X-Amz-Date", "20150830T123600Z", &a),
+                         n < 256 ? SIGV4_OK : SIGV4_MALFORMED);
+        sigv4_auth_free(&a);
+        free(authz);
+        buf_free(&list);
+    }
 }
 
 /* Date header (RFC 7231) instead of X-Amz-Date: converted for the string to sign,
@@ -1186,6 +1214,7 @@ int main(void) {
         cmocka_unit_test(test_presign_parse_errors),
         cmocka_unit_test(test_header_parse),
         cmocka_unit_test(test_header_missing_and_duplicates),
+        cmocka_unit_test(test_many_signed_headers),
         cmocka_unit_test(test_date_header),
         cmocka_unit_test(test_missing_signed_header),
         cmocka_unit_test(test_header_skew),
