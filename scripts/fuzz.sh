@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 mkdir -p fuzz-corpus
 rc=0
 for t in "$dir"/tests/fuzz/fuzz_*; do
-    [ -x "$t" ] || continue
+    [ -f "$t" ] && [ -x "$t" ] || continue
     name=$(basename "$t")
     mkdir -p "fuzz-corpus/$name"
     seeds="tests/fuzz/seeds/$name"; [ -d "$seeds" ] || seeds=""

@@ -4,6 +4,7 @@
  * a well-formed response (a status and a body), never a crash or a leak. */
 #include "iam/iam.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
