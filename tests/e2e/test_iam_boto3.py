@@ -310,6 +310,31 @@ def test_role_inline_policy_lifecycle(acct):
     acct.iam.delete_role(RoleName="r2")
 
 
+def test_role_description_control_chars_rejected(acct):
+    """AWS accepts only tab, LF, CR and printable characters in Description; a
+    stored control character would make every later ListRoles/GetRole answer
+    invalid XML for the whole account."""
+    try:
+        expect_error("ValidationError", 400, acct.iam.create_role, RoleName="ctlrole",
+                     AssumeRolePolicyDocument=TRUST_ANY_IN(acct.id), Description="a\x01b")
+    finally:
+        try:
+            acct.iam.list_roles()
+            listing_ok = True
+        except Exception as e:  # botocore.parsers.ResponseParserError: invalid XML
+            listing_ok = repr(e)[:300]
+        try:
+            acct.iam.delete_role(RoleName="ctlrole")
+        except Exception:
+            pass
+    assert listing_ok is True, f"ListRoles no longer parses: {listing_ok}"
+    r = acct.iam.create_role(RoleName="descrole", AssumeRolePolicyDocument=TRUST_ANY_IN(acct.id),
+                             Description="tab\tok <&> é")["Role"]
+    assert r.get("Description") == "tab\tok <&> é"
+    assert acct.iam.get_role(RoleName="descrole")["Role"].get("Description") == "tab\tok <&> é"
+    acct.iam.delete_role(RoleName="descrole")
+
+
 def test_create_role_malformed_trust(acct):
     expect_error("MalformedPolicyDocument", 400, acct.iam.create_role, RoleName="bad",
                  AssumeRolePolicyDocument="[1,2")
@@ -451,38 +476,63 @@ def test_get_session_token(acct):
     assert client_error(ei.value)[0] in ("InvalidClientTokenId", "SignatureDoesNotMatch", "AccessDenied")
 
 
-def test_assume_role_boto3(acct, other):
+@pytest.fixture(scope="module")
+def boto3role(acct, other):
+    """A role in `acct` that only `other` is trusted to assume; it may GetRole."""
     acct.iam.create_role(RoleName="boto3role", AssumeRolePolicyDocument=TRUST_ANY_IN(other.id))
     acct.iam.put_role_policy(RoleName="boto3role", PolicyName="r", PolicyDocument=doc(allow("iam:GetRole")))
-    try:
-        arn = f"arn:aws:iam::{acct.id}:role/boto3role"
-        c = other.sts.assume_role(RoleArn=arn, RoleSessionName="s1", DurationSeconds=900)
-        assert c["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{acct.id}:assumed-role/boto3role/s1"
-        creds = {k: c["Credentials"][k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
-        assert acct.client("iam", creds).get_role(RoleName="boto3role")["Role"]["Arn"] == arn
-        # session policy narrows
-        c2 = other.sts.assume_role(RoleArn=arn, RoleSessionName="s2", Policy=doc(allow("s3:GetObject")))
-        creds2 = {k: c2["Credentials"][k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
-        expect_error("AccessDenied", 403, acct.client("iam", creds2).get_role, RoleName="boto3role")
-        # malformed session policy
-        expect_error("MalformedPolicyDocument", 400, other.sts.assume_role, RoleArn=arn,
-                     RoleSessionName="s3", Policy="{nope")
-        # the role's own account cannot assume it (trust names only `other`)
-        expect_error("AccessDenied", 403, acct.sts.assume_role, RoleArn=arn, RoleSessionName="s4")
-        # unknown role: AWS answers AccessDenied (no existence oracle)
-        expect_error("AccessDenied", 403, other.sts.assume_role,
-                     RoleArn=f"arn:aws:iam::{acct.id}:role/nope", RoleSessionName="s5")
-        # bounds
-        sts_nv = other.client("sts", other.creds, parameter_validation=False)
-        for bad in (899, 43201, 0, -5):
-            expect_error("ValidationError", 400, sts_nv.assume_role, RoleArn=arn, RoleSessionName="s6",
-                         DurationSeconds=bad)
-        for bad_name in ("has space", "x" * 65, "a"):
-            expect_error("ValidationError", 400, sts_nv.assume_role, RoleArn=arn, RoleSessionName=bad_name)
-        expect_error("ValidationError", 400, sts_nv.assume_role, RoleArn="not-an-arn", RoleSessionName="s7")
-    finally:
-        acct.iam.delete_role_policy(RoleName="boto3role", PolicyName="r")
-        acct.iam.delete_role(RoleName="boto3role")
+    yield f"arn:aws:iam::{acct.id}:role/boto3role"
+    acct.iam.delete_role_policy(RoleName="boto3role", PolicyName="r")
+    acct.iam.delete_role(RoleName="boto3role")
+
+
+def _session(c):
+    return {k: c["Credentials"][k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
+
+
+def test_assume_role_boto3(acct, other, boto3role):
+    c = other.sts.assume_role(RoleArn=boto3role, RoleSessionName="s1", DurationSeconds=900)
+    assert c["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{acct.id}:assumed-role/boto3role/s1"
+    assert re.fullmatch(r"ASIA[A-Z0-9]{16}", c["Credentials"]["AccessKeyId"])
+    assert acct.client("iam", _session(c)).get_role(RoleName="boto3role")["Role"]["Arn"] == boto3role
+
+
+def test_assume_role_session_policy_narrows(acct, other, boto3role):
+    c = other.sts.assume_role(RoleArn=boto3role, RoleSessionName="s2", Policy=doc(allow("s3:GetObject")))
+    expect_error("AccessDenied", 403, acct.client("iam", _session(c)).get_role, RoleName="boto3role")
+    # a session policy that allows the action leaves it allowed (intersection)
+    c = other.sts.assume_role(RoleArn=boto3role, RoleSessionName="s2b", Policy=doc(allow("iam:*")))
+    assert acct.client("iam", _session(c)).get_role(RoleName="boto3role")
+    # and it never adds what the role lacks
+    expect_error("AccessDenied", 403, acct.client("iam", _session(c)).list_users)
+
+
+def test_assume_role_malformed_session_policy(other, boto3role):
+    expect_error("MalformedPolicyDocument", 400, other.sts.assume_role, RoleArn=boto3role,
+                 RoleSessionName="s3", Policy="{nope")
+
+
+def test_assume_role_same_account_needs_trust(acct, boto3role):
+    """Role trust policies must allow the principal explicitly, even in the role's
+    own account: an admin of `acct` whose account the trust does not name is denied."""
+    expect_error("AccessDenied", 403, acct.sts.assume_role, RoleArn=boto3role, RoleSessionName="s4")
+
+
+def test_assume_role_unknown_role(acct, other):
+    # AWS answers AccessDenied for a role that does not exist (no existence oracle)
+    expect_error("AccessDenied", 403, other.sts.assume_role,
+                 RoleArn=f"arn:aws:iam::{acct.id}:role/nope", RoleSessionName="s5")
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"DurationSeconds": 899}, {"DurationSeconds": 43201}, {"DurationSeconds": 0}, {"DurationSeconds": -5},
+    {"RoleSessionName": "has space"}, {"RoleSessionName": "x" * 65}, {"RoleSessionName": "a"},
+    {"RoleArn": "not-an-arn"},
+], ids=lambda k: "-".join(f"{a}={str(v)[:12]}" for a, v in k.items()))
+def test_assume_role_validation(other, boto3role, kwargs):
+    sts_nv = other.client("sts", other.creds, parameter_validation=False)
+    args = {"RoleArn": boto3role, "RoleSessionName": "s6", **kwargs}
+    expect_error("ValidationError", 400, sts_nv.assume_role, **args)
 
 
 def test_role_chaining_from_assumed_role(acct, other):
@@ -568,3 +618,53 @@ def test_profile_chain_with_credentials_file(server, monkeypatch, tmp_path):
     sess = boto3.session.Session(region_name=REGION)
     ident = sess.client("sts", endpoint_url=server.endpoint).get_caller_identity()
     assert ident["Arn"] == f"arn:aws:iam::{ident['Account']}:user/admin"
+
+
+# --------------------------------------------------------------------------- concurrency
+def test_concurrent_creates(acct):
+    """8 clients creating users at once: every create succeeds once, none is lost."""
+    import concurrent.futures as cf
+    clients = [acct.client("iam", acct.creds) for _ in range(8)]
+    batches = [[f"conc{t}x{i}" for i in range(10)] for t in range(8)]
+    names = [n for b in batches for n in b]
+
+    def create(t):
+        for n in batches[t]:
+            clients[t].create_user(UserName=n)
+        return batches[t]
+
+    with cf.ThreadPoolExecutor(8) as ex:
+        done = [n for b in ex.map(create, range(8)) for n in b]
+    assert sorted(done) == sorted(names)
+    listed = {u["UserName"] for p in acct.iam.get_paginator("list_users").paginate() for u in p["Users"]}
+    assert set(names) <= listed
+
+    def delete(t):
+        for n in batches[t]:
+            clients[t].delete_user(UserName=n)
+
+    with cf.ThreadPoolExecutor(8) as ex:
+        list(ex.map(delete, range(8)))
+    listed = {u["UserName"] for p in acct.iam.get_paginator("list_users").paginate() for u in p["Users"]}
+    assert not set(names) & listed
+
+
+def test_concurrent_same_name(acct):
+    """8 clients racing to create one name: exactly one wins, the rest get EntityAlreadyExists."""
+    import concurrent.futures as cf
+    import threading
+    clients = [acct.client("iam", acct.creds) for _ in range(8)]
+    barrier = threading.Barrier(8)
+
+    def create(t):
+        barrier.wait()
+        try:
+            clients[t].create_user(UserName="racer")
+            return "ok"
+        except ClientError as e:
+            return client_error(e)[0]
+
+    with cf.ThreadPoolExecutor(8) as ex:
+        results = list(ex.map(create, range(8)))
+    assert results.count("ok") == 1 and results.count("EntityAlreadyExists") == 7, results
+    acct.iam.delete_user(UserName="racer")
