@@ -3,17 +3,25 @@
  * string concatenation of user data. */
 #include "aws/aws.h"
 
+/* Escapes markup and guarantees well-formed XML 1.0 whatever the input: bytes
+ * that are not valid UTF-8, and code points XML forbids (controls other than
+ * tab/LF/CR, U+FFFE/U+FFFF), become U+FFFD. A client must always be able to
+ * parse an error, even one quoting its own bad input. */
 void xml_escape(cl_buf *b, const char *s) {
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': buf_append_cstr(b, "&lt;"); break;
-        case '>': buf_append_cstr(b, "&gt;"); break;
-        case '&': buf_append_cstr(b, "&amp;"); break;
-        case '"': buf_append_cstr(b, "&quot;"); break;
-        case '\'': buf_append_cstr(b, "&apos;"); break;
-        case '\r': buf_append_cstr(b, "&#13;"); break;
-        default: buf_append_byte(b, (uint8_t)*s);
-        }
+    if (!s) return;
+    cl_slice in = slice_cstr(s);
+    for (size_t i = 0; i < in.len;) {
+        size_t start = i;
+        int32_t cp = utf8_next(in, &i);
+        bool allowed = cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp != 0xFFFE && cp != 0xFFFF);
+        if (!allowed) buf_append_cstr(b, "\xEF\xBF\xBD");
+        else if (cp == '<') buf_append_cstr(b, "&lt;");
+        else if (cp == '>') buf_append_cstr(b, "&gt;");
+        else if (cp == '&') buf_append_cstr(b, "&amp;");
+        else if (cp == '"') buf_append_cstr(b, "&quot;");
+        else if (cp == '\'') buf_append_cstr(b, "&apos;");
+        else if (cp == 0xD) buf_append_cstr(b, "&#13;");
+        else buf_append(b, in.ptr + start, i - start);
     }
 }
 

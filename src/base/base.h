@@ -124,7 +124,8 @@ const char *kvlist_get_ci(const cl_kvlist *l, const char *key);
 size_t kvlist_count(const cl_kvlist *l, const char *key);
 void kvlist_free(cl_kvlist *l);
 /* Parse application/x-www-form-urlencoded (also a URL query string) into l,
- * percent-decoding keys and values ('+' means space). Rejects bad escapes. */
+ * percent-decoding keys and values ('+' means space). Rejects bad escapes and
+ * decoded NUL bytes (C strings downstream would silently truncate them). */
 cl_err kvlist_parse_form(cl_kvlist *l, cl_slice form);
 
 /* ---- encodings ---- */
@@ -138,6 +139,11 @@ cl_err url_decode(cl_buf *out, cl_slice in, bool plus_is_space);
 /* AWS URI encoding: unreserved A-Za-z0-9-_.~ kept, everything else %XX upper case;
  * '/' kept when keep_slash. */
 void url_encode_aws(cl_buf *out, cl_slice in, bool keep_slash);
+
+/* UTF-8 validity (no overlongs, no surrogates, at most U+10FFFF). */
+bool utf8_valid(cl_slice s);
+/* Decodes one code point at s[*i] and advances *i; -1 (and *i += 1) if invalid. */
+int32_t utf8_next(cl_slice s, size_t *i);
 
 /* ---- time (UTC) ---- */
 /* "20150830T123600Z" (X-Amz-Date) */

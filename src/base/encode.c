@@ -113,3 +113,35 @@ void url_encode_aws(cl_buf *out, cl_slice in, bool keep_slash) {
         }
     }
 }
+
+int32_t utf8_next(cl_slice s, size_t *i) {
+    const uint8_t *p = s.ptr + *i;
+    size_t left = s.len - *i;
+    uint8_t c = p[0];
+    size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 0 || n > left) {
+        *i += 1;
+        return -1;
+    }
+    int32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+    for (size_t k = 1; k < n; k++) {
+        if ((p[k] & 0xC0) != 0x80) {
+            *i += 1;
+            return -1;
+        }
+        cp = (cp << 6) | (p[k] & 0x3F);
+    }
+    static const int32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_for_len[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        *i += 1;
+        return -1;
+    }
+    *i += n;
+    return cp;
+}
+
+bool utf8_valid(cl_slice s) {
+    for (size_t i = 0; i < s.len;)
+        if (utf8_next(s, &i) < 0) return false;
+    return true;
+}

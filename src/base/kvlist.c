@@ -59,6 +59,10 @@ cl_err kvlist_parse_form(cl_kvlist *l, cl_slice form) {
         buf_clear(&v);
         if ((e = url_decode(&k, key, true)) != CL_OK) break;
         if ((e = url_decode(&v, pair, true)) != CL_OK) break;
+        if (slice_find(buf_slice(&k), 0) >= 0 || slice_find(buf_slice(&v), 0) >= 0) {
+            e = CL_ERR_INVALID;
+            break;
+        }
         kvlist_addn(l, buf_slice(&k), buf_slice(&v));
     }
     buf_free(&k);

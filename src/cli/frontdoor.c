@@ -127,6 +127,13 @@ void frontdoor_handle(void *ctx, http_request *req, http_response *resp) {
     frontdoor *fd = ctx;
     if (operator_endpoint(req, resp)) return;
     aws_fault f = {0};
+    if (req->bad_request) {
+        req->service = "none";
+        aws_fault_set(&f, 400, "BadRequest", "%s", req->bad_request);
+        fail(resp, req, NULL, &f);
+        http_set_header(resp, "Connection", "close");
+        return;
+    }
     if (req->body_too_large) {
         req->service = "none";
         aws_fault_set(&f, 413, "EntityTooLarge", "Your request body is larger than this server accepts.");

@@ -21,6 +21,7 @@ typedef struct {
     bool tls;
     char request_id[21];
     bool body_too_large;
+    const char *bad_request; /* framing fault found by the server (answer 400), or NULL */
     /* set by the handler, for metrics and logs */
     const char *service;
     const char *op;

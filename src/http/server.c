@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct http_server {
     struct MHD_Daemon *plain, *tls;
@@ -52,11 +53,32 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
     *con_cls = NULL;
 }
 
+/* Collects headers with their real lengths: a NUL inside a name or value would
+ * be silently cut by C strings, so such a request is refused instead. */
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                      const char *value) {
+                                      size_t key_size, const char *value, size_t value_size) {
     (void)kind;
-    kvlist_add(cls, key, value ? value : "");
+    http_request *req = cls;
+    if (strlen(key) != key_size || (value && strlen(value) != value_size))
+        req->bad_request = "A header contains a NUL byte.";
+    kvlist_add(&req->headers, key, value ? value : "");
     return MHD_YES;
+}
+
+/* Refuses ambiguous framing (RFC 9112 section 6.3): differing Content-Length
+ * values, or Content-Length together with Transfer-Encoding. Behind a proxy,
+ * either lets a client smuggle a second request. */
+static void check_framing(http_request *req) {
+    const char *first = NULL;
+    bool te = false;
+    for (size_t i = 0; i < req->headers.len; i++) {
+        const cl_kv *h = &req->headers.items[i];
+        if (strcasecmp(h->key, "Transfer-Encoding") == 0) te = true;
+        if (strcasecmp(h->key, "Content-Length") != 0) continue;
+        if (first && strcmp(first, h->value) != 0) req->bad_request = "Conflicting Content-Length headers.";
+        first = h->value;
+    }
+    if (first && te) req->bad_request = "Content-Length and Transfer-Encoding together.";
 }
 
 static void fill_remote(struct MHD_Connection *con, http_request *req) {
@@ -105,7 +127,8 @@ static void start_request(http_server *srv, struct MHD_Connection *con, req_stat
                           const char *method) {
     st->started = true;
     st->req.method = method;
-    MHD_get_connection_values(con, MHD_HEADER_KIND, collect_header, &st->req.headers);
+    MHD_get_connection_values_n(con, MHD_HEADER_KIND, collect_header, &st->req);
+    check_framing(&st->req);
     st->req.tls = MHD_get_connection_info(con, MHD_CONNECTION_INFO_GNUTLS_SESSION) != NULL &&
                   srv->tls != NULL &&
                   MHD_get_connection_info(con, MHD_CONNECTION_INFO_DAEMON)->daemon == srv->tls;
@@ -128,8 +151,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     if (!st) return MHD_NO;
     if (!st->started) {
         start_request(srv, con, st, method);
-        if (!st->req.body_too_large) return MHD_YES;
-        return dispatch(srv, con, st); /* answer 413 now instead of reading the body */
+        if (!st->req.body_too_large && !st->req.bad_request) return MHD_YES;
+        return dispatch(srv, con, st); /* answer 413/400 now instead of reading the body */
     }
     if (*upload_size) {
         if (st->req.body.len + *upload_size > srv->max_body) st->req.body_too_large = true;
@@ -194,7 +217,7 @@ static struct MHD_Daemon *start_daemon(http_server *srv, const http_config *cfg,
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
         {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 4, NULL},
-        {MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, 20, NULL}, /* idle seconds, as S3's RequestTimeout */
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 128 * 1024, NULL},
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
         {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cfg->tls_cert_pem},

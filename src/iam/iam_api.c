@@ -48,6 +48,23 @@ bool iam_valid_name(iam_op *op, const char *param, const char *value, size_t max
     return ok;
 }
 
+bool iam_valid_text(iam_op *op, const char *param, const char *value, size_t max) {
+    cl_slice s = slice_cstr(value);
+    size_t n = 0;
+    bool ok = true;
+    for (size_t i = 0; ok && i < s.len; n++) {
+        int32_t cp = utf8_next(s, &i);
+        ok = cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0x7E) || (cp >= 0xA1 && cp <= 0xFF);
+    }
+    if (ok && n <= max) return true;
+    aws_fault_set(op->f, 400, "ValidationError",
+                  "1 validation error detected: Value at '%c%s' failed to satisfy constraint: "
+                  "Member must satisfy regular expression pattern: "
+                  "[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]* and have length at most %zu",
+                  tolower((unsigned char)param[0]), param + 1, max);
+    return false;
+}
+
 cl_err iam_paging(iam_op *op, size_t *max_items, const char **marker) {
     const char *mi = iam_param(op->params, "MaxItems");
     uint64_t v = 100;
@@ -427,6 +444,13 @@ void iam_query_dispatch(iam *m, const iam_caller *c, http_request *req, const cl
                           action, version);
         else
             aws_fault_set(&f, 400, "MissingAction", "Missing Action");
+        iam_respond_fault(resp, &f, xmlns, req->request_id);
+        return;
+    }
+    for (size_t i = 0; i < params->len; i++) {
+        if (utf8_valid(slice_cstr(params->items[i].value))) continue;
+        aws_fault_set(&f, 400, "ValidationError", "Parameter %.64s is not valid UTF-8.",
+                      params->items[i].key);
         iam_respond_fault(resp, &f, xmlns, req->request_id);
         return;
     }

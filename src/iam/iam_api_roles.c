@@ -43,10 +43,12 @@ cl_err iam_op_create_role(iam_op *op) {
         !iam_require(op->params, "AssumeRolePolicyDocument", &trust, op->f) ||
         !parse_max_session(op, &max_session))
         return CL_ERR_INVALID;
+    const char *d = iam_param(op->params, "Description");
+    if (d && !iam_valid_text(op, "Description", d, 1000)) return CL_ERR_INVALID;
     if (!path) path = "/";
     char *arn = role_arn(op->c->account, path, name);
     cl_err e = iam_op_authorize(op, NULL, arn);
-    if (e == CL_OK) e = iam_check_policy(trust, POLICY_RESOURCE, op->f);
+    if (e == CL_OK) e = iam_check_policy(trust, POLICY_TRUST, op->f);
     if (e != CL_OK) {
         free(arn);
         return e;
@@ -179,6 +181,7 @@ cl_err iam_op_update_role(iam_op *op) {
     json_int_t max_session = 0;
     if (iam_param(op->params, "MaxSessionDuration") && !parse_max_session(op, &max_session))
         return CL_ERR_INVALID;
+    if (desc && !iam_valid_text(op, "Description", desc, 1000)) return CL_ERR_INVALID;
     json_t *r = authorized_role(op, &name);
     if (!r) return CL_ERR_NOT_FOUND;
     if (max_session) json_object_set_new(r, "MaxSessionDuration", json_integer(max_session));
@@ -193,7 +196,7 @@ cl_err iam_op_update_assume_role_policy(iam_op *op) {
     if (!iam_require(op->params, "PolicyDocument", &doc, op->f)) return CL_ERR_INVALID;
     json_t *r = authorized_role(op, &name);
     if (!r) return CL_ERR_NOT_FOUND;
-    if (iam_check_policy(doc, POLICY_RESOURCE, op->f) != CL_OK) {
+    if (iam_check_policy(doc, POLICY_TRUST, op->f) != CL_OK) {
         json_decref(r);
         return CL_ERR_INVALID;
     }
@@ -226,6 +229,8 @@ cl_err iam_op_create_policy(iam_op *op) {
         !iam_valid_name(op, "PolicyName", name, 128) ||
         !iam_require(op->params, "PolicyDocument", &doc, op->f))
         return CL_ERR_INVALID;
+    const char *d = iam_param(op->params, "Description");
+    if (d && !iam_valid_text(op, "Description", d, 1000)) return CL_ERR_INVALID;
     if (!path) path = "/";
     char *arn = cl_sprintf("arn:aws:iam::%s:policy%s%s", op->c->account, path, name);
     cl_err e = iam_op_authorize(op, NULL, arn);

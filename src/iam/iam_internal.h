@@ -101,6 +101,8 @@ void iam_query_dispatch(iam *m, const iam_caller *c, http_request *req, const cl
 cl_err iam_op_authorize(iam_op *op, const char *full_action, const char *resource);
 /* Validates an IAM name ([\w+=,.@-], 1..max) for parameter `param`. */
 bool iam_valid_name(iam_op *op, const char *param, const char *value, size_t max);
+/* Validates free text (Description) as AWS does: tab, LF, CR, printable Latin-1. */
+bool iam_valid_text(iam_op *op, const char *param, const char *value, size_t max);
 /* Optional MaxItems/Marker paging parameters. */
 cl_err iam_paging(iam_op *op, size_t *max_items, const char **marker);
 void iam_xml_truncation(cl_buf *b, bool more, const char *last_key);

@@ -34,7 +34,8 @@
 
 typedef enum {
     POLICY_IDENTITY, /* user/role/group/managed/session policy: Principal not allowed */
-    POLICY_RESOURCE, /* bucket/key/trust policy: Principal or NotPrincipal required */
+    POLICY_RESOURCE, /* bucket/key policy: Principal or NotPrincipal required */
+    POLICY_TRUST,    /* role trust policy: Principal required, Resource prohibited, sts: actions */
 } policy_kind;
 
 typedef struct policy policy;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define POLICY_MAX_BYTES (128 * 1024)
 
@@ -390,6 +391,13 @@ static cl_err parse_statement(parser *ps, json_t *st, policy_stmt *s) {
     CL_TRY(one_of(ps, st, "Action", "NotAction", true, &v, &s->not_action));
     CL_TRY(str_list(ps, v, s->not_action ? "NotAction" : "Action", check_action, &s->actions,
                     &s->n_actions));
+    if (ps->p->kind == POLICY_TRUST) {
+        if (json_object_get(st, "Resource")) return fail(ps, "Has prohibited field Resource");
+        if (json_object_get(st, "NotResource")) return fail(ps, "Has prohibited field NotResource");
+        for (size_t i = 0; i < s->n_actions; i++)
+            if (strncasecmp(s->actions[i], "sts:", 4) != 0 && strcmp(s->actions[i], "*") != 0)
+                return fail(ps, "AssumeRole policy may only specify STS AssumeRole actions.");
+    }
     CL_TRY(one_of(ps, st, "Resource", "NotResource", ps->p->kind == POLICY_IDENTITY, &v,
                   &s->not_resource));
     if (v)

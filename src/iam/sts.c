@@ -44,6 +44,24 @@ static bool valid_session_name(iam_op *op, const char *s) {
     return ok;
 }
 
+static bool valid_role_arn(iam_op *op, const char *arn) {
+    aws_arn a;
+    size_t n = strlen(arn);
+    if (n < 20 || n > 2048) {
+        aws_fault_set(op->f, 400, "ValidationError",
+                      "1 validation error detected: Value '%.64s' at 'roleArn' failed to satisfy "
+                      "constraint: Member must have length %s",
+                      arn, n < 20 ? "greater than or equal to 20" : "less than or equal to 2048");
+        return false;
+    }
+    if (arn_parse(arn, &a) != CL_OK) {
+        aws_fault_set(op->f, 400, "ValidationError", "%.64s is invalid", arn);
+        return false;
+    }
+    arn_free(&a);
+    return true;
+}
+
 /* Creates and stores a session; fills key id, secret, token (caller frees the
  * latter two with cl_free_secret) and the expiry text. */
 typedef struct {
@@ -111,7 +129,7 @@ static cl_err authorize_assume(iam_op *op, const char *role_arn, json_t *role, c
     policy *trust = NULL;
     char err[256];
     iam_authz a = {.action = "sts:AssumeRole", .resource = role_arn, .resource_account = account};
-    if (role && policy_parse(slice_cstr(iam_str(role, "AssumeRolePolicyDocument")), POLICY_RESOURCE,
+    if (role && policy_parse(slice_cstr(iam_str(role, "AssumeRolePolicyDocument")), POLICY_TRUST,
                              &trust, err, sizeof err) == CL_OK)
         a.resource_policy = trust;
     policy_decision d = POLICY_DENY_IMPLICIT;
@@ -144,7 +162,7 @@ static cl_err op_assume_role(iam_op *op) {
     if (!iam_require(op->params, "RoleArn", &role_arn, op->f) ||
         !iam_require(op->params, "RoleSessionName", &session_name, op->f) ||
         !valid_session_name(op, session_name) || !parse_duration(op, 900, 43200, 3600, &duration) ||
-        !check_session_policy(op, policy_doc))
+        !check_session_policy(op, policy_doc) || !valid_role_arn(op, role_arn))
         return CL_ERR_INVALID;
     char *account = NULL;
     json_t *role = load_role(op->m, role_arn, &account);
