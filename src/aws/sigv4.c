@@ -298,16 +298,14 @@ typedef struct {
 
 /* Lower-case hex HMAC of the string to sign for req (65 bytes with the NUL). */
 static void signature_hex(const sigv4_request *req, const char *signed_headers,
-                          const sig_scope *sc, const char *secret, char out[65]) {
+                          const sig_scope *sc, const uint8_t key[32], char out[65]) {
     cl_buf creq = CL_BUF_INIT, sts = CL_BUF_INIT;
     sigv4_canonical_request(req, signed_headers, &creq);
     char *scope = cl_sprintf("%s/%s/%s/aws4_request", sc->date, sc->region, sc->service);
     sigv4_string_to_sign(sc->amz_date, scope, buf_slice(&creq), &sts);
-    uint8_t key[32], mac[32];
-    sigv4_signing_key(secret, sc->date, sc->region, sc->service, key);
-    crypto_hmac_sha256(slice_of(key, sizeof key), buf_slice(&sts), mac);
+    uint8_t mac[32];
+    crypto_hmac_sha256(slice_of(key, 32), buf_slice(&sts), mac);
     hex_encode_to(out, mac, sizeof mac);
-    cl_cleanse(key, sizeof key);
     cl_cleanse(mac, sizeof mac);
     free(scope);
     buf_free(&creq);
@@ -357,6 +355,16 @@ static bool auth_complete(const sigv4_auth *a) {
 sigv4_status sigv4_verify(const sigv4_request *req, const sigv4_auth *auth, const char *secret,
                           time_t now) {
     if (!auth_complete(auth) || !secret) return SIGV4_MALFORMED;
+    uint8_t key[32];
+    sigv4_signing_key(secret, auth->date, auth->region, auth->service, key);
+    sigv4_status st = sigv4_verify_key(req, auth, key, now);
+    cl_cleanse(key, sizeof key);
+    return st;
+}
+
+sigv4_status sigv4_verify_key(const sigv4_request *req, const sigv4_auth *auth,
+                              const uint8_t key[32], time_t now) {
+    if (!auth_complete(auth) || !key) return SIGV4_MALFORMED;
     sigv4_status st = check_time(auth, now);
     if (st != SIGV4_OK) return st;
     if (!signed_headers_present(req->headers, auth->signed_headers)) return SIGV4_SIGNATURE_MISMATCH;
@@ -375,7 +383,7 @@ sigv4_status sigv4_verify(const sigv4_request *req, const sigv4_auth *auth, cons
     for (size_t i = 0; i < 2 && payload[i] && !ok; i++) {
         char sig[65];
         r.payload_hash = payload[i];
-        signature_hex(&r, auth->signed_headers, &sc, secret, sig);
+        signature_hex(&r, auth->signed_headers, &sc, key, sig);
         ok = cl_ct_eq(sig, auth->signature, 64);
     }
     free(query);
@@ -449,7 +457,10 @@ void sigv4_sign(const sigv4_request *req, cl_kvlist *headers, const char *access
     r.headers = headers;
     sig_scope sc = {amz, date, region, service};
     char sig[65];
-    signature_hex(&r, signed_headers, &sc, secret, sig);
+    uint8_t key[32];
+    sigv4_signing_key(secret, date, region, service, key);
+    signature_hex(&r, signed_headers, &sc, key, sig);
+    cl_cleanse(key, sizeof key);
     char *authz = cl_sprintf(ALGORITHM " Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, "
                              "Signature=%s", access_key, date, region, service, signed_headers, sig);
     kvlist_add(headers, "Authorization", authz);
@@ -485,7 +496,10 @@ char *sigv4_presign(const sigv4_request *req, const char *access_key, const char
     r.payload_hash = req->payload_hash ? req->payload_hash : UNSIGNED;
     sig_scope sc = {amz, date, region, service};
     char sig[65];
-    signature_hex(&r, signed_headers, &sc, secret, sig);
+    uint8_t key[32];
+    sigv4_signing_key(secret, date, region, service, key);
+    signature_hex(&r, signed_headers, &sc, key, sig);
+    cl_cleanse(key, sizeof key);
     query_param(&q, "X-Amz-Signature", sig);
     free(cred);
     free(signed_headers);

@@ -76,6 +76,11 @@ sigv4_status sigv4_parse(const sigv4_request *req, sigv4_auth *out);
 sigv4_status sigv4_verify(const sigv4_request *req, const sigv4_auth *auth, const char *secret,
                           time_t now);
 
+/* sigv4_verify with the signing key already derived (sigv4_signing_key for the
+ * auth's date/region/service): servers cache it per key and day. */
+sigv4_status sigv4_verify_key(const sigv4_request *req, const sigv4_auth *auth,
+                              const uint8_t key[32], time_t now);
+
 /* Building blocks, exposed for tests (the public test-suite vectors check each)
  * and for the aws-chunked decoder in S3. All append to `out`. */
 void sigv4_canonical_request(const sigv4_request *req, const char *signed_headers, cl_buf *out);

@@ -5,6 +5,7 @@
  * the credential scope (S3 words some of them differently from IAM/STS). */
 #include "iam/iam_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,75 +84,78 @@ void iam_caller_free(iam_caller *c) {
 
 static char *dup_or_null(const char *s) { return s && *s ? cl_strdup(s) : NULL; }
 
-static void link_principal(iam_caller *c, principal_type t) {
-    c->p.type = t;
-    c->p.account = c->account;
-    c->p.arn = c->arn;
-    c->p.userid = c->userid;
-    c->p.username = c->username;
-    c->p.role_arn = c->role_arn;
-}
-
-/* Fills the caller from a long-term key: the user who owns it. */
-static bool caller_from_key(iam *m, json_t *key, iam_caller *c) {
-    char *k = iam_lower(iam_str(key, "UserName"));
-    json_t *user = iam_doc_get(m, "user", iam_str(key, "Account"), k);
-    free(k);
+/* Loads what authentication needs about a long-term key: the key and its user. */
+static bool load_long_term(iam *m, json_t *key, iam_key_info *k) {
+    char *name = iam_lower(iam_str(key, "UserName"));
+    json_t *user = iam_doc_get(m, "user", iam_str(key, "Account"), name);
+    free(name);
     if (!user) return false;
-    c->account = cl_strdup(iam_str(key, "Account"));
-    c->arn = cl_strdup(iam_str(user, "Arn"));
-    c->userid = cl_strdup(iam_str(user, "UserId"));
-    c->username = cl_strdup(iam_str(user, "UserName"));
+    k->active = strcmp(iam_str(key, "Status"), "Active") == 0;
+    k->secret = cl_strdup(iam_str(key, "Secret"));
+    k->type = PRINCIPAL_USER;
+    k->account = cl_strdup(iam_str(key, "Account"));
+    k->arn = cl_strdup(iam_str(user, "Arn"));
+    k->userid = cl_strdup(iam_str(user, "UserId"));
+    k->username = cl_strdup(iam_str(user, "UserName"));
     json_decref(user);
-    link_principal(c, PRINCIPAL_USER);
     return true;
 }
 
-/* Fills the caller from a temporary session (assumed role or GetSessionToken). */
-static void caller_from_session(json_t *s, iam_caller *c) {
-    c->account = cl_strdup(iam_str(s, "Account"));
-    c->arn = cl_strdup(iam_str(s, "Arn"));
-    c->userid = cl_strdup(iam_str(s, "UserId"));
-    c->temporary = true;
+/* Loads a temporary session (assumed role or GetSessionToken). */
+static bool load_session(json_t *s, iam_key_info *k) {
+    k->temporary = true;
+    k->active = true;
+    k->secret = cl_strdup(iam_str(s, "Secret"));
+    k->token = cl_strdup(iam_str(s, "Token"));
+    if (time_parse_iso8601(slice_cstr(iam_str(s, "Expiration")), &k->expiration) != CL_OK)
+        k->expiration = 0;
+    k->account = cl_strdup(iam_str(s, "Account"));
+    k->arn = cl_strdup(iam_str(s, "Arn"));
+    k->userid = cl_strdup(iam_str(s, "UserId"));
     if (strcmp(iam_str(s, "Type"), "assumed-role") == 0) {
-        c->role_arn = dup_or_null(iam_str(s, "RoleArn"));
-        c->role_name = dup_or_null(iam_str(s, "RoleName"));
-        c->session_name = dup_or_null(iam_str(s, "SessionName"));
-        c->session_policy = dup_or_null(iam_str(s, "Policy"));
-        link_principal(c, PRINCIPAL_ASSUMED_ROLE);
+        k->type = PRINCIPAL_ASSUMED_ROLE;
+        k->role_arn = dup_or_null(iam_str(s, "RoleArn"));
+        k->role_name = dup_or_null(iam_str(s, "RoleName"));
+        k->session_name = dup_or_null(iam_str(s, "SessionName"));
+        k->session_policy = dup_or_null(iam_str(s, "Policy"));
     } else {
-        c->username = dup_or_null(iam_str(s, "UserName"));
-        link_principal(c, PRINCIPAL_USER);
+        k->type = PRINCIPAL_USER;
+        k->username = dup_or_null(iam_str(s, "UserName"));
     }
+    return true;
 }
 
-typedef struct {
-    json_t *doc;      /* access_key or session document */
-    bool temporary;
-} key_lookup;
+/* From the cache, or from the store (then cached). False: no such key. */
+static bool key_info_get(iam *m, const char *akid, const char *kscope, iam_key_info *k,
+                         uint8_t key[32], bool *has_key) {
+    uint64_t seq = store_write_seq(m->st);
+    if (iam_auth_cache_get(m->auth_cache, akid, seq, kscope, k, key, has_key)) return true;
+    *has_key = false;
+    bool temporary = strncmp(akid, "ASIA", 4) == 0;
+    json_t *doc = iam_doc_get(m, temporary ? "session" : "access_key", "", akid);
+    bool ok = doc && (temporary ? load_session(doc, k) : load_long_term(m, doc, k));
+    json_decref(doc); /* jansson zeroises freed memory (see cli/main.c) */
+    if (ok) iam_auth_cache_put(m->auth_cache, akid, seq, k);
+    else iam_key_info_free(k);
+    return ok;
+}
 
-static iam_auth_result lookup_key(iam *m, const sigv4_auth *a, key_lookup *k, aws_fault *f) {
-    k->temporary = strncmp(a->access_key, "ASIA", 4) == 0;
-    k->doc = iam_doc_get(m, k->temporary ? "session" : "access_key", "", a->access_key);
-    if (!k->doc || (!k->temporary && strcmp(iam_str(k->doc, "Status"), "Active") != 0)) {
+static iam_auth_result check_key(const sigv4_auth *a, const iam_key_info *k, aws_fault *f) {
+    if (!k->active) {
         fault_unknown_key(f, a->service);
         return IAM_AUTH_FAILED;
     }
     if (!k->temporary) {
-        if (a->security_token) { /* a token with long-term keys is not valid */
-            fault_bad_token(f, a->service);
-            return IAM_AUTH_FAILED;
-        }
-        return IAM_AUTH_OK;
+        if (!a->security_token) return IAM_AUTH_OK;
+        fault_bad_token(f, a->service); /* a token with long-term keys is not valid */
+        return IAM_AUTH_FAILED;
     }
-    const char *want = iam_str(k->doc, "Token");
-    size_t n = strlen(want);
-    if (!a->security_token || strlen(a->security_token) != n || !cl_ct_eq(want, a->security_token, n)) {
+    size_t n = strlen(k->token);
+    if (!a->security_token || strlen(a->security_token) != n || !cl_ct_eq(k->token, a->security_token, n)) {
         fault_bad_token(f, a->service);
         return IAM_AUTH_FAILED;
     }
-    time_t exp = 0;
-    if (time_parse_iso8601(slice_cstr(iam_str(k->doc, "Expiration")), &exp) != CL_OK || time_now() >= exp) {
+    if (time_now() >= k->expiration) {
         if (is_s3(a->service))
             aws_fault_set(f, 400, "ExpiredToken", "The provided token has expired.");
         else
@@ -159,6 +163,40 @@ static iam_auth_result lookup_key(iam *m, const sigv4_auth *a, key_lookup *k, aw
         return IAM_AUTH_FAILED;
     }
     return IAM_AUTH_OK;
+}
+
+/* Moves the key's identity into the caller (strings duplicated). */
+static void fill_caller(iam_caller *c, const iam_key_info *k, const char *akid) {
+    c->access_key = cl_strdup(akid);
+    c->account = dup_or_null(k->account);
+    c->arn = dup_or_null(k->arn);
+    c->userid = dup_or_null(k->userid);
+    c->username = dup_or_null(k->username);
+    c->role_arn = dup_or_null(k->role_arn);
+    c->role_name = dup_or_null(k->role_name);
+    c->session_name = dup_or_null(k->session_name);
+    c->session_policy = dup_or_null(k->session_policy);
+    c->temporary = k->temporary;
+    c->expiration = k->expiration;
+    c->p.type = k->type;
+    c->p.account = c->account;
+    c->p.arn = c->arn;
+    c->p.userid = c->userid;
+    c->p.username = c->username;
+    c->p.role_arn = c->role_arn;
+}
+
+/* Verifies the signature with the cached signing key, deriving and caching it if needed. */
+static sigv4_status verify(iam *m, const sigv4_request *sr, const sigv4_auth *a, const char *kscope,
+                           const iam_key_info *k, uint8_t key[32], bool has_key) {
+    if (!has_key) {
+        uint64_t seq = store_write_seq(m->st);
+        sigv4_signing_key(k->secret, a->date, a->region, a->service, key);
+        iam_auth_cache_put_key(m->auth_cache, a->access_key, seq, kscope, key);
+    }
+    sigv4_status st = sigv4_verify_key(sr, a, key, time_now());
+    cl_cleanse(key, 32);
+    return st;
 }
 
 iam_auth_result iam_authenticate(iam *m, const http_request *req, const char *payload_hash,
@@ -180,24 +218,24 @@ iam_auth_result iam_authenticate(iam *m, const http_request *req, const char *pa
         sigv4_auth_free(&a);
         return IAM_AUTH_FAILED;
     }
-    key_lookup k = {0};
-    iam_auth_result r = lookup_key(m, &a, &k, f);
+    char kscope[96];
+    snprintf(kscope, sizeof kscope, "%s/%s/%s", a.date, a.region, a.service);
+    iam_key_info k = {0};
+    uint8_t key[32];
+    bool has_key = false;
+    iam_auth_result r = IAM_AUTH_FAILED;
+    if (!key_info_get(m, a.access_key, kscope, &k, key, &has_key)) fault_unknown_key(f, a.service);
+    else r = check_key(&a, &k, f);
     if (r == IAM_AUTH_OK) {
-        st = sigv4_verify(&sr, &a, iam_str(k.doc, "Secret"), time_now());
+        st = verify(m, &sr, &a, kscope, &k, key, has_key);
         if (st != SIGV4_OK) {
             fault_verify(f, a.service, st, &a);
             r = IAM_AUTH_FAILED;
         }
     }
-    if (r == IAM_AUTH_OK) {
-        out->access_key = cl_strdup(a.access_key);
-        if (k.temporary) caller_from_session(k.doc, out);
-        else if (!caller_from_key(m, k.doc, out)) {
-            fault_unknown_key(f, a.service);
-            r = IAM_AUTH_FAILED;
-        }
-    }
-    json_decref(k.doc); /* holds a secret: jansson frees it; the store copy was zeroised */
+    cl_cleanse(key, sizeof key);
+    if (r == IAM_AUTH_OK) fill_caller(out, &k, a.access_key);
+    iam_key_info_free(&k);
     sigv4_auth_free(&a);
     return r;
 }

@@ -23,9 +23,36 @@
 
 #include <jansson.h>
 
+/* What authentication needs about one access key (long-term or session). */
+typedef struct {
+    bool temporary;
+    bool active;        /* long-term keys: Status == Active */
+    char *secret;       /* zeroised on free */
+    char *token;        /* sessions: the session token; zeroised on free */
+    time_t expiration;  /* sessions */
+    principal_type type;
+    char *account, *arn, *userid, *username;
+    char *role_arn, *role_name, *session_name, *session_policy;
+} iam_key_info;
+void iam_key_info_free(iam_key_info *k);
+void iam_key_info_copy(iam_key_info *dst, const iam_key_info *src);
+
+/* The in-memory authentication cache (auth_cache.c). */
+typedef struct iam_auth_cache iam_auth_cache;
+iam_auth_cache *iam_auth_cache_new(void);
+void iam_auth_cache_free(iam_auth_cache *c);
+/* A copy of the entry if present and loaded at write sequence `seq`; the cached
+ * signing key too when it was derived for `kscope` ("date/region/service"). */
+bool iam_auth_cache_get(iam_auth_cache *c, const char *akid, uint64_t seq, const char *kscope,
+                        iam_key_info *out, uint8_t key[32], bool *has_key);
+void iam_auth_cache_put(iam_auth_cache *c, const char *akid, uint64_t seq, const iam_key_info *info);
+void iam_auth_cache_put_key(iam_auth_cache *c, const char *akid, uint64_t seq, const char *kscope,
+                            const uint8_t key[32]);
+
 struct iam {
     store *st;
     char root_account[13];
+    iam_auth_cache *auth_cache;
 };
 
 #define IAM_ADMIN_POLICY_ARN "arn:aws:iam::aws:policy/AdministratorAccess"

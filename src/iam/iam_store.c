@@ -219,12 +219,17 @@ static cl_err load_root_account(iam *m) {
 cl_err iam_open(store *st, iam **out) {
     iam *m = cl_calloc(1, sizeof *m);
     m->st = st;
+    m->auth_cache = iam_auth_cache_new();
     if (load_root_account(m) != CL_OK) m->root_account[0] = 0;
     *out = m;
     return CL_OK;
 }
 
-void iam_close(iam *m) { free(m); }
+void iam_close(iam *m) {
+    if (!m) return;
+    iam_auth_cache_free(m->auth_cache);
+    free(m);
+}
 
 const char *iam_root_account(const iam *m) { return m->root_account[0] ? m->root_account : NULL; }
 

@@ -13,7 +13,15 @@ struct store {
     void *impl;
     pthread_mutex_t lock;
     int txn_depth;
+    uint64_t write_seq; /* read without the lock: atomic */
 };
+
+static cl_err bump(store *s, cl_err e) {
+    if (e == CL_OK) __atomic_add_fetch(&s->write_seq, 1, __ATOMIC_RELEASE);
+    return e;
+}
+
+uint64_t store_write_seq(store *s) { return __atomic_load_n(&s->write_seq, __ATOMIC_ACQUIRE); }
 
 cl_err store_open(const char *url, store **out) {
     const struct store_backend *be = &store_sqlite_backend;
@@ -65,20 +73,20 @@ cl_err store_get(store *s, const char *kind, const char *scope, const char *name
 
 cl_err store_insert(store *s, const char *kind, const char *scope, const char *name,
                     const char *doc) {
-    LOCKED(s, s->be->write(s->impl, kind, scope, name, doc, false));
+    LOCKED(s, bump(s, s->be->write(s->impl, kind, scope, name, doc, false)));
 }
 
 cl_err store_put(store *s, const char *kind, const char *scope, const char *name,
                  const char *doc) {
-    LOCKED(s, s->be->write(s->impl, kind, scope, name, doc, true));
+    LOCKED(s, bump(s, s->be->write(s->impl, kind, scope, name, doc, true)));
 }
 
 cl_err store_delete(store *s, const char *kind, const char *scope, const char *name) {
-    LOCKED(s, s->be->del(s->impl, kind, scope, name));
+    LOCKED(s, bump(s, s->be->del(s->impl, kind, scope, name)));
 }
 
 cl_err store_delete_scope(store *s, const char *kind, const char *scope) {
-    LOCKED(s, s->be->del_scope(s->impl, kind, scope));
+    LOCKED(s, bump(s, s->be->del_scope(s->impl, kind, scope)));
 }
 
 cl_err store_list(store *s, const char *kind, const char *scope, const char *prefix,

@@ -46,6 +46,11 @@ cl_err store_list(store *s, const char *kind, const char *scope, const char *pre
                   bool *more);
 cl_err store_count(store *s, const char *kind, const char *scope, size_t *out);
 
+/* A counter bumped by every write through this handle (insert, put, delete).
+ * In-process caches of store data stay valid while it is unchanged. (A shared
+ * backend with several servers will need its own invalidation.) */
+uint64_t store_write_seq(store *s);
+
 /* Runs fn inside a transaction: committed if fn returns CL_OK, else rolled back
  * and fn's error returned. Other threads' calls wait until it ends. */
 typedef cl_err (*store_txn_fn)(store *s, void *arg);

@@ -199,6 +199,11 @@ def test_access_key_lifecycle(acct):
     assert ident["Arn"] == f"arn:aws:iam::{acct.id}:user/keyuser"
     assert ident["Account"] == acct.id
     assert ident["UserId"] == acct.iam.get_user(UserName="keyuser")["User"]["UserId"]
+    # a deactivated key stops working at once (the server caches keys), and comes back
+    acct.iam.update_access_key(UserName="keyuser", AccessKeyId=k["AccessKeyId"], Status="Inactive")
+    expect_error("InvalidClientTokenId", 403, sts.get_caller_identity)
+    acct.iam.update_access_key(UserName="keyuser", AccessKeyId=k["AccessKeyId"], Status="Active")
+    assert sts.get_caller_identity()["Arn"] == f"arn:aws:iam::{acct.id}:user/keyuser"
     # a user with a key cannot be deleted
     expect_error("DeleteConflict", 409, acct.iam.delete_user, UserName="keyuser")
     acct.iam.delete_access_key(UserName="keyuser", AccessKeyId=k["AccessKeyId"])
