@@ -218,7 +218,9 @@ static struct MHD_Daemon *start_daemon(http_server *srv, const http_config *cfg,
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
         {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 4, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, 20, NULL}, /* idle seconds, as S3's RequestTimeout */
-        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 128 * 1024, NULL},
+        /* MHD zeroes this pool on every keep-alive request: keep it small (S3 caps
+         * request headers at 8 KB) */
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL},
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
         {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cfg->tls_cert_pem},
         {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem},
