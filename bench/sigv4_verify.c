@@ -37,6 +37,7 @@ typedef struct {
     cl_kvlist headers;
     sigv4_request req;
     char hash[65];
+    uint8_t key[32]; /* the signing key a server caches per access key and day */
 } signed_req;
 
 /* The headers aws-cli v2 sends for sts get-caller-identity, then the signature. */
@@ -53,9 +54,12 @@ static void build(signed_req *s, const char *key, const char *token, time_t now)
     s->req = (sigv4_request){.method = "POST", .path = "/", .query = "", .headers = &s->headers,
                              .payload_hash = s->hash, .s3_paths = false};
     sigv4_sign(&s->req, &s->headers, key, SECRET, token, "us-east-1", "sts", now, false);
+    sigv4_auth a = {0};
+    if (sigv4_parse(&s->req, &a) == SIGV4_OK) sigv4_signing_key(SECRET, a.date, a.region, a.service, s->key);
+    sigv4_auth_free(&a);
 }
 
-typedef enum { RUN_PARSE, RUN_PARSE_VERIFY, RUN_SIGNING_KEY } run_kind;
+typedef enum { RUN_PARSE, RUN_PARSE_VERIFY, RUN_PARSE_VERIFY_KEY, RUN_SIGNING_KEY } run_kind;
 
 /* Times `iters` operations in batches; fills per-op microseconds per batch. */
 static int run(run_kind kind, const signed_req *s, time_t now, long iters, long batch, double *per_op,
@@ -73,6 +77,8 @@ static int run(run_kind kind, const signed_req *s, time_t now, long iters, long 
             sigv4_auth a = {0};
             sigv4_status st = sigv4_parse(&s->req, &a);
             if (st == SIGV4_OK && kind == RUN_PARSE_VERIFY) st = sigv4_verify(&s->req, &a, SECRET, now);
+            if (st == SIGV4_OK && kind == RUN_PARSE_VERIFY_KEY) /* the server's path: key cached */
+                st = sigv4_verify_key(&s->req, &a, s->key, now);
             sigv4_auth_free(&a);
             if (st != SIGV4_OK) {
                 fprintf(stderr, "sigv4_verify: a signature made by sigv4_sign does not verify: %s\n",
@@ -131,6 +137,8 @@ int main(int argc, char **argv) {
     report("signing key (4 HMACs)", per_op, nb);
     if (run(RUN_PARSE_VERIFY, &perm, now, iters, batch, per_op, &nb, &sink)) return 1;
     report("parse+verify, long-term key", per_op, nb);
+    if (run(RUN_PARSE_VERIFY_KEY, &perm, now, iters, batch, per_op, &nb, &sink)) return 1;
+    report("parse+verify, cached signing key", per_op, nb);
     if (run(RUN_PARSE_VERIFY, &temp, now, iters, batch, per_op, &nb, &sink)) return 1;
     report("parse+verify, session token", per_op, nb);
     printf("\n(one core; figures are per verification; sink %u)\n", sink & 1);

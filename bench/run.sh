@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, figures printed next to their baselines in the
+# same run. Never fails on time; fails only if a benchmark cannot measure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== SigV4 verification in C (bench/sigv4_verify)"
+./build/bench/sigv4_verify
+echo
+echo "== authentication over HTTP vs the empty-handler floor (bench/auth_http.sh)"
+CLOISTER_BIN=./build/cloister bash bench/auth_http.sh
