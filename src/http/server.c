@@ -129,9 +129,8 @@ static void start_request(http_server *srv, struct MHD_Connection *con, req_stat
     st->req.method = method;
     MHD_get_connection_values_n(con, MHD_HEADER_KIND, collect_header, &st->req);
     check_framing(&st->req);
-    st->req.tls = MHD_get_connection_info(con, MHD_CONNECTION_INFO_GNUTLS_SESSION) != NULL &&
-                  srv->tls != NULL &&
-                  MHD_get_connection_info(con, MHD_CONNECTION_INFO_DAEMON)->daemon == srv->tls;
+    const union MHD_ConnectionInfo *tls = MHD_get_connection_info(con, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    st->req.tls = tls != NULL && tls->tls_session != NULL; /* the connection itself, not its daemon */
     fill_remote(con, &st->req);
     static const char ALNUM[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     crypto_random_string(st->req.request_id, 20, ALNUM);
