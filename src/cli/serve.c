@@ -79,14 +79,24 @@ static http_server *start_http(const serve_opts *o, frontdoor *fd, char **cert, 
     return srv;
 }
 
-static int wait_for_signal(void) {
+static void gc_sessions(iam *m) {
+    size_t n = 0;
+    if (iam_gc_sessions(m, time_now() - 86400, &n) == CL_OK && n)
+        log_info("serve: removed %zu sessions expired over a day ago", n);
+}
+
+/* Waits for SIGTERM/SIGINT, doing hourly housekeeping meanwhile. */
+static int wait_for_signal(iam *m) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    int sig = 0;
-    sigwait(&set, &sig);
-    return sig;
+    for (;;) {
+        gc_sessions(m);
+        struct timespec hour = {3600, 0};
+        int sig = sigtimedwait(&set, NULL, &hour);
+        if (sig > 0) return sig;
+    }
 }
 
 static int run(const serve_opts *o) {
@@ -108,7 +118,7 @@ static int run(const serve_opts *o) {
     http_server *srv = start_http(o, &fd, &cert, &key);
     if (!srv) goto out;
     print_banner(o, cred, created, iam_root_account(m));
-    int sig = wait_for_signal();
+    int sig = wait_for_signal(m);
     log_info("serve: %s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);
     rc = 0;

@@ -28,6 +28,11 @@ const char *iam_root_account(const iam *m);
  * account exists. *created tells which happened. */
 cl_err iam_bootstrap(iam *m, const char *credentials_path, bool *created);
 
+/* Deletes temporary sessions that expired before `before` (callers pass a day
+ * ago: until then an expired session still answers ExpiredToken, as AWS does,
+ * rather than InvalidClientTokenId). *removed counts them. */
+cl_err iam_gc_sessions(iam *m, time_t before, size_t *removed);
+
 /* A new account with an admin user and its first access key. The secret is
  * returned to the caller (malloc'd; zeroise with cl_free_secret). */
 typedef struct {

@@ -257,3 +257,31 @@ cl_err iam_bootstrap(iam *m, const char *credentials_path, bool *created) {
     *created = e == CL_OK;
     return e;
 }
+
+/* ---- expired sessions ---- */
+
+typedef struct {
+    time_t before;
+    cl_kvlist expired; /* names to delete once the listing is done */
+} gc_ctx;
+
+static bool gc_collect(void *arg, const char *name, const char *text) {
+    gc_ctx *g = arg;
+    json_t *d = json_loads(text, 0, NULL);
+    time_t exp = 0;
+    if (!d || time_parse_iso8601(slice_cstr(iam_str(d, "Expiration")), &exp) != CL_OK || exp < g->before)
+        kvlist_add(&g->expired, name, "");
+    json_decref(d);
+    return true;
+}
+
+cl_err iam_gc_sessions(iam *m, time_t before, size_t *removed) {
+    gc_ctx g = {before, CL_KVLIST_INIT};
+    cl_err e = store_list(m->st, "session", "", NULL, NULL, 0, gc_collect, &g, NULL);
+    size_t n = 0;
+    for (size_t i = 0; e == CL_OK && i < g.expired.len; i++)
+        if (store_delete(m->st, "session", "", g.expired.items[i].key) == CL_OK) n++;
+    kvlist_free(&g.expired);
+    if (removed) *removed = n;
+    return e;
+}

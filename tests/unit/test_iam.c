@@ -1,0 +1,86 @@
+/* test_iam.c — identity storage below the API: the first-start bootstrap
+ * (account, admin user, key, credentials file) and its idempotence, account
+ * creation and name uniqueness, and the garbage collection of expired sessions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "iam/iam.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void test_bootstrap_once(void **s) {
+    (void)s;
+    store *st = NULL;
+    iam *m = NULL;
+    assert_int_equal(store_open(":memory:", &st), CL_OK);
+    assert_int_equal(iam_open(st, &m), CL_OK);
+    assert_null(iam_root_account(m));
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/cl-test-creds-%d", (int)getpid());
+    bool created = false;
+    assert_int_equal(iam_bootstrap(m, path, &created), CL_OK);
+    assert_true(created);
+    const char *acct = iam_root_account(m);
+    assert_non_null(acct);
+    assert_int_equal(strlen(acct), 12);
+    cl_buf b = CL_BUF_INIT;
+    assert_int_equal(file_read_all(path, &b, 4096), CL_OK);
+    assert_non_null(strstr(buf_cstr(&b), "[cloister]\naws_access_key_id = AKIA"));
+    assert_non_null(strstr(buf_cstr(&b), "aws_secret_access_key = "));
+    assert_true(access(path, R_OK) == 0);
+    buf_free(&b);
+    assert_int_equal(iam_bootstrap(m, path, &created), CL_OK); /* second start: nothing new */
+    assert_false(created);
+    iam_new_account a;
+    aws_fault f = {0};
+    assert_int_equal(iam_create_account(m, "prover", &a, &f), CL_OK);
+    assert_string_not_equal(a.account_id, acct);
+    assert_int_equal(strlen(a.access_key_id), 20);
+    assert_int_equal(strlen(a.secret), 40);
+    cl_free_secret(a.secret);
+    memset(&f, 0, sizeof f);
+    assert_int_equal(iam_create_account(m, "PROVER", &a, &f), CL_ERR_EXISTS); /* names are case-insensitive */
+    assert_string_equal(f.code, "EntityAlreadyExists");
+    unlink(path);
+    iam_close(m);
+    store_close(st);
+}
+
+static void test_gc_sessions(void **s) {
+    (void)s;
+    store *st = NULL;
+    iam *m = NULL;
+    assert_int_equal(store_open(":memory:", &st), CL_OK);
+    assert_int_equal(iam_open(st, &m), CL_OK);
+    char old[21], fresh[21];
+    time_format_iso8601(time_now() - 2 * 86400, old);
+    time_format_iso8601(time_now() + 3600, fresh);
+    char *d1 = cl_sprintf("{\"Expiration\":\"%s\"}", old), *d2 = cl_sprintf("{\"Expiration\":\"%s\"}", fresh);
+    assert_int_equal(store_put(st, "session", "", "ASIAOLD", d1), CL_OK);
+    assert_int_equal(store_put(st, "session", "", "ASIAFRESH", d2), CL_OK);
+    size_t n = 0;
+    assert_int_equal(iam_gc_sessions(m, time_now() - 86400, &n), CL_OK);
+    assert_int_equal(n, 1);
+    char *doc = NULL;
+    assert_int_equal(store_get(st, "session", "", "ASIAOLD", &doc), CL_ERR_NOT_FOUND);
+    assert_int_equal(store_get(st, "session", "", "ASIAFRESH", &doc), CL_OK);
+    free(doc);
+    free(d1);
+    free(d2);
+    iam_close(m);
+    store_close(st);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bootstrap_once),
+        cmocka_unit_test(test_gc_sessions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
