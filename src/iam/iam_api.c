@@ -212,8 +212,8 @@ static bool list_emit(void *arg, const char *name, const char *text) {
     return true;
 }
 
-static cl_err list_entities(iam_op *op, const char *kind, const char *list_tag,
-                            void (*emit)(cl_buf *, json_t *), const char *resource) {
+cl_err iam_list_entities(iam_op *op, const char *kind, const char *list_tag,
+                         void (*emit)(cl_buf *, json_t *), const char *resource) {
     size_t max;
     const char *marker;
     CL_TRY(iam_paging(op, &max, &marker));
@@ -231,7 +231,7 @@ static cl_err list_entities(iam_op *op, const char *kind, const char *list_tag,
 
 static cl_err op_list_users(iam_op *op) {
     char *res = cl_sprintf("arn:aws:iam::%s:user/", op->c->account);
-    cl_err e = list_entities(op, "user", "Users", xml_user, res);
+    cl_err e = iam_list_entities(op, "user", "Users", xml_user, res);
     free(res);
     return e;
 }

@@ -107,42 +107,10 @@ cl_err iam_op_get_role(iam_op *op) {
     return CL_OK;
 }
 
-typedef struct {
-    cl_buf *out;
-    const char *path_prefix;
-    char *last;
-} role_list;
-
-static bool emit_role(void *arg, const char *name, const char *text) {
-    role_list *l = arg;
-    json_t *r = json_loads(text, 0, NULL);
-    if (r && (!l->path_prefix || strncmp(iam_str(r, "Path"), l->path_prefix, strlen(l->path_prefix)) == 0)) {
-        xml_open(l->out, "member");
-        xml_role(l->out, r);
-        xml_close(l->out, "member");
-    }
-    json_decref(r);
-    free(l->last);
-    l->last = cl_strdup(name);
-    return true;
-}
-
 cl_err iam_op_list_roles(iam_op *op) {
-    size_t max;
-    const char *marker;
-    CL_TRY(iam_paging(op, &max, &marker));
     char *res = cl_sprintf("arn:aws:iam::%s:role/", op->c->account);
-    cl_err e = iam_op_authorize(op, NULL, res);
+    cl_err e = iam_list_entities(op, "role", "Roles", xml_role, res);
     free(res);
-    CL_TRY(e);
-    iam_op_begin(op);
-    xml_open(op->out, "Roles");
-    role_list l = {op->out, iam_param(op->params, "PathPrefix"), NULL};
-    bool more = false;
-    e = store_list(op->m->st, "role", op->c->account, NULL, marker, max, emit_role, &l, &more);
-    xml_close(op->out, "Roles");
-    iam_xml_truncation(op->out, more, l.last);
-    free(l.last);
     return e;
 }
 

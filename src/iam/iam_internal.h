@@ -133,6 +133,10 @@ bool iam_valid_text(iam_op *op, const char *param, const char *value, size_t max
 /* Optional MaxItems/Marker paging parameters. */
 cl_err iam_paging(iam_op *op, size_t *max_items, const char **marker);
 void iam_xml_truncation(cl_buf *b, bool more, const char *last_key);
+/* A List* operation over the account's items of `kind` (users, roles): paging,
+ * PathPrefix filter, authorization on `resource`, one <member> per item. */
+cl_err iam_list_entities(iam_op *op, const char *kind, const char *list_tag,
+                         void (*emit)(cl_buf *, json_t *), const char *resource);
 /* PolicyDocument values are URL-encoded in IAM responses, as AWS sends them. */
 void iam_xml_policy_doc(cl_buf *b, const char *tag, const char *doc);
 
