@@ -51,19 +51,24 @@ static void build(signed_req *s, const char *key, const char *token, time_t now)
                "command/sts.get-caller-identity");
     kvlist_add(&s->headers, "Content-Length", "43");
     crypto_sha256_hex(slice_cstr(BODY), s->hash);
-    s->req = (sigv4_request){.method = "POST", .path = "/", .query = "", .headers = &s->headers,
-                             .payload_hash = s->hash, .s3_paths = false};
+    s->req = (sigv4_request){.method = "POST",
+                             .path = "/",
+                             .query = "",
+                             .headers = &s->headers,
+                             .payload_hash = s->hash,
+                             .s3_paths = false};
     sigv4_sign(&s->req, &s->headers, key, SECRET, token, "us-east-1", "sts", now, false);
     sigv4_auth a = {0};
-    if (sigv4_parse(&s->req, &a) == SIGV4_OK) sigv4_signing_key(SECRET, a.date, a.region, a.service, s->key);
+    if (sigv4_parse(&s->req, &a) == SIGV4_OK)
+        sigv4_signing_key(SECRET, a.date, a.region, a.service, s->key);
     sigv4_auth_free(&a);
 }
 
 typedef enum { RUN_PARSE, RUN_PARSE_VERIFY, RUN_PARSE_VERIFY_KEY, RUN_SIGNING_KEY } run_kind;
 
 /* Times `iters` operations in batches; fills per-op microseconds per batch. */
-static int run(run_kind kind, const signed_req *s, time_t now, long iters, long batch, double *per_op,
-               long *n_batches, unsigned *sink) {
+static int run(run_kind kind, const signed_req *s, time_t now, long iters, long batch,
+               double *per_op, long *n_batches, unsigned *sink) {
     long nb = iters / batch;
     for (long b = 0; b < nb; b++) {
         double t0 = now_us();
@@ -76,12 +81,14 @@ static int run(run_kind kind, const signed_req *s, time_t now, long iters, long 
             }
             sigv4_auth a = {0};
             sigv4_status st = sigv4_parse(&s->req, &a);
-            if (st == SIGV4_OK && kind == RUN_PARSE_VERIFY) st = sigv4_verify(&s->req, &a, SECRET, now);
+            if (st == SIGV4_OK && kind == RUN_PARSE_VERIFY)
+                st = sigv4_verify(&s->req, &a, SECRET, now);
             if (st == SIGV4_OK && kind == RUN_PARSE_VERIFY_KEY) /* the server's path: key cached */
                 st = sigv4_verify_key(&s->req, &a, s->key, now);
             sigv4_auth_free(&a);
             if (st != SIGV4_OK) {
-                fprintf(stderr, "sigv4_verify: a signature made by sigv4_sign does not verify: %s\n",
+                fprintf(stderr,
+                        "sigv4_verify: a signature made by sigv4_sign does not verify: %s\n",
                         sigv4_status_str(st));
                 return 1;
             }
@@ -107,11 +114,14 @@ int main(int argc, char **argv) {
     time_t now = time(NULL);
     signed_req perm, temp;
     build(&perm, ACCESS_KEY, NULL, now);
-    build(&temp, TEMP_KEY,
-          "IQoJb3JpZ2luX2VjEBYaCXVzLWVhc3QtMSJHMEUCIQD6h0ExampleSessionTokenThatIsRatherLongAsAWSOnes"
-          "AreXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
-          "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX==",
-          now);
+    build(
+        &temp, TEMP_KEY,
+        "IQoJb3JpZ2luX2VjEBYaCXVzLWVhc3QtMSJHMEUCIQD6h0ExampleSessionTokenThatIsRatherLongAsAWSOnes"
+        "AreXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
+        "X"
+        "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX="
+        "=",
+        now);
 
     const char *auth = kvlist_get_ci(&perm.headers, "Authorization");
     if (!auth) {
@@ -124,10 +134,12 @@ int main(int argc, char **argv) {
     long nb = 0;
 
     /* warm-up (caches, CPU frequency) and a correctness check */
-    if (run(RUN_PARSE_VERIFY, &perm, now, batch * 5 < iters ? batch * 5 : iters, batch, per_op, &nb, &sink))
+    if (run(RUN_PARSE_VERIFY, &perm, now, batch * 5 < iters ? batch * 5 : iters, batch, per_op, &nb,
+            &sink))
         return 1;
 
-    printf("SigV4 verification, sts GetCallerIdentity-shaped request (%ld iterations, batches of %ld)\n",
+    printf("SigV4 verification, sts GetCallerIdentity-shaped request (%ld iterations, batches of "
+           "%ld)\n",
            iters, batch);
     printf("Authorization: %.60s...\n\n", auth);
     printf("%-34s %11s %10s %10s %12s\n", "what", "median µs", "p10 µs", "p90 µs", "per second");

@@ -14,7 +14,8 @@ void xml_open(cl_buf *b, const char *tag);
 void xml_close(cl_buf *b, const char *tag);
 /* <tag>escaped text</tag>; nothing if text is NULL. */
 void xml_text(cl_buf *b, const char *tag, const char *text);
-void xml_textf(cl_buf *b, const char *tag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void xml_textf(cl_buf *b, const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- AWS Query protocol (IAM, STS) ---- */
 #define AWS_XMLNS_IAM "https://iam.amazonaws.com/doc/2010-05-08/"

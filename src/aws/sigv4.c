@@ -30,18 +30,26 @@
 
 const char *sigv4_status_str(sigv4_status s) {
     switch (s) {
-    case SIGV4_OK: return "signature is valid";
-    case SIGV4_MISSING: return "request is not signed";
+    case SIGV4_OK:
+        return "signature is valid";
+    case SIGV4_MISSING:
+        return "request is not signed";
     case SIGV4_MALFORMED:
-        return "signature is malformed: expected Credential=AKID/YYYYMMDD/REGION/SERVICE/aws4_request, "
+        return "signature is malformed: expected "
+               "Credential=AKID/YYYYMMDD/REGION/SERVICE/aws4_request, "
                "SignedHeaders including host, and a 64-hex-digit Signature";
-    case SIGV4_BAD_ALGORITHM: return "unsupported signing algorithm: only AWS4-HMAC-SHA256 is accepted";
+    case SIGV4_BAD_ALGORITHM:
+        return "unsupported signing algorithm: only AWS4-HMAC-SHA256 is accepted";
     case SIGV4_BAD_DATE:
         return "X-Amz-Date (or Date) is missing, unparseable, or not on the credential scope date";
-    case SIGV4_SKEWED: return "request time is more than 15 minutes away from the server time";
-    case SIGV4_EXPIRED: return "presigned request has expired";
-    case SIGV4_EXPIRES_TOO_LONG: return "X-Amz-Expires must be at most 604800 seconds (7 days)";
-    case SIGV4_SIGNATURE_MISMATCH: return "signature does not match";
+    case SIGV4_SKEWED:
+        return "request time is more than 15 minutes away from the server time";
+    case SIGV4_EXPIRED:
+        return "presigned request has expired";
+    case SIGV4_EXPIRES_TOO_LONG:
+        return "X-Amz-Expires must be at most 604800 seconds (7 days)";
+    case SIGV4_SIGNATURE_MISMATCH:
+        return "signature does not match";
     }
     return "unknown signature status";
 }
@@ -63,7 +71,8 @@ void sigv4_auth_free(sigv4_auth *a) {
 
 static size_t header_count(const cl_kvlist *h, const char *name) {
     size_t n = 0;
-    for (size_t i = 0; h && i < h->len; i++) n += strcasecmp(h->items[i].key, name) == 0;
+    for (size_t i = 0; h && i < h->len; i++)
+        n += strcasecmp(h->items[i].key, name) == 0;
     return n;
 }
 
@@ -131,8 +140,7 @@ static bool parse_credential(cl_slice cred, sigv4_auth *out) {
 }
 
 static bool is_tchar_lower(uint8_t c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 #define MAX_SIGNED_HEADERS 256 /* bounds the quadratic duplicate check */
@@ -192,15 +200,19 @@ static bool take_part(cl_slice tok, header_parts *p) {
     return true;
 }
 
-static bool is_sep(uint8_t c) { return c == ',' || c == ' ' || c == '\t'; }
+static bool is_sep(uint8_t c) {
+    return c == ',' || c == ' ' || c == '\t';
+}
 
 /* After the algorithm: components split by commas and/or blanks. */
 static bool split_parts(cl_slice s, header_parts *p) {
     size_t i = 0;
     while (i < s.len) {
-        while (i < s.len && is_sep(s.ptr[i])) i++;
+        while (i < s.len && is_sep(s.ptr[i]))
+            i++;
         size_t start = i;
-        while (i < s.len && !is_sep(s.ptr[i])) i++;
+        while (i < s.len && !is_sep(s.ptr[i]))
+            i++;
         if (i > start && !take_part(slice_sub(s, start, i - start), p)) return false;
     }
     return true;
@@ -210,7 +222,8 @@ static sigv4_status header_time(const cl_kvlist *h, sigv4_auth *out) {
     time_t t;
     if (header_count(h, "x-amz-date") > 0) {
         cl_slice v = slice_trim(slice_cstr(header_get(h, "x-amz-date")));
-        if (header_count(h, "x-amz-date") > 1 || time_parse_amz(v, &t) != CL_OK) return SIGV4_BAD_DATE;
+        if (header_count(h, "x-amz-date") > 1 || time_parse_amz(v, &t) != CL_OK)
+            return SIGV4_BAD_DATE;
         return set_time(v, t, out);
     }
     cl_slice d = slice_trim(slice_cstr(header_get(h, "date")));
@@ -223,7 +236,8 @@ static sigv4_status header_time(const cl_kvlist *h, sigv4_auth *out) {
 static sigv4_status parse_header(const sigv4_request *req, const char *value, sigv4_auth *out) {
     cl_slice v = slice_trim(slice_cstr(value));
     size_t sp = 0;
-    while (sp < v.len && v.ptr[sp] != ' ' && v.ptr[sp] != '\t') sp++;
+    while (sp < v.len && v.ptr[sp] != ' ' && v.ptr[sp] != '\t')
+        sp++;
     cl_slice alg = slice_sub(v, 0, sp);
     if (alg.len == 0) return SIGV4_MALFORMED;
     if (!slice_eq_cstr(alg, ALGORITHM)) return SIGV4_BAD_ALGORITHM;
@@ -242,9 +256,9 @@ static sigv4_status parse_header(const sigv4_request *req, const char *value, si
 
 /* ---- presigned query ---- */
 
-static const char *const QUERY_AUTH[] = {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date",
-                                         "X-Amz-Expires", "X-Amz-SignedHeaders",
-                                         "X-Amz-Signature", "X-Amz-Security-Token"};
+static const char *const QUERY_AUTH[] = {
+    "X-Amz-Algorithm",     "X-Amz-Credential", "X-Amz-Date",          "X-Amz-Expires",
+    "X-Amz-SignedHeaders", "X-Amz-Signature",  "X-Amz-Security-Token"};
 
 static sigv4_status query_expires(const char *s, sigv4_auth *out) {
     if (!s || slice_to_u64(slice_cstr(s), &out->expires) != CL_OK || out->expires == 0)
@@ -257,9 +271,9 @@ static sigv4_status parse_query_params(const sigv4_request *req, const cl_kvlist
     for (size_t i = 0; i < sizeof QUERY_AUTH / sizeof *QUERY_AUTH; i++)
         if (kvlist_count(q, QUERY_AUTH[i]) > 1) return SIGV4_MALFORMED;
     if (strcmp(kvlist_get(q, "X-Amz-Algorithm"), ALGORITHM) != 0) return SIGV4_BAD_ALGORITHM;
-    sigv4_status st = parse_common(kvlist_get(q, "X-Amz-Credential"),
-                                   kvlist_get(q, "X-Amz-SignedHeaders"),
-                                   kvlist_get(q, "X-Amz-Signature"), out);
+    sigv4_status st =
+        parse_common(kvlist_get(q, "X-Amz-Credential"), kvlist_get(q, "X-Amz-SignedHeaders"),
+                     kvlist_get(q, "X-Amz-Signature"), out);
     if (st == SIGV4_OK) st = query_expires(kvlist_get(q, "X-Amz-Expires"), out);
     if (st != SIGV4_OK) return st;
     const char *tok = kvlist_get(q, "X-Amz-Security-Token");
@@ -279,9 +293,12 @@ sigv4_status sigv4_parse(const sigv4_request *req, sigv4_auth *out) {
     bool presigned = kvlist_get(&q, "X-Amz-Algorithm") != NULL;
     bool sigv2 = kvlist_get(&q, "AWSAccessKeyId") && kvlist_get(&q, "Signature");
     sigv4_status st;
-    if (!nauth && !presigned) st = sigv2 ? SIGV4_BAD_ALGORITHM : SIGV4_MISSING;
-    else if (nauth > 1 || (nauth && presigned)) st = SIGV4_MALFORMED;
-    else if (nauth) st = parse_header(req, header_get(req->headers, "authorization"), out);
+    if (!nauth && !presigned)
+        st = sigv2 ? SIGV4_BAD_ALGORITHM : SIGV4_MISSING;
+    else if (nauth > 1 || (nauth && presigned))
+        st = SIGV4_MALFORMED;
+    else if (nauth)
+        st = parse_header(req, header_get(req->headers, "authorization"), out);
     else {
         out->presigned = true;
         st = parse_query_params(req, &q, out);
@@ -297,8 +314,8 @@ typedef struct {
 } sig_scope;
 
 /* Lower-case hex HMAC of the string to sign for req (65 bytes with the NUL). */
-static void signature_hex(const sigv4_request *req, const char *signed_headers,
-                          const sig_scope *sc, const uint8_t key[32], char out[65]) {
+static void signature_hex(const sigv4_request *req, const char *signed_headers, const sig_scope *sc,
+                          const uint8_t key[32], char out[65]) {
     cl_buf creq = CL_BUF_INIT, sts = CL_BUF_INIT;
     sigv4_canonical_request(req, signed_headers, &creq);
     char *scope = cl_sprintf("%s/%s/%s/aws4_request", sc->date, sc->region, sc->service);
@@ -367,13 +384,15 @@ sigv4_status sigv4_verify_key(const sigv4_request *req, const sigv4_auth *auth,
     if (!auth_complete(auth) || !key) return SIGV4_MALFORMED;
     sigv4_status st = check_time(auth, now);
     if (st != SIGV4_OK) return st;
-    if (!signed_headers_present(req->headers, auth->signed_headers)) return SIGV4_SIGNATURE_MISMATCH;
+    if (!signed_headers_present(req->headers, auth->signed_headers))
+        return SIGV4_SIGNATURE_MISMATCH;
     sigv4_request r = *req;
     char *query = NULL;
     const char *payload[2] = {req->payload_hash ? req->payload_hash : UNSIGNED, NULL};
     if (auth->presigned) {
         r.query = query = query_without_signature(req->query);
-        if (!header_get(req->headers, "x-amz-content-sha256") && strcmp(payload[0], UNSIGNED) != 0) {
+        if (!header_get(req->headers, "x-amz-content-sha256") &&
+            strcmp(payload[0], UNSIGNED) != 0) {
             payload[1] = payload[0];
             payload[0] = UNSIGNED;
         }
@@ -425,9 +444,12 @@ static char *signed_header_list(const cl_kvlist *h) {
         for (char *c = k; *c; c++)
             if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
         bool skip = false;
-        for (size_t s = 0; s < sizeof SKIP / sizeof *SKIP; s++) skip |= strcmp(k, SKIP[s]) == 0;
-        if (skip) free(k);
-        else names[m++] = k;
+        for (size_t s = 0; s < sizeof SKIP / sizeof *SKIP; s++)
+            skip |= strcmp(k, SKIP[s]) == 0;
+        if (skip)
+            free(k);
+        else
+            names[m++] = k;
     }
     qsort(names, m, sizeof *names, str_cmp);
     cl_buf out = CL_BUF_INIT;
@@ -435,7 +457,8 @@ static char *signed_header_list(const cl_kvlist *h) {
         if (i == 0 || strcmp(names[i], names[i - 1]) != 0)
             buf_appendf(&out, "%s%s", out.len ? ";" : "", names[i]);
     }
-    for (size_t i = 0; i < m; i++) free(names[i]);
+    for (size_t i = 0; i < m; i++)
+        free(names[i]);
     free(names);
     return buf_take_cstr(&out);
 }
@@ -451,7 +474,8 @@ void sigv4_sign(const sigv4_request *req, cl_kvlist *headers, const char *access
     header_set(headers, "x-amz-date", amz);
     if (session_token && *session_token) header_set(headers, "x-amz-security-token", session_token);
     if (add_content_sha)
-        header_set(headers, "x-amz-content-sha256", req->payload_hash ? req->payload_hash : UNSIGNED);
+        header_set(headers, "x-amz-content-sha256",
+                   req->payload_hash ? req->payload_hash : UNSIGNED);
     char *signed_headers = signed_header_list(headers);
     sigv4_request r = *req;
     r.headers = headers;
@@ -462,7 +486,8 @@ void sigv4_sign(const sigv4_request *req, cl_kvlist *headers, const char *access
     signature_hex(&r, signed_headers, &sc, key, sig);
     cl_cleanse(key, sizeof key);
     char *authz = cl_sprintf(ALGORITHM " Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, "
-                             "Signature=%s", access_key, date, region, service, signed_headers, sig);
+                                       "Signature=%s",
+                             access_key, date, region, service, signed_headers, sig);
     kvlist_add(headers, "Authorization", authz);
     free(authz);
     free(signed_headers);
@@ -474,8 +499,8 @@ static void query_param(cl_buf *q, const char *name, const char *value) {
 }
 
 char *sigv4_presign(const sigv4_request *req, const char *access_key, const char *secret,
-                    const char *session_token, const char *region, const char *service,
-                    time_t now, uint64_t expires) {
+                    const char *session_token, const char *region, const char *service, time_t now,
+                    uint64_t expires) {
     char amz[17], date[9], exp[24];
     time_format_amz(now, amz);
     memcpy(date, amz, 8);

@@ -21,14 +21,14 @@
 
 typedef enum {
     SIGV4_OK = 0,
-    SIGV4_MISSING,           /* no Authorization header and no X-Amz-Algorithm: anonymous */
-    SIGV4_MALFORMED,         /* header or query unparseable (AWS: IncompleteSignature /
-                                AuthorizationHeaderMalformed / AuthorizationQueryParametersError) */
-    SIGV4_BAD_ALGORITHM,     /* not AWS4-HMAC-SHA256 */
-    SIGV4_BAD_DATE,          /* X-Amz-Date / Date missing or unparseable, or scope date differs */
-    SIGV4_SKEWED,            /* header auth: request time more than 15 min from now */
-    SIGV4_EXPIRED,           /* presigned: now > X-Amz-Date + X-Amz-Expires */
-    SIGV4_EXPIRES_TOO_LONG,  /* presigned: X-Amz-Expires > 604800 */
+    SIGV4_MISSING,          /* no Authorization header and no X-Amz-Algorithm: anonymous */
+    SIGV4_MALFORMED,        /* header or query unparseable (AWS: IncompleteSignature /
+                               AuthorizationHeaderMalformed / AuthorizationQueryParametersError) */
+    SIGV4_BAD_ALGORITHM,    /* not AWS4-HMAC-SHA256 */
+    SIGV4_BAD_DATE,         /* X-Amz-Date / Date missing or unparseable, or scope date differs */
+    SIGV4_SKEWED,           /* header auth: request time more than 15 min from now */
+    SIGV4_EXPIRED,          /* presigned: now > X-Amz-Date + X-Amz-Expires */
+    SIGV4_EXPIRES_TOO_LONG, /* presigned: X-Amz-Expires > 604800 */
     SIGV4_SIGNATURE_MISMATCH,
 } sigv4_status;
 
@@ -52,7 +52,7 @@ typedef struct {
 typedef struct {
     bool presigned;
     char *access_key;
-    char *date;    /* scope date YYYYMMDD */
+    char *date; /* scope date YYYYMMDD */
     char *region;
     char *service;
     char *signed_headers; /* "host;x-amz-date" as sent */
@@ -98,7 +98,7 @@ void sigv4_sign(const sigv4_request *req, cl_kvlist *headers, const char *access
 
 /* Client side: presign: returns the full query string (caller frees). */
 char *sigv4_presign(const sigv4_request *req, const char *access_key, const char *secret,
-                    const char *session_token, const char *region, const char *service,
-                    time_t now, uint64_t expires);
+                    const char *session_token, const char *region, const char *service, time_t now,
+                    uint64_t expires);
 
 #endif

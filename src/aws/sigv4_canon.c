@@ -50,8 +50,10 @@ static void uri_normalised(cl_slice path, cl_buf *out) {
  * does not decode. `tmp` is scratch space. */
 static void reencode(cl_slice in, bool plus_is_space, cl_buf *tmp, cl_buf *out) {
     buf_clear(tmp);
-    if (url_decode(tmp, in, plus_is_space) == CL_OK) url_encode_aws(out, buf_slice(tmp), false);
-    else url_encode_aws(out, in, false);
+    if (url_decode(tmp, in, plus_is_space) == CL_OK)
+        url_encode_aws(out, buf_slice(tmp), false);
+    else
+        url_encode_aws(out, in, false);
 }
 
 static void uri_s3(cl_slice path, cl_buf *out) {
@@ -121,7 +123,9 @@ static void query_canonical(const char *raw, cl_buf *out) {
 
 /* ---- canonical headers ---- */
 
-static bool is_blank(uint8_t c) { return c == ' ' || c == '\t' || c == '\v' || c == '\f'; }
+static bool is_blank(uint8_t c) {
+    return c == ' ' || c == '\t' || c == '\v' || c == '\f';
+}
 
 /* One physical line of a header value: trimmed, inner runs of blanks made one
  * space (what the SDKs' "trimall" does). */
@@ -190,8 +194,10 @@ void sigv4_canonical_request(const sigv4_request *req, const char *signed_header
     buf_append_cstr(out, req->method ? req->method : "");
     buf_append_byte(out, '\n');
     cl_slice path = slice_cstr(req->path);
-    if (req->s3_paths) uri_s3(path, out);
-    else uri_normalised(path, out);
+    if (req->s3_paths)
+        uri_s3(path, out);
+    else
+        uri_normalised(path, out);
     buf_append_byte(out, '\n');
     query_canonical(req->query, out);
     buf_append_byte(out, '\n');

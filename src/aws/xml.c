@@ -13,20 +13,33 @@ void xml_escape(cl_buf *b, const char *s) {
     for (size_t i = 0; i < in.len;) {
         size_t start = i;
         int32_t cp = utf8_next(in, &i);
-        bool allowed = cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp != 0xFFFE && cp != 0xFFFF);
-        if (!allowed) buf_append_cstr(b, "\xEF\xBF\xBD");
-        else if (cp == '<') buf_append_cstr(b, "&lt;");
-        else if (cp == '>') buf_append_cstr(b, "&gt;");
-        else if (cp == '&') buf_append_cstr(b, "&amp;");
-        else if (cp == '"') buf_append_cstr(b, "&quot;");
-        else if (cp == '\'') buf_append_cstr(b, "&apos;");
-        else if (cp == 0xD) buf_append_cstr(b, "&#13;");
-        else buf_append(b, in.ptr + start, i - start);
+        bool allowed =
+            cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp != 0xFFFE && cp != 0xFFFF);
+        if (!allowed)
+            buf_append_cstr(b, "\xEF\xBF\xBD");
+        else if (cp == '<')
+            buf_append_cstr(b, "&lt;");
+        else if (cp == '>')
+            buf_append_cstr(b, "&gt;");
+        else if (cp == '&')
+            buf_append_cstr(b, "&amp;");
+        else if (cp == '"')
+            buf_append_cstr(b, "&quot;");
+        else if (cp == '\'')
+            buf_append_cstr(b, "&apos;");
+        else if (cp == 0xD)
+            buf_append_cstr(b, "&#13;");
+        else
+            buf_append(b, in.ptr + start, i - start);
     }
 }
 
-void xml_open(cl_buf *b, const char *tag) { buf_appendf(b, "<%s>", tag); }
-void xml_close(cl_buf *b, const char *tag) { buf_appendf(b, "</%s>", tag); }
+void xml_open(cl_buf *b, const char *tag) {
+    buf_appendf(b, "<%s>", tag);
+}
+void xml_close(cl_buf *b, const char *tag) {
+    buf_appendf(b, "</%s>", tag);
+}
 
 void xml_text(cl_buf *b, const char *tag, const char *text) {
     if (!text) return;
@@ -46,13 +59,16 @@ void xml_textf(cl_buf *b, const char *tag, const char *fmt, ...) {
 }
 
 void aws_query_begin(cl_buf *b, const char *action, const char *xmlns) {
-    buf_appendf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%sResponse xmlns=\"%s\"><%sResult>",
+    buf_appendf(b,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%sResponse xmlns=\"%s\"><%sResult>",
                 action, xmlns, action);
 }
 
 void aws_query_end(cl_buf *b, const char *action, const char *request_id) {
-    buf_appendf(b, "</%sResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></%sResponse>\n",
-                action, request_id, action);
+    buf_appendf(
+        b,
+        "</%sResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></%sResponse>\n",
+        action, request_id, action);
 }
 
 void aws_query_empty(cl_buf *b, const char *action, const char *xmlns, const char *request_id) {

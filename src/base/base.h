@@ -68,7 +68,7 @@ bool slice_eq(cl_slice a, cl_slice b);
 bool slice_eq_cstr(cl_slice a, const char *s);
 bool slice_case_eq_cstr(cl_slice a, const char *s); /* ASCII case-insensitive */
 bool slice_starts_with(cl_slice a, const char *prefix);
-cl_slice slice_trim(cl_slice a);                 /* strip ASCII spaces/tabs both ends */
+cl_slice slice_trim(cl_slice a);                      /* strip ASCII spaces/tabs both ends */
 cl_slice slice_sub(cl_slice a, size_t off, size_t n); /* clamped */
 /* Cursor-style split: if `sep` occurs in *s, *out = part before it and *s moves past
  * it; otherwise *out = all of *s and *s becomes empty. Returns false if *s was empty
@@ -101,7 +101,7 @@ cl_slice buf_unread(const cl_buf *b); /* ptr+pos .. len */
 void buf_clear(cl_buf *b);            /* len = pos = 0, keeps memory */
 void buf_free(cl_buf *b);
 void buf_free_secret(cl_buf *b); /* zeroise the whole capacity, then free */
-char *buf_take_cstr(cl_buf *b); /* hands the bytes to the caller as a C string */
+char *buf_take_cstr(cl_buf *b);  /* hands the bytes to the caller as a C string */
 
 /* ---- key/value lists (headers, query parameters, form bodies) ---- */
 typedef struct {
@@ -129,7 +129,7 @@ void kvlist_free(cl_kvlist *l);
 cl_err kvlist_parse_form(cl_kvlist *l, cl_slice form);
 
 /* ---- encodings ---- */
-void hex_encode(cl_buf *out, cl_slice in); /* lower case */
+void hex_encode(cl_buf *out, cl_slice in);                  /* lower case */
 void hex_encode_to(char *out, const uint8_t *in, size_t n); /* out has 2n+1 bytes */
 cl_err hex_decode(cl_buf *out, cl_slice in);
 void base64_encode(cl_buf *out, cl_slice in);

@@ -49,8 +49,7 @@ void base64_encode(cl_buf *out, cl_slice in) {
     size_t rest = in.len - i;
     if (rest) {
         uint32_t v = (uint32_t)in.ptr[i] << 16 | (rest == 2 ? (uint32_t)in.ptr[i + 1] << 8 : 0);
-        char q[4] = {B64[v >> 18], B64[(v >> 12) & 63], rest == 2 ? B64[(v >> 6) & 63] : '=',
-                     '='};
+        char q[4] = {B64[v >> 18], B64[(v >> 12) & 63], rest == 2 ? B64[(v >> 6) & 63] : '=', '='};
         buf_append(out, q, 4);
     }
 }
@@ -77,7 +76,8 @@ cl_err base64_decode(cl_buf *out, cl_slice in) {
                 return CL_ERR_INVALID;
             }
         }
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        uint32_t w =
+            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
         uint8_t bytes[3] = {(uint8_t)(w >> 16), (uint8_t)(w >> 8), (uint8_t)w};
         buf_append(out, bytes, (size_t)(3 - pad));
     }
@@ -118,7 +118,11 @@ int32_t utf8_next(cl_slice s, size_t *i) {
     const uint8_t *p = s.ptr + *i;
     size_t left = s.len - *i;
     uint8_t c = p[0];
-    size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    size_t n = c < 0x80             ? 1
+               : (c & 0xE0) == 0xC0 ? 2
+               : (c & 0xF0) == 0xE0 ? 3
+               : (c & 0xF8) == 0xF0 ? 4
+                                    : 0;
     if (n == 0 || n > left) {
         *i += 1;
         return -1;

@@ -34,7 +34,8 @@ const char *kvlist_get_ci(const cl_kvlist *l, const char *key) {
 
 size_t kvlist_count(const cl_kvlist *l, const char *key) {
     size_t n = 0;
-    for (size_t i = 0; i < l->len; i++) n += strcmp(l->items[i].key, key) == 0;
+    for (size_t i = 0; i < l->len; i++)
+        n += strcmp(l->items[i].key, key) == 0;
     return n;
 }
 

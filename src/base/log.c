@@ -8,7 +8,9 @@
 static cl_log_level min_level = LOG_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void log_set_level(cl_log_level lvl) { min_level = lvl; }
+void log_set_level(cl_log_level lvl) {
+    min_level = lvl;
+}
 
 void log_msg(cl_log_level lvl, const char *fmt, ...) {
     static const char *names[] = {"debug", "info", "warn", "error"};

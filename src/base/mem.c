@@ -8,17 +8,28 @@
 
 const char *cl_err_str(cl_err e) {
     switch (e) {
-    case CL_OK: return "ok";
-    case CL_ERR_NOMEM: return "out of memory";
-    case CL_ERR_INVALID: return "invalid input";
-    case CL_ERR_NOT_FOUND: return "not found";
-    case CL_ERR_EXISTS: return "already exists";
-    case CL_ERR_IO: return "I/O error";
-    case CL_ERR_TOO_LARGE: return "too large";
-    case CL_ERR_DENIED: return "denied";
-    case CL_ERR_CRYPTO: return "crypto failure";
-    case CL_ERR_CONFLICT: return "conflict";
-    case CL_ERR_INTERNAL: return "internal error";
+    case CL_OK:
+        return "ok";
+    case CL_ERR_NOMEM:
+        return "out of memory";
+    case CL_ERR_INVALID:
+        return "invalid input";
+    case CL_ERR_NOT_FOUND:
+        return "not found";
+    case CL_ERR_EXISTS:
+        return "already exists";
+    case CL_ERR_IO:
+        return "I/O error";
+    case CL_ERR_TOO_LARGE:
+        return "too large";
+    case CL_ERR_DENIED:
+        return "denied";
+    case CL_ERR_CRYPTO:
+        return "crypto failure";
+    case CL_ERR_CONFLICT:
+        return "conflict";
+    case CL_ERR_INTERNAL:
+        return "internal error";
     }
     return "unknown error";
 }
@@ -43,7 +54,9 @@ void *cl_realloc(void *p, size_t n) {
     return q ? q : oom(n);
 }
 
-char *cl_strdup(const char *s) { return cl_strndup(s, strlen(s)); }
+char *cl_strdup(const char *s) {
+    return cl_strndup(s, strlen(s));
+}
 
 char *cl_strndup(const char *s, size_t n) {
     char *d = cl_malloc(n + 1);
@@ -63,7 +76,8 @@ char *cl_sprintf(const char *fmt, ...) {
 
 void cl_cleanse(void *p, size_t n) {
     volatile uint8_t *v = p;
-    while (n--) *v++ = 0;
+    while (n--)
+        *v++ = 0;
 }
 
 void cl_free_secret(char *s) {
@@ -75,6 +89,7 @@ void cl_free_secret(char *s) {
 bool cl_ct_eq(const void *a, const void *b, size_t n) {
     const uint8_t *x = a, *y = b;
     uint8_t d = 0;
-    for (size_t i = 0; i < n; i++) d |= x[i] ^ y[i];
+    for (size_t i = 0; i < n; i++)
+        d |= x[i] ^ y[i];
     return d == 0;
 }

@@ -7,13 +7,19 @@
 #include <string.h>
 #include <strings.h>
 
-cl_slice slice_of(const void *p, size_t n) { return (cl_slice){p, p ? n : 0}; }
-cl_slice slice_cstr(const char *s) { return s ? slice_of(s, strlen(s)) : CL_SLICE_NULL; }
+cl_slice slice_of(const void *p, size_t n) {
+    return (cl_slice){p, p ? n : 0};
+}
+cl_slice slice_cstr(const char *s) {
+    return s ? slice_of(s, strlen(s)) : CL_SLICE_NULL;
+}
 
 bool slice_eq(cl_slice a, cl_slice b) {
     return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
 }
-bool slice_eq_cstr(cl_slice a, const char *s) { return slice_eq(a, slice_cstr(s)); }
+bool slice_eq_cstr(cl_slice a, const char *s) {
+    return slice_eq(a, slice_cstr(s));
+}
 
 bool slice_case_eq_cstr(cl_slice a, const char *s) {
     size_t n = strlen(s);
@@ -26,8 +32,10 @@ bool slice_starts_with(cl_slice a, const char *prefix) {
 }
 
 cl_slice slice_trim(cl_slice a) {
-    while (a.len && (a.ptr[0] == ' ' || a.ptr[0] == '\t')) a.ptr++, a.len--;
-    while (a.len && (a.ptr[a.len - 1] == ' ' || a.ptr[a.len - 1] == '\t')) a.len--;
+    while (a.len && (a.ptr[0] == ' ' || a.ptr[0] == '\t'))
+        a.ptr++, a.len--;
+    while (a.len && (a.ptr[a.len - 1] == ' ' || a.ptr[a.len - 1] == '\t'))
+        a.len--;
     return a;
 }
 
@@ -55,7 +63,9 @@ bool slice_split(cl_slice *s, char sep, cl_slice *out) {
     return true;
 }
 
-char *slice_dup(cl_slice a) { return cl_strndup(a.len ? (const char *)a.ptr : "", a.len); }
+char *slice_dup(cl_slice a) {
+    return cl_strndup(a.len ? (const char *)a.ptr : "", a.len);
+}
 
 cl_err slice_to_u64(cl_slice a, uint64_t *out) {
     if (a.len == 0 || a.len > 20) return CL_ERR_INVALID;
@@ -74,7 +84,8 @@ void buf_reserve(cl_buf *b, size_t extra) {
     if (b->cap - b->len > extra) return; /* keep one byte for a NUL */
     size_t need = b->len + extra + 1;
     size_t cap = b->cap ? b->cap : 64;
-    while (cap < need) cap *= 2;
+    while (cap < need)
+        cap *= 2;
     b->ptr = cl_realloc(b->ptr, cap);
     b->cap = cap;
 }
@@ -86,9 +97,15 @@ void buf_append(cl_buf *b, const void *p, size_t n) {
     b->len += n;
 }
 
-void buf_append_slice(cl_buf *b, cl_slice s) { buf_append(b, s.ptr, s.len); }
-void buf_append_cstr(cl_buf *b, const char *s) { buf_append(b, s, strlen(s)); }
-void buf_append_byte(cl_buf *b, uint8_t c) { buf_append(b, &c, 1); }
+void buf_append_slice(cl_buf *b, cl_slice s) {
+    buf_append(b, s.ptr, s.len);
+}
+void buf_append_cstr(cl_buf *b, const char *s) {
+    buf_append(b, s, strlen(s));
+}
+void buf_append_byte(cl_buf *b, uint8_t c) {
+    buf_append(b, &c, 1);
+}
 
 void buf_vappendf(cl_buf *b, const char *fmt, va_list ap) {
     char small[256]; /* most formatted pieces fit: one pass, no second format */
@@ -119,9 +136,15 @@ const char *buf_cstr(cl_buf *b) {
     return (const char *)b->ptr;
 }
 
-cl_slice buf_slice(const cl_buf *b) { return slice_of(b->ptr, b->len); }
-cl_slice buf_unread(const cl_buf *b) { return slice_of(b->ptr + b->pos, b->len - b->pos); }
-void buf_clear(cl_buf *b) { b->len = b->pos = 0; }
+cl_slice buf_slice(const cl_buf *b) {
+    return slice_of(b->ptr, b->len);
+}
+cl_slice buf_unread(const cl_buf *b) {
+    return slice_of(b->ptr + b->pos, b->len - b->pos);
+}
+void buf_clear(cl_buf *b) {
+    b->len = b->pos = 0;
+}
 
 void buf_free(cl_buf *b) {
     free(b->ptr);

@@ -23,8 +23,12 @@ static cl_err make_time(int y, int mo, int d, int h, int mi, int se, time_t *out
         return CL_ERR_INVALID;
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (mo == 2 && d == 29 && !leap) return CL_ERR_INVALID;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                    .tm_hour = h, .tm_min = mi, .tm_sec = se};
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = se};
     *out = timegm(&tm);
     return CL_OK;
 }
@@ -50,8 +54,8 @@ void time_format_iso8601(time_t t, char out[21]) {
 }
 
 cl_err time_parse_iso8601(cl_slice s, time_t *out) {
-    if (s.len < 19 || s.ptr[4] != '-' || s.ptr[7] != '-' || (s.ptr[10] != 'T' && s.ptr[10] != ' ') ||
-        s.ptr[13] != ':' || s.ptr[16] != ':')
+    if (s.len < 19 || s.ptr[4] != '-' || s.ptr[7] != '-' ||
+        (s.ptr[10] != 'T' && s.ptr[10] != ' ') || s.ptr[13] != ':' || s.ptr[16] != ':')
         return CL_ERR_INVALID;
     int y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2);
     int h = digits(s, 11, 2), mi = digits(s, 14, 2), se = digits(s, 17, 2);
@@ -59,7 +63,8 @@ cl_err time_parse_iso8601(cl_slice s, time_t *out) {
     cl_slice rest = slice_sub(s, 19, s.len);
     if (rest.len && rest.ptr[0] == '.') {
         size_t i = 1;
-        while (i < rest.len && rest.ptr[i] >= '0' && rest.ptr[i] <= '9') i++;
+        while (i < rest.len && rest.ptr[i] >= '0' && rest.ptr[i] <= '9')
+            i++;
         if (i == 1) return CL_ERR_INVALID;
         rest = slice_sub(rest, i, rest.len);
     }
@@ -74,7 +79,8 @@ static const char *MONTHS[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 cl_err time_parse_http(cl_slice s, time_t *out) {
     /* "Sun, 06 Nov 1994 08:49:37 GMT" */
     if (s.len != 29 || s.ptr[3] != ',' || s.ptr[4] != ' ' || s.ptr[7] != ' ' || s.ptr[11] != ' ' ||
-        s.ptr[16] != ' ' || s.ptr[19] != ':' || s.ptr[22] != ':' || !slice_eq_cstr(slice_sub(s, 25, 4), " GMT"))
+        s.ptr[16] != ' ' || s.ptr[19] != ':' || s.ptr[22] != ':' ||
+        !slice_eq_cstr(slice_sub(s, 25, 4), " GMT"))
         return CL_ERR_INVALID;
     int mo = -1;
     for (int i = 0; i < 12; i++)

@@ -34,8 +34,10 @@ int cmd_account(int argc, char **argv) {
     if (argc < 3 || strcmp(argv[1], "create") != 0) return account_usage();
     const char *name = argv[2], *endpoint = NULL;
     for (int i = 3; i < argc; i++) {
-        if (strcmp(argv[i], "--endpoint") == 0 && i + 1 < argc) endpoint = argv[++i];
-        else return account_usage();
+        if (strcmp(argv[i], "--endpoint") == 0 && i + 1 < argc)
+            endpoint = argv[++i];
+        else
+            return account_usage();
     }
     cli_creds c;
     char err[512];
@@ -51,8 +53,10 @@ int cmd_account(int argc, char **argv) {
     free(body);
     cli_creds_free(&c);
     int rc = 1;
-    if (e != CL_OK) fprintf(stderr, "cloister: cannot reach %s\n", cli_endpoint(endpoint));
-    else rc = print_result(&r);
+    if (e != CL_OK)
+        fprintf(stderr, "cloister: cannot reach %s\n", cli_endpoint(endpoint));
+    else
+        rc = print_result(&r);
     buf_free_secret(&r.body);
     return rc;
 }

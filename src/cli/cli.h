@@ -29,7 +29,7 @@ void cli_creds_free(cli_creds *c);
 /* Endpoint from --endpoint, else CLOISTER_ENDPOINT, else http://127.0.0.1:9000. */
 const char *cli_endpoint(const char *flag);
 /* POSTs a JSON 1.1 request to the `cloister` service, signed with SigV4. */
-cl_err cli_call_json(const char *endpoint, const cli_creds *c, const char *target,
-                     const char *body, http_client_response *out);
+cl_err cli_call_json(const char *endpoint, const cli_creds *c, const char *target, const char *body,
+                     http_client_response *out);
 
 #endif

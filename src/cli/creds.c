@@ -72,8 +72,10 @@ cl_err cli_creds_load(cli_creds *c, char *err, size_t errlen) {
             ini_read_profile(buf_slice(&text), profile, c);
         buf_free_secret(&text);
         if (!c->access_key || !c->secret) {
-            snprintf(err, errlen, "no credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or "
-                                  "profile '%s' in %s", profile, path);
+            snprintf(err, errlen,
+                     "no credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or "
+                     "profile '%s' in %s",
+                     profile, path);
             free(path);
             cli_creds_free(c);
             return CL_ERR_NOT_FOUND;
@@ -98,8 +100,8 @@ static char *host_of(const char *url) {
     return cl_strndup(p, n);
 }
 
-cl_err cli_call_json(const char *endpoint, const cli_creds *c, const char *target,
-                     const char *body, http_client_response *out) {
+cl_err cli_call_json(const char *endpoint, const cli_creds *c, const char *target, const char *body,
+                     http_client_response *out) {
     cl_kvlist h = CL_KVLIST_INIT;
     char *host = host_of(endpoint);
     kvlist_add(&h, "host", host);
@@ -108,8 +110,8 @@ cl_err cli_call_json(const char *endpoint, const cli_creds *c, const char *targe
     char hash[65];
     crypto_sha256_hex(slice_cstr(body), hash);
     sigv4_request r = {"POST", "/", "", &h, hash, false};
-    sigv4_sign(&r, &h, c->access_key, c->secret, c->session_token, c->region, "cloister", time(NULL),
-               false);
+    sigv4_sign(&r, &h, c->access_key, c->secret, c->session_token, c->region, "cloister",
+               time(NULL), false);
     char *url = cl_sprintf("%s%s", endpoint, endpoint[strlen(endpoint) - 1] == '/' ? "" : "/");
     const char *ca = getenv("AWS_CA_BUNDLE");
     cl_err e = http_client_request("POST", url, &h, slice_cstr(body), ca, out);

@@ -22,13 +22,16 @@ static bool is_form(const http_request *req) {
 static aws_shape shape_of(const char *service, const http_request *req, const char **xmlns) {
     *xmlns = AWS_XMLNS_IAM;
     if (service && strcmp(service, "sts") == 0) *xmlns = AWS_XMLNS_STS;
-    if (service && (strcmp(service, "iam") == 0 || strcmp(service, "sts") == 0)) return AWS_SHAPE_QUERY;
-    if (service && (strcmp(service, "kms") == 0 || strcmp(service, "cloister") == 0)) return AWS_SHAPE_JSON;
+    if (service && (strcmp(service, "iam") == 0 || strcmp(service, "sts") == 0))
+        return AWS_SHAPE_QUERY;
+    if (service && (strcmp(service, "kms") == 0 || strcmp(service, "cloister") == 0))
+        return AWS_SHAPE_JSON;
     if (!service && is_form(req)) return AWS_SHAPE_QUERY;
     return AWS_SHAPE_S3;
 }
 
-static void fail(http_response *resp, const http_request *req, const char *service, const aws_fault *f) {
+static void fail(http_response *resp, const http_request *req, const char *service,
+                 const aws_fault *f) {
     const char *xmlns;
     aws_shape shape = shape_of(service, req, &xmlns);
     aws_error(resp, shape, xmlns, f->status, f->code, f->message, req->request_id);
@@ -70,12 +73,14 @@ static bool payload_hash(const http_request *req, char out[65], aws_fault *f) {
     if (!claimed) return true;
     if (is_hex64(claimed)) {
         if (strcasecmp(claimed, out) == 0) return true;
-        aws_fault_set(f, 400, "XAmzContentSHA256Mismatch",
-                      "The provided 'x-amz-content-sha256' header does not match what was computed.");
+        aws_fault_set(
+            f, 400, "XAmzContentSHA256Mismatch",
+            "The provided 'x-amz-content-sha256' header does not match what was computed.");
         return false;
     }
     if (strlen(claimed) > 64) {
-        aws_fault_set(f, 400, "InvalidArgument", "x-amz-content-sha256 must be a SHA-256 digest or a known placeholder");
+        aws_fault_set(f, 400, "InvalidArgument",
+                      "x-amz-content-sha256 must be a SHA-256 digest or a known placeholder");
         return false;
     }
     snprintf(out, 65, "%s", claimed); /* UNSIGNED-PAYLOAD, STREAMING-... */
@@ -86,7 +91,8 @@ static bool query_params(const http_request *req, cl_kvlist *params, aws_fault *
     if (kvlist_parse_form(params, slice_cstr(req->query)) == CL_OK &&
         (!is_form(req) || kvlist_parse_form(params, buf_slice(&req->body)) == CL_OK))
         return true;
-    aws_fault_set(f, 400, "MalformedQueryString", "The request has a malformed query string or form body.");
+    aws_fault_set(f, 400, "MalformedQueryString",
+                  "The request has a malformed query string or form body.");
     return false;
 }
 
@@ -97,14 +103,18 @@ static void route(frontdoor *fd, http_request *req, const iam_caller *c, http_re
     /* req->service must outlive the caller (metrics read it after the handler) */
     req->service = strcmp(svc, "iam") == 0 ? "iam" : strcmp(svc, "sts") == 0 ? "sts" : "cloister";
     if (strcmp(svc, "iam") == 0 || strcmp(svc, "sts") == 0) {
-        if (!query_params(req, &params, &f)) fail(resp, req, svc, &f);
-        else if (strcmp(svc, "iam") == 0) iam_api_handle(fd->iam, c, req, &params, resp);
-        else sts_api_handle(fd->iam, c, req, &params, resp);
+        if (!query_params(req, &params, &f))
+            fail(resp, req, svc, &f);
+        else if (strcmp(svc, "iam") == 0)
+            iam_api_handle(fd->iam, c, req, &params, resp);
+        else
+            sts_api_handle(fd->iam, c, req, &params, resp);
     } else if (strcmp(svc, "cloister") == 0) {
         cloister_api_handle(fd->iam, c, req, resp);
     } else {
         req->service = "unknown";
-        aws_fault_set(&f, 501, "NotImplemented", "The service '%.32s' is not available on this server yet.", svc);
+        aws_fault_set(&f, 501, "NotImplemented",
+                      "The service '%.32s' is not available on this server yet.", svc);
         fail(resp, req, svc, &f);
     }
     kvlist_free(&params);
@@ -114,12 +124,14 @@ static void anonymous(http_request *req, http_response *resp) {
     aws_fault f = {0};
     if (is_form(req)) { /* Query protocol without a signature */
         req->service = "unknown";
-        aws_fault_set(&f, 403, "MissingAuthenticationToken", "Request is missing Authentication Token");
+        aws_fault_set(&f, 403, "MissingAuthenticationToken",
+                      "Request is missing Authentication Token");
         fail(resp, req, NULL, &f);
         return;
     }
     req->service = "s3";
-    aws_fault_set(&f, 501, "NotImplemented", "The object store is not available on this server yet.");
+    aws_fault_set(&f, 501, "NotImplemented",
+                  "The object store is not available on this server yet.");
     fail(resp, req, "s3", &f);
 }
 
@@ -136,7 +148,8 @@ void frontdoor_handle(void *ctx, http_request *req, http_response *resp) {
     }
     if (req->body_too_large) {
         req->service = "none";
-        aws_fault_set(&f, 413, "EntityTooLarge", "Your request body is larger than this server accepts.");
+        aws_fault_set(&f, 413, "EntityTooLarge",
+                      "Your request body is larger than this server accepts.");
         fail(resp, req, NULL, &f);
         return;
     }

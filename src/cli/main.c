@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *json_alloc(size_t n) { return cl_malloc(n); }
+static void *json_alloc(size_t n) {
+    return cl_malloc(n);
+}
 
 static void json_release(void *p) {
     if (!p) return;

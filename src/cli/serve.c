@@ -23,13 +23,26 @@ static int parse_opts(int argc, char **argv, serve_opts *o) {
     *o = (serve_opts){"./var", "127.0.0.1:9000", NULL, 4, false};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--verbose") == 0) { o->verbose = true; continue; }
-        if (!v) { fprintf(stderr, "cloister serve: %s needs a value\n", a); return 2; }
-        if (strcmp(a, "--data") == 0) o->data = v;
-        else if (strcmp(a, "--listen") == 0) o->listen = v;
-        else if (strcmp(a, "--tls-listen") == 0) o->tls_listen = v;
-        else if (strcmp(a, "--threads") == 0) o->threads = (unsigned)atoi(v);
-        else { fprintf(stderr, "cloister serve: unknown option %s\n", a); return 2; }
+        if (strcmp(a, "--verbose") == 0) {
+            o->verbose = true;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "cloister serve: %s needs a value\n", a);
+            return 2;
+        }
+        if (strcmp(a, "--data") == 0)
+            o->data = v;
+        else if (strcmp(a, "--listen") == 0)
+            o->listen = v;
+        else if (strcmp(a, "--tls-listen") == 0)
+            o->tls_listen = v;
+        else if (strcmp(a, "--threads") == 0)
+            o->threads = (unsigned)atoi(v);
+        else {
+            fprintf(stderr, "cloister serve: unknown option %s\n", a);
+            return 2;
+        }
         i++;
     }
     if (o->threads < 1 || o->threads > 256) o->threads = 4;
@@ -48,7 +61,8 @@ static int lock_data_dir(const char *dir) {
     return fd;
 }
 
-static void print_banner(const serve_opts *o, const char *cred_path, bool created, const char *account) {
+static void print_banner(const serve_opts *o, const char *cred_path, bool created,
+                         const char *account) {
     printf("Cloister is listening on http://%s", o->listen);
     if (o->tls_listen) printf(" and https://%s (CA: %s/tls/ca.pem)", o->tls_listen, o->data);
     printf("\n");
@@ -61,7 +75,9 @@ static void print_banner(const serve_opts *o, const char *cred_path, bool create
 }
 
 static http_server *start_http(const serve_opts *o, frontdoor *fd, char **cert, char **key) {
-    http_config cfg = {.listen = o->listen, .tls_listen = o->tls_listen, .max_body = 8u << 20,
+    http_config cfg = {.listen = o->listen,
+                       .tls_listen = o->tls_listen,
+                       .max_body = 8u << 20,
                        .threads = o->threads};
     if (o->tls_listen) {
         char *dir = cl_sprintf("%s/tls", o->data);

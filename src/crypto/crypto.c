@@ -11,11 +11,16 @@
 
 static void digest(const EVP_MD *md, cl_slice data, uint8_t *out) {
     unsigned int n = 0;
-    if (!EVP_Digest(data.ptr ? data.ptr : (const uint8_t *)"", data.len, out, &n, md, NULL)) abort();
+    if (!EVP_Digest(data.ptr ? data.ptr : (const uint8_t *)"", data.len, out, &n, md, NULL))
+        abort();
 }
 
-void crypto_sha256(cl_slice data, uint8_t out[CRYPTO_SHA256_LEN]) { digest(EVP_sha256(), data, out); }
-void crypto_md5(cl_slice data, uint8_t out[CRYPTO_MD5_LEN]) { digest(EVP_md5(), data, out); }
+void crypto_sha256(cl_slice data, uint8_t out[CRYPTO_SHA256_LEN]) {
+    digest(EVP_sha256(), data, out);
+}
+void crypto_md5(cl_slice data, uint8_t out[CRYPTO_MD5_LEN]) {
+    digest(EVP_md5(), data, out);
+}
 
 void crypto_sha256_hex(cl_slice data, char out[65]) {
     uint8_t h[CRYPTO_SHA256_LEN];

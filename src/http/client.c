@@ -36,8 +36,10 @@ cl_err http_client_request(const char *method, const char *url, const cl_kvlist 
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &out->body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
     CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-    else log_error("http client: %s: %s", url, curl_easy_strerror(rc));
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    else
+        log_error("http client: %s: %s", url, curl_easy_strerror(rc));
     curl_slist_free_all(hl);
     curl_easy_cleanup(c);
     return rc == CURLE_OK ? CL_OK : CL_ERR_IO;

@@ -72,8 +72,9 @@ void metrics_observe(const char *service, const char *op, int status, uint64_t n
 
 void metrics_render(cl_buf *out) {
     pthread_mutex_lock(&lock);
-    buf_append_cstr(out, "# HELP cloister_requests_total Requests by service, operation and status.\n"
-                         "# TYPE cloister_requests_total counter\n");
+    buf_append_cstr(out,
+                    "# HELP cloister_requests_total Requests by service, operation and status.\n"
+                    "# TYPE cloister_requests_total counter\n");
     for (size_t i = 0; i < n_series; i++)
         buf_appendf(out, "cloister_requests_total{service=\"%s\",op=\"%s\",status=\"%d\"} %llu\n",
                     table[i].service, table[i].op, table[i].status,
@@ -83,13 +84,16 @@ void metrics_render(cl_buf *out) {
     for (size_t i = 0; i < n_hists; i++) {
         const histogram *h = &hists[i];
         for (size_t b = 0; b < N_BUCKETS; b++)
-            buf_appendf(out, "cloister_request_duration_seconds_bucket{service=\"%s\",le=\"%g\"} %llu\n",
+            buf_appendf(out,
+                        "cloister_request_duration_seconds_bucket{service=\"%s\",le=\"%g\"} %llu\n",
                         h->service, BUCKETS[b], (unsigned long long)h->buckets[b]);
-        buf_appendf(out, "cloister_request_duration_seconds_bucket{service=\"%s\",le=\"+Inf\"} %llu\n",
+        buf_appendf(out,
+                    "cloister_request_duration_seconds_bucket{service=\"%s\",le=\"+Inf\"} %llu\n",
                     h->service, (unsigned long long)h->count);
-        buf_appendf(out, "cloister_request_duration_seconds_sum{service=\"%s\"} %.9f\n", h->service, h->sum);
-        buf_appendf(out, "cloister_request_duration_seconds_count{service=\"%s\"} %llu\n", h->service,
-                    (unsigned long long)h->count);
+        buf_appendf(out, "cloister_request_duration_seconds_sum{service=\"%s\"} %.9f\n", h->service,
+                    h->sum);
+        buf_appendf(out, "cloister_request_duration_seconds_count{service=\"%s\"} %llu\n",
+                    h->service, (unsigned long long)h->count);
     }
     pthread_mutex_unlock(&lock);
 }

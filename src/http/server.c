@@ -75,7 +75,8 @@ static void check_framing(http_request *req) {
         const cl_kv *h = &req->headers.items[i];
         if (strcasecmp(h->key, "Transfer-Encoding") == 0) te = true;
         if (strcasecmp(h->key, "Content-Length") != 0) continue;
-        if (first && strcmp(first, h->value) != 0) req->bad_request = "Conflicting Content-Length headers.";
+        if (first && strcmp(first, h->value) != 0)
+            req->bad_request = "Conflicting Content-Length headers.";
         first = h->value;
     }
     if (first && te) req->bad_request = "Content-Length and Transfer-Encoding together.";
@@ -88,9 +89,11 @@ static void fill_remote(struct MHD_Connection *con, http_request *req) {
     if (!ci || !ci->client_addr) return;
     const struct sockaddr *sa = ci->client_addr;
     if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, req->remote_ip, sizeof req->remote_ip);
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, req->remote_ip,
+                  sizeof req->remote_ip);
     else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, req->remote_ip, sizeof req->remote_ip);
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, req->remote_ip,
+                  sizeof req->remote_ip);
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *con, http_response *r) {
@@ -129,8 +132,10 @@ static void start_request(http_server *srv, struct MHD_Connection *con, req_stat
     st->req.method = method;
     MHD_get_connection_values_n(con, MHD_HEADER_KIND, collect_header, &st->req);
     check_framing(&st->req);
-    const union MHD_ConnectionInfo *tls = MHD_get_connection_info(con, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    st->req.tls = tls != NULL && tls->tls_session != NULL; /* the connection itself, not its daemon */
+    const union MHD_ConnectionInfo *tls =
+        MHD_get_connection_info(con, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    st->req.tls =
+        tls != NULL && tls->tls_session != NULL; /* the connection itself, not its daemon */
     fill_remote(con, &st->req);
     static const char ALNUM[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     crypto_random_string(st->req.request_id, 20, ALNUM);
@@ -154,8 +159,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         return dispatch(srv, con, st); /* answer 413/400 now instead of reading the body */
     }
     if (*upload_size) {
-        if (st->req.body.len + *upload_size > srv->max_body) st->req.body_too_large = true;
-        else buf_append(&st->req.body, upload, *upload_size);
+        if (st->req.body.len + *upload_size > srv->max_body)
+            st->req.body_too_large = true;
+        else
+            buf_append(&st->req.body, upload, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
@@ -196,7 +203,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
     (void)cls;
     cl_buf b = CL_BUF_INIT;
     buf_vappendf(&b, fmt, ap);
-    while (b.len && (b.ptr[b.len - 1] == '\n')) b.len--;
+    while (b.len && (b.ptr[b.len - 1] == '\n'))
+        b.len--;
     log_debug("http: %s", buf_cstr(&b));
     buf_free(&b);
 }
@@ -225,8 +233,8 @@ static struct MHD_Daemon *start_daemon(http_server *srv, const http_config *cfg,
         {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem},
         {MHD_OPTION_END, 0, NULL},
     };
-    struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
-                                            MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_ARRAY,
+                                            opts, MHD_OPTION_END);
     if (!d) log_error("http: cannot listen on %s%s", listen, tls ? " (TLS)" : "");
     return d;
 }

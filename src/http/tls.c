@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static EVP_PKEY *new_key(void) { return EVP_EC_gen("P-256"); }
+static EVP_PKEY *new_key(void) {
+    return EVP_EC_gen("P-256");
+}
 
 static X509 *new_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, bool ca) {
     X509 *x = X509_new();
@@ -27,7 +29,8 @@ static X509 *new_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *iss
     X509_gmtime_adj(X509_getm_notAfter(x), ca ? 10L * 365 * 86400 : 2L * 365 * 86400);
     X509_set_pubkey(x, key);
     X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"Cloister", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"Cloister", -1, -1,
+                               0);
     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
     X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
     X509V3_CTX v3;
@@ -48,8 +51,10 @@ static X509 *new_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *iss
 
 static char *pem_of(X509 *x, EVP_PKEY *k) {
     BIO *b = BIO_new(BIO_s_mem());
-    if (x) PEM_write_bio_X509(b, x);
-    else PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
+    if (x)
+        PEM_write_bio_X509(b, x);
+    else
+        PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
     char *p;
     long n = BIO_get_mem_data(b, &p);
     char *s = cl_strndup(p, (size_t)n);

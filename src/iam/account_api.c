@@ -38,7 +38,8 @@ static cl_err create_account(iam *m, const iam_caller *c, http_request *req, jso
         return CL_ERR_DENIED;
     }
     char *res = cl_sprintf("arn:aws:cloister::%s:account/%s", m->root_account, name);
-    iam_authz a = {.action = "cloister:CreateAccount", .resource = res, .resource_account = c->account};
+    iam_authz a = {
+        .action = "cloister:CreateAccount", .resource = res, .resource_account = c->account};
     policy_decision d = iam_authorize(m, c, req, &a, f);
     free(res);
     if (d != POLICY_ALLOW) {
@@ -61,7 +62,8 @@ void cloister_api_handle(iam *m, const iam_caller *c, http_request *req, http_re
     aws_fault f = {0};
     const char *target = kvlist_get_ci(&req->headers, "X-Amz-Target");
     json_error_t jerr;
-    json_t *in = json_loadb((const char *)req->body.ptr, req->body.len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *in =
+        json_loadb((const char *)req->body.ptr, req->body.len, JSON_REJECT_DUPLICATES, &jerr);
     cl_err e = CL_ERR_INVALID;
     if (!target || strncmp(target, "Cloister.", 9) != 0) {
         aws_fault_set(&f, 400, "UnknownOperationException", "Missing or unknown X-Amz-Target");

@@ -9,16 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_s3(const char *service) { return service && strcmp(service, "s3") == 0; }
+static bool is_s3(const char *service) {
+    return service && strcmp(service, "s3") == 0;
+}
 
 static void fault_malformed(aws_fault *f, const char *service, sigv4_status st) {
     if (is_s3(service)) {
         const char *code = st == SIGV4_EXPIRES_TOO_LONG ? "AuthorizationQueryParametersError"
                                                         : "AuthorizationHeaderMalformed";
         if (st == SIGV4_EXPIRES_TOO_LONG)
-            aws_fault_set(f, 400, code, "X-Amz-Expires must be less than a week (in seconds) that is; 604800");
+            aws_fault_set(f, 400, code,
+                          "X-Amz-Expires must be less than a week (in seconds) that is; 604800");
         else
-            aws_fault_set(f, 400, code, "The authorization header is malformed: %s", sigv4_status_str(st));
+            aws_fault_set(f, 400, code, "The authorization header is malformed: %s",
+                          sigv4_status_str(st));
         return;
     }
     if (st == SIGV4_EXPIRES_TOO_LONG)
@@ -40,7 +44,8 @@ static void fault_unknown_key(aws_fault *f, const char *service) {
 
 static void fault_bad_token(aws_fault *f, const char *service) {
     if (is_s3(service))
-        aws_fault_set(f, 400, "InvalidToken", "The provided token is malformed or otherwise invalid.");
+        aws_fault_set(f, 400, "InvalidToken",
+                      "The provided token is malformed or otherwise invalid.");
     else
         aws_fault_set(f, 403, "InvalidClientTokenId",
                       "The security token included in the request is invalid.");
@@ -51,19 +56,22 @@ static void fault_verify(aws_fault *f, const char *service, sigv4_status st, con
         char now[17];
         time_format_amz(time_now(), now);
         if (is_s3(service))
-            aws_fault_set(f, 403, "RequestTimeTooSkewed",
-                          "The difference between the request time and the current time is too large.");
+            aws_fault_set(
+                f, 403, "RequestTimeTooSkewed",
+                "The difference between the request time and the current time is too large.");
         else
             aws_fault_set(f, 403, "SignatureDoesNotMatch",
-                          "Signature expired: %s is now earlier or later than the server time %s by more than 15 minutes.",
+                          "Signature expired: %s is now earlier or later than the server time %s "
+                          "by more than 15 minutes.",
                           a->amz_date ? a->amz_date : "?", now);
     } else if (st == SIGV4_EXPIRED) {
         aws_fault_set(f, 403, "AccessDenied", "Request has expired");
     } else {
-        aws_fault_set(f, 403, "SignatureDoesNotMatch",
-                      "The request signature we calculated does not match the signature you provided. "
-                      "Check your AWS Secret Access Key and signing method. Consult the service "
-                      "documentation for details.");
+        aws_fault_set(
+            f, 403, "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your AWS Secret Access Key and signing method. Consult the service "
+            "documentation for details.");
     }
 }
 
@@ -82,7 +90,9 @@ void iam_caller_free(iam_caller *c) {
     memset(c, 0, sizeof *c);
 }
 
-static char *dup_or_null(const char *s) { return s && *s ? cl_strdup(s) : NULL; }
+static char *dup_or_null(const char *s) {
+    return s && *s ? cl_strdup(s) : NULL;
+}
 
 /* Loads what authentication needs about a long-term key: the key and its user. */
 static bool load_long_term(iam *m, json_t *key, iam_key_info *k) {
@@ -135,8 +145,10 @@ static bool key_info_get(iam *m, const char *akid, const char *kscope, iam_key_i
     json_t *doc = iam_doc_get(m, temporary ? "session" : "access_key", "", akid);
     bool ok = doc && (temporary ? load_session(doc, k) : load_long_term(m, doc, k));
     json_decref(doc); /* jansson zeroises freed memory (see cli/main.c) */
-    if (ok) iam_auth_cache_put(m->auth_cache, akid, seq, k);
-    else iam_key_info_free(k);
+    if (ok)
+        iam_auth_cache_put(m->auth_cache, akid, seq, k);
+    else
+        iam_key_info_free(k);
     return ok;
 }
 
@@ -151,7 +163,8 @@ static iam_auth_result check_key(const sigv4_auth *a, const iam_key_info *k, aws
         return IAM_AUTH_FAILED;
     }
     size_t n = strlen(k->token);
-    if (!a->security_token || strlen(a->security_token) != n || !cl_ct_eq(k->token, a->security_token, n)) {
+    if (!a->security_token || strlen(a->security_token) != n ||
+        !cl_ct_eq(k->token, a->security_token, n)) {
         fault_bad_token(f, a->service);
         return IAM_AUTH_FAILED;
     }
@@ -159,7 +172,8 @@ static iam_auth_result check_key(const sigv4_auth *a, const iam_key_info *k, aws
         if (is_s3(a->service))
             aws_fault_set(f, 400, "ExpiredToken", "The provided token has expired.");
         else
-            aws_fault_set(f, 403, "ExpiredToken", "The security token included in the request is expired");
+            aws_fault_set(f, 403, "ExpiredToken",
+                          "The security token included in the request is expired");
         return IAM_AUTH_FAILED;
     }
     return IAM_AUTH_OK;
@@ -224,8 +238,10 @@ iam_auth_result iam_authenticate(iam *m, const http_request *req, const char *pa
     uint8_t key[32];
     bool has_key = false;
     iam_auth_result r = IAM_AUTH_FAILED;
-    if (!key_info_get(m, a.access_key, kscope, &k, key, &has_key)) fault_unknown_key(f, a.service);
-    else r = check_key(&a, &k, f);
+    if (!key_info_get(m, a.access_key, kscope, &k, key, &has_key))
+        fault_unknown_key(f, a.service);
+    else
+        r = check_key(&a, &k, f);
     if (r == IAM_AUTH_OK) {
         st = verify(m, &sr, &a, kscope, &k, key, has_key);
         if (st != SIGV4_OK) {

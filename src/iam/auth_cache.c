@@ -30,7 +30,9 @@ struct iam_auth_cache {
     slot slots[SLOTS];
 };
 
-static char *dup0(const char *s) { return s ? cl_strdup(s) : NULL; }
+static char *dup0(const char *s) {
+    return s ? cl_strdup(s) : NULL;
+}
 
 void iam_key_info_free(iam_key_info *k) {
     cl_free_secret(k->secret);
@@ -74,14 +76,16 @@ static void slot_clear(slot *s) {
 
 void iam_auth_cache_free(iam_auth_cache *c) {
     if (!c) return;
-    for (size_t i = 0; i < SLOTS; i++) slot_clear(&c->slots[i]);
+    for (size_t i = 0; i < SLOTS; i++)
+        slot_clear(&c->slots[i]);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
 
 static slot *slot_for(iam_auth_cache *c, const char *akid) {
     uint64_t h = 1469598103934665603u; /* FNV-1a */
-    for (const char *p = akid; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211u;
+    for (const char *p = akid; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211u;
     return &c->slots[h % SLOTS];
 }
 
@@ -99,8 +103,9 @@ bool iam_auth_cache_get(iam_auth_cache *c, const char *akid, uint64_t seq, const
     return hit;
 }
 
-void iam_auth_cache_put(iam_auth_cache *c, const char *akid, uint64_t seq, const iam_key_info *info) {
-    if (strlen(akid) >= sizeof ((slot *)0)->akid) return;
+void iam_auth_cache_put(iam_auth_cache *c, const char *akid, uint64_t seq,
+                        const iam_key_info *info) {
+    if (strlen(akid) >= sizeof((slot *)0)->akid) return;
     pthread_mutex_lock(&c->lock);
     slot *s = slot_for(c, akid);
     slot_clear(s);
@@ -115,7 +120,8 @@ void iam_auth_cache_put_key(iam_auth_cache *c, const char *akid, uint64_t seq, c
                             const uint8_t key[32]) {
     pthread_mutex_lock(&c->lock);
     slot *s = slot_for(c, akid);
-    if (s->used && s->seq == seq && strcmp(s->akid, akid) == 0 && strlen(kscope) < sizeof s->kscope) {
+    if (s->used && s->seq == seq && strcmp(s->akid, akid) == 0 &&
+        strlen(kscope) < sizeof s->kscope) {
         snprintf(s->kscope, sizeof s->kscope, "%s", kscope);
         memcpy(s->key, key, 32);
         s->has_key = true;

@@ -10,7 +10,8 @@
 #include <string.h>
 
 void iam_policy_set_free(iam_policy_set *s) {
-    for (size_t i = 0; i < s->len; i++) policy_free(s->items[i]);
+    for (size_t i = 0; i < s->len; i++)
+        policy_free(s->items[i]);
     free(s->items);
     memset(s, 0, sizeof *s);
 }
@@ -101,15 +102,14 @@ static void add_request_keys(policy_ctx *ctx, const iam_caller *c, const http_re
     policy_ctx_add(ctx, "aws:CurrentTime", now);
     policy_ctx_add(ctx, "aws:EpochTime", epoch);
     if (c->region) policy_ctx_add(ctx, "aws:RequestedRegion", c->region);
-    if (c->p.type != PRINCIPAL_ANONYMOUS)
-        policy_ctx_add(ctx, "aws:ViaAWSService", "false");
+    if (c->p.type != PRINCIPAL_ANONYMOUS) policy_ctx_add(ctx, "aws:ViaAWSService", "false");
 }
 
 static void deny_message(aws_fault *f, const iam_caller *c, const iam_authz *a, policy_decision d) {
     const char *who = c->arn ? c->arn : "anonymous";
-    aws_fault_set(f, 403, "AccessDenied", "User: %s is not authorized to perform: %s on resource: %s%s",
-                  who, a->action, a->resource,
-                  d == POLICY_DENY_EXPLICIT ? " with an explicit deny" : "");
+    aws_fault_set(f, 403, "AccessDenied",
+                  "User: %s is not authorized to perform: %s on resource: %s%s", who, a->action,
+                  a->resource, d == POLICY_DENY_EXPLICIT ? " with an explicit deny" : "");
 }
 
 policy_decision iam_authorize(iam *m, const iam_caller *c, const http_request *req,
@@ -120,8 +120,8 @@ policy_decision iam_authorize(iam *m, const iam_caller *c, const http_request *r
     policy_ctx *ctx = a->ctx ? a->ctx : own;
     char err[256];
     if (c->p.type != PRINCIPAL_ANONYMOUS) iam_load_identity_policies(m, c, &ids);
-    if (c->session_policy &&
-        policy_parse(slice_cstr(c->session_policy), POLICY_IDENTITY, &session, err, sizeof err) != CL_OK)
+    if (c->session_policy && policy_parse(slice_cstr(c->session_policy), POLICY_IDENTITY, &session,
+                                          err, sizeof err) != CL_OK)
         session = NULL; /* validated at AssumeRole; unreadable now means nothing is allowed */
     add_request_keys(ctx, c, req);
     const policy *sess_list[1] = {session};

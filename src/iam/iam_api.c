@@ -10,7 +10,9 @@
 
 /* ---- shared helpers ---- */
 
-const char *iam_param(const cl_kvlist *params, const char *name) { return kvlist_get(params, name); }
+const char *iam_param(const cl_kvlist *params, const char *name) {
+    return kvlist_get(params, name);
+}
 
 bool iam_require(const cl_kvlist *params, const char *name, const char **out, aws_fault *f) {
     *out = kvlist_get(params, name);
@@ -54,14 +56,16 @@ bool iam_valid_text(iam_op *op, const char *param, const char *value, size_t max
     bool ok = true;
     for (size_t i = 0; ok && i < s.len; n++) {
         int32_t cp = utf8_next(s, &i);
-        ok = cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0x7E) || (cp >= 0xA1 && cp <= 0xFF);
+        ok = cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0x7E) ||
+             (cp >= 0xA1 && cp <= 0xFF);
     }
     if (ok && n <= max) return true;
-    aws_fault_set(op->f, 400, "ValidationError",
-                  "1 validation error detected: Value at '%c%s' failed to satisfy constraint: "
-                  "Member must satisfy regular expression pattern: "
-                  "[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]* and have length at most %zu",
-                  tolower((unsigned char)param[0]), param + 1, max);
+    aws_fault_set(
+        op->f, 400, "ValidationError",
+        "1 validation error detected: Value at '%c%s' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: "
+        "[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]* and have length at most %zu",
+        tolower((unsigned char)param[0]), param + 1, max);
     return false;
 }
 
@@ -71,7 +75,8 @@ cl_err iam_paging(iam_op *op, size_t *max_items, const char **marker) {
     if (mi && (slice_to_u64(slice_cstr(mi), &v) != CL_OK || v < 1 || v > 1000)) {
         aws_fault_set(op->f, 400, "ValidationError",
                       "1 validation error detected: Value '%.20s' at 'maxItems' failed to satisfy "
-                      "constraint: Member must have value between 1 and 1000", mi);
+                      "constraint: Member must have value between 1 and 1000",
+                      mi);
         return CL_ERR_INVALID;
     }
     *max_items = (size_t)v;
@@ -95,7 +100,8 @@ cl_err iam_check_policy(const char *doc, policy_kind kind, aws_fault *f) {
     policy *p = NULL;
     char err[384] = "";
     if (policy_parse(slice_cstr(doc), kind, &p, err, sizeof err) != CL_OK) {
-        aws_fault_set(f, 400, "MalformedPolicyDocument", "%s", err[0] ? err : "Syntax errors in policy.");
+        aws_fault_set(f, 400, "MalformedPolicyDocument", "%s",
+                      err[0] ? err : "Syntax errors in policy.");
         return CL_ERR_INVALID;
     }
     policy_free(p);
@@ -107,7 +113,9 @@ void iam_op_begin(iam_op *op) {
     op->result_open = true;
 }
 
-void iam_op_empty(iam_op *op) { aws_query_empty(op->out, op->action, op->xmlns, op->req->request_id); }
+void iam_op_empty(iam_op *op) {
+    aws_query_empty(op->out, op->action, op->xmlns, op->req->request_id);
+}
 
 /* ---- users ---- */
 
@@ -144,7 +152,8 @@ static bool valid_path(iam_op *op, const char *path) {
 
 static cl_err op_create_user(iam_op *op) {
     const char *name, *path = iam_param(op->params, "Path");
-    if (!iam_require(op->params, "UserName", &name, op->f) || !iam_valid_name(op, "UserName", name, 64))
+    if (!iam_require(op->params, "UserName", &name, op->f) ||
+        !iam_valid_name(op, "UserName", name, 64))
         return CL_ERR_INVALID;
     if (path && !valid_path(op, path)) return CL_ERR_INVALID;
     char *arn = user_arn(op, name, path);
@@ -174,7 +183,8 @@ static json_t *authorized_user(iam_op *op, const char *name) {
         json_decref(u);
         return NULL;
     }
-    if (!u) aws_fault_set(op->f, 404, "NoSuchEntity", "The user with name %s cannot be found.", name);
+    if (!u)
+        aws_fault_set(op->f, 404, "NoSuchEntity", "The user with name %s cannot be found.", name);
     return u;
 }
 
@@ -201,7 +211,8 @@ typedef struct {
 static bool list_emit(void *arg, const char *name, const char *text) {
     list_ctx *l = arg;
     json_t *d = json_loads(text, 0, NULL);
-    if (d && (!l->path_prefix || strncmp(iam_str(d, "Path"), l->path_prefix, strlen(l->path_prefix)) == 0)) {
+    if (d && (!l->path_prefix ||
+              strncmp(iam_str(d, "Path"), l->path_prefix, strlen(l->path_prefix)) == 0)) {
         xml_open(l->out, "member");
         l->emit(l->out, d);
         xml_close(l->out, "member");
@@ -243,13 +254,14 @@ static bool scope_has_items(iam *m, const char *kind, const char *scope) {
 
 static cl_err op_delete_user(iam_op *op) {
     const char *name;
-    if (!iam_require(op->params, "UserName", &name, op->f) || !iam_valid_name(op, "UserName", name, 64))
+    if (!iam_require(op->params, "UserName", &name, op->f) ||
+        !iam_valid_name(op, "UserName", name, 64))
         return CL_ERR_INVALID;
     json_t *u = authorized_user(op, name);
     if (!u) return CL_ERR_NOT_FOUND;
     json_decref(u);
     char *scope = iam_scope2(op->c->account, name);
-    const char *what = scope_has_items(op->m, "user_key", scope)        ? "delete access keys"
+    const char *what = scope_has_items(op->m, "user_key", scope)      ? "delete access keys"
                        : scope_has_items(op->m, "user_policy", scope) ? "delete policies"
                        : scope_has_items(op->m, "user_attach", scope) ? "detach all policies"
                                                                       : NULL;
@@ -351,7 +363,8 @@ static json_t *user_key(iam_op *op, const char **akid_out, char **scope_out) {
     }
     json_decref(u);
     if (!k) {
-        aws_fault_set(op->f, 404, "NoSuchEntity", "The Access Key with id %.40s cannot be found", akid);
+        aws_fault_set(op->f, 404, "NoSuchEntity", "The Access Key with id %.40s cannot be found",
+                      akid);
         return NULL;
     }
     *akid_out = akid;
@@ -378,7 +391,8 @@ static cl_err op_update_access_key(iam_op *op) {
     if (strcmp(status, "Active") != 0 && strcmp(status, "Inactive") != 0) {
         aws_fault_set(op->f, 400, "ValidationError",
                       "1 validation error detected: Value '%.20s' at 'status' failed to satisfy "
-                      "constraint: Member must satisfy enum value set: [Active, Inactive]", status);
+                      "constraint: Member must satisfy enum value set: [Active, Inactive]",
+                      status);
         return CL_ERR_INVALID;
     }
     char *scope = NULL;

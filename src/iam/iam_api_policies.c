@@ -8,23 +8,26 @@
 #include <string.h>
 
 typedef struct {
-    const char *param;        /* "UserName" / "RoleName" */
-    const char *kind;         /* "user" / "role" */
-    const char *inline_kind;  /* "user_policy" / "role_policy" */
-    const char *attach_kind;  /* "user_attach" / "role_attach" */
-    const char *label;        /* "user" / "role" in messages */
+    const char *param;       /* "UserName" / "RoleName" */
+    const char *kind;        /* "user" / "role" */
+    const char *inline_kind; /* "user_policy" / "role_policy" */
+    const char *attach_kind; /* "user_attach" / "role_attach" */
+    const char *label;       /* "user" / "role" in messages */
 } entity;
 
 static const entity USER = {"UserName", "user", "user_policy", "user_attach", "user"};
 static const entity ROLE = {"RoleName", "role", "role_policy", "role_attach", "role"};
 
-static const entity *entity_of(iam_op *op) { return strstr(op->action, "Role") ? &ROLE : &USER; }
+static const entity *entity_of(iam_op *op) {
+    return strstr(op->action, "Role") ? &ROLE : &USER;
+}
 
 /* Authorizes the operation on the entity's ARN and returns its scope key
  * ("acct/lower(name)"), or NULL with the fault filled. */
 static char *entity_scope(iam_op *op, const entity *en, const char **name_out) {
     const char *name;
-    if (!iam_require(op->params, en->param, &name, op->f) || !iam_valid_name(op, en->param, name, 64))
+    if (!iam_require(op->params, en->param, &name, op->f) ||
+        !iam_valid_name(op, en->param, name, 64))
         return NULL;
     char *key = iam_lower(name);
     json_t *d = iam_doc_get(op->m, en->kind, op->c->account, key);
@@ -36,7 +39,8 @@ static char *entity_scope(iam_op *op, const entity *en, const char **name_out) {
     json_decref(d);
     if (e != CL_OK) return NULL;
     if (!d) {
-        aws_fault_set(op->f, 404, "NoSuchEntity", "The %s with name %s cannot be found.", en->label, name);
+        aws_fault_set(op->f, 404, "NoSuchEntity", "The %s with name %s cannot be found.", en->label,
+                      name);
         return NULL;
     }
     *name_out = name;
@@ -141,8 +145,12 @@ static cl_err list_names(iam_op *op, bool attached) {
     return e;
 }
 
-cl_err iam_op_list_entity_policies(iam_op *op) { return list_names(op, false); }
-cl_err iam_op_list_attached_entity_policies(iam_op *op) { return list_names(op, true); }
+cl_err iam_op_list_entity_policies(iam_op *op) {
+    return list_names(op, false);
+}
+cl_err iam_op_list_attached_entity_policies(iam_op *op) {
+    return list_names(op, true);
+}
 
 /* Adjusts a customer managed policy's AttachmentCount (built-ins keep none). */
 static void count_attachment(iam_op *op, const char *arn, int delta) {
@@ -173,7 +181,8 @@ static cl_err attach_run(store *st, void *arg) {
     if (t->attach && !had) {
         json_t *p = iam_managed_policy(t->op, t->arn, NULL);
         if (!p) return CL_ERR_NOT_FOUND;
-        json_t *d = json_pack("{s:s, s:s}", "PolicyArn", t->arn, "PolicyName", iam_str(p, "PolicyName"));
+        json_t *d =
+            json_pack("{s:s, s:s}", "PolicyArn", t->arn, "PolicyName", iam_str(p, "PolicyName"));
         json_decref(p);
         cl_err e = iam_doc_put(t->op->m, t->en->attach_kind, t->scope, t->arn, d, false);
         json_decref(d);
@@ -202,5 +211,9 @@ static cl_err change_attachment(iam_op *op, bool attach) {
     return e;
 }
 
-cl_err iam_op_attach_entity_policy(iam_op *op) { return change_attachment(op, true); }
-cl_err iam_op_detach_entity_policy(iam_op *op) { return change_attachment(op, false); }
+cl_err iam_op_attach_entity_policy(iam_op *op) {
+    return change_attachment(op, true);
+}
+cl_err iam_op_detach_entity_policy(iam_op *op) {
+    return change_attachment(op, false);
+}

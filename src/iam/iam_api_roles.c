@@ -26,9 +26,11 @@ static bool parse_max_session(iam_op *op, json_int_t *out) {
     const char *v = iam_param(op->params, "MaxSessionDuration");
     uint64_t n = 3600;
     if (v && (slice_to_u64(slice_cstr(v), &n) != CL_OK || n < 3600 || n > 43200)) {
-        aws_fault_set(op->f, 400, "ValidationError",
-                      "1 validation error detected: Value '%.20s' at 'maxSessionDuration' failed to "
-                      "satisfy constraint: Member must have value between 3600 and 43200", v);
+        aws_fault_set(
+            op->f, 400, "ValidationError",
+            "1 validation error detected: Value '%.20s' at 'maxSessionDuration' failed to "
+            "satisfy constraint: Member must have value between 3600 and 43200",
+            v);
         return false;
     }
     *out = (json_int_t)n;
@@ -57,9 +59,10 @@ cl_err iam_op_create_role(iam_op *op) {
     iam_new_id(id, sizeof id, "AROA", 17);
     time_format_iso8601(time_now(), ts);
     const char *desc = iam_param(op->params, "Description");
-    json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "RoleName", name, "RoleId", id,
-                          "Arn", arn, "Path", path, "CreateDate", ts, "AssumeRolePolicyDocument",
-                          trust, "MaxSessionDuration", max_session, "Description", desc ? desc : "");
+    json_t *r =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "RoleName", name, "RoleId", id, "Arn",
+                  arn, "Path", path, "CreateDate", ts, "AssumeRolePolicyDocument", trust,
+                  "MaxSessionDuration", max_session, "Description", desc ? desc : "");
     free(arn);
     char *key = iam_lower(name);
     e = iam_doc_put(op->m, "role", op->c->account, key, r, true);
@@ -79,7 +82,8 @@ cl_err iam_op_create_role(iam_op *op) {
 /* Loads RoleName's role after authorizing the operation on its ARN. */
 static json_t *authorized_role(iam_op *op, const char **name_out) {
     const char *name;
-    if (!iam_require(op->params, "RoleName", &name, op->f) || !iam_valid_name(op, "RoleName", name, 64))
+    if (!iam_require(op->params, "RoleName", &name, op->f) ||
+        !iam_valid_name(op, "RoleName", name, 64))
         return NULL;
     char *key = iam_lower(name);
     json_t *r = iam_doc_get(op->m, "role", op->c->account, key);
@@ -91,7 +95,8 @@ static json_t *authorized_role(iam_op *op, const char **name_out) {
         json_decref(r);
         return NULL;
     }
-    if (!r) aws_fault_set(op->f, 404, "NoSuchEntity", "The role with name %s cannot be found.", name);
+    if (!r)
+        aws_fault_set(op->f, 404, "NoSuchEntity", "The role with name %s cannot be found.", name);
     if (name_out) *name_out = name;
     return r;
 }
@@ -211,9 +216,9 @@ cl_err iam_op_create_policy(iam_op *op) {
     iam_new_id(id, sizeof id, "ANPA", 17);
     time_format_iso8601(time_now(), ts);
     const char *desc = iam_param(op->params, "Description");
-    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "PolicyName", name, "PolicyId",
-                          id, "Arn", arn, "Path", path, "Document", doc, "CreateDate", ts,
-                          "AttachmentCount", 0, "Description", desc ? desc : "");
+    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "PolicyName", name,
+                          "PolicyId", id, "Arn", arn, "Path", path, "Document", doc, "CreateDate",
+                          ts, "AttachmentCount", 0, "Description", desc ? desc : "");
     free(arn);
     char *key = iam_lower(name);
     e = iam_doc_put(op->m, "policy", op->c->account, key, p, true);
@@ -243,16 +248,21 @@ json_t *iam_managed_policy(iam_op *op, const char *arn, char **key_out) {
     json_t *p = NULL;
     if (arn_parse(arn, &a) == CL_OK) {
         const char *slash = strrchr(a.resource, '/');
-        if (strcmp(a.account, op->c->account) == 0 && strncmp(a.resource, "policy/", 7) == 0 && slash) {
+        if (strcmp(a.account, op->c->account) == 0 && strncmp(a.resource, "policy/", 7) == 0 &&
+            slash) {
             char *key = iam_lower(slash + 1);
             p = iam_doc_get(op->m, "policy", a.account, key);
             if (p && strcmp(iam_str(p, "Arn"), arn) != 0) json_decref(p), p = NULL;
-            if (p && key_out) *key_out = key;
-            else free(key);
+            if (p && key_out)
+                *key_out = key;
+            else
+                free(key);
         }
         arn_free(&a);
     }
-    if (!p) aws_fault_set(op->f, 404, "NoSuchEntity", "Policy %.256s does not exist or is not attachable.", arn);
+    if (!p)
+        aws_fault_set(op->f, 404, "NoSuchEntity",
+                      "Policy %.256s does not exist or is not attachable.", arn);
     return p;
 }
 
@@ -280,7 +290,9 @@ cl_err iam_op_get_policy_version(iam_op *op) {
     if (!p) return CL_ERR_NOT_FOUND;
     if (strcmp(version, "v1") != 0) {
         json_decref(p);
-        aws_fault_set(op->f, 404, "NoSuchEntity", "Policy %.256s version %.16s does not exist or is not attachable.", arn, version);
+        aws_fault_set(op->f, 404, "NoSuchEntity",
+                      "Policy %.256s version %.16s does not exist or is not attachable.", arn,
+                      version);
         return CL_ERR_NOT_FOUND;
     }
     iam_op_begin(op);
@@ -353,7 +365,8 @@ cl_err iam_op_list_policies(iam_op *op) {
     iam_op_begin(op);
     xml_open(op->out, "Policies");
     if (!scope || strcmp(scope, "AWS") != 0)
-        e = store_list(op->m->st, "policy", op->c->account, NULL, marker, max, emit_policy, &l, &more);
+        e = store_list(op->m->st, "policy", op->c->account, NULL, marker, max, emit_policy, &l,
+                       &more);
     xml_close(op->out, "Policies");
     iam_xml_truncation(op->out, more, l.last);
     free(l.last);

@@ -3,13 +3,12 @@
  *   account      ""            / account id    {AccountId, AccountName, CreateDate}
  *   account_name ""            / lower(name)   {AccountId}
  *   user         acct          / lower(name)   {UserName, UserId, Arn, Path, CreateDate}
- *   access_key   ""            / AKIA...       {AccessKeyId, Secret, Account, UserName, Status, CreateDate}
- *   user_key     acct/lower(u) / AKIA...       {}  (index of a user's keys)
- *   role         acct          / lower(name)   {RoleName, RoleId, Arn, Path, CreateDate,
- *                                               AssumeRolePolicyDocument, MaxSessionDuration, Description}
- *   policy       acct          / lower(name)   {PolicyName, PolicyId, Arn, Path, Document, ...}
- *   user_policy  acct/lower(u) / policy name   {PolicyName, PolicyDocument}
- *   role_policy  acct/lower(r) / policy name   {PolicyName, PolicyDocument}
+ *   access_key   ""            / AKIA...       {AccessKeyId, Secret, Account, UserName, Status,
+ * CreateDate} user_key     acct/lower(u) / AKIA...       {}  (index of a user's keys) role acct /
+ * lower(name)   {RoleName, RoleId, Arn, Path, CreateDate, AssumeRolePolicyDocument,
+ * MaxSessionDuration, Description} policy       acct          / lower(name)   {PolicyName,
+ * PolicyId, Arn, Path, Document, ...} user_policy  acct/lower(u) / policy name   {PolicyName,
+ * PolicyDocument} role_policy  acct/lower(r) / policy name   {PolicyName, PolicyDocument}
  *   user_attach  acct/lower(u) / policy ARN    {PolicyArn, PolicyName}
  *   role_attach  acct/lower(r) / policy ARN    {PolicyArn, PolicyName}
  *   session      ""            / ASIA...       {Secret, Token, Account, Type, Arn, UserId, ...,
@@ -26,10 +25,10 @@
 /* What authentication needs about one access key (long-term or session). */
 typedef struct {
     bool temporary;
-    bool active;        /* long-term keys: Status == Active */
-    char *secret;       /* zeroised on free */
-    char *token;        /* sessions: the session token; zeroised on free */
-    time_t expiration;  /* sessions */
+    bool active;       /* long-term keys: Status == Active */
+    char *secret;      /* zeroised on free */
+    char *token;       /* sessions: the session token; zeroised on free */
+    time_t expiration; /* sessions */
     principal_type type;
     char *account, *arn, *userid, *username;
     char *role_arn, *role_name, *session_name, *session_policy;
@@ -45,7 +44,8 @@ void iam_auth_cache_free(iam_auth_cache *c);
  * signing key too when it was derived for `kscope` ("date/region/service"). */
 bool iam_auth_cache_get(iam_auth_cache *c, const char *akid, uint64_t seq, const char *kscope,
                         iam_key_info *out, uint8_t key[32], bool *has_key);
-void iam_auth_cache_put(iam_auth_cache *c, const char *akid, uint64_t seq, const iam_key_info *info);
+void iam_auth_cache_put(iam_auth_cache *c, const char *akid, uint64_t seq,
+                        const iam_key_info *info);
 void iam_auth_cache_put_key(iam_auth_cache *c, const char *akid, uint64_t seq, const char *kscope,
                             const uint8_t key[32]);
 

@@ -27,7 +27,8 @@ char *iam_new_secret(void) {
 
 char *iam_lower(const char *s) {
     char *d = cl_strdup(s);
-    for (char *p = d; *p; p++) *p = (char)tolower((unsigned char)*p);
+    for (char *p = d; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
     return d;
 }
 
@@ -65,16 +66,20 @@ const char *iam_builtin_policy(const char *arn) {
     static const struct {
         const char *arn, *doc;
     } builtins[] = {
-        {IAM_ADMIN_POLICY_ARN,
-         "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"},
+        {IAM_ADMIN_POLICY_ARN, "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+                               "\"Action\":\"*\",\"Resource\":\"*\"}]}"},
         {"arn:aws:iam::aws:policy/IAMFullAccess",
-         "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iam:*\",\"Resource\":\"*\"}]}"},
+         "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iam:*\","
+         "\"Resource\":\"*\"}]}"},
         {"arn:aws:iam::aws:policy/IAMReadOnlyAccess",
-         "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"iam:Get*\",\"iam:List*\"],\"Resource\":\"*\"}]}"},
+         "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"iam:Get*"
+         "\",\"iam:List*\"],\"Resource\":\"*\"}]}"},
         {"arn:aws:iam::aws:policy/AmazonS3FullAccess",
-         "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}"},
+         "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\","
+         "\"Resource\":\"*\"}]}"},
         {"arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
-         "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"s3:Get*\",\"s3:List*\"],\"Resource\":\"*\"}]}"},
+         "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"s3:Get*\","
+         "\"s3:List*\"],\"Resource\":\"*\"}]}"},
     };
     for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
         if (strcmp(builtins[i].arn, arn) == 0) return builtins[i].doc;
@@ -92,8 +97,8 @@ cl_err iam_user_create(iam *m, const char *account, const char *name, const char
     char id[22], *ts = now_iso();
     iam_new_id(id, sizeof id, "AIDA", 17);
     char *arn = cl_sprintf("arn:aws:iam::%s:user%s%s", account, path, name);
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s}", "UserName", name, "UserId", id, "Arn",
-                            arn, "Path", path, "CreateDate", ts);
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s}", "UserName", name, "UserId", id, "Arn", arn,
+                            "Path", path, "CreateDate", ts);
     free(arn);
     free(ts);
     char *key = iam_lower(name);
@@ -114,9 +119,9 @@ cl_err iam_user_create(iam *m, const char *account, const char *name, const char
 cl_err iam_key_create(iam *m, const char *account, const char *user, json_t **out, aws_fault *f) {
     char akid[21], *ts = now_iso(), *secret = iam_new_secret();
     iam_new_id(akid, sizeof akid, "AKIA", 16);
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "AccessKeyId", akid, "Secret", secret,
-                            "Account", account, "UserName", user, "Status", "Active",
-                            "CreateDate", ts);
+    json_t *doc =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "AccessKeyId", akid, "Secret", secret,
+                  "Account", account, "UserName", user, "Status", "Active", "CreateDate", ts);
     cl_free_secret(secret);
     free(ts);
     cl_err e = iam_doc_put(m, "access_key", "", akid, doc, true);
@@ -168,7 +173,8 @@ static cl_err account_txn_run(store *st, void *arg) {
     json_decref(ref);
     free(lname);
     if (e == CL_ERR_EXISTS) {
-        aws_fault_set(f, 409, "EntityAlreadyExists", "An account named %s already exists.", t->name);
+        aws_fault_set(f, 409, "EntityAlreadyExists", "An account named %s already exists.",
+                      t->name);
         return e;
     }
     char *ts = now_iso();
@@ -200,7 +206,8 @@ cl_err iam_create_account(iam *m, const char *name, iam_new_account *out, aws_fa
     account_txn t = {m, name, out, fault};
     cl_err e = store_txn(m->st, account_txn_run, &t);
     if (e != CL_OK) {
-        if (!fault->code) aws_fault_set(fault, 500, "ServiceFailure", "could not create the account");
+        if (!fault->code)
+            aws_fault_set(fault, 500, "ServiceFailure", "could not create the account");
         cl_free_secret(out->secret);
         out->secret = NULL;
     }
@@ -231,7 +238,9 @@ void iam_close(iam *m) {
     free(m);
 }
 
-const char *iam_root_account(const iam *m) { return m->root_account[0] ? m->root_account : NULL; }
+const char *iam_root_account(const iam *m) {
+    return m->root_account[0] ? m->root_account : NULL;
+}
 
 static cl_err write_credentials(const char *path, const iam_new_account *a) {
     char *text = cl_sprintf("# Cloister: the first account (%s), user admin.\n"
@@ -269,7 +278,8 @@ static bool gc_collect(void *arg, const char *name, const char *text) {
     gc_ctx *g = arg;
     json_t *d = json_loads(text, 0, NULL);
     time_t exp = 0;
-    if (!d || time_parse_iso8601(slice_cstr(iam_str(d, "Expiration")), &exp) != CL_OK || exp < g->before)
+    if (!d || time_parse_iso8601(slice_cstr(iam_str(d, "Expiration")), &exp) != CL_OK ||
+        exp < g->before)
         kvlist_add(&g->expired, name, "");
     json_decref(d);
     return true;

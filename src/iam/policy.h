@@ -96,9 +96,9 @@ void policy_ctx_add_principal(policy_ctx *c, const policy_principal *p);
 
 typedef struct {
     const policy_principal *principal;
-    const char *action;           /* "sts:AssumeRole", "s3:GetObject" */
-    const char *resource;         /* full ARN */
-    const char *resource_account; /* owner of the resource; NULL = principal's account */
+    const char *action;            /* "sts:AssumeRole", "s3:GetObject" */
+    const char *resource;          /* full ARN */
+    const char *resource_account;  /* owner of the resource; NULL = principal's account */
     const policy *const *identity; /* identity policies of the principal (inline + managed) */
     size_t n_identity;
     const policy *resource_policy; /* bucket/key/trust policy, or NULL */

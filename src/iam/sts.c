@@ -24,23 +24,27 @@ static bool parse_duration(iam_op *op, uint64_t lo, uint64_t hi, uint64_t dflt, 
         return true;
     }
     bool too_big = numeric && n > hi;
-    aws_fault_set(op->f, 400, "ValidationError",
-                  "1 validation error detected: Value '%.20s' at 'durationSeconds' failed to satisfy "
-                  "constraint: Member must have value %s %llu",
-                  v, too_big ? "less than or equal to" : "greater than or equal to",
-                  (unsigned long long)(too_big ? hi : lo));
+    aws_fault_set(
+        op->f, 400, "ValidationError",
+        "1 validation error detected: Value '%.20s' at 'durationSeconds' failed to satisfy "
+        "constraint: Member must have value %s %llu",
+        v, too_big ? "less than or equal to" : "greater than or equal to",
+        (unsigned long long)(too_big ? hi : lo));
     return false;
 }
 
 static bool valid_session_name(iam_op *op, const char *s) {
     size_t n = strlen(s);
     bool ok = n >= 2 && n <= 64;
-    for (size_t i = 0; ok && i < n; i++) ok = isalnum((unsigned char)s[i]) || strchr("_+=,.@-", s[i]);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum((unsigned char)s[i]) || strchr("_+=,.@-", s[i]);
     if (!ok)
-        aws_fault_set(op->f, 400, "ValidationError",
-                      "1 validation error detected: Value '%.64s' at 'roleSessionName' failed to "
-                      "satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* "
-                      "and have length between 2 and 64", s);
+        aws_fault_set(
+            op->f, 400, "ValidationError",
+            "1 validation error detected: Value '%.64s' at 'roleSessionName' failed to "
+            "satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* "
+            "and have length between 2 and 64",
+            s);
     return ok;
 }
 
@@ -125,7 +129,8 @@ static bool check_session_policy(iam_op *op, const char *policy_doc) {
 }
 
 /* Authorizes sts:AssumeRole: trust policy as resource policy, caller's policies as identity. */
-static cl_err authorize_assume(iam_op *op, const char *role_arn, json_t *role, const char *account) {
+static cl_err authorize_assume(iam_op *op, const char *role_arn, json_t *role,
+                               const char *account) {
     policy *trust = NULL;
     char err[256];
     iam_authz a = {.action = "sts:AssumeRole", .resource = role_arn, .resource_account = account};
@@ -133,9 +138,12 @@ static cl_err authorize_assume(iam_op *op, const char *role_arn, json_t *role, c
                              &trust, err, sizeof err) == CL_OK)
         a.resource_policy = trust;
     policy_decision d = POLICY_DENY_IMPLICIT;
-    if (trust) d = iam_authorize(op->m, op->c, op->req, &a, op->f);
-    else aws_fault_set(op->f, 403, "AccessDenied", "User: %s is not authorized to perform: sts:AssumeRole on resource: %s",
-                       op->c->arn ? op->c->arn : "anonymous", role_arn);
+    if (trust)
+        d = iam_authorize(op->m, op->c, op->req, &a, op->f);
+    else
+        aws_fault_set(op->f, 403, "AccessDenied",
+                      "User: %s is not authorized to perform: sts:AssumeRole on resource: %s",
+                      op->c->arn ? op->c->arn : "anonymous", role_arn);
     if (trust) policy_free(trust);
     return d == POLICY_ALLOW ? CL_OK : CL_ERR_DENIED;
 }
@@ -149,8 +157,9 @@ static bool check_duration_limits(iam_op *op, json_t *role, uint64_t duration) {
     }
     json_int_t max = json_integer_value(json_object_get(role, "MaxSessionDuration"));
     if (duration > (uint64_t)(max ? max : 3600)) {
-        aws_fault_set(op->f, 400, "ValidationError",
-                      "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
+        aws_fault_set(
+            op->f, 400, "ValidationError",
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
         return false;
     }
     return true;
@@ -189,7 +198,8 @@ static cl_err op_assume_role(iam_op *op) {
         xml_text(op->out, "AssumedRoleId", userid);
         xml_text(op->out, "Arn", arn);
         xml_close(op->out, "AssumedRoleUser");
-        if (policy_doc) xml_textf(op->out, "PackedPolicySize", "%zu", strlen(policy_doc) * 100 / 2048);
+        if (policy_doc)
+            xml_textf(op->out, "PackedPolicySize", "%zu", strlen(policy_doc) * 100 / 2048);
         log_info("sts: %s assumed %s as session %s", op->c->arn, role_arn, session_name);
     }
     creds_free(&c);
@@ -205,11 +215,13 @@ static cl_err op_get_session_token(iam_op *op) {
     uint64_t duration;
     if (!parse_duration(op, 900, 129600, 43200, &duration)) return CL_ERR_INVALID;
     if (op->c->temporary || op->c->p.type != PRINCIPAL_USER) {
-        aws_fault_set(op->f, 403, "AccessDenied", "Cannot call GetSessionToken with session credentials");
+        aws_fault_set(op->f, 403, "AccessDenied",
+                      "Cannot call GetSessionToken with session credentials");
         return CL_ERR_DENIED;
     }
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s}", "Type", "user", "Account", op->c->account,
-                            "Arn", op->c->arn, "UserId", op->c->userid, "UserName", op->c->username);
+    json_t *doc =
+        json_pack("{s:s, s:s, s:s, s:s, s:s}", "Type", "user", "Account", op->c->account, "Arn",
+                  op->c->arn, "UserId", op->c->userid, "UserName", op->c->username);
     sts_creds c = {0};
     cl_err e = new_session(op->m, doc, duration, &c);
     if (e == CL_OK) {

@@ -21,13 +21,17 @@ static cl_err bump(store *s, cl_err e) {
     return e;
 }
 
-uint64_t store_write_seq(store *s) { return __atomic_load_n(&s->write_seq, __ATOMIC_ACQUIRE); }
+uint64_t store_write_seq(store *s) {
+    return __atomic_load_n(&s->write_seq, __ATOMIC_ACQUIRE);
+}
 
 cl_err store_open(const char *url, store **out) {
     const struct store_backend *be = &store_sqlite_backend;
     const char *target = url;
-    if (strncmp(url, "sqlite:", 7) == 0) target = url + 7;
-    else if (strstr(url, "://") != NULL) return CL_ERR_INVALID; /* postgres:// not built yet */
+    if (strncmp(url, "sqlite:", 7) == 0)
+        target = url + 7;
+    else if (strstr(url, "://") != NULL)
+        return CL_ERR_INVALID; /* postgres:// not built yet */
     store *s = cl_calloc(1, sizeof *s);
     s->be = be;
     pthread_mutexattr_t attr;
@@ -76,8 +80,7 @@ cl_err store_insert(store *s, const char *kind, const char *scope, const char *n
     LOCKED(s, bump(s, s->be->write(s->impl, kind, scope, name, doc, false)));
 }
 
-cl_err store_put(store *s, const char *kind, const char *scope, const char *name,
-                 const char *doc) {
+cl_err store_put(store *s, const char *kind, const char *scope, const char *name, const char *doc) {
     LOCKED(s, bump(s, s->be->write(s->impl, kind, scope, name, doc, true)));
 }
 
@@ -90,8 +93,7 @@ cl_err store_delete_scope(store *s, const char *kind, const char *scope) {
 }
 
 cl_err store_list(store *s, const char *kind, const char *scope, const char *prefix,
-                  const char *start_after, size_t limit, store_list_fn fn, void *arg,
-                  bool *more) {
+                  const char *start_after, size_t limit, store_list_fn fn, void *arg, bool *more) {
     LOCKED(s, s->be->list(s->impl, kind, scope, prefix, start_after, limit, fn, arg, more));
 }
 
@@ -113,8 +115,10 @@ cl_err store_txn(store *s, store_txn_fn fn, void *arg) {
         s->txn_depth = 1;
         e = fn(s, arg);
         s->txn_depth = 0;
-        if (e == CL_OK) e = s->be->commit(s->impl);
-        else s->be->rollback(s->impl);
+        if (e == CL_OK)
+            e = s->be->commit(s->impl);
+        else
+            s->be->rollback(s->impl);
     }
     pthread_mutex_unlock(&s->lock);
     return e;

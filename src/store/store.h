@@ -29,8 +29,7 @@ cl_err store_get(store *s, const char *kind, const char *scope, const char *name
 cl_err store_insert(store *s, const char *kind, const char *scope, const char *name,
                     const char *doc);
 /* Insert or replace. */
-cl_err store_put(store *s, const char *kind, const char *scope, const char *name,
-                 const char *doc);
+cl_err store_put(store *s, const char *kind, const char *scope, const char *name, const char *doc);
 /* CL_ERR_NOT_FOUND if absent. */
 cl_err store_delete(store *s, const char *kind, const char *scope, const char *name);
 /* Delete every item of a kind in a scope (e.g. a user's inline policies). */
@@ -42,8 +41,7 @@ typedef bool (*store_list_fn)(void *arg, const char *name, const char *doc);
  * greater than start_after (NULL = from the start), at most limit (0 = no limit).
  * *more (may be NULL) is set when further items exist beyond limit. */
 cl_err store_list(store *s, const char *kind, const char *scope, const char *prefix,
-                  const char *start_after, size_t limit, store_list_fn fn, void *arg,
-                  bool *more);
+                  const char *start_after, size_t limit, store_list_fn fn, void *arg, bool *more);
 cl_err store_count(store *s, const char *kind, const char *scope, size_t *out);
 
 /* A counter bumped by every write through this handle (insert, put, delete).
@@ -68,8 +66,7 @@ struct store_backend {
     cl_err (*del)(void *impl, const char *kind, const char *scope, const char *name);
     cl_err (*del_scope)(void *impl, const char *kind, const char *scope);
     cl_err (*list)(void *impl, const char *kind, const char *scope, const char *prefix,
-                   const char *start_after, size_t limit, store_list_fn fn, void *arg,
-                   bool *more);
+                   const char *start_after, size_t limit, store_list_fn fn, void *arg, bool *more);
     cl_err (*count)(void *impl, const char *kind, const char *scope, size_t *out);
     cl_err (*begin)(void *impl);
     cl_err (*commit)(void *impl);

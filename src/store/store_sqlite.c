@@ -34,7 +34,8 @@ static int sq_version(void *impl) {
     sq_impl *q = impl;
     sqlite3_stmt *st;
     int v = 0;
-    if (sqlite3_prepare_v2(q->db, "SELECT max(version) FROM schema_version", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(q->db, "SELECT max(version) FROM schema_version", -1, &st, NULL) !=
+        SQLITE_OK)
         return 0;
     if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
@@ -87,18 +88,25 @@ static void sq_close(void *impl) {
 static cl_err sq_open(const char *path, void **out) {
     sq_impl *q = cl_calloc(1, sizeof *q);
     cl_err e = CL_ERR_IO;
-    if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+    if (sqlite3_open_v2(path, &q->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                         NULL) != SQLITE_OK) {
         log_error("store: cannot open %s: %s", path, q->db ? sqlite3_errmsg(q->db) : "?");
         goto fail;
     }
     sqlite3_busy_timeout(q->db, 10000);
-    if ((e = sq_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")) != CL_OK) goto fail;
+    if ((e = sq_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")) != CL_OK)
+        goto fail;
     if ((e = sq_migrate(q)) != CL_OK) goto fail;
-    if ((e = sq_prepare(q->db, "SELECT doc FROM items WHERE kind=?1 AND scope=?2 AND name=?3", &q->get)) ||
-        (e = sq_prepare(q->db, "INSERT INTO items(kind,scope,name,doc) VALUES(?1,?2,?3,?4)", &q->insert)) ||
-        (e = sq_prepare(q->db, "INSERT OR REPLACE INTO items(kind,scope,name,doc) VALUES(?1,?2,?3,?4)", &q->upsert)) ||
-        (e = sq_prepare(q->db, "DELETE FROM items WHERE kind=?1 AND scope=?2 AND name=?3", &q->del)) ||
+    if ((e = sq_prepare(q->db, "SELECT doc FROM items WHERE kind=?1 AND scope=?2 AND name=?3",
+                        &q->get)) ||
+        (e = sq_prepare(q->db, "INSERT INTO items(kind,scope,name,doc) VALUES(?1,?2,?3,?4)",
+                        &q->insert)) ||
+        (e = sq_prepare(q->db,
+                        "INSERT OR REPLACE INTO items(kind,scope,name,doc) VALUES(?1,?2,?3,?4)",
+                        &q->upsert)) ||
+        (e = sq_prepare(q->db, "DELETE FROM items WHERE kind=?1 AND scope=?2 AND name=?3",
+                        &q->del)) ||
         (e = sq_prepare(q->db, "DELETE FROM items WHERE kind=?1 AND scope=?2", &q->del_scope)) ||
         (e = sq_prepare(q->db, "SELECT count(*) FROM items WHERE kind=?1 AND scope=?2", &q->count)))
         goto fail;
@@ -117,7 +125,8 @@ static void bind_key(sqlite3_stmt *st, const char *kind, const char *scope, cons
     if (name) sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
 }
 
-static cl_err sq_get(void *impl, const char *kind, const char *scope, const char *name, char **doc) {
+static cl_err sq_get(void *impl, const char *kind, const char *scope, const char *name,
+                     char **doc) {
     sq_impl *q = impl;
     bind_key(q->get, kind, scope, name);
     int rc = sqlite3_step(q->get);
@@ -167,7 +176,8 @@ static cl_err sq_del_scope(void *impl, const char *kind, const char *scope) {
 static char *prefix_upper_bound(const char *prefix) {
     size_t n = strlen(prefix);
     char *u = cl_strdup(prefix);
-    while (n > 0 && (unsigned char)u[n - 1] == 0xFF) n--;
+    while (n > 0 && (unsigned char)u[n - 1] == 0xFF)
+        n--;
     if (n == 0) {
         free(u);
         return NULL;
@@ -206,7 +216,8 @@ static cl_err sq_list(void *impl, const char *kind, const char *scope, const cha
             break;
         }
         n++;
-        if (!fn(arg, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1)))
+        if (!fn(arg, (const char *)sqlite3_column_text(st, 0),
+                (const char *)sqlite3_column_text(st, 1)))
             break;
     }
     cl_err e = rc == SQLITE_ROW || rc == SQLITE_DONE ? CL_OK : CL_ERR_IO;
@@ -224,9 +235,15 @@ static cl_err sq_count(void *impl, const char *kind, const char *scope, size_t *
     return rc == SQLITE_ROW ? CL_OK : CL_ERR_IO;
 }
 
-static cl_err sq_begin(void *impl) { return sq_exec(((sq_impl *)impl)->db, "BEGIN IMMEDIATE"); }
-static cl_err sq_commit(void *impl) { return sq_exec(((sq_impl *)impl)->db, "COMMIT"); }
-static void sq_rollback(void *impl) { sq_exec(((sq_impl *)impl)->db, "ROLLBACK"); }
+static cl_err sq_begin(void *impl) {
+    return sq_exec(((sq_impl *)impl)->db, "BEGIN IMMEDIATE");
+}
+static cl_err sq_commit(void *impl) {
+    return sq_exec(((sq_impl *)impl)->db, "COMMIT");
+}
+static void sq_rollback(void *impl) {
+    sq_exec(((sq_impl *)impl)->db, "ROLLBACK");
+}
 
 const struct store_backend store_sqlite_backend = {
     .name = "sqlite",

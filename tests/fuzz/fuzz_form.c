@@ -13,7 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cl_slice in = slice_of(data, size);
     cl_kvlist l = CL_KVLIST_INIT;
     (void)kvlist_parse_form(&l, in);
-    for (size_t i = 0; i < l.len; i++) (void)kvlist_get(&l, l.items[i].key);
+    for (size_t i = 0; i < l.len; i++)
+        (void)kvlist_get(&l, l.items[i].key);
     kvlist_free(&l);
     cl_buf out = CL_BUF_INIT;
     (void)url_decode(&out, in, true);

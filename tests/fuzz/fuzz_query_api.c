@@ -26,8 +26,8 @@ static void init(void) {
     caller.userid = cl_strdup("AIDAFUZZFUZZFUZZFUZZ");
     caller.username = cl_strdup("admin");
     caller.service = cl_strdup("iam");
-    caller.p = (policy_principal){PRINCIPAL_USER, caller.account, caller.arn, caller.userid,
-                                  caller.username, NULL};
+    caller.p = (policy_principal){PRINCIPAL_USER, caller.account,  caller.arn,
+                                  caller.userid,  caller.username, NULL};
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -39,10 +39,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         strcpy(req.request_id, "FUZZREQUEST000000000");
         http_response resp = {0};
         const char *action = kvlist_get(&params, "Action");
-        bool sts = action && (strcmp(action, "AssumeRole") == 0 || strcmp(action, "GetSessionToken") == 0 ||
-                              strcmp(action, "GetCallerIdentity") == 0);
-        if (sts) sts_api_handle(m, &caller, &req, &params, &resp);
-        else iam_api_handle(m, &caller, &req, &params, &resp);
+        bool sts = action &&
+                   (strcmp(action, "AssumeRole") == 0 || strcmp(action, "GetSessionToken") == 0 ||
+                    strcmp(action, "GetCallerIdentity") == 0);
+        if (sts)
+            sts_api_handle(m, &caller, &req, &params, &resp);
+        else
+            iam_api_handle(m, &caller, &req, &params, &resp);
         if (resp.status < 200 || resp.status > 599 || resp.body.len == 0) abort();
         kvlist_free(&resp.headers);
         buf_free(&resp.body);

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define TEMPLATE_AUTHZ                                                                             \
-    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "           \
+    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "            \
     "SignedHeaders=host;my-header;x-amz-date, "                                                    \
     "Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
 
@@ -47,8 +47,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     kvlist_add(&h, "Host", "example.amazonaws.com");
     kvlist_add(&h, "X-Amz-Date", "20150830T123600Z");
     kvlist_add(&h, "My-Header", template ? hfield : "a  b\n c");
-    if (template) kvlist_add(&h, "Authorization", TEMPLATE_AUTHZ);
-    else if (*hfield) kvlist_add(&h, "Authorization", hfield);
+    if (template)
+        kvlist_add(&h, "Authorization", TEMPLATE_AUTHZ);
+    else if (*hfield)
+        kvlist_add(&h, "Authorization", hfield);
     sigv4_request r = {"GET", path, query, &h, "UNSIGNED-PAYLOAD", mode & 1};
     run(&r);
     r.s3_paths = !r.s3_paths;

@@ -18,7 +18,8 @@ static void test_slice_split(void **s) {
     cl_slice in = slice_cstr("a,b,,c"), part;
     const char *want[] = {"a", "b", "", "c"};
     int n = 0;
-    while (slice_split(&in, ',', &part)) assert_true(slice_eq_cstr(part, want[n++]));
+    while (slice_split(&in, ',', &part))
+        assert_true(slice_eq_cstr(part, want[n++]));
     assert_int_equal(n, 4);
     assert_true(slice_eq_cstr(slice_trim(slice_cstr("  x y \t")), "x y"));
     uint64_t v;
@@ -32,7 +33,8 @@ static void test_slice_split(void **s) {
 static void test_buf(void **s) {
     (void)s;
     cl_buf b = CL_BUF_INIT;
-    for (int i = 0; i < 1000; i++) buf_appendf(&b, "%d,", i);
+    for (int i = 0; i < 1000; i++)
+        buf_appendf(&b, "%d,", i);
     assert_true(strncmp(buf_cstr(&b), "0,1,2,", 6) == 0);
     assert_int_equal(b.len, strlen(buf_cstr(&b)));
     char *t = buf_take_cstr(&b);
@@ -43,7 +45,10 @@ static void test_buf(void **s) {
 static void test_form(void **s) {
     (void)s;
     cl_kvlist l = CL_KVLIST_INIT;
-    assert_int_equal(kvlist_parse_form(&l, slice_cstr("Action=ListUsers&Version=2010-05-08&A=b%20c+d&empty=&flag")), CL_OK);
+    assert_int_equal(
+        kvlist_parse_form(&l,
+                          slice_cstr("Action=ListUsers&Version=2010-05-08&A=b%20c+d&empty=&flag")),
+        CL_OK);
     assert_string_equal(kvlist_get(&l, "Action"), "ListUsers");
     assert_string_equal(kvlist_get(&l, "A"), "b c d");
     assert_string_equal(kvlist_get(&l, "empty"), "");
@@ -100,8 +105,9 @@ static void test_time(void **s) {
     assert_string_equal(out, "Sun, 30 Aug 2015 12:36:00 GMT");
     assert_int_equal(time_parse_http(slice_cstr(out), &u), CL_OK);
     assert_true(u == t);
-    const char *bad[] = {"20150830T123600", "20151330T123600Z", "20150230T123600Z", "2015083OT123600Z",
-                         "20150830T246000Z", "", "20230229T000000Z"};
+    const char *bad[] = {"20150830T123600",  "20151330T123600Z", "20150230T123600Z",
+                         "2015083OT123600Z", "20150830T246000Z", "",
+                         "20230229T000000Z"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(time_parse_amz(slice_cstr(bad[i]), &u), CL_ERR_INVALID);
     assert_int_equal(time_parse_amz(slice_cstr("20240229T000000Z"), &u), CL_OK);

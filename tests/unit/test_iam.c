@@ -45,7 +45,8 @@ static void test_bootstrap_once(void **s) {
     assert_int_equal(strlen(a.secret), 40);
     cl_free_secret(a.secret);
     memset(&f, 0, sizeof f);
-    assert_int_equal(iam_create_account(m, "PROVER", &a, &f), CL_ERR_EXISTS); /* names are case-insensitive */
+    assert_int_equal(iam_create_account(m, "PROVER", &a, &f),
+                     CL_ERR_EXISTS); /* names are case-insensitive */
     assert_string_equal(f.code, "EntityAlreadyExists");
     unlink(path);
     iam_close(m);
@@ -61,7 +62,8 @@ static void test_gc_sessions(void **s) {
     char old[21], fresh[21];
     time_format_iso8601(time_now() - 2 * 86400, old);
     time_format_iso8601(time_now() + 3600, fresh);
-    char *d1 = cl_sprintf("{\"Expiration\":\"%s\"}", old), *d2 = cl_sprintf("{\"Expiration\":\"%s\"}", fresh);
+    char *d1 = cl_sprintf("{\"Expiration\":\"%s\"}", old),
+         *d2 = cl_sprintf("{\"Expiration\":\"%s\"}", fresh);
     assert_int_equal(store_put(st, "session", "", "ASIAOLD", d1), CL_OK);
     assert_int_equal(store_put(st, "session", "", "ASIAFRESH", d2), CL_OK);
     size_t n = 0;

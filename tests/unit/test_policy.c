@@ -808,16 +808,19 @@ static const malformed_case MALFORMED[] = {
      "Policy has unknown field \"Statment\""},
     /* IAM User Guide, "Role trust policy": no Resource element, STS actions only */
     {"trust policy with Resource", POLICY_TRUST,
-     STMT("'Effect':'Allow','Principal':{'AWS':'111122223333'},'Action':'sts:AssumeRole','Resource':'*'"),
+     STMT("'Effect':'Allow','Principal':{'AWS':'111122223333'},'Action':'sts:AssumeRole','Resource'"
+          ":'*'"),
      "Has prohibited field Resource"},
     {"trust policy with NotResource", POLICY_TRUST,
-     STMT("'Effect':'Allow','Principal':{'AWS':'111122223333'},'Action':'sts:AssumeRole','NotResource':'x'"),
+     STMT("'Effect':'Allow','Principal':{'AWS':'111122223333'},'Action':'sts:AssumeRole','"
+          "NotResource':'x'"),
      "Has prohibited field NotResource"},
     {"trust policy with a non-STS action", POLICY_TRUST,
-     STMT("'Effect':'Allow','Principal':{'AWS':'111122223333'},'Action':['sts:AssumeRole','s3:GetObject']"),
+     STMT("'Effect':'Allow','Principal':{'AWS':'111122223333'},'Action':['sts:AssumeRole','s3:"
+          "GetObject']"),
      "may only specify STS AssumeRole actions"},
-    {"trust policy without Principal", POLICY_TRUST, STMT("'Effect':'Allow','Action':'sts:AssumeRole'"),
-     "Missing required field Principal"},
+    {"trust policy without Principal", POLICY_TRUST,
+     STMT("'Effect':'Allow','Action':'sts:AssumeRole'"), "Missing required field Principal"},
 };
 
 static void test_malformed_row(void **state) {

@@ -21,7 +21,8 @@
 
 #define EMPTY_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define TOKEN                                                                                      \
-    "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPf" \
+    "AQoDYXdzEPT//////////"                                                                        \
+    "wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPf"                     \
     "IeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7" \
     "WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm" \
     "8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA=="
@@ -53,169 +54,464 @@ typedef struct {
     const char *signature;
 } vector;
 
-#define HOST {"Host", "example.amazonaws.com"}
-#define XDATE {"X-Amz-Date", "20150830T123600Z"}
+#define HOST                                                                                       \
+    { "Host", "example.amazonaws.com" }
+#define XDATE                                                                                      \
+    { "X-Amz-Date", "20150830T123600Z" }
 #define SH "host;x-amz-date"
-#define CREQ_TAIL "host:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\n" EMPTY_SHA
-#define S3HOST {"Host", "examplebucket.s3.amazonaws.com"}
-#define S3DATE {"x-amz-date", "20130524T000000Z"}
+#define CREQ_TAIL                                                                                  \
+    "host:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\n" EMPTY_SHA
+#define S3HOST                                                                                     \
+    { "Host", "examplebucket.s3.amazonaws.com" }
+#define S3DATE                                                                                     \
+    { "x-amz-date", "20130524T000000Z" }
 #define UNRESERVED "-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 #define VANILLA_STS "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63"
 #define VANILLA_SIG "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
 #define PUT_BODY_SHA "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"
 
 static const vector VECTORS[] = {
-    {"get-vanilla", &SUITE, "GET", "/", "", {HOST, XDATE}, NULL, NULL, false, SH,
-     "GET\n/\n\n" CREQ_TAIL, VANILLA_STS, VANILLA_SIG},
-    {"get-vanilla-query", &SUITE, "GET", "/", "", {HOST, XDATE}, NULL, NULL, false, SH,
-     "GET\n/\n\n" CREQ_TAIL, VANILLA_STS, VANILLA_SIG},
-    {"get-vanilla-empty-query-key", &SUITE, "GET", "/", "Param1=value1", {HOST, XDATE}, NULL, NULL,
-     false, SH, "GET\n/\nParam1=value1\n" CREQ_TAIL,
+    {"get-vanilla",
+     &SUITE,
+     "GET",
+     "/",
+     "",
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
+     "GET\n/\n\n" CREQ_TAIL,
+     VANILLA_STS,
+     VANILLA_SIG},
+    {"get-vanilla-query",
+     &SUITE,
+     "GET",
+     "/",
+     "",
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
+     "GET\n/\n\n" CREQ_TAIL,
+     VANILLA_STS,
+     VANILLA_SIG},
+    {"get-vanilla-empty-query-key",
+     &SUITE,
+     "GET",
+     "/",
+     "Param1=value1",
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
+     "GET\n/\nParam1=value1\n" CREQ_TAIL,
      "1e24db194ed7d0eec2de28d7369675a243488e08526e8c1c73571282f7c517ab",
      "a67d582fa61cc504c4bae71f336f98b97f1ea3c7a6bfe1b6e45aec72011b9aeb"},
-    {"get-vanilla-query-order-key", &SUITE, "GET", "/", "Param1=value2&Param1=Value1",
-     {HOST, XDATE}, NULL, NULL, false, SH, "GET\n/\nParam1=Value1&Param1=value2\n" CREQ_TAIL,
+    {"get-vanilla-query-order-key",
+     &SUITE,
+     "GET",
+     "/",
+     "Param1=value2&Param1=Value1",
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
+     "GET\n/\nParam1=Value1&Param1=value2\n" CREQ_TAIL,
      "704b4cef673542d84cdff252633f065e8daeba5f168b77116f8b1bcaf3d38f89",
      "eedbc4e291e521cf13422ffca22be7d2eb8146eecf653089df300a15b2382bd1"},
-    {"get-vanilla-query-order-key-case", &SUITE, "GET", "/", "Param2=value2&Param1=value1",
-     {HOST, XDATE}, NULL, NULL, false, SH, "GET\n/\nParam1=value1&Param2=value2\n" CREQ_TAIL,
+    {"get-vanilla-query-order-key-case",
+     &SUITE,
+     "GET",
+     "/",
+     "Param2=value2&Param1=value1",
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
+     "GET\n/\nParam1=value1&Param2=value2\n" CREQ_TAIL,
      "816cd5b414d056048ba4f7c5386d6e0533120fb1fcfa93762cf0fc39e2cf19e0",
      "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"},
-    {"get-vanilla-query-order-value", &SUITE, "GET", "/", "Param1=value2&Param1=value1",
-     {HOST, XDATE}, NULL, NULL, false, SH, "GET\n/\nParam1=value1&Param1=value2\n" CREQ_TAIL,
+    {"get-vanilla-query-order-value",
+     &SUITE,
+     "GET",
+     "/",
+     "Param1=value2&Param1=value1",
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
+     "GET\n/\nParam1=value1&Param1=value2\n" CREQ_TAIL,
      "c968629d70850097a2d8781c9bf7edcb988b04cac14cca9be4acc3595f884606",
      "5772eed61e12b33fae39ee5e7012498b51d56abc0abb7c60486157bd471c4694"},
-    {"get-vanilla-query-unreserved", &SUITE, "GET", "/", UNRESERVED "=" UNRESERVED, {HOST, XDATE},
-     NULL, NULL, false, SH, "GET\n/\n" UNRESERVED "=" UNRESERVED "\n" CREQ_TAIL,
+    {"get-vanilla-query-unreserved",
+     &SUITE,
+     "GET",
+     "/",
+     UNRESERVED "=" UNRESERVED,
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
+     "GET\n/\n" UNRESERVED "=" UNRESERVED "\n" CREQ_TAIL,
      "c30d4703d9f799439be92736156d47ccfb2d879ddf56f5befa6d1d6aab979177",
      "9c3e54bfcdf0b19771a7f523ee5669cdf59bc7cc0884027167c21bb143a40197"},
-    {"get-vanilla-utf8-query", &SUITE, "GET", "/", "\xe1\x88\xb4=bar", {HOST, XDATE}, NULL, NULL,
-     false, SH, "GET\n/\n%E1%88%B4=bar\n" CREQ_TAIL,
+    {"get-vanilla-utf8-query",
+     &SUITE,
+     "GET",
+     "/",
+     "\xe1\x88\xb4=bar",
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
+     "GET\n/\n%E1%88%B4=bar\n" CREQ_TAIL,
      "eb30c5bed55734080471a834cc727ae56beb50e5f39d1bff6d0d38cb192a7073",
      "2cdec8eed098649ff3a119c94853b13c643bcf08f8b0a1d91e12c9027818dd04"},
-    {"get-header-key-duplicate", &SUITE, "GET", "/", "",
+    {"get-header-key-duplicate",
+     &SUITE,
+     "GET",
+     "/",
+     "",
      {HOST, {"My-Header1", "value2"}, {"My-Header1", "value2"}, {"My-Header1", "value1"}, XDATE},
-     NULL, NULL, false, "host;my-header1;x-amz-date",
+     NULL,
+     NULL,
+     false,
+     "host;my-header1;x-amz-date",
      "GET\n/\n\nhost:example.amazonaws.com\nmy-header1:value2,value2,value1\n"
      "x-amz-date:20150830T123600Z\n\nhost;my-header1;x-amz-date\n" EMPTY_SHA,
      "dc7f04a3abfde8d472b0ab1a418b741b7c67174dad1551b4117b15527fbe966c",
      "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea"},
-    {"get-header-value-multiline", &SUITE, "GET", "/", "",
-     {HOST, {"My-Header1", "value1\n  value2\n     value3"}, XDATE}, NULL, NULL, false,
+    {"get-header-value-multiline",
+     &SUITE,
+     "GET",
+     "/",
+     "",
+     {HOST, {"My-Header1", "value1\n  value2\n     value3"}, XDATE},
+     NULL,
+     NULL,
+     false,
      "host;my-header1;x-amz-date",
      "GET\n/\n\nhost:example.amazonaws.com\nmy-header1:value1,value2,value3\n"
      "x-amz-date:20150830T123600Z\n\nhost;my-header1;x-amz-date\n" EMPTY_SHA,
      "b7b6cbfd8a0430b78891e986784da2630c8a135a8595cec25b26ea94f926ee55",
      "ba17b383a53190154eb5fa66a1b836cc297cc0a3d70a5d00705980573d8ff790"},
-    {"get-header-value-order", &SUITE, "GET", "/", "",
-     {HOST, {"My-Header1", "value4"}, {"My-Header1", "value1"}, {"My-Header1", "value3"},
-      {"My-Header1", "value2"}, XDATE},
-     NULL, NULL, false, "host;my-header1;x-amz-date",
+    {"get-header-value-order",
+     &SUITE,
+     "GET",
+     "/",
+     "",
+     {HOST,
+      {"My-Header1", "value4"},
+      {"My-Header1", "value1"},
+      {"My-Header1", "value3"},
+      {"My-Header1", "value2"},
+      XDATE},
+     NULL,
+     NULL,
+     false,
+     "host;my-header1;x-amz-date",
      "GET\n/\n\nhost:example.amazonaws.com\nmy-header1:value4,value1,value3,value2\n"
      "x-amz-date:20150830T123600Z\n\nhost;my-header1;x-amz-date\n" EMPTY_SHA,
      "31ce73cd3f3d9f66977ad3dd957dc47af14df92fcd8509f59b349e9137c58b86",
      "08c7e5a9acfcfeb3ab6b2185e75ce8b1deb5e634ec47601a50643f830c755c01"},
-    {"get-header-value-trim", &SUITE, "GET", "/", "",
-     {HOST, {"My-Header1", " value1"}, {"My-Header2", " \"a   b   c\""}, XDATE}, NULL, NULL, false,
+    {"get-header-value-trim",
+     &SUITE,
+     "GET",
+     "/",
+     "",
+     {HOST, {"My-Header1", " value1"}, {"My-Header2", " \"a   b   c\""}, XDATE},
+     NULL,
+     NULL,
+     false,
      "host;my-header1;my-header2;x-amz-date",
      "GET\n/\n\nhost:example.amazonaws.com\nmy-header1:value1\nmy-header2:\"a b c\"\n"
      "x-amz-date:20150830T123600Z\n\nhost;my-header1;my-header2;x-amz-date\n" EMPTY_SHA,
      "a726db9b0df21c14f559d0a978e563112acb1b9e05476f0a6a1c7d68f28605c7",
      "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736"},
-    {"get-unreserved", &SUITE, "GET", "/" UNRESERVED, "", {HOST, XDATE}, NULL, NULL, false, SH,
+    {"get-unreserved",
+     &SUITE,
+     "GET",
+     "/" UNRESERVED,
+     "",
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
      "GET\n/" UNRESERVED "\n\n" CREQ_TAIL,
      "6a968768eefaa713e2a6b16b589a8ea192661f098f37349f4e2c0082757446f9",
      "07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f"},
-    {"get-utf8", &SUITE, "GET", "/\xe1\x88\xb4", "", {HOST, XDATE}, NULL, NULL, false, SH,
+    {"get-utf8",
+     &SUITE,
+     "GET",
+     "/\xe1\x88\xb4",
+     "",
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
      "GET\n/%E1%88%B4\n\n" CREQ_TAIL,
      "2a0a97d02205e45ce2e994789806b19270cfbbb0921b278ccf58f5249ac42102",
      "8318018e0b0f223aa2bbf98705b62bb787dc9c0e678f255a891fd03141be5d85"},
-    {"get-space", &SUITE, "GET", "/example space/", "", {HOST, XDATE}, NULL, NULL, false, SH,
+    {"get-space",
+     &SUITE,
+     "GET",
+     "/example space/",
+     "",
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
      "GET\n/example%20space/\n\n" CREQ_TAIL,
      "63ee75631ed7234ae61b5f736dfc7754cdccfedbff4b5128a915706ee9390d86",
      "652487583200325589f1fba4c7e578f72c47cb61beeca81406b39ddec1366741"},
-    {"get-slash", &SUITE, "GET", "//", "", {HOST, XDATE}, NULL, NULL, false, SH,
-     "GET\n/\n\n" CREQ_TAIL, VANILLA_STS, VANILLA_SIG},
-    {"get-slash-dot-slash", &SUITE, "GET", "/./", "", {HOST, XDATE}, NULL, NULL, false, SH,
-     "GET\n/\n\n" CREQ_TAIL, VANILLA_STS, VANILLA_SIG},
-    {"get-slashes", &SUITE, "GET", "//example//", "", {HOST, XDATE}, NULL, NULL, false, SH,
+    {"get-slash",
+     &SUITE,
+     "GET",
+     "//",
+     "",
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
+     "GET\n/\n\n" CREQ_TAIL,
+     VANILLA_STS,
+     VANILLA_SIG},
+    {"get-slash-dot-slash",
+     &SUITE,
+     "GET",
+     "/./",
+     "",
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
+     "GET\n/\n\n" CREQ_TAIL,
+     VANILLA_STS,
+     VANILLA_SIG},
+    {"get-slashes",
+     &SUITE,
+     "GET",
+     "//example//",
+     "",
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
      "GET\n/example/\n\n" CREQ_TAIL,
      "cb96b4ac96d501f7c5c15bc6d67b3035061cfced4af6585ad927f7e6c985c015",
      "9a624bd73a37c9a373b5312afbebe7a714a789de108f0bdfe846570885f57e84"},
-    {"get-relative", &SUITE, "GET", "/example/..", "", {HOST, XDATE}, NULL, NULL, false, SH,
-     "GET\n/\n\n" CREQ_TAIL, VANILLA_STS, VANILLA_SIG},
-    {"get-relative-relative", &SUITE, "GET", "/example1/example2/../..", "", {HOST, XDATE}, NULL,
-     NULL, false, SH, "GET\n/\n\n" CREQ_TAIL, VANILLA_STS, VANILLA_SIG},
-    {"get-slash-pointless-dot", &SUITE, "GET", "/./example", "", {HOST, XDATE}, NULL, NULL, false,
-     SH, "GET\n/example\n\n" CREQ_TAIL,
+    {"get-relative",
+     &SUITE,
+     "GET",
+     "/example/..",
+     "",
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
+     "GET\n/\n\n" CREQ_TAIL,
+     VANILLA_STS,
+     VANILLA_SIG},
+    {"get-relative-relative",
+     &SUITE,
+     "GET",
+     "/example1/example2/../..",
+     "",
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
+     "GET\n/\n\n" CREQ_TAIL,
+     VANILLA_STS,
+     VANILLA_SIG},
+    {"get-slash-pointless-dot",
+     &SUITE,
+     "GET",
+     "/./example",
+     "",
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
+     "GET\n/example\n\n" CREQ_TAIL,
      "214d50c111a8edc4819da6a636336472c916b5240f51e9a51b5c3305180cf702",
      "ef75d96142cf21edca26f06005da7988e4f8dc83a165a80865db7089db637ec5"},
-    {"post-vanilla", &SUITE, "POST", "/", "", {HOST, XDATE}, NULL, NULL, false, SH,
-     "POST\n/\n\n" CREQ_TAIL, "553f88c9e4d10fc9e109e2aeb65f030801b70c2f6468faca261d401ae622fc87",
-     "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"},
-    {"post-vanilla-query", &SUITE, "POST", "/", "Param1=value1", {HOST, XDATE}, NULL, NULL, false,
-     SH, "POST\n/\nParam1=value1\n" CREQ_TAIL,
-     "9d659678c1756bb3113e2ce898845a0a79dbbc57b740555917687f1b3340fbbd",
-     "28038455d6de14eafc1f9222cf5aa6f1a96197d7deb8263271d420d138af7f11"},
-    {"post-header-key-case", &SUITE, "POST", "/", "", {{"host", "example.amazonaws.com"},
-     {"x-amz-date", "20150830T123600Z"}}, NULL, NULL, false, SH, "POST\n/\n\n" CREQ_TAIL,
+    {"post-vanilla",
+     &SUITE,
+     "POST",
+     "/",
+     "",
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
+     "POST\n/\n\n" CREQ_TAIL,
      "553f88c9e4d10fc9e109e2aeb65f030801b70c2f6468faca261d401ae622fc87",
      "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"},
-    {"post-header-key-sort", &SUITE, "POST", "/", "", {HOST, {"My-Header1", "value1"}, XDATE}, NULL,
-     NULL, false, "host;my-header1;x-amz-date",
+    {"post-vanilla-query",
+     &SUITE,
+     "POST",
+     "/",
+     "Param1=value1",
+     {HOST, XDATE},
+     NULL,
+     NULL,
+     false,
+     SH,
+     "POST\n/\nParam1=value1\n" CREQ_TAIL,
+     "9d659678c1756bb3113e2ce898845a0a79dbbc57b740555917687f1b3340fbbd",
+     "28038455d6de14eafc1f9222cf5aa6f1a96197d7deb8263271d420d138af7f11"},
+    {"post-header-key-case",
+     &SUITE,
+     "POST",
+     "/",
+     "",
+     {{"host", "example.amazonaws.com"}, {"x-amz-date", "20150830T123600Z"}},
+     NULL,
+     NULL,
+     false,
+     SH,
+     "POST\n/\n\n" CREQ_TAIL,
+     "553f88c9e4d10fc9e109e2aeb65f030801b70c2f6468faca261d401ae622fc87",
+     "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"},
+    {"post-header-key-sort",
+     &SUITE,
+     "POST",
+     "/",
+     "",
+     {HOST, {"My-Header1", "value1"}, XDATE},
+     NULL,
+     NULL,
+     false,
+     "host;my-header1;x-amz-date",
      "POST\n/\n\nhost:example.amazonaws.com\nmy-header1:value1\nx-amz-date:20150830T123600Z\n\n"
      "host;my-header1;x-amz-date\n" EMPTY_SHA,
      "9368318c2967cf6de74404b30c65a91e8f6253e0a8659d6d5319f1a812f87d65",
      "c5410059b04c1ee005303aed430f6e6645f61f4dc9e1461ec8f8916fdf18852c"},
-    {"post-header-value-case", &SUITE, "POST", "/", "", {HOST, {"My-Header1", "VALUE1"}, XDATE},
-     NULL, NULL, false, "host;my-header1;x-amz-date",
+    {"post-header-value-case",
+     &SUITE,
+     "POST",
+     "/",
+     "",
+     {HOST, {"My-Header1", "VALUE1"}, XDATE},
+     NULL,
+     NULL,
+     false,
+     "host;my-header1;x-amz-date",
      "POST\n/\n\nhost:example.amazonaws.com\nmy-header1:VALUE1\nx-amz-date:20150830T123600Z\n\n"
      "host;my-header1;x-amz-date\n" EMPTY_SHA,
      "d51ced243e649e3de6ef63afbbdcbca03131a21a7103a1583706a64618606a93",
      "cdbc9802e29d2942e5e10b5bccfdd67c5f22c7c4e8ae67b53629efa58b974b7d"},
     /* the suite's .creq for the two form cases signs content-type;host;x-amz-date
      * (its published request also carries an unsigned Content-Length) */
-    {"post-x-www-form-urlencoded", &SUITE, "POST", "/", "",
+    {"post-x-www-form-urlencoded",
+     &SUITE,
+     "POST",
+     "/",
+     "",
      {{"Content-Type", "application/x-www-form-urlencoded"}, HOST, XDATE, {"Content-Length", "13"}},
-     "Param1=value1", NULL, false, "content-type;host;x-amz-date",
+     "Param1=value1",
+     NULL,
+     false,
+     "content-type;host;x-amz-date",
      "POST\n/\n\ncontent-type:application/x-www-form-urlencoded\nhost:example.amazonaws.com\n"
      "x-amz-date:20150830T123600Z\n\ncontent-type;host;x-amz-date\n"
      "9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e",
      "42a5e5bb34198acb3e84da4f085bb7927f2bc277ca766e6d19c73c2154021281",
      "ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a"},
-    {"post-x-www-form-urlencoded-parameters", &SUITE, "POST", "/", "",
-     {{"Content-Type", "application/x-www-form-urlencoded; charset=utf8"}, HOST, XDATE,
+    {"post-x-www-form-urlencoded-parameters",
+     &SUITE,
+     "POST",
+     "/",
+     "",
+     {{"Content-Type", "application/x-www-form-urlencoded; charset=utf8"},
+      HOST,
+      XDATE,
       {"Content-Length", "13"}},
-     "Param1=value1", NULL, false, "content-type;host;x-amz-date",
+     "Param1=value1",
+     NULL,
+     false,
+     "content-type;host;x-amz-date",
      "POST\n/\n\ncontent-type:application/x-www-form-urlencoded; charset=utf8\n"
      "host:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\ncontent-type;host;x-amz-date\n"
      "9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e",
      "2e1cf7ed91881a30569e46552437e4156c823447bf1781b921b5d486c568dd1c",
      "1a72ec8f64bd914b0e42e42607c7fbce7fb2c7465f63e3092b3b0d39fa77a6fe"},
-    {"post-sts-header-after", &SUITE, "POST", "/", "",
-     {HOST, XDATE, {"X-Amz-Security-Token", TOKEN}}, NULL, NULL, false, SH, "POST\n/\n\n" CREQ_TAIL,
+    {"post-sts-header-after",
+     &SUITE,
+     "POST",
+     "/",
+     "",
+     {HOST, XDATE, {"X-Amz-Security-Token", TOKEN}},
+     NULL,
+     NULL,
+     false,
+     SH,
+     "POST\n/\n\n" CREQ_TAIL,
      "553f88c9e4d10fc9e109e2aeb65f030801b70c2f6468faca261d401ae622fc87",
      "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"},
-    {"post-sts-header-before", &SUITE, "POST", "/", "",
-     {HOST, XDATE, {"X-Amz-Security-Token", TOKEN}}, NULL, NULL, false,
+    {"post-sts-header-before",
+     &SUITE,
+     "POST",
+     "/",
+     "",
+     {HOST, XDATE, {"X-Amz-Security-Token", TOKEN}},
+     NULL,
+     NULL,
+     false,
      "host;x-amz-date;x-amz-security-token",
-     "POST\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\nx-amz-security-token:" TOKEN
+     "POST\n/"
+     "\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\nx-amz-security-token:" TOKEN
      "\n\nhost;x-amz-date;x-amz-security-token\n" EMPTY_SHA,
      "c237e1b440d4c63c32ca95b5b99481081cb7b13c7e40434868e71567c1a882f6",
      "85d96828115b5dc0cfc3bd16ad9e210dd772bbebba041836c64533a82be05ead"},
     /* S3 developer guide, "Examples: signature calculations" (header auth) */
-    {"s3-get-object", &S3DOC, "GET", "/test.txt", "",
-     {S3HOST, {"Range", "bytes=0-9"}, {"x-amz-content-sha256", EMPTY_SHA}, S3DATE}, NULL, EMPTY_SHA,
-     true, "host;range;x-amz-content-sha256;x-amz-date",
+    {"s3-get-object",
+     &S3DOC,
+     "GET",
+     "/test.txt",
+     "",
+     {S3HOST, {"Range", "bytes=0-9"}, {"x-amz-content-sha256", EMPTY_SHA}, S3DATE},
+     NULL,
+     EMPTY_SHA,
+     true,
+     "host;range;x-amz-content-sha256;x-amz-date",
      "GET\n/test.txt\n\nhost:examplebucket.s3.amazonaws.com\nrange:bytes=0-9\n"
      "x-amz-content-sha256:" EMPTY_SHA "\nx-amz-date:20130524T000000Z\n\n"
      "host;range;x-amz-content-sha256;x-amz-date\n" EMPTY_SHA,
      "7344ae5b7ee6c3e7e6b0fe0640412a37625d1fbfff95c48bbb2dc43964946972",
      "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"},
-    {"s3-put-object (raw $)", &S3DOC, "PUT", "/test$file.text", "",
-     {S3HOST, {"Date", "Fri, 24 May 2013 00:00:00 GMT"}, S3DATE,
-      {"x-amz-storage-class", "REDUCED_REDUNDANCY"}, {"x-amz-content-sha256", PUT_BODY_SHA}},
-     "Welcome to Amazon S3.", NULL, true,
+    {"s3-put-object (raw $)",
+     &S3DOC,
+     "PUT",
+     "/test$file.text",
+     "",
+     {S3HOST,
+      {"Date", "Fri, 24 May 2013 00:00:00 GMT"},
+      S3DATE,
+      {"x-amz-storage-class", "REDUCED_REDUNDANCY"},
+      {"x-amz-content-sha256", PUT_BODY_SHA}},
+     "Welcome to Amazon S3.",
+     NULL,
+     true,
      "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class",
      "PUT\n/test%24file.text\n\ndate:Fri, 24 May 2013 00:00:00 GMT\n"
      "host:examplebucket.s3.amazonaws.com\nx-amz-content-sha256:" PUT_BODY_SHA "\n"
@@ -223,23 +519,48 @@ static const vector VECTORS[] = {
      "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class\n" PUT_BODY_SHA,
      "9e0e90d9c76de8fa5b200d8c849cd5b8dc7a3be3951ddb7f6a76b4158342019d",
      "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd"},
-    {"s3-put-object (%24, as botocore sends it)", &S3DOC, "PUT", "/test%24file.text", "",
-     {S3HOST, {"Date", "Fri, 24 May 2013 00:00:00 GMT"}, S3DATE,
-      {"x-amz-storage-class", "REDUCED_REDUNDANCY"}, {"x-amz-content-sha256", PUT_BODY_SHA}},
-     "Welcome to Amazon S3.", NULL, true,
-     "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class", NULL,
+    {"s3-put-object (%24, as botocore sends it)",
+     &S3DOC,
+     "PUT",
+     "/test%24file.text",
+     "",
+     {S3HOST,
+      {"Date", "Fri, 24 May 2013 00:00:00 GMT"},
+      S3DATE,
+      {"x-amz-storage-class", "REDUCED_REDUNDANCY"},
+      {"x-amz-content-sha256", PUT_BODY_SHA}},
+     "Welcome to Amazon S3.",
+     NULL,
+     true,
+     "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class",
+     NULL,
      "9e0e90d9c76de8fa5b200d8c849cd5b8dc7a3be3951ddb7f6a76b4158342019d",
      "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd"},
-    {"s3-get-bucket-lifecycle", &S3DOC, "GET", "/", "lifecycle",
-     {S3HOST, {"x-amz-content-sha256", EMPTY_SHA}, S3DATE}, NULL, EMPTY_SHA, true,
+    {"s3-get-bucket-lifecycle",
+     &S3DOC,
+     "GET",
+     "/",
+     "lifecycle",
+     {S3HOST, {"x-amz-content-sha256", EMPTY_SHA}, S3DATE},
+     NULL,
+     EMPTY_SHA,
+     true,
      "host;x-amz-content-sha256;x-amz-date",
      "GET\n/\nlifecycle=\nhost:examplebucket.s3.amazonaws.com\nx-amz-content-sha256:" EMPTY_SHA
      "\nx-amz-date:20130524T000000Z\n\nhost;x-amz-content-sha256;x-amz-date\n" EMPTY_SHA,
      "9766c798316ff2757b517bc739a67f6213b4ab36dd5da2f94eaebf79c77395ca",
      "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543"},
-    {"s3-list-objects", &S3DOC, "GET", "/", "max-keys=2&prefix=J",
-     {S3HOST, {"x-amz-content-sha256", EMPTY_SHA}, S3DATE}, NULL, EMPTY_SHA, true,
-     "host;x-amz-content-sha256;x-amz-date", NULL,
+    {"s3-list-objects",
+     &S3DOC,
+     "GET",
+     "/",
+     "max-keys=2&prefix=J",
+     {S3HOST, {"x-amz-content-sha256", EMPTY_SHA}, S3DATE},
+     NULL,
+     EMPTY_SHA,
+     true,
+     "host;x-amz-content-sha256;x-amz-date",
+     NULL,
      "df57d21db20da04d7fa30298dd4488ba3a2b47ca3a489c74750e0f1e7df1b9b7",
      "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"},
 };
@@ -267,8 +588,10 @@ static char *authz_of(const vector *v, const char *sig) {
 }
 
 static void payload_of(const vector *v, char out[65]) {
-    if (v->payload) snprintf(out, 65, "%s", v->payload);
-    else crypto_sha256_hex(slice_cstr(v->body ? v->body : ""), out);
+    if (v->payload)
+        snprintf(out, 65, "%s", v->payload);
+    else
+        crypto_sha256_hex(slice_cstr(v->body ? v->body : ""), out);
 }
 
 static sigv4_request request_of(const vector *v, const cl_kvlist *h, const char *payload) {
@@ -358,9 +681,9 @@ static void test_vectors_tampered(void **s) {
                          SIGV4_SIGNATURE_MISMATCH);
         assert_int_equal(server_check(v, v->method, v->query, NULL, v->signature, "wrong"),
                          SIGV4_SIGNATURE_MISMATCH);
-        assert_int_equal(server_check(v, v->method, v->query, "evil.example.com", v->signature,
-                                      v->c->secret),
-                         SIGV4_SIGNATURE_MISMATCH);
+        assert_int_equal(
+            server_check(v, v->method, v->query, "evil.example.com", v->signature, v->c->secret),
+            SIGV4_SIGNATURE_MISMATCH);
         assert_int_equal(server_check(v, v->method, q, NULL, v->signature, v->c->secret),
                          SIGV4_SIGNATURE_MISMATCH);
         if (*v->query)
@@ -422,8 +745,10 @@ static void test_security_token_header(void **s) {
 /* ---- presigned ---- */
 
 #define S3_PRESIGN_QUERY                                                                           \
-    "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1" \
-    "%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host"
+    "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-" \
+    "1"                                                                                            \
+    "%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders="    \
+    "host"
 #define S3_PRESIGN_SIG "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
 #define T_20130524 ((time_t)1369353600)
 
@@ -451,8 +776,9 @@ static void test_presign_s3_example(void **s) {
     sigv4_request r = {"GET", "/test.txt", S3_PRESIGN_QUERY, &h, NULL, true};
     cl_buf creq = CL_BUF_INIT, sts = CL_BUF_INIT;
     sigv4_canonical_request(&r, "host", &creq);
-    assert_string_equal(buf_cstr(&creq), "GET\n/test.txt\n" S3_PRESIGN_QUERY
-                                         "\nhost:examplebucket.s3.amazonaws.com\n\nhost\nUNSIGNED-PAYLOAD");
+    assert_string_equal(buf_cstr(&creq),
+                        "GET\n/test.txt\n" S3_PRESIGN_QUERY
+                        "\nhost:examplebucket.s3.amazonaws.com\n\nhost\nUNSIGNED-PAYLOAD");
     sigv4_string_to_sign("20130524T000000Z", "20130524/us-east-1/s3/aws4_request", buf_slice(&creq),
                          &sts);
     assert_string_equal(buf_cstr(&sts), "AWS4-HMAC-SHA256\n20130524T000000Z\n20130524/us-east-1/s3/"
@@ -460,16 +786,17 @@ static void test_presign_s3_example(void **s) {
                                         "942174ae0a9121cf58ad04");
     /* the client side produces the documented URL */
     r.query = "";
-    char *q = sigv4_presign(&r, S3DOC.akid, S3DOC.secret, NULL, "us-east-1", "s3", T_20130524, 86400);
+    char *q =
+        sigv4_presign(&r, S3DOC.akid, S3DOC.secret, NULL, "us-east-1", "s3", T_20130524, 86400);
     assert_string_equal(q, S3_PRESIGN_QUERY "&X-Amz-Signature=" S3_PRESIGN_SIG);
     /* and the server accepts it: with UNSIGNED-PAYLOAD or the body hash passed in */
     const char *sec = S3DOC.secret, *host = "examplebucket.s3.amazonaws.com";
     assert_int_equal(presigned_check("GET", "/test.txt", q, host, NULL, T_20130524, sec), SIGV4_OK);
-    assert_int_equal(presigned_check("GET", "/test.txt", q, host, EMPTY_SHA, T_20130524 + 86400, sec),
-                     SIGV4_OK);
-    assert_int_equal(presigned_check("GET", "/test.txt", q, host, "UNSIGNED-PAYLOAD",
-                                     T_20130524 - 900, sec),
-                     SIGV4_OK);
+    assert_int_equal(
+        presigned_check("GET", "/test.txt", q, host, EMPTY_SHA, T_20130524 + 86400, sec), SIGV4_OK);
+    assert_int_equal(
+        presigned_check("GET", "/test.txt", q, host, "UNSIGNED-PAYLOAD", T_20130524 - 900, sec),
+        SIGV4_OK);
     /* the clock */
     assert_int_equal(presigned_check("GET", "/test.txt", q, host, NULL, T_20130524 + 86401, sec),
                      SIGV4_EXPIRED);
@@ -482,9 +809,9 @@ static void test_presign_s3_example(void **s) {
                      SIGV4_SIGNATURE_MISMATCH);
     assert_int_equal(presigned_check("GET", "/test2.txt", q, host, NULL, T_20130524, sec),
                      SIGV4_SIGNATURE_MISMATCH);
-    assert_int_equal(presigned_check("GET", "/test.txt", q, "other.s3.amazonaws.com", NULL,
-                                     T_20130524, sec),
-                     SIGV4_SIGNATURE_MISMATCH);
+    assert_int_equal(
+        presigned_check("GET", "/test.txt", q, "other.s3.amazonaws.com", NULL, T_20130524, sec),
+        SIGV4_SIGNATURE_MISMATCH);
     char *extra = cl_sprintf("%s&response-content-type=text%%2Fhtml", q);
     assert_int_equal(presigned_check("GET", "/test.txt", extra, host, NULL, T_20130524, sec),
                      SIGV4_SIGNATURE_MISMATCH);
@@ -512,18 +839,23 @@ static void test_presign_canonical_query(void **s) {
     (void)s;
     cl_kvlist h = CL_KVLIST_INIT;
     kvlist_add(&h, "Host", "example.amazonaws.com");
-    sigv4_request r = {"GET", "/",
-                       "Param2=value2&Param1=value1&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential="
-                       "AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fservice%2Faws4_request&X-Amz-Date="
-                       "20150830T123600Z&X-Amz-SignedHeaders=host",
-                       &h, EMPTY_SHA, false};
+    sigv4_request r = {
+        "GET",
+        "/",
+        "Param2=value2&Param1=value1&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential="
+        "AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fservice%2Faws4_request&X-Amz-Date="
+        "20150830T123600Z&X-Amz-SignedHeaders=host",
+        &h,
+        EMPTY_SHA,
+        false};
     cl_buf creq = CL_BUF_INIT, sts = CL_BUF_INIT;
     sigv4_canonical_request(&r, "host", &creq);
-    assert_string_equal(buf_cstr(&creq),
-                        "GET\n/\nParam1=value1&Param2=value2&X-Amz-Algorithm=AWS4-HMAC-SHA256&"
-                        "X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fservice%2Faws4_request&"
-                        "X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host\nhost:example.amazonaws."
-                        "com\n\nhost\n" EMPTY_SHA);
+    assert_string_equal(
+        buf_cstr(&creq),
+        "GET\n/\nParam1=value1&Param2=value2&X-Amz-Algorithm=AWS4-HMAC-SHA256&"
+        "X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fservice%2Faws4_request&"
+        "X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host\nhost:example.amazonaws."
+        "com\n\nhost\n" EMPTY_SHA);
     sigv4_string_to_sign("20150830T123600Z", "20150830/us-east-1/service/aws4_request",
                          buf_slice(&creq), &sts);
     assert_string_equal(buf_cstr(&sts), "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/"
@@ -534,10 +866,11 @@ static void test_presign_canonical_query(void **s) {
     buf_clear(&sts);
     kvlist_add(&h, "X-Amz-Security-Token",
                "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267");
-    r.query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%"
-              "2Fservice%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host%3Bx-amz-"
-              "security-token&X-Amz-Security-Token=6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa315"
-              "53b73ebf194267&X-Amz-Expires=3600";
+    r.query =
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%"
+        "2Fservice%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host%3Bx-amz-"
+        "security-token&X-Amz-Security-Token=6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa315"
+        "53b73ebf194267&X-Amz-Expires=3600";
     sigv4_canonical_request(&r, "host;x-amz-security-token", &creq);
     sigv4_string_to_sign("20150830T123600Z", "20150830/us-east-1/service/aws4_request",
                          buf_slice(&creq), &sts);
@@ -619,8 +952,8 @@ static void test_presign_parse_errors(void **s) {
 #define QS "&X-Amz-Signature=" VANILLA_SIG
     static const query_case cases[] = {
         {QA QC QD QE QH QS, SIGV4_OK},
-        {"X-Amz-Credential=AKID/20150830/us-east-1/s3/aws4_request&X-Amz-Algorithm=AWS4-HMAC-SHA256" QD
-             QE QH QS,
+        {"X-Amz-Credential=AKID/20150830/us-east-1/s3/"
+         "aws4_request&X-Amz-Algorithm=AWS4-HMAC-SHA256" QD QE QH QS,
          SIGV4_OK},
         {"a=1", SIGV4_MISSING},
         {"AWSAccessKeyId=AKID&Signature=quXMrn1hHAklyTPch0Z7Lu%2FjB4s%3D&Expires=1795237982",
@@ -667,8 +1000,9 @@ static void test_presign_parse_errors(void **s) {
     /* the Authorization header and a presigned query together */
     cl_kvlist h = CL_KVLIST_INIT;
     kvlist_add(&h, "Host", "h");
-    kvlist_add(&h, "Authorization", "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/s3/"
-                                    "aws4_request, SignedHeaders=host, Signature=" VANILLA_SIG);
+    kvlist_add(&h, "Authorization",
+               "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/s3/"
+               "aws4_request, SignedHeaders=host, Signature=" VANILLA_SIG);
     kvlist_add(&h, "X-Amz-Date", "20150830T123600Z");
     sigv4_request r = {"GET", "/", QA QC QD QE QH QS, &h, NULL, true};
     sigv4_auth a;
@@ -720,7 +1054,8 @@ static void test_header_parse(void **s) {
          "SignedHeaders=host, " SIGP,
          SIGV4_MALFORMED},
         /* credential scope */
-        {"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service, SignedHeaders=host, " SIGP,
+        {"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service, "
+         "SignedHeaders=host, " SIGP,
          SIGV4_MALFORMED},
         {"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request/, "
          "SignedHeaders=host, " SIGP,
@@ -728,9 +1063,11 @@ static void test_header_parse(void **s) {
         {"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_requesx, "
          "SignedHeaders=host, " SIGP,
          SIGV4_MALFORMED},
-        {"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830//service/aws4_request, SignedHeaders=host, " SIGP,
+        {"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830//service/aws4_request, "
+         "SignedHeaders=host, " SIGP,
          SIGV4_MALFORMED},
-        {"AWS4-HMAC-SHA256 Credential=/20150830/us-east-1/service/aws4_request, SignedHeaders=host, " SIGP,
+        {"AWS4-HMAC-SHA256 Credential=/20150830/us-east-1/service/aws4_request, "
+         "SignedHeaders=host, " SIGP,
          SIGV4_MALFORMED},
         {"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us east/service/aws4_request, "
          "SignedHeaders=host, " SIGP,
@@ -760,7 +1097,8 @@ static void test_header_parse(void **s) {
         {"AWS4-HMAC-SHA256 " CRED ", SignedHeaders=host;x:y, " SIGP, SIGV4_MALFORMED},
         /* signature */
         {"AWS4-HMAC-SHA256 " CRED ", SignedHeaders=host, Signature=5fa00fa3", SIGV4_MALFORMED},
-        {"AWS4-HMAC-SHA256 " CRED ", SignedHeaders=host, Signature=" VANILLA_SIG "0", SIGV4_MALFORMED},
+        {"AWS4-HMAC-SHA256 " CRED ", SignedHeaders=host, Signature=" VANILLA_SIG "0",
+         SIGV4_MALFORMED},
         {"AWS4-HMAC-SHA256 " CRED ", SignedHeaders=host, Signature="
          "5FA00FA31553B73EBF1942676E86291E8372FF2A2260956D9B8AAE1D763FBF31",
          SIGV4_MALFORMED},
@@ -816,19 +1154,24 @@ static void test_header_missing_and_duplicates(void **s) {
     /* the request time */
     assert_int_equal(parse_with("Authorization", VANILLA_AUTHZ, NULL, NULL, &a), SIGV4_BAD_DATE);
     sigv4_auth_free(&a);
-    assert_int_equal(parse_with("Authorization", VANILLA_AUTHZ, "X-Amz-Date", "2015-08-30T12:36:00Z", &a),
+    assert_int_equal(
+        parse_with("Authorization", VANILLA_AUTHZ, "X-Amz-Date", "2015-08-30T12:36:00Z", &a),
+        SIGV4_BAD_DATE);
+    sigv4_auth_free(&a);
+    assert_int_equal(
+        parse_with("Authorization", VANILLA_AUTHZ, "X-Amz-Date", "20150830T123600", &a),
+        SIGV4_BAD_DATE);
+    sigv4_auth_free(&a);
+    assert_int_equal(
+        parse_with("Authorization", VANILLA_AUTHZ, "X-Amz-Date", "20150830T253600Z", &a),
+        SIGV4_BAD_DATE);
+    sigv4_auth_free(&a);
+    assert_int_equal(parse_with("Authorization", VANILLA_AUTHZ, "Date", "yesterday", &a),
                      SIGV4_BAD_DATE);
     sigv4_auth_free(&a);
-    assert_int_equal(parse_with("Authorization", VANILLA_AUTHZ, "X-Amz-Date", "20150830T123600", &a),
-                     SIGV4_BAD_DATE);
-    sigv4_auth_free(&a);
-    assert_int_equal(parse_with("Authorization", VANILLA_AUTHZ, "X-Amz-Date", "20150830T253600Z", &a),
-                     SIGV4_BAD_DATE);
-    sigv4_auth_free(&a);
-    assert_int_equal(parse_with("Authorization", VANILLA_AUTHZ, "Date", "yesterday", &a), SIGV4_BAD_DATE);
-    sigv4_auth_free(&a);
-    assert_int_equal(parse_with("Authorization", VANILLA_AUTHZ, "X-Amz-Date", " 20150830T123600Z ", &a),
-                     SIGV4_OK);
+    assert_int_equal(
+        parse_with("Authorization", VANILLA_AUTHZ, "X-Amz-Date", " 20150830T123600Z ", &a),
+        SIGV4_OK);
     assert_string_equal(a.amz_date, "20150830T123600Z");
     sigv4_auth_free(&a);
 }
@@ -838,8 +1181,10 @@ static void test_many_signed_headers(void **s) {
     for (int n = 255; n <= 256; n++) {
         cl_buf list = CL_BUF_INIT;
         buf_append_cstr(&list, "host");
-        for (int i = 0; i < n; i++) buf_appendf(&list, ";h%d", i);
-        char *authz = cl_sprintf("AWS4-HMAC-SHA256 " CRED ", SignedHeaders=%s, " SIGP, buf_cstr(&list));
+        for (int i = 0; i < n; i++)
+            buf_appendf(&list, ";h%d", i);
+        char *authz =
+            cl_sprintf("AWS4-HMAC-SHA256 " CRED ", SignedHeaders=%s, " SIGP, buf_cstr(&list));
         sigv4_auth a;
         assert_int_equal(parse_with("Authorization", authz, "X-Amz-Date", "20150830T123600Z", &a),
                          n < 256 ? SIGV4_OK : SIGV4_MALFORMED);
@@ -860,8 +1205,9 @@ static void test_date_header(void **s) {
     sigv4_request r = {"GET", "/", "", &h, EMPTY_SHA, false};
     cl_buf creq = CL_BUF_INIT, sts = CL_BUF_INIT;
     sigv4_canonical_request(&r, "date;host", &creq);
-    assert_string_equal(buf_cstr(&creq), "GET\n/\n\ndate:Sun, 30 Aug 2015 12:36:00 GMT\nhost:example."
-                                         "amazonaws.com\n\ndate;host\n" EMPTY_SHA);
+    assert_string_equal(buf_cstr(&creq),
+                        "GET\n/\n\ndate:Sun, 30 Aug 2015 12:36:00 GMT\nhost:example."
+                        "amazonaws.com\n\ndate;host\n" EMPTY_SHA);
     sigv4_string_to_sign("20150830T123600Z", "20150830/us-east-1/service/aws4_request",
                          buf_slice(&creq), &sts);
     uint8_t key[32], mac[32];
@@ -869,7 +1215,8 @@ static void test_date_header(void **s) {
     sigv4_signing_key(SUITE.secret, "20150830", "us-east-1", "service", key);
     crypto_hmac_sha256(slice_of(key, 32), buf_slice(&sts), mac);
     hex_encode_to(sig, mac, 32);
-    char *authz = cl_sprintf("AWS4-HMAC-SHA256 " CRED ", SignedHeaders=date;host, Signature=%s", sig);
+    char *authz =
+        cl_sprintf("AWS4-HMAC-SHA256 " CRED ", SignedHeaders=date;host, Signature=%s", sig);
     kvlist_add(&h, "Authorization", authz);
     sigv4_auth a;
     assert_int_equal(sigv4_parse(&r, &a), SIGV4_OK);
@@ -890,8 +1237,9 @@ static void test_missing_signed_header(void **s) {
     cl_kvlist h = CL_KVLIST_INIT;
     kvlist_add(&h, "Host", "example.amazonaws.com");
     kvlist_add(&h, "X-Amz-Date", "20150830T123600Z");
-    kvlist_add(&h, "Authorization", "AWS4-HMAC-SHA256 " CRED ", SignedHeaders=host;my-header;"
-                                    "x-amz-date, " SIGP);
+    kvlist_add(&h, "Authorization",
+               "AWS4-HMAC-SHA256 " CRED ", SignedHeaders=host;my-header;"
+               "x-amz-date, " SIGP);
     sigv4_request r = {"GET", "/", "", &h, EMPTY_SHA, false};
     sigv4_auth a;
     assert_int_equal(sigv4_parse(&r, &a), SIGV4_OK);
@@ -941,7 +1289,8 @@ static char *creq_line(const char *path, const char *query, bool s3, int line) {
     cl_buf b = CL_BUF_INIT;
     sigv4_canonical_request(&r, "host", &b);
     const char *p = buf_cstr(&b);
-    for (int i = 0; i < line; i++) p = strchr(p, '\n') + 1;
+    for (int i = 0; i < line; i++)
+        p = strchr(p, '\n') + 1;
     char *out = cl_strndup(p, strcspn(p, "\n"));
     buf_free(&b);
     kvlist_free(&h);
@@ -984,7 +1333,8 @@ static void test_canonical_uri(void **s) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *got = creq_line(cases[i].in, "", cases[i].s3, 1);
-        if (strcmp(got, cases[i].want) != 0) print_message("path %s (s3=%d)\n", cases[i].in, cases[i].s3);
+        if (strcmp(got, cases[i].want) != 0)
+            print_message("path %s (s3=%d)\n", cases[i].in, cases[i].s3);
         assert_string_equal(got, cases[i].want);
         free(got);
     }
@@ -1070,11 +1420,11 @@ static void test_sign_roundtrip(void **s) {
     static const roundtrip_case cases[] = {
         {"POST", "/", "", "iam", false, false, false},
         {"POST", "/", "", "cloister", false, false, true},
-        {"GET", "/2015-03-31/functions/my%20fn/invocations", "Qualifier=%24LATEST&x=a%2Bb", "lambda",
-         false, false, false},
+        {"GET", "/2015-03-31/functions/my%20fn/invocations", "Qualifier=%24LATEST&x=a%2Bb",
+         "lambda", false, false, false},
         {"PUT", "/bucket/dir/a%20b%2Bc%7E~%E1%88%B4.txt", "", "s3", true, true, false},
-        {"GET", "/bucket", "list-type=2&prefix=a%2Fb&delimiter=%2F&encoding-type=url", "s3", true, true,
-         true},
+        {"GET", "/bucket", "list-type=2&prefix=a%2Fb&delimiter=%2F&encoding-type=url", "s3", true,
+         true, true},
         {"DELETE", "/bucket/k", "uploadId=abc%3D%3D", "s3", true, true, false},
     };
     time_t now = 1700000000;
@@ -1097,8 +1447,10 @@ static void test_sign_roundtrip(void **s) {
         assert_int_equal(sigv4_parse(&r, &a), SIGV4_OK);
         assert_string_equal(a.service, c->service);
         assert_string_equal(a.region, "us-west-2");
-        if (c->token) assert_string_equal(a.security_token, "tok+en/=");
-        else assert_null(a.security_token);
+        if (c->token)
+            assert_string_equal(a.security_token, "tok+en/=");
+        else
+            assert_null(a.security_token);
         assert_int_equal(sigv4_verify(&r, &a, "s3cr3t", now + 5), SIGV4_OK);
         assert_int_equal(sigv4_verify(&r, &a, "s3cr3T", now), SIGV4_SIGNATURE_MISMATCH);
         r.payload_hash = EMPTY_SHA;
@@ -1143,7 +1495,8 @@ static void test_status_str(void **s) {
         const char *m = sigv4_status_str((sigv4_status)i);
         assert_non_null(m);
         assert_true(strlen(m) > 5);
-        for (int j = SIGV4_OK; j < i; j++) assert_string_not_equal(m, sigv4_status_str((sigv4_status)j));
+        for (int j = SIGV4_OK; j < i; j++)
+            assert_string_not_equal(m, sigv4_status_str((sigv4_status)j));
     }
     assert_non_null(sigv4_status_str((sigv4_status)99));
 }

@@ -80,7 +80,8 @@ static void test_list(void **s) {
     (void)s;
     store *st = open_db("list.db");
     const char *names[] = {"b/2", "a", "b/1", "c", "b/3", "b0"};
-    for (int i = 0; i < 6; i++) assert_int_equal(store_put(st, "k", "s", names[i], "{}"), CL_OK);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(store_put(st, "k", "s", names[i], "{}"), CL_OK);
     collected c = {0};
     bool more = false;
     assert_int_equal(store_list(st, "k", "s", NULL, NULL, 0, collect, &c, &more), CL_OK);
@@ -145,9 +146,11 @@ static void test_kill9_durability(void **s) {
     }
     close(fds[1]);
     int last = -1, v;
-    while (last < 200 && read(fds[0], &v, sizeof v) == sizeof v) last = v;
+    while (last < 200 && read(fds[0], &v, sizeof v) == sizeof v)
+        last = v;
     kill(pid, SIGKILL);
-    while (read(fds[0], &v, sizeof v) == sizeof v) last = v; /* acks sent before death */
+    while (read(fds[0], &v, sizeof v) == sizeof v)
+        last = v; /* acks sent before death */
     close(fds[0]);
     int status;
     waitpid(pid, &status, 0);
