@@ -11,6 +11,9 @@
 
 #include "base/base.h"
 
+/* Receives one piece of a streamed request body; an error stops the upload. */
+typedef cl_err (*http_body_fn)(void *arg, cl_slice piece);
+
 typedef struct {
     const char *method;
     char *path;  /* raw request-target path, still percent-encoded */
@@ -25,15 +28,41 @@ typedef struct {
     /* set by the handler, for metrics and logs */
     const char *service;
     const char *op;
+    /* Streaming: http_config.on_headers may set body_sink; then each body piece
+     * goes to it (not to `body`, and without the max_body limit), and the
+     * handler runs after the last piece. The first error it returns is kept in
+     * body_error and the rest of the body is discarded. `state` is the
+     * handlers' own per-request data, released with state_free at the end. */
+    http_body_fn body_sink;
+    void *body_sink_arg;
+    cl_err body_error;
+    uint64_t body_received;
+    void *state;
+    void (*state_free)(void *state);
 } http_request;
+
+/* Produces response bytes at `pos` into buf (at most max); returns bytes made,
+ * 0 at the end, or -1 on error (the connection is then closed). */
+typedef long (*http_reader_fn)(void *arg, uint64_t pos, char *buf, size_t max);
 
 typedef struct {
     int status;
     cl_kvlist headers;
     cl_buf body;
+    /* Instead of body: a file range sent zero-copy (the server closes fd) ... */
+    int fd;
+    uint64_t fd_offset, fd_length;
+    /* ... or bytes produced on demand (e.g. decrypted segments). */
+    http_reader_fn reader;
+    void *reader_arg;
+    void (*reader_free)(void *arg);
+    uint64_t reader_length;
 } http_response;
 
 typedef void (*http_handler)(void *ctx, http_request *req, http_response *resp);
+/* Called once headers are in, before the body: may set req->body_sink to
+ * stream, or fill resp (status != 0) to answer at once without reading the body. */
+typedef void (*http_headers_fn)(void *ctx, http_request *req, http_response *resp);
 
 typedef struct {
     const char *listen;     /* "127.0.0.1:9000" */
@@ -41,6 +70,7 @@ typedef struct {
     const char *tls_cert_pem, *tls_key_pem;
     size_t max_body;  /* bytes; larger bodies get 413 before the handler runs */
     unsigned threads; /* thread pool size */
+    http_headers_fn on_headers; /* optional */
 } http_config;
 
 typedef struct http_server http_server;

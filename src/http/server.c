@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 struct http_server {
     struct MHD_Daemon *plain, *tls;
     http_handler handler;
+    http_headers_fn on_headers;
     void *ctx;
     size_t max_body;
 };
@@ -45,6 +47,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
     (void)toe;
     req_state *st = *con_cls;
     if (!st) return;
+    if (st->req.state_free) st->req.state_free(st->req.state);
     free(st->req.path);
     free(st->req.query);
     kvlist_free(&st->req.headers);
@@ -96,15 +99,48 @@ static void fill_remote(struct MHD_Connection *con, http_request *req) {
                   sizeof req->remote_ip);
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *con, http_response *r) {
+typedef struct {
+    http_reader_fn fn;
+    void *arg;
+    void (*release)(void *arg);
+} reader_box;
+
+static ssize_t read_cb(void *cls, uint64_t pos, char *buf, size_t max) {
+    reader_box *b = cls;
+    long n = b->fn(b->arg, pos, buf, max);
+    return n > 0 ? (ssize_t)n : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void read_free(void *cls) {
+    reader_box *b = cls;
+    if (b->release) b->release(b->arg);
+    free(b);
+}
+
+static struct MHD_Response *make_response(http_response *r) {
+    if (r->fd >= 0) {
+        struct MHD_Response *mr = MHD_create_response_from_fd_at_offset64(r->fd_length, r->fd, r->fd_offset);
+        if (!mr) close(r->fd);
+        r->fd = -1; /* MHD owns it now */
+        return mr;
+    }
+    if (r->reader) {
+        reader_box *b = cl_malloc(sizeof *b);
+        *b = (reader_box){r->reader, r->reader_arg, r->reader_free};
+        r->reader = NULL;
+        return MHD_create_response_from_callback(r->reader_length, 64 * 1024, read_cb, b, read_free);
+    }
     size_t len = r->body.len;
     void *data = r->body.ptr;
     r->body = CL_BUF_INIT;
     struct MHD_Response *mr = MHD_create_response_from_buffer_with_free_callback(len, data, free);
-    if (!mr) {
-        free(data);
-        return MHD_NO;
-    }
+    if (!mr) free(data);
+    return mr;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *con, http_response *r) {
+    struct MHD_Response *mr = make_response(r);
+    if (!mr) return MHD_NO;
     for (size_t i = 0; i < r->headers.len; i++)
         MHD_add_response_header(mr, r->headers.items[i].key, r->headers.items[i].value);
     enum MHD_Result rc = MHD_queue_response(con, (unsigned)r->status, mr);
@@ -112,18 +148,28 @@ static enum MHD_Result send_response(struct MHD_Connection *con, http_response *
     return rc;
 }
 
-static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *con, req_state *st) {
-    http_response resp = {.status = 200};
-    srv->handler(srv->ctx, &st->req, &resp);
-    http_set_header(&resp, "x-amz-request-id", st->req.request_id);
-    http_set_header(&resp, "x-amzn-RequestId", st->req.request_id);
-    http_set_header(&resp, "Server", "Cloister");
-    enum MHD_Result rc = send_response(con, &resp);
+static void response_release(http_response *r) {
+    if (r->fd >= 0) close(r->fd);
+    if (r->reader && r->reader_free) r->reader_free(r->reader_arg);
+    kvlist_free(&r->headers);
+    buf_free(&r->body);
+}
+
+static enum MHD_Result finish(struct MHD_Connection *con, req_state *st, http_response *resp) {
+    http_set_header(resp, "x-amz-request-id", st->req.request_id);
+    http_set_header(resp, "x-amzn-RequestId", st->req.request_id);
+    http_set_header(resp, "Server", "Cloister");
+    enum MHD_Result rc = send_response(con, resp);
     metrics_observe(st->req.service ? st->req.service : "none", st->req.op ? st->req.op : "none",
-                    resp.status, time_mono_ns() - st->t0);
-    kvlist_free(&resp.headers);
-    buf_free(&resp.body);
+                    resp->status, time_mono_ns() - st->t0);
+    response_release(resp);
     return rc;
+}
+
+static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *con, req_state *st) {
+    http_response resp = {.status = 200, .fd = -1};
+    srv->handler(srv->ctx, &st->req, &resp);
+    return finish(con, st, &resp);
 }
 
 static void start_request(http_server *srv, struct MHD_Connection *con, req_state *st,
@@ -145,6 +191,18 @@ static void start_request(http_server *srv, struct MHD_Connection *con, req_stat
         st->req.body_too_large = true;
 }
 
+static void take_piece(http_server *srv, req_state *st, cl_slice piece) {
+    http_request *r = &st->req;
+    r->body_received += piece.len;
+    if (r->body_sink) {
+        if (r->body_error == CL_OK) r->body_error = r->body_sink(r->body_sink_arg, piece);
+    } else if (r->body.len + piece.len > srv->max_body) {
+        r->body_too_large = true;
+    } else {
+        buf_append_slice(&r->body, piece);
+    }
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls) {
@@ -155,14 +213,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     if (!st) return MHD_NO;
     if (!st->started) {
         start_request(srv, con, st, method);
-        if (!st->req.body_too_large && !st->req.bad_request) return MHD_YES;
-        return dispatch(srv, con, st); /* answer 413/400 now instead of reading the body */
+        if (st->req.bad_request) return dispatch(srv, con, st); /* 400 without reading the body */
+        if (srv->on_headers) {
+            http_response early = {.status = 0, .fd = -1};
+            srv->on_headers(srv->ctx, &st->req, &early);
+            if (early.status) return finish(con, st, &early);
+            response_release(&early);
+        }
+        if (st->req.body_too_large && !st->req.body_sink) return dispatch(srv, con, st); /* 413 */
+        st->req.body_too_large = false;
+        return MHD_YES;
     }
     if (*upload_size) {
-        if (st->req.body.len + *upload_size > srv->max_body)
-            st->req.body_too_large = true;
-        else
-            buf_append(&st->req.body, upload, *upload_size);
+        take_piece(srv, st, slice_of(upload, *upload_size));
         *upload_size = 0;
         return MHD_YES;
     }
@@ -242,6 +305,7 @@ static struct MHD_Daemon *start_daemon(http_server *srv, const http_config *cfg,
 cl_err http_server_start(const http_config *cfg, http_handler h, void *ctx, http_server **out) {
     http_server *srv = cl_calloc(1, sizeof *srv);
     srv->handler = h;
+    srv->on_headers = cfg->on_headers;
     srv->ctx = ctx;
     srv->max_body = cfg->max_body ? cfg->max_body : 1 << 20;
     srv->plain = start_daemon(srv, cfg, cfg->listen, false);
