@@ -6,6 +6,7 @@
 
 #include "http/http.h"
 #include "iam/iam.h"
+#include "s3/s3.h"
 
 int cmd_serve(int argc, char **argv);
 int cmd_account(int argc, char **argv);
@@ -14,8 +15,11 @@ int cmd_account(int argc, char **argv);
 typedef struct {
     iam *iam;
     store *st;
+    s3 *s3;
 } frontdoor;
 void frontdoor_handle(void *ctx, http_request *req, http_response *resp);
+/* Headers are in: authenticates and starts streamed uploads (S3 PutObject). */
+void frontdoor_on_headers(void *ctx, http_request *req, http_response *resp);
 
 /* ---- client side ---- */
 typedef struct {

@@ -101,7 +101,10 @@ static void route(frontdoor *fd, http_request *req, const iam_caller *c, http_re
     aws_fault f = {0};
     cl_kvlist params = CL_KVLIST_INIT;
     /* req->service must outlive the caller (metrics read it after the handler) */
-    req->service = strcmp(svc, "iam") == 0 ? "iam" : strcmp(svc, "sts") == 0 ? "sts" : "cloister";
+    req->service = strcmp(svc, "iam") == 0   ? "iam"
+                   : strcmp(svc, "sts") == 0 ? "sts"
+                   : strcmp(svc, "s3") == 0  ? "s3"
+                                             : "cloister";
     if (strcmp(svc, "iam") == 0 || strcmp(svc, "sts") == 0) {
         if (!query_params(req, &params, &f))
             fail(resp, req, svc, &f);
@@ -111,6 +114,8 @@ static void route(frontdoor *fd, http_request *req, const iam_caller *c, http_re
             sts_api_handle(fd->iam, c, req, &params, resp);
     } else if (strcmp(svc, "cloister") == 0) {
         cloister_api_handle(fd->iam, c, req, resp);
+    } else if (strcmp(svc, "s3") == 0) {
+        s3_handle(fd->s3, c, req, resp);
     } else {
         req->service = "unknown";
         aws_fault_set(&f, 501, "NotImplemented",
@@ -120,7 +125,7 @@ static void route(frontdoor *fd, http_request *req, const iam_caller *c, http_re
     kvlist_free(&params);
 }
 
-static void anonymous(http_request *req, http_response *resp) {
+static void anonymous(frontdoor *fd, http_request *req, const iam_caller *c, http_response *resp) {
     aws_fault f = {0};
     if (is_form(req)) { /* Query protocol without a signature */
         req->service = "unknown";
@@ -129,14 +134,39 @@ static void anonymous(http_request *req, http_response *resp) {
         fail(resp, req, NULL, &f);
         return;
     }
-    req->service = "s3";
-    aws_fault_set(&f, 501, "NotImplemented",
-                  "The object store is not available on this server yet.");
-    fail(resp, req, "s3", &f);
+    s3_handle(fd->s3, c, req,
+              resp); /* anonymous S3 access: only what a bucket policy makes public */
+}
+
+/* S3 requires x-amz-content-sha256 with header auth; presigned uploads are unsigned. */
+static const char *declared_payload_hash(const http_request *req) {
+    const char *h = kvlist_get_ci(&req->headers, "x-amz-content-sha256");
+    return h ? h : "UNSIGNED-PAYLOAD";
+}
+
+void frontdoor_on_headers(void *ctx, http_request *req, http_response *resp) {
+    frontdoor *fd = ctx;
+    if (req->bad_request || !s3_is_upload(req)) return; /* read the whole body, then handle */
+    aws_fault f = {0};
+    iam_caller c;
+    iam_auth_result r = iam_authenticate(fd->iam, req, declared_payload_hash(req), true, &c, &f);
+    if (r == IAM_AUTH_FAILED) {
+        req->service = "auth";
+        req->op = f.code;
+        fail(resp, req, "s3", &f);
+    } else if (r == IAM_AUTH_ANONYMOUS || strcmp(c.service, "s3") == 0) {
+        s3_begin_upload(fd->s3, &c, req, resp);
+    }
+    iam_caller_free(&c);
 }
 
 void frontdoor_handle(void *ctx, http_request *req, http_response *resp) {
     frontdoor *fd = ctx;
+    if (req->body_sink) { /* a streamed upload, authenticated and authorized at its headers */
+        iam_caller none = {.p = {.type = PRINCIPAL_ANONYMOUS}};
+        s3_handle(fd->s3, &none, req, resp);
+        return;
+    }
     if (operator_endpoint(req, resp)) return;
     aws_fault f = {0};
     if (req->bad_request) {
@@ -166,7 +196,7 @@ void frontdoor_handle(void *ctx, http_request *req, http_response *resp) {
         req->op = f.code;
         fail(resp, req, c.service, &f);
     } else if (r == IAM_AUTH_ANONYMOUS) {
-        anonymous(req, resp);
+        anonymous(fd, req, &c, resp);
     } else {
         route(fd, req, &c, resp);
     }

@@ -78,7 +78,8 @@ static http_server *start_http(const serve_opts *o, frontdoor *fd, char **cert, 
     http_config cfg = {.listen = o->listen,
                        .tls_listen = o->tls_listen,
                        .max_body = 8u << 20,
-                       .threads = o->threads};
+                       .threads = o->threads,
+                       .on_headers = frontdoor_on_headers};
     if (o->tls_listen) {
         char *dir = cl_sprintf("%s/tls", o->data);
         cl_err e = tls_ensure_material(dir, cert, key);
@@ -118,6 +119,7 @@ static int wait_for_signal(iam *m) {
 static int run(const serve_opts *o) {
     store *st = NULL;
     iam *m = NULL;
+    s3 *objects = NULL;
     char *db = cl_sprintf("%s/meta.db", o->data), *cred = cl_sprintf("%s/credentials", o->data);
     char *cert = NULL, *key = NULL;
     int rc = 1;
@@ -130,7 +132,11 @@ static int run(const serve_opts *o) {
         fprintf(stderr, "cloister serve: cannot create the first account\n");
         goto out;
     }
-    frontdoor fd = {m, st};
+    if (s3_open(st, m, o->data, &objects) != CL_OK) {
+        fprintf(stderr, "cloister serve: cannot open the object store in %s/blobs\n", o->data);
+        goto out;
+    }
+    frontdoor fd = {m, st, objects};
     http_server *srv = start_http(o, &fd, &cert, &key);
     if (!srv) goto out;
     print_banner(o, cred, created, iam_root_account(m));
@@ -139,6 +145,7 @@ static int run(const serve_opts *o) {
     http_server_stop(srv);
     rc = 0;
 out:
+    s3_close(objects);
     iam_close(m);
     store_close(st);
     cl_free_secret(key);

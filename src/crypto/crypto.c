@@ -35,26 +35,47 @@ void crypto_hmac_sha256(cl_slice key, cl_slice data, uint8_t out[CRYPTO_SHA256_L
         abort();
 }
 
+/* One incremental digest type serves SHA-256 and MD5 (S3 ETags). */
 struct crypto_sha256_ctx {
     EVP_MD_CTX *md;
 };
 
-crypto_sha256_ctx *crypto_sha256_new(void) {
+static crypto_sha256_ctx *digest_new(const EVP_MD *type) {
     crypto_sha256_ctx *c = cl_malloc(sizeof *c);
     c->md = EVP_MD_CTX_new();
-    if (!c->md || !EVP_DigestInit_ex(c->md, EVP_sha256(), NULL)) abort();
+    if (!c->md || !EVP_DigestInit_ex(c->md, type, NULL)) abort();
     return c;
 }
 
-void crypto_sha256_update(crypto_sha256_ctx *c, cl_slice data) {
+static void digest_update(crypto_sha256_ctx *c, cl_slice data) {
     if (data.len && !EVP_DigestUpdate(c->md, data.ptr, data.len)) abort();
 }
 
-void crypto_sha256_final(crypto_sha256_ctx *c, uint8_t out[CRYPTO_SHA256_LEN]) {
+static void digest_final(crypto_sha256_ctx *c, uint8_t *out) {
     unsigned int n = 0;
     if (!EVP_DigestFinal_ex(c->md, out, &n)) abort();
     EVP_MD_CTX_free(c->md);
     free(c);
+}
+
+crypto_sha256_ctx *crypto_sha256_new(void) {
+    return digest_new(EVP_sha256());
+}
+void crypto_sha256_update(crypto_sha256_ctx *c, cl_slice data) {
+    digest_update(c, data);
+}
+void crypto_sha256_final(crypto_sha256_ctx *c, uint8_t out[CRYPTO_SHA256_LEN]) {
+    digest_final(c, out);
+}
+
+crypto_md5_ctx *crypto_md5_new(void) {
+    return (crypto_md5_ctx *)digest_new(EVP_md5());
+}
+void crypto_md5_update(crypto_md5_ctx *c, cl_slice data) {
+    digest_update((crypto_sha256_ctx *)c, data);
+}
+void crypto_md5_final(crypto_md5_ctx *c, uint8_t out[CRYPTO_MD5_LEN]) {
+    digest_final((crypto_sha256_ctx *)c, out);
 }
 
 void crypto_random(void *out, size_t n) {

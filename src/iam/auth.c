@@ -87,6 +87,10 @@ void iam_caller_free(iam_caller *c) {
     free(c->session_policy);
     free(c->service);
     free(c->region);
+    free(c->amz_date);
+    free(c->scope);
+    free(c->signature);
+    cl_cleanse(c->signing_key, sizeof c->signing_key);
     memset(c, 0, sizeof *c);
 }
 
@@ -208,9 +212,7 @@ static sigv4_status verify(iam *m, const sigv4_request *sr, const sigv4_auth *a,
         sigv4_signing_key(k->secret, a->date, a->region, a->service, key);
         iam_auth_cache_put_key(m->auth_cache, a->access_key, seq, kscope, key);
     }
-    sigv4_status st = sigv4_verify_key(sr, a, key, time_now());
-    cl_cleanse(key, 32);
-    return st;
+    return sigv4_verify_key(sr, a, key, time_now()); /* the caller zeroises key */
 }
 
 iam_auth_result iam_authenticate(iam *m, const http_request *req, const char *payload_hash,
@@ -249,8 +251,17 @@ iam_auth_result iam_authenticate(iam *m, const http_request *req, const char *pa
             r = IAM_AUTH_FAILED;
         }
     }
+    if (r == IAM_AUTH_OK) {
+        fill_caller(out, &k, a.access_key);
+        if (!a.presigned) { /* what an aws-chunked body's signatures chain from */
+            memcpy(out->signing_key, key, sizeof key);
+            out->has_signing_key = true;
+            out->amz_date = cl_strdup(a.amz_date);
+            out->scope = cl_sprintf("%s/%s/%s/aws4_request", a.date, a.region, a.service);
+            out->signature = cl_strdup(a.signature);
+        }
+    }
     cl_cleanse(key, sizeof key);
-    if (r == IAM_AUTH_OK) fill_caller(out, &k, a.access_key);
     iam_key_info_free(&k);
     sigv4_auth_free(&a);
     return r;

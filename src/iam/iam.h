@@ -52,6 +52,12 @@ typedef struct {
     bool temporary;       /* ASIA credentials */
     time_t expiration;
     char *service, *region; /* from the credential scope */
+    /* For verifying streamed (aws-chunked) bodies: the request's SigV4 signing
+     * key, X-Amz-Date, scope and signature (the chunk-signature seed). The key
+     * is zeroised by iam_caller_free. Set for signed (not presigned) requests. */
+    bool has_signing_key;
+    uint8_t signing_key[32];
+    char *amz_date, *scope, *signature;
 } iam_caller;
 
 void iam_caller_free(iam_caller *c);

@@ -1,0 +1,37 @@
+/* s3.h — the one public header of src/s3: the S3 API over the meta store
+ * (buckets, object metadata) and the blob store (object bytes).
+ *
+ * Every request is authorized through iam_authorize with S3's actions and ARNs
+ * (arn:aws:s3:::bucket, arn:aws:s3:::bucket/key); the bucket policy is the
+ * resource policy, the bucket owner's account the resource account, and Block
+ * Public Access is applied on top, as AWS does.
+ *
+ * Uploads stream: the front door calls s3_begin_upload once a PutObject's
+ * headers are in (after authenticating them); the body then flows through the
+ * aws-chunked decoder (when used) into a temporary blob, and s3_handle commits
+ * the object after the last byte. Other requests arrive fully read.
+ *
+ * Ownership: s3_open returns an s3 the caller closes after the server stops. */
+#ifndef CLOISTER_S3_H
+#define CLOISTER_S3_H
+
+#include "http/http.h"
+#include "iam/iam.h"
+#include "store/blob.h"
+#include "store/store.h"
+
+typedef struct s3 s3;
+
+cl_err s3_open(store *st, iam *m, const char *data_dir, s3 **out);
+void s3_close(s3 *s);
+
+/* True if this request (headers only) uploads object bytes that should stream. */
+bool s3_is_upload(const http_request *req);
+/* Authorizes and prepares a streamed upload: sets req->body_sink and
+ * req->state. On refusal fills resp (status != 0) and the body is not read. */
+void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_response *resp);
+
+/* Handles a request (c->p.type may be PRINCIPAL_ANONYMOUS). */
+void s3_handle(s3 *s, const iam_caller *c, http_request *req, http_response *resp);
+
+#endif

@@ -1,0 +1,286 @@
+/* s3_bucket.c — bucket-level operations: create, head, delete, list, location,
+ * bucket policies (validated by the policy engine; BlockPublicPolicy refuses a
+ * public one) and their status, and bucket-level Block Public Access. Bucket
+ * names are global, as in S3; a bucket belongs to the creator's account. */
+#include "s3/s3_internal.h"
+
+#include "s3/s3_xml.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    s3_op *op;
+} list_ctx;
+
+static bool emit_bucket(void *arg, const char *name, const char *text) {
+    list_ctx *l = arg;
+    json_t *b = json_loads(text, 0, NULL);
+    const char *owner = json_string_value(json_object_get(b, "Owner"));
+    if (b && owner && l->op->c->account && strcmp(owner, l->op->c->account) == 0) {
+        cl_buf *o = &l->op->resp->body;
+        xml_open(o, "Bucket");
+        xml_text(o, "Name", name);
+        xml_text(o, "CreationDate", json_string_value(json_object_get(b, "CreationDate")));
+        xml_close(o, "Bucket");
+    }
+    json_decref(b);
+    return true;
+}
+
+void s3_list_buckets(s3_op *op) {
+    if (op->c->p.type == PRINCIPAL_ANONYMOUS) {
+        aws_fault_set(&op->f, 403, "AccessDenied", "Access Denied");
+        return;
+    }
+    if (!s3_authorize(op, "s3:ListAllMyBuckets", "*", NULL)) return;
+    s3_xml_begin(op, "ListAllMyBucketsResult");
+    cl_buf *o = &op->resp->body;
+    xml_open(o, "Owner");
+    xml_text(o, "ID", op->c->account);
+    xml_text(o, "DisplayName", op->c->account);
+    xml_close(o, "Owner");
+    xml_open(o, "Buckets");
+    list_ctx l = {op};
+    store_list(op->s->st, "bucket", "", NULL, NULL, 0, emit_bucket, &l, NULL);
+    xml_close(o, "Buckets");
+    s3_xml_end(op, "ListAllMyBucketsResult");
+}
+
+static bool parse_location(s3_op *op, char **region) {
+    *region = NULL;
+    cl_slice body = buf_slice(&op->req->body);
+    if (slice_trim(body).len == 0) return true;
+    s3_xml_error xe = {0};
+    s3_create_bucket_config cfg = {0};
+    if (s3_xml_parse_create_bucket(body, &cfg, &xe) == CL_OK) {
+        *region = cfg.location_constraint ? cl_strdup(cfg.location_constraint) : NULL;
+        s3_create_bucket_config_free(&cfg);
+        return true;
+    }
+    aws_fault_set(&op->f, 400, xe.code ? xe.code : "MalformedXML", "%s", xe.message);
+    return false;
+}
+
+void s3_create_bucket(s3_op *op) {
+    if (op->c->p.type == PRINCIPAL_ANONYMOUS) {
+        aws_fault_set(&op->f, 403, "AccessDenied", "Access Denied");
+        return;
+    }
+    if (!s3_valid_bucket_name(op->bucket)) {
+        aws_fault_set(&op->f, 400, "InvalidBucketName", "The specified bucket is not valid.");
+        return;
+    }
+    char *region = NULL, *arn = s3_bucket_arn(op->bucket);
+    bool ok = parse_location(op, &region) && s3_authorize(op, "s3:CreateBucket", arn, NULL);
+    free(arn);
+    if (!ok) {
+        free(region);
+        return;
+    }
+    char ts[21];
+    time_format_iso8601(time_now(), ts);
+    json_t *b = json_pack("{s:s, s:s, s:s, s:s}", "Name", op->bucket, "Owner", op->c->account,
+                          "CreationDate", ts, "Region", region && *region ? region : "us-east-1");
+    free(region);
+    char *text = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    cl_err e = store_insert(op->s->st, "bucket", "", op->bucket, text);
+    free(text);
+    if (e == CL_ERR_EXISTS) {
+        char *existing = NULL;
+        bool mine = false;
+        if (store_get(op->s->st, "bucket", "", op->bucket, &existing) == CL_OK) {
+            json_t *d = json_loads(existing, 0, NULL);
+            mine = d && strcmp(json_string_value(json_object_get(d, "Owner")), op->c->account) == 0;
+            json_decref(d);
+            free(existing);
+        }
+        if (mine)
+            aws_fault_set(&op->f, 409, "BucketAlreadyOwnedByYou",
+                          "Your previous request to create the named bucket succeeded and you "
+                          "already own it.");
+        else
+            aws_fault_set(
+                &op->f, 409, "BucketAlreadyExists",
+                "The requested bucket name is not available. The bucket namespace is shared by all "
+                "users of the system. Please select a different name and try again.");
+        return;
+    }
+    if (e != CL_OK) {
+        aws_fault_set(&op->f, 500, "InternalError", "could not store the bucket");
+        return;
+    }
+    char *loc = cl_sprintf("/%s", op->bucket);
+    http_set_header(op->resp, "Location", loc);
+    free(loc);
+    op->resp->status = 200;
+}
+
+void s3_head_bucket(s3_op *op) {
+    char *arn = s3_bucket_arn(op->bucket);
+    bool ok = s3_load_bucket(op) && s3_authorize(op, "s3:ListBucket", arn, NULL);
+    free(arn);
+    if (!ok) return;
+    http_set_header(op->resp, "x-amz-bucket-region",
+                    json_string_value(json_object_get(op->bucket_doc, "Region")));
+    op->resp->status = 200;
+}
+
+void s3_delete_bucket(s3_op *op) {
+    char *arn = s3_bucket_arn(op->bucket);
+    bool ok = s3_load_bucket(op) && s3_authorize(op, "s3:DeleteBucket", arn, NULL);
+    free(arn);
+    if (!ok) return;
+    size_t n = 0;
+    if (store_count(op->s->st, "object", op->bucket, &n) == CL_OK && n > 0) {
+        aws_fault_set(&op->f, 409, "BucketNotEmpty", "The bucket you tried to delete is not empty");
+        return;
+    }
+    if (store_delete(op->s->st, "bucket", "", op->bucket) != CL_OK) {
+        aws_fault_set(&op->f, 404, "NoSuchBucket", "The specified bucket does not exist");
+        return;
+    }
+    op->resp->status = 204;
+}
+
+void s3_get_bucket_location(s3_op *op) {
+    char *arn = s3_bucket_arn(op->bucket);
+    bool ok = s3_load_bucket(op) && s3_authorize(op, "s3:GetBucketLocation", arn, NULL);
+    free(arn);
+    if (!ok) return;
+    const char *region = json_string_value(json_object_get(op->bucket_doc, "Region"));
+    buf_append_cstr(&op->resp->body,
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                    "<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    if (region && strcmp(region, "us-east-1") != 0) xml_escape(&op->resp->body, region);
+    buf_append_cstr(&op->resp->body, "</LocationConstraint>\n");
+    op->resp->status = 200;
+    http_set_header(op->resp, "Content-Type", "application/xml");
+}
+
+/* Saves the bucket document after a change (policy, PAB). */
+static bool save_bucket(s3_op *op) {
+    char *text = json_dumps(op->bucket_doc, JSON_COMPACT);
+    cl_err e = store_put(op->s->st, "bucket", "", op->bucket, text);
+    free(text);
+    if (e == CL_OK) return true;
+    aws_fault_set(&op->f, 500, "InternalError", "could not store the bucket");
+    return false;
+}
+
+static void put_bucket_policy(s3_op *op) {
+    char *text = slice_dup(buf_slice(&op->req->body)), err[384] = "";
+    policy *p = NULL;
+    if (policy_parse(slice_cstr(text), POLICY_RESOURCE, &p, err, sizeof err) != CL_OK) {
+        aws_fault_set(&op->f, 400, "MalformedPolicy", "%s", err);
+    } else if (s3_bucket_pab(op->bucket_doc).block_public_policy && policy_is_public(p)) {
+        aws_fault_set(
+            &op->f, 403, "AccessDenied",
+            "User is not authorized to perform: s3:PutBucketPolicy because public policies "
+            "are blocked by the BlockPublicPolicy block public access setting.");
+    } else {
+        json_object_set_new(op->bucket_doc, "Policy", json_string(text));
+        if (save_bucket(op)) op->resp->status = 204;
+    }
+    if (p) policy_free(p);
+    free(text);
+}
+
+void s3_bucket_policy(s3_op *op) {
+    const char *m = op->req->method;
+    const char *action = strcmp(m, "PUT") == 0   ? "s3:PutBucketPolicy"
+                         : strcmp(m, "GET") == 0 ? "s3:GetBucketPolicy"
+                                                 : "s3:DeleteBucketPolicy";
+    char *arn = s3_bucket_arn(op->bucket);
+    bool ok = s3_load_bucket(op) && s3_authorize(op, action, arn, NULL);
+    free(arn);
+    if (!ok) return;
+    const char *cur = json_string_value(json_object_get(op->bucket_doc, "Policy"));
+    if (strcmp(m, "PUT") == 0) {
+        put_bucket_policy(op);
+    } else if (strcmp(m, "GET") == 0) {
+        if (!cur) {
+            aws_fault_set(&op->f, 404, "NoSuchBucketPolicy", "The bucket policy does not exist");
+            return;
+        }
+        buf_append_cstr(&op->resp->body, cur);
+        http_set_header(op->resp, "Content-Type", "application/json");
+        op->resp->status = 200;
+    } else if (strcmp(m, "DELETE") == 0) {
+        json_object_del(op->bucket_doc, "Policy");
+        if (save_bucket(op)) op->resp->status = 204;
+    } else {
+        aws_fault_set(&op->f, 405, "MethodNotAllowed",
+                      "The specified method is not allowed against this resource.");
+    }
+}
+
+void s3_get_bucket_policy_status(s3_op *op) {
+    char *arn = s3_bucket_arn(op->bucket);
+    bool ok = s3_load_bucket(op) && s3_authorize(op, "s3:GetBucketPolicyStatus", arn, NULL);
+    free(arn);
+    if (!ok) return;
+    const char *text = json_string_value(json_object_get(op->bucket_doc, "Policy"));
+    policy *p = NULL;
+    char err[64];
+    bool pub = text &&
+               policy_parse(slice_cstr(text), POLICY_RESOURCE, &p, err, sizeof err) == CL_OK &&
+               policy_is_public(p);
+    if (p) policy_free(p);
+    s3_xml_begin(op, "PolicyStatus");
+    xml_text(&op->resp->body, "IsPublic", pub ? "true" : "false");
+    s3_xml_end(op, "PolicyStatus");
+}
+
+static void put_pab(s3_op *op) {
+    s3_public_access_block pab;
+    s3_xml_error xe = {0};
+    if (s3_xml_parse_public_access_block(buf_slice(&op->req->body), &pab, &xe) != CL_OK) {
+        aws_fault_set(&op->f, 400, xe.code ? xe.code : "MalformedXML", "%s", xe.message);
+        return;
+    }
+    json_t *j =
+        json_pack("{s:b, s:b, s:b, s:b}", "BlockPublicAcls", pab.block_public_acls,
+                  "IgnorePublicAcls", pab.ignore_public_acls, "BlockPublicPolicy",
+                  pab.block_public_policy, "RestrictPublicBuckets", pab.restrict_public_buckets);
+    json_object_set_new(op->bucket_doc, "PAB", j);
+    if (save_bucket(op)) op->resp->status = 200;
+}
+
+static void get_pab(s3_op *op) {
+    if (!json_object_get(op->bucket_doc, "PAB")) {
+        aws_fault_set(&op->f, 404, "NoSuchPublicAccessBlockConfiguration",
+                      "The public access block configuration was not found");
+        return;
+    }
+    s3_pab p = s3_bucket_pab(op->bucket_doc);
+    cl_buf *o = &op->resp->body;
+    s3_xml_begin(op, "PublicAccessBlockConfiguration");
+    xml_text(o, "BlockPublicAcls", p.block_public_acls ? "true" : "false");
+    xml_text(o, "IgnorePublicAcls", p.ignore_public_acls ? "true" : "false");
+    xml_text(o, "BlockPublicPolicy", p.block_public_policy ? "true" : "false");
+    xml_text(o, "RestrictPublicBuckets", p.restrict_public_buckets ? "true" : "false");
+    s3_xml_end(op, "PublicAccessBlockConfiguration");
+}
+
+void s3_bucket_public_access_block(s3_op *op) {
+    const char *m = op->req->method;
+    bool get = strcmp(m, "GET") == 0;
+    const char *action = get ? "s3:GetBucketPublicAccessBlock" : "s3:PutBucketPublicAccessBlock";
+    char *arn = s3_bucket_arn(op->bucket);
+    bool ok = s3_load_bucket(op) && s3_authorize(op, action, arn, NULL);
+    free(arn);
+    if (!ok) return;
+    if (get) {
+        get_pab(op);
+    } else if (strcmp(m, "PUT") == 0) {
+        put_pab(op);
+    } else if (strcmp(m, "DELETE") == 0) {
+        json_object_del(op->bucket_doc, "PAB");
+        if (save_bucket(op)) op->resp->status = 204;
+    } else {
+        aws_fault_set(&op->f, 405, "MethodNotAllowed",
+                      "The specified method is not allowed against this resource.");
+    }
+}

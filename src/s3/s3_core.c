@@ -1,0 +1,285 @@
+/* s3_core.c — the S3 service's skeleton: open/close, request addressing
+ * (path-style and virtual-host), routing by method and sub-resource, errors in
+ * S3's shape, and authorization: S3 actions through the one policy engine with
+ * the bucket policy as resource policy and Block Public Access applied first. */
+#include "s3/s3_internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+cl_err s3_open(store *st, iam *m, const char *data_dir, s3 **out) {
+    s3 *s = cl_calloc(1, sizeof *s);
+    s->st = st;
+    s->m = m;
+    char *dir = cl_sprintf("%s/blobs", data_dir);
+    cl_err e = blob_store_open(dir, &s->blobs);
+    free(dir);
+    if (e != CL_OK) {
+        free(s);
+        return e;
+    }
+    *out = s;
+    return CL_OK;
+}
+
+void s3_close(s3 *s) {
+    if (!s) return;
+    blob_store_close(s->blobs);
+    free(s);
+}
+
+/* ---- addressing ---- */
+
+/* "bucket.localhost:9000" -> "bucket" (virtual-host style), else NULL. */
+static char *host_bucket(const http_request *req) {
+    const char *host = kvlist_get_ci(&req->headers, "Host");
+    if (!host) return NULL;
+    const char *dot = strchr(host, '.');
+    if (!dot || strncasecmp(dot + 1, "localhost", 9) != 0) return NULL;
+    char c = dot[10];
+    if (c != 0 && c != ':') return NULL;
+    return cl_strndup(host, (size_t)(dot - host));
+}
+
+bool s3_op_init(s3_op *op, s3 *s, const iam_caller *c, http_request *req, http_response *resp) {
+    memset(op, 0, sizeof *op);
+    *op = (s3_op){.s = s, .c = c, .req = req, .resp = resp};
+    if (kvlist_parse_form(&op->query, slice_cstr(req->query)) != CL_OK) {
+        aws_fault_set(&op->f, 400, "InvalidArgument", "The query string is malformed.");
+        return false;
+    }
+    cl_buf path = CL_BUF_INIT;
+    if (url_decode(&path, slice_cstr(req->path), false) != CL_OK ||
+        slice_find(buf_slice(&path), 0) >= 0 || !utf8_valid(buf_slice(&path))) {
+        buf_free(&path);
+        aws_fault_set(&op->f, 400, "InvalidURI", "Couldn't parse the specified URI.");
+        return false;
+    }
+    const char *p = buf_cstr(&path);
+    if (*p == '/') p++;
+    op->bucket = host_bucket(req);
+    if (!op->bucket && *p) { /* path-style: /bucket[/key] */
+        const char *slash = strchr(p, '/');
+        op->bucket = slash ? cl_strndup(p, (size_t)(slash - p)) : cl_strdup(p);
+        p = slash ? slash + 1 : p + strlen(p);
+    }
+    if (*p) op->key = cl_strdup(p);
+    buf_free(&path);
+    if (op->key && strlen(op->key) > 1024) {
+        aws_fault_set(&op->f, 400, "KeyTooLongError", "Your key is too long");
+        return false;
+    }
+    return true;
+}
+
+void s3_op_free(s3_op *op) {
+    free(op->bucket);
+    free(op->key);
+    kvlist_free(&op->query);
+    json_decref(op->bucket_doc);
+}
+
+bool s3_has_query(const s3_op *op, const char *name) {
+    return kvlist_get(&op->query, name) != NULL;
+}
+
+void s3_respond_fault(s3_op *op) {
+    http_response *r = op->resp;
+    kvlist_free(&r->headers);
+    aws_error(r, AWS_SHAPE_S3, NULL, op->f.status, op->f.code, op->f.message, op->req->request_id);
+    if (strcmp(op->req->method, "HEAD") == 0) buf_clear(&r->body); /* HEAD answers carry no body */
+}
+
+/* ---- buckets ---- */
+
+bool s3_valid_bucket_name(const char *n) {
+    size_t len = strlen(n);
+    if (len < 3 || len > 63 || !isalnum((unsigned char)n[0]) || !isalnum((unsigned char)n[len - 1]))
+        return false;
+    int dots = 0, digits_only_labels = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = n[i];
+        if (!(islower((unsigned char)ch) || isdigit((unsigned char)ch) || ch == '.' || ch == '-'))
+            return false;
+        if (ch == '.' && (n[i + 1] == '.' || n[i + 1] == '-' || (i && n[i - 1] == '-')))
+            return false;
+        dots += ch == '.';
+    }
+    if (dots == 3) { /* formatted like an IPv4 address */
+        unsigned a, b, c, d;
+        char tail;
+        if (sscanf(n, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4) digits_only_labels = 1;
+    }
+    if (digits_only_labels || strncmp(n, "xn--", 4) == 0 || strncmp(n, "sthree-", 7) == 0)
+        return false;
+    if (len > 8 && strcmp(n + len - 8, "-s3alias") == 0) return false;
+    if (len > 6 && strcmp(n + len - 6, "--ol-s3") == 0) return false;
+    return true;
+}
+
+bool s3_load_bucket(s3_op *op) {
+    char *text = NULL;
+    if (op->bucket && store_get(op->s->st, "bucket", "", op->bucket, &text) == CL_OK) {
+        op->bucket_doc = json_loads(text, 0, NULL);
+        free(text);
+        if (op->bucket_doc) return true;
+    }
+    aws_fault_set(&op->f, 404, "NoSuchBucket", "The specified bucket does not exist");
+    return false;
+}
+
+s3_pab s3_bucket_pab(json_t *bucket) {
+    json_t *p = json_object_get(bucket, "PAB");
+    s3_pab r = {json_is_true(json_object_get(p, "BlockPublicAcls")),
+                json_is_true(json_object_get(p, "IgnorePublicAcls")),
+                json_is_true(json_object_get(p, "BlockPublicPolicy")),
+                json_is_true(json_object_get(p, "RestrictPublicBuckets"))};
+    return r;
+}
+
+char *s3_bucket_arn(const char *bucket) {
+    return cl_sprintf("arn:aws:s3:::%s", bucket);
+}
+char *s3_object_arn(const char *bucket, const char *key) {
+    return cl_sprintf("arn:aws:s3:::%s/%s", bucket, key);
+}
+
+/* The bucket policy to evaluate, or NULL. With RestrictPublicBuckets, a public
+ * policy grants only to principals of the owner's account (AWS's rule). */
+static policy *effective_bucket_policy(s3_op *op) {
+    const char *text = json_string_value(json_object_get(op->bucket_doc, "Policy"));
+    policy *p = NULL;
+    char err[256];
+    if (!text || policy_parse(slice_cstr(text), POLICY_RESOURCE, &p, err, sizeof err) != CL_OK)
+        return NULL;
+    const char *owner = json_string_value(json_object_get(op->bucket_doc, "Owner"));
+    bool same = op->c->account && owner && strcmp(op->c->account, owner) == 0;
+    if (s3_bucket_pab(op->bucket_doc).restrict_public_buckets && policy_is_public(p) && !same) {
+        policy_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+bool s3_authorize(s3_op *op, const char *action, const char *resource, policy_ctx *ctx) {
+    policy *bp = op->bucket_doc ? effective_bucket_policy(op) : NULL;
+    policy_ctx *own = ctx ? ctx : policy_ctx_new();
+    const char *sha = kvlist_get_ci(&op->req->headers, "x-amz-content-sha256");
+    if (sha) policy_ctx_add(own, "s3:x-amz-content-sha256", sha);
+    policy_ctx_add(own, "s3:authType",
+                   op->c->p.type == PRINCIPAL_ANONYMOUS        ? "REST-HEADER"
+                   : strstr(op->req->query, "X-Amz-Signature") ? "REST-QUERY-STRING"
+                                                               : "REST-HEADER");
+    if (op->c->p.type != PRINCIPAL_ANONYMOUS)
+        policy_ctx_add(own, "s3:signatureversion", "AWS4-HMAC-SHA256");
+    const char *owner =
+        op->bucket_doc ? json_string_value(json_object_get(op->bucket_doc, "Owner")) : NULL;
+    iam_authz a = {.action = action,
+                   .resource = resource,
+                   .resource_account = owner,
+                   .resource_policy = bp,
+                   .ctx = own};
+    aws_fault f = {0};
+    policy_decision d = iam_authorize(op->s->m, op->c, op->req, &a, &f);
+    if (bp) policy_free(bp);
+    policy_ctx_free(own);
+    if (d == POLICY_ALLOW) return true;
+    aws_fault_set(&op->f, 403, "AccessDenied", "Access Denied");
+    return false;
+}
+
+/* ---- XML responses ---- */
+
+void s3_xml_begin(s3_op *op, const char *root) {
+    buf_appendf(&op->resp->body,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%s "
+                "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">",
+                root);
+}
+
+void s3_xml_end(s3_op *op, const char *root) {
+    buf_appendf(&op->resp->body, "</%s>\n", root);
+    op->resp->status = 200;
+    http_set_header(op->resp, "Content-Type", "application/xml");
+}
+
+void s3_set_time_header(http_response *r, const char *name, const char *iso) {
+    time_t t;
+    char http[30];
+    if (time_parse_iso8601(slice_cstr(iso), &t) != CL_OK) return;
+    time_format_http(t, http);
+    http_set_header(r, name, http);
+}
+
+/* ---- routing ---- */
+
+static bool route_bucket(s3_op *op) {
+    const char *m = op->req->method;
+    if (s3_has_query(op, "policy"))
+        s3_bucket_policy(op);
+    else if (s3_has_query(op, "policyStatus"))
+        s3_get_bucket_policy_status(op);
+    else if (s3_has_query(op, "publicAccessBlock"))
+        s3_bucket_public_access_block(op);
+    else if (s3_has_query(op, "location") && strcmp(m, "GET") == 0)
+        s3_get_bucket_location(op);
+    else if (strcmp(m, "PUT") == 0)
+        s3_create_bucket(op);
+    else if (strcmp(m, "HEAD") == 0)
+        s3_head_bucket(op);
+    else if (strcmp(m, "DELETE") == 0)
+        s3_delete_bucket(op);
+    else if (strcmp(m, "GET") == 0)
+        s3_list_objects(op);
+    else
+        return false;
+    return true;
+}
+
+static bool route_object(s3_op *op) {
+    const char *m = op->req->method;
+    if (strcmp(m, "GET") == 0)
+        s3_get_object(op, false);
+    else if (strcmp(m, "HEAD") == 0)
+        s3_get_object(op, true);
+    else if (strcmp(m, "DELETE") == 0)
+        s3_object_delete(op);
+    else
+        return false;
+    return true;
+}
+
+static const char *op_name(const s3_op *op) {
+    const char *m = op->req->method;
+    if (!op->bucket) return "ListBuckets";
+    if (op->key)
+        return strcmp(m, "GET") == 0    ? "GetObject"
+               : strcmp(m, "HEAD") == 0 ? "HeadObject"
+               : strcmp(m, "PUT") == 0  ? "PutObject"
+                                        : "DeleteObject";
+    return strcmp(m, "PUT") == 0 ? "PutBucket" : strcmp(m, "GET") == 0 ? "GetBucket" : "Bucket";
+}
+
+void s3_handle(s3 *s, const iam_caller *c, http_request *req, http_response *resp) {
+    s3_op op;
+    req->service = "s3";
+    bool ok = s3_op_init(&op, s, c, req, resp);
+    req->op = op_name(&op);
+    if (ok && req->state) {
+        s3_finish_upload(&op); /* the body of a streamed PUT has arrived */
+    } else if (ok && !op.bucket && strcmp(req->method, "GET") == 0) {
+        s3_list_buckets(&op);
+    } else if (ok && op.bucket && !(op.key ? route_object(&op) : route_bucket(&op))) {
+        aws_fault_set(
+            &op.f, 501, "NotImplemented",
+            "A header or query you provided implies functionality that is not implemented.");
+    } else if (ok && !op.bucket) {
+        aws_fault_set(&op.f, 405, "MethodNotAllowed",
+                      "The specified method is not allowed against this resource.");
+    }
+    if (op.f.code) s3_respond_fault(&op);
+    s3_op_free(&op);
+}

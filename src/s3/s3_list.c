@@ -1,0 +1,166 @@
+/* s3_list.c — ListObjectsV2 and ListObjects (v1): prefix, delimiter (common
+ * prefixes), start-after / marker, continuation tokens, max-keys, and
+ * encoding-type=url. Keys come from the meta store in byte order, as S3 lists
+ * them (UTF-8 binary order). */
+#include "s3/s3_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    s3_op *op;
+    const char *prefix, *delim;
+    bool url;
+    size_t max, count;
+    char *last_cp;  /* the last common prefix emitted */
+    char *last_key; /* the last key or prefix counted (for markers and tokens) */
+    bool truncated;
+    cl_buf contents, prefixes;
+} lister;
+
+static void emit_key(lister *l, cl_buf *b, const char *tag, const char *key) {
+    if (!l->url) {
+        xml_text(b, tag, key);
+        return;
+    }
+    cl_buf enc = CL_BUF_INIT;
+    url_encode_aws(&enc, slice_cstr(key), true);
+    xml_text(b, tag, buf_cstr(&enc));
+    buf_free(&enc);
+}
+
+static bool list_one(void *arg, const char *key, const char *text) {
+    lister *l = arg;
+    size_t plen = l->prefix ? strlen(l->prefix) : 0;
+    const char *d = l->delim && *l->delim ? strstr(key + plen, l->delim) : NULL;
+    char *cp = d ? cl_strndup(key, (size_t)(d - key) + strlen(l->delim)) : NULL;
+    if (cp && l->last_cp && strcmp(cp, l->last_cp) == 0) { /* inside a prefix already listed */
+        free(cp);
+        return true;
+    }
+    if (l->count == l->max) {
+        l->truncated = true;
+        free(cp);
+        return false;
+    }
+    l->count++;
+    free(l->last_key);
+    l->last_key = cl_strdup(cp ? cp : key);
+    if (cp) {
+        xml_open(&l->prefixes, "CommonPrefixes");
+        emit_key(l, &l->prefixes, "Prefix", cp);
+        xml_close(&l->prefixes, "CommonPrefixes");
+        free(l->last_cp);
+        l->last_cp = cp;
+        return true;
+    }
+    json_t *o = json_loads(text, 0, NULL);
+    cl_buf *b = &l->contents;
+    xml_open(b, "Contents");
+    emit_key(l, b, "Key", key);
+    xml_text(b, "LastModified", json_string_value(json_object_get(o, "LastModified")));
+    xml_text(b, "ETag", json_string_value(json_object_get(o, "ETag")));
+    xml_textf(b, "Size", "%lld", (long long)json_integer_value(json_object_get(o, "Size")));
+    xml_text(b, "StorageClass", "STANDARD");
+    xml_close(b, "Contents");
+    json_decref(o);
+    return true;
+}
+
+static bool parse_max_keys(s3_op *op, size_t *max) {
+    const char *v = kvlist_get(&op->query, "max-keys");
+    uint64_t n = 1000;
+    if (v && slice_to_u64(slice_cstr(v), &n) != CL_OK) {
+        aws_fault_set(&op->f, 400, "InvalidArgument",
+                      "Provided max-keys not an integer or within integer range");
+        return false;
+    }
+    *max = n > 1000 ? 1000 : (size_t)n;
+    return true;
+}
+
+/* Continuation tokens are opaque to clients: base64 of the last key listed. */
+static char *token_encode(const char *key) {
+    cl_buf b = CL_BUF_INIT;
+    base64_encode(&b, slice_cstr(key));
+    return buf_take_cstr(&b);
+}
+
+static char *token_decode(s3_op *op, const char *token) {
+    cl_buf b = CL_BUF_INIT;
+    if (base64_decode(&b, slice_cstr(token)) != CL_OK || slice_find(buf_slice(&b), 0) >= 0) {
+        buf_free(&b);
+        aws_fault_set(&op->f, 400, "InvalidArgument",
+                      "The continuation token provided is incorrect");
+        return NULL;
+    }
+    return buf_take_cstr(&b);
+}
+
+static void write_result(s3_op *op, lister *l, bool v2, const char *marker, const char *token,
+                         const char *start_after) {
+    cl_buf *o = &op->resp->body;
+    s3_xml_begin(op, "ListBucketResult");
+    xml_text(o, "Name", op->bucket);
+    emit_key(l, o, "Prefix", l->prefix ? l->prefix : "");
+    if (l->delim) emit_key(l, o, "Delimiter", l->delim);
+    xml_textf(o, "MaxKeys", "%zu", l->max);
+    if (l->url) xml_text(o, "EncodingType", "url");
+    xml_text(o, "IsTruncated", l->truncated ? "true" : "false");
+    if (v2) {
+        xml_textf(o, "KeyCount", "%zu", l->count);
+        if (token) xml_text(o, "ContinuationToken", token);
+        if (start_after) emit_key(l, o, "StartAfter", start_after);
+        if (l->truncated && l->last_key) {
+            char *next = token_encode(l->last_key);
+            xml_text(o, "NextContinuationToken", next);
+            free(next);
+        }
+    } else {
+        emit_key(l, o, "Marker", marker ? marker : "");
+        if (l->truncated && l->delim && l->last_key) emit_key(l, o, "NextMarker", l->last_key);
+    }
+    buf_append_slice(o, buf_slice(&l->contents));
+    buf_append_slice(o, buf_slice(&l->prefixes));
+    s3_xml_end(op, "ListBucketResult");
+}
+
+void s3_list_objects(s3_op *op) {
+    bool v2 = kvlist_get(&op->query, "list-type") &&
+              strcmp(kvlist_get(&op->query, "list-type"), "2") == 0;
+    lister l = {.op = op,
+                .prefix = kvlist_get(&op->query, "prefix"),
+                .delim = kvlist_get(&op->query, "delimiter")};
+    const char *enc = kvlist_get(&op->query, "encoding-type");
+    l.url = enc && strcmp(enc, "url") == 0;
+    if (enc && !l.url) {
+        aws_fault_set(&op->f, 400, "InvalidArgument",
+                      "Invalid Encoding Method specified in Request");
+        return;
+    }
+    if (!parse_max_keys(op, &l.max) || !s3_load_bucket(op)) return;
+    policy_ctx *ctx = policy_ctx_new();
+    policy_ctx_add(ctx, "s3:prefix", l.prefix ? l.prefix : "");
+    if (l.delim) policy_ctx_add(ctx, "s3:delimiter", l.delim);
+    char mk[24], *arn = s3_bucket_arn(op->bucket);
+    snprintf(mk, sizeof mk, "%zu", l.max);
+    policy_ctx_add(ctx, "s3:max-keys", mk);
+    bool ok = s3_authorize(op, "s3:ListBucket", arn, ctx);
+    free(arn);
+    if (!ok) return;
+    const char *marker = kvlist_get(&op->query, v2 ? "start-after" : "marker");
+    const char *token = v2 ? kvlist_get(&op->query, "continuation-token") : NULL;
+    char *after = token ? token_decode(op, token) : marker ? cl_strdup(marker) : NULL;
+    if (token && !after) return;
+    if (after && l.delim && *l.delim)
+        l.last_cp = cl_strdup(after); /* resume after a listed prefix */
+    if (l.max > 0)
+        store_list(op->s->st, "object", op->bucket, l.prefix, after, 0, list_one, &l, NULL);
+    write_result(op, &l, v2, marker, token, v2 ? marker : NULL);
+    free(after);
+    free(l.last_cp);
+    free(l.last_key);
+    buf_free(&l.contents);
+    buf_free(&l.prefixes);
+}

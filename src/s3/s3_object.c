@@ -1,0 +1,349 @@
+/* s3_object.c — object uploads, reads and deletes.
+ *
+ * Uploads stream (bounded memory): the body (decoded from aws-chunked when the
+ * client used it) is hashed (MD5 for the ETag, SHA-256 when the client signed
+ * a digest, the x-amz-checksum-* it declared) and appended to a temporary blob.
+ * Only when every check passed is the blob made durable (blob_finish) and then
+ * the metadata committed; any failure discards the temp blob, so nothing half
+ * written is ever visible. Reads send the blob file zero-copy, honouring Range
+ * and the conditional headers. */
+#include "s3/s3_internal.h"
+
+#include "crypto/crypto.h"
+#include "s3/chunked.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct {
+    s3 *s;
+    char *bucket, *key, *owner;
+    blob_writer *w;
+    crypto_md5_ctx *md5;
+    crypto_sha256_ctx *sha; /* when x-amz-content-sha256 is a digest */
+    char want_sha[65];
+    chunked_decoder *dec;
+    checksum_ctx ck; /* x-amz-checksum-* sent as a header on a plain body */
+    char *ck_expected;
+    uint64_t size;
+    json_t *doc; /* metadata prepared at header time */
+    cl_err write_err;
+} s3_upload;
+
+static void upload_free(void *arg) {
+    s3_upload *u = arg;
+    if (!u) return;
+    blob_abort(u->w);
+    if (u->md5) {
+        uint8_t d[CRYPTO_MD5_LEN];
+        crypto_md5_final(u->md5, d);
+    }
+    if (u->sha) {
+        uint8_t d[CRYPTO_SHA256_LEN];
+        crypto_sha256_final(u->sha, d);
+    }
+    checksum_reset(&u->ck);
+    chunked_free(u->dec);
+    json_decref(u->doc);
+    free(u->ck_expected);
+    free(u->bucket);
+    free(u->key);
+    free(u->owner);
+    free(u);
+}
+
+/* Decoded payload bytes: hash and store. */
+static cl_err upload_write(void *arg, cl_slice data) {
+    s3_upload *u = arg;
+    crypto_md5_update(u->md5, data);
+    if (u->ck.algo != CHECKSUM_NONE) checksum_update(&u->ck, data);
+    u->size += data.len;
+    cl_err e = blob_append(u->w, data);
+    if (e != CL_OK) u->write_err = e;
+    return e;
+}
+
+/* Raw body pieces from the network. */
+static cl_err upload_body(void *arg, cl_slice piece) {
+    s3_upload *u = arg;
+    if (u->sha) crypto_sha256_update(u->sha, piece);
+    if (!u->dec) return upload_write(u, piece);
+    return chunked_feed(u->dec, piece) == CHUNKED_OK ? CL_OK : CL_ERR_INVALID;
+}
+
+bool s3_is_upload(const http_request *req) {
+    if (strcmp(req->method, "PUT") != 0 || kvlist_get_ci(&req->headers, "x-amz-copy-source"))
+        return false;
+    if (req->query[0] != 0 && strstr(req->query, "X-Amz-") != req->query) {
+        /* a sub-resource (?policy, ?tagging, ...) is not an upload; presign params are fine */
+        cl_kvlist q = CL_KVLIST_INIT;
+        bool sub = false;
+        if (kvlist_parse_form(&q, slice_cstr(req->query)) == CL_OK)
+            for (size_t i = 0; i < q.len; i++)
+                sub |= strncmp(q.items[i].key, "X-Amz-", 6) != 0;
+        kvlist_free(&q);
+        if (sub) return false;
+    }
+    const char *p = req->path[0] == '/' ? req->path + 1 : req->path;
+    const char *host = kvlist_get_ci(&req->headers, "Host");
+    bool vhost = host && strstr(host, ".localhost") != NULL;
+    const char *slash = strchr(p, '/');
+    return vhost ? *p != 0 : slash && slash[1] != 0;
+}
+
+static json_t *upload_metadata(const http_request *req) {
+    json_t *meta = json_object(), *hdrs = json_object();
+    static const char *const KEEP[] = {"Cache-Control", "Content-Disposition", "Content-Encoding",
+                                       "Content-Language", "Expires"};
+    for (size_t i = 0; i < req->headers.len; i++) {
+        const cl_kv *h = &req->headers.items[i];
+        if (strncasecmp(h->key, "x-amz-meta-", 11) == 0) {
+            char *k = cl_strdup(h->key + 11);
+            for (char *c = k; *c; c++)
+                *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+            json_object_set_new(meta, k, json_string(h->value));
+            free(k);
+        }
+        for (size_t j = 0; j < sizeof KEEP / sizeof KEEP[0]; j++)
+            if (strcasecmp(h->key, KEEP[j]) == 0 &&
+                !(j == 2 && strcasecmp(h->value, "aws-chunked") == 0)) /* transport, not content */
+                json_object_set_new(hdrs, KEEP[j], json_string(h->value));
+    }
+    const char *ct = kvlist_get_ci(&req->headers, "Content-Type");
+    return json_pack("{s:s, s:o, s:o}", "ContentType", ct ? ct : "binary/octet-stream", "Meta",
+                     meta, "Headers", hdrs);
+}
+
+/* The x-amz-checksum-<algo> header on a plain (not aws-chunked) body, if any. */
+static bool plain_checksum(s3_op *op, s3_upload *u) {
+    for (size_t i = 0; i < op->req->headers.len; i++) {
+        const cl_kv *h = &op->req->headers.items[i];
+        checksum_algo a = checksum_algo_from_header(slice_cstr(h->key));
+        if (a == CHECKSUM_NONE) continue;
+        checksum_init(&u->ck, a);
+        u->ck_expected = cl_strdup(h->value);
+        return true;
+    }
+    return true;
+}
+
+static bool setup_decoder(s3_op *op, s3_upload *u, chunked_mode mode) {
+    const iam_caller *c = op->c;
+    if (mode != CHUNKED_UNSIGNED_TRAILER && !c->has_signing_key) {
+        aws_fault_set(&op->f, 400, "InvalidRequest",
+                      "aws-chunked signed payloads need header authentication");
+        return false;
+    }
+    chunked_config cfg = {
+        .mode = mode,
+        .signing_key = c->has_signing_key ? c->signing_key : NULL,
+        .amz_date = c->amz_date,
+        .scope = c->scope,
+        .seed_signature = c->signature,
+        .decoded_content_length = kvlist_get_ci(&op->req->headers, "x-amz-decoded-content-length"),
+        .trailer = kvlist_get_ci(&op->req->headers, "x-amz-trailer"),
+        .sink = upload_write,
+        .sink_arg = u,
+    };
+    u->dec = chunked_new(&cfg);
+    chunked_status st = chunked_error(u->dec);
+    if (st == CHUNKED_OK) return true;
+    aws_fault_set(&op->f, chunked_http_status(st), chunked_error_code(st), "%s",
+                  chunked_message(u->dec));
+    return false;
+}
+
+/* Decides how the body is checked, from x-amz-content-sha256. */
+static bool setup_payload(s3_op *op, s3_upload *u) {
+    const char *sha = kvlist_get_ci(&op->req->headers, "x-amz-content-sha256");
+    bool presigned = strstr(op->req->query, "X-Amz-Signature") != NULL;
+    chunked_mode mode;
+    if (!sha && !presigned && op->c->p.type != PRINCIPAL_ANONYMOUS) {
+        aws_fault_set(&op->f, 400, "InvalidRequest",
+                      "Missing required header for this request: x-amz-content-sha256");
+        return false;
+    }
+    if (sha && chunked_mode_parse(sha, &mode)) return setup_decoder(op, u, mode);
+    if (sha && strlen(sha) == 64) {
+        snprintf(u->want_sha, sizeof u->want_sha, "%s", sha);
+        u->sha = crypto_sha256_new();
+    } else if (sha && strcmp(sha, "UNSIGNED-PAYLOAD") != 0) {
+        aws_fault_set(&op->f, 400, "InvalidArgument",
+                      "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, "
+                      "STREAMING-... or a SHA-256 digest");
+        return false;
+    }
+    return plain_checksum(op, u);
+}
+
+static bool refuse_sse(s3_op *op) {
+    const char *sse = kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption");
+    if (!sse &&
+        !kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption-customer-algorithm"))
+        return false;
+    aws_fault_set(
+        &op->f, 501, "NotImplemented",
+        "Server-side encryption is not available on this server yet; the object was not stored.");
+    return true;
+}
+
+void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_response *resp) {
+    s3_op op;
+    req->service = "s3";
+    req->op = "PutObject";
+    bool ok = s3_op_init(&op, s, c, req, resp) && s3_load_bucket(&op) && !refuse_sse(&op);
+    if (ok) {
+        char *arn = s3_object_arn(op.bucket, op.key);
+        ok = s3_authorize(&op, "s3:PutObject", arn, NULL);
+        free(arn);
+    }
+    s3_upload *u = NULL;
+    if (ok) {
+        u = cl_calloc(1, sizeof *u);
+        *u = (s3_upload){.s = s,
+                         .bucket = cl_strdup(op.bucket),
+                         .key = cl_strdup(op.key),
+                         .owner =
+                             cl_strdup(json_string_value(json_object_get(op.bucket_doc, "Owner")))};
+        u->md5 = crypto_md5_new();
+        u->doc = upload_metadata(req);
+        ok = setup_payload(&op, u);
+        if (ok && blob_begin(s->blobs, &u->w) != CL_OK) {
+            aws_fault_set(&op.f, 500, "InternalError", "could not start writing the object");
+            ok = false;
+        }
+    }
+    if (ok) {
+        req->state = u;
+        req->state_free = upload_free;
+        req->body_sink = upload_body;
+        req->body_sink_arg = u;
+    } else {
+        upload_free(u);
+        s3_respond_fault(&op);
+    }
+    s3_op_free(&op);
+}
+
+/* Every check of the received body; fills the fault on failure. */
+static bool verify_body(s3_op *op, s3_upload *u, char *checksum_b64, checksum_algo *algo) {
+    checksum_b64[0] = 0;
+    *algo = CHECKSUM_NONE;
+    if (u->dec) {
+        chunked_status st = chunked_error(u->dec); /* sticky: framing, signature, sink errors */
+        if (st == CHUNKED_OK) st = chunked_finish(u->dec);
+        if (st != CHUNKED_OK) {
+            aws_fault_set(&op->f, chunked_http_status(st), chunked_error_code(st), "%s",
+                          chunked_message(u->dec));
+            return false;
+        }
+        *algo = chunked_checksum_algo(u->dec);
+        snprintf(checksum_b64, CHECKSUM_B64_MAX, "%s", chunked_checksum_base64(u->dec));
+        return true;
+    }
+    if (op->req->body_error != CL_OK || u->write_err != CL_OK) {
+        aws_fault_set(&op->f, 500, "InternalError", "could not store the object");
+        return false;
+    }
+    if (u->sha) {
+        uint8_t d[32];
+        char hex[65];
+        crypto_sha256_final(u->sha, d);
+        u->sha = NULL;
+        hex_encode_to(hex, d, sizeof d);
+        if (strcasecmp(hex, u->want_sha) != 0) {
+            aws_fault_set(
+                &op->f, 400, "XAmzContentSHA256Mismatch",
+                "The provided 'x-amz-content-sha256' header does not match what was computed.");
+            return false;
+        }
+    }
+    if (u->ck.algo != CHECKSUM_NONE) {
+        *algo = u->ck.algo;
+        checksum_final_base64(&u->ck, checksum_b64);
+        if (strcmp(checksum_b64, u->ck_expected) != 0) {
+            aws_fault_set(&op->f, 400, "BadDigest",
+                          "The %s you specified did not match the calculated checksum.",
+                          checksum_algo_name(*algo));
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool check_content_md5(s3_op *op, const uint8_t md5[CRYPTO_MD5_LEN]) {
+    const char *want = kvlist_get_ci(&op->req->headers, "Content-MD5");
+    if (!want) return true;
+    cl_buf b = CL_BUF_INIT;
+    bool valid = base64_decode(&b, slice_cstr(want)) == CL_OK && b.len == CRYPTO_MD5_LEN;
+    bool same = valid && memcmp(b.ptr, md5, CRYPTO_MD5_LEN) == 0;
+    buf_free(&b);
+    if (!valid)
+        aws_fault_set(&op->f, 400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
+    else if (!same)
+        aws_fault_set(&op->f, 400, "BadDigest",
+                      "The Content-MD5 you specified did not match what we received.");
+    return same;
+}
+
+/* Commits the object: blob durable first, then metadata; the replaced blob goes last. */
+static bool commit_object(s3_op *op, s3_upload *u, const char *etag, checksum_algo algo,
+                          const char *ck) {
+    char id[BLOB_ID_LEN + 1], ts[21];
+    cl_err e = blob_finish(u->w, id);
+    u->w = NULL;
+    if (e != CL_OK) {
+        aws_fault_set(&op->f, 500, "InternalError", "could not store the object durably");
+        return false;
+    }
+    time_format_iso8601(time_now(), ts);
+    json_object_set_new(u->doc, "Blob", json_string(id));
+    json_object_set_new(u->doc, "Size", json_integer((json_int_t)u->size));
+    json_object_set_new(u->doc, "ETag", json_string(etag));
+    json_object_set_new(u->doc, "LastModified", json_string(ts));
+    json_object_set_new(u->doc, "Owner", json_string(u->owner));
+    if (algo != CHECKSUM_NONE && *ck)
+        json_object_set_new(u->doc, "Checksum", json_pack("{s:s}", checksum_algo_name(algo), ck));
+    char *old_text = NULL, *text = json_dumps(u->doc, JSON_COMPACT);
+    store_get(op->s->st, "object", u->bucket, u->key, &old_text);
+    e = store_put(op->s->st, "object", u->bucket, u->key, text);
+    free(text);
+    if (e != CL_OK) {
+        blob_delete(op->s->blobs, id);
+        free(old_text);
+        aws_fault_set(&op->f, 500, "InternalError", "could not store the object's metadata");
+        return false;
+    }
+    json_t *old = old_text ? json_loads(old_text, 0, NULL) : NULL;
+    const char *old_blob = json_string_value(json_object_get(old, "Blob"));
+    if (old_blob) blob_delete(op->s->blobs, old_blob);
+    json_decref(old);
+    free(old_text);
+    return true;
+}
+
+void s3_finish_upload(s3_op *op) {
+    s3_upload *u = op->req->state;
+    op->req->op = "PutObject";
+    char ck[CHECKSUM_B64_MAX];
+    checksum_algo algo;
+    if (!verify_body(op, u, ck, &algo)) return;
+    uint8_t md5[CRYPTO_MD5_LEN];
+    crypto_md5_final(u->md5, md5);
+    u->md5 = NULL;
+    if (!check_content_md5(op, md5)) return;
+    char hex[33], etag[40];
+    hex_encode_to(hex, md5, sizeof md5);
+    snprintf(etag, sizeof etag, "\"%s\"", hex);
+    if (!commit_object(op, u, etag, algo, ck)) return;
+    http_set_header(op->resp, "ETag", etag);
+    if (algo != CHECKSUM_NONE && *ck) {
+        char name[40];
+        snprintf(name, sizeof name, "x-amz-checksum-%s", checksum_algo_name(algo));
+        for (char *c = name; *c; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+        http_set_header(op->resp, name, ck);
+    }
+    op->resp->status = 200;
+}

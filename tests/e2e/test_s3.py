@@ -1,0 +1,211 @@
+"""The object store with the stock clients: the aws CLI (v2, and v1 when present)
+and boto3. Covers the sensitive-inputs flow of issue 3 (a bucket policy granting
+another account's role, assume-role, download; everyone else refused; public
+policies and BlockPublicPolicy), byte-exact round trips with ranges and
+conditionals, listing, presigned URLs, and S3's error codes."""
+import hashlib
+import json
+import os
+import urllib.error
+import urllib.request
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import aws_error_code, client_error, run_aws
+from test_iam_boto3 import expect_error, _new_account
+
+
+@pytest.fixture(scope="module")
+def owner(server):
+    return _new_account(server, "s3owner")
+
+
+@pytest.fixture(scope="module")
+def prover(server):
+    return _new_account(server, "s3prover")
+
+
+def s3(acct, creds=None):
+    return acct.client("s3", creds or acct.creds)
+
+
+def http_get(url, headers=None):
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_cli_mb_cp_ls_sync_rm_presign(server, aws_cli, tmp_path):
+    creds = server.admin_creds()
+    ep = server.endpoint
+    bucket = "cli-" + aws_cli[0].replace("awscli-", "")
+    rc, out, err = run_aws(aws_cli, ep, ["s3", "mb", f"s3://{bucket}"], creds=creds)
+    assert rc == 0, err
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    (tmp_path / "in.bin").write_bytes(data)
+    rc, _, err = run_aws(aws_cli, ep, ["s3", "cp", str(tmp_path / "in.bin"), f"s3://{bucket}/d/in.bin",
+                                       "--no-progress"], creds=creds)
+    assert rc == 0, err
+    rc, _, err = run_aws(aws_cli, ep, ["s3", "cp", f"s3://{bucket}/d/in.bin", str(tmp_path / "out.bin"),
+                                       "--no-progress"], creds=creds)
+    assert rc == 0, err
+    assert (tmp_path / "out.bin").read_bytes() == data
+    rc, out, err = run_aws(aws_cli, ep, ["s3", "ls", f"s3://{bucket}/d/"], creds=creds)
+    assert rc == 0 and "in.bin" in out and str(len(data)) in out, out + err
+    # sync a small tree, then list it recursively
+    src = tmp_path / "tree"
+    (src / "a").mkdir(parents=True)
+    for name, size in (("a/x.txt", 10), ("a/y.txt", 0), ("z.json", 1000)):
+        (src / name).write_bytes(os.urandom(size))
+    rc, _, err = run_aws(aws_cli, ep, ["s3", "sync", str(src), f"s3://{bucket}/tree", "--no-progress"], creds=creds)
+    assert rc == 0, err
+    rc, out, err = run_aws(aws_cli, ep, ["s3", "ls", f"s3://{bucket}/tree/", "--recursive"], creds=creds)
+    assert rc == 0 and all(k in out for k in ("tree/a/x.txt", "tree/a/y.txt", "tree/z.json")), out + err
+    # a presigned GET works without credentials, and expires
+    rc, url, err = run_aws(aws_cli, ep, ["s3", "presign", f"s3://{bucket}/d/in.bin", "--expires-in", "300"],
+                           creds=creds)
+    assert rc == 0, err
+    if "X-Amz-Signature" in url:  # CLI v1 defaults to SigV2 presigning, which Cloister refuses
+        status, body = http_get(url.strip())
+        assert status == 200 and body == data
+        url = url.strip()
+        flipped = url[:-1] + ("0" if url[-1] != "0" else "1")  # the signature is last
+        status, body = http_get(flipped)
+        assert status == 403 and b"SignatureDoesNotMatch" in body
+    rc, _, err = run_aws(aws_cli, ep, ["s3", "rm", f"s3://{bucket}", "--recursive"], creds=creds)
+    assert rc == 0, err
+    rc, _, err = run_aws(aws_cli, ep, ["s3", "rb", f"s3://{bucket}"], creds=creds)
+    assert rc == 0, err
+
+
+def test_sensitive_inputs_flow(owner, prover, tmp_path, aws_cli):
+    """Issue 3: the prover's role, and only it, reads the requestor's inputs."""
+    tag = aws_cli[0].replace("awscli-", "")
+    bucket, role = f"inputs-{tag}", f"ProverInputDownloadRole-{tag}"
+    o = s3(owner)
+    o.create_bucket(Bucket=bucket)
+    data = os.urandom(70000)
+    o.put_object(Bucket=bucket, Key="p/input.json", Body=data)
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+             "Principal": {"AWS": f"arn:aws:iam::{prover.id}:root"}, "Action": "sts:AssumeRole"}]}
+    owner.iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+    role_arn = f"arn:aws:iam::{owner.id}:role/{role}"
+    policy = {"Version": "2012-10-17", "Statement": [{"Sid": "ProverReads", "Effect": "Allow",
+              "Principal": {"AWS": role_arn}, "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}
+    (tmp_path / "prover_policy.json").write_text(json.dumps(policy))
+    rc, _, err = run_aws(aws_cli, owner.srv.endpoint, ["s3api", "put-bucket-policy", "--bucket", bucket,
+                         "--policy", "file://" + str(tmp_path / "prover_policy.json")], creds=owner.creds)
+    assert rc == 0, err
+    assert json.loads(o.get_bucket_policy(Bucket=bucket)["Policy"]) == policy
+    # B's admin assumes the role in A and downloads
+    c = prover.sts.assume_role(RoleArn=role_arn, RoleSessionName="testProverSession")["Credentials"]
+    rcreds = {"AccessKeyId": c["AccessKeyId"], "SecretAccessKey": c["SecretAccessKey"],
+              "SessionToken": c["SessionToken"]}
+    rc, _, err = run_aws(aws_cli, owner.srv.endpoint, ["s3", "cp", f"s3://{bucket}/p/input.json",
+                         str(tmp_path / "got.json"), "--no-progress"], creds=rcreds)
+    assert rc == 0, err
+    assert (tmp_path / "got.json").read_bytes() == data
+    # the role may read, not write or list
+    expect_error("AccessDenied", 403, s3(prover, rcreds).put_object, Bucket=bucket, Key="x", Body=b"1")
+    expect_error("AccessDenied", 403, s3(prover, rcreds).list_objects_v2, Bucket=bucket)
+    # B's own user, without the role, is refused; so is an anonymous request
+    rc, _, err = run_aws(aws_cli, owner.srv.endpoint, ["s3", "cp", f"s3://{bucket}/p/input.json",
+                         str(tmp_path / "no.json")], creds=prover.creds)
+    assert rc != 0 and ("403" in err or "AccessDenied" in err), err
+    status, body = http_get(f"{owner.srv.endpoint}/{bucket}/p/input.json")
+    assert status == 403 and b"<Code>AccessDenied</Code>" in body
+    # a public policy lets everyone read ...
+    public = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+              "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}
+    o.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public))
+    assert o.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is True
+    status, body = http_get(f"{owner.srv.endpoint}/{bucket}/p/input.json")
+    assert status == 200 and body == data
+    # ... RestrictPublicBuckets cuts it to the owner's account, BlockPublicPolicy refuses it
+    rc, _, err = run_aws(aws_cli, owner.srv.endpoint, ["s3api", "put-public-access-block", "--bucket", bucket,
+                         "--public-access-block-configuration",
+                         "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true"],
+                         creds=owner.creds)
+    assert rc == 0, err
+    pab = o.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert pab == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                   "RestrictPublicBuckets": True}
+    status, _ = http_get(f"{owner.srv.endpoint}/{bucket}/p/input.json")
+    assert status == 403
+    expect_error("AccessDenied", 403, o.put_bucket_policy, Bucket=bucket, Policy=json.dumps(public))
+    o.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))  # not public: accepted
+
+
+def test_round_trips_ranges_conditionals(owner):
+    o = s3(owner)
+    o.create_bucket(Bucket="roundtrip")
+    for size in (0, 1, 65535, 65536, 65537, 5 * 1024 * 1024 - 1, 5 * 1024 * 1024):
+        data = os.urandom(size)
+        r = o.put_object(Bucket="roundtrip", Key=f"k{size}", Body=data, ContentType="application/x-test",
+                         Metadata={"origin": "test"})
+        assert r["ETag"] == '"%s"' % hashlib.md5(data).hexdigest()
+        got = o.get_object(Bucket="roundtrip", Key=f"k{size}")
+        assert got["Body"].read() == data
+        assert got["ContentType"] == "application/x-test" and got["Metadata"] == {"origin": "test"}
+        for a, b in ((0, 0), (size // 3, size // 2), (max(size - 10, 0), size + 100)):
+            if size == 0:
+                break
+            part = o.get_object(Bucket="roundtrip", Key=f"k{size}", Range=f"bytes={a}-{b}")
+            assert part["Body"].read() == data[a:b + 1] and part["ResponseMetadata"]["HTTPStatusCode"] == 206
+    data = os.urandom(1000)
+    etag = o.put_object(Bucket="roundtrip", Key="c", Body=data)["ETag"]
+    assert o.get_object(Bucket="roundtrip", Key="c", Range="bytes=-10")["Body"].read() == data[-10:]
+    expect_error("InvalidRange", 416, o.get_object, Bucket="roundtrip", Key="c", Range="bytes=5000-")
+    assert o.get_object(Bucket="roundtrip", Key="c", IfMatch=etag)["Body"].read() == data
+    expect_error("PreconditionFailed", 412, o.get_object, Bucket="roundtrip", Key="c", IfMatch='"0000"')
+    with pytest.raises(ClientError) as ei:
+        o.get_object(Bucket="roundtrip", Key="c", IfNoneMatch=etag)
+    assert client_error(ei.value)[1] == 304
+    # a wrong Content-MD5 stores nothing
+    expect_error("BadDigest", 400, o.put_object, Bucket="roundtrip", Key="bad", Body=b"abc",
+                 ContentMD5="AAAAAAAAAAAAAAAAAAAAAA==")
+    expect_error("NoSuchKey", 404, o.get_object, Bucket="roundtrip", Key="bad")
+    o.delete_object(Bucket="roundtrip", Key="c")
+    expect_error("NoSuchKey", 404, o.get_object, Bucket="roundtrip", Key="c")
+
+
+def test_listing(owner):
+    o = s3(owner)
+    o.create_bucket(Bucket="listing")
+    keys = ["a/1", "a/2", "a/b/3", "b", "c/4", "c/5", "d"]
+    for k in keys:
+        o.put_object(Bucket="listing", Key=k, Body=k.encode())
+    r = o.list_objects_v2(Bucket="listing", Delimiter="/")
+    assert [c["Key"] for c in r["Contents"]] == ["b", "d"]
+    assert [p["Prefix"] for p in r["CommonPrefixes"]] == ["a/", "c/"]
+    r = o.list_objects_v2(Bucket="listing", Prefix="a/", Delimiter="/")
+    assert [c["Key"] for c in r["Contents"]] == ["a/1", "a/2"] and r["CommonPrefixes"] == [{"Prefix": "a/b/"}]
+    pages = o.get_paginator("list_objects_v2").paginate(Bucket="listing", PaginationConfig={"PageSize": 2})
+    assert [c["Key"] for p in pages for c in p.get("Contents", [])] == keys
+    assert [c["Key"] for c in o.list_objects_v2(Bucket="listing", StartAfter="c/4")["Contents"]] == ["c/5", "d"]
+    v1 = o.list_objects(Bucket="listing", Marker="a/b/3", MaxKeys=2)
+    assert [c["Key"] for c in v1["Contents"]] == ["b", "c/4"] and v1["IsTruncated"] is True
+
+
+def test_bucket_errors(owner, prover):
+    o = s3(owner)
+    expect_error("InvalidBucketName", 400, o.create_bucket, Bucket="Bad_Name")
+    expect_error("InvalidBucketName", 400, o.create_bucket, Bucket="192.168.1.1")
+    o.create_bucket(Bucket="taken-name")
+    expect_error("BucketAlreadyOwnedByYou", 409, o.create_bucket, Bucket="taken-name")
+    expect_error("BucketAlreadyExists", 409, s3(prover).create_bucket, Bucket="taken-name")
+    o.put_object(Bucket="taken-name", Key="k", Body=b"x")
+    expect_error("BucketNotEmpty", 409, o.delete_bucket, Bucket="taken-name")
+    expect_error("NoSuchBucket", 404, o.get_object, Bucket="no-such-bucket-here", Key="k")
+    expect_error("AccessDenied", 403, s3(prover).get_object, Bucket="taken-name", Key="k")
+    assert "taken-name" in [b["Name"] for b in o.list_buckets()["Buckets"]]
+    assert "taken-name" not in [b["Name"] for b in s3(prover).list_buckets()["Buckets"]]
+    o.delete_object(Bucket="taken-name", Key="k")
+    o.delete_bucket(Bucket="taken-name")
+    with pytest.raises(ClientError) as ei:
+        o.head_bucket(Bucket="taken-name")
+    assert client_error(ei.value)[1] == 404
