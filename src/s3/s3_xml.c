@@ -367,19 +367,20 @@ static cl_err part_etag(xs_state *x, const xs_elem *el, void **target, cl_slice 
     return CL_OK;
 }
 
+#define CHECKSUM(n, member)                                                                        \
+    {                                                                                              \
+        n, NULL, XS_ONCE, NULL, set_str,                                                           \
+            offsetof(s3_complete_part, checksums) + offsetof(s3_checksums, member)                 \
+    }
+
 static const xs_elem PART_KIDS[] = {
     {"PartNumber", NULL, XS_ONCE | XS_REQUIRED, NULL, part_number, 0},
     {"ETag", NULL, XS_ONCE | XS_REQUIRED, NULL, part_etag, 0},
-    {"ChecksumCRC32", NULL, XS_ONCE, NULL, set_str,
-     offsetof(s3_complete_part, checksums) + offsetof(s3_checksums, crc32)},
-    {"ChecksumCRC32C", NULL, XS_ONCE, NULL, set_str,
-     offsetof(s3_complete_part, checksums) + offsetof(s3_checksums, crc32c)},
-    {"ChecksumCRC64NVME", NULL, XS_ONCE, NULL, set_str,
-     offsetof(s3_complete_part, checksums) + offsetof(s3_checksums, crc64nvme)},
-    {"ChecksumSHA1", NULL, XS_ONCE, NULL, set_str,
-     offsetof(s3_complete_part, checksums) + offsetof(s3_checksums, sha1)},
-    {"ChecksumSHA256", NULL, XS_ONCE, NULL, set_str,
-     offsetof(s3_complete_part, checksums) + offsetof(s3_checksums, sha256)},
+    CHECKSUM("ChecksumCRC32", crc32),
+    CHECKSUM("ChecksumCRC32C", crc32c),
+    CHECKSUM("ChecksumCRC64NVME", crc64nvme),
+    CHECKSUM("ChecksumSHA1", sha1),
+    CHECKSUM("ChecksumSHA256", sha256),
     END,
 };
 static const xs_elem COMPLETE_KIDS[] = {{"Part", PART_KIDS, 0, part_start, NULL, 0}, END};
