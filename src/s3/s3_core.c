@@ -241,7 +241,16 @@ static bool route_bucket(s3_op *op) {
 
 static bool route_object(s3_op *op) {
     const char *m = op->req->method;
-    if (strcmp(m, "GET") == 0)
+    bool upload_id = s3_has_query(op, "uploadId");
+    if (strcmp(m, "POST") == 0 && s3_has_query(op, "uploads"))
+        s3_create_multipart(op);
+    else if (strcmp(m, "POST") == 0 && upload_id)
+        s3_complete_multipart(op);
+    else if (strcmp(m, "DELETE") == 0 && upload_id)
+        s3_abort_multipart(op);
+    else if (strcmp(m, "GET") == 0 && upload_id)
+        s3_list_parts(op);
+    else if (strcmp(m, "GET") == 0)
         s3_get_object(op, false);
     else if (strcmp(m, "HEAD") == 0)
         s3_get_object(op, true);

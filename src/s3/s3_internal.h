@@ -76,4 +76,22 @@ void s3_get_object(s3_op *op, bool head);
 void s3_object_delete(s3_op *op);
 void s3_finish_upload(s3_op *op); /* after a streamed PUT body */
 
+/* {ContentType, Meta{x-amz-meta-*}, Headers{Cache-Control, ...}} from a PUT/POST's headers. */
+json_t *s3_request_metadata(const http_request *req);
+
+/* Multipart uploads (s3_multipart.c) */
+void s3_create_multipart(s3_op *op);   /* POST ?uploads */
+void s3_complete_multipart(s3_op *op); /* POST ?uploadId */
+void s3_abort_multipart(s3_op *op);    /* DELETE ?uploadId */
+void s3_list_parts(s3_op *op);         /* GET ?uploadId */
+/* UploadPart's header-time checks: partNumber valid, upload exists for this key. */
+bool s3_check_part_target(s3_op *op, const char *upload_id, int *part_number);
+/* Records a durable part blob (replacing an earlier upload of the same part). */
+bool s3_commit_part(s3_op *op, const char *upload_id, int part, const char *blob, uint64_t size,
+                    const char *etag, const char *checksum_algo, const char *checksum);
+/* Deletes the blob(s) of an object document (single blob or parts). */
+void s3_delete_object_blobs(s3 *s, json_t *object);
+/* Sets resp to stream [off, off+len) of a multipart object. */
+bool s3_parts_reader(s3_op *op, json_t *object, uint64_t off, uint64_t len);
+
 #endif

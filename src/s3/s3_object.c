@@ -29,6 +29,8 @@ typedef struct {
     uint64_t size;
     json_t *doc; /* metadata prepared at header time */
     cl_err write_err;
+    char *upload_id; /* UploadPart: the multipart upload and part number */
+    int part_number;
 } s3_upload;
 
 static void upload_free(void *arg) {
@@ -47,6 +49,7 @@ static void upload_free(void *arg) {
     chunked_free(u->dec);
     json_decref(u->doc);
     free(u->ck_expected);
+    free(u->upload_id);
     free(u->bucket);
     free(u->key);
     free(u->owner);
@@ -81,7 +84,9 @@ bool s3_is_upload(const http_request *req) {
         bool sub = false;
         if (kvlist_parse_form(&q, slice_cstr(req->query)) == CL_OK)
             for (size_t i = 0; i < q.len; i++)
-                sub |= strncmp(q.items[i].key, "X-Amz-", 6) != 0;
+                sub |= strncmp(q.items[i].key, "X-Amz-", 6) != 0 &&
+                       strcmp(q.items[i].key, "partNumber") != 0 &&
+                       strcmp(q.items[i].key, "uploadId") != 0;
         kvlist_free(&q);
         if (sub) return false;
     }
@@ -92,7 +97,7 @@ bool s3_is_upload(const http_request *req) {
     return vhost ? *p != 0 : slash && slash[1] != 0;
 }
 
-static json_t *upload_metadata(const http_request *req) {
+json_t *s3_request_metadata(const http_request *req) {
     json_t *meta = json_object(), *hdrs = json_object();
     static const char *const KEEP[] = {"Cache-Control", "Content-Disposition", "Content-Encoding",
                                        "Content-Language", "Expires"};
@@ -192,7 +197,15 @@ void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_respons
     s3_op op;
     req->service = "s3";
     req->op = "PutObject";
-    bool ok = s3_op_init(&op, s, c, req, resp) && s3_load_bucket(&op) && !refuse_sse(&op);
+    bool ok = s3_op_init(&op, s, c, req, resp) && s3_load_bucket(&op);
+    const char *upload_id = kvlist_get(&op.query, "uploadId");
+    int part = 0;
+    if (ok && upload_id) {
+        req->op = "UploadPart";
+        ok = s3_check_part_target(&op, upload_id, &part);
+    } else if (ok) {
+        ok = !refuse_sse(&op);
+    }
     if (ok) {
         char *arn = s3_object_arn(op.bucket, op.key);
         ok = s3_authorize(&op, "s3:PutObject", arn, NULL);
@@ -207,7 +220,9 @@ void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_respons
                          .owner =
                              cl_strdup(json_string_value(json_object_get(op.bucket_doc, "Owner")))};
         u->md5 = crypto_md5_new();
-        u->doc = upload_metadata(req);
+        u->doc = s3_request_metadata(req);
+        u->upload_id = upload_id ? cl_strdup(upload_id) : NULL;
+        u->part_number = part;
         ok = setup_payload(&op, u);
         if (ok && blob_begin(s->blobs, &u->w) != CL_OK) {
             aws_fault_set(&op.f, 500, "InternalError", "could not start writing the object");
@@ -316,8 +331,7 @@ static bool commit_object(s3_op *op, s3_upload *u, const char *etag, checksum_al
         return false;
     }
     json_t *old = old_text ? json_loads(old_text, 0, NULL) : NULL;
-    const char *old_blob = json_string_value(json_object_get(old, "Blob"));
-    if (old_blob) blob_delete(op->s->blobs, old_blob);
+    if (old) s3_delete_object_blobs(op->s, old);
     json_decref(old);
     free(old_text);
     return true;
@@ -336,7 +350,21 @@ void s3_finish_upload(s3_op *op) {
     char hex[33], etag[40];
     hex_encode_to(hex, md5, sizeof md5);
     snprintf(etag, sizeof etag, "\"%s\"", hex);
-    if (!commit_object(op, u, etag, algo, ck)) return;
+    if (u->upload_id) {
+        char id[BLOB_ID_LEN + 1];
+        if (blob_finish(u->w, id) != CL_OK) {
+            u->w = NULL;
+            aws_fault_set(&op->f, 500, "InternalError", "could not store the part durably");
+            return;
+        }
+        u->w = NULL;
+        op->req->op = "UploadPart";
+        if (!s3_commit_part(op, u->upload_id, u->part_number, id, u->size, etag,
+                            algo != CHECKSUM_NONE ? checksum_algo_name(algo) : NULL, ck))
+            return;
+    } else if (!commit_object(op, u, etag, algo, ck)) {
+        return;
+    }
     http_set_header(op->resp, "ETag", etag);
     if (algo != CHECKSUM_NONE && *ck) {
         char name[40];

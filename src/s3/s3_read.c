@@ -105,6 +105,11 @@ static void checksum_headers(const s3_op *op, json_t *o) {
 }
 
 static void send_body(s3_op *op, json_t *o, uint64_t off, uint64_t len) {
+    if (json_object_get(o, "Parts")) { /* multipart: read across the part blobs */
+        if (!s3_parts_reader(op, o, off, len))
+            aws_fault_set(&op->f, 500, "InternalError", "the object's data is missing");
+        return;
+    }
     blob_reader *r = NULL;
     if (blob_open(op->s->blobs, json_string_value(json_object_get(o, "Blob")), &r) != CL_OK) {
         aws_fault_set(&op->f, 500, "InternalError", "the object's data is missing");
@@ -167,7 +172,7 @@ void s3_object_delete(s3_op *op) {
         json_t *o = json_loads(text, 0, NULL);
         /* metadata first, then bytes: a crash in between leaves only garbage */
         if (store_delete(op->s->st, "object", op->bucket, op->key) == CL_OK && o)
-            blob_delete(op->s->blobs, json_string_value(json_object_get(o, "Blob")));
+            s3_delete_object_blobs(op->s, o);
         json_decref(o);
         free(text);
     }

@@ -209,3 +209,68 @@ def test_bucket_errors(owner, prover):
     with pytest.raises(ClientError) as ei:
         o.head_bucket(Bucket="taken-name")
     assert client_error(ei.value)[1] == 404
+
+
+def test_multipart_cli_100mib(server, aws_cli, tmp_path):
+    """Issue 3: `aws s3 cp` up and down at 100 MiB (the CLI uses multipart above 8 MiB)."""
+    creds = server.admin_creds()
+    bucket = "mp-" + aws_cli[0].replace("awscli-", "")
+    rc, _, err = run_aws(aws_cli, server.endpoint, ["s3", "mb", f"s3://{bucket}"], creds=creds)
+    assert rc == 0, err
+    data = os.urandom(100 * 1024 * 1024)
+    (tmp_path / "big").write_bytes(data)
+    for args in (["s3", "cp", str(tmp_path / "big"), f"s3://{bucket}/big", "--no-progress"],
+                 ["s3", "cp", f"s3://{bucket}/big", str(tmp_path / "back"), "--no-progress"]):
+        rc, _, err = run_aws(aws_cli, server.endpoint, args, creds=creds, timeout=300)
+        assert rc == 0, err
+    assert (tmp_path / "back").read_bytes() == data
+    rc, out, err = run_aws(aws_cli, server.endpoint, ["s3api", "head-object", "--bucket", bucket, "--key", "big"],
+                           creds=creds)
+    assert rc == 0 and json.loads(out)["ContentLength"] == len(data), err
+    assert "-" in json.loads(out)["ETag"], out  # a multipart ETag: md5-of-md5s "-N"
+
+
+def test_multipart_boto3(owner):
+    o = s3(owner)
+    o.create_bucket(Bucket="multipart")
+    parts_data = [os.urandom(5 * 1024 * 1024), os.urandom(5 * 1024 * 1024 + 3), os.urandom(1234)]
+    up = o.create_multipart_upload(Bucket="multipart", Key="obj", ContentType="text/x-mp",
+                                   Metadata={"k": "v"})["UploadId"]
+    etags = []
+    for n, d in enumerate(parts_data, start=1):
+        etags.append(o.upload_part(Bucket="multipart", Key="obj", UploadId=up, PartNumber=n, Body=d)["ETag"])
+        assert etags[-1] == '"%s"' % hashlib.md5(d).hexdigest()
+    listed = o.list_parts(Bucket="multipart", Key="obj", UploadId=up)["Parts"]
+    assert [(p["PartNumber"], p["Size"]) for p in listed] == [(1, len(parts_data[0])), (2, len(parts_data[1])),
+                                                               (3, 1234)]
+    parts = [{"PartNumber": n, "ETag": e} for n, e in enumerate(etags, start=1)]
+    # wrong ETag, wrong order, unknown upload: refused, nothing stored
+    bad = [dict(parts[0], ETag='"00000000000000000000000000000000"')] + parts[1:]
+    expect_error("InvalidPart", 400, o.complete_multipart_upload, Bucket="multipart", Key="obj", UploadId=up,
+                 MultipartUpload={"Parts": bad})
+    expect_error("InvalidPartOrder", 400, o.complete_multipart_upload, Bucket="multipart", Key="obj",
+                 UploadId=up, MultipartUpload={"Parts": [parts[1], parts[0]]})
+    expect_error("NoSuchUpload", 404, o.complete_multipart_upload, Bucket="multipart", Key="obj",
+                 UploadId="nope", MultipartUpload={"Parts": parts})
+    expect_error("NoSuchKey", 404, o.get_object, Bucket="multipart", Key="obj")
+    r = o.complete_multipart_upload(Bucket="multipart", Key="obj", UploadId=up, MultipartUpload={"Parts": parts})
+    whole = b"".join(parts_data)
+    md5s = b"".join(hashlib.md5(d).digest() for d in parts_data)
+    assert r["ETag"] == '"%s-3"' % hashlib.md5(md5s).hexdigest()
+    got = o.get_object(Bucket="multipart", Key="obj")
+    assert got["Body"].read() == whole and got["ContentType"] == "text/x-mp" and got["Metadata"] == {"k": "v"}
+    a = len(parts_data[0]) - 7  # a range across the part boundary
+    assert o.get_object(Bucket="multipart", Key="obj", Range=f"bytes={a}-{a + 20}")["Body"].read() == whole[a:a + 21]
+    expect_error("NoSuchUpload", 404, o.list_parts, Bucket="multipart", Key="obj", UploadId=up)
+    # a small non-final part is refused at completion
+    up2 = o.create_multipart_upload(Bucket="multipart", Key="small")["UploadId"]
+    e1 = o.upload_part(Bucket="multipart", Key="small", UploadId=up2, PartNumber=1, Body=b"a" * 100)["ETag"]
+    e2 = o.upload_part(Bucket="multipart", Key="small", UploadId=up2, PartNumber=2, Body=b"b")["ETag"]
+    expect_error("EntityTooSmall", 400, o.complete_multipart_upload, Bucket="multipart", Key="small",
+                 UploadId=up2, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1},
+                                                          {"PartNumber": 2, "ETag": e2}]})
+    o.abort_multipart_upload(Bucket="multipart", Key="small", UploadId=up2)
+    expect_error("NoSuchUpload", 404, o.upload_part, Bucket="multipart", Key="small", UploadId=up2,
+                 PartNumber=3, Body=b"c")
+    expect_error("InvalidArgument", 400, o.upload_part, Bucket="multipart", Key="obj", UploadId=up,
+                 PartNumber=10001, Body=b"c")
