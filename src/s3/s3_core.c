@@ -216,16 +216,50 @@ void s3_set_time_header(http_response *r, const char *name, const char *iso) {
 
 /* ---- routing ---- */
 
+/* Bucket sub-resources this server does not implement: answered NotImplemented
+ * rather than mistaken for the plain bucket operation (PUT ?versioning is not
+ * CreateBucket). */
+static bool unsupported_subresource(const s3_op *op) {
+    static const char *const NOT_YET[] = {"versioning",
+                                          "acl",
+                                          "cors",
+                                          "lifecycle",
+                                          "logging",
+                                          "notification",
+                                          "replication",
+                                          "website",
+                                          "requestPayment",
+                                          "object-lock",
+                                          "ownershipControls",
+                                          "intelligent-tiering",
+                                          "inventory",
+                                          "metrics",
+                                          "analytics",
+                                          "accelerate",
+                                          "tagging",
+                                          "versions"};
+    for (size_t i = 0; i < sizeof NOT_YET / sizeof NOT_YET[0]; i++)
+        if (s3_has_query(op, NOT_YET[i])) return true;
+    return false;
+}
+
 static bool route_bucket(s3_op *op) {
     const char *m = op->req->method;
+    if (unsupported_subresource(op)) return false;
     if (s3_has_query(op, "policy"))
         s3_bucket_policy(op);
     else if (s3_has_query(op, "policyStatus"))
         s3_get_bucket_policy_status(op);
     else if (s3_has_query(op, "publicAccessBlock"))
         s3_bucket_public_access_block(op);
+    else if (s3_has_query(op, "encryption"))
+        s3_bucket_encryption(op);
     else if (s3_has_query(op, "location") && strcmp(m, "GET") == 0)
         s3_get_bucket_location(op);
+    else if (s3_has_query(op, "delete") && strcmp(m, "POST") == 0)
+        s3_delete_objects(op);
+    else if (s3_has_query(op, "uploads") && strcmp(m, "GET") == 0)
+        s3_list_multipart_uploads(op);
     else if (strcmp(m, "PUT") == 0)
         s3_create_bucket(op);
     else if (strcmp(m, "HEAD") == 0)

@@ -76,6 +76,16 @@ void s3_get_object(s3_op *op, bool head);
 void s3_object_delete(s3_op *op);
 void s3_finish_upload(s3_op *op); /* after a streamed PUT body */
 
+/* Server-side encryption (s3_sse.c) */
+void s3_bucket_encryption(s3_op *op); /* PUT/GET/DELETE ?encryption */
+
+/* Copy, batch delete, tagging, upload listing (s3_copy.c, s3_delete.c, s3_tagging.c) */
+void s3_copy_object(s3_op *op);            /* PUT with x-amz-copy-source */
+void s3_upload_part_copy(s3_op *op);       /* PUT ?partNumber&uploadId with x-amz-copy-source */
+void s3_delete_objects(s3_op *op);         /* POST /bucket?delete */
+void s3_object_tagging(s3_op *op);         /* PUT/GET/DELETE /bucket/key?tagging */
+void s3_list_multipart_uploads(s3_op *op); /* GET /bucket?uploads */
+
 /* {ContentType, Meta{x-amz-meta-*}, Headers{Cache-Control, ...}} from a PUT/POST's headers. */
 json_t *s3_request_metadata(const http_request *req);
 
