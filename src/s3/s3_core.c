@@ -17,6 +17,8 @@ cl_err s3_open(store *st, iam *m, const char *data_dir, s3 **out) {
     char *dir = cl_sprintf("%s/blobs", data_dir);
     cl_err e = blob_store_open(dir, &s->blobs);
     free(dir);
+    if (e == CL_OK) e = s3_sse_load_node_key(s, data_dir);
+    if (e != CL_OK && s->blobs) blob_store_close(s->blobs);
     if (e != CL_OK) {
         free(s);
         return e;
@@ -28,6 +30,7 @@ cl_err s3_open(store *st, iam *m, const char *data_dir, s3 **out) {
 void s3_close(s3 *s) {
     if (!s) return;
     blob_store_close(s->blobs);
+    cl_cleanse(s->sse_key, sizeof s->sse_key);
     free(s);
 }
 

@@ -16,6 +16,7 @@ struct s3 {
     store *st;
     iam *m;
     blob_store *blobs;
+    uint8_t sse_key[32]; /* the node key that wraps SSE-S3 data keys */
 };
 
 /* One S3 request in flight. */
@@ -78,6 +79,22 @@ void s3_finish_upload(s3_op *op); /* after a streamed PUT body */
 
 /* Server-side encryption (s3_sse.c) */
 void s3_bucket_encryption(s3_op *op); /* PUT/GET/DELETE ?encryption */
+cl_err s3_sse_load_node_key(s3 *s, const char *data_dir);
+typedef struct {
+    bool on;
+    struct crypto_seg_enc *stream;
+    json_t *record; /* goes into the object document as "SSE" */
+} s3_enc;
+/* From the PUT's headers or the bucket default; false with a fault if refused. */
+bool s3_sse_begin_put(s3_op *op, s3_enc *e);
+cl_err s3_sse_write(s3_enc *e, cl_slice plain, blob_writer *w);
+cl_err s3_sse_finish(s3_enc *e, blob_writer *w);
+void s3_enc_free(s3_enc *e);
+void s3_sse_headers(http_response *r, json_t *record);
+/* Checks an SSE-C request's key against the object (HEAD needs no reader). */
+bool s3_sse_key_check(s3_op *op, json_t *object);
+/* Sets resp to stream [off, off+len) of an encrypted object, decrypting. */
+bool s3_sse_reader(s3_op *op, json_t *object, uint64_t off, uint64_t len);
 
 /* Copy, batch delete, tagging, upload listing (s3_copy.c, s3_delete.c, s3_tagging.c) */
 void s3_copy_object(s3_op *op);            /* PUT with x-amz-copy-source */

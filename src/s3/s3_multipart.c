@@ -59,9 +59,13 @@ static bool authorize_key(s3_op *op, const char *action) {
 void s3_create_multipart(s3_op *op) {
     op->req->op = "CreateMultipartUpload";
     if (!s3_load_bucket(op) || !authorize_key(op, "s3:PutObject")) return;
-    if (kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption")) {
-        aws_fault_set(&op->f, 501, "NotImplemented",
-                      "Server-side encryption is not available on this server yet.");
+    if (kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption") ||
+        kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption-customer-algorithm") ||
+        json_object_get(op->bucket_doc,
+                        "Encryption")) { /* never store plaintext where encryption was asked */
+        aws_fault_set(
+            &op->f, 501, "NotImplemented",
+            "Multipart uploads with server-side encryption are not available on this server yet.");
         return;
     }
     uint8_t raw[24];

@@ -29,6 +29,7 @@ typedef struct {
     uint64_t size;
     json_t *doc; /* metadata prepared at header time */
     cl_err write_err;
+    s3_enc enc;      /* server-side encryption of the bytes, if asked */
     char *upload_id; /* UploadPart: the multipart upload and part number */
     int part_number;
 } s3_upload;
@@ -49,6 +50,7 @@ static void upload_free(void *arg) {
     chunked_free(u->dec);
     json_decref(u->doc);
     free(u->ck_expected);
+    s3_enc_free(&u->enc);
     free(u->upload_id);
     free(u->bucket);
     free(u->key);
@@ -62,7 +64,7 @@ static cl_err upload_write(void *arg, cl_slice data) {
     crypto_md5_update(u->md5, data);
     if (u->ck.algo != CHECKSUM_NONE) checksum_update(&u->ck, data);
     u->size += data.len;
-    cl_err e = blob_append(u->w, data);
+    cl_err e = u->enc.on ? s3_sse_write(&u->enc, data, u->w) : blob_append(u->w, data);
     if (e != CL_OK) u->write_err = e;
     return e;
 }
@@ -182,17 +184,6 @@ static bool setup_payload(s3_op *op, s3_upload *u) {
     return plain_checksum(op, u);
 }
 
-static bool refuse_sse(s3_op *op) {
-    const char *sse = kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption");
-    if (!sse &&
-        !kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption-customer-algorithm"))
-        return false;
-    aws_fault_set(
-        &op->f, 501, "NotImplemented",
-        "Server-side encryption is not available on this server yet; the object was not stored.");
-    return true;
-}
-
 void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_response *resp) {
     s3_op op;
     req->service = "s3";
@@ -203,8 +194,10 @@ void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_respons
     if (ok && upload_id) {
         req->op = "UploadPart";
         ok = s3_check_part_target(&op, upload_id, &part);
-    } else if (ok) {
-        ok = !refuse_sse(&op);
+    } else if (ok &&
+               kvlist_get_ci(&req->headers, "x-amz-server-side-encryption-customer-algorithm") &&
+               upload_id) {
+        ok = false;
     }
     if (ok) {
         char *arn = s3_object_arn(op.bucket, op.key);
@@ -223,7 +216,8 @@ void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_respons
         u->doc = s3_request_metadata(req);
         u->upload_id = upload_id ? cl_strdup(upload_id) : NULL;
         u->part_number = part;
-        ok = setup_payload(&op, u);
+        if (!upload_id) ok = s3_sse_begin_put(&op, &u->enc);
+        if (ok) ok = setup_payload(&op, u);
         if (ok && blob_begin(s->blobs, &u->w) != CL_OK) {
             aws_fault_set(&op.f, 500, "InternalError", "could not start writing the object");
             ok = false;
@@ -306,7 +300,12 @@ static bool check_content_md5(s3_op *op, const uint8_t md5[CRYPTO_MD5_LEN]) {
 static bool commit_object(s3_op *op, s3_upload *u, const char *etag, checksum_algo algo,
                           const char *ck) {
     char id[BLOB_ID_LEN + 1], ts[21];
-    cl_err e = blob_finish(u->w, id);
+    cl_err e = u->enc.on ? s3_sse_finish(&u->enc, u->w) : CL_OK;
+    if (e != CL_OK) {
+        aws_fault_set(&op->f, 500, "InternalError", "could not encrypt the object");
+        return false;
+    }
+    e = blob_finish(u->w, id);
     u->w = NULL;
     if (e != CL_OK) {
         aws_fault_set(&op->f, 500, "InternalError", "could not store the object durably");
@@ -318,6 +317,7 @@ static bool commit_object(s3_op *op, s3_upload *u, const char *etag, checksum_al
     json_object_set_new(u->doc, "ETag", json_string(etag));
     json_object_set_new(u->doc, "LastModified", json_string(ts));
     json_object_set_new(u->doc, "Owner", json_string(u->owner));
+    if (u->enc.on) json_object_set(u->doc, "SSE", u->enc.record);
     if (algo != CHECKSUM_NONE && *ck)
         json_object_set_new(u->doc, "Checksum", json_pack("{s:s}", checksum_algo_name(algo), ck));
     char *old_text = NULL, *text = json_dumps(u->doc, JSON_COMPACT);
@@ -366,6 +366,7 @@ void s3_finish_upload(s3_op *op) {
         return;
     }
     http_set_header(op->resp, "ETag", etag);
+    if (u->enc.on) s3_sse_headers(op->resp, u->enc.record);
     if (algo != CHECKSUM_NONE && *ck) {
         char name[40];
         snprintf(name, sizeof name, "x-amz-checksum-%s", checksum_algo_name(algo));

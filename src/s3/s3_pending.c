@@ -22,6 +22,3 @@ void s3_object_tagging(s3_op *op) {
 void s3_list_multipart_uploads(s3_op *op) {
     not_yet(op);
 }
-void s3_bucket_encryption(s3_op *op) {
-    not_yet(op);
-}

@@ -105,6 +105,10 @@ static void checksum_headers(const s3_op *op, json_t *o) {
 }
 
 static void send_body(s3_op *op, json_t *o, uint64_t off, uint64_t len) {
+    if (json_object_get(o, "SSE")) { /* decrypt the segments the range covers */
+        s3_sse_reader(op, o, off, len);
+        return;
+    }
     if (json_object_get(o, "Parts")) { /* multipart: read across the part blobs */
         if (!s3_parts_reader(op, o, off, len))
             aws_fault_set(&op->f, 500, "InternalError", "the object's data is missing");
@@ -147,7 +151,12 @@ void s3_get_object(s3_op *op, bool head) {
         snprintf(cr, sizeof cr, "bytes */%" PRIu64, size);
         http_set_header(op->resp, "Content-Range", cr);
     } else {
+        if (!s3_sse_key_check(op, o)) { /* SSE-C: the request must carry the key */
+            json_decref(o);
+            return;
+        }
         object_headers(op->resp, o);
+        s3_sse_headers(op->resp, json_object_get(o, "SSE"));
         checksum_headers(op, o);
         op->resp->status = rr == 0 ? 206 : 200;
         if (rr == 0) {

@@ -1,0 +1,134 @@
+"""Server-side encryption: SSE-S3 (per request and as the bucket default) and
+SSE-C (over HTTPS, as AWS requires). Objects read back byte-exact, also by
+range; the bytes on disk are not the plaintext; SSE-C needs the right key;
+SSE-KMS is refused (no KMS yet) and nothing is stored."""
+import base64
+import hashlib
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+import ssl
+
+import botocore.session
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import BIN, boto3_client, client_error, free_port, read_credentials, run_aws
+
+
+def blobs_contain(data_dir, needle):
+    for root, _, files in os.walk(os.path.join(data_dir, "blobs")):
+        for f in files:
+            with open(os.path.join(root, f), "rb") as fh:
+                if needle in fh.read():
+                    return True
+    return False
+
+
+def test_sse_s3(server, aws_cli, tmp_path):
+    creds = server.admin_creds()
+    o = boto3_client(server.endpoint, "s3", creds)
+    bucket = "sse-" + aws_cli[0].replace("awscli-", "")
+    o.create_bucket(Bucket=bucket)
+    marker = os.urandom(16)
+    data = marker * 20000  # 320 KB: several 64 KiB segments, a recognisable pattern
+    (tmp_path / "in").write_bytes(data)
+    rc, _, err = run_aws(aws_cli, server.endpoint, ["s3", "cp", str(tmp_path / "in"), f"s3://{bucket}/enc",
+                                                    "--sse", "AES256", "--no-progress"], creds=creds)
+    assert rc == 0, err
+    head = o.head_object(Bucket=bucket, Key="enc")
+    assert head["ServerSideEncryption"] == "AES256" and head["ContentLength"] == len(data)
+    got = o.get_object(Bucket=bucket, Key="enc")
+    assert got["Body"].read() == data and got["ServerSideEncryption"] == "AES256"
+    for a, b in ((0, 10), (65530, 65545), (len(data) - 100, len(data) - 1), (100000, 250000)):
+        assert o.get_object(Bucket=bucket, Key="enc", Range=f"bytes={a}-{b}")["Body"].read() == data[a:b + 1]
+    assert not blobs_contain(server.data_dir, marker), "plaintext found on disk"
+    # an unencrypted object, by contrast, is stored as is (the check above can fail)
+    o.put_object(Bucket=bucket, Key="plain", Body=marker * 4)
+    assert blobs_contain(server.data_dir, marker)
+    o.delete_object(Bucket=bucket, Key="plain")
+
+
+def test_bucket_default_encryption_and_kms_refused(server):
+    creds = server.admin_creds()
+    o = boto3_client(server.endpoint, "s3", creds)
+    o.create_bucket(Bucket="sse-default")
+    with pytest.raises(ClientError) as ei:
+        o.get_bucket_encryption(Bucket="sse-default")
+    assert client_error(ei.value)[0] == "ServerSideEncryptionConfigurationNotFoundError"
+    o.put_bucket_encryption(Bucket="sse-default", ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    rule = o.get_bucket_encryption(Bucket="sse-default")["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    marker = os.urandom(16)
+    r = o.put_object(Bucket="sse-default", Key="k", Body=marker * 100)
+    assert r["ServerSideEncryption"] == "AES256"
+    assert o.get_object(Bucket="sse-default", Key="k")["Body"].read() == marker * 100
+    assert not blobs_contain(server.data_dir, marker)
+    # multipart with encryption is not built yet: refused rather than stored in the clear
+    with pytest.raises(ClientError) as ei:
+        o.create_multipart_upload(Bucket="sse-default", Key="mp")
+    assert client_error(ei.value)[0] == "NotImplemented"
+    with pytest.raises(ClientError) as ei:
+        o.put_object(Bucket="sse-default", Key="kms", Body=b"x", ServerSideEncryption="aws:kms")
+    assert client_error(ei.value)[0] == "NotImplemented"
+    with pytest.raises(ClientError) as ei:
+        o.head_object(Bucket="sse-default", Key="kms")
+    assert client_error(ei.value)[1] == 404  # nothing stored
+
+
+def tls_server(tmp_path):
+    port, tls_port = free_port(), free_port()
+    data = tmp_path / "data"
+    proc = subprocess.Popen([str(BIN), "serve", "--data", str(data), "--listen", f"127.0.0.1:{port}",
+                             "--tls-listen", f"127.0.0.1:{tls_port}"], stdout=subprocess.DEVNULL,
+                            stderr=open(tmp_path / "err", "wb"), stdin=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            if (data / "tls" / "ca.pem").exists():
+                ctx = ssl.create_default_context(cafile=str(data / "tls" / "ca.pem"))
+                with urllib.request.urlopen(f"https://localhost:{tls_port}/_cloister/health", context=ctx,
+                                            timeout=1) as r:
+                    if r.status == 200:
+                        return proc, port, tls_port, data
+        except OSError:
+            pass
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail("TLS server did not start")
+
+
+def test_sse_c_over_https(tmp_path):
+    proc, port, tls_port, data_dir = tls_server(tmp_path)
+    try:
+        creds = read_credentials(data_dir / "credentials")
+        sess = botocore.session.get_session()
+        o = sess.create_client("s3", endpoint_url=f"https://localhost:{tls_port}", region_name="us-east-1",
+                               verify=str(data_dir / "tls" / "ca.pem"), aws_access_key_id=creds["AccessKeyId"],
+                               aws_secret_access_key=creds["SecretAccessKey"])
+        o.create_bucket(Bucket="ssec")
+        key = os.urandom(32)
+        other = os.urandom(32)
+        marker = os.urandom(16)
+        body = marker * 5000
+        o.put_object(Bucket="ssec", Key="k", Body=body, SSECustomerAlgorithm="AES256", SSECustomerKey=key)
+        got = o.get_object(Bucket="ssec", Key="k", SSECustomerAlgorithm="AES256", SSECustomerKey=key)
+        assert got["Body"].read() == body
+        assert got["SSECustomerKeyMD5"] == base64.b64encode(hashlib.md5(key).digest()).decode()
+        with pytest.raises(ClientError) as ei:
+            o.get_object(Bucket="ssec", Key="k", SSECustomerAlgorithm="AES256", SSECustomerKey=other)
+        assert client_error(ei.value)[1] == 403
+        with pytest.raises(ClientError) as ei:
+            o.get_object(Bucket="ssec", Key="k")
+        assert client_error(ei.value)[0] == "InvalidRequest"
+        assert not blobs_contain(str(data_dir), marker)
+        # over plain HTTP the customer key is refused, as AWS does
+        plain = boto3_client(f"http://127.0.0.1:{port}", "s3", creds)
+        with pytest.raises(ClientError) as ei:
+            plain.put_object(Bucket="ssec", Key="k2", Body=b"x", SSECustomerAlgorithm="AES256", SSECustomerKey=key)
+        assert client_error(ei.value)[0] == "InvalidRequest"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
