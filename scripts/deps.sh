@@ -35,3 +35,9 @@ if [ ! -f .deps/blst/libblst.a ] || [ "$(cat .deps/blst/VERSION 2>/dev/null)" !=
     echo "$BLST_VER" > .deps/blst/VERSION
     rm -rf .deps/blst-src
 fi
+
+# The AWS SDK for JavaScript v3 for the end-to-end tests (versions pinned by package-lock.json).
+if [ ! -d tests/e2e/js/node_modules/@aws-sdk/client-s3 ]; then
+    echo "deps: installing npm packages for tests/e2e/js"
+    (cd tests/e2e/js && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi

@@ -88,7 +88,8 @@ bool s3_is_upload(const http_request *req) {
             for (size_t i = 0; i < q.len; i++)
                 sub |= strncmp(q.items[i].key, "X-Amz-", 6) != 0 &&
                        strcmp(q.items[i].key, "partNumber") != 0 &&
-                       strcmp(q.items[i].key, "uploadId") != 0;
+                       strcmp(q.items[i].key, "uploadId") != 0 &&
+                       strcmp(q.items[i].key, "x-id") != 0; /* SDKs add x-id=PutObject */
         kvlist_free(&q);
         if (sub) return false;
     }
