@@ -140,22 +140,37 @@ def test_sensitive_inputs_flow(owner, prover, tmp_path, aws_cli):
     o.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))  # not public: accepted
 
 
-def test_round_trips_ranges_conditionals(owner):
+@pytest.mark.parametrize("sse", [None, "AES256"])
+def test_round_trips_sizes_ranges(owner, sse):
+    """Issue 3: byte-exact round trips at 0 B, 1 B, 5 MiB-1, 5 MiB, 5 MiB+1 and 64 MiB with
+    random ranges, encrypted and not (segment edges at 64 KiB included)."""
+    import random
+    rnd = random.Random(7)
     o = s3(owner)
-    o.create_bucket(Bucket="roundtrip")
-    for size in (0, 1, 65535, 65536, 65537, 5 * 1024 * 1024 - 1, 5 * 1024 * 1024):
+    bucket = "sizes-" + ("enc" if sse else "plain")
+    o.create_bucket(Bucket=bucket)
+    extra = {"ServerSideEncryption": sse} if sse else {}
+    for size in (0, 1, 65535, 65536, 65537, 5 * 1024 * 1024 - 1, 5 * 1024 * 1024, 5 * 1024 * 1024 + 1,
+                 64 * 1024 * 1024):
         data = os.urandom(size)
-        r = o.put_object(Bucket="roundtrip", Key=f"k{size}", Body=data, ContentType="application/x-test",
-                         Metadata={"origin": "test"})
+        r = o.put_object(Bucket=bucket, Key=f"k{size}", Body=data, ContentType="application/x-test",
+                         Metadata={"origin": "test"}, **extra)
         assert r["ETag"] == '"%s"' % hashlib.md5(data).hexdigest()
-        got = o.get_object(Bucket="roundtrip", Key=f"k{size}")
+        got = o.get_object(Bucket=bucket, Key=f"k{size}")
         assert got["Body"].read() == data
         assert got["ContentType"] == "application/x-test" and got["Metadata"] == {"origin": "test"}
-        for a, b in ((0, 0), (size // 3, size // 2), (max(size - 10, 0), size + 100)):
-            if size == 0:
-                break
-            part = o.get_object(Bucket="roundtrip", Key=f"k{size}", Range=f"bytes={a}-{b}")
+        assert got.get("ServerSideEncryption") == sse
+        ranges = [(0, 0), (max(size - 10, 0), size + 100)] if size else []
+        ranges += [tuple(sorted((rnd.randrange(size), rnd.randrange(size)))) for _ in range(5)] if size else []
+        for a, b in ranges:
+            part = o.get_object(Bucket=bucket, Key=f"k{size}", Range=f"bytes={a}-{b}")
             assert part["Body"].read() == data[a:b + 1] and part["ResponseMetadata"]["HTTPStatusCode"] == 206
+        o.delete_object(Bucket=bucket, Key=f"k{size}")
+
+
+def test_ranges_conditionals_digests(owner):
+    o = s3(owner)
+    o.create_bucket(Bucket="roundtrip")
     data = os.urandom(1000)
     etag = o.put_object(Bucket="roundtrip", Key="c", Body=data)["ETag"]
     assert o.get_object(Bucket="roundtrip", Key="c", Range="bytes=-10")["Body"].read() == data[-10:]
