@@ -289,3 +289,20 @@ def test_multipart_boto3(owner):
                  PartNumber=3, Body=b"c")
     expect_error("InvalidArgument", 400, o.upload_part, Bucket="multipart", Key="obj", UploadId=up,
                  PartNumber=10001, Body=b"c")
+
+
+def test_multipart_parts_survive_restart(make_server):
+    """Issue 3: parts of an unfinished multipart upload survive a server restart."""
+    srv = make_server("mprestart")
+    o = srv.boto3_client("s3", srv.admin_creds())
+    o.create_bucket(Bucket="durable")
+    p1, p2 = os.urandom(5 * 1024 * 1024), os.urandom(100)
+    up = o.create_multipart_upload(Bucket="durable", Key="k")["UploadId"]
+    e1 = o.upload_part(Bucket="durable", Key="k", UploadId=up, PartNumber=1, Body=p1)["ETag"]
+    assert srv.stop() == 0
+    srv.start()
+    o = srv.boto3_client("s3", srv.admin_creds())
+    e2 = o.upload_part(Bucket="durable", Key="k", UploadId=up, PartNumber=2, Body=p2)["ETag"]
+    o.complete_multipart_upload(Bucket="durable", Key="k", UploadId=up, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
+    assert o.get_object(Bucket="durable", Key="k")["Body"].read() == p1 + p2
