@@ -42,6 +42,7 @@ fuzz: deps
 	@bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
 bench: build
+	@bash scripts/deps.sh bench
 	@bash bench/run.sh
 
 format:

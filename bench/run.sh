@@ -8,3 +8,6 @@ echo "== SigV4 verification in C (bench/sigv4_verify)"
 echo
 echo "== authentication over HTTP vs the empty-handler floor (bench/auth_http.sh)"
 CLOISTER_BIN=./build/cloister bash bench/auth_http.sh
+echo
+echo "== S3 GET/PUT next to nginx and write+fsync, peak RSS (bench/s3_bench.sh)"
+CLOISTER_BIN=./build/cloister bash bench/s3_bench.sh

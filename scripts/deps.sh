@@ -10,6 +10,10 @@ libssl-dev libmicrohttpd-dev libjansson-dev libexpat1-dev libsqlite3-dev sqlite3
 libcurl4-openssl-dev libcmocka-dev libcbor-dev libseccomp-dev libzip-dev libpq-dev
 awscli python3-boto3 python3-pytest nodejs curl wrk"
 
+# `scripts/deps.sh bench` also installs what only the benchmarks use (nginx as the
+# baseline web server), so `make test` never installs a service it does not need.
+[ "${1:-}" = bench ] && PKGS="$PKGS nginx"
+
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
