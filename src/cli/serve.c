@@ -96,20 +96,24 @@ static http_server *start_http(const serve_opts *o, frontdoor *fd, char **cert, 
     return srv;
 }
 
-static void gc_sessions(iam *m) {
+/* Housekeeping: expired sessions, and object bytes no metadata names. */
+static void housekeeping(iam *m, s3 *objects) {
     size_t n = 0;
     if (iam_gc_sessions(m, time_now() - 86400, &n) == CL_OK && n)
         log_info("serve: removed %zu sessions expired over a day ago", n);
+    n = 0;
+    if (s3_gc(objects, time(NULL) - 3600, &n) == CL_OK && n)
+        log_info("serve: removed %zu orphaned object blobs", n);
 }
 
 /* Waits for SIGTERM/SIGINT, doing hourly housekeeping meanwhile. */
-static int wait_for_signal(iam *m) {
+static int wait_for_signal(iam *m, s3 *objects) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     for (;;) {
-        gc_sessions(m);
+        housekeeping(m, objects);
         struct timespec hour = {3600, 0};
         int sig = sigtimedwait(&set, NULL, &hour);
         if (sig > 0) return sig;
@@ -140,7 +144,7 @@ static int run(const serve_opts *o) {
     http_server *srv = start_http(o, &fd, &cert, &key);
     if (!srv) goto out;
     print_banner(o, cred, created, iam_root_account(m));
-    int sig = wait_for_signal(m);
+    int sig = wait_for_signal(m, objects);
     log_info("serve: %s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);
     rc = 0;

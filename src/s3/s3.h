@@ -31,6 +31,10 @@ bool s3_is_upload(const http_request *req);
  * req->state. On refusal fills resp (status != 0) and the body is not read. */
 void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_response *resp);
 
+/* Deletes blobs no metadata names that were finished before older_than (pass
+ * an hour ago: writes whose metadata commit is in flight are spared). */
+cl_err s3_gc(s3 *s, time_t older_than, size_t *removed);
+
 /* Handles a request (c->p.type may be PRINCIPAL_ANONYMOUS). */
 void s3_handle(s3 *s, const iam_caller *c, http_request *req, http_response *resp);
 

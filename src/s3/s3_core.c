@@ -279,7 +279,14 @@ static bool route_bucket(s3_op *op) {
 static bool route_object(s3_op *op) {
     const char *m = op->req->method;
     bool upload_id = s3_has_query(op, "uploadId");
-    if (strcmp(m, "POST") == 0 && s3_has_query(op, "uploads"))
+    bool copy = kvlist_get_ci(&op->req->headers, "x-amz-copy-source") != NULL;
+    if (s3_has_query(op, "tagging"))
+        s3_object_tagging(op);
+    else if (strcmp(m, "PUT") == 0 && copy && upload_id)
+        s3_upload_part_copy(op);
+    else if (strcmp(m, "PUT") == 0 && copy)
+        s3_copy_object(op);
+    else if (strcmp(m, "POST") == 0 && s3_has_query(op, "uploads"))
         s3_create_multipart(op);
     else if (strcmp(m, "POST") == 0 && upload_id)
         s3_complete_multipart(op);

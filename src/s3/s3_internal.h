@@ -2,7 +2,7 @@
  * Meta store kinds (scope / name):
  *   bucket  ""      / bucket name  {Name, Owner, CreationDate, Region, Policy?, PAB?}
  *   object  bucket  / object key   {Blob, Size, ETag, LastModified, ContentType, Meta{},
- *                                   Headers{}, Checksum{algo: b64}?, Owner}
+ *                                   Headers{}, Checksum{algo: b64}?, Tags{k: v}?, Owner}
  * Object bytes live in the blob store (store/blob.h); metadata is committed only
  * after the blob is durable, and removed before the blob is deleted. */
 #ifndef CLOISTER_S3_INTERNAL_H
@@ -96,14 +96,26 @@ bool s3_sse_key_check(s3_op *op, json_t *object);
 /* Sets resp to stream [off, off+len) of an encrypted object, decrypting. */
 bool s3_sse_reader(s3_op *op, json_t *object, uint64_t off, uint64_t len);
 
-/* Copy, batch delete, tagging, upload listing (s3_copy.c, s3_delete.c, s3_tagging.c) */
+/* Copy, batch delete, tagging, upload listing (s3_copy.c, s3_delete.c, s3_tagging.c,
+ * s3_uploads.c) */
 void s3_copy_object(s3_op *op);            /* PUT with x-amz-copy-source */
 void s3_upload_part_copy(s3_op *op);       /* PUT ?partNumber&uploadId with x-amz-copy-source */
 void s3_delete_objects(s3_op *op);         /* POST /bucket?delete */
 void s3_object_tagging(s3_op *op);         /* PUT/GET/DELETE /bucket/key?tagging */
 void s3_list_multipart_uploads(s3_op *op); /* GET /bucket?uploads */
+/* Checks a small request body against its Content-MD5 / x-amz-checksum-* headers
+ * (InvalidDigest, BadDigest); with `required`, one of them must be present. */
+bool s3_check_body_digest(s3_op *op, bool required);
+/* The x-amz-tagging header: valid (else the parser's fault) and, when it sets
+ * tags, s3:PutObjectTagging allowed on op->key. Call before storing anything. */
+bool s3_check_request_tags(s3_op *op);
+/* The header's tags as {k: v}; NULL when absent, empty or invalid. Caller owns. */
+json_t *s3_header_tags(const http_request *req);
+/* x-amz-tagging-count for an object document with tags. */
+void s3_tagging_count_header(http_response *r, json_t *object);
 
-/* {ContentType, Meta{x-amz-meta-*}, Headers{Cache-Control, ...}} from a PUT/POST's headers. */
+/* {ContentType, Meta{x-amz-meta-*}, Headers{Cache-Control, ...}, Tags{}?} from a PUT/POST's
+ * headers (Tags from x-amz-tagging, which the caller checked with s3_check_request_tags). */
 json_t *s3_request_metadata(const http_request *req);
 
 /* Multipart uploads (s3_multipart.c) */

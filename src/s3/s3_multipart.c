@@ -5,7 +5,7 @@
  * object document listing the part blobs, so completing copies no bytes; GETs
  * stream across the parts. Parts not named in the list are deleted.
  * Meta store kinds: upload (bucket / uploadId) {Key, Initiated, Owner, ContentType,
- * Meta, Headers}; part (bucket/uploadId / %05d) {PartNumber, Blob, Size, ETag,
+ * Meta, Headers, Tags?}; part (bucket/uploadId / %05d) {PartNumber, Blob, Size, ETag,
  * LastModified, Checksum?}. */
 #include "s3/s3_internal.h"
 
@@ -58,7 +58,8 @@ static bool authorize_key(s3_op *op, const char *action) {
 
 void s3_create_multipart(s3_op *op) {
     op->req->op = "CreateMultipartUpload";
-    if (!s3_load_bucket(op) || !authorize_key(op, "s3:PutObject")) return;
+    if (!s3_load_bucket(op) || !authorize_key(op, "s3:PutObject") || !s3_check_request_tags(op))
+        return;
     if (kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption") ||
         kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption-customer-algorithm") ||
         json_object_get(op->bucket_doc,
@@ -234,6 +235,8 @@ static bool commit_multipart(s3_op *op, json_t *upload, json_t *object_parts, co
         "ETag", etag, "LastModified", ts, "ContentType", json_object_get(upload, "ContentType"),
         "Meta", json_object_get(upload, "Meta"), "Headers", json_object_get(upload, "Headers"),
         "Owner", json_object_get(op->bucket_doc, "Owner"));
+    json_t *tags = json_object_get(upload, "Tags");
+    if (tags) json_object_set(o, "Tags", tags);
     json_t *old = load_json(op->s, "object", op->bucket, op->key);
     bool ok = save_json(op->s, "object", op->bucket, op->key, o);
     json_decref(o);

@@ -119,8 +119,11 @@ json_t *s3_request_metadata(const http_request *req) {
                 json_object_set_new(hdrs, KEEP[j], json_string(h->value));
     }
     const char *ct = kvlist_get_ci(&req->headers, "Content-Type");
-    return json_pack("{s:s, s:o, s:o}", "ContentType", ct ? ct : "binary/octet-stream", "Meta",
-                     meta, "Headers", hdrs);
+    json_t *doc = json_pack("{s:s, s:o, s:o}", "ContentType", ct ? ct : "binary/octet-stream",
+                            "Meta", meta, "Headers", hdrs);
+    json_t *tags = s3_header_tags(req); /* x-amz-tagging, checked by s3_check_request_tags */
+    if (tags) json_object_set_new(doc, "Tags", tags);
+    return doc;
 }
 
 /* The x-amz-checksum-<algo> header on a plain (not aws-chunked) body, if any. */
@@ -195,14 +198,11 @@ void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_respons
     if (ok && upload_id) {
         req->op = "UploadPart";
         ok = s3_check_part_target(&op, upload_id, &part);
-    } else if (ok &&
-               kvlist_get_ci(&req->headers, "x-amz-server-side-encryption-customer-algorithm") &&
-               upload_id) {
-        ok = false;
     }
     if (ok) {
         char *arn = s3_object_arn(op.bucket, op.key);
-        ok = s3_authorize(&op, "s3:PutObject", arn, NULL);
+        ok = s3_authorize(&op, "s3:PutObject", arn, NULL) &&
+             (upload_id || s3_check_request_tags(&op));
         free(arn);
     }
     s3_upload *u = NULL;

@@ -156,6 +156,7 @@ void s3_get_object(s3_op *op, bool head) {
             return;
         }
         object_headers(op->resp, o);
+        s3_tagging_count_header(op->resp, o);
         s3_sse_headers(op->resp, json_object_get(o, "SSE"));
         checksum_headers(op, o);
         op->resp->status = rr == 0 ? 206 : 200;

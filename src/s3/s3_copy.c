@@ -1,0 +1,412 @@
+/* s3_copy.c — CopyObject (PUT /bucket/key with x-amz-copy-source) and
+ * UploadPartCopy (the same with ?partNumber&uploadId).
+ *
+ * The source is authorized as a GET of it would be (s3:GetObject, through a
+ * second s3_op whose bucket document is the source bucket's, so its bucket
+ * policy and owner apply), the destination as a PUT (s3:PutObject). The bytes
+ * are copied, never shared: read in 1 MiB chunks with blob_read_at (across the
+ * part blobs of a multipart source) into a new blob, hashed on the way (the
+ * ETag is their MD5), made durable, and only then is the metadata committed
+ * (one transaction that also reads the document it replaces, whose blobs are
+ * deleted last), as PutObject does. Source and destination are independent
+ * afterwards: deleting or overwriting either leaves the other intact.
+ *
+ * Not here yet: copying a specific version (this server keeps none) and copies
+ * that involve server-side encryption (an encrypted source, SSE headers, or a
+ * destination bucket with default encryption); both answer NotImplemented and
+ * store nothing. */
+#include "s3/s3_internal.h"
+
+#include "crypto/crypto.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define COPY_CHUNK (1u << 20)
+#define COPY_MAX_SIZE (5ull << 30) /* S3's limit for CopyObject and a copied part */
+
+typedef struct {
+    char *bucket, *key;
+    json_t *object; /* the source's document, once loaded */
+} copy_source;
+
+static void source_free(copy_source *src) {
+    free(src->bucket);
+    free(src->key);
+    json_decref(src->object);
+}
+
+static bool bad_source(s3_op *op, const char *message) {
+    aws_fault_set(&op->f, 400, "InvalidArgument", "%s", message);
+    return false;
+}
+
+/* x-amz-copy-source: "[/]bucket/key[?versionId=v]", URL-encoded. */
+static bool parse_source(s3_op *op, copy_source *src) {
+    cl_slice h = slice_trim(slice_cstr(kvlist_get_ci(&op->req->headers, "x-amz-copy-source")));
+    ptrdiff_t q = slice_find(h, '?');
+    if (q >= 0) {
+        cl_kvlist params = CL_KVLIST_INIT;
+        bool version = kvlist_parse_form(&params, slice_sub(h, (size_t)q + 1, h.len)) == CL_OK &&
+                       kvlist_get(&params, "versionId");
+        kvlist_free(&params);
+        if (!version) return bad_source(op, "Unsupported copy source parameter.");
+        aws_fault_set(&op->f, 501, "NotImplemented",
+                      "This server does not keep object versions; omit ?versionId= in "
+                      "x-amz-copy-source.");
+        return false;
+    }
+    cl_buf dec = CL_BUF_INIT;
+    if (url_decode(&dec, h, false) != CL_OK || slice_find(buf_slice(&dec), 0) >= 0 ||
+        !utf8_valid(buf_slice(&dec))) {
+        buf_free(&dec);
+        return bad_source(op, "Invalid copy source encoding.");
+    }
+    const char *p = buf_cstr(&dec);
+    if (*p == '/') p++;
+    const char *slash = strchr(p, '/');
+    bool ok = slash && slash != p && slash[1] != 0;
+    if (ok) {
+        src->bucket = cl_strndup(p, (size_t)(slash - p));
+        src->key = cl_strdup(slash + 1);
+    }
+    buf_free(&dec);
+    return ok || bad_source(op, "Copy Source must mention the source bucket and key: "
+                                "sourcebucket/sourcekey.");
+}
+
+/* The source as its reader would see it: bucket exists, s3:GetObject allowed
+ * with the source bucket's policy, key exists. */
+static bool load_source(s3_op *op, copy_source *src) {
+    s3_op sop = {.s = op->s,
+                 .c = op->c,
+                 .req = op->req,
+                 .resp = op->resp,
+                 .bucket = cl_strdup(src->bucket),
+                 .key = cl_strdup(src->key)};
+    char *arn = s3_object_arn(src->bucket, src->key);
+    if (s3_load_bucket(&sop) && s3_authorize(&sop, "s3:GetObject", arn, NULL)) {
+        char *text = NULL;
+        if (store_get(op->s->st, "object", src->bucket, src->key, &text) == CL_OK)
+            src->object = json_loads(text, 0, NULL);
+        free(text);
+        if (!src->object)
+            aws_fault_set(&sop.f, 404, "NoSuchKey", "The specified key does not exist.");
+    }
+    free(arn);
+    if (!src->object) op->f = sop.f;
+    s3_op_free(&sop);
+    return src->object != NULL;
+}
+
+static bool refuse_sse(s3_op *op, json_t *source) {
+    bool headers = false;
+    for (size_t i = 0; i < op->req->headers.len; i++) {
+        const char *k = op->req->headers.items[i].key;
+        headers |= strncasecmp(k, "x-amz-server-side-encryption", 28) == 0 ||
+                   strncasecmp(k, "x-amz-copy-source-server-side-encryption", 40) == 0;
+    }
+    if (!headers && !json_object_get(source, "SSE") &&
+        !json_object_get(op->bucket_doc, "Encryption"))
+        return false;
+    aws_fault_set(&op->f, 501, "NotImplemented",
+                  "Copies involving server-side encryption are not implemented on this server "
+                  "yet; nothing was stored.");
+    return true;
+}
+
+/* "*" or a comma-separated list of (optionally weak) ETags naming this one. */
+static bool etag_listed(const char *list, const char *etag) {
+    cl_slice l = slice_cstr(list), item, bare = slice_cstr(etag);
+    if (slice_eq_cstr(slice_trim(l), "*")) return true;
+    if (bare.len >= 2) bare = slice_sub(bare, 1, bare.len - 2);
+    while (slice_split(&l, ',', &item)) {
+        item = slice_trim(item);
+        if (slice_starts_with(item, "W/")) item = slice_sub(item, 2, item.len);
+        if (item.len >= 2 && item.ptr[0] == '"') item = slice_sub(item, 1, item.len - 2);
+        if (slice_eq(item, bare)) return true;
+    }
+    return false;
+}
+
+static bool header_time(s3_op *op, const char *name, time_t *t) {
+    const char *v = kvlist_get_ci(&op->req->headers, name);
+    return v && time_parse_http(slice_cstr(v), t) == CL_OK;
+}
+
+/* x-amz-copy-source-if-*, with S3's pairings: if-match true wins over
+ * if-unmodified-since false; if-none-match true does not save a false
+ * if-modified-since. */
+static bool source_conditions(s3_op *op, json_t *o) {
+    const char *etag = json_string_value(json_object_get(o, "ETag"));
+    const char *im = kvlist_get_ci(&op->req->headers, "x-amz-copy-source-if-match");
+    const char *inm = kvlist_get_ci(&op->req->headers, "x-amz-copy-source-if-none-match");
+    time_t modified = 0, t;
+    time_parse_iso8601(slice_cstr(json_string_value(json_object_get(o, "LastModified"))),
+                       &modified);
+    bool fail = im ? !etag_listed(im, etag)
+                   : header_time(op, "x-amz-copy-source-if-unmodified-since", &t) && modified > t;
+    fail |= inm && etag_listed(inm, etag);
+    fail |= header_time(op, "x-amz-copy-source-if-modified-since", &t) && modified <= t;
+    if (fail)
+        aws_fault_set(&op->f, 412, "PreconditionFailed",
+                      "At least one of the pre-conditions you specified did not hold");
+    return !fail;
+}
+
+static uint64_t object_size(json_t *o) {
+    return (uint64_t)json_integer_value(json_object_get(o, "Size"));
+}
+
+/* Appends bytes [off, off + len) of object `o` to w, hashing them into md5. */
+static bool copy_bytes(s3 *s, json_t *o, uint64_t off, uint64_t len, blob_writer *w,
+                       crypto_md5_ctx *md5) {
+    json_t *single = NULL, *parts = json_object_get(o, "Parts");
+    if (!parts)
+        parts = single = json_pack("[{s:O, s:O}]", "Blob", json_object_get(o, "Blob"), "Size",
+                                   json_object_get(o, "Size"));
+    char *buf = cl_malloc(COPY_CHUNK);
+    uint64_t at = 0; /* object offset where the current part begins */
+    bool ok = parts != NULL;
+    size_t i;
+    json_t *p;
+    json_array_foreach(parts, i, p) {
+        uint64_t size = object_size(p);
+        if (!ok || len == 0) break;
+        if (off >= at + size) {
+            at += size;
+            continue;
+        }
+        blob_reader *r = NULL;
+        ok = blob_open(s->blobs, json_string_value(json_object_get(p, "Blob")), &r) == CL_OK;
+        for (uint64_t in = off - at; ok && len > 0 && in < size;) {
+            size_t n = COPY_CHUNK;
+            if (n > size - in) n = (size_t)(size - in);
+            if (n > len) n = (size_t)len;
+            ok = blob_read_at(r, in, buf, n) == CL_OK && blob_append(w, slice_of(buf, n)) == CL_OK;
+            if (ok) crypto_md5_update(md5, slice_of(buf, n));
+            in += n, off += n, len -= n;
+        }
+        blob_close(r);
+        at += size;
+    }
+    free(buf);
+    json_decref(single);
+    return ok && len == 0;
+}
+
+/* Copies the range into a new durable blob: its id and quoted MD5 ETag. */
+static bool copy_to_blob(s3_op *op, json_t *src, uint64_t off, uint64_t len,
+                         char id[BLOB_ID_LEN + 1], char etag[40]) {
+    blob_writer *w = NULL;
+    if (blob_begin(op->s->blobs, &w) != CL_OK) {
+        aws_fault_set(&op->f, 500, "InternalError", "could not start writing the copy");
+        return false;
+    }
+    crypto_md5_ctx *md5 = crypto_md5_new();
+    bool ok = copy_bytes(op->s, src, off, len, w, md5);
+    uint8_t d[CRYPTO_MD5_LEN];
+    crypto_md5_final(md5, d);
+    if (!ok) {
+        blob_abort(w);
+        aws_fault_set(&op->f, 500, "InternalError",
+                      "could not copy the source's bytes (was it deleted meanwhile?)");
+        return false;
+    }
+    if (blob_finish(w, id) != CL_OK) {
+        aws_fault_set(&op->f, 500, "InternalError", "could not store the copy durably");
+        return false;
+    }
+    char hex[33];
+    hex_encode_to(hex, d, sizeof d);
+    snprintf(etag, 40, "\"%s\"", hex);
+    return true;
+}
+
+static bool authorize_dest(s3_op *op) {
+    char *arn = s3_object_arn(op->bucket, op->key);
+    bool ok = s3_authorize(op, "s3:PutObject", arn, NULL);
+    free(arn);
+    return ok;
+}
+
+/* Everything both operations check before copying a byte. */
+static bool prepare(s3_op *op, copy_source *src) {
+    return authorize_dest(op) && parse_source(op, src) && !refuse_sse(op, NULL) &&
+           load_source(op, src) && !refuse_sse(op, src->object) &&
+           source_conditions(op, src->object);
+}
+
+/* ---- CopyObject ---- */
+
+/* x-amz-{metadata,tagging}-directive: COPY (default) or REPLACE. */
+static bool directive(s3_op *op, const char *what, bool *replace) {
+    char name[40];
+    snprintf(name, sizeof name, "x-amz-%s-directive", what);
+    const char *v = kvlist_get_ci(&op->req->headers, name);
+    *replace = v && strcmp(v, "REPLACE") == 0;
+    if (!v || *replace || strcmp(v, "COPY") == 0) return true;
+    aws_fault_set(&op->f, 400, "InvalidArgument", "Unknown %s directive.", what);
+    return false;
+}
+
+static void copy_field(json_t *to, json_t *from, const char *name) {
+    json_t *v = json_object_get(from, name);
+    if (v) json_object_set_new(to, name, json_deep_copy(v));
+}
+
+/* The destination's document, less Blob/Size/ETag/LastModified. */
+static json_t *dest_document(s3_op *op, json_t *src, bool meta_replace, bool tag_replace) {
+    json_t *doc = meta_replace ? s3_request_metadata(op->req) : json_object();
+    if (!meta_replace) {
+        copy_field(doc, src, "ContentType");
+        copy_field(doc, src, "Meta");
+        copy_field(doc, src, "Headers");
+    }
+    copy_field(doc, src, "Checksum"); /* the same bytes: the same checksum */
+    json_object_del(doc, "Tags");
+    json_t *tags = tag_replace ? s3_header_tags(op->req) : NULL;
+    if (tags)
+        json_object_set_new(doc, "Tags", tags);
+    else if (!tag_replace)
+        copy_field(doc, src, "Tags");
+    json_object_set(doc, "Owner", json_object_get(op->bucket_doc, "Owner"));
+    return doc;
+}
+
+typedef struct {
+    const char *bucket, *key, *text;
+    json_t *old; /* the document replaced, if any */
+} replace_meta;
+
+static cl_err put_meta(store *st, void *arg) {
+    replace_meta *r = arg;
+    char *old = NULL;
+    if (store_get(st, "object", r->bucket, r->key, &old) == CL_OK)
+        r->old = json_loads(old, 0, NULL);
+    free(old);
+    return store_put(st, "object", r->bucket, r->key, r->text);
+}
+
+static bool commit_copy(s3_op *op, json_t *doc) {
+    char *text = json_dumps(doc, JSON_COMPACT);
+    replace_meta r = {op->bucket, op->key, text, NULL};
+    cl_err e = store_txn(op->s->st, put_meta, &r);
+    free(text);
+    if (e != CL_OK) {
+        json_decref(r.old);
+        blob_delete(op->s->blobs, json_string_value(json_object_get(doc, "Blob")));
+        aws_fault_set(&op->f, 500, "InternalError", "could not store the object's metadata");
+        return false;
+    }
+    if (r.old) s3_delete_object_blobs(op->s, r.old); /* replaced bytes go last */
+    json_decref(r.old);
+    return true;
+}
+
+static bool copy_checks(s3_op *op, const copy_source *src, bool meta_replace, bool tag_replace) {
+    if (strcmp(src->bucket, op->bucket) == 0 && strcmp(src->key, op->key) == 0 && !meta_replace) {
+        aws_fault_set(&op->f, 400, "InvalidRequest",
+                      "This copy request is illegal because it is trying to copy an object to "
+                      "itself without changing the object's metadata, storage class, website "
+                      "redirect location or encryption attributes.");
+        return false;
+    }
+    if (object_size(src->object) > COPY_MAX_SIZE) {
+        aws_fault_set(&op->f, 400, "InvalidRequest",
+                      "The specified copy source is larger than the maximum allowable size for a "
+                      "copy source: %llu",
+                      (unsigned long long)COPY_MAX_SIZE);
+        return false;
+    }
+    return !tag_replace || s3_check_request_tags(op);
+}
+
+void s3_copy_object(s3_op *op) {
+    op->req->op = "CopyObject";
+    copy_source src = {0};
+    bool meta_replace = false, tag_replace = false;
+    char id[BLOB_ID_LEN + 1], etag[40], ts[21];
+    if (!directive(op, "metadata", &meta_replace) || !directive(op, "tagging", &tag_replace) ||
+        !s3_load_bucket(op) || !prepare(op, &src) ||
+        !copy_checks(op, &src, meta_replace, tag_replace) ||
+        !copy_to_blob(op, src.object, 0, object_size(src.object), id, etag)) {
+        source_free(&src);
+        return;
+    }
+    json_t *doc = dest_document(op, src.object, meta_replace, tag_replace);
+    time_format_iso8601(time_now(), ts);
+    json_object_set_new(doc, "Blob", json_string(id));
+    json_object_set_new(doc, "Size", json_integer((json_int_t)object_size(src.object)));
+    json_object_set_new(doc, "ETag", json_string(etag));
+    json_object_set_new(doc, "LastModified", json_string(ts));
+    if (commit_copy(op, doc)) {
+        cl_buf *b = &op->resp->body;
+        s3_xml_begin(op, "CopyObjectResult");
+        xml_text(b, "LastModified", ts);
+        xml_text(b, "ETag", etag);
+        s3_xml_end(op, "CopyObjectResult");
+    }
+    json_decref(doc);
+    source_free(&src);
+}
+
+/* ---- UploadPartCopy ---- */
+
+/* x-amz-copy-source-range: "bytes=first-last", inside the source; whole source if absent. */
+static bool copy_range(s3_op *op, uint64_t size, uint64_t *off, uint64_t *len) {
+    const char *h = kvlist_get_ci(&op->req->headers, "x-amz-copy-source-range");
+    *off = 0, *len = size;
+    if (!h) return true;
+    cl_slice s = slice_trim(slice_cstr(h));
+    uint64_t a = 0, b = 0;
+    ptrdiff_t dash = -1;
+    if (slice_starts_with(s, "bytes=")) {
+        s = slice_sub(s, 6, s.len);
+        dash = slice_find(s, '-');
+    }
+    if (dash <= 0 || slice_to_u64(slice_sub(s, 0, (size_t)dash), &a) != CL_OK ||
+        slice_to_u64(slice_sub(s, (size_t)dash + 1, s.len), &b) != CL_OK || b < a)
+        return bad_source(op, "The x-amz-copy-source-range value must be of the form "
+                              "bytes=first-last where first and last are the zero-based offsets "
+                              "of the first and last bytes to copy");
+    if (b >= size) {
+        aws_fault_set(&op->f, 400, "InvalidArgument",
+                      "Range specified is not valid for source object of size: %llu",
+                      (unsigned long long)size);
+        return false;
+    }
+    *off = a, *len = b - a + 1;
+    return true;
+}
+
+void s3_upload_part_copy(s3_op *op) {
+    op->req->op = "UploadPartCopy";
+    const char *upload_id = kvlist_get(&op->query, "uploadId");
+    copy_source src = {0};
+    int part = 0;
+    uint64_t off = 0, len = 0;
+    char id[BLOB_ID_LEN + 1], etag[40], ts[21];
+    bool ok = s3_load_bucket(op) && s3_check_part_target(op, upload_id, &part) &&
+              prepare(op, &src) && copy_range(op, object_size(src.object), &off, &len);
+    if (ok && len > COPY_MAX_SIZE) {
+        aws_fault_set(&op->f, 400, "InvalidRequest",
+                      "The specified copy range is larger than the maximum allowable size for "
+                      "a part: %llu",
+                      (unsigned long long)COPY_MAX_SIZE);
+        ok = false;
+    }
+    ok = ok && copy_to_blob(op, src.object, off, len, id, etag) &&
+         s3_commit_part(op, upload_id, part, id, len, etag, NULL, NULL);
+    if (ok) {
+        time_format_iso8601(time_now(), ts);
+        cl_buf *b = &op->resp->body;
+        s3_xml_begin(op, "CopyPartResult");
+        xml_text(b, "LastModified", ts);
+        xml_text(b, "ETag", etag);
+        s3_xml_end(op, "CopyPartResult");
+    }
+    source_free(&src);
+}

@@ -1,0 +1,149 @@
+/* s3_delete.c — DeleteObjects (POST /bucket?delete), and the check of the
+ * digests a small XML request body carries (Content-MD5, x-amz-checksum-*),
+ * which DeleteObjects requires and PutObjectTagging honours.
+ *
+ * Each key is authorized on its own (s3:DeleteObject on arn:aws:s3:::bucket/key),
+ * as S3 does: a denied key is reported in the result and the others still go.
+ * Every key is deleted as DeleteObject deletes one: the metadata goes first (in
+ * a transaction that reads the document it removes), then the blobs, so a crash
+ * in between leaves only unreferenced bytes. A key that did not exist is reported
+ * deleted, as S3 reports it. The request is refused as a whole, before anything
+ * is deleted, if it asks for what this server cannot honour (versions, the
+ * conditional-delete fields). */
+#include "s3/s3_internal.h"
+
+#include "crypto/crypto.h"
+#include "s3/s3_xml.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool check_md5(s3_op *op, const char *want) {
+    uint8_t md5[CRYPTO_MD5_LEN];
+    crypto_md5(buf_slice(&op->req->body), md5);
+    cl_buf b = CL_BUF_INIT;
+    bool valid = base64_decode(&b, slice_cstr(want)) == CL_OK && b.len == CRYPTO_MD5_LEN;
+    bool same = valid && memcmp(b.ptr, md5, CRYPTO_MD5_LEN) == 0;
+    buf_free(&b);
+    if (!valid)
+        aws_fault_set(&op->f, 400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
+    else if (!same)
+        aws_fault_set(&op->f, 400, "BadDigest",
+                      "The Content-MD5 you specified did not match what we received.");
+    return same;
+}
+
+bool s3_check_body_digest(s3_op *op, bool required) {
+    bool any = false;
+    const char *md5 = kvlist_get_ci(&op->req->headers, "Content-MD5");
+    if (md5) {
+        any = true;
+        if (!check_md5(op, md5)) return false;
+    }
+    for (size_t i = 0; i < op->req->headers.len; i++) {
+        const cl_kv *h = &op->req->headers.items[i];
+        checksum_algo a = checksum_algo_from_header(slice_cstr(h->key));
+        if (a == CHECKSUM_NONE) continue;
+        any = true;
+        char got[CHECKSUM_B64_MAX];
+        checksum_base64(a, buf_slice(&op->req->body), got);
+        if (strcmp(got, h->value) != 0) {
+            aws_fault_set(&op->f, 400, "BadDigest",
+                          "The %s you specified did not match the calculated checksum.",
+                          checksum_algo_name(a));
+            return false;
+        }
+    }
+    if (required && !any)
+        aws_fault_set(&op->f, 400, "InvalidRequest",
+                      "Missing required header for this request: Content-MD5");
+    return any || !required;
+}
+
+/* Conditional deletes and versions: refused for the whole request. */
+static bool refuse_unsupported(s3_op *op, const s3_delete_request *d) {
+    for (size_t i = 0; i < d->len; i++) {
+        const s3_delete_object *o = &d->objects[i];
+        if (o->version_id) {
+            aws_fault_set(&op->f, 501, "NotImplemented",
+                          "This server does not keep object versions; omit VersionId.");
+            return true;
+        }
+        if (o->etag || o->has_last_modified || o->has_size) {
+            aws_fault_set(&op->f, 501, "NotImplemented",
+                          "Conditional deletes (ETag, LastModifiedTime, Size) are not implemented "
+                          "on this server; nothing was deleted.");
+            return true;
+        }
+    }
+    return false;
+}
+
+typedef struct {
+    const char *bucket, *key;
+    json_t *removed; /* the document deleted, if the key existed */
+} delete_one;
+
+static cl_err delete_meta(store *st, void *arg) {
+    delete_one *d = arg;
+    char *text = NULL;
+    cl_err e = store_get(st, "object", d->bucket, d->key, &text);
+    if (e == CL_ERR_NOT_FOUND) return CL_OK; /* already gone: S3 reports it deleted */
+    if (e != CL_OK) return e;
+    d->removed = json_loads(text, 0, NULL);
+    free(text);
+    return store_delete(st, "object", d->bucket, d->key);
+}
+
+static void report_error(cl_buf *b, const char *key, const char *code, const char *message) {
+    xml_open(b, "Error");
+    xml_text(b, "Key", key);
+    xml_text(b, "Code", code);
+    xml_text(b, "Message", message);
+    xml_close(b, "Error");
+}
+
+static void delete_key(s3_op *op, const s3_delete_request *d, const char *key, cl_buf *b) {
+    char *arn = s3_object_arn(op->bucket, key);
+    bool allowed = s3_authorize(op, "s3:DeleteObject", arn, NULL);
+    free(arn);
+    op->f = (aws_fault){0}; /* a denial is this key's result, not the request's */
+    if (!allowed) {
+        report_error(b, key, "AccessDenied", "Access Denied");
+        return;
+    }
+    delete_one one = {op->bucket, key, NULL};
+    if (store_txn(op->s->st, delete_meta, &one) != CL_OK) {
+        json_decref(one.removed);
+        report_error(b, key, "InternalError",
+                     "We encountered an internal error. Please try again.");
+        return;
+    }
+    if (one.removed) s3_delete_object_blobs(op->s, one.removed); /* metadata gone: bytes next */
+    json_decref(one.removed);
+    if (d->quiet) return;
+    xml_open(b, "Deleted");
+    xml_text(b, "Key", key);
+    xml_close(b, "Deleted");
+}
+
+void s3_delete_objects(s3_op *op) {
+    op->req->op = "DeleteObjects";
+    if (!s3_load_bucket(op) || !s3_check_body_digest(op, true)) return;
+    s3_delete_request d = {0};
+    s3_xml_error xe = {0};
+    if (s3_xml_parse_delete(buf_slice(&op->req->body), &d, &xe) != CL_OK) {
+        aws_fault_set(&op->f, 400, xe.code ? xe.code : "MalformedXML", "%s", xe.message);
+        return;
+    }
+    if (!refuse_unsupported(op, &d)) {
+        cl_buf results = CL_BUF_INIT;
+        for (size_t i = 0; i < d.len; i++)
+            delete_key(op, &d, d.objects[i].key, &results);
+        s3_xml_begin(op, "DeleteResult");
+        buf_append_slice(&op->resp->body, buf_slice(&results));
+        s3_xml_end(op, "DeleteResult");
+        buf_free(&results);
+    }
+    s3_delete_request_free(&d);
+}

@@ -1,0 +1,173 @@
+/* s3_tagging.c — object tags: PutObjectTagging, GetObjectTagging and
+ * DeleteObjectTagging (?tagging on a key), and the x-amz-tagging header that
+ * PutObject, CreateMultipartUpload and CopyObject (tagging directive REPLACE) carry.
+ *
+ * Tags live in the object document as "Tags": {key: value} (absent when there
+ * are none); an upload document carries them until CompleteMultipartUpload.
+ * Changing the tags of a stored object is a read-modify-write of its document,
+ * done inside one store transaction: a concurrent PUT of the same key is either
+ * wholly before or wholly after it, so the document written back never names a
+ * blob the PUT already deleted. The header is checked (and s3:PutObjectTagging
+ * authorized) before any byte of an upload is accepted, so a bad tag set stores
+ * nothing. */
+#include "s3/s3_internal.h"
+
+#include "s3/s3_xml.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *tags_object(const cl_kvlist *kv) {
+    if (kv->len == 0) return NULL;
+    json_t *t = json_object();
+    for (size_t i = 0; i < kv->len; i++)
+        json_object_set_new(t, kv->items[i].key, json_string(kv->items[i].value));
+    return t;
+}
+
+json_t *s3_header_tags(const http_request *req) {
+    const char *h = kvlist_get_ci(&req->headers, "x-amz-tagging");
+    if (!h) return NULL;
+    cl_kvlist kv = CL_KVLIST_INIT;
+    s3_xml_error xe = {0};
+    json_t *t = NULL;
+    if (s3_tagging_parse_header(slice_cstr(h), S3_TAGS_OBJECT, &kv, &xe) == CL_OK)
+        t = tags_object(&kv);
+    kvlist_free(&kv);
+    return t;
+}
+
+bool s3_check_request_tags(s3_op *op) {
+    const char *h = kvlist_get_ci(&op->req->headers, "x-amz-tagging");
+    if (!h) return true;
+    cl_kvlist kv = CL_KVLIST_INIT;
+    s3_xml_error xe = {0};
+    cl_err e = s3_tagging_parse_header(slice_cstr(h), S3_TAGS_OBJECT, &kv, &xe);
+    size_t n = kv.len;
+    kvlist_free(&kv);
+    if (e != CL_OK) {
+        aws_fault_set(&op->f, 400, xe.code ? xe.code : "InvalidArgument", "%s", xe.message);
+        return false;
+    }
+    if (n == 0) return true; /* an empty header sets no tags */
+    char *arn = s3_object_arn(op->bucket, op->key);
+    bool ok = s3_authorize(op, "s3:PutObjectTagging", arn, NULL);
+    free(arn);
+    return ok;
+}
+
+void s3_tagging_count_header(http_response *r, json_t *object) {
+    size_t n = json_object_size(json_object_get(object, "Tags"));
+    if (n == 0) return;
+    char count[24];
+    snprintf(count, sizeof count, "%zu", n);
+    http_set_header(r, "x-amz-tagging-count", count);
+}
+
+/* ---- Put/DeleteObjectTagging: read-modify-write in one transaction ---- */
+
+typedef struct {
+    const char *bucket, *key;
+    json_t *tags; /* borrowed; NULL removes the tags */
+} tag_update;
+
+static cl_err update_tags(store *st, void *arg) {
+    tag_update *u = arg;
+    char *text = NULL;
+    cl_err e = store_get(st, "object", u->bucket, u->key, &text);
+    if (e != CL_OK) return e;
+    json_t *o = json_loads(text, 0, NULL);
+    free(text);
+    if (!o) return CL_ERR_INVALID;
+    if (u->tags)
+        json_object_set(o, "Tags", u->tags);
+    else
+        json_object_del(o, "Tags");
+    text = json_dumps(o, JSON_COMPACT);
+    e = store_put(st, "object", u->bucket, u->key, text);
+    free(text);
+    json_decref(o);
+    return e;
+}
+
+static bool store_tags(s3_op *op, json_t *tags) {
+    tag_update u = {op->bucket, op->key, tags};
+    cl_err e = store_txn(op->s->st, update_tags, &u);
+    if (e == CL_ERR_NOT_FOUND)
+        aws_fault_set(&op->f, 404, "NoSuchKey", "The specified key does not exist.");
+    else if (e != CL_OK)
+        aws_fault_set(&op->f, 500, "InternalError", "could not store the object's tags");
+    return e == CL_OK;
+}
+
+static void put_tagging(s3_op *op) {
+    if (!s3_check_body_digest(op, false)) return;
+    cl_kvlist kv = CL_KVLIST_INIT;
+    s3_xml_error xe = {0};
+    if (s3_xml_parse_tagging(buf_slice(&op->req->body), S3_TAGS_OBJECT, &kv, &xe) != CL_OK) {
+        aws_fault_set(&op->f, 400, xe.code ? xe.code : "MalformedXML", "%s", xe.message);
+        kvlist_free(&kv);
+        return;
+    }
+    json_t *tags = tags_object(&kv);
+    kvlist_free(&kv);
+    if (store_tags(op, tags)) op->resp->status = 200;
+    json_decref(tags);
+}
+
+static void get_tagging(s3_op *op) {
+    char *text = NULL;
+    json_t *o = NULL;
+    if (store_get(op->s->st, "object", op->bucket, op->key, &text) == CL_OK)
+        o = json_loads(text, 0, NULL);
+    free(text);
+    if (!o) {
+        aws_fault_set(&op->f, 404, "NoSuchKey", "The specified key does not exist.");
+        return;
+    }
+    cl_buf *b = &op->resp->body;
+    s3_xml_begin(op, "Tagging");
+    xml_open(b, "TagSet");
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(o, "Tags"), k, v) {
+        xml_open(b, "Tag");
+        xml_text(b, "Key", k);
+        xml_text(b, "Value", json_string_value(v));
+        xml_close(b, "Tag");
+    }
+    xml_close(b, "TagSet");
+    s3_xml_end(op, "Tagging");
+    json_decref(o);
+}
+
+void s3_object_tagging(s3_op *op) {
+    const char *m = op->req->method;
+    const char *action = strcmp(m, "GET") == 0      ? "s3:GetObjectTagging"
+                         : strcmp(m, "PUT") == 0    ? "s3:PutObjectTagging"
+                         : strcmp(m, "DELETE") == 0 ? "s3:DeleteObjectTagging"
+                                                    : NULL;
+    if (!action) {
+        aws_fault_set(&op->f, 405, "MethodNotAllowed",
+                      "The specified method is not allowed against this resource.");
+        return;
+    }
+    op->req->op = action + 3; /* "GetObjectTagging", ... */
+    if (kvlist_get(&op->query, "versionId")) {
+        aws_fault_set(&op->f, 501, "NotImplemented",
+                      "This server does not keep object versions; omit versionId.");
+        return;
+    }
+    char *arn = s3_object_arn(op->bucket, op->key);
+    bool ok = s3_load_bucket(op) && s3_authorize(op, action, arn, NULL);
+    free(arn);
+    if (!ok) return;
+    if (m[0] == 'G') {
+        get_tagging(op);
+    } else if (m[0] == 'P') {
+        put_tagging(op);
+    } else if (store_tags(op, NULL)) {
+        op->resp->status = 204;
+    }
+}
