@@ -114,12 +114,12 @@ static void deny_message(aws_fault *f, const iam_caller *c, const iam_authz *a, 
 
 policy_decision iam_authorize(iam *m, const iam_caller *c, const http_request *req,
                               const iam_authz *a, aws_fault *f) {
-    iam_policy_set ids = {0};
+    iam_policy_ref *ids_ref = c->p.type != PRINCIPAL_ANONYMOUS ? iam_policy_acquire(m, c) : NULL;
+    const iam_policy_set *ids = iam_policy_ref_set(ids_ref);
     policy *session = NULL;
     policy_ctx *own = a->ctx ? NULL : policy_ctx_new();
     policy_ctx *ctx = a->ctx ? a->ctx : own;
     char err[256];
-    if (c->p.type != PRINCIPAL_ANONYMOUS) iam_load_identity_policies(m, c, &ids);
     if (c->session_policy && policy_parse(slice_cstr(c->session_policy), POLICY_IDENTITY, &session,
                                           err, sizeof err) != CL_OK)
         session = NULL; /* validated at AssumeRole; unreadable now means nothing is allowed */
@@ -130,8 +130,8 @@ policy_decision iam_authorize(iam *m, const iam_caller *c, const http_request *r
         .action = a->action,
         .resource = a->resource,
         .resource_account = a->resource_account,
-        .identity = (const policy *const *)ids.items,
-        .n_identity = ids.len,
+        .identity = ids ? (const policy *const *)ids->items : NULL,
+        .n_identity = ids ? ids->len : 0,
         .resource_policy = a->resource_policy,
         .session = sess_list,
         .n_session = c->session_policy ? 1 : 0,
@@ -141,7 +141,7 @@ policy_decision iam_authorize(iam *m, const iam_caller *c, const http_request *r
     policy_decision d = c->session_policy && !session ? POLICY_DENY_IMPLICIT : policy_evaluate(&pr);
     if (d != POLICY_ALLOW) deny_message(f, c, a, d);
     if (session) policy_free(session);
-    iam_policy_set_free(&ids);
+    iam_policy_release(m, ids_ref);
     policy_ctx_free(own);
     return d;
 }

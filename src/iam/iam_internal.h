@@ -49,10 +49,17 @@ void iam_auth_cache_put(iam_auth_cache *c, const char *akid, uint64_t seq,
 void iam_auth_cache_put_key(iam_auth_cache *c, const char *akid, uint64_t seq, const char *kscope,
                             const uint8_t key[32]);
 
+/* The caller's parsed identity policies, shared and cached (policy_cache.c). */
+typedef struct iam_policy_cache iam_policy_cache;
+typedef struct iam_policy_ref iam_policy_ref;
+iam_policy_cache *iam_policy_cache_new(void);
+void iam_policy_cache_free(iam_policy_cache *c);
+
 struct iam {
     store *st;
     char root_account[13];
     iam_auth_cache *auth_cache;
+    iam_policy_cache *policy_cache;
 };
 
 #define IAM_ADMIN_POLICY_ARN "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -88,6 +95,11 @@ typedef struct {
 } iam_policy_set;
 cl_err iam_load_identity_policies(iam *m, const iam_caller *c, iam_policy_set *out);
 void iam_policy_set_free(iam_policy_set *s);
+/* A reference to the caller's policy set (NULL for principals without one);
+ * valid until iam_policy_release, even if the cache replaces it meanwhile. */
+iam_policy_ref *iam_policy_acquire(iam *m, const iam_caller *c);
+void iam_policy_release(iam *m, iam_policy_ref *r);
+const iam_policy_set *iam_policy_ref_set(const iam_policy_ref *r);
 
 /* Validates a policy document for the API, filling MalformedPolicyDocument. */
 cl_err iam_check_policy(const char *doc, policy_kind kind, aws_fault *f);

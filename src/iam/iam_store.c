@@ -227,6 +227,7 @@ cl_err iam_open(store *st, iam **out) {
     iam *m = cl_calloc(1, sizeof *m);
     m->st = st;
     m->auth_cache = iam_auth_cache_new();
+    m->policy_cache = iam_policy_cache_new();
     if (load_root_account(m) != CL_OK) m->root_account[0] = 0;
     *out = m;
     return CL_OK;
@@ -235,6 +236,7 @@ cl_err iam_open(store *st, iam **out) {
 void iam_close(iam *m) {
     if (!m) return;
     iam_auth_cache_free(m->auth_cache);
+    iam_policy_cache_free(m->policy_cache);
     free(m);
 }
 
