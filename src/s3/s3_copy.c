@@ -117,20 +117,6 @@ static bool refuse_sse(s3_op *op, json_t *source) {
     return true;
 }
 
-/* "*" or a comma-separated list of (optionally weak) ETags naming this one. */
-static bool etag_listed(const char *list, const char *etag) {
-    cl_slice l = slice_cstr(list), item, bare = slice_cstr(etag);
-    if (slice_eq_cstr(slice_trim(l), "*")) return true;
-    if (bare.len >= 2) bare = slice_sub(bare, 1, bare.len - 2);
-    while (slice_split(&l, ',', &item)) {
-        item = slice_trim(item);
-        if (slice_starts_with(item, "W/")) item = slice_sub(item, 2, item.len);
-        if (item.len >= 2 && item.ptr[0] == '"') item = slice_sub(item, 1, item.len - 2);
-        if (slice_eq(item, bare)) return true;
-    }
-    return false;
-}
-
 static bool header_time(s3_op *op, const char *name, time_t *t) {
     const char *v = kvlist_get_ci(&op->req->headers, name);
     return v && time_parse_http(slice_cstr(v), t) == CL_OK;
@@ -146,9 +132,9 @@ static bool source_conditions(s3_op *op, json_t *o) {
     time_t modified = 0, t;
     time_parse_iso8601(slice_cstr(json_string_value(json_object_get(o, "LastModified"))),
                        &modified);
-    bool fail = im ? !etag_listed(im, etag)
+    bool fail = im ? !s3_etag_listed(im, etag)
                    : header_time(op, "x-amz-copy-source-if-unmodified-since", &t) && modified > t;
-    fail |= inm && etag_listed(inm, etag);
+    fail |= inm && s3_etag_listed(inm, etag);
     fail |= header_time(op, "x-amz-copy-source-if-modified-since", &t) && modified <= t;
     if (fail)
         aws_fault_set(&op->f, 412, "PreconditionFailed",

@@ -194,6 +194,23 @@ bool s3_authorize(s3_op *op, const char *action, const char *resource, policy_ct
     return false;
 }
 
+/* ---- digests ---- */
+
+bool s3_check_content_md5(s3_op *op, const uint8_t md5[16]) {
+    const char *want = kvlist_get_ci(&op->req->headers, "Content-MD5");
+    if (!want) return true;
+    cl_buf b = CL_BUF_INIT;
+    bool valid = base64_decode(&b, slice_cstr(want)) == CL_OK && b.len == 16;
+    bool same = valid && memcmp(b.ptr, md5, 16) == 0;
+    buf_free(&b);
+    if (!valid)
+        aws_fault_set(&op->f, 400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
+    else if (!same)
+        aws_fault_set(&op->f, 400, "BadDigest",
+                      "The Content-MD5 you specified did not match what we received.");
+    return same;
+}
+
 /* ---- XML responses ---- */
 
 void s3_xml_begin(s3_op *op, const char *root) {

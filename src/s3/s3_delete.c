@@ -18,19 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool check_md5(s3_op *op, const char *want) {
+static bool check_md5(s3_op *op) {
     uint8_t md5[CRYPTO_MD5_LEN];
     crypto_md5(buf_slice(&op->req->body), md5);
-    cl_buf b = CL_BUF_INIT;
-    bool valid = base64_decode(&b, slice_cstr(want)) == CL_OK && b.len == CRYPTO_MD5_LEN;
-    bool same = valid && memcmp(b.ptr, md5, CRYPTO_MD5_LEN) == 0;
-    buf_free(&b);
-    if (!valid)
-        aws_fault_set(&op->f, 400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
-    else if (!same)
-        aws_fault_set(&op->f, 400, "BadDigest",
-                      "The Content-MD5 you specified did not match what we received.");
-    return same;
+    return s3_check_content_md5(op, md5);
 }
 
 bool s3_check_body_digest(s3_op *op, bool required) {
@@ -38,7 +29,7 @@ bool s3_check_body_digest(s3_op *op, bool required) {
     const char *md5 = kvlist_get_ci(&op->req->headers, "Content-MD5");
     if (md5) {
         any = true;
-        if (!check_md5(op, md5)) return false;
+        if (!check_md5(op)) return false;
     }
     for (size_t i = 0; i < op->req->headers.len; i++) {
         const cl_kv *h = &op->req->headers.items[i];

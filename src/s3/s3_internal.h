@@ -58,6 +58,11 @@ typedef struct {
 } s3_pab;
 s3_pab s3_bucket_pab(json_t *bucket);
 
+/* Checks a Content-MD5 header (if any) against md5: InvalidDigest / BadDigest. */
+bool s3_check_content_md5(s3_op *op, const uint8_t md5[16]);
+/* If-Match style lists: "*" or comma-separated (weak or strong) ETags naming etag. */
+bool s3_etag_listed(const char *list, const char *etag);
+
 /* XML response helpers */
 void s3_xml_begin(s3_op *op, const char *root); /* <?xml?><root xmlns=...> */
 void s3_xml_end(s3_op *op, const char *root);   /* </root>, 200, Content-Type */

@@ -282,21 +282,6 @@ static bool verify_body(s3_op *op, s3_upload *u, char *checksum_b64, checksum_al
     return true;
 }
 
-static bool check_content_md5(s3_op *op, const uint8_t md5[CRYPTO_MD5_LEN]) {
-    const char *want = kvlist_get_ci(&op->req->headers, "Content-MD5");
-    if (!want) return true;
-    cl_buf b = CL_BUF_INIT;
-    bool valid = base64_decode(&b, slice_cstr(want)) == CL_OK && b.len == CRYPTO_MD5_LEN;
-    bool same = valid && memcmp(b.ptr, md5, CRYPTO_MD5_LEN) == 0;
-    buf_free(&b);
-    if (!valid)
-        aws_fault_set(&op->f, 400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
-    else if (!same)
-        aws_fault_set(&op->f, 400, "BadDigest",
-                      "The Content-MD5 you specified did not match what we received.");
-    return same;
-}
-
 /* Commits the object: blob durable first, then metadata; the replaced blob goes last. */
 static bool commit_object(s3_op *op, s3_upload *u, const char *etag, checksum_algo algo,
                           const char *ck) {
@@ -347,7 +332,7 @@ void s3_finish_upload(s3_op *op) {
     uint8_t md5[CRYPTO_MD5_LEN];
     crypto_md5_final(u->md5, md5);
     u->md5 = NULL;
-    if (!check_content_md5(op, md5)) return;
+    if (!s3_check_content_md5(op, md5)) return;
     char hex[33], etag[40];
     hex_encode_to(hex, md5, sizeof md5);
     snprintf(etag, sizeof etag, "\"%s\"", hex);

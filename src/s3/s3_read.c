@@ -19,8 +19,7 @@ static json_t *load_object(s3_op *op) {
     return o;
 }
 
-/* ETag list match for If-Match / If-None-Match ("*" or comma-separated tags). */
-static bool etag_listed(const char *list, const char *etag) {
+bool s3_etag_listed(const char *list, const char *etag) {
     if (slice_eq_cstr(slice_trim(slice_cstr(list)), "*")) return true;
     cl_slice l = slice_cstr(list), item;
     cl_slice bare = slice_cstr(etag);
@@ -41,9 +40,9 @@ static int conditions(const http_request *req, const char *etag, time_t modified
     const char *ims = kvlist_get_ci(&req->headers, "If-Modified-Since");
     const char *ius = kvlist_get_ci(&req->headers, "If-Unmodified-Since");
     time_t t;
-    if (im && !etag_listed(im, etag)) return 412;
+    if (im && !s3_etag_listed(im, etag)) return 412;
     if (!im && ius && time_parse_http(slice_cstr(ius), &t) == CL_OK && modified > t) return 412;
-    if (inm && etag_listed(inm, etag)) return 304;
+    if (inm && s3_etag_listed(inm, etag)) return 304;
     if (!inm && ims && time_parse_http(slice_cstr(ims), &t) == CL_OK && modified <= t) return 304;
     return 0;
 }
