@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: unit tests, end-to-end tests against a real server with the real
-# aws CLI and boto3, then the unit tests again under ASan+UBSan. Prints one
+# aws CLI, boto3 and the AWS SDK for JS, then the unit tests and the end-to-end
+# tests again with everything built under ASan+UBSan (the server halts on any
+# finding and a leak makes its exit non-zero, which the tests check). Prints one
 # closing line "tests: N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,21 +23,27 @@ count_meson() { # dir label
 echo "== unit tests"
 count_meson build unit
 
-echo "== end-to-end tests (aws CLI, boto3, real server)"
-if ls tests/e2e/test_*.py >/dev/null 2>&1; then
-    /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e 2>&1 | tee "$log/e2e.txt"
-    rc=${PIPESTATUS[0]}
-    p=$(grep -oE '[0-9]+ passed' "$log/e2e.txt" | tail -1 | awk '{print $1}')
-    f=$(grep -oE '[0-9]+ (failed|error|errors)' "$log/e2e.txt" | awk '{s+=$1} END {print s+0}')
+run_e2e() { # label, then env assignments for the server
+    local label=$1; shift
+    env "$@" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e 2>&1 | tee "$log/$label.txt"
+    local rc=${PIPESTATUS[0]} p f
+    p=$(grep -oE '[0-9]+ passed' "$log/$label.txt" | tail -1 | awk '{print $1}')
+    f=$(grep -oE '[0-9]+ (failed|error|errors)' "$log/$label.txt" | awk '{s+=$1} END {print s+0}')
     p=${p:-0}; f=${f:-0}
     [ $rc -ne 0 ] && [ "$f" = 0 ] && f=1
     passed=$((passed + p)); failed=$((failed + f))
-fi
+}
+
+echo "== end-to-end tests (aws CLI, boto3, AWS SDK for JS, real server)"
+run_e2e e2e CLOISTER_BIN="$PWD/build/cloister"
 
 echo "== unit tests under ASan+UBSan"
 [ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 if ninja -j2 -C build-asan >"$log/asan-build.txt" 2>&1; then
     count_meson build-asan asan
+    echo "== end-to-end tests against the server built with ASan+UBSan"
+    run_e2e e2e-asan CLOISTER_BIN="$PWD/build-asan/cloister" ASAN_OPTIONS=detect_leaks=1 \
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 else
     tail -30 "$log/asan-build.txt"; failed=$((failed + 1))
 fi

@@ -62,14 +62,14 @@ static int cmp_str(const void *a, const void *b) {
 
 static bool is_live(void *arg, const char *id) {
     live_set *l = arg;
-    return bsearch(&id, l->ids, l->len, sizeof *l->ids, cmp_str) != NULL;
+    return l->len && bsearch(&id, l->ids, l->len, sizeof *l->ids, cmp_str) != NULL;
 }
 
 cl_err s3_gc(s3 *s, time_t older_than, size_t *removed) {
     live_set l = {.s = s};
     cl_err e = store_list(s->st, "bucket", "", NULL, NULL, 0, add_bucket, &l, NULL);
     if (e == CL_OK) {
-        qsort(l.ids, l.len, sizeof *l.ids, cmp_str);
+        if (l.len) qsort(l.ids, l.len, sizeof *l.ids, cmp_str);
         e = blob_gc(s->blobs, older_than, is_live, &l, removed);
     }
     for (size_t i = 0; i < l.len; i++)
