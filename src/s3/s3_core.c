@@ -14,12 +14,14 @@ cl_err s3_open(store *st, iam *m, const char *data_dir, s3 **out) {
     s3 *s = cl_calloc(1, sizeof *s);
     s->st = st;
     s->m = m;
+    s->buckets = s3_bucket_cache_new();
     char *dir = cl_sprintf("%s/blobs", data_dir);
     cl_err e = blob_store_open(dir, &s->blobs);
     free(dir);
     if (e == CL_OK) e = s3_sse_load_node_key(s, data_dir);
-    if (e != CL_OK && s->blobs) blob_store_close(s->blobs);
     if (e != CL_OK) {
+        if (s->blobs) blob_store_close(s->blobs);
+        s3_bucket_cache_free(s->buckets);
         free(s);
         return e;
     }
@@ -31,6 +33,7 @@ void s3_close(s3 *s) {
     if (!s) return;
     blob_store_close(s->blobs);
     cl_cleanse(s->sse_key, sizeof s->sse_key);
+    s3_bucket_cache_free(s->buckets);
     free(s);
 }
 
@@ -83,6 +86,7 @@ void s3_op_free(s3_op *op) {
     free(op->key);
     kvlist_free(&op->query);
     json_decref(op->bucket_doc);
+    s3_bucket_release(op->s, op->bucket_entry);
 }
 
 bool s3_has_query(const s3_op *op, const char *name) {
@@ -124,12 +128,9 @@ bool s3_valid_bucket_name(const char *n) {
 }
 
 bool s3_load_bucket(s3_op *op) {
-    char *text = NULL;
-    if (op->bucket && store_get(op->s->st, "bucket", "", op->bucket, &text) == CL_OK) {
-        op->bucket_doc = json_loads(text, 0, NULL);
-        free(text);
-        if (op->bucket_doc) return true;
-    }
+    op->bucket_entry = s3_bucket_acquire(op->s, op->bucket);
+    if (op->bucket_entry) op->bucket_doc = s3_bucket_entry_doc_copy(op->bucket_entry);
+    if (op->bucket_doc) return true;
     aws_fault_set(&op->f, 404, "NoSuchBucket", "The specified bucket does not exist");
     return false;
 }
@@ -152,23 +153,18 @@ char *s3_object_arn(const char *bucket, const char *key) {
 
 /* The bucket policy to evaluate, or NULL. With RestrictPublicBuckets, a public
  * policy grants only to principals of the owner's account (AWS's rule). */
-static policy *effective_bucket_policy(s3_op *op) {
-    const char *text = json_string_value(json_object_get(op->bucket_doc, "Policy"));
-    policy *p = NULL;
-    char err[256];
-    if (!text || policy_parse(slice_cstr(text), POLICY_RESOURCE, &p, err, sizeof err) != CL_OK)
-        return NULL;
+static const policy *effective_bucket_policy(s3_op *op) {
+    const policy *p = s3_bucket_entry_policy(op->bucket_entry);
+    if (!p) return NULL;
     const char *owner = json_string_value(json_object_get(op->bucket_doc, "Owner"));
     bool same = op->c->account && owner && strcmp(op->c->account, owner) == 0;
-    if (s3_bucket_pab(op->bucket_doc).restrict_public_buckets && policy_is_public(p) && !same) {
-        policy_free(p);
+    if (s3_bucket_pab(op->bucket_doc).restrict_public_buckets && policy_is_public(p) && !same)
         return NULL;
-    }
     return p;
 }
 
 bool s3_authorize(s3_op *op, const char *action, const char *resource, policy_ctx *ctx) {
-    policy *bp = op->bucket_doc ? effective_bucket_policy(op) : NULL;
+    const policy *bp = op->bucket_doc ? effective_bucket_policy(op) : NULL;
     policy_ctx *own = ctx ? ctx : policy_ctx_new();
     const char *sha = kvlist_get_ci(&op->req->headers, "x-amz-content-sha256");
     if (sha) policy_ctx_add(own, "s3:x-amz-content-sha256", sha);
@@ -187,7 +183,6 @@ bool s3_authorize(s3_op *op, const char *action, const char *resource, policy_ct
                    .ctx = own};
     aws_fault f = {0};
     policy_decision d = iam_authorize(op->s->m, op->c, op->req, &a, &f);
-    if (bp) policy_free(bp);
     policy_ctx_free(own);
     if (d == POLICY_ALLOW) return true;
     aws_fault_set(&op->f, 403, "AccessDenied", "Access Denied");

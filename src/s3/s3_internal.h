@@ -12,10 +12,15 @@
 
 #include <jansson.h>
 
+/* Bucket documents and parsed bucket policies, cached (s3_bucket_cache.c). */
+typedef struct s3_bucket_cache s3_bucket_cache;
+typedef struct s3_bucket_entry s3_bucket_entry;
+
 struct s3 {
     store *st;
     iam *m;
     blob_store *blobs;
+    s3_bucket_cache *buckets;
     uint8_t sse_key[32]; /* the node key that wraps SSE-S3 data keys */
 };
 
@@ -28,9 +33,18 @@ typedef struct {
     char *bucket; /* NULL for service-level requests (ListBuckets) */
     char *key;    /* decoded object key, NULL for bucket-level requests */
     cl_kvlist query;
-    json_t *bucket_doc; /* loaded by s3_load_bucket */
+    json_t *bucket_doc;            /* loaded by s3_load_bucket: the op's own copy, free to edit */
+    s3_bucket_entry *bucket_entry; /* the cached entry it came from (policy parsed) */
     aws_fault f;
 } s3_op;
+
+s3_bucket_cache *s3_bucket_cache_new(void);
+void s3_bucket_cache_free(s3_bucket_cache *c);
+/* A reference to the bucket's cached entry, or NULL if there is no such bucket. */
+s3_bucket_entry *s3_bucket_acquire(s3 *s, const char *name);
+void s3_bucket_release(s3 *s, s3_bucket_entry *e);
+json_t *s3_bucket_entry_doc_copy(const s3_bucket_entry *e);
+const policy *s3_bucket_entry_policy(const s3_bucket_entry *e);
 
 /* Parses addressing (path-style /bucket/key, or virtual-host bucket.localhost)
  * and the query. False (fault filled) if the request is malformed. */

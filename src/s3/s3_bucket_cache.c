@@ -1,0 +1,116 @@
+/* s3_bucket_cache.c — bucket documents and their parsed bucket policies, kept in
+ * memory: every object request needs both, and parsing a policy per request was
+ * most of a small GET's cost. An entry is used only while the meta store's write
+ * sequence equals the one read before it was loaded, so a changed policy, Block
+ * Public Access setting or a deleted bucket is seen by the very next request.
+ * Entries are shared by reference count; the cached document is never modified
+ * (callers get their own copy to edit). */
+#include "s3/s3_internal.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SLOTS 256
+
+struct s3_bucket_entry {
+    int refs; /* under the cache lock */
+    json_t *doc;
+    policy *policy; /* the bucket policy, parsed; NULL if none or unreadable */
+};
+
+typedef struct {
+    char name[64];
+    uint64_t seq;
+    s3_bucket_entry *e;
+} slot;
+
+struct s3_bucket_cache {
+    pthread_mutex_t lock;
+    slot slots[SLOTS];
+};
+
+s3_bucket_cache *s3_bucket_cache_new(void) {
+    s3_bucket_cache *c = cl_calloc(1, sizeof *c);
+    pthread_mutex_init(&c->lock, NULL);
+    return c;
+}
+
+static void unref_locked(s3_bucket_entry *e) {
+    if (!e || --e->refs > 0) return;
+    json_decref(e->doc);
+    if (e->policy) policy_free(e->policy);
+    free(e);
+}
+
+void s3_bucket_cache_free(s3_bucket_cache *c) {
+    if (!c) return;
+    for (size_t i = 0; i < SLOTS; i++)
+        unref_locked(c->slots[i].e);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+static slot *slot_for(s3_bucket_cache *c, const char *name) {
+    uint64_t h = 1469598103934665603u;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211u;
+    return &c->slots[h % SLOTS];
+}
+
+static s3_bucket_entry *load(s3 *s, const char *name) {
+    char *text = NULL;
+    if (store_get(s->st, "bucket", "", name, &text) != CL_OK) return NULL;
+    s3_bucket_entry *e = cl_calloc(1, sizeof *e);
+    e->doc = json_loads(text, 0, NULL);
+    free(text);
+    if (!e->doc) {
+        free(e);
+        return NULL;
+    }
+    const char *pol = json_string_value(json_object_get(e->doc, "Policy"));
+    char err[256];
+    if (pol && policy_parse(slice_cstr(pol), POLICY_RESOURCE, &e->policy, err, sizeof err) != CL_OK)
+        e->policy = NULL; /* validated when put: unreadable now grants nothing */
+    return e;
+}
+
+s3_bucket_entry *s3_bucket_acquire(s3 *s, const char *name) {
+    if (!name || strlen(name) >= sizeof((slot *)0)->name) return NULL;
+    s3_bucket_cache *c = s->buckets;
+    uint64_t seq = store_write_seq(s->st);
+    pthread_mutex_lock(&c->lock);
+    slot *sl = slot_for(c, name);
+    if (sl->e && sl->seq == seq && strcmp(sl->name, name) == 0) {
+        sl->e->refs++;
+        s3_bucket_entry *hit = sl->e;
+        pthread_mutex_unlock(&c->lock);
+        return hit;
+    }
+    pthread_mutex_unlock(&c->lock);
+    s3_bucket_entry *e = load(s, name);
+    if (!e) return NULL;
+    e->refs = 2; /* the caller's and the slot's */
+    pthread_mutex_lock(&c->lock);
+    unref_locked(sl->e);
+    sl->e = e;
+    sl->seq = seq;
+    snprintf(sl->name, sizeof sl->name, "%s", name);
+    pthread_mutex_unlock(&c->lock);
+    return e;
+}
+
+void s3_bucket_release(s3 *s, s3_bucket_entry *e) {
+    if (!e) return;
+    pthread_mutex_lock(&s->buckets->lock);
+    unref_locked(e);
+    pthread_mutex_unlock(&s->buckets->lock);
+}
+
+json_t *s3_bucket_entry_doc_copy(const s3_bucket_entry *e) {
+    return json_deep_copy(e->doc);
+}
+const policy *s3_bucket_entry_policy(const s3_bucket_entry *e) {
+    return e ? e->policy : NULL;
+}
