@@ -189,6 +189,18 @@ bool s3_authorize(s3_op *op, const char *action, const char *resource, policy_ct
     return false;
 }
 
+bool s3_query_max(s3_op *op, const char *param, size_t *max) {
+    const char *v = kvlist_get(&op->query, param);
+    uint64_t n = 1000;
+    if (v && slice_to_u64(slice_cstr(v), &n) != CL_OK) {
+        aws_fault_set(&op->f, 400, "InvalidArgument",
+                      "Provided %s not an integer or within integer range", param);
+        return false;
+    }
+    *max = n > 1000 ? 1000 : (size_t)n;
+    return true;
+}
+
 /* ---- digests ---- */
 
 bool s3_check_content_md5(s3_op *op, const uint8_t md5[16]) {

@@ -72,6 +72,8 @@ typedef struct {
 } s3_pab;
 s3_pab s3_bucket_pab(json_t *bucket);
 
+/* max-keys / max-uploads: an integer, capped at 1000 (S3's page size), default 1000. */
+bool s3_query_max(s3_op *op, const char *param, size_t *max);
 /* Checks a Content-MD5 header (if any) against md5: InvalidDigest / BadDigest. */
 bool s3_check_content_md5(s3_op *op, const uint8_t md5[16]);
 /* If-Match style lists: "*" or comma-separated (weak or strong) ETags naming etag. */

@@ -68,18 +68,6 @@ static bool list_one(void *arg, const char *key, const char *text) {
     return true;
 }
 
-static bool parse_max_keys(s3_op *op, size_t *max) {
-    const char *v = kvlist_get(&op->query, "max-keys");
-    uint64_t n = 1000;
-    if (v && slice_to_u64(slice_cstr(v), &n) != CL_OK) {
-        aws_fault_set(&op->f, 400, "InvalidArgument",
-                      "Provided max-keys not an integer or within integer range");
-        return false;
-    }
-    *max = n > 1000 ? 1000 : (size_t)n;
-    return true;
-}
-
 /* Continuation tokens are opaque to clients: base64 of the last key listed. */
 static char *token_encode(const char *key) {
     cl_buf b = CL_BUF_INIT;
@@ -139,7 +127,7 @@ void s3_list_objects(s3_op *op) {
                       "Invalid Encoding Method specified in Request");
         return;
     }
-    if (!parse_max_keys(op, &l.max) || !s3_load_bucket(op)) return;
+    if (!s3_query_max(op, "max-keys", &l.max) || !s3_load_bucket(op)) return;
     policy_ctx *ctx = policy_ctx_new();
     policy_ctx_add(ctx, "s3:prefix", l.prefix ? l.prefix : "");
     if (l.delim) policy_ctx_add(ctx, "s3:delimiter", l.delim);

@@ -86,18 +86,6 @@ static void emit_upload(lister *l, const upload_row *r) {
     xml_close(b, "Upload");
 }
 
-static bool parse_max(s3_op *op, size_t *max) {
-    const char *v = kvlist_get(&op->query, "max-uploads");
-    uint64_t n = 1000;
-    if (v && slice_to_u64(slice_cstr(v), &n) != CL_OK) {
-        aws_fault_set(&op->f, 400, "InvalidArgument",
-                      "Provided max-uploads not an integer or within integer range");
-        return false;
-    }
-    *max = n > 1000 ? 1000 : (size_t)n;
-    return true;
-}
-
 /* Index of the first row to list, from key-marker and upload-id-marker. */
 static size_t first_row(const upload_rows *l, const char *key_marker, const char *id_marker) {
     size_t i = 0;
@@ -183,7 +171,7 @@ void s3_list_multipart_uploads(s3_op *op) {
         return;
     }
     char *arn = s3_bucket_arn(op->bucket);
-    bool ok = parse_max(op, &max) && s3_load_bucket(op) &&
+    bool ok = s3_query_max(op, "max-uploads", &max) && s3_load_bucket(op) &&
               s3_authorize(op, "s3:ListBucketMultipartUploads", arn, NULL);
     free(arn);
     if (!ok) return;
