@@ -15,8 +15,14 @@ static json_t *load_object(s3_op *op) {
     if (store_get(op->s->st, "object", op->bucket, op->key, &text) == CL_OK)
         o = json_loads(text, 0, NULL);
     free(text);
-    if (!o) aws_fault_set(&op->f, 404, "NoSuchKey", "The specified key does not exist.");
-    return o;
+    if (o) return o;
+    /* As S3: a missing key is reported as such only to callers who may list the
+     * bucket; others get AccessDenied, so keys cannot be probed. */
+    char *arn = s3_bucket_arn(op->bucket);
+    if (s3_authorize(op, "s3:ListBucket", arn, NULL))
+        aws_fault_set(&op->f, 404, "NoSuchKey", "The specified key does not exist.");
+    free(arn);
+    return NULL;
 }
 
 bool s3_etag_listed(const char *list, const char *etag) {

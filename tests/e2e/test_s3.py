@@ -332,3 +332,25 @@ def test_orphan_blobs_collected(make_server):
     assert not (blobs / old_id[:2] / old_id[2:4] / old_id).exists(), "old orphan not collected"
     assert (blobs / young_id[:2] / young_id[2:4] / young_id).exists(), "a young blob must be spared"
     assert o.get_object(Bucket="gc-test", Key="live")["Body"].read() == data
+
+
+def test_virtual_host_addressing(owner):
+    """Virtual-host style: Host: <bucket>.localhost:<port> names the bucket; the path is the key."""
+    import http.client
+    o = s3(owner)
+    o.create_bucket(Bucket="vhost-bucket")
+    o.put_object(Bucket="vhost-bucket", Key="dir/obj.txt", Body=b"virtual")
+    public = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+              "Action": "s3:GetObject", "Resource": "arn:aws:s3:::vhost-bucket/*"}]}
+    o.put_bucket_policy(Bucket="vhost-bucket", Policy=json.dumps(public))
+    port = int(owner.srv.endpoint.rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/dir/obj.txt", headers={"Host": f"vhost-bucket.localhost:{port}"})
+    r = conn.getresponse()
+    assert r.status == 200 and r.read() == b"virtual"
+    conn.request("GET", "/dir/missing", headers={"Host": f"vhost-bucket.localhost:{port}"})
+    r = conn.getresponse()
+    body = r.read()
+    # a missing key is NoSuchKey only for callers who may list the bucket; others: AccessDenied
+    assert r.status == 403 and b"<Code>AccessDenied</Code>" in body
+    conn.close()
