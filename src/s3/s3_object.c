@@ -59,8 +59,14 @@ static void upload_free(void *arg) {
 }
 
 /* Decoded payload bytes: hash and store. */
+#define S3_MAX_PUT (5ull << 30) /* S3's largest single PUT and part */
+
 static cl_err upload_write(void *arg, cl_slice data) {
     s3_upload *u = arg;
+    if (u->size + data.len > S3_MAX_PUT) {
+        u->write_err = CL_ERR_TOO_LARGE;
+        return CL_ERR_TOO_LARGE;
+    }
     crypto_md5_update(u->md5, data);
     if (u->ck.algo != CHECKSUM_NONE) checksum_update(&u->ck, data);
     u->size += data.len;
@@ -167,6 +173,15 @@ static bool setup_decoder(s3_op *op, s3_upload *u, chunked_mode mode) {
 
 /* Decides how the body is checked, from x-amz-content-sha256. */
 static bool setup_payload(s3_op *op, s3_upload *u) {
+    const char *len = kvlist_get_ci(&op->req->headers, "Content-Length");
+    const char *dlen = kvlist_get_ci(&op->req->headers, "x-amz-decoded-content-length");
+    uint64_t n = 0;
+    if ((dlen && slice_to_u64(slice_cstr(dlen), &n) == CL_OK && n > S3_MAX_PUT) ||
+        (!dlen && len && slice_to_u64(slice_cstr(len), &n) == CL_OK && n > S3_MAX_PUT)) {
+        aws_fault_set(&op->f, 400, "EntityTooLarge",
+                      "Your proposed upload exceeds the maximum allowed size");
+        return false;
+    }
     const char *sha = kvlist_get_ci(&op->req->headers, "x-amz-content-sha256");
     bool presigned = strstr(op->req->query, "X-Amz-Signature") != NULL;
     chunked_mode mode;
@@ -251,6 +266,11 @@ static bool verify_body(s3_op *op, s3_upload *u, char *checksum_b64, checksum_al
         *algo = chunked_checksum_algo(u->dec);
         snprintf(checksum_b64, CHECKSUM_B64_MAX, "%s", chunked_checksum_base64(u->dec));
         return true;
+    }
+    if (u->write_err == CL_ERR_TOO_LARGE) {
+        aws_fault_set(&op->f, 400, "EntityTooLarge",
+                      "Your proposed upload exceeds the maximum allowed size");
+        return false;
     }
     if (op->req->body_error != CL_OK || u->write_err != CL_OK) {
         aws_fault_set(&op->f, 500, "InternalError", "could not store the object");
