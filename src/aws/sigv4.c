@@ -329,6 +329,15 @@ static void signature_hex(const sigv4_request *req, const char *signed_headers, 
     buf_free(&sts);
 }
 
+/* Client side: derive the signing key from the secret, sign, forget the key. */
+static void signature_with_secret(const sigv4_request *req, const char *signed_headers,
+                                  const sig_scope *sc, const char *secret, char out[65]) {
+    uint8_t key[32];
+    sigv4_signing_key(secret, sc->date, sc->region, sc->service, key);
+    signature_hex(req, signed_headers, sc, key, out);
+    cl_cleanse(key, sizeof key);
+}
+
 static sigv4_status check_time(const sigv4_auth *a, time_t now) {
     int64_t ahead = (int64_t)a->request_time - (int64_t)now;
     if (ahead > SIGV4_MAX_SKEW) return SIGV4_SKEWED;
@@ -481,10 +490,7 @@ void sigv4_sign(const sigv4_request *req, cl_kvlist *headers, const char *access
     r.headers = headers;
     sig_scope sc = {amz, date, region, service};
     char sig[65];
-    uint8_t key[32];
-    sigv4_signing_key(secret, date, region, service, key);
-    signature_hex(&r, signed_headers, &sc, key, sig);
-    cl_cleanse(key, sizeof key);
+    signature_with_secret(&r, signed_headers, &sc, secret, sig);
     char *authz = cl_sprintf(ALGORITHM " Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, "
                                        "Signature=%s",
                              access_key, date, region, service, signed_headers, sig);
@@ -521,10 +527,7 @@ char *sigv4_presign(const sigv4_request *req, const char *access_key, const char
     r.payload_hash = req->payload_hash ? req->payload_hash : UNSIGNED;
     sig_scope sc = {amz, date, region, service};
     char sig[65];
-    uint8_t key[32];
-    sigv4_signing_key(secret, date, region, service, key);
-    signature_hex(&r, signed_headers, &sc, key, sig);
-    cl_cleanse(key, sizeof key);
+    signature_with_secret(&r, signed_headers, &sc, secret, sig);
     query_param(&q, "X-Amz-Signature", sig);
     free(cred);
     free(signed_headers);

@@ -227,6 +227,17 @@ void s3_xml_begin(s3_op *op, const char *root) {
                 root);
 }
 
+void s3_xml_key(cl_buf *b, const char *tag, const char *key, bool url) {
+    if (!url) {
+        xml_text(b, tag, key);
+        return;
+    }
+    cl_buf enc = CL_BUF_INIT;
+    url_encode_aws(&enc, slice_cstr(key), true);
+    xml_text(b, tag, buf_cstr(&enc));
+    buf_free(&enc);
+}
+
 void s3_xml_end(s3_op *op, const char *root) {
     buf_appendf(&op->resp->body, "</%s>\n", root);
     op->resp->status = 200;

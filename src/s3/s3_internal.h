@@ -82,6 +82,8 @@ bool s3_etag_listed(const char *list, const char *etag);
 /* XML response helpers */
 void s3_xml_begin(s3_op *op, const char *root); /* <?xml?><root xmlns=...> */
 void s3_xml_end(s3_op *op, const char *root);   /* </root>, 200, Content-Type */
+/* <tag>key</tag>, URL-encoded when the request asked for encoding-type=url. */
+void s3_xml_key(cl_buf *b, const char *tag, const char *key, bool url);
 void s3_set_time_header(http_response *r, const char *name, const char *iso8601);
 
 /* Operations (s3_bucket.c, s3_object.c, s3_list.c) */

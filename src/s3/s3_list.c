@@ -19,17 +19,6 @@ typedef struct {
     cl_buf contents, prefixes;
 } lister;
 
-static void emit_key(lister *l, cl_buf *b, const char *tag, const char *key) {
-    if (!l->url) {
-        xml_text(b, tag, key);
-        return;
-    }
-    cl_buf enc = CL_BUF_INIT;
-    url_encode_aws(&enc, slice_cstr(key), true);
-    xml_text(b, tag, buf_cstr(&enc));
-    buf_free(&enc);
-}
-
 static bool list_one(void *arg, const char *key, const char *text) {
     lister *l = arg;
     size_t plen = l->prefix ? strlen(l->prefix) : 0;
@@ -49,7 +38,7 @@ static bool list_one(void *arg, const char *key, const char *text) {
     l->last_key = cl_strdup(cp ? cp : key);
     if (cp) {
         xml_open(&l->prefixes, "CommonPrefixes");
-        emit_key(l, &l->prefixes, "Prefix", cp);
+        s3_xml_key(&l->prefixes, "Prefix", cp, l->url);
         xml_close(&l->prefixes, "CommonPrefixes");
         free(l->last_cp);
         l->last_cp = cp;
@@ -58,7 +47,7 @@ static bool list_one(void *arg, const char *key, const char *text) {
     json_t *o = json_loads(text, 0, NULL);
     cl_buf *b = &l->contents;
     xml_open(b, "Contents");
-    emit_key(l, b, "Key", key);
+    s3_xml_key(b, "Key", key, l->url);
     xml_text(b, "LastModified", json_string_value(json_object_get(o, "LastModified")));
     xml_text(b, "ETag", json_string_value(json_object_get(o, "ETag")));
     xml_textf(b, "Size", "%lld", (long long)json_integer_value(json_object_get(o, "Size")));
@@ -91,23 +80,24 @@ static void write_result(s3_op *op, lister *l, bool v2, const char *marker, cons
     cl_buf *o = &op->resp->body;
     s3_xml_begin(op, "ListBucketResult");
     xml_text(o, "Name", op->bucket);
-    emit_key(l, o, "Prefix", l->prefix ? l->prefix : "");
-    if (l->delim) emit_key(l, o, "Delimiter", l->delim);
+    s3_xml_key(o, "Prefix", l->prefix ? l->prefix : "", l->url);
+    if (l->delim) s3_xml_key(o, "Delimiter", l->delim, l->url);
     xml_textf(o, "MaxKeys", "%zu", l->max);
     if (l->url) xml_text(o, "EncodingType", "url");
     xml_text(o, "IsTruncated", l->truncated ? "true" : "false");
     if (v2) {
         xml_textf(o, "KeyCount", "%zu", l->count);
         if (token) xml_text(o, "ContinuationToken", token);
-        if (start_after) emit_key(l, o, "StartAfter", start_after);
+        if (start_after) s3_xml_key(o, "StartAfter", start_after, l->url);
         if (l->truncated && l->last_key) {
             char *next = token_encode(l->last_key);
             xml_text(o, "NextContinuationToken", next);
             free(next);
         }
     } else {
-        emit_key(l, o, "Marker", marker ? marker : "");
-        if (l->truncated && l->delim && l->last_key) emit_key(l, o, "NextMarker", l->last_key);
+        s3_xml_key(o, "Marker", marker ? marker : "", l->url);
+        if (l->truncated && l->delim && l->last_key)
+            s3_xml_key(o, "NextMarker", l->last_key, l->url);
     }
     buf_append_slice(o, buf_slice(&l->contents));
     buf_append_slice(o, buf_slice(&l->prefixes));

@@ -57,21 +57,10 @@ typedef struct {
     cl_buf uploads, prefixes;
 } lister;
 
-static void emit_key(const lister *l, cl_buf *b, const char *tag, const char *key) {
-    if (!l->url) {
-        xml_text(b, tag, key);
-        return;
-    }
-    cl_buf enc = CL_BUF_INIT;
-    url_encode_aws(&enc, slice_cstr(key), true);
-    xml_text(b, tag, buf_cstr(&enc));
-    buf_free(&enc);
-}
-
 static void emit_upload(lister *l, const upload_row *r) {
     cl_buf *b = &l->uploads;
     xml_open(b, "Upload");
-    emit_key(l, b, "Key", r->key);
+    s3_xml_key(b, "Key", r->key, l->url);
     xml_text(b, "UploadId", r->id);
     xml_open(b, "Initiator");
     xml_text(b, "ID", r->owner);
@@ -107,14 +96,14 @@ static void write_result(s3_op *op, lister *l, const char *key_marker, const cha
     cl_buf *o = &op->resp->body;
     s3_xml_begin(op, "ListMultipartUploadsResult");
     xml_text(o, "Bucket", op->bucket);
-    emit_key(l, o, "KeyMarker", key_marker ? key_marker : "");
+    s3_xml_key(o, "KeyMarker", key_marker ? key_marker : "", l->url);
     xml_text(o, "UploadIdMarker", id_marker ? id_marker : "");
     if (truncated) {
-        emit_key(l, o, "NextKeyMarker", next_key ? next_key : "");
+        s3_xml_key(o, "NextKeyMarker", next_key ? next_key : "", l->url);
         xml_text(o, "NextUploadIdMarker", next_id ? next_id : "");
     }
-    if (l->delim) emit_key(l, o, "Delimiter", l->delim);
-    if (l->prefix) emit_key(l, o, "Prefix", l->prefix);
+    if (l->delim) s3_xml_key(o, "Delimiter", l->delim, l->url);
+    if (l->prefix) s3_xml_key(o, "Prefix", l->prefix, l->url);
     xml_textf(o, "MaxUploads", "%zu", max);
     if (l->url) xml_text(o, "EncodingType", "url");
     xml_text(o, "IsTruncated", truncated ? "true" : "false");
@@ -145,7 +134,7 @@ static void list_rows(s3_op *op, lister *l, upload_rows *rows, size_t max) {
             free(last_cp);
             last_cp = cl_strndup(r->key, cp_len);
             xml_open(&l->prefixes, "CommonPrefixes");
-            emit_key(l, &l->prefixes, "Prefix", last_cp);
+            s3_xml_key(&l->prefixes, "Prefix", last_cp, l->url);
             xml_close(&l->prefixes, "CommonPrefixes");
             next_key = last_cp, next_id = NULL;
         } else {
