@@ -30,6 +30,7 @@ typedef enum {
     CL_ERR_DENIED,    /* not allowed */
     CL_ERR_CRYPTO,    /* a crypto primitive failed */
     CL_ERR_CONFLICT,  /* concurrent modification / constraint */
+    CL_ERR_EXPIRED,   /* too old or not yet valid */
     CL_ERR_INTERNAL,
 } cl_err;
 

@@ -28,6 +28,8 @@ const char *cl_err_str(cl_err e) {
         return "crypto failure";
     case CL_ERR_CONFLICT:
         return "conflict";
+    case CL_ERR_EXPIRED:
+        return "expired";
     case CL_ERR_INTERNAL:
         return "internal error";
     }

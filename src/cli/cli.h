@@ -10,6 +10,9 @@
 
 int cmd_serve(int argc, char **argv);
 int cmd_account(int argc, char **argv);
+/* `cloister attest sign|verify`: mint and check attestation documents with the
+ * node's attestation root (attest_cmd.c). */
+int cmd_attest(int argc, char **argv);
 
 /* ---- the front door: one handler for every request ---- */
 typedef struct {

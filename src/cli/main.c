@@ -25,6 +25,7 @@ static void usage(FILE *f) {
                "                          run the server (defaults: ./var, 127.0.0.1:9000)\n"
                "  account create NAME [--endpoint URL]\n"
                "                          create an account (an admin of the first account only)\n"
+               "  attest sign|verify ...  mint / check attestation documents (see docs/kms.md)\n"
                "  version                 print the version\n");
 }
 
@@ -37,6 +38,7 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "account") == 0) return cmd_account(argc - 1, argv + 1);
+    if (strcmp(cmd, "attest") == 0) return cmd_attest(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("cloister 0.1.0\n");
         return 0;

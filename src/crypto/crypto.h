@@ -173,4 +173,14 @@ uint64_t crypto_seg_dec_size(const crypto_seg_dec *d); /* plaintext bytes */
 cl_err crypto_seg_dec_read(crypto_seg_dec *d, uint64_t off, void *buf, size_t n);
 void crypto_seg_dec_free(crypto_seg_dec *d); /* NULL is fine */
 
+/* ---- CMS EnvelopedData for a public key (cms.c) ----
+ * What AWS KMS returns as CiphertextForRecipient: RFC 5652 ContentInfo of type
+ * envelopedData (DER), one KeyTransRecipientInfo for `spki_der` (an RSA public
+ * key as DER SubjectPublicKeyInfo, 2048..4096 bits) with RSAES-OAEP (SHA-256,
+ * MGF1-SHA-256) and a subjectKeyIdentifier rid (SHA-1 of the key's bits), the
+ * content encrypted with AES-256-CBC under a fresh key. Decryptable with the
+ * private key alone, e.g. `openssl cms -decrypt -inform DER -inkey key.pem`.
+ * Appends to out; CL_ERR_INVALID for a key that is not RSA 2048..4096. */
+cl_err crypto_cms_envelope(cl_slice spki_der, cl_slice plain, cl_buf *out);
+
 #endif
