@@ -5,7 +5,9 @@
 #define CLOISTER_CLI_H
 
 #include "http/http.h"
+#include "attest/attest.h"
 #include "iam/iam.h"
+#include "kms/kms.h"
 #include "s3/s3.h"
 
 int cmd_serve(int argc, char **argv);
@@ -19,6 +21,7 @@ typedef struct {
     iam *iam;
     store *st;
     s3 *s3;
+    kms *kms;
 } frontdoor;
 void frontdoor_handle(void *ctx, http_request *req, http_response *resp);
 /* Headers are in: authenticates and starts streamed uploads (S3 PutObject). */

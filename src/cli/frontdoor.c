@@ -104,6 +104,7 @@ static void route(frontdoor *fd, http_request *req, const iam_caller *c, http_re
     req->service = strcmp(svc, "iam") == 0   ? "iam"
                    : strcmp(svc, "sts") == 0 ? "sts"
                    : strcmp(svc, "s3") == 0  ? "s3"
+                   : strcmp(svc, "kms") == 0 ? "kms"
                                              : "cloister";
     if (strcmp(svc, "iam") == 0 || strcmp(svc, "sts") == 0) {
         if (!query_params(req, &params, &f))
@@ -116,6 +117,8 @@ static void route(frontdoor *fd, http_request *req, const iam_caller *c, http_re
         cloister_api_handle(fd->iam, c, req, resp);
     } else if (strcmp(svc, "s3") == 0) {
         s3_handle(fd->s3, c, req, resp);
+    } else if (strcmp(svc, "kms") == 0) {
+        kms_api_handle(fd->kms, c, req, resp);
     } else {
         req->service = "unknown";
         aws_fault_set(&f, 501, "NotImplemented",

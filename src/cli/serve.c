@@ -17,10 +17,11 @@ typedef struct {
     const char *data, *listen, *tls_listen;
     unsigned threads;
     bool verbose;
+    const char *passphrase_file; /* --root-key-passphrase-file */
 } serve_opts;
 
 static int parse_opts(int argc, char **argv, serve_opts *o) {
-    *o = (serve_opts){"./var", "127.0.0.1:9000", NULL, 4, false};
+    *o = (serve_opts){"./var", "127.0.0.1:9000", NULL, 4, false, NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--verbose") == 0) {
@@ -37,6 +38,8 @@ static int parse_opts(int argc, char **argv, serve_opts *o) {
             o->listen = v;
         else if (strcmp(a, "--tls-listen") == 0)
             o->tls_listen = v;
+        else if (strcmp(a, "--root-key-passphrase-file") == 0)
+            o->passphrase_file = v;
         else if (strcmp(a, "--threads") == 0)
             o->threads = (unsigned)atoi(v);
         else {
@@ -96,9 +99,13 @@ static http_server *start_http(const serve_opts *o, frontdoor *fd, char **cert, 
     return srv;
 }
 
-/* Housekeeping: expired sessions, and object bytes no metadata names. */
-static void housekeeping(iam *m, s3 *objects) {
-    size_t n = 0;
+/* Housekeeping: expired sessions, object bytes no metadata names, KMS keys
+ * past their deletion date or due for rotation. */
+static void housekeeping(iam *m, s3 *objects, kms *keys) {
+    size_t n = 0, r = 0;
+    if (kms_housekeeping(keys, &n, &r) == CL_OK && (n || r))
+        log_info("serve: deleted %zu KMS keys, rotated %zu", n, r);
+    n = 0;
     if (iam_gc_sessions(m, time_now() - 86400, &n) == CL_OK && n)
         log_info("serve: removed %zu sessions expired over a day ago", n);
     n = 0;
@@ -107,23 +114,68 @@ static void housekeeping(iam *m, s3 *objects) {
 }
 
 /* Waits for SIGTERM/SIGINT, doing hourly housekeeping meanwhile. */
-static int wait_for_signal(iam *m, s3 *objects) {
+static int wait_for_signal(iam *m, s3 *objects, kms *keys) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     for (;;) {
-        housekeeping(m, objects);
+        housekeeping(m, objects, keys);
         struct timespec hour = {3600, 0};
         int sig = sigtimedwait(&set, NULL, &hour);
         if (sig > 0) return sig;
     }
 }
 
+/* S3's SSE-KMS key service: KMS on the caller's behalf, via s3.<region>. */
+static char *via_s3(const iam_caller *c) {
+    return cl_sprintf("s3.%s.amazonaws.com", c->region ? c->region : "us-east-1");
+}
+
+static cl_err s3_data_key(void *ctx, const iam_caller *c, const http_request *req,
+                          const char *key_id, const json_t *enc_ctx, uint8_t key[32], cl_buf *blob,
+                          char **key_arn, aws_fault *f) {
+    char *via = via_s3(c);
+    cl_err e = kms_data_key_for(ctx, c, req, key_id, via, enc_ctx, key, blob, key_arn, f);
+    free(via);
+    return e;
+}
+
+static cl_err s3_decrypt(void *ctx, const iam_caller *c, const http_request *req,
+                         const json_t *enc_ctx, cl_slice blob, uint8_t key[32], char **key_arn,
+                         aws_fault *f) {
+    char *via = via_s3(c);
+    cl_err e = kms_decrypt_for(ctx, c, req, via, enc_ctx, blob, key, key_arn, f);
+    free(via);
+    return e;
+}
+
+/* The attestation root (Recipient documents chain to it) and KMS with the
+ * node root key. */
+static bool open_kms(const serve_opts *o, store *st, iam *m, attest_root **ar, kms **keys) {
+    char *dir = cl_sprintf("%s/keys", o->data), err[256] = "";
+    cl_err e = attest_root_open(dir, ar);
+    free(dir);
+    if (e != CL_OK) {
+        fprintf(stderr, "cloister serve: cannot open the attestation root: %s\n", cl_err_str(e));
+        return false;
+    }
+    kms_options ko = {.data_dir = o->data,
+                      .passphrase_file = o->passphrase_file,
+                      .attest_root_der = attest_root_cert_der(*ar)};
+    if (kms_open(st, m, &ko, keys, err, sizeof err) != CL_OK) {
+        fprintf(stderr, "cloister serve: cannot open KMS: %s\n", err[0] ? err : "root key");
+        return false;
+    }
+    return true;
+}
+
 static int run(const serve_opts *o) {
     store *st = NULL;
     iam *m = NULL;
     s3 *objects = NULL;
+    attest_root *ar = NULL;
+    kms *keys = NULL;
     char *db = cl_sprintf("%s/meta.db", o->data), *cred = cl_sprintf("%s/credentials", o->data);
     char *cert = NULL, *key = NULL;
     int rc = 1;
@@ -140,15 +192,19 @@ static int run(const serve_opts *o) {
         fprintf(stderr, "cloister serve: cannot open the object store in %s/blobs\n", o->data);
         goto out;
     }
-    frontdoor fd = {m, st, objects};
+    if (!open_kms(o, st, m, &ar, &keys)) goto out;
+    s3_set_key_service(objects, &(s3_key_service){keys, s3_data_key, s3_decrypt});
+    frontdoor fd = {m, st, objects, keys};
     http_server *srv = start_http(o, &fd, &cert, &key);
     if (!srv) goto out;
     print_banner(o, cred, created, iam_root_account(m));
-    int sig = wait_for_signal(m, objects);
+    int sig = wait_for_signal(m, objects, keys);
     log_info("serve: %s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);
     rc = 0;
 out:
+    kms_close(keys);
+    attest_root_close(ar);
     s3_close(objects);
     iam_close(m);
     store_close(st);

@@ -20,10 +20,28 @@
 #include "store/blob.h"
 #include "store/store.h"
 
+#include <jansson.h>
+
 typedef struct s3 s3;
 
 cl_err s3_open(store *st, iam *m, const char *data_dir, s3 **out);
 void s3_close(s3 *s);
+
+/* SSE-KMS: the key service S3 asks for data keys, on the caller's behalf (the
+ * caller's own KMS permissions are checked, as AWS does). The CLI wires KMS in
+ * (s3 does not depend on kms). Without one, SSE-KMS answers NotImplemented.
+ * enc_ctx is the KMS encryption context (JSON object of strings). On refusal
+ * the fault carries KMS's exception name as code. */
+typedef struct {
+    void *ctx;
+    cl_err (*data_key)(void *ctx, const iam_caller *c, const http_request *req, const char *key_id,
+                       const json_t *enc_ctx, uint8_t key[32], cl_buf *blob, char **key_arn,
+                       aws_fault *f);
+    cl_err (*decrypt)(void *ctx, const iam_caller *c, const http_request *req,
+                      const json_t *enc_ctx, cl_slice blob, uint8_t key[32], char **key_arn,
+                      aws_fault *f);
+} s3_key_service;
+void s3_set_key_service(s3 *s, const s3_key_service *k);
 
 /* True if this request (headers only) uploads object bytes that should stream. */
 bool s3_is_upload(const http_request *req);

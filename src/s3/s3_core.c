@@ -29,6 +29,10 @@ cl_err s3_open(store *st, iam *m, const char *data_dir, s3 **out) {
     return CL_OK;
 }
 
+void s3_set_key_service(s3 *s, const s3_key_service *k) {
+    s->kms = *k;
+}
+
 void s3_close(s3 *s) {
     if (!s) return;
     blob_store_close(s->blobs);

@@ -22,6 +22,7 @@ struct s3 {
     blob_store *blobs;
     s3_bucket_cache *buckets;
     uint8_t sse_key[32]; /* the node key that wraps SSE-S3 data keys */
+    s3_key_service kms;  /* SSE-KMS data keys (zeroed: none) */
 };
 
 /* One S3 request in flight. */

@@ -8,12 +8,18 @@
  * later requests. Either way the bytes are written in the segmented format of
  * crypto_seg_* (64 KiB AES-256-GCM segments, per-object context), so a ranged
  * GET decrypts only the segments it returns, and truncation, reordering or
- * splicing of segments is detected. SSE-KMS needs the KMS service (not built
- * yet): such requests are refused and nothing is stored.
+ * splicing of segments is detected. SSE-KMS (aws:kms): the data key comes from
+ * KMS GenerateDataKey on the caller's behalf (the caller's KMS permissions
+ * count, with kms:ViaService s3.<region>.amazonaws.com) under the encryption
+ * context {"aws:s3:arn": "arn:aws:s3:::bucket/key"} plus any the request adds;
+ * KMS's ciphertext of the data key is stored with the object and every GET
+ * asks KMS to Decrypt it for that GET's caller, so a reader the bucket policy
+ * allows but the key policy does not gets AccessDenied naming KMS.
  *
- * Metadata: object.SSE = {Kind: "S3"|"C", Wrapped: b64(iv || sealed key),
- * KeyMD5: b64 (SSE-C), Context: hex}. The context is random per object, so
- * copying ciphertext together with this record keeps it readable. */
+ * Metadata: object.SSE = {Kind: "S3"|"C"|"KMS", Wrapped: b64(iv || sealed key)
+ * (S3) or b64(KMS ciphertext blob) (KMS), KeyId: key ARN (KMS), EncCtx: {..}
+ * (KMS), KeyMD5: b64 (SSE-C), Context: hex}. The context is random per object,
+ * so copying ciphertext together with this record keeps it readable. */
 #include "s3/s3_internal.h"
 
 #include "crypto/crypto.h"
@@ -109,32 +115,158 @@ static void wrap_key(s3 *s, const uint8_t key[32], json_t *rec) {
     buf_free(&b);
 }
 
+/* ---- SSE-KMS ---- */
+/* A KMS refusal in S3's words: access problems are 403 AccessDenied (the
+ * message names KMS and its exception), others 400 KMS.<Exception>, as S3. */
+static void kms_fault(s3_op *op, const aws_fault *kf) {
+    static const struct {
+        const char *kms, *s3;
+    } codes[] = {{"NotFoundException", "KMS.NotFoundException"},
+                 {"DisabledException", "KMS.DisabledException"},
+                 {"KMSInvalidStateException", "KMS.KMSInvalidStateException"},
+                 {"InvalidKeyUsageException", "KMS.InvalidKeyUsageException"},
+                 {"InvalidCiphertextException", "KMS.InvalidCiphertextException"}};
+    const char *code = kf->code ? kf->code : "KMSInternalException";
+    if (strcmp(code, "AccessDeniedException") == 0) {
+        aws_fault_set(&op->f, 403, "AccessDenied", "%s (KMS.AccessDeniedException)", kf->message);
+        return;
+    }
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (strcmp(code, codes[i].kms) == 0) {
+            aws_fault_set(&op->f, 400, codes[i].s3, "%s", kf->message);
+            return;
+        }
+    aws_fault_set(&op->f, 500, "KMS.KMSInternalException", "%s", kf->message);
+}
+
+/* The encryption context KMS binds the data key to: S3's default
+ * {"aws:s3:arn": object ARN} plus x-amz-server-side-encryption-context
+ * (base64 of a JSON object of strings). NULL with a fault if malformed. */
+static json_t *kms_context(s3_op *op) {
+    char *arn = cl_sprintf("arn:aws:s3:::%s/%s", op->bucket, op->key);
+    json_t *ctx = json_pack("{s:s}", "aws:s3:arn", arn);
+    free(arn);
+    const char *h = kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption-context");
+    if (!h) return ctx;
+    cl_buf raw = CL_BUF_INIT;
+    json_t *extra = NULL;
+    if (base64_decode(&raw, slice_cstr(h)) == CL_OK)
+        extra = json_loadb((const char *)raw.ptr, raw.len, JSON_REJECT_DUPLICATES, NULL);
+    buf_free(&raw);
+    bool ok = json_is_object(extra);
+    const char *k;
+    json_t *v;
+    json_object_foreach(extra, k, v) {
+        if (!json_is_string(v)) ok = false;
+    }
+    if (ok) json_object_update(ctx, extra);
+    json_decref(extra);
+    if (ok) return ctx;
+    json_decref(ctx);
+    aws_fault_set(&op->f, 400, "InvalidArgument",
+                  "x-amz-server-side-encryption-context must be base64 of a JSON object of "
+                  "strings");
+    return NULL;
+}
+
+static bool kms_data_key(s3_op *op, uint8_t key[32], json_t **rec) {
+    if (!op->s->kms.data_key) {
+        aws_fault_set(&op->f, 501, "NotImplemented", "SSE-KMS needs the KMS service.");
+        return false;
+    }
+    if (op->c->p.type == PRINCIPAL_ANONYMOUS) {
+        aws_fault_set(&op->f, 400, "InvalidArgument",
+                      "Requests specifying Server Side Encryption with AWS KMS managed keys "
+                      "require AWS Signature Version 4.");
+        return false;
+    }
+    const char *key_id =
+        kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption-aws-kms-key-id");
+    if (!key_id)
+        key_id = json_string_value(
+            json_object_get(json_object_get(op->bucket_doc, "Encryption"), "KMSMasterKeyID"));
+    json_t *ctx = kms_context(op);
+    if (!ctx) return false;
+    cl_buf blob = CL_BUF_INIT, b64 = CL_BUF_INIT;
+    char *arn = NULL;
+    aws_fault kf = {0};
+    cl_err e =
+        op->s->kms.data_key(op->s->kms.ctx, op->c, op->req, key_id, ctx, key, &blob, &arn, &kf);
+    if (e != CL_OK) {
+        kms_fault(op, &kf);
+        json_decref(ctx);
+        buf_free(&blob);
+        return false;
+    }
+    base64_encode(&b64, buf_slice(&blob));
+    *rec = json_pack("{s:s, s:s, s:o}", "Wrapped", buf_cstr(&b64), "KeyId", arn, "EncCtx", ctx);
+    free(arn);
+    buf_free(&blob);
+    buf_free(&b64);
+    return true;
+}
+
+/* The data key of an SSE-KMS object, decrypted by KMS for this request's caller. */
+static bool kms_object_key(s3_op *op, json_t *rec, uint8_t key[32]) {
+    if (!op->s->kms.decrypt) {
+        aws_fault_set(&op->f, 501, "NotImplemented", "SSE-KMS needs the KMS service.");
+        return false;
+    }
+    if (op->c->p.type == PRINCIPAL_ANONYMOUS) {
+        aws_fault_set(&op->f, 400, "InvalidArgument",
+                      "Requests specifying Server Side Encryption with AWS KMS managed keys "
+                      "require AWS Signature Version 4.");
+        return false;
+    }
+    cl_buf blob = CL_BUF_INIT;
+    char *arn = NULL;
+    aws_fault kf = {0};
+    cl_err e = base64_decode(&blob, slice_cstr(json_string_value(json_object_get(rec, "Wrapped"))));
+    if (e == CL_OK)
+        e = op->s->kms.decrypt(op->s->kms.ctx, op->c, op->req, json_object_get(rec, "EncCtx"),
+                               buf_slice(&blob), key, &arn, &kf);
+    else
+        kf.code = "InvalidCiphertextException";
+    buf_free(&blob);
+    free(arn);
+    if (e != CL_OK) kms_fault(op, &kf);
+    return e == CL_OK;
+}
+
 bool s3_sse_begin_put(s3_op *op, s3_enc *e) {
     memset(e, 0, sizeof *e);
     bool customer = false;
     const char *alg = requested(op, &customer);
     if (!alg && !customer) return true; /* not encrypted */
-    if (alg && strcmp(alg, "AES256") != 0) {
-        aws_fault_set(&op->f, strncmp(alg, "aws:kms", 7) == 0 ? 501 : 400,
-                      strncmp(alg, "aws:kms", 7) == 0 ? "NotImplemented" : "InvalidArgument",
-                      strncmp(alg, "aws:kms", 7) == 0
-                          ? "SSE-KMS needs the KMS service, which this server does not have yet; "
-                            "nothing was stored."
-                          : "The encryption method specified is not supported");
+    bool kms = alg && strcmp(alg, "aws:kms") == 0;
+    if (alg && strcmp(alg, "AES256") != 0 && !kms) {
+        aws_fault_set(&op->f, strcmp(alg, "aws:kms:dsse") == 0 ? 501 : 400,
+                      strcmp(alg, "aws:kms:dsse") == 0 ? "NotImplemented" : "InvalidArgument",
+                      "The encryption method specified is not supported");
+        return false;
+    }
+    if (kms && customer) {
+        aws_fault_set(&op->f, 400, "InvalidArgument",
+                      "Server Side Encryption with Customer provided key is incompatible with the "
+                      "encryption method specified");
         return false;
     }
     uint8_t key[32], ctx[16];
     char md5[32] = "";
+    json_t *kms_rec = NULL;
     if (customer && !customer_key(op, "x-amz-server-side-encryption-customer", key, md5))
         return false;
-    if (!customer) crypto_random(key, sizeof key);
+    if (kms && !kms_data_key(op, key, &kms_rec)) return false;
+    if (!customer && !kms) crypto_random(key, sizeof key);
     crypto_random(ctx, sizeof ctx);
     char ctx_hex[33];
     hex_encode_to(ctx_hex, ctx, sizeof ctx);
-    e->record = json_pack("{s:s, s:s}", "Kind", customer ? "C" : "S3", "Context", ctx_hex);
+    e->record = kms_rec ? kms_rec : json_object();
+    json_object_set_new(e->record, "Kind", json_string(customer ? "C" : kms ? "KMS" : "S3"));
+    json_object_set_new(e->record, "Context", json_string(ctx_hex));
     if (customer)
         json_object_set_new(e->record, "KeyMD5", json_string(md5));
-    else
+    else if (!kms)
         wrap_key(op->s, key, e->record);
     cl_err err = crypto_seg_enc_new(key, slice_cstr(ctx_hex), &e->stream);
     cl_cleanse(key, sizeof key);
@@ -170,6 +302,10 @@ void s3_sse_headers(http_response *r, json_t *record) {
         http_set_header(r, "x-amz-server-side-encryption-customer-algorithm", "AES256");
         http_set_header(r, "x-amz-server-side-encryption-customer-key-MD5",
                         json_string_value(json_object_get(record, "KeyMD5")));
+    } else if (kind && strcmp(kind, "KMS") == 0) {
+        http_set_header(r, "x-amz-server-side-encryption", "aws:kms");
+        http_set_header(r, "x-amz-server-side-encryption-aws-kms-key-id",
+                        json_string_value(json_object_get(record, "KeyId")));
     } else if (kind) {
         http_set_header(r, "x-amz-server-side-encryption", "AES256");
     }
@@ -177,6 +313,8 @@ void s3_sse_headers(http_response *r, json_t *record) {
 
 /* The object's data key: unwrapped (SSE-S3) or from the request (SSE-C). */
 static bool object_key(s3_op *op, json_t *rec, uint8_t key[32]) {
+    if (strcmp(json_string_value(json_object_get(rec, "Kind")), "KMS") == 0)
+        return kms_object_key(op, rec, key);
     if (strcmp(json_string_value(json_object_get(rec, "Kind")), "C") == 0) {
         if (!kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption-customer-algorithm")) {
             aws_fault_set(
@@ -228,6 +366,8 @@ static void sse_reader_free(void *arg) {
 bool s3_sse_key_check(s3_op *op, json_t *object) {
     json_t *rec = json_object_get(object, "SSE");
     if (!rec) return true;
+    /* HEAD of an SSE-KMS object needs no kms:Decrypt, as in S3 */
+    if (strcmp(json_string_value(json_object_get(rec, "Kind")), "KMS") == 0) return true;
     uint8_t key[32];
     bool ok = object_key(op, rec, key);
     cl_cleanse(key, sizeof key);

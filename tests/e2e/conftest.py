@@ -111,6 +111,7 @@ class CloisterServer:
         self.port = None
         self.starts = 0
         self.stdout_text = ""
+        self.extra_args = []  # more `cloister serve` options, kept across restarts
 
     @property
     def endpoint(self):
@@ -139,7 +140,8 @@ class CloisterServer:
         self._out = open(self._out_path, "wb")
         self._err = open(self._err_path, "wb")
         self.proc = subprocess.Popen(
-            [str(BIN), "serve", "--data", str(self.data_dir), "--listen", f"127.0.0.1:{self.port}"],
+            [str(BIN), "serve", "--data", str(self.data_dir), "--listen", f"127.0.0.1:{self.port}",
+             *self.extra_args],
             stdout=self._out, stderr=self._err, stdin=subprocess.DEVNULL, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -313,10 +315,11 @@ def make_server(tmp_path_factory):
     session end, and each must exit 0 on SIGTERM."""
     made = []
 
-    def make(name="srv", fake_now_offset=None):
+    def make(name="srv", fake_now_offset=None, extra_args=()):
         base = tmp_path_factory.mktemp(name)
         data = base / "data"
         srv = CloisterServer(data, base)
+        srv.extra_args = list(extra_args)
         made.append(srv)
         return srv.start(fake_now_offset=fake_now_offset)
 

@@ -1,0 +1,105 @@
+/* kms_authz.c — how KMS decides, through the one policy engine: the key policy
+ * is the resource policy and must allow (policy_eval's rule 7: directly, or by
+ * delegating to the account root, in which case IAM policies must allow too);
+ * grants add what an implicit deny lacks; explicit denies win. The request's
+ * KMS condition keys are added here: kms:CallerAccount, kms:ViaService,
+ * kms:EncryptionContext:<key>, kms:EncryptionContextKeys and, for a verified
+ * Recipient, kms:RecipientAttestation:ImageSha384 (PCR0, as Nitro Enclaves
+ * defines it) and kms:RecipientAttestation:PCR0..PCR15. */
+#include "kms/kms_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void add_keys(policy_ctx *ctx, const kms_call *call, const kms_authz_extra *x) {
+    if (call->c->account) policy_ctx_add(ctx, "kms:CallerAccount", call->c->account);
+    if (call->via_service) policy_ctx_add(ctx, "kms:ViaService", call->via_service);
+    if (x && x->context) {
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)x->context, k, v) {
+            char *name = cl_sprintf("kms:EncryptionContext:%s", k);
+            policy_ctx_add(ctx, name, json_string_value(v));
+            policy_ctx_add(ctx, "kms:EncryptionContextKeys", k);
+            free(name);
+        }
+    }
+    if (x && x->recipient) {
+        char hex[ATTEST_PCR_LEN * 2 + 1];
+        if (attest_pcr_hex(x->recipient, 0, hex))
+            policy_ctx_add(ctx, "kms:RecipientAttestation:ImageSha384", hex);
+        for (int i = 0; i < ATTEST_PCR_COUNT; i++) {
+            if (!attest_pcr_hex(x->recipient, i, hex)) continue;
+            char name[48];
+            snprintf(name, sizeof name, "kms:RecipientAttestation:PCR%d", i);
+            policy_ctx_add(ctx, name, hex);
+        }
+    }
+}
+
+static policy *key_policy(const kms_key *key, const char *text) {
+    policy *p = NULL;
+    char err[256];
+    if (!text) text = json_string_value(json_object_get(key->doc, "Policy"));
+    if (!text || policy_parse(slice_cstr(text), POLICY_RESOURCE, &p, err, sizeof err) != CL_OK) {
+        log_warn("kms: the policy of %s does not parse: %s", key->arn, err);
+        return NULL; /* grants nothing */
+    }
+    return p;
+}
+
+static policy_decision decide(kms_call *call, const kms_key *key, const char *policy_text,
+                              const char *action, const kms_authz_extra *x, aws_fault *f) {
+    policy *p = key_policy(key, policy_text);
+    policy_ctx *ctx = policy_ctx_new();
+    add_keys(ctx, call, x);
+    iam_authz a = {.action = action,
+                   .resource = key->arn,
+                   .resource_account = key->account,
+                   .resource_policy = p,
+                   .ctx = ctx};
+    policy_decision d = POLICY_DENY_IMPLICIT;
+    if (p) d = iam_authorize(call->k->m, call->c, call->req, &a, f);
+    policy_ctx_free(ctx);
+    policy_free(p);
+    return d;
+}
+
+bool kms_authorize_key(kms_call *call, const kms_key *key, const char *action,
+                       const kms_authz_extra *x) {
+    aws_fault f = {0};
+    policy_decision d = decide(call, key, NULL, action, x, &f);
+    if (d == POLICY_ALLOW) return true;
+    if (d == POLICY_DENY_IMPLICIT && x && x->grant_op &&
+        kms_grant_allows(call, key, x->grant_op, x->context))
+        return true;
+    const char *who = call->c->arn ? call->c->arn : "anonymous";
+    return kms_fail(call, 400, "AccessDeniedException",
+                    "User: %s is not authorized to perform: %s on resource: %s because %s", who,
+                    action, key->arn,
+                    d == POLICY_DENY_EXPLICIT
+                        ? "of an explicit deny in a policy"
+                        : "no resource-based policy (key policy or grant) allows it");
+}
+
+bool kms_authorize_account(kms_call *call, const char *action, const kms_authz_extra *x) {
+    aws_fault f = {0};
+    char *res = cl_strdup("*"); /* as AWS: these actions have no resource */
+    policy_ctx *ctx = policy_ctx_new();
+    add_keys(ctx, call, x);
+    iam_authz a = {.action = action, .resource = res, .ctx = ctx};
+    policy_decision d = iam_authorize(call->k->m, call->c, call->req, &a, &f);
+    policy_ctx_free(ctx);
+    if (d != POLICY_ALLOW)
+        kms_fail(call, 400, "AccessDeniedException",
+                 "User: %s is not authorized to perform: %s on resource: %s",
+                 call->c->arn ? call->c->arn : "anonymous", action, res);
+    free(res);
+    return d == POLICY_ALLOW;
+}
+
+bool kms_policy_keeps_caller(kms_call *call, const kms_key *key, const char *policy_text) {
+    aws_fault f = {0};
+    return decide(call, key, policy_text, "kms:PutKeyPolicy", NULL, &f) == POLICY_ALLOW;
+}
