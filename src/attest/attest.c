@@ -643,9 +643,12 @@ cl_err attest_verify(cl_slice doc, cl_slice root_der, time_t now, attest_doc *ou
 
 /* ---- sign ---- */
 
+/* Milliseconds on the clock time() and so time_now() read: the coarse one,
+ * which may lag CLOCK_REALTIME by a tick (a document must not look later than
+ * the time_now() of the same moment). */
 static uint64_t now_ms(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
     time_t offset = time_now() - time(NULL); /* CLOISTER_FAKE_NOW_OFFSET */
     return (uint64_t)(ts.tv_sec + offset) * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }

@@ -32,7 +32,8 @@
  *                    10 years), kept across restarts
  *   Documents are signed by a per-signer leaf key: attest_root_open makes a fresh
  *   P-384 leaf certificate (valid 3 hours, issued by the root) each time it opens,
- *   held in memory only.
+ *   held in memory only, and attest_sign replaces it when less than an hour of
+ *   it is left (so a long-running holder keeps signing verifiable documents).
  *
  * Ownership: the caller owns everything it passes in; attest_doc fields are
  * owned by the doc and released by attest_doc_free. */

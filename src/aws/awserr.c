@@ -9,7 +9,10 @@
 #include <stdlib.h>
 
 static void json_error(http_response *r, const char *code, const char *message) {
-    json_t *o = json_pack("{s:s, s:s}", "__type", code, "message", message ? message : "");
+    /* a message quoting client bytes may not be UTF-8, which JSON cannot carry */
+    if (!message || !utf8_valid(slice_cstr(message)))
+        message = "The request contains bytes that are not valid UTF-8.";
+    json_t *o = json_pack("{s:s, s:s}", "__type", code, "message", message);
     char *s = json_dumps(o, JSON_COMPACT);
     buf_append_cstr(&r->body, s);
     free(s);
