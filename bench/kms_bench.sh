@@ -163,11 +163,18 @@ KEY_ID="$(helper setup "$PLAINTEXT_BYTES")" || exit 2
 ENC_BODY="$(helper sign Encrypt)" || exit 2
 DEC_BODY="$(helper sign Decrypt)" || exit 2
 
-# run_wrk LABEL ARGS... -> "rps p50_us p99_us non2xx sockerr"; full output in $DATA/LABEL.txt
+# server_ticks: CPU time (user+system, all threads) the server has used, in clock ticks
+server_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+CLK_TCK="$(getconf CLK_TCK)"
+
+# run_wrk LABEL ARGS... -> "rps p50_us p99_us non2xx sockerr server_cpu_us_per_request";
+# full output in $DATA/LABEL.txt
 run_wrk() {
-    local label="$1"; shift
+    local label="$1" t0 t1; shift
+    t0="$(server_ticks)"
     wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@" >"$DATA/$label.txt" 2>&1 || true
-    awk '
+    t1="$(server_ticks)"
+    awk -v ticks=$((t1 - t0)) -v hz="$CLK_TCK" '
         function us(s,   v) {   # wrk latency: 238.00us, 1.55ms, 2.01s, 1.00m
             v = s + 0
             if (s ~ /us$/) return v
@@ -176,14 +183,15 @@ run_wrk() {
             if (s ~ /s$/)  return v * 1e6
             return v
         }
+        / requests in /              { nreq = $1 }
         /^Requests\/sec:/            { rps = $2 }
         /^ +50%/                     { p50 = us($2) }
         /^ +99%/                     { p99 = us($2) }
         /Non-2xx or 3xx responses:/  { bad = $NF }
         /Socket errors:/             { gsub(/,/, ""); sockerr = $4 + $6 + $8 + $10 }
         END {
-            if (rps == "") { print "0 0 0 -1 -1"; exit }
-            print rps, p50 + 0, p99 + 0, bad + 0, sockerr + 0
+            if (rps == "" || nreq + 0 == 0) { print "0 0 0 -1 -1 0"; exit }
+            print rps, p50 + 0, p99 + 0, bad + 0, sockerr + 0, ticks / hz * 1e6 / nreq
         }' "$DATA/$label.txt"
 }
 
@@ -225,19 +233,22 @@ rows = [("(a) GET /_cloister/empty (floor)", sys.argv[3]),
         (f"(c) KMS Decrypt of (b)'s blob", sys.argv[5])]
 vals = []
 for name, s in rows:
-    rps, p50, p99, bad, sockerr = s.split()
-    vals.append((name, float(rps), float(p50), float(p99), int(bad), int(sockerr)))
+    rps, p50, p99, bad, sockerr, cpu = s.split()
+    vals.append((name, float(rps), float(p50), float(p99), int(bad), int(sockerr), float(cpu)))
 floor = vals[0][1]
-print(f"\n{'request':<38} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'sockerr':>8} {'x floor':>8}  target")
-for i, (name, rps, p50, p99, bad, sockerr) in enumerate(vals):
+print(f"\n{'request':<38} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'sockerr':>8}"
+      f" {'srv µs/req':>10} {'x floor':>8}  target")
+for i, (name, rps, p50, p99, bad, sockerr, cpu) in enumerate(vals):
     ratio = rps / floor if floor else float("nan")
     mark = "" if i == 0 else f"  >= {target:.1f}x  {'ok' if ratio >= target else 'BELOW'}"
-    print(f"{name:<38} {rps:>11.1f} {p50 / 1000:>8.3f} {p99 / 1000:>8.3f} {bad:>8} {sockerr:>8} {ratio:>7.3f}x{mark}")
+    print(f"{name:<38} {rps:>11.1f} {p50 / 1000:>8.3f} {p99 / 1000:>8.3f} {bad:>8} {sockerr:>8}"
+          f" {cpu:>10.1f} {ratio:>7.3f}x{mark}")
+print("srv µs/req: the server's own CPU time (user+system, /proc/PID/stat) during the row / requests")
 if floor:
-    for name, rps, *_ in vals[1:]:
+    for name, rps, *_ , cpu in vals[1:]:
         if rps:
-            print(f"  {name[4:]}: {1e6 / rps - 1e6 / floor:.1f} µs of the machine's time per request "
-                  f"over the floor (1/rps - 1/floor)")
+            print(f"  {name[4:]}: +{1e6 / rps - 1e6 / floor:.1f} µs per request over the floor "
+                  f"(1/rps - 1/floor), +{cpu - vals[0][6]:.1f} µs of it in the server's CPU time")
 if any(v[1] == 0 for v in vals):
     print("\nkms_bench: wrk gave no figures for some row (see the warning below)", file=sys.stderr)
     sys.exit(1)

@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #define SEG_MAGIC "CLSG"
@@ -138,6 +139,30 @@ static void put_be32(uint8_t *p, uint32_t v) {
     p[3] = (uint8_t)v;
 }
 
+/* The HKDF implementation is fetched once: EVP_KDF_fetch looks it up by name
+ * in the provider tables, which costs more than the derivation itself. */
+static EVP_KDF *hkdf_impl;
+static pthread_once_t hkdf_once = PTHREAD_ONCE_INIT;
+
+static void hkdf_fetch(void) {
+    hkdf_impl = EVP_KDF_fetch(NULL, "HKDF", NULL);
+}
+
+cl_err crypto_hkdf_sha256(cl_slice ikm, cl_slice salt, cl_slice info, uint8_t *out, size_t n) {
+    pthread_once(&hkdf_once, hkdf_fetch);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm.ptr, ikm.len),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt.ptr, salt.len),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info.ptr, info.len),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_KDF_CTX *kc = hkdf_impl ? EVP_KDF_CTX_new(hkdf_impl) : NULL;
+    bool ok = kc && EVP_KDF_derive(kc, out, n, params) == 1;
+    EVP_KDF_CTX_free(kc);
+    return ok ? CL_OK : CL_ERR_CRYPTO;
+}
+
 /* stream key = HKDF-SHA256(ikm = data key, salt = header salt,
  *                          info = "cloister/seg/v1" || SHA-256(context)) */
 static cl_err derive_key(const uint8_t key[CRYPTO_SEG_KEY_LEN], const seg_stream *s,
@@ -145,20 +170,9 @@ static cl_err derive_key(const uint8_t key[CRYPTO_SEG_KEY_LEN], const seg_stream
     uint8_t info[sizeof SEG_INFO_LABEL - 1 + CRYPTO_SHA256_LEN];
     memcpy(info, SEG_INFO_LABEL, sizeof SEG_INFO_LABEL - 1);
     memcpy(info + sizeof SEG_INFO_LABEL - 1, s->context_hash, CRYPTO_SHA256_LEN);
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, CRYPTO_SEG_KEY_LEN),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)(s->header + SEG_SALT_OFF),
-                                          SEG_SALT_LEN),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, sizeof info),
-        OSSL_PARAM_construct_end(),
-    };
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-    EVP_KDF_CTX *kc = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-    bool ok = kc && EVP_KDF_derive(kc, out, CRYPTO_GCM_KEY_LEN, params) == 1;
-    EVP_KDF_CTX_free(kc);
-    EVP_KDF_free(kdf);
-    return ok ? CL_OK : CL_ERR_CRYPTO;
+    return crypto_hkdf_sha256(slice_of(key, CRYPTO_SEG_KEY_LEN),
+                              slice_of(s->header + SEG_SALT_OFF, SEG_SALT_LEN),
+                              slice_of(info, sizeof info), out, CRYPTO_GCM_KEY_LEN);
 }
 
 /* Hashes the context, derives the stream key from the header already in s and

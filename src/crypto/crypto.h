@@ -92,6 +92,9 @@ void checksum_reset(checksum_ctx *c); /* releases without a result */
 /* One shot: base64 of the checksum of data. */
 void checksum_base64(checksum_algo a, cl_slice data, char out[CHECKSUM_B64_MAX]);
 
+/* HKDF-SHA256 (RFC 5869): n bytes (at most 255 * 32) into out. */
+cl_err crypto_hkdf_sha256(cl_slice ikm, cl_slice salt, cl_slice info, uint8_t *out, size_t n);
+
 /* ---- AES-256-GCM and segmented streams (aead.c) ---- */
 #define CRYPTO_GCM_KEY_LEN 32
 #define CRYPTO_GCM_IV_LEN 12

@@ -36,17 +36,6 @@
 #define SYM_MATERIAL_LEN 32
 #define MAX_DIGEST_LEN 64
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- spec and algorithm tables ---- */
 
 typedef enum { SIG_PSS, SIG_PKCS1, SIG_ECDSA } sig_kind;
@@ -210,7 +199,7 @@ static cl_err material_load(kms_key_spec s, cl_slice material, EVP_PKEY **out, c
     if (!pk || !pkey_matches_spec(pk, s)) {
         EVP_PKEY_free(pk);
         ERR_clear_error();
-        set_err(err, errlen, "the key material is not a %s private key", kms_spec_name(s));
+        kms_set_err(err, errlen, "the key material is not a %s private key", kms_spec_name(s));
         return CL_ERR_INVALID;
     }
     *out = pk;
@@ -250,8 +239,8 @@ static cl_err sig_alg_for(kms_key_spec s, const char *alg, const sig_alg **out, 
             }
         }
     }
-    set_err(err, errlen, "SigningAlgorithm %s is not valid for a key with KeySpec %s",
-            alg ? alg : "(none)", kms_spec_name(s));
+    kms_set_err(err, errlen, "SigningAlgorithm %s is not valid for a key with KeySpec %s",
+                alg ? alg : "(none)", kms_spec_name(s));
     return CL_ERR_INVALID;
 }
 
@@ -263,10 +252,10 @@ static cl_err message_digest(const sig_alg *a, bool digest, cl_slice message,
     size_t want = (size_t)EVP_MD_get_size(md);
     if (digest) {
         if (message.len != want) {
-            set_err(err, errlen,
-                    "the Message is a %zu-byte digest but %s needs a %zu-byte digest "
-                    "(MessageType DIGEST)",
-                    message.len, a->name, want);
+            kms_set_err(err, errlen,
+                        "the Message is a %zu-byte digest but %s needs a %zu-byte digest "
+                        "(MessageType DIGEST)",
+                        message.len, a->name, want);
             return CL_ERR_INVALID;
         }
         memcpy(out, message.ptr, want);
@@ -318,7 +307,7 @@ cl_err kms_asym_sign(kms_key_spec s, cl_slice material, const char *alg, bool di
     EVP_PKEY_free(pk);
     if (!ok) {
         ERR_clear_error();
-        set_err(err, errlen, "signing with %s failed", a->name);
+        kms_set_err(err, errlen, "signing with %s failed", a->name);
         return CL_ERR_CRYPTO;
     }
     return CL_OK;
@@ -341,7 +330,7 @@ cl_err kms_asym_verify(kms_key_spec s, cl_slice material, const char *alg, bool 
     ERR_clear_error();
     EVP_PKEY_CTX_free(pc);
     EVP_PKEY_free(pk);
-    if (e != CL_OK) set_err(err, errlen, "cannot set up %s verification", a->name);
+    if (e != CL_OK) kms_set_err(err, errlen, "cannot set up %s verification", a->name);
     return e;
 }
 
@@ -350,10 +339,10 @@ cl_err kms_asym_verify(kms_key_spec s, cl_slice material, const char *alg, bool 
 static const EVP_MD *oaep_md(const char *alg, char *err, size_t errlen) {
     if (alg && strcmp(alg, "RSAES_OAEP_SHA_1") == 0) return EVP_sha1();
     if (alg && strcmp(alg, "RSAES_OAEP_SHA_256") == 0) return EVP_sha256();
-    set_err(err, errlen,
-            "EncryptionAlgorithm %s is not valid for an RSA key (use RSAES_OAEP_SHA_1 or "
-            "RSAES_OAEP_SHA_256)",
-            alg ? alg : "(none)");
+    kms_set_err(err, errlen,
+                "EncryptionAlgorithm %s is not valid for an RSA key (use RSAES_OAEP_SHA_1 or "
+                "RSAES_OAEP_SHA_256)",
+                alg ? alg : "(none)");
     return NULL;
 }
 
@@ -366,7 +355,7 @@ static cl_err oaep_ctx(cl_slice material, const char *alg, bool enc, EVP_PKEY **
     if (!pk || !EVP_PKEY_is_a(pk, "RSA")) {
         EVP_PKEY_free(pk);
         ERR_clear_error();
-        set_err(err, errlen, "%s needs an RSA key", alg);
+        kms_set_err(err, errlen, "%s needs an RSA key", alg);
         return CL_ERR_INVALID;
     }
     EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
@@ -378,7 +367,7 @@ static cl_err oaep_ctx(cl_slice material, const char *alg, bool enc, EVP_PKEY **
         EVP_PKEY_CTX_free(pc);
         EVP_PKEY_free(pk);
         ERR_clear_error();
-        set_err(err, errlen, "cannot set up %s", alg);
+        kms_set_err(err, errlen, "cannot set up %s", alg);
         return CL_ERR_CRYPTO;
     }
     *pk_out = pk;
@@ -396,8 +385,8 @@ cl_err kms_asym_encrypt(cl_slice material, const char *alg, cl_slice plain, cl_b
     size_t max = k > 2 * h + 2 ? k - 2 * h - 2 : 0, n = 0;
     cl_err e = CL_OK;
     if (plain.len > max) {
-        set_err(err, errlen, "the Plaintext is %zu bytes; RSA_%d with %s takes at most %zu",
-                plain.len, EVP_PKEY_get_bits(pk), alg, max);
+        kms_set_err(err, errlen, "the Plaintext is %zu bytes; RSA_%d with %s takes at most %zu",
+                    plain.len, EVP_PKEY_get_bits(pk), alg, max);
         e = CL_ERR_INVALID;
     } else if (EVP_PKEY_encrypt(pc, NULL, &n, plain.ptr, plain.len) != 1) {
         e = CL_ERR_CRYPTO;
@@ -408,7 +397,7 @@ cl_err kms_asym_encrypt(cl_slice material, const char *alg, cl_slice plain, cl_b
         else
             e = CL_ERR_CRYPTO;
     }
-    if (e == CL_ERR_CRYPTO) set_err(err, errlen, "%s encryption failed", alg);
+    if (e == CL_ERR_CRYPTO) kms_set_err(err, errlen, "%s encryption failed", alg);
     ERR_clear_error();
     EVP_PKEY_CTX_free(pc);
     EVP_PKEY_free(pk);
@@ -434,7 +423,8 @@ cl_err kms_asym_decrypt(cl_slice material, const char *alg, cl_slice ct, cl_buf 
             cl_cleanse(dst, room);
         }
     }
-    if (e != CL_OK) set_err(err, errlen, "the ciphertext is not valid for this key and %s", alg);
+    if (e != CL_OK)
+        kms_set_err(err, errlen, "the ciphertext is not valid for this key and %s", alg);
     ERR_clear_error();
     EVP_PKEY_CTX_free(pc);
     EVP_PKEY_free(pk);

@@ -27,9 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,10 +60,7 @@
 #define BLOB_IV_OFF 57
 #define BLOB_AAD_LEN (KMS_BLOB_HEADER_LEN + CRYPTO_SHA256_LEN)
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+void kms_set_err(char *err, size_t errlen, const char *fmt, ...) {
     if (!err || !errlen) return;
     va_list ap;
     va_start(ap, fmt);
@@ -127,19 +122,19 @@ static cl_err read_small(const char *path, cl_buf *out, size_t max) {
  * first round; a second loss means it keeps vanishing, which we do not chase. */
 static cl_err lost_race(int round, const char *path, char *err, size_t errlen) {
     if (round == 0) return CL_OK;
-    set_err(err, errlen, "%s keeps appearing and disappearing: is another process removing it?",
-            path);
+    kms_set_err(err, errlen, "%s keeps appearing and disappearing: is another process removing it?",
+                path);
     return CL_ERR_CONFLICT;
 }
 
 static cl_err keys_dir_ready(const char *dir, char *err, size_t errlen) {
     struct stat st;
     if (dir_ensure(dir, 0700) != CL_OK || stat(dir, &st) != 0) {
-        set_err(err, errlen, "cannot create the keys directory %s: %s", dir, strerror(errno));
+        kms_set_err(err, errlen, "cannot create the keys directory %s: %s", dir, strerror(errno));
         return CL_ERR_IO;
     }
     if ((st.st_mode & 077) && chmod(dir, 0700) != 0) {
-        set_err(err, errlen, "cannot make %s private (chmod 0700): %s", dir, strerror(errno));
+        kms_set_err(err, errlen, "cannot make %s private (chmod 0700): %s", dir, strerror(errno));
         return CL_ERR_IO;
     }
     return CL_OK;
@@ -151,14 +146,14 @@ static cl_err root_file_read(const char *path, kms_root_key *out, char *err, siz
     cl_buf b = CL_BUF_INIT;
     cl_err e = read_small(path, &b, 64);
     if (e == CL_OK && b.len != KMS_ROOT_KEY_LEN) {
-        set_err(err, errlen, "%s is %zu bytes, not %d: the KMS root key file is damaged", path,
-                b.len, KMS_ROOT_KEY_LEN);
+        kms_set_err(err, errlen, "%s is %zu bytes, not %d: the KMS root key file is damaged", path,
+                    b.len, KMS_ROOT_KEY_LEN);
         e = CL_ERR_INVALID;
     } else if (e == CL_ERR_TOO_LARGE) {
-        set_err(err, errlen, "%s is too large: the KMS root key file is damaged", path);
+        kms_set_err(err, errlen, "%s is too large: the KMS root key file is damaged", path);
         e = CL_ERR_INVALID;
     } else if (e != CL_OK && e != CL_ERR_NOT_FOUND) {
-        set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        kms_set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
     }
     if (e == CL_OK) memcpy(out->k, b.ptr, KMS_ROOT_KEY_LEN);
     buf_free_secret(&b);
@@ -170,10 +165,10 @@ static cl_err root_file_mode(const char *dir, kms_root_key *out, char *err, size
     char *json = cl_sprintf("%s/%s", dir, ROOT_JSON);
     cl_err e = CL_OK;
     if (file_exists(json)) {
-        set_err(err, errlen,
-                "the KMS root key in %s is passphrase-protected (%s exists): start with the "
-                "passphrase file",
-                dir, ROOT_JSON);
+        kms_set_err(err, errlen,
+                    "the KMS root key in %s is passphrase-protected (%s exists): start with the "
+                    "passphrase file",
+                    dir, ROOT_JSON);
         e = CL_ERR_CONFLICT;
     }
     /* Two rounds: if another process publishes first, read its key. */
@@ -185,7 +180,7 @@ static cl_err root_file_mode(const char *dir, kms_root_key *out, char *err, size
         e = publish_new_file(dir, ROOT_FILE, slice_of(k, sizeof k));
         if (e == CL_OK) memcpy(out->k, k, sizeof k);
         cl_cleanse(k, sizeof k);
-        if (e == CL_ERR_IO) set_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        if (e == CL_ERR_IO) kms_set_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
         if (e != CL_ERR_EXISTS) break;
         e = lost_race(round, path, err, errlen); /* read theirs */
     }
@@ -270,16 +265,16 @@ static char *root_params_format(const root_params *pp) {
 static cl_err passphrase_read(const char *path, cl_buf *pass, char *err, size_t errlen) {
     cl_err e = read_small(path, pass, PASSPHRASE_MAX);
     if (e == CL_ERR_TOO_LARGE) {
-        set_err(err, errlen, "the passphrase file %s is over %d bytes", path, PASSPHRASE_MAX);
+        kms_set_err(err, errlen, "the passphrase file %s is over %d bytes", path, PASSPHRASE_MAX);
         return CL_ERR_INVALID;
     }
     if (e != CL_OK) {
-        set_err(err, errlen, "cannot read the passphrase file %s: %s", path, strerror(errno));
+        kms_set_err(err, errlen, "cannot read the passphrase file %s: %s", path, strerror(errno));
         return e;
     }
     if (pass->len && pass->ptr[pass->len - 1] == '\n') pass->len--;
     if (pass->len == 0) {
-        set_err(err, errlen, "the passphrase file %s is empty", path);
+        kms_set_err(err, errlen, "the passphrase file %s is empty", path);
         return CL_ERR_INVALID;
     }
     return CL_OK;
@@ -292,16 +287,16 @@ static cl_err root_json_load(const char *path, cl_slice pass, kms_root_key *out,
     root_params pp;
     cl_err e = read_small(path, &text, 4096);
     if (e == CL_OK && root_params_parse(buf_slice(&text), &pp) != CL_OK) {
-        set_err(err, errlen, "%s is not a valid KMS root key description (Version 1, scrypt)",
-                path);
+        kms_set_err(err, errlen, "%s is not a valid KMS root key description (Version 1, scrypt)",
+                    path);
         e = CL_ERR_INVALID;
     } else if (e != CL_OK && e != CL_ERR_NOT_FOUND) {
-        set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        kms_set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
     }
     buf_free(&text);
     if (e != CL_OK) return e;
     if (root_derive(pass, &pp, out) != CL_OK) {
-        set_err(err, errlen, "scrypt failed for the parameters in %s", path);
+        kms_set_err(err, errlen, "scrypt failed for the parameters in %s", path);
         return CL_ERR_CRYPTO;
     }
     uint8_t check[CRYPTO_SHA256_LEN];
@@ -310,7 +305,8 @@ static cl_err root_json_load(const char *path, cl_slice pass, kms_root_key *out,
     cl_cleanse(check, sizeof check);
     if (!match) {
         cl_cleanse(out->k, sizeof out->k);
-        set_err(err, errlen, "wrong KMS root passphrase: it does not match the Check in %s", path);
+        kms_set_err(err, errlen, "wrong KMS root passphrase: it does not match the Check in %s",
+                    path);
         return CL_ERR_DENIED;
     }
     return CL_OK;
@@ -321,7 +317,7 @@ static cl_err root_json_create(const char *dir, cl_slice pass, kms_root_key *out
     root_params pp = {.n = ROOT_SCRYPT_N, .r = ROOT_SCRYPT_R, .p = ROOT_SCRYPT_P};
     crypto_random(pp.salt, sizeof pp.salt);
     if (root_derive(pass, &pp, out) != CL_OK) {
-        set_err(err, errlen, "scrypt failed while creating the KMS root key");
+        kms_set_err(err, errlen, "scrypt failed while creating the KMS root key");
         return CL_ERR_CRYPTO;
     }
     root_check(out, pp.check);
@@ -330,7 +326,7 @@ static cl_err root_json_create(const char *dir, cl_slice pass, kms_root_key *out
     free(text);
     if (e != CL_OK) cl_cleanse(out->k, sizeof out->k);
     if (e == CL_ERR_IO)
-        set_err(err, errlen, "cannot write %s/%s: %s", dir, ROOT_JSON, strerror(errno));
+        kms_set_err(err, errlen, "cannot write %s/%s: %s", dir, ROOT_JSON, strerror(errno));
     return e;
 }
 
@@ -341,10 +337,10 @@ static cl_err root_passphrase_mode(const char *dir, const char *passfile, kms_ro
     cl_buf pass = CL_BUF_INIT;
     cl_err e = CL_OK;
     if (file_exists(keyfile)) {
-        set_err(err, errlen,
-                "the KMS root key in %s is a plain key file (%s), not passphrase-protected: "
-                "start without the passphrase file",
-                dir, ROOT_FILE);
+        kms_set_err(err, errlen,
+                    "the KMS root key in %s is a plain key file (%s), not passphrase-protected: "
+                    "start without the passphrase file",
+                    dir, ROOT_FILE);
         e = CL_ERR_CONFLICT;
     }
     if (e == CL_OK) e = passphrase_read(passfile, &pass, err, errlen);
@@ -364,7 +360,7 @@ static cl_err root_passphrase_mode(const char *dir, const char *passfile, kms_ro
 
 cl_err kms_root_key_load(const char *keys_dir, const char *passphrase_file, kms_root_key *out,
                          char *err, size_t errlen) {
-    set_err(err, errlen, "%s", "");
+    kms_set_err(err, errlen, "%s", "");
     CL_TRY(keys_dir_ready(keys_dir, err, errlen));
     cl_err e = passphrase_file ? root_passphrase_mode(keys_dir, passphrase_file, out, err, errlen)
                                : root_file_mode(keys_dir, out, err, errlen);
@@ -495,20 +491,8 @@ static bool is_lower_uuid(const uint8_t *p) {
 /* k = HKDF-SHA256(ikm = material, salt = salt, info = "cloister/kms/blob/v1") */
 static cl_err blob_key(const uint8_t material[32], const uint8_t *salt,
                        uint8_t out[CRYPTO_GCM_KEY_LEN]) {
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)material, 32),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, BLOB_SALT_LEN),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)BLOB_INFO,
-                                          sizeof BLOB_INFO - 1),
-        OSSL_PARAM_construct_end(),
-    };
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-    EVP_KDF_CTX *kc = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-    bool ok = kc && EVP_KDF_derive(kc, out, CRYPTO_GCM_KEY_LEN, params) == 1;
-    EVP_KDF_CTX_free(kc);
-    EVP_KDF_free(kdf);
-    return ok ? CL_OK : CL_ERR_CRYPTO;
+    return crypto_hkdf_sha256(slice_of(material, 32), slice_of(salt, BLOB_SALT_LEN),
+                              slice_of(BLOB_INFO, sizeof BLOB_INFO - 1), out, CRYPTO_GCM_KEY_LEN);
 }
 
 /* aad = header (69 bytes) || SHA-256(canonical context) */

@@ -46,6 +46,10 @@
 #define KMS_BLOB_OVERHEAD (KMS_BLOB_HEADER_LEN + 16)
 #define KMS_MAX_PLAINTEXT 4096
 
+/* Writes a one-line reason into err (if err && errlen). */
+void kms_set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* ---- root key ---- */
 typedef struct {
     uint8_t k[KMS_ROOT_KEY_LEN];
@@ -121,9 +125,9 @@ cl_err kms_asym_verify(kms_key_spec s, cl_slice material, const char *alg, bool 
                        cl_slice message, cl_slice sig, bool *valid, char *err, size_t errlen);
 /* RSA keys with KeyUsage ENCRYPT_DECRYPT: alg "RSAES_OAEP_SHA_1" or
  * "RSAES_OAEP_SHA_256". decrypt gives CL_ERR_CRYPTO for a bad ciphertext. */
-cl_err kms_asym_encrypt(cl_slice material, const char *alg, cl_slice plain, cl_buf *out,
-                        char *err, size_t errlen);
-cl_err kms_asym_decrypt(cl_slice material, const char *alg, cl_slice ct, cl_buf *plain,
-                        char *err, size_t errlen);
+cl_err kms_asym_encrypt(cl_slice material, const char *alg, cl_slice plain, cl_buf *out, char *err,
+                        size_t errlen);
+cl_err kms_asym_decrypt(cl_slice material, const char *alg, cl_slice ct, cl_buf *plain, char *err,
+                        size_t errlen);
 
 #endif
