@@ -245,9 +245,9 @@ for i, (name, rps, p50, p99, bad, sockerr, cpu) in enumerate(vals):
           f" {cpu:>10.1f} {ratio:>7.3f}x{mark}")
 print("srv µs/req: the server's own CPU time (user+system, /proc/PID/stat) during the row / requests")
 if floor:
-    for name, rps, *_ , cpu in vals[1:]:
+    for name, rps, *_, cpu in vals[1:]:
         if rps:
-            print(f"  {name[4:]}: +{1e6 / rps - 1e6 / floor:.1f} µs per request over the floor "
+            print(f"  {name[4:]}: +{1e6 / rps - 1e6 / floor:.1f} µs of wall time per request over the floor "
                   f"(1/rps - 1/floor), +{cpu - vals[0][6]:.1f} µs of it in the server's CPU time")
 if any(v[1] == 0 for v in vals):
     print("\nkms_bench: wrk gave no figures for some row (see the warning below)", file=sys.stderr)

@@ -11,3 +11,6 @@ CLOISTER_BIN=./build/cloister bash bench/auth_http.sh
 echo
 echo "== S3 GET/PUT next to nginx and write+fsync, peak RSS (bench/s3_bench.sh)"
 CLOISTER_BIN=./build/cloister bash bench/s3_bench.sh
+echo
+echo "== KMS Encrypt/Decrypt of 4 KiB vs the empty-handler floor (bench/kms_bench.sh)"
+CLOISTER_BIN=./build/cloister bash bench/kms_bench.sh
