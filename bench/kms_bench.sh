@@ -243,12 +243,14 @@ for i, (name, rps, p50, p99, bad, sockerr, cpu) in enumerate(vals):
     mark = "" if i == 0 else f"  >= {target:.1f}x  {'ok' if ratio >= target else 'BELOW'}"
     print(f"{name:<38} {rps:>11.1f} {p50 / 1000:>8.3f} {p99 / 1000:>8.3f} {bad:>8} {sockerr:>8}"
           f" {cpu:>10.1f} {ratio:>7.3f}x{mark}")
-print("srv µs/req: the server's own CPU time (user+system, /proc/PID/stat) during the row / requests")
+print("srv µs/req: the server's own CPU time (user+system, all threads, /proc/PID/stat) during the row,"
+      " per request")
 if floor:
     for name, rps, *_, cpu in vals[1:]:
         if rps:
-            print(f"  {name[4:]}: +{1e6 / rps - 1e6 / floor:.1f} µs of wall time per request over the floor "
-                  f"(1/rps - 1/floor), +{cpu - vals[0][6]:.1f} µs of it in the server's CPU time")
+            print(f"  {name[4:]}: +{1e6 / rps - 1e6 / floor:.1f} µs of wall time per request over the "
+                  f"floor (1/rps - 1/floor); server CPU {cpu:.1f} µs per request, "
+                  f"+{cpu - vals[0][6]:.1f} µs over the floor's")
 if any(v[1] == 0 for v in vals):
     print("\nkms_bench: wrk gave no figures for some row (see the warning below)", file=sys.stderr)
     sys.exit(1)

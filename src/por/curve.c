@@ -1,0 +1,1 @@
+/* placeholder */ typedef int cl_placeholder_por_curve;
