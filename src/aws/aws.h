@@ -8,6 +8,8 @@
 #include "base/base.h"
 #include "http/http.h"
 
+#include <jansson.h>
+
 /* ---- XML output ---- */
 void xml_escape(cl_buf *b, const char *s);
 void xml_open(cl_buf *b, const char *tag);
@@ -45,6 +47,13 @@ typedef struct {
 } aws_fault;
 void aws_fault_set(aws_fault *f, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* ---- JSON 1.1 request bodies (json_in.c) ----
+ * Strict RFC 8259 into a jansson value (any type at top level), accepting what
+ * json_loadb with JSON_REJECT_DUPLICATES | JSON_DECODE_ANY accepts, several
+ * times faster on long strings. NULL with a one-line reason in err. */
+#define AWS_JSON_MAX_DEPTH 64
+json_t *aws_json_parse(cl_slice in, char *err, size_t errlen);
 
 /* ---- ARNs: arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE ---- */
 typedef struct {

@@ -76,10 +76,9 @@ char *cl_sprintf(const char *fmt, ...) {
     return buf_take_cstr(&b);
 }
 
+/* explicit_bzero (glibc): a word-at-a-time memset the compiler may not drop. */
 void cl_cleanse(void *p, size_t n) {
-    volatile uint8_t *v = p;
-    while (n--)
-        *v++ = 0;
+    if (p && n) explicit_bzero(p, n);
 }
 
 void cl_free_secret(char *s) {

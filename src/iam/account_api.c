@@ -61,9 +61,7 @@ static cl_err create_account(iam *m, const iam_caller *c, http_request *req, jso
 void cloister_api_handle(iam *m, const iam_caller *c, http_request *req, http_response *resp) {
     aws_fault f = {0};
     const char *target = kvlist_get_ci(&req->headers, "X-Amz-Target");
-    json_error_t jerr;
-    json_t *in =
-        json_loadb((const char *)req->body.ptr, req->body.len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *in = aws_json_parse(buf_slice(&req->body), NULL, 0);
     cl_err e = CL_ERR_INVALID;
     if (!target || strncmp(target, "Cloister.", 9) != 0) {
         aws_fault_set(&f, 400, "UnknownOperationException", "Missing or unknown X-Amz-Target");

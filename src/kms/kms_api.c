@@ -104,11 +104,10 @@ bool kms_in_context(kms_call *call, const char *name, const json_t **out) {
     return true;
 }
 
-void kms_out_blob(json_t *out, const char *name, cl_slice bytes) {
-    cl_buf b = CL_BUF_INIT;
-    base64_encode(&b, bytes);
-    json_object_set_new(out, name, json_string(buf_cstr(&b)));
-    buf_free_secret(&b);
+void kms_out_blob(kms_call *call, const char *name, cl_slice bytes) {
+    buf_appendf(&call->blobs, ",\"%s\":\"", name);
+    base64_encode(&call->blobs, bytes);
+    buf_append_byte(&call->blobs, '"');
 }
 
 double kms_epoch(time_t t) {
@@ -154,10 +153,16 @@ static const struct {
     {"RotateKeyOnDemand", kms_op_rotate_key_on_demand},
 };
 
-static void respond(http_response *resp, json_t *out) {
+/* The JSON members of out, then the binary members (call->blobs). */
+static void respond(http_response *resp, json_t *out, const cl_buf *blobs) {
     char *s = json_dumps(out, JSON_COMPACT);
-    buf_append_cstr(&resp->body, s);
-    cl_free_secret(s); /* may hold a plaintext */
+    size_t n = strlen(s);
+    buf_append(&resp->body, s, n - 1); /* without the closing brace */
+    cl_slice extra = buf_slice(blobs);
+    if (n == 2 && extra.len) extra = slice_sub(extra, 1, extra.len); /* "{}": no comma */
+    buf_append_slice(&resp->body, extra);
+    buf_append_byte(&resp->body, '}');
+    free(s);
     resp->status = 200;
     http_set_header(resp, "Content-Type", "application/x-amz-json-1.1");
 }
@@ -174,20 +179,18 @@ void kms_api_handle(kms *k, const iam_caller *c, http_request *req, http_respons
                 req->op = OPS[i].name;
             }
     }
-    json_error_t jerr;
     bool ok = false;
     if (!fn) {
         kms_fail(&call, 400, "UnknownOperationException", "Unknown operation %.64s",
                  target ? target : "(no X-Amz-Target)");
     } else if (req->body.len > KMS_MAX_REQUEST) {
         kms_fail(&call, 413, "ValidationException", "The request body is too large");
-    } else if (!(call.in = json_loadb((const char *)req->body.ptr, req->body.len,
-                                      JSON_REJECT_DUPLICATES, &jerr)) ||
+    } else if (!(call.in = aws_json_parse(buf_slice(&req->body), NULL, 0)) ||
                !json_is_object(call.in)) {
         kms_fail(&call, 400, "SerializationException", "The request body is not a JSON object");
     } else if ((ok = fn(&call))) {
         if (!call.out) call.out = json_object();
-        respond(resp, call.out);
+        respond(resp, call.out, &call.blobs);
     }
     if (!ok) {
         if (!call.f.code) kms_fail(&call, 500, "KMSInternalException", "internal error");
@@ -196,4 +199,5 @@ void kms_api_handle(kms *k, const iam_caller *c, http_request *req, http_respons
     }
     json_decref(call.in);
     json_decref(call.out);
+    buf_free_secret(&call.blobs); /* may hold a plaintext */
 }

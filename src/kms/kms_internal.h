@@ -35,7 +35,8 @@ typedef struct {
     const iam_caller *c;
     const http_request *req;
     json_t *in;
-    json_t *out; /* response object, set by the operation */
+    json_t *out;  /* response object, set by the operation */
+    cl_buf blobs; /* ,"Name":"base64" members added to out when responding */
     aws_fault f;
     const char *via_service; /* S3 acting for the caller, else NULL */
 } kms_call;
@@ -63,7 +64,9 @@ bool kms_in_blob(kms_call *call, const char *name, size_t max, cl_buf *out);
 /* The EncryptionContext-style member: NULL if absent; false + fault if not an
  * object of strings. */
 bool kms_in_context(kms_call *call, const char *name, const json_t **out);
-void kms_out_blob(json_t *out, const char *name, cl_slice bytes);
+/* A binary response member (Plaintext, CiphertextBlob...): base64 written
+ * straight into the response, not through a JSON string. */
+void kms_out_blob(kms_call *call, const char *name, cl_slice bytes);
 double kms_epoch(time_t t);
 
 /* ---- keys (kms_keys.c) ---- */

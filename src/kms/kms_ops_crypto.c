@@ -75,7 +75,7 @@ static void recipient_free(recipient *r) {
  * CiphertextForRecipient. */
 static bool deliver(kms_call *call, const recipient *r, cl_slice plain) {
     if (!r->present) {
-        kms_out_blob(call->out, "Plaintext", plain);
+        kms_out_blob(call, "Plaintext", plain);
         return true;
     }
     cl_buf env = CL_BUF_INIT;
@@ -84,7 +84,7 @@ static bool deliver(kms_call *call, const recipient *r, cl_slice plain) {
         return kms_invalid(call,
                            "The Recipient public key must be an RSA key of 2048 to 4096 bits");
     }
-    kms_out_blob(call->out, "CiphertextForRecipient", buf_slice(&env));
+    kms_out_blob(call, "CiphertextForRecipient", buf_slice(&env));
     buf_free(&env);
     return true;
 }
@@ -193,7 +193,7 @@ bool kms_op_encrypt(kms_call *call) {
         }
         if (ok) {
             call->out = json_pack("{s:s, s:s}", "KeyId", key.arn, "EncryptionAlgorithm", alg);
-            kms_out_blob(call->out, "CiphertextBlob", buf_slice(&blob));
+            kms_out_blob(call, "CiphertextBlob", buf_slice(&blob));
         }
         kms_key_free(&key);
     }
@@ -287,7 +287,7 @@ bool kms_op_re_encrypt(kms_call *call) {
         call->out =
             json_pack("{s:s, s:s, s:s, s:s}", "SourceKeyId", src.arn, "KeyId", dst.arn,
                       "SourceEncryptionAlgorithm", SYM, "DestinationEncryptionAlgorithm", SYM);
-        kms_out_blob(call->out, "CiphertextBlob", buf_slice(&blob));
+        kms_out_blob(call, "CiphertextBlob", buf_slice(&blob));
     }
     kms_key_free(&src);
     kms_key_free(&dst);
@@ -342,7 +342,7 @@ static bool data_key(kms_call *call, bool with_plaintext) {
         if (ok) ok = kms_call_seal(call, &key, ctx, slice_of(dk, n), &blob);
         if (ok) {
             call->out = json_pack("{s:s}", "KeyId", key.arn);
-            kms_out_blob(call->out, "CiphertextBlob", buf_slice(&blob));
+            kms_out_blob(call, "CiphertextBlob", buf_slice(&blob));
             if (with_plaintext) ok = deliver(call, &r, slice_of(dk, n));
         }
         cl_cleanse(dk, sizeof dk);
@@ -408,7 +408,7 @@ bool kms_op_sign(kms_call *call) {
             ok = kms_invalid(call, "%s", err);
         if (ok) {
             call->out = json_pack("{s:s, s:s}", "KeyId", key.arn, "SigningAlgorithm", alg);
-            kms_out_blob(call->out, "Signature", buf_slice(&sig));
+            kms_out_blob(call, "Signature", buf_slice(&sig));
         }
         kms_key_free(&key);
     }
@@ -468,7 +468,7 @@ bool kms_op_get_public_key(kms_call *call) {
         call->out = json_pack("{s:s, s:s, s:s, s:s}", "KeyId", key.arn, "CustomerMasterKeySpec",
                               kms_spec_name(key.spec), "KeySpec", kms_spec_name(key.spec),
                               "KeyUsage", usage_of(&key));
-        kms_out_blob(call->out, "PublicKey", buf_slice(&pub));
+        kms_out_blob(call, "PublicKey", buf_slice(&pub));
         json_t *algs = json_object_get(meta, "SigningAlgorithms");
         if (algs) json_object_set(call->out, "SigningAlgorithms", algs);
         algs = json_object_get(meta, "EncryptionAlgorithms");

@@ -4,7 +4,9 @@
  * Every request is authorized through iam_authorize with S3's actions and ARNs
  * (arn:aws:s3:::bucket, arn:aws:s3:::bucket/key); the bucket policy is the
  * resource policy, the bucket owner's account the resource account, and Block
- * Public Access is applied on top, as AWS does.
+ * Public Access (the bucket's and its owner account's) is applied on top, as
+ * AWS does. The one S3 Control operation served, the account-level Block
+ * Public Access, arrives on the same endpoint (see s3_is_control).
  *
  * Uploads stream: the front door calls s3_begin_upload once a PutObject's
  * headers are in (after authenticating them); the body then flows through the
@@ -45,6 +47,11 @@ void s3_set_key_service(s3 *s, const s3_key_service *k);
 
 /* True if this request (headers only) uploads object bytes that should stream. */
 bool s3_is_upload(const http_request *req);
+/* True if this is an S3 Control request (path /v20180820/..., header
+ * x-amz-account-id), whatever the Host: s3_handle serves it, and it is never
+ * an upload even though it is a PUT with a path (the front door asks before
+ * streaming). */
+bool s3_is_control(const http_request *req);
 /* Authorizes and prepares a streamed upload: sets req->body_sink and
  * req->state. On refusal fills resp (status != 0) and the body is not read. */
 void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_response *resp);

@@ -1,7 +1,8 @@
 /* s3_bucket.c — bucket-level operations: create, head, delete, list, location,
- * bucket policies (validated by the policy engine; BlockPublicPolicy refuses a
- * public one) and their status, and bucket-level Block Public Access. Bucket
- * names are global, as in S3; a bucket belongs to the creator's account. */
+ * bucket policies (validated by the policy engine; BlockPublicPolicy, the
+ * bucket's or its owner account's, refuses a public one) and their status, and
+ * bucket-level Block Public Access (whose XML answer the account level shares).
+ * Bucket names are global, as in S3; a bucket belongs to the creator's account. */
 #include "s3/s3_internal.h"
 
 #include "s3/s3_xml.h"
@@ -174,7 +175,7 @@ static void put_bucket_policy(s3_op *op) {
     policy *p = NULL;
     if (policy_parse(slice_cstr(text), POLICY_RESOURCE, &p, err, sizeof err) != CL_OK) {
         aws_fault_set(&op->f, 400, "MalformedPolicy", "%s", err);
-    } else if (s3_bucket_pab(op->bucket_doc).block_public_policy && policy_is_public(p)) {
+    } else if (s3_effective_pab(op).block_public_policy && policy_is_public(p)) {
         aws_fault_set(
             &op->f, 403, "AccessDenied",
             "User is not authorized to perform: s3:PutBucketPolicy because public policies "
@@ -216,6 +217,8 @@ void s3_bucket_policy(s3_op *op) {
     }
 }
 
+/* IsPublic says whether the policy itself is public (AWS's definition),
+ * whatever Block Public Access currently restricts. */
 void s3_get_bucket_policy_status(s3_op *op) {
     char *arn = s3_bucket_arn(op->bucket);
     bool ok = s3_load_bucket(op) && s3_authorize(op, "s3:GetBucketPolicyStatus", arn, NULL);
@@ -240,28 +243,28 @@ static void put_pab(s3_op *op) {
         aws_fault_set(&op->f, 400, xe.code ? xe.code : "MalformedXML", "%s", xe.message);
         return;
     }
-    json_t *j =
-        json_pack("{s:b, s:b, s:b, s:b}", "BlockPublicAcls", pab.block_public_acls,
-                  "IgnorePublicAcls", pab.ignore_public_acls, "BlockPublicPolicy",
-                  pab.block_public_policy, "RestrictPublicBuckets", pab.restrict_public_buckets);
-    json_object_set_new(op->bucket_doc, "PAB", j);
+    json_object_set_new(op->bucket_doc, "PAB", s3_pab_to_json(pab));
     if (save_bucket(op)) op->resp->status = 200;
 }
 
+void s3_pab_respond(s3_op *op, s3_pab p, const char *ns) {
+    cl_buf *o = &op->resp->body;
+    s3_xml_begin_ns(op, "PublicAccessBlockConfiguration", ns);
+    xml_text(o, "BlockPublicAcls", p.block_public_acls ? "true" : "false");
+    xml_text(o, "IgnorePublicAcls", p.ignore_public_acls ? "true" : "false");
+    xml_text(o, "BlockPublicPolicy", p.block_public_policy ? "true" : "false");
+    xml_text(o, "RestrictPublicBuckets", p.restrict_public_buckets ? "true" : "false");
+    s3_xml_end(op, "PublicAccessBlockConfiguration");
+}
+
+/* The bucket's own setting, as AWS answers it (not the account's). */
 static void get_pab(s3_op *op) {
     if (!json_object_get(op->bucket_doc, "PAB")) {
         aws_fault_set(&op->f, 404, "NoSuchPublicAccessBlockConfiguration",
                       "The public access block configuration was not found");
         return;
     }
-    s3_pab p = s3_bucket_pab(op->bucket_doc);
-    cl_buf *o = &op->resp->body;
-    s3_xml_begin(op, "PublicAccessBlockConfiguration");
-    xml_text(o, "BlockPublicAcls", p.block_public_acls ? "true" : "false");
-    xml_text(o, "IgnorePublicAcls", p.ignore_public_acls ? "true" : "false");
-    xml_text(o, "BlockPublicPolicy", p.block_public_policy ? "true" : "false");
-    xml_text(o, "RestrictPublicBuckets", p.restrict_public_buckets ? "true" : "false");
-    s3_xml_end(op, "PublicAccessBlockConfiguration");
+    s3_pab_respond(op, s3_bucket_pab(op->bucket_doc), S3_XML_NS);
 }
 
 void s3_bucket_public_access_block(s3_op *op) {

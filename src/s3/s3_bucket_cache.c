@@ -1,8 +1,10 @@
-/* s3_bucket_cache.c — bucket documents and their parsed bucket policies, kept in
- * memory: every object request needs both, and parsing a policy per request was
- * most of a small GET's cost. An entry is used only while the meta store's write
- * sequence equals the one read before it was loaded, so a changed policy, Block
- * Public Access setting or a deleted bucket is seen by the very next request.
+/* s3_bucket_cache.c — bucket documents, their parsed bucket policies and the
+ * owner account's Block Public Access setting, kept in memory: every object
+ * request needs all three, and parsing a policy per request was most of a small
+ * GET's cost. An entry is used only while the meta store's write sequence
+ * equals the one read before it was loaded (every write bumps it, whatever its
+ * kind), so a changed policy, Block Public Access setting (bucket or account)
+ * or a deleted bucket is seen by the very next request.
  * Entries are shared by reference count; the cached document is never modified
  * (callers get their own copy to edit). */
 #include "s3/s3_internal.h"
@@ -17,7 +19,8 @@
 struct s3_bucket_entry {
     int refs; /* under the cache lock */
     json_t *doc;
-    policy *policy; /* the bucket policy, parsed; NULL if none or unreadable */
+    policy *policy;     /* the bucket policy, parsed; NULL if none or unreadable */
+    s3_pab account_pab; /* the owner account's Block Public Access */
 };
 
 typedef struct {
@@ -73,6 +76,8 @@ static s3_bucket_entry *load(s3 *s, const char *name) {
     char err[256];
     if (pol && policy_parse(slice_cstr(pol), POLICY_RESOURCE, &e->policy, err, sizeof err) != CL_OK)
         e->policy = NULL; /* validated when put: unreadable now grants nothing */
+    const char *owner = json_string_value(json_object_get(e->doc, "Owner"));
+    if (owner) s3_account_pab_get(s, owner, &e->account_pab); /* fails closed */
     return e;
 }
 
@@ -113,4 +118,8 @@ json_t *s3_bucket_entry_doc_copy(const s3_bucket_entry *e) {
 }
 const policy *s3_bucket_entry_policy(const s3_bucket_entry *e) {
     return e ? e->policy : NULL;
+}
+s3_pab s3_bucket_entry_account_pab(const s3_bucket_entry *e) {
+    s3_pab none = {0};
+    return e ? e->account_pab : none;
 }

@@ -11,10 +11,14 @@
  * deleted last), as PutObject does. Source and destination are independent
  * afterwards: deleting or overwriting either leaves the other intact.
  *
- * Not here yet: copying a specific version (this server keeps none) and copies
- * that involve server-side encryption (an encrypted source, SSE headers, or a
- * destination bucket with default encryption); both answer NotImplemented and
- * store nothing. */
+ * Encryption: the source is read through s3_obj_reader (decrypted with its
+ * own key: SSE-S3, SSE-KMS for this caller, or SSE-C from the
+ * x-amz-copy-source-server-side-encryption-customer-* headers); the copy is
+ * encrypted as a new PUT would be (CopyObject: the request's SSE headers, else
+ * the destination bucket's default; UploadPartCopy: the upload's encryption).
+ *
+ * Not here yet: copying a specific version (this server keeps none): answered
+ * NotImplemented, nothing stored. */
 #include "s3/s3_internal.h"
 
 #include "crypto/crypto.h"
@@ -101,22 +105,6 @@ static bool load_source(s3_op *op, copy_source *src) {
     return src->object != NULL;
 }
 
-static bool refuse_sse(s3_op *op, json_t *source) {
-    bool headers = false;
-    for (size_t i = 0; i < op->req->headers.len; i++) {
-        const char *k = op->req->headers.items[i].key;
-        headers |= strncasecmp(k, "x-amz-server-side-encryption", 28) == 0 ||
-                   strncasecmp(k, "x-amz-copy-source-server-side-encryption", 40) == 0;
-    }
-    if (!headers && !json_object_get(source, "SSE") &&
-        !json_object_get(op->bucket_doc, "Encryption"))
-        return false;
-    aws_fault_set(&op->f, 501, "NotImplemented",
-                  "Copies involving server-side encryption are not implemented on this server "
-                  "yet; nothing was stored.");
-    return true;
-}
-
 static bool header_time(s3_op *op, const char *name, time_t *t) {
     const char *v = kvlist_get_ci(&op->req->headers, name);
     return v && time_parse_http(slice_cstr(v), t) == CL_OK;
@@ -146,45 +134,35 @@ static uint64_t object_size(json_t *o) {
     return (uint64_t)json_integer_value(json_object_get(o, "Size"));
 }
 
-/* Appends bytes [off, off + len) of object `o` to w, hashing them into md5. */
-static bool copy_bytes(s3 *s, json_t *o, uint64_t off, uint64_t len, blob_writer *w,
-                       crypto_md5_ctx *md5) {
-    json_t *single = NULL, *parts = json_object_get(o, "Parts");
-    if (!parts)
-        parts = single = json_pack("[{s:O, s:O}]", "Blob", json_object_get(o, "Blob"), "Size",
-                                   json_object_get(o, "Size"));
+/* Appends plaintext [off, off + len) of object `o` to w (through `enc` when the
+ * copy is encrypted), hashing it into md5. */
+static bool copy_bytes(s3_op *op, json_t *o, uint64_t off, uint64_t len, s3_enc *enc,
+                       blob_writer *w, crypto_md5_ctx *md5) {
+    s3_obj_reader *r;
+    if (!s3_obj_reader_open(op, o, "x-amz-copy-source-server-side-encryption-customer", &r))
+        return false;
     char *buf = cl_malloc(COPY_CHUNK);
-    uint64_t at = 0; /* object offset where the current part begins */
-    bool ok = parts != NULL;
-    size_t i;
-    json_t *p;
-    json_array_foreach(parts, i, p) {
-        uint64_t size = object_size(p);
-        if (!ok || len == 0) break;
-        if (off >= at + size) {
-            at += size;
-            continue;
-        }
-        blob_reader *r = NULL;
-        ok = blob_open(s->blobs, json_string_value(json_object_get(p, "Blob")), &r) == CL_OK;
-        for (uint64_t in = off - at; ok && len > 0 && in < size;) {
-            size_t n = COPY_CHUNK;
-            if (n > size - in) n = (size_t)(size - in);
-            if (n > len) n = (size_t)len;
-            ok = blob_read_at(r, in, buf, n) == CL_OK && blob_append(w, slice_of(buf, n)) == CL_OK;
-            if (ok) crypto_md5_update(md5, slice_of(buf, n));
-            in += n, off += n, len -= n;
-        }
-        blob_close(r);
-        at += size;
+    cl_err e = CL_OK;
+    while (e == CL_OK && len > 0) {
+        size_t n = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
+        e = s3_obj_reader_read(r, off, buf, n);
+        if (e == CL_OK)
+            e = enc->on ? s3_sse_write(enc, slice_of(buf, n), w) : blob_append(w, slice_of(buf, n));
+        if (e == CL_OK) crypto_md5_update(md5, slice_of(buf, n));
+        off += n, len -= n;
     }
+    if (e == CL_OK && enc->on) e = s3_sse_finish(enc, w);
+    cl_cleanse(buf, COPY_CHUNK);
     free(buf);
-    json_decref(single);
-    return ok && len == 0;
+    s3_obj_reader_free(r);
+    if (e != CL_OK)
+        aws_fault_set(&op->f, 500, "InternalError",
+                      "could not copy the source's bytes (was it deleted meanwhile?)");
+    return e == CL_OK;
 }
 
 /* Copies the range into a new durable blob: its id and quoted MD5 ETag. */
-static bool copy_to_blob(s3_op *op, json_t *src, uint64_t off, uint64_t len,
+static bool copy_to_blob(s3_op *op, json_t *src, uint64_t off, uint64_t len, s3_enc *enc,
                          char id[BLOB_ID_LEN + 1], char etag[40]) {
     blob_writer *w = NULL;
     if (blob_begin(op->s->blobs, &w) != CL_OK) {
@@ -192,13 +170,11 @@ static bool copy_to_blob(s3_op *op, json_t *src, uint64_t off, uint64_t len,
         return false;
     }
     crypto_md5_ctx *md5 = crypto_md5_new();
-    bool ok = copy_bytes(op->s, src, off, len, w, md5);
+    bool ok = copy_bytes(op, src, off, len, enc, w, md5);
     uint8_t d[CRYPTO_MD5_LEN];
     crypto_md5_final(md5, d);
     if (!ok) {
         blob_abort(w);
-        aws_fault_set(&op->f, 500, "InternalError",
-                      "could not copy the source's bytes (was it deleted meanwhile?)");
         return false;
     }
     if (blob_finish(w, id) != CL_OK) {
@@ -220,8 +196,7 @@ static bool authorize_dest(s3_op *op) {
 
 /* Everything both operations check before copying a byte. */
 static bool prepare(s3_op *op, copy_source *src) {
-    return authorize_dest(op) && parse_source(op, src) && !refuse_sse(op, NULL) &&
-           load_source(op, src) && !refuse_sse(op, src->object) &&
+    return authorize_dest(op) && parse_source(op, src) && load_source(op, src) &&
            source_conditions(op, src->object);
 }
 
@@ -315,10 +290,12 @@ void s3_copy_object(s3_op *op) {
     copy_source src = {0};
     bool meta_replace = false, tag_replace = false;
     char id[BLOB_ID_LEN + 1], etag[40], ts[21];
+    s3_enc enc = {0};
     if (!directive(op, "metadata", &meta_replace) || !directive(op, "tagging", &tag_replace) ||
         !s3_load_bucket(op) || !prepare(op, &src) ||
-        !copy_checks(op, &src, meta_replace, tag_replace) ||
-        !copy_to_blob(op, src.object, 0, object_size(src.object), id, etag)) {
+        !copy_checks(op, &src, meta_replace, tag_replace) || !s3_sse_begin_put(op, &enc) ||
+        !copy_to_blob(op, src.object, 0, object_size(src.object), &enc, id, etag)) {
+        s3_enc_free(&enc);
         source_free(&src);
         return;
     }
@@ -328,7 +305,9 @@ void s3_copy_object(s3_op *op) {
     json_object_set_new(doc, "Size", json_integer((json_int_t)object_size(src.object)));
     json_object_set_new(doc, "ETag", json_string(etag));
     json_object_set_new(doc, "LastModified", json_string(ts));
+    if (enc.record) json_object_set(doc, "SSE", enc.record);
     if (commit_copy(op, doc)) {
+        s3_sse_headers(op->resp, enc.record);
         cl_buf *b = &op->resp->body;
         s3_xml_begin(op, "CopyObjectResult");
         xml_text(b, "LastModified", ts);
@@ -336,6 +315,7 @@ void s3_copy_object(s3_op *op) {
         s3_xml_end(op, "CopyObjectResult");
     }
     json_decref(doc);
+    s3_enc_free(&enc);
     source_free(&src);
 }
 
@@ -375,7 +355,9 @@ void s3_upload_part_copy(s3_op *op) {
     int part = 0;
     uint64_t off = 0, len = 0;
     char id[BLOB_ID_LEN + 1], etag[40], ts[21];
-    bool ok = s3_load_bucket(op) && s3_check_part_target(op, upload_id, &part) &&
+    s3_enc enc = {0};
+    json_t *upload = NULL;
+    bool ok = s3_load_bucket(op) && (upload = s3_check_part_target(op, upload_id, &part)) &&
               prepare(op, &src) && copy_range(op, object_size(src.object), &off, &len);
     if (ok && len > COPY_MAX_SIZE) {
         aws_fault_set(&op->f, 400, "InvalidRequest",
@@ -384,8 +366,11 @@ void s3_upload_part_copy(s3_op *op) {
                       (unsigned long long)COPY_MAX_SIZE);
         ok = false;
     }
-    ok = ok && copy_to_blob(op, src.object, off, len, id, etag) &&
-         s3_commit_part(op, upload_id, part, id, len, etag, NULL, NULL);
+    ok = ok && s3_sse_begin_part(op, upload, part, &enc) &&
+         copy_to_blob(op, src.object, off, len, &enc, id, etag);
+    char *ctx = ok && enc.record ? s3_sse_part_context(enc.record, part) : NULL;
+    ok = ok && s3_commit_part(op, upload_id, part, id, len, etag, NULL, NULL, ctx);
+    free(ctx);
     if (ok) {
         time_format_iso8601(time_now(), ts);
         cl_buf *b = &op->resp->body;
@@ -394,5 +379,7 @@ void s3_upload_part_copy(s3_op *op) {
         xml_text(b, "ETag", etag);
         s3_xml_end(op, "CopyPartResult");
     }
+    s3_enc_free(&enc);
+    json_decref(upload);
     source_free(&src);
 }

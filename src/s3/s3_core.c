@@ -1,7 +1,9 @@
 /* s3_core.c — the S3 service's skeleton: open/close, request addressing
- * (path-style and virtual-host), routing by method and sub-resource, errors in
+ * (path-style and virtual-host), routing by method and sub-resource (S3
+ * Control requests are recognised first and handed to s3_control.c), errors in
  * S3's shape, and authorization: S3 actions through the one policy engine with
- * the bucket policy as resource policy and Block Public Access applied first. */
+ * the bucket policy as resource policy and Block Public Access (bucket OR owner
+ * account) applied first. */
 #include "s3/s3_internal.h"
 
 #include <ctype.h>
@@ -139,12 +141,30 @@ bool s3_load_bucket(s3_op *op) {
     return false;
 }
 
-s3_pab s3_bucket_pab(json_t *bucket) {
-    json_t *p = json_object_get(bucket, "PAB");
+s3_pab s3_pab_from_json(json_t *p) {
     s3_pab r = {json_is_true(json_object_get(p, "BlockPublicAcls")),
                 json_is_true(json_object_get(p, "IgnorePublicAcls")),
                 json_is_true(json_object_get(p, "BlockPublicPolicy")),
                 json_is_true(json_object_get(p, "RestrictPublicBuckets"))};
+    return r;
+}
+
+json_t *s3_pab_to_json(s3_pab p) {
+    return json_pack("{s:b, s:b, s:b, s:b}", "BlockPublicAcls", p.block_public_acls,
+                     "IgnorePublicAcls", p.ignore_public_acls, "BlockPublicPolicy",
+                     p.block_public_policy, "RestrictPublicBuckets", p.restrict_public_buckets);
+}
+
+s3_pab s3_bucket_pab(json_t *bucket) {
+    return s3_pab_from_json(json_object_get(bucket, "PAB"));
+}
+
+s3_pab s3_effective_pab(const s3_op *op) {
+    s3_pab b = s3_bucket_pab(op->bucket_doc), a = s3_bucket_entry_account_pab(op->bucket_entry);
+    s3_pab r = {b.block_public_acls || a.block_public_acls,
+                b.ignore_public_acls || a.ignore_public_acls,
+                b.block_public_policy || a.block_public_policy,
+                b.restrict_public_buckets || a.restrict_public_buckets};
     return r;
 }
 
@@ -155,15 +175,15 @@ char *s3_object_arn(const char *bucket, const char *key) {
     return cl_sprintf("arn:aws:s3:::%s/%s", bucket, key);
 }
 
-/* The bucket policy to evaluate, or NULL. With RestrictPublicBuckets, a public
- * policy grants only to principals of the owner's account (AWS's rule). */
+/* The bucket policy to evaluate, or NULL. With RestrictPublicBuckets (the
+ * bucket's or its owner account's), a public policy grants only to principals
+ * of the owner's account (AWS's rule; there are no service principals here). */
 static const policy *effective_bucket_policy(s3_op *op) {
     const policy *p = s3_bucket_entry_policy(op->bucket_entry);
     if (!p) return NULL;
     const char *owner = json_string_value(json_object_get(op->bucket_doc, "Owner"));
     bool same = op->c->account && owner && strcmp(op->c->account, owner) == 0;
-    if (s3_bucket_pab(op->bucket_doc).restrict_public_buckets && policy_is_public(p) && !same)
-        return NULL;
+    if (s3_effective_pab(op).restrict_public_buckets && policy_is_public(p) && !same) return NULL;
     return p;
 }
 
@@ -224,11 +244,13 @@ bool s3_check_content_md5(s3_op *op, const uint8_t md5[16]) {
 
 /* ---- XML responses ---- */
 
+void s3_xml_begin_ns(s3_op *op, const char *root, const char *ns) {
+    buf_appendf(&op->resp->body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%s xmlns=\"%s\">",
+                root, ns);
+}
+
 void s3_xml_begin(s3_op *op, const char *root) {
-    buf_appendf(&op->resp->body,
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%s "
-                "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">",
-                root);
+    s3_xml_begin_ns(op, root, S3_XML_NS);
 }
 
 void s3_xml_key(cl_buf *b, const char *tag, const char *key, bool url) {
@@ -358,6 +380,10 @@ static const char *op_name(const s3_op *op) {
 void s3_handle(s3 *s, const iam_caller *c, http_request *req, http_response *resp) {
     s3_op op;
     req->service = "s3";
+    if (!req->state && s3_is_control(req)) { /* before addressing: Host may be ACCOUNT.localhost */
+        s3_control_handle(s, c, req, resp);
+        return;
+    }
     bool ok = s3_op_init(&op, s, c, req, resp);
     req->op = op_name(&op);
     if (ok && req->state) {

@@ -3,12 +3,15 @@
  *   bucket  ""      / bucket name  {Name, Owner, CreationDate, Region, Policy?, PAB?}
  *   object  bucket  / object key   {Blob, Size, ETag, LastModified, ContentType, Meta{},
  *                                   Headers{}, Checksum{algo: b64}?, Tags{k: v}?, Owner}
+ *   account_pab ""  / account id   {BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy,
+ *                                   RestrictPublicBuckets} (S3 Control, s3_control.c)
  * Object bytes live in the blob store (store/blob.h); metadata is committed only
  * after the blob is durable, and removed before the blob is deleted. */
 #ifndef CLOISTER_S3_INTERNAL_H
 #define CLOISTER_S3_INTERNAL_H
 
 #include "s3/s3.h"
+#include "s3/s3_xml.h"
 
 #include <jansson.h>
 
@@ -67,11 +70,23 @@ bool s3_authorize(s3_op *op, const char *action, const char *resource, policy_ct
 char *s3_bucket_arn(const char *bucket);
 char *s3_object_arn(const char *bucket, const char *key);
 
-/* Block Public Access of a bucket: four flags (all false when never set). */
-typedef struct {
-    bool block_public_acls, ignore_public_acls, block_public_policy, restrict_public_buckets;
-} s3_pab;
-s3_pab s3_bucket_pab(json_t *bucket);
+/* Block Public Access: four flags (all false when never set), at bucket level
+ * (the bucket document's "PAB") and account level (kind account_pab). */
+typedef s3_public_access_block s3_pab;
+s3_pab s3_pab_from_json(json_t *flags); /* {BlockPublicAcls: true, ...}; NULL: all false */
+json_t *s3_pab_to_json(s3_pab p);       /* new reference */
+s3_pab s3_bucket_pab(json_t *bucket);   /* the bucket's own setting */
+/* The setting in force for op's loaded bucket: the OR of the bucket's and its
+ * owner account's, as AWS applies them (the most restrictive combination). */
+s3_pab s3_effective_pab(const s3_op *op);
+/* The owner account's setting, read with the bucket's document (so cached and
+ * invalidated with it). */
+s3_pab s3_bucket_entry_account_pab(const s3_bucket_entry *e);
+/* An account's setting: CL_OK, CL_ERR_NOT_FOUND (none set: *out all false), or
+ * another error (store or document unreadable: *out all true, failing closed). */
+cl_err s3_account_pab_get(s3 *s, const char *account, s3_pab *out);
+/* Answers 200 with <PublicAccessBlockConfiguration xmlns=ns> holding p. */
+void s3_pab_respond(s3_op *op, s3_pab p, const char *ns);
 
 /* max-keys / max-uploads: an integer, capped at 1000 (S3's page size), default 1000. */
 bool s3_query_max(s3_op *op, const char *param, size_t *max);
@@ -82,7 +97,8 @@ bool s3_etag_listed(const char *list, const char *etag);
 
 /* XML response helpers */
 void s3_xml_begin(s3_op *op, const char *root); /* <?xml?><root xmlns=...> */
-void s3_xml_end(s3_op *op, const char *root);   /* </root>, 200, Content-Type */
+void s3_xml_begin_ns(s3_op *op, const char *root, const char *ns);
+void s3_xml_end(s3_op *op, const char *root); /* </root>, 200, Content-Type */
 /* <tag>key</tag>, URL-encoded when the request asked for encoding-type=url. */
 void s3_xml_key(cl_buf *b, const char *tag, const char *key, bool url);
 void s3_set_time_header(http_response *r, const char *name, const char *iso8601);
@@ -101,6 +117,9 @@ void s3_get_object(s3_op *op, bool head);
 void s3_object_delete(s3_op *op);
 void s3_finish_upload(s3_op *op); /* after a streamed PUT body */
 
+/* S3 Control (s3_control.c): a request s3_is_control recognised. */
+void s3_control_handle(s3 *s, const iam_caller *c, http_request *req, http_response *resp);
+
 /* Server-side encryption (s3_sse.c) */
 void s3_bucket_encryption(s3_op *op); /* PUT/GET/DELETE ?encryption */
 cl_err s3_sse_load_node_key(s3 *s, const char *data_dir);
@@ -117,8 +136,26 @@ void s3_enc_free(s3_enc *e);
 void s3_sse_headers(http_response *r, json_t *record);
 /* Checks an SSE-C request's key against the object (HEAD needs no reader). */
 bool s3_sse_key_check(s3_op *op, json_t *object);
-/* Sets resp to stream [off, off+len) of an encrypted object, decrypting. */
-bool s3_sse_reader(s3_op *op, json_t *object, uint64_t off, uint64_t len);
+/* The data key of an encrypted object (record = its "SSE"): unwrapped (SSE-S3),
+ * from KMS for this caller (SSE-KMS), or from the request's SSE-C headers named
+ * by customer_prefix ("x-amz-server-side-encryption-customer", or
+ * "x-amz-copy-source-server-side-encryption-customer" for a copy's source). */
+bool s3_sse_object_key(s3_op *op, json_t *rec, const char *customer_prefix, uint8_t key[32]);
+/* Multipart: CreateMultipartUpload decides the encryption and stores the
+ * record in the upload document as "SSE"; each part is its own stream under the
+ * upload's data key with context s3_sse_part_context (malloc'd). */
+bool s3_sse_begin_upload(s3_op *op, json_t *upload);
+bool s3_sse_begin_part(s3_op *op, json_t *upload, int part, s3_enc *e);
+char *s3_sse_part_context(json_t *upload_rec, int part);
+
+/* Reading an object's plaintext, any layout (s3_objio.c). */
+typedef struct s3_obj_reader s3_obj_reader;
+bool s3_obj_reader_open(s3_op *op, json_t *object, const char *customer_prefix,
+                        s3_obj_reader **out);
+cl_err s3_obj_reader_read(s3_obj_reader *r, uint64_t off, void *buf, size_t n);
+void s3_obj_reader_free(s3_obj_reader *r);
+/* Sets resp to stream plaintext [off, off+len) of the object. */
+bool s3_obj_respond(s3_op *op, json_t *object, uint64_t off, uint64_t len);
 
 /* Copy, batch delete, tagging, upload listing (s3_copy.c, s3_delete.c, s3_tagging.c,
  * s3_uploads.c) */
@@ -147,14 +184,15 @@ void s3_create_multipart(s3_op *op);   /* POST ?uploads */
 void s3_complete_multipart(s3_op *op); /* POST ?uploadId */
 void s3_abort_multipart(s3_op *op);    /* DELETE ?uploadId */
 void s3_list_parts(s3_op *op);         /* GET ?uploadId */
-/* UploadPart's header-time checks: partNumber valid, upload exists for this key. */
-bool s3_check_part_target(s3_op *op, const char *upload_id, int *part_number);
-/* Records a durable part blob (replacing an earlier upload of the same part). */
+/* UploadPart's header-time checks: partNumber valid, upload exists for this
+ * key. Returns the upload's document (the caller decrefs it) or NULL (fault). */
+json_t *s3_check_part_target(s3_op *op, const char *upload_id, int *part_number);
+/* Records a durable part blob (replacing an earlier upload of the same part).
+ * context: the part's encryption context (NULL: not encrypted). */
 bool s3_commit_part(s3_op *op, const char *upload_id, int part, const char *blob, uint64_t size,
-                    const char *etag, const char *checksum_algo, const char *checksum);
+                    const char *etag, const char *checksum_algo, const char *checksum,
+                    const char *context);
 /* Deletes the blob(s) of an object document (single blob or parts). */
 void s3_delete_object_blobs(s3 *s, json_t *object);
-/* Sets resp to stream [off, off+len) of a multipart object. */
-bool s3_parts_reader(s3_op *op, json_t *object, uint64_t off, uint64_t len);
 
 #endif

@@ -60,13 +60,9 @@ void s3_create_multipart(s3_op *op) {
     op->req->op = "CreateMultipartUpload";
     if (!s3_load_bucket(op) || !authorize_key(op, "s3:PutObject") || !s3_check_request_tags(op))
         return;
-    if (kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption") ||
-        kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption-customer-algorithm") ||
-        json_object_get(op->bucket_doc,
-                        "Encryption")) { /* never store plaintext where encryption was asked */
-        aws_fault_set(
-            &op->f, 501, "NotImplemented",
-            "Multipart uploads with server-side encryption are not available on this server yet.");
+    json_t *u = s3_request_metadata(op->req);
+    if (!s3_sse_begin_upload(op, u)) { /* the encryption is decided now, for every part */
+        json_decref(u);
         return;
     }
     uint8_t raw[24];
@@ -75,11 +71,11 @@ void s3_create_multipart(s3_op *op) {
     hex_encode(&id, slice_of(raw, sizeof raw));
     char ts[21];
     time_format_iso8601(time_now(), ts);
-    json_t *u = s3_request_metadata(op->req);
     json_object_set_new(u, "Key", json_string(op->key));
     json_object_set_new(u, "Initiated", json_string(ts));
     json_object_set_new(u, "Owner", json_string(op->c->account ? op->c->account : ""));
     bool ok = save_json(op->s, "upload", op->bucket, buf_cstr(&id), u);
+    if (ok) s3_sse_headers(op->resp, json_object_get(u, "SSE"));
     json_decref(u);
     if (!ok) {
         buf_free(&id);
@@ -95,22 +91,20 @@ void s3_create_multipart(s3_op *op) {
     buf_free(&id);
 }
 
-bool s3_check_part_target(s3_op *op, const char *upload_id, int *part_number) {
+json_t *s3_check_part_target(s3_op *op, const char *upload_id, int *part_number) {
     const char *pn = kvlist_get(&op->query, "partNumber");
     uint64_t n = 0;
     if (!pn || slice_to_u64(slice_cstr(pn), &n) != CL_OK || n < 1 || n > 10000) {
         aws_fault_set(&op->f, 400, "InvalidArgument",
                       "Part number must be an integer between 1 and 10000, inclusive");
-        return false;
+        return NULL;
     }
-    json_t *u = load_upload(op, upload_id);
-    json_decref(u);
     *part_number = (int)n;
-    return u != NULL;
+    return load_upload(op, upload_id);
 }
 
 bool s3_commit_part(s3_op *op, const char *upload_id, int part, const char *blob, uint64_t size,
-                    const char *etag, const char *ck_algo, const char *ck) {
+                    const char *etag, const char *ck_algo, const char *ck, const char *context) {
     char name[8], ts[21];
     snprintf(name, sizeof name, "%05d", part);
     time_format_iso8601(time_now(), ts);
@@ -119,6 +113,7 @@ bool s3_commit_part(s3_op *op, const char *upload_id, int part, const char *blob
     json_t *p = json_pack("{s:i, s:s, s:I, s:s, s:s}", "PartNumber", part, "Blob", blob, "Size",
                           (json_int_t)size, "ETag", etag, "LastModified", ts);
     if (ck_algo && ck && *ck) json_object_set_new(p, "Checksum", json_pack("{s:s}", ck_algo, ck));
+    if (context) json_object_set_new(p, "Context", json_string(context));
     bool ok = save_json(op->s, "part", scope, name, p);
     json_decref(p);
     free(scope);
@@ -211,8 +206,9 @@ static json_t *assemble(s3_op *op, const s3_complete_upload *req, json_t *parts,
         crypto_md5_update(md5, buf_slice(&raw));
         buf_free(&raw);
         *size += psize;
-        json_array_append_new(out, json_pack("{s:O, s:I}", "Blob", json_object_get(p, "Blob"),
-                                             "Size", (json_int_t)psize));
+        json_array_append_new(out, json_pack("{s:O, s:I, s:O*}", "Blob", json_object_get(p, "Blob"),
+                                             "Size", (json_int_t)psize, "Context",
+                                             json_object_get(p, "Context")));
     }
     uint8_t d[CRYPTO_MD5_LEN];
     crypto_md5_final(md5, d);
@@ -237,6 +233,8 @@ static bool commit_multipart(s3_op *op, json_t *upload, json_t *object_parts, co
         "Owner", json_object_get(op->bucket_doc, "Owner"));
     json_t *tags = json_object_get(upload, "Tags");
     if (tags) json_object_set(o, "Tags", tags);
+    json_t *sse = json_object_get(upload, "SSE");
+    if (sse) json_object_set(o, "SSE", sse);
     json_t *old = load_json(op->s, "object", op->bucket, op->key);
     bool ok = save_json(op->s, "object", op->bucket, op->key, o);
     json_decref(o);
@@ -266,6 +264,7 @@ void s3_complete_multipart(s3_op *op) {
         aws_fault_set(&op->f, 500, "InternalError", "could not store the object");
     if (!op->f.code) {
         drop_upload(op->s, op->bucket, upload_id, parts, object_parts);
+        s3_sse_headers(op->resp, json_object_get(upload, "SSE"));
         cl_buf *o = &op->resp->body;
         s3_xml_begin(op, "CompleteMultipartUploadResult");
         char *loc = cl_sprintf("/%s/%s", op->bucket, op->key);
@@ -331,58 +330,4 @@ void s3_delete_object_blobs(s3 *s, json_t *object) {
     json_t *p;
     json_array_foreach(json_object_get(object, "Parts"), i, p)
         blob_delete(s->blobs, json_string_value(json_object_get(p, "Blob")));
-}
-
-/* ---- reading across parts ---- */
-
-typedef struct {
-    blob_store *blobs;
-    json_t *parts;   /* [{Blob, Size}] */
-    uint64_t start;  /* object offset the response begins at */
-    size_t cur;      /* part index of the open reader */
-    uint64_t cur_at; /* object offset where part `cur` begins */
-    blob_reader *r;
-} parts_reader;
-
-static long parts_read(void *arg, uint64_t pos, char *buf, size_t max) {
-    parts_reader *pr = arg;
-    uint64_t want = pr->start + pos; /* object offset */
-    size_t n = json_array_size(pr->parts);
-    while (pr->cur < n) {
-        uint64_t size = (uint64_t)json_integer_value(
-            json_object_get(json_array_get(pr->parts, pr->cur), "Size"));
-        if (want < pr->cur_at + size) break;
-        pr->cur_at += size;
-        pr->cur++;
-        blob_close(pr->r);
-        pr->r = NULL;
-    }
-    if (pr->cur >= n) return 0;
-    json_t *part = json_array_get(pr->parts, pr->cur);
-    uint64_t size = (uint64_t)json_integer_value(json_object_get(part, "Size"));
-    if (!pr->r &&
-        blob_open(pr->blobs, json_string_value(json_object_get(part, "Blob")), &pr->r) != CL_OK)
-        return -1;
-    uint64_t in_part = want - pr->cur_at, left = size - in_part;
-    size_t take = max < left ? max : (size_t)left;
-    return blob_read_at(pr->r, in_part, buf, take) == CL_OK ? (long)take : -1;
-}
-
-static void parts_free(void *arg) {
-    parts_reader *pr = arg;
-    blob_close(pr->r);
-    json_decref(pr->parts);
-    free(pr);
-}
-
-bool s3_parts_reader(s3_op *op, json_t *object, uint64_t off, uint64_t len) {
-    parts_reader *pr = cl_calloc(1, sizeof *pr);
-    pr->blobs = op->s->blobs;
-    pr->parts = json_incref(json_object_get(object, "Parts"));
-    pr->start = off;
-    op->resp->reader = parts_read;
-    op->resp->reader_arg = pr;
-    op->resp->reader_free = parts_free;
-    op->resp->reader_length = len;
-    return true;
 }

@@ -210,9 +210,10 @@ void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_respons
     bool ok = s3_op_init(&op, s, c, req, resp) && s3_load_bucket(&op);
     const char *upload_id = kvlist_get(&op.query, "uploadId");
     int part = 0;
+    json_t *upload = NULL;
     if (ok && upload_id) {
         req->op = "UploadPart";
-        ok = s3_check_part_target(&op, upload_id, &part);
+        ok = (upload = s3_check_part_target(&op, upload_id, &part)) != NULL;
     }
     if (ok) {
         char *arn = s3_object_arn(op.bucket, op.key);
@@ -232,7 +233,8 @@ void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_respons
         u->doc = s3_request_metadata(req);
         u->upload_id = upload_id ? cl_strdup(upload_id) : NULL;
         u->part_number = part;
-        if (!upload_id) ok = s3_sse_begin_put(&op, &u->enc);
+        ok = upload_id ? s3_sse_begin_part(&op, upload, part, &u->enc)
+                       : s3_sse_begin_put(&op, &u->enc);
         if (ok) ok = setup_payload(&op, u);
         if (ok && blob_begin(s->blobs, &u->w) != CL_OK) {
             aws_fault_set(&op.f, 500, "InternalError", "could not start writing the object");
@@ -248,6 +250,7 @@ void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_respons
         upload_free(u);
         s3_respond_fault(&op);
     }
+    json_decref(upload);
     s3_op_free(&op);
 }
 
@@ -358,6 +361,10 @@ void s3_finish_upload(s3_op *op) {
     snprintf(etag, sizeof etag, "\"%s\"", hex);
     if (u->upload_id) {
         char id[BLOB_ID_LEN + 1];
+        if (u->enc.on && s3_sse_finish(&u->enc, u->w) != CL_OK) {
+            aws_fault_set(&op->f, 500, "InternalError", "could not encrypt the part");
+            return;
+        }
         if (blob_finish(u->w, id) != CL_OK) {
             u->w = NULL;
             aws_fault_set(&op->f, 500, "InternalError", "could not store the part durably");
@@ -365,9 +372,11 @@ void s3_finish_upload(s3_op *op) {
         }
         u->w = NULL;
         op->req->op = "UploadPart";
-        if (!s3_commit_part(op, u->upload_id, u->part_number, id, u->size, etag,
-                            algo != CHECKSUM_NONE ? checksum_algo_name(algo) : NULL, ck))
-            return;
+        char *ctx = u->enc.on ? s3_sse_part_context(u->enc.record, u->part_number) : NULL;
+        bool ok = s3_commit_part(op, u->upload_id, u->part_number, id, u->size, etag,
+                                 algo != CHECKSUM_NONE ? checksum_algo_name(algo) : NULL, ck, ctx);
+        free(ctx);
+        if (!ok) return;
     } else if (!commit_object(op, u, etag, algo, ck)) {
         return;
     }

@@ -122,13 +122,9 @@ static void send_body(s3_op *op, json_t *o, uint64_t off, uint64_t len) {
         op->resp->reader_length = len;
         return;
     }
-    if (json_object_get(o, "SSE")) { /* decrypt the segments the range covers */
-        s3_sse_reader(op, o, off, len);
-        return;
-    }
-    if (json_object_get(o, "Parts")) { /* multipart: read across the part blobs */
-        if (!s3_parts_reader(op, o, off, len))
-            aws_fault_set(&op->f, 500, "InternalError", "the object's data is missing");
+    if (json_object_get(o, "SSE") || json_object_get(o, "Parts")) {
+        /* decrypt the segments the range covers / read across the part blobs */
+        s3_obj_respond(op, o, off, len);
         return;
     }
     blob_reader *r = NULL;

@@ -233,8 +233,10 @@ static bool kms_object_key(s3_op *op, json_t *rec, uint8_t key[32]) {
     return e == CL_OK;
 }
 
-bool s3_sse_begin_put(s3_op *op, s3_enc *e) {
-    memset(e, 0, sizeof *e);
+/* Decides the encryption of a new object or upload (its headers, else the
+ * bucket default) and makes its record and data key. *rec NULL: not encrypted. */
+static bool sse_new_record(s3_op *op, uint8_t key[32], json_t **rec) {
+    *rec = NULL;
     bool customer = false;
     const char *alg = requested(op, &customer);
     if (!alg && !customer) return true; /* not encrypted */
@@ -251,31 +253,71 @@ bool s3_sse_begin_put(s3_op *op, s3_enc *e) {
                       "encryption method specified");
         return false;
     }
-    uint8_t key[32], ctx[16];
+    uint8_t ctx[16];
     char md5[32] = "";
     json_t *kms_rec = NULL;
     if (customer && !customer_key(op, "x-amz-server-side-encryption-customer", key, md5))
         return false;
     if (kms && !kms_data_key(op, key, &kms_rec)) return false;
-    if (!customer && !kms) crypto_random(key, sizeof key);
+    if (!customer && !kms) crypto_random(key, 32);
     crypto_random(ctx, sizeof ctx);
     char ctx_hex[33];
     hex_encode_to(ctx_hex, ctx, sizeof ctx);
-    e->record = kms_rec ? kms_rec : json_object();
-    json_object_set_new(e->record, "Kind", json_string(customer ? "C" : kms ? "KMS" : "S3"));
-    json_object_set_new(e->record, "Context", json_string(ctx_hex));
+    *rec = kms_rec ? kms_rec : json_object();
+    json_object_set_new(*rec, "Kind", json_string(customer ? "C" : kms ? "KMS" : "S3"));
+    json_object_set_new(*rec, "Context", json_string(ctx_hex));
     if (customer)
-        json_object_set_new(e->record, "KeyMD5", json_string(md5));
+        json_object_set_new(*rec, "KeyMD5", json_string(md5));
     else if (!kms)
-        wrap_key(op->s, key, e->record);
-    cl_err err = crypto_seg_enc_new(key, slice_cstr(ctx_hex), &e->stream);
-    cl_cleanse(key, sizeof key);
-    if (err != CL_OK) {
+        wrap_key(op->s, key, *rec);
+    return true;
+}
+
+static bool start_stream(s3_op *op, const uint8_t key[32], const char *context, s3_enc *e) {
+    if (crypto_seg_enc_new(key, slice_cstr(context), &e->stream) != CL_OK) {
         aws_fault_set(&op->f, 500, "InternalError", "could not start encrypting");
         return false;
     }
     e->on = true;
     return true;
+}
+
+bool s3_sse_begin_put(s3_op *op, s3_enc *e) {
+    memset(e, 0, sizeof *e);
+    uint8_t key[32];
+    bool ok = sse_new_record(op, key, &e->record);
+    if (ok && e->record)
+        ok = start_stream(op, key, json_string_value(json_object_get(e->record, "Context")), e);
+    cl_cleanse(key, sizeof key);
+    return ok;
+}
+
+bool s3_sse_begin_upload(s3_op *op, json_t *upload) {
+    uint8_t key[32];
+    json_t *rec = NULL;
+    bool ok = sse_new_record(op, key, &rec);
+    cl_cleanse(key, sizeof key);
+    if (rec) json_object_set_new(upload, "SSE", rec);
+    return ok;
+}
+
+char *s3_sse_part_context(json_t *upload_rec, int part) {
+    return cl_sprintf("%s/part/%d", json_string_value(json_object_get(upload_rec, "Context")),
+                      part);
+}
+
+bool s3_sse_begin_part(s3_op *op, json_t *upload, int part, s3_enc *e) {
+    memset(e, 0, sizeof *e);
+    json_t *rec = json_object_get(upload, "SSE");
+    if (!rec) return true;
+    uint8_t key[32];
+    if (!s3_sse_object_key(op, rec, "x-amz-server-side-encryption-customer", key)) return false;
+    char *ctx = s3_sse_part_context(rec, part);
+    e->record = json_deep_copy(rec);
+    bool ok = start_stream(op, key, ctx, e);
+    cl_cleanse(key, sizeof key);
+    free(ctx);
+    return ok;
 }
 
 cl_err s3_sse_write(s3_enc *e, cl_slice plain, blob_writer *w) {
@@ -312,11 +354,13 @@ void s3_sse_headers(http_response *r, json_t *record) {
 }
 
 /* The object's data key: unwrapped (SSE-S3) or from the request (SSE-C). */
-static bool object_key(s3_op *op, json_t *rec, uint8_t key[32]) {
+bool s3_sse_object_key(s3_op *op, json_t *rec, const char *customer_prefix, uint8_t key[32]) {
     if (strcmp(json_string_value(json_object_get(rec, "Kind")), "KMS") == 0)
         return kms_object_key(op, rec, key);
     if (strcmp(json_string_value(json_object_get(rec, "Kind")), "C") == 0) {
-        if (!kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption-customer-algorithm")) {
+        char alg_h[96];
+        snprintf(alg_h, sizeof alg_h, "%s-algorithm", customer_prefix);
+        if (!kvlist_get_ci(&op->req->headers, alg_h)) {
             aws_fault_set(
                 &op->f, 400, "InvalidRequest",
                 "The object was stored using a form of Server Side Encryption. The correct "
@@ -324,7 +368,7 @@ static bool object_key(s3_op *op, json_t *rec, uint8_t key[32]) {
             return false;
         }
         char md5[32];
-        if (!customer_key(op, "x-amz-server-side-encryption-customer", key, md5)) return false;
+        if (!customer_key(op, customer_prefix, key, md5)) return false;
         if (strcmp(md5, json_string_value(json_object_get(rec, "KeyMD5"))) == 0) return true;
         cl_cleanse(key, 32);
         aws_fault_set(&op->f, 403, "AccessDenied", "Access Denied");
@@ -342,63 +386,15 @@ static bool object_key(s3_op *op, json_t *rec, uint8_t key[32]) {
     return ok;
 }
 
-typedef struct {
-    blob_reader *blob;
-    crypto_seg_dec *dec;
-    uint64_t start;
-} sse_reader;
-
-static long sse_read(void *arg, uint64_t pos, char *buf, size_t max) {
-    sse_reader *r = arg;
-    uint64_t size = crypto_seg_dec_size(r->dec), at = r->start + pos;
-    if (at >= size) return 0;
-    size_t n = max < size - at ? max : (size_t)(size - at);
-    return crypto_seg_dec_read(r->dec, at, buf, n) == CL_OK ? (long)n : -1;
-}
-
-static void sse_reader_free(void *arg) {
-    sse_reader *r = arg;
-    crypto_seg_dec_free(r->dec);
-    blob_close(r->blob);
-    free(r);
-}
-
 bool s3_sse_key_check(s3_op *op, json_t *object) {
     json_t *rec = json_object_get(object, "SSE");
     if (!rec) return true;
     /* HEAD of an SSE-KMS object needs no kms:Decrypt, as in S3 */
     if (strcmp(json_string_value(json_object_get(rec, "Kind")), "KMS") == 0) return true;
     uint8_t key[32];
-    bool ok = object_key(op, rec, key);
+    bool ok = s3_sse_object_key(op, rec, "x-amz-server-side-encryption-customer", key);
     cl_cleanse(key, sizeof key);
     return ok;
-}
-
-bool s3_sse_reader(s3_op *op, json_t *object, uint64_t off, uint64_t len) {
-    json_t *rec = json_object_get(object, "SSE");
-    uint8_t key[32];
-    if (!object_key(op, rec, key)) return false;
-    sse_reader *r = cl_calloc(1, sizeof *r);
-    uint64_t plain = (uint64_t)json_integer_value(json_object_get(object, "Size"));
-    cl_err e =
-        blob_open(op->s->blobs, json_string_value(json_object_get(object, "Blob")), &r->blob);
-    if (e == CL_OK && blob_size(r->blob) != crypto_seg_cipher_size(plain))
-        e = CL_ERR_CRYPTO; /* truncated */
-    if (e == CL_OK)
-        e = crypto_seg_dec_open(key, slice_cstr(json_string_value(json_object_get(rec, "Context"))),
-                                blob_size(r->blob), blob_read_cb, r->blob, &r->dec);
-    cl_cleanse(key, sizeof key);
-    if (e != CL_OK) {
-        sse_reader_free(r);
-        aws_fault_set(&op->f, 500, "InternalError", "the object's encrypted data does not verify");
-        return false;
-    }
-    r->start = off;
-    op->resp->reader = sse_read;
-    op->resp->reader_arg = r;
-    op->resp->reader_free = sse_reader_free;
-    op->resp->reader_length = len;
-    return true;
 }
 
 /* ---- bucket default encryption (?encryption) ---- */

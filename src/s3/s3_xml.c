@@ -142,6 +142,7 @@ struct xs_state {
     cl_buf text; /* the open leaf's character data */
     bool failed; /* *err is filled; ignore further callbacks */
     s3_xml_error *err;
+    const char *ns; /* the one namespace elements may be in (or none) */
     void *out;
     size_t cap; /* capacity of the result's one growable array */
 };
@@ -157,15 +158,15 @@ static void xs_reject(xs_state *x) {
     xs_stop(x);
 }
 
-/* Local name of "uri|local" or "local"; false for a namespace other than S3's. */
-static bool xs_local_name(const char *name, cl_slice *local) {
+/* Local name of "uri|local" or "local"; false for a namespace other than ns. */
+static bool xs_local_name(const char *name, const char *ns, cl_slice *local) {
     const char *sep = strrchr(name, NS_SEP);
     if (!sep) {
         *local = slice_cstr(name);
         return true;
     }
     *local = slice_cstr(sep + 1);
-    return slice_eq_cstr(slice_of(name, (size_t)(sep - name)), S3_XML_NS);
+    return slice_eq_cstr(slice_of(name, (size_t)(sep - name)), ns);
 }
 
 static const xs_elem *xs_child(xs_frame *top, cl_slice local) {
@@ -189,7 +190,7 @@ static bool xs_required_seen(const xs_frame *f) {
 
 static cl_err xs_open(xs_state *x, const char *name, const char **atts) {
     cl_slice local;
-    if (atts[0] || !xs_local_name(name, &local) || x->depth == XS_MAX_DEPTH)
+    if (atts[0] || !xs_local_name(name, x->ns, &local) || x->depth == XS_MAX_DEPTH)
         return malformed(x->err);
     const xs_elem *el;
     if (x->depth == 0)
@@ -287,13 +288,14 @@ static XML_Parser xs_parser_new(xs_state *x) {
     return p;
 }
 
-/* Parses body against root, hooks filling out. On failure *err is set; the
- * caller frees whatever the hooks had put in out. */
-static cl_err xs_parse(cl_slice body, size_t max, const xs_elem *root, void *out,
-                       s3_xml_error *err) {
+/* Parses body against root, its elements in no namespace or in ns, hooks
+ * filling out. On failure *err is set; the caller frees whatever the hooks had
+ * put in out. */
+static cl_err xs_parse_ns(cl_slice body, size_t max, const xs_elem *root, const char *ns, void *out,
+                          s3_xml_error *err) {
     if (body.len > max) return too_large(err);
     if (body.len == 0 || !utf8_valid(body)) return malformed(err);
-    xs_state x = {.root = root, .err = err, .out = out};
+    xs_state x = {.root = root, .err = err, .ns = ns, .out = out};
     x.parser = xs_parser_new(&x);
     enum XML_Status st = XML_Parse(x.parser, (const char *)body.ptr, (int)body.len, XML_TRUE);
     cl_err e = CL_OK;
@@ -304,6 +306,12 @@ static cl_err xs_parse(cl_slice body, size_t max, const xs_elem *root, void *out
     XML_ParserFree(x.parser);
     buf_free(&x.text);
     return e;
+}
+
+/* xs_parse_ns in S3's namespace: every document but S3 Control's. */
+static cl_err xs_parse(cl_slice body, size_t max, const xs_elem *root, void *out,
+                       s3_xml_error *err) {
+    return xs_parse_ns(body, max, root, S3_XML_NS, out, err);
 }
 
 /* Makes room for one more element in a result's array (x->cap tracks it). */
@@ -509,12 +517,22 @@ static const xs_elem PAB_KIDS[] = {
 };
 static const xs_elem PAB_ROOT = {"PublicAccessBlockConfiguration", PAB_KIDS, 0, NULL, NULL, 0};
 
-cl_err s3_xml_parse_public_access_block(cl_slice body, s3_public_access_block *out,
-                                        s3_xml_error *err) {
+static cl_err parse_pab(cl_slice body, const char *ns, s3_public_access_block *out,
+                        s3_xml_error *err) {
     memset(out, 0, sizeof *out);
-    cl_err e = xs_parse(body, S3_XML_MAX_SMALL_BODY, &PAB_ROOT, out, err);
+    cl_err e = xs_parse_ns(body, S3_XML_MAX_SMALL_BODY, &PAB_ROOT, ns, out, err);
     if (e != CL_OK) memset(out, 0, sizeof *out);
     return e;
+}
+
+cl_err s3_xml_parse_public_access_block(cl_slice body, s3_public_access_block *out,
+                                        s3_xml_error *err) {
+    return parse_pab(body, S3_XML_NS, out, err);
+}
+
+cl_err s3_xml_parse_control_public_access_block(cl_slice body, s3_public_access_block *out,
+                                                s3_xml_error *err) {
+    return parse_pab(body, S3_CONTROL_XML_NS, out, err);
 }
 
 /* ---- tags: the rules both forms share ---- */

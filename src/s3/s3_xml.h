@@ -5,15 +5,17 @@
  *     s3_xml_parse_complete_upload    CompleteMultipartUpload   POST ?uploadId=
  *     s3_xml_parse_delete             Delete                    POST ?delete
  *     s3_xml_parse_public_access_block PublicAccessBlockConfiguration  PUT ?publicAccessBlock
+ *     s3_xml_parse_control_public_access_block  the same, S3 Control's (account level)
  *     s3_xml_parse_tagging            Tagging                   PUT ?tagging (bucket/object)
  *     s3_tagging_parse_header         x-amz-tagging: k1=v1&k2=v2
  *     s3_xml_parse_create_bucket      CreateBucketConfiguration PUT /bucket
  *     s3_xml_parse_encryption         ServerSideEncryptionConfiguration PUT ?encryption
  *
  * Strict as S3 is: the root element must have the right name, in no namespace
- * or in S3_XML_NS; an element the schema does not allow where it appears, a
- * repeated single element, a missing required one, an attribute, stray text
- * between elements or a processing instruction is MalformedXML. The body must
+ * or in S3_XML_NS (S3 Control's body: S3_CONTROL_XML_NS); an element the schema
+ * does not allow where it appears, a repeated single element, a missing
+ * required one, an attribute, stray text between elements or a processing
+ * instruction is MalformedXML. The body must
  * be UTF-8 (any encoding declaration must say so). A DOCTYPE is refused the
  * moment it starts, so no entity can ever be declared: billion-laughs and
  * external entities (XXE) cannot happen. Comments and CDATA are allowed.
@@ -36,6 +38,7 @@
 #include "base/base.h"
 
 #define S3_XML_NS "http://s3.amazonaws.com/doc/2006-03-01/"
+#define S3_CONTROL_XML_NS "http://awss3control.amazonaws.com/doc/2018-08-20/"
 
 /* S3's limits. */
 #define S3_MAX_PARTS 10000
@@ -120,6 +123,10 @@ typedef struct {
  * default false. Errors: MalformedXML. */
 cl_err s3_xml_parse_public_access_block(cl_slice body, s3_public_access_block *out,
                                         s3_xml_error *err);
+/* The same document as S3 Control's PutPublicAccessBlock (account level) sends
+ * it: in no namespace or in S3_CONTROL_XML_NS. */
+cl_err s3_xml_parse_control_public_access_block(cl_slice body, s3_public_access_block *out,
+                                                s3_xml_error *err);
 
 /* ---- Tagging (PutObjectTagging, PutBucketTagging, x-amz-tagging) ---- */
 typedef enum {

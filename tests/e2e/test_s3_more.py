@@ -208,25 +208,6 @@ def test_copy_object_authorization(acct, other):
                  CopySource="more-copy-auth/shared/x", TaggingDirective="REPLACE", Tagging="a=b")
 
 
-def test_copy_with_encryption_refused(acct):
-    """Copies into or out of server-side encryption are not implemented: refused, nothing stored."""
-    c = s3(acct)
-    c.create_bucket(Bucket="more-copy-sse")
-    c.put_object(Bucket="more-copy-sse", Key="enc", Body=b"secret", ServerSideEncryption="AES256")
-    c.put_object(Bucket="more-copy-sse", Key="plain", Body=b"plain")
-    expect_error("NotImplemented", 501, c.copy_object, Bucket="more-copy-sse", Key="d1",
-                 CopySource="more-copy-sse/enc")
-    expect_error("NotImplemented", 501, c.copy_object, Bucket="more-copy-sse", Key="d2",
-                 CopySource="more-copy-sse/plain", ServerSideEncryption="AES256")
-    c.create_bucket(Bucket="more-copy-sse-default")
-    c.put_bucket_encryption(Bucket="more-copy-sse-default", ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
-    expect_error("NotImplemented", 501, c.copy_object, Bucket="more-copy-sse-default", Key="d3",
-                 CopySource="more-copy-sse/plain")
-    for b, k in (("more-copy-sse", "d1"), ("more-copy-sse", "d2"), ("more-copy-sse-default", "d3")):
-        expect_error("NoSuchKey", 404, c.get_object, Bucket=b, Key=k)
-
-
 def make_multipart(c, bucket, key, parts):
     up = c.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
     done = [{"PartNumber": n, "ETag": c.upload_part(Bucket=bucket, Key=key, UploadId=up, PartNumber=n,

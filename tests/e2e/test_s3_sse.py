@@ -67,13 +67,15 @@ def test_bucket_default_encryption(server):
     assert r["ServerSideEncryption"] == "AES256"
     assert o.get_object(Bucket="sse-default", Key="k")["Body"].read() == marker * 100
     assert not blobs_contain(server.data_dir, marker)
-    # multipart with encryption is not built yet: refused rather than stored in the clear
-    with pytest.raises(ClientError) as ei:
-        o.create_multipart_upload(Bucket="sse-default", Key="mp")
-    assert client_error(ei.value)[0] == "NotImplemented"
-    with pytest.raises(ClientError) as ei:
-        o.head_object(Bucket="sse-default", Key="mp")
-    assert client_error(ei.value)[1] == 404  # nothing stored
+    # a multipart upload follows the bucket default too (test_s3_sse_copy_multipart.py has more)
+    up = o.create_multipart_upload(Bucket="sse-default", Key="mp")
+    assert up["ServerSideEncryption"] == "AES256"
+    etag = o.upload_part(Bucket="sse-default", Key="mp", UploadId=up["UploadId"], PartNumber=1,
+                         Body=marker * 7)["ETag"]
+    o.complete_multipart_upload(Bucket="sse-default", Key="mp", UploadId=up["UploadId"],
+                                MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert o.get_object(Bucket="sse-default", Key="mp")["Body"].read() == marker * 7
+    assert not blobs_contain(server.data_dir, marker)
 
 
 def tls_server(tmp_path):
@@ -119,6 +121,29 @@ def test_sse_c_over_https(tmp_path):
         assert client_error(ei.value)[1] == 403
         with pytest.raises(ClientError) as ei:
             o.get_object(Bucket="ssec", Key="k")
+        assert client_error(ei.value)[0] == "InvalidRequest"
+        # multipart with SSE-C: every part carries the key; so does the GET
+        part = os.urandom(5 << 20)
+        up = o.create_multipart_upload(Bucket="ssec", Key="mp", SSECustomerAlgorithm="AES256",
+                                       SSECustomerKey=key)["UploadId"]
+        etags = [o.upload_part(Bucket="ssec", Key="mp", UploadId=up, PartNumber=n, Body=b,
+                               SSECustomerAlgorithm="AES256", SSECustomerKey=key)["ETag"]
+                 for n, b in ((1, part), (2, marker * 100))]
+        with pytest.raises(ClientError) as ei:  # a part without the key is refused
+            o.upload_part(Bucket="ssec", Key="mp", UploadId=up, PartNumber=3, Body=b"x")
+        assert client_error(ei.value)[0] == "InvalidRequest"
+        o.complete_multipart_upload(Bucket="ssec", Key="mp", UploadId=up, MultipartUpload={
+            "Parts": [{"PartNumber": 1, "ETag": etags[0]}, {"PartNumber": 2, "ETag": etags[1]}]})
+        got = o.get_object(Bucket="ssec", Key="mp", SSECustomerAlgorithm="AES256", SSECustomerKey=key,
+                           Range=f"bytes={len(part) - 10}-{len(part) + 99}")["Body"].read()
+        assert got == part[-10:] + (marker * 100)[:100]
+        # copy an SSE-C object: the source key in x-amz-copy-source-..., the copy under another key
+        o.copy_object(Bucket="ssec", Key="copy", CopySource="ssec/k", CopySourceSSECustomerAlgorithm="AES256",
+                      CopySourceSSECustomerKey=key, SSECustomerAlgorithm="AES256", SSECustomerKey=other)
+        assert o.get_object(Bucket="ssec", Key="copy", SSECustomerAlgorithm="AES256",
+                            SSECustomerKey=other)["Body"].read() == body
+        with pytest.raises(ClientError) as ei:  # without the source's key the copy is refused
+            o.copy_object(Bucket="ssec", Key="copy2", CopySource="ssec/k")
         assert client_error(ei.value)[0] == "InvalidRequest"
         assert not blobs_contain(str(data_dir), marker)
         # over plain HTTP the customer key is refused, as AWS does
