@@ -32,6 +32,7 @@ cl_err kms_open(store *st, iam *m, const kms_options *o, kms **out, char *err, s
 
 void kms_close(kms *k) {
     if (!k) return;
+    kms_cache_clear();
     buf_free(&k->attest_root);
     pthread_mutex_destroy(&k->lock);
     cl_cleanse(&k->root, sizeof k->root);

@@ -51,7 +51,10 @@ static policy *key_policy(const kms_key *key, const char *text) {
 
 static policy_decision decide(kms_call *call, const kms_key *key, const char *policy_text,
                               const char *action, const kms_authz_extra *x, aws_fault *f) {
-    policy *p = key_policy(key, policy_text);
+    /* the cached parse of the key's own policy, else parse (a new policy, or no cache) */
+    const policy *cached = policy_text ? NULL : kms_policy_ref_get(key->pol);
+    policy *own = cached ? NULL : key_policy(key, policy_text);
+    const policy *p = cached ? cached : own;
     policy_ctx *ctx = policy_ctx_new();
     add_keys(ctx, call, x);
     iam_authz a = {.action = action,
@@ -62,7 +65,7 @@ static policy_decision decide(kms_call *call, const kms_key *key, const char *po
     policy_decision d = POLICY_DENY_IMPLICIT;
     if (p) d = iam_authorize(call->k->m, call->c, call->req, &a, f);
     policy_ctx_free(ctx);
-    policy_free(p);
+    policy_free(own);
     return d;
 }
 

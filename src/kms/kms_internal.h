@@ -41,12 +41,27 @@ typedef struct {
     const char *via_service; /* S3 acting for the caller, else NULL */
 } kms_call;
 
-/* A loaded key. */
+/* The parsed key policy of a cached key document (kms_cache.c). */
+typedef struct kms_policy_ref kms_policy_ref;
+const policy *kms_policy_ref_get(const kms_policy_ref *r);
+void kms_policy_ref_release(kms_policy_ref *r);
+
+/* A loaded key. doc may be shared with the cache: change it only through
+ * kms_key_set / kms_key_del (or after kms_key_own). */
 typedef struct {
     json_t *doc;
     const char *account, *key_id, *arn; /* point into doc */
     kms_key_spec spec;
+    bool shared;
+    kms_policy_ref *pol; /* the parsed key policy, when loaded through the cache */
 } kms_key;
+
+bool kms_cache_get(kms *k, const char *uuid, json_t **doc, kms_policy_ref **pol);
+kms_policy_ref *kms_cache_put(kms *k, const char *uuid, json_t *doc, uint64_t seq);
+void kms_cache_clear(void);
+void kms_key_own(kms_key *key);
+void kms_key_set(kms_key *key, const char *name, json_t *value); /* steals value */
+void kms_key_del(kms_key *key, const char *name);
 
 void kms_key_free(kms_key *key);
 

@@ -12,6 +12,7 @@
 
 void kms_key_free(kms_key *key) {
     json_decref(key->doc);
+    kms_policy_ref_release(key->pol);
     memset(key, 0, sizeof *key);
 }
 
@@ -29,6 +30,13 @@ static bool bind(kms_key *key) {
 
 bool kms_key_load(kms *k, const char *account, const char *uuid, kms_key *out) {
     memset(out, 0, sizeof *out);
+    if (kms_cache_get(k, uuid, &out->doc, &out->pol)) {
+        out->shared = true;
+        if (bind(out) && strcmp(out->account, account) == 0) return true;
+        kms_key_free(out);
+        return false;
+    }
+    uint64_t seq = store_write_seq(k->st);
     char *text = NULL;
     if (store_get(k->st, "kms_key", account, uuid, &text) != CL_OK) return false;
     out->doc = json_loads(text, 0, NULL);
@@ -37,7 +45,29 @@ bool kms_key_load(kms *k, const char *account, const char *uuid, kms_key *out) {
         kms_key_free(out);
         return false;
     }
+    out->pol = kms_cache_put(k, uuid, out->doc, seq);
+    out->shared = true;
     return true;
+}
+
+void kms_key_own(kms_key *key) {
+    if (!key->shared) return;
+    json_t *copy = json_deep_copy(key->doc);
+    json_decref(key->doc);
+    key->doc = copy;
+    key->shared = false;
+    bind(key);
+}
+
+void kms_key_set(kms_key *key, const char *name, json_t *value) {
+    kms_key_own(key);
+    json_object_set_new(key->doc, name, value);
+    bind(key);
+}
+
+void kms_key_del(kms_key *key, const char *name) {
+    kms_key_own(key);
+    json_object_del(key->doc, name);
 }
 
 cl_err kms_key_save(kms *k, const kms_key *key) {
@@ -76,11 +106,12 @@ static cl_err add_material(kms *k, kms_key *key, uint32_t version) {
         return e;
     }
     base64_encode(&b, buf_slice(&w));
+    kms_key_own(key);
     json_t *arr = json_object_get(key->doc, "Material");
     json_array_append_new(arr,
                           json_pack("{s:i, s:s, s:f}", "Version", (json_int_t)version, "Wrapped",
                                     buf_cstr(&b), "Created", kms_epoch(time_now())));
-    json_object_set_new(key->doc, "CurrentVersion", json_integer(version));
+    kms_key_set(key, "CurrentVersion", json_integer(version));
     buf_free(&w);
     buf_free(&b);
     return CL_OK;
@@ -124,8 +155,7 @@ cl_err kms_key_rotate(kms *k, kms_key *key) {
     CL_TRY(add_material(k, key, v));
     if (json_is_true(json_object_get(key->doc, "RotationEnabled"))) {
         json_int_t days = json_integer_value(json_object_get(key->doc, "RotationPeriodInDays"));
-        json_object_set_new(key->doc, "NextRotationDate",
-                            json_real(kms_epoch(time_now() + days * 86400)));
+        kms_key_set(key, "NextRotationDate", json_real(kms_epoch(time_now() + days * 86400)));
     }
     return kms_key_save(k, key);
 }
@@ -247,6 +277,16 @@ cl_err kms_key_index_put(kms *k, const char *uuid, const char *account) {
 }
 
 bool kms_key_index_get(kms *k, const char *uuid, char account[13]) {
+    json_t *cached;
+    kms_policy_ref *pol;
+    if (kms_cache_get(k, uuid, &cached, &pol)) { /* a cached key knows its account */
+        const char *a = str(cached, "AccountId");
+        bool ok = a && strlen(a) == 12;
+        if (ok) memcpy(account, a, 13);
+        json_decref(cached);
+        kms_policy_ref_release(pol);
+        if (ok) return true;
+    }
     char *text = NULL;
     if (store_get(k->st, "kms_key_index", "", uuid, &text) != CL_OK) return false;
     json_t *d = json_loads(text, 0, NULL);

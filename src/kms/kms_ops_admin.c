@@ -212,7 +212,7 @@ bool kms_op_put_key_policy(kms_call *call) {
                       "The new key policy will not allow you to update the key policy in the "
                       "future.");
     if (ok) {
-        json_object_set_new(key.doc, "Policy", json_string(text));
+        kms_key_set(&key, "Policy", json_string(text));
         ok = kms_key_save(call->k, &key) == CL_OK;
     }
     kms_key_free(&key);

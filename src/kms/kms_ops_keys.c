@@ -154,7 +154,7 @@ static bool set_state(kms_call *call, const char *action, const char *state) {
     if (!ok)
         kms_fail(call, 400, "KMSInvalidStateException", "%s is pending deletion.", key.arn);
     else {
-        json_object_set_new(key.doc, "KeyState", json_string(state));
+        kms_key_set(&key, "KeyState", json_string(state));
         ok = kms_key_save(call->k, &key) == CL_OK;
     }
     kms_key_free(&key);
@@ -174,7 +174,7 @@ bool kms_op_update_key_description(kms_call *call) {
     const char *d = kms_in_str(call, "Description", true, &bad);
     kms_key key;
     if (!d || !key_for(call, "kms:UpdateKeyDescription", &key)) return false;
-    json_object_set_new(key.doc, "Description", json_string(d));
+    kms_key_set(&key, "Description", json_string(d));
     bool ok = kms_key_save(call->k, &key) == CL_OK;
     kms_key_free(&key);
     return ok;
@@ -201,9 +201,9 @@ bool kms_op_schedule_key_deletion(kms_call *call) {
         return false;
     }
     double when = kms_epoch(time_now() + days * 86400);
-    json_object_set_new(key.doc, "KeyState", json_string("PendingDeletion"));
-    json_object_set_new(key.doc, "DeletionDate", json_real(when));
-    json_object_set_new(key.doc, "PendingWindowInDays", json_integer(days));
+    kms_key_set(&key, "KeyState", json_string("PendingDeletion"));
+    kms_key_set(&key, "DeletionDate", json_real(when));
+    kms_key_set(&key, "PendingWindowInDays", json_integer(days));
     bool ok = kms_key_save(call->k, &key) == CL_OK;
     if (ok)
         call->out =
@@ -220,9 +220,9 @@ bool kms_op_cancel_key_deletion(kms_call *call) {
     if (!ok) {
         kms_fail(call, 400, "KMSInvalidStateException", "%s is not pending deletion.", key.arn);
     } else { /* as AWS: a key taken back from deletion is Disabled */
-        json_object_set_new(key.doc, "KeyState", json_string("Disabled"));
-        json_object_del(key.doc, "DeletionDate");
-        json_object_del(key.doc, "PendingWindowInDays");
+        kms_key_set(&key, "KeyState", json_string("Disabled"));
+        kms_key_del(&key, "DeletionDate");
+        kms_key_del(&key, "PendingWindowInDays");
         ok = kms_key_save(call->k, &key) == CL_OK;
         if (ok) call->out = json_pack("{s:s}", "KeyId", key.arn);
     }
@@ -246,10 +246,9 @@ bool kms_op_enable_key_rotation(kms_call *call) {
     if (!key_for(call, "kms:EnableKeyRotation", &key)) return false;
     bool ok = symmetric(call, &key) && kms_key_usable(call, &key);
     if (ok) {
-        json_object_set_new(key.doc, "RotationEnabled", json_true());
-        json_object_set_new(key.doc, "RotationPeriodInDays", json_integer(days));
-        json_object_set_new(key.doc, "NextRotationDate",
-                            json_real(kms_epoch(time_now() + days * 86400)));
+        kms_key_set(&key, "RotationEnabled", json_true());
+        kms_key_set(&key, "RotationPeriodInDays", json_integer(days));
+        kms_key_set(&key, "NextRotationDate", json_real(kms_epoch(time_now() + days * 86400)));
         ok = kms_key_save(call->k, &key) == CL_OK;
     }
     kms_key_free(&key);
@@ -261,8 +260,8 @@ bool kms_op_disable_key_rotation(kms_call *call) {
     if (!key_for(call, "kms:DisableKeyRotation", &key)) return false;
     bool ok = symmetric(call, &key) && kms_key_usable(call, &key);
     if (ok) {
-        json_object_set_new(key.doc, "RotationEnabled", json_false());
-        json_object_del(key.doc, "NextRotationDate");
+        kms_key_set(&key, "RotationEnabled", json_false());
+        kms_key_del(&key, "NextRotationDate");
         ok = kms_key_save(call->k, &key) == CL_OK;
     }
     kms_key_free(&key);
