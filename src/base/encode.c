@@ -39,48 +39,61 @@ cl_err hex_decode(cl_buf *out, cl_slice in) {
 
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/* Both directions write straight into the buffer's reserved space (one
+ * reservation per call, no per-quad append): KMS and S3 move kilobytes of
+ * base64 per request. */
 void base64_encode(cl_buf *out, cl_slice in) {
+    buf_reserve(out, (in.len + 2) / 3 * 4);
+    char *o = (char *)out->ptr + out->len;
     size_t i = 0;
-    for (; i + 3 <= in.len; i += 3) {
+    for (; i + 3 <= in.len; i += 3, o += 4) {
         uint32_t v = (uint32_t)in.ptr[i] << 16 | (uint32_t)in.ptr[i + 1] << 8 | in.ptr[i + 2];
-        char q[4] = {B64[v >> 18], B64[(v >> 12) & 63], B64[(v >> 6) & 63], B64[v & 63]};
-        buf_append(out, q, 4);
+        o[0] = B64[v >> 18], o[1] = B64[(v >> 12) & 63], o[2] = B64[(v >> 6) & 63];
+        o[3] = B64[v & 63];
     }
     size_t rest = in.len - i;
     if (rest) {
         uint32_t v = (uint32_t)in.ptr[i] << 16 | (rest == 2 ? (uint32_t)in.ptr[i + 1] << 8 : 0);
-        char q[4] = {B64[v >> 18], B64[(v >> 12) & 63], rest == 2 ? B64[(v >> 6) & 63] : '=', '='};
-        buf_append(out, q, 4);
+        o[0] = B64[v >> 18], o[1] = B64[(v >> 12) & 63];
+        o[2] = rest == 2 ? B64[(v >> 6) & 63] : '=', o[3] = '=';
+        o += 4;
     }
+    out->len = (size_t)((uint8_t *)o - out->ptr);
 }
 
-static int b64val(uint8_t c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
+/* 0..63 for the alphabet, 64 for anything else; filled before main. */
+static uint8_t B64_VAL[256];
+
+__attribute__((constructor)) static void b64_table(void) {
+    memset(B64_VAL, 64, sizeof B64_VAL);
+    for (int i = 0; i < 64; i++)
+        B64_VAL[(uint8_t)B64[i]] = (uint8_t)i;
 }
 
 cl_err base64_decode(cl_buf *out, cl_slice in) {
     if (in.len % 4) return CL_ERR_INVALID;
+    size_t start = out->len;
+    buf_reserve(out, in.len / 4 * 3);
+    uint8_t *o = out->ptr + out->len;
     for (size_t i = 0; i < in.len; i += 4) {
-        int v[4], pad = 0;
-        for (int j = 0; j < 4; j++) {
-            uint8_t c = in.ptr[i + j];
-            if (c == '=' && i + 4 == in.len && j >= 2) {
-                v[j] = 0;
-                pad++;
-            } else if (pad || (v[j] = b64val(c)) < 0) {
-                return CL_ERR_INVALID;
-            }
+        const uint8_t *q = in.ptr + i;
+        size_t pad = 0;
+        if (i + 4 == in.len) /* only the last quad may end in "=" or "==" */
+            pad = q[3] == '=' ? (q[2] == '=' ? 2 : 1) : 0;
+        uint8_t a = B64_VAL[q[0]], b = B64_VAL[q[1]];
+        uint8_t c = pad == 2 ? 0 : B64_VAL[q[2]], d = pad ? 0 : B64_VAL[q[3]];
+        if ((a | b | c | d) & 64) {
+            memset(out->ptr + start, 0, (size_t)(o - (out->ptr + start)));
+            out->len = start; /* nothing half-decoded stays behind */
+            return CL_ERR_INVALID;
         }
-        uint32_t w =
-            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-        uint8_t bytes[3] = {(uint8_t)(w >> 16), (uint8_t)(w >> 8), (uint8_t)w};
-        buf_append(out, bytes, (size_t)(3 - pad));
+        uint32_t w = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | d;
+        o[0] = (uint8_t)(w >> 16);
+        if (pad < 2) o[1] = (uint8_t)(w >> 8);
+        if (pad < 1) o[2] = (uint8_t)w;
+        o += 3 - pad;
     }
+    out->len = (size_t)(o - out->ptr);
     return CL_OK;
 }
 
@@ -145,7 +158,20 @@ int32_t utf8_next(cl_slice s, size_t *i) {
 }
 
 bool utf8_valid(cl_slice s) {
-    for (size_t i = 0; i < s.len;)
+    for (size_t i = 0; i < s.len;) {
+        /* ASCII runs, eight bytes at a time */
+        while (i + 8 <= s.len) {
+            uint64_t w;
+            memcpy(&w, s.ptr + i, 8);
+            if (w & 0x8080808080808080ull) break;
+            i += 8;
+        }
+        if (i >= s.len) break;
+        if (s.ptr[i] < 0x80) {
+            i++;
+            continue;
+        }
         if (utf8_next(s, &i) < 0) return false;
+    }
     return true;
 }
