@@ -49,6 +49,7 @@ typedef struct {
     int status;
     cl_kvlist headers;
     cl_buf body;
+    bool body_secret; /* the body holds a secret (a KMS plaintext): zeroised once sent */
     /* Instead of body: a file range sent zero-copy (the server closes fd) ... */
     int fd;
     uint64_t fd_offset, fd_length;

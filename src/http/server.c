@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -117,6 +118,13 @@ static void read_free(void *cls) {
     free(b);
 }
 
+/* A body that held a secret: zeroised (its whole allocation) before it is freed. */
+static void free_secret(void *p) {
+    if (!p) return;
+    cl_cleanse(p, malloc_usable_size(p));
+    free(p);
+}
+
 static struct MHD_Response *make_response(http_response *r) {
     if (r->fd >= 0) {
         struct MHD_Response *mr = MHD_create_response_from_fd_at_offset64(r->fd_length, r->fd, r->fd_offset);
@@ -133,8 +141,9 @@ static struct MHD_Response *make_response(http_response *r) {
     size_t len = r->body.len;
     void *data = r->body.ptr;
     r->body = CL_BUF_INIT;
-    struct MHD_Response *mr = MHD_create_response_from_buffer_with_free_callback(len, data, free);
-    if (!mr) free(data);
+    MHD_ContentReaderFreeCallback release = r->body_secret ? free_secret : free;
+    struct MHD_Response *mr = MHD_create_response_from_buffer_with_free_callback(len, data, release);
+    if (!mr) release(data);
     return mr;
 }
 
@@ -152,7 +161,10 @@ static void response_release(http_response *r) {
     if (r->fd >= 0) close(r->fd);
     if (r->reader && r->reader_free) r->reader_free(r->reader_arg);
     kvlist_free(&r->headers);
-    buf_free(&r->body);
+    if (r->body_secret)
+        buf_free_secret(&r->body);
+    else
+        buf_free(&r->body);
 }
 
 static enum MHD_Result finish(struct MHD_Connection *con, req_state *st, http_response *resp) {

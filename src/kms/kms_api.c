@@ -158,12 +158,14 @@ static const struct {
 static void respond(http_response *resp, json_t *out, const cl_buf *blobs) {
     char *s = json_dumps(out, JSON_COMPACT);
     size_t n = strlen(s);
-    buf_append(&resp->body, s, n - 1); /* without the closing brace */
     cl_slice extra = buf_slice(blobs);
+    buf_reserve(&resp->body, n + extra.len + 1); /* one allocation: no stray copies */
+    buf_append(&resp->body, s, n - 1);           /* without the closing brace */
     if (n == 2 && extra.len) extra = slice_sub(extra, 1, extra.len); /* "{}": no comma */
     buf_append_slice(&resp->body, extra);
     buf_append_byte(&resp->body, '}');
     free(s);
+    resp->body_secret = extra.len > 0; /* Plaintext, data keys, random bytes */
     resp->status = 200;
     http_set_header(resp, "Content-Type", "application/x-amz-json-1.1");
 }
