@@ -25,6 +25,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void put_be32(uint8_t out[4], size_t v) {
+    out[0] = (uint8_t)(v >> 24);
+    out[1] = (uint8_t)(v >> 16);
+    out[2] = (uint8_t)(v >> 8);
+    out[3] = (uint8_t)v;
+}
+
 /* ---- scalars ---- */
 
 void por_scalar_zero(por_scalar *out) {
@@ -510,18 +517,20 @@ void por_vector_commit(por_point *out, const por_affine *const *rows, const por_
 
 /* ---- generators ---- */
 
-void por_generator(por_affine *out, const char *label, uint32_t index) {
+/* gen(label, index) in Jacobian form (callers batch the affine conversion). */
+static void hash_generator(por_point *out, const char *label, uint32_t index) {
     size_t ll = strlen(label);
     uint8_t *msg = cl_malloc(ll + 4);
     memcpy(msg, label, ll);
-    msg[ll] = (uint8_t)(index >> 24);
-    msg[ll + 1] = (uint8_t)(index >> 16);
-    msg[ll + 2] = (uint8_t)(index >> 8);
-    msg[ll + 3] = (uint8_t)index;
-    por_point p;
-    blst_hash_to_g1(&p, msg, ll + 4, (const byte *)POR_H2C_DST, strlen(POR_H2C_DST), NULL, 0);
-    blst_p1_to_affine(out, &p);
+    put_be32(msg + ll, index);
+    blst_hash_to_g1(out, msg, ll + 4, (const byte *)POR_H2C_DST, strlen(POR_H2C_DST), NULL, 0);
     free(msg);
+}
+
+void por_generator(por_affine *out, const char *label, uint32_t index) {
+    por_point p;
+    hash_generator(&p, label, index);
+    blst_p1_to_affine(out, &p);
 }
 
 /* One cache entry per label. Arrays only grow: a bigger request builds new
@@ -564,18 +573,8 @@ static void cache_grow_points(gen_cache *c, size_t count) {
     por_affine *pts = cl_malloc(n * sizeof *pts);
     if (c->npts) memcpy(pts, c->pts, c->npts * sizeof *pts);
     por_point *jac = cl_malloc((n - c->npts) * sizeof *jac);
-    for (size_t i = c->npts; i < n; i++) {
-        size_t ll = strlen(c->label);
-        uint8_t *msg = cl_malloc(ll + 4);
-        memcpy(msg, c->label, ll);
-        msg[ll] = (uint8_t)(i >> 24);
-        msg[ll + 1] = (uint8_t)(i >> 16);
-        msg[ll + 2] = (uint8_t)(i >> 8);
-        msg[ll + 3] = (uint8_t)i;
-        blst_hash_to_g1(&jac[i - c->npts], msg, ll + 4, (const byte *)POR_H2C_DST,
-                        strlen(POR_H2C_DST), NULL, 0);
-        free(msg);
-    }
+    for (size_t i = c->npts; i < n; i++)
+        hash_generator(&jac[i - c->npts], c->label, (uint32_t)i);
     por_points_to_affine(&pts[c->npts], jac, n - c->npts);
     free(jac);
     retire(c->pts);
@@ -677,7 +676,8 @@ typedef struct {
 
 static void *msm_worker(void *arg) {
     msm_job *j = arg;
-    void *scratch = cl_malloc(blst_p1s_mult_pippenger_scratch_sizeof(j->n));
+    /* blst's tiles expect zeroed buckets (each tile leaves them zeroed) */
+    void *scratch = cl_calloc(1, blst_p1s_mult_pippenger_scratch_sizeof(j->n));
     for (size_t t = j->first; t < j->ntiles; t += j->step)
         blst_p1s_tile_pippenger(&j->tiles[t], j->pts, j->n, j->sc, 255, scratch, t * j->window,
                                 j->window);
@@ -701,7 +701,9 @@ void por_msm_threads(por_point *out, const por_affine *points, const por_scalar 
         return;
     }
     size_t window = pippenger_window(n);
-    size_t ntiles = (255 + window - 1) / window;
+    /* 255 / window + 1 tiles: when window divides 255 the last one is blst's
+     * 1-bit carry tile on top, as its single-threaded loop does. */
+    size_t ntiles = 255 / window + 1;
     if (nthreads > ntiles) nthreads = (unsigned)ntiles;
     blst_scalar *s = cl_malloc(n * sizeof *s);
     const byte **sp = cl_malloc(n * sizeof *sp);
@@ -748,13 +750,6 @@ void por_msm_threads(por_point *out, const por_affine *points, const por_scalar 
 /* ---- transcript ---- */
 
 #define TRANSCRIPT_DOMAIN "CLOISTER-POR-TRANSCRIPT-V1"
-
-static void put_be32(uint8_t out[4], size_t v) {
-    out[0] = (uint8_t)(v >> 24);
-    out[1] = (uint8_t)(v >> 16);
-    out[2] = (uint8_t)(v >> 8);
-    out[3] = (uint8_t)v;
-}
 
 static void update_lp(crypto_sha256_ctx *c, cl_slice s) {
     uint8_t len[4];

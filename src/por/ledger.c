@@ -6,9 +6,9 @@
  * the duplicate check.
  *
  * It is hand-written rather than jansson because a DOM of a 1 GB ledger would
- * need several GB; jansson's streaming hooks stop at whole values, and the
- * accounts object is one value. The grammar is fixed and small (depth 3), so a
- * pull tokenizer plus one function per level reads as the format reads.
+ * need several GB: jansson's callback loader streams the bytes in but still
+ * builds the whole value, and the accounts object is one value. The grammar is fixed and small
+ * (depth 3), so a pull tokenizer plus one function per level reads as the format reads.
  *
  * Messages name the account and field (ledger.h); syntax errors name the byte
  * offset, since a JSON ledger is often one line. The first error sticks. */
@@ -23,7 +23,7 @@
 #define TOK_MAX 256       /* decoded bytes kept of a string token */
 #define NUM_TEXT_MAX 40   /* bytes of a number kept for messages */
 #define SKIP_MAX_DEPTH 64 /* nesting allowed inside skipped values */
-#define LABEL_MAX 200
+#define LABEL_MAX 320
 
 /* ---------------------------------------------------------------- sources */
 
@@ -260,7 +260,7 @@ typedef struct {
 
 /* ---------------------------------------------------------------- ledger */
 
-typedef enum { ST_NEW, ST_HEADER_DONE, ST_ACCOUNTS, ST_DONE, ST_FAILED } ledger_state;
+typedef enum { ST_NEW, ST_ACCOUNTS, ST_DONE, ST_FAILED } ledger_state;
 
 struct por_ledger {
     por_ledger_config cfg;
@@ -921,10 +921,12 @@ static cl_err open_object(por_ledger *l, const char *what) {
 }
 
 static cl_err expect_eof(por_ledger *l) {
-    CL_TRY(lex(l));
-    if (l->tok.type != TK_EOF)
-        return at_fail(l, l->tok.offset, "unexpected data after the end of the JSON object");
-    return CL_OK;
+    byte_reader *r = &l->rd;
+    int c;
+    while ((c = rd_peek(r)) == ' ' || c == '\t' || c == '\n' || c == '\r')
+        rd_skip(r);
+    if (c >= 0) return at_fail(l, rd_offset(r), "unexpected data after the end of the JSON object");
+    return r->io != CL_OK ? eof_fail(l) : CL_OK;
 }
 
 /* The first key of the top-level object, or *more = false for '}'. */

@@ -5,7 +5,8 @@
  * Streaming: bytes arrive through a por_source in chunks of a fixed size and a
  * hand-written JSON tokenizer with bounded state reads them, so a 1 GB ledger
  * needs no DOM. What grows with the ledger is only the set of user hashes seen
- * (for the duplicate check: the hash bytes plus ~17 bytes of table per account).
+ * for the duplicate check: the hash bytes + 1, plus 16..32 bytes of table, so
+ * about 65 bytes per account with 32-byte hashes.
  *
  * Formats.
  *  JSON: {"timestamp": ms, "assets": {SYM: {"usdt_decimals": q, "balance_decimals":

@@ -84,7 +84,8 @@ static cl_err upload_body(void *arg, cl_slice piece) {
 }
 
 bool s3_is_upload(const http_request *req) {
-    if (strcmp(req->method, "PUT") != 0 || kvlist_get_ci(&req->headers, "x-amz-copy-source"))
+    if (strcmp(req->method, "PUT") != 0 || kvlist_get_ci(&req->headers, "x-amz-copy-source") ||
+        s3_is_control(req))
         return false;
     if (req->query[0] != 0 && strstr(req->query, "X-Amz-") != req->query) {
         /* a sub-resource (?policy, ?tagging, ...) is not an upload; presign params are fine */

@@ -71,9 +71,12 @@ static void check_tags(cl_slice body, int how) {
 static void check_small(cl_slice body, int which) {
     s3_xml_error err = {0};
     cl_err e;
-    if (which == 0) {
+    if (which == 0) { /* bucket level, and S3 Control's account level (other namespace) */
         s3_public_access_block p;
         e = s3_xml_parse_public_access_block(body, &p, &err);
+        s3_xml_error err2 = {0};
+        cl_err e2 = s3_xml_parse_control_public_access_block(body, &p, &err2);
+        CHECK(e2 == CL_OK || err2.code);
     } else if (which == 1) {
         s3_create_bucket_config c;
         e = s3_xml_parse_create_bucket(body, &c, &err);
