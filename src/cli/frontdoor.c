@@ -149,7 +149,8 @@ static const char *declared_payload_hash(const http_request *req) {
 
 void frontdoor_on_headers(void *ctx, http_request *req, http_response *resp) {
     frontdoor *fd = ctx;
-    if (req->bad_request || !s3_is_upload(req)) return; /* read the whole body, then handle */
+    if (req->bad_request || !s3_is_upload(fd->s3, req))
+        return; /* read the whole body, then handle */
     aws_fault f = {0};
     iam_caller c;
     iam_auth_result r = iam_authenticate(fd->iam, req, declared_payload_hash(req), true, &c, &f);

@@ -22,7 +22,7 @@ static void usage(FILE *f) {
     fprintf(f, "usage: cloister <command> [options]\n\n"
                "commands:\n"
                "  serve [--data DIR] [--listen HOST:PORT] [--tls-listen HOST:PORT] [--threads N]\n"
-               "        [--root-key-passphrase-file FILE]\n"
+               "        [--root-key-passphrase-file FILE] [--s3-domain DOMAIN]\n"
                "                          run the server (defaults: ./var, 127.0.0.1:9000)\n"
                "  account create NAME [--endpoint URL]\n"
                "                          create an account (an admin of the first account only)\n"

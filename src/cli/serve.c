@@ -18,10 +18,11 @@ typedef struct {
     unsigned threads;
     bool verbose;
     const char *passphrase_file; /* --root-key-passphrase-file */
+    const char *s3_domain;       /* --s3-domain: virtual-host addressing BUCKET.domain */
 } serve_opts;
 
 static int parse_opts(int argc, char **argv, serve_opts *o) {
-    *o = (serve_opts){"./var", "127.0.0.1:9000", NULL, 4, false, NULL};
+    *o = (serve_opts){"./var", "127.0.0.1:9000", NULL, 4, false, NULL, "localhost"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--verbose") == 0) {
@@ -38,6 +39,8 @@ static int parse_opts(int argc, char **argv, serve_opts *o) {
             o->listen = v;
         else if (strcmp(a, "--tls-listen") == 0)
             o->tls_listen = v;
+        else if (strcmp(a, "--s3-domain") == 0)
+            o->s3_domain = v;
         else if (strcmp(a, "--root-key-passphrase-file") == 0)
             o->passphrase_file = v;
         else if (strcmp(a, "--threads") == 0)
@@ -192,6 +195,7 @@ static int run(const serve_opts *o) {
         fprintf(stderr, "cloister serve: cannot open the object store in %s/blobs\n", o->data);
         goto out;
     }
+    s3_set_domain(objects, o->s3_domain);
     if (!open_kms(o, st, m, &ar, &keys)) goto out;
     s3_set_key_service(objects, &(s3_key_service){keys, s3_data_key, s3_decrypt});
     frontdoor fd = {m, st, objects, keys};

@@ -221,8 +221,7 @@ void por_point_mul(por_point *out, const por_point *p, const por_scalar *s) {
 
 static size_t scalar_bits(const blst_scalar *b) {
     for (size_t i = 32; i-- > 0;)
-        if (b->b[i])
-            return i * 8 + (size_t)(32 - __builtin_clz((unsigned)b->b[i]));
+        if (b->b[i]) return i * 8 + (size_t)(32 - __builtin_clz((unsigned)b->b[i]));
     return 0;
 }
 
@@ -264,10 +263,9 @@ cl_err por_point_from_bytes(por_point *out, const uint8_t in[POR_POINT_LEN]) {
 /* β: the cube root of unity in Fp for which (β·x, y) = λ·(x, y) on G1 with
  * λ = z² - 1 (checked by the unit tests against a plain multiplication). */
 static const uint8_t BETA_BE[48] = {
-    0x1a, 0x01, 0x11, 0xea, 0x39, 0x7f, 0xe6, 0x99, 0xec, 0x02, 0x40, 0x86,
-    0x63, 0xd4, 0xde, 0x85, 0xaa, 0x0d, 0x85, 0x7d, 0x89, 0x75, 0x9a, 0xd4,
-    0x89, 0x7d, 0x29, 0x65, 0x0f, 0xb8, 0x5f, 0x9b, 0x40, 0x94, 0x27, 0xeb,
-    0x4f, 0x49, 0xff, 0xfd, 0x8b, 0xfd, 0x00, 0x00, 0x00, 0x00, 0xaa, 0xac};
+    0x1a, 0x01, 0x11, 0xea, 0x39, 0x7f, 0xe6, 0x99, 0xec, 0x02, 0x40, 0x86, 0x63, 0xd4, 0xde, 0x85,
+    0xaa, 0x0d, 0x85, 0x7d, 0x89, 0x75, 0x9a, 0xd4, 0x89, 0x7d, 0x29, 0x65, 0x0f, 0xb8, 0x5f, 0x9b,
+    0x40, 0x94, 0x27, 0xeb, 0x4f, 0x49, 0xff, 0xfd, 0x8b, 0xfd, 0x00, 0x00, 0x00, 0x00, 0xaa, 0xac};
 static const uint64_t LAMBDA_LIMBS[4] = {0x00000000ffffffffull, 0xac45a4010001a402ull, 0, 0};
 
 /* Comb for a fixed base P: window i holds 1..2^(w-1) times 2^(w·i)·P. */
@@ -508,8 +506,8 @@ void por_ct_msm_rows(por_point *out, const por_affine *const *rows, const por_sc
     free(d);
 }
 
-void por_vector_commit(por_point *out, const por_affine *const *rows, const por_scalar *v,
-                       size_t n, size_t nbits, const por_scalar *r) {
+void por_vector_commit(por_point *out, const por_affine *const *rows, const por_scalar *v, size_t n,
+                       size_t nbits, const por_scalar *r) {
     constants();
     por_ct_msm_rows(out, rows, v, n, nbits);
     comb_mul_scalar(out, K.h, r);
@@ -694,8 +692,8 @@ static size_t pippenger_window(size_t n) {
     return w > 12 ? w - 3 : (w > 4 ? w - 2 : (w ? 2 : 1));
 }
 
-void por_msm_threads(por_point *out, const por_affine *points, const por_scalar *scalars,
-                     size_t n, unsigned nthreads) {
+void por_msm_threads(por_point *out, const por_affine *points, const por_scalar *scalars, size_t n,
+                     unsigned nthreads) {
     if (nthreads <= 1 || n < 64) {
         por_msm(out, points, scalars, n);
         return;
@@ -718,18 +716,15 @@ void por_msm_threads(por_point *out, const por_affine *points, const por_scalar 
     pthread_t *th = cl_malloc(nthreads * sizeof *th);
     for (unsigned t = 0; t < nthreads; t++)
         jobs[t] = (msm_job){pp, sp, n, window, ntiles, t, nthreads, tiles};
-    unsigned started = 0;
-    for (unsigned t = 1; t < nthreads; t++)
-        if (pthread_create(&th[t], NULL, msm_worker, &jobs[t]) == 0) {
-            started++;
-        } else { /* no thread: do its share here */
-            msm_worker(&jobs[t]);
-            jobs[t].step = 0;
-        }
+    bool *running = cl_calloc(nthreads, sizeof *running);
+    for (unsigned t = 1; t < nthreads; t++) {
+        running[t] = pthread_create(&th[t], NULL, msm_worker, &jobs[t]) == 0;
+        if (!running[t]) msm_worker(&jobs[t]); /* no thread: do its share here */
+    }
     msm_worker(&jobs[0]);
     for (unsigned t = 1; t < nthreads; t++)
-        if (jobs[t].step) pthread_join(th[t], NULL);
-    (void)started;
+        if (running[t]) pthread_join(th[t], NULL);
+    free(running);
     por_point acc;
     por_point_identity(&acc);
     for (size_t t = ntiles; t-- > 0;) {

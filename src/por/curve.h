@@ -145,8 +145,8 @@ void por_msm(por_point *out, const por_affine *points, const por_scalar *scalars
 void por_msm_ptrs(por_point *out, const por_affine *const *points, const por_scalar *scalars,
                   size_t n);
 /* The same split over nthreads threads (contiguous chunks, summed). */
-void por_msm_threads(por_point *out, const por_affine *points, const por_scalar *scalars,
-                     size_t n, unsigned nthreads);
+void por_msm_threads(por_point *out, const por_affine *points, const por_scalar *scalars, size_t n,
+                     unsigned nthreads);
 
 /* ---- constant-time multi-scalar multiplication over tabled bases ---- */
 /* out = Σ scalars[i]·base_i where rows[i] is base i's POR_CT_ROW-entry table
@@ -166,8 +166,8 @@ void por_mul_h(por_point *out, const por_scalar *s);
 void por_mul_g(por_point *out, const por_scalar *s);
 /* Σ v[i]·base_i + r·H over tabled bases (rows as for por_ct_msm_rows); every
  * v[i] < 2^nbits. */
-void por_vector_commit(por_point *out, const por_affine *const *rows, const por_scalar *v,
-                       size_t n, size_t nbits, const por_scalar *r);
+void por_vector_commit(por_point *out, const por_affine *const *rows, const por_scalar *v, size_t n,
+                       size_t nbits, const por_scalar *r);
 
 /* ---- transcript ---- */
 typedef struct {

@@ -137,7 +137,7 @@ static void ipa_prove(por_transcript *t, por_scalar *a, por_scalar *b, size_t N,
             por_scalar_mul(&tmp, &u, &b[h + i]);
             por_scalar_add(&b[i], &b[i], &tmp);
         }
-        if (h > 1) { /* the last round's generators are never used */
+        if (h > 1) {                          /* the last round's generators are never used */
             por_scalar_mul(&e, &uinv, &d[h]); /* u⁻¹·y^-h */
             for (size_t i = 0; i < h; i++) {
                 por_point p;
@@ -590,7 +590,8 @@ cl_err por_rangeproof_verify_batch(const por_rangeproof_item *items, size_t coun
         size_t lg;
         if (!params(items[k].m, items[k].n, &lg)) return CL_ERR_INVALID;
         if (!items[k].commitments || !items[k].transcript) return CL_ERR_INVALID;
-        if (items[k].proof.len != por_rangeproof_size(items[k].m, items[k].n) || !items[k].proof.ptr)
+        if (items[k].proof.len != por_rangeproof_size(items[k].m, items[k].n) ||
+            !items[k].proof.ptr)
             return CL_ERR_INVALID;
         if (items[k].m * items[k].n > Nmax) Nmax = items[k].m * items[k].n;
     }

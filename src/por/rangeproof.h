@@ -32,7 +32,7 @@
  * in the state after the last u_k, so a caller may bind more after it.
  *
  * ---- the inner-product argument (a rescaled form of §3) ----
- * With G', H'_i = y^-i·H_i, Q = w·U and vectors a, b of length k, h = k/2:
+ * With generators G_i, H'_i = y^-i·H_i, Q = w·U and vectors a (= l), b (= r) of length k, h = k/2:
  *   L = <a_lo, G_hi> + <b_hi, H'_lo> + <a_lo, b_hi>·Q
  *   R = <a_hi, G_lo> + <b_lo, H'_hi> + <a_hi, b_lo>·Q
  *   a' = a_lo + u⁻¹·a_hi    b' = b_lo + u·b_hi
@@ -43,8 +43,11 @@
  *   A + x·S + Σ_k (u_k·L_k + u_k⁻¹·R_k) − Σ_i (z + a·s_i)·G_i
  *     + Σ_i (z + (z^(2+j)·2^(i mod n) − b·s_i⁻¹)·y^-i)·H_i − μ·H + w·(t̂ − a·b)·U = 0
  *   t̂·G + τx·H = Σ_j z^(2+j)·V_j + δ(y,z)·G + x·T1 + x²·T2
- * where s_i = Π_k u_k^(bit k of i, the first round taking the top bit),
- * j = floor(i / n), δ(y,z) = (z − z²)·Σ_{i<mn} y^i − Σ_j z^(3+j)·(2^n − 1).
+ * where, with k = log2(m·n) rounds and challenges u_1..u_k in round order,
+ * s_i = Π_{r=1..k} u_r^(bit (k - r) of i)  (round 1 folds on the top bit of i),
+ * j = floor(i / n), y^-i = (y⁻¹)^i, δ(y,z) = (z − z²)·Σ_{i<mn} y^i − Σ_j z^(3+j)·(2^n − 1),
+ * G = gen("pedersen/G", 0), H = gen("pedersen/H", 0). The verifier rejects if
+ * the MSM is not the identity.
  *
  * Secrets (values, blindings, the bits, α, ρ, s_L, s_R, τ1, τ2) are used only
  * in constant-time arithmetic and wiped after. The inner-product argument runs

@@ -46,7 +46,10 @@ typedef struct {
 void s3_set_key_service(s3 *s, const s3_key_service *k);
 
 /* True if this request (headers only) uploads object bytes that should stream. */
-bool s3_is_upload(const http_request *req);
+bool s3_is_upload(const s3 *s, const http_request *req);
+/* The domain of virtual-host style addressing (BUCKET.domain); "localhost"
+ * unless set (cloister serve --s3-domain). */
+void s3_set_domain(s3 *s, const char *domain);
 /* True if this is an S3 Control request (path /v20180820/..., header
  * x-amz-account-id), whatever the Host: s3_handle serves it, and it is never
  * an upload even though it is a PUT with a path (the front door asks before

@@ -17,6 +17,7 @@ cl_err s3_open(store *st, iam *m, const char *data_dir, s3 **out) {
     s->st = st;
     s->m = m;
     s->buckets = s3_bucket_cache_new();
+    s->domain = cl_strdup("localhost");
     char *dir = cl_sprintf("%s/blobs", data_dir);
     cl_err e = blob_store_open(dir, &s->blobs);
     free(dir);
@@ -37,6 +38,7 @@ void s3_set_key_service(s3 *s, const s3_key_service *k) {
 
 void s3_close(s3 *s) {
     if (!s) return;
+    free(s->domain);
     blob_store_close(s->blobs);
     cl_cleanse(s->sse_key, sizeof s->sse_key);
     s3_bucket_cache_free(s->buckets);
@@ -45,15 +47,20 @@ void s3_close(s3 *s) {
 
 /* ---- addressing ---- */
 
-/* "bucket.localhost:9000" -> "bucket" (virtual-host style), else NULL. */
-static char *host_bucket(const http_request *req) {
+void s3_set_domain(s3 *s, const char *domain) {
+    free(s->domain);
+    s->domain = cl_strdup(domain && *domain ? domain : "localhost");
+}
+
+/* Virtual-host style: "my.bucket.DOMAIN[:port]" -> "my.bucket" (bucket names
+ * may hold dots, so the bucket is everything before ".DOMAIN"); else NULL. */
+char *s3_host_bucket(const s3 *s, const http_request *req) {
     const char *host = kvlist_get_ci(&req->headers, "Host");
     if (!host) return NULL;
-    const char *dot = strchr(host, '.');
-    if (!dot || strncasecmp(dot + 1, "localhost", 9) != 0) return NULL;
-    char c = dot[10];
-    if (c != 0 && c != ':') return NULL;
-    return cl_strndup(host, (size_t)(dot - host));
+    size_t n = strcspn(host, ":"), d = strlen(s->domain);
+    if (n < d + 2 || host[n - d - 1] != '.' || strncasecmp(host + n - d, s->domain, d) != 0)
+        return NULL;
+    return cl_strndup(host, n - d - 1);
 }
 
 bool s3_op_init(s3_op *op, s3 *s, const iam_caller *c, http_request *req, http_response *resp) {
@@ -72,7 +79,7 @@ bool s3_op_init(s3_op *op, s3 *s, const iam_caller *c, http_request *req, http_r
     }
     const char *p = buf_cstr(&path);
     if (*p == '/') p++;
-    op->bucket = host_bucket(req);
+    op->bucket = s3_host_bucket(s, req);
     if (!op->bucket && *p) { /* path-style: /bucket[/key] */
         const char *slash = strchr(p, '/');
         op->bucket = slash ? cl_strndup(p, (size_t)(slash - p)) : cl_strdup(p);

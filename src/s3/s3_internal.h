@@ -26,6 +26,7 @@ struct s3 {
     s3_bucket_cache *buckets;
     uint8_t sse_key[32]; /* the node key that wraps SSE-S3 data keys */
     s3_key_service kms;  /* SSE-KMS data keys (zeroed: none) */
+    char *domain;        /* virtual-host addressing: BUCKET.domain (default localhost) */
 };
 
 /* One S3 request in flight. */
@@ -52,6 +53,8 @@ const policy *s3_bucket_entry_policy(const s3_bucket_entry *e);
 
 /* Parses addressing (path-style /bucket/key, or virtual-host bucket.localhost)
  * and the query. False (fault filled) if the request is malformed. */
+/* The bucket a virtual-host style Host names, or NULL (malloc'd). */
+char *s3_host_bucket(const s3 *s, const http_request *req);
 bool s3_op_init(s3_op *op, s3 *s, const iam_caller *c, http_request *req, http_response *resp);
 void s3_op_free(s3_op *op);
 /* Writes op->f as S3's <Error> (with <Resource> naming the bucket/key). */

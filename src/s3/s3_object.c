@@ -83,7 +83,7 @@ static cl_err upload_body(void *arg, cl_slice piece) {
     return chunked_feed(u->dec, piece) == CHUNKED_OK ? CL_OK : CL_ERR_INVALID;
 }
 
-bool s3_is_upload(const http_request *req) {
+bool s3_is_upload(const s3 *s, const http_request *req) {
     if (strcmp(req->method, "PUT") != 0 || kvlist_get_ci(&req->headers, "x-amz-copy-source") ||
         s3_is_control(req))
         return false;
@@ -101,8 +101,9 @@ bool s3_is_upload(const http_request *req) {
         if (sub) return false;
     }
     const char *p = req->path[0] == '/' ? req->path + 1 : req->path;
-    const char *host = kvlist_get_ci(&req->headers, "Host");
-    bool vhost = host && strstr(host, ".localhost") != NULL;
+    char *bucket = s3_host_bucket(s, req);
+    bool vhost = bucket != NULL;
+    free(bucket);
     const char *slash = strchr(p, '/');
     return vhost ? *p != 0 : slash && slash[1] != 0;
 }

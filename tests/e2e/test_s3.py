@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import aws_error_code, client_error, run_aws
+from conftest import aws_error_code, boto3_client, client_error, run_aws
 from test_iam_boto3 import expect_error, _new_account
 
 
@@ -377,3 +377,44 @@ def test_put_over_5gib_refused_at_headers(owner):
             resp += chunk
     assert resp.startswith(b"HTTP/1.1 400") and b"<Code>EntityTooLarge</Code>" in resp, resp[:300]
     expect_error("NoSuchKey", 404, o.get_object, Bucket="too-large", Key="big")
+
+
+def test_s3_domain_virtual_host_with_boto3(make_server, monkeypatch):
+    """`cloister serve --s3-domain s3.cloister.test`: boto3 in virtual-host mode
+    (Host: BUCKET.s3.cloister.test) does PUT (streamed), GET, LIST and multipart,
+    including a bucket name with dots. Name resolution is patched in-process."""
+    import socket
+    from botocore.config import Config
+    srv = make_server("s3domain", extra_args=["--s3-domain", "s3.cloister.test"])
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        if isinstance(host, str) and host.endswith("s3.cloister.test"):
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    port = srv.endpoint.rsplit(":", 1)[1]
+    c = boto3_client(f"http://s3.cloister.test:{port}", "s3", srv.admin_creds(),
+                     s3={"addressing_style": "virtual"})
+    seen = []
+    c.meta.events.register("before-send.s3", lambda request, **kw: seen.append(request.url))
+    for bucket in ("vdomain", "v.dotted.name"):
+        c.create_bucket(Bucket=bucket)
+        c.put_object(Bucket=bucket, Key="a/b.txt", Body=b"hello")
+        assert c.get_object(Bucket=bucket, Key="a/b.txt")["Body"].read() == b"hello"
+        assert [o["Key"] for o in c.list_objects_v2(Bucket=bucket)["Contents"]] == ["a/b.txt"]
+    assert any(u.startswith(f"http://vdomain.s3.cloister.test:{port}/a/b.txt") for u in seen), seen
+    # botocore sends dotted names path-style; the server reads them from Host as well
+    import http.client
+    c.put_bucket_policy(Bucket="v.dotted.name", Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                                "Resource": "arn:aws:s3:::v.dotted.name/*"}]}))
+    conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+    conn.request("GET", "/a/b.txt", headers={"Host": f"v.dotted.name.s3.cloister.test:{port}"})
+    r = conn.getresponse()
+    assert r.status == 200 and r.read() == b"hello"
+    conn.close()
+    # path style keeps working on the same server
+    p = boto3_client(srv.endpoint, "s3", srv.admin_creds())
+    assert p.get_object(Bucket="vdomain", Key="a/b.txt")["Body"].read() == b"hello"

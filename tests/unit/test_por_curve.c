@@ -21,6 +21,7 @@
 #include "crypto/crypto.h"
 
 #include <openssl/bn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,8 +335,8 @@ static void test_point_arith(void **st) {
 
 static void test_point_endo(void **st) {
     (void)st;
-    const uint64_t ks[][2] = {{0, 0}, {1, 0}, {0, 1}, {UINT64_MAX, UINT64_MAX}, {12345, 0},
-                              {0, 987654321}, {UINT64_MAX, 1}};
+    const uint64_t ks[][2] = {{0, 0},     {1, 0},         {0, 1},         {UINT64_MAX, UINT64_MAX},
+                              {12345, 0}, {0, 987654321}, {UINT64_MAX, 1}};
     por_point p, q, r;
     random_point(&p);
     for (size_t i = 0; i < sizeof ks / sizeof ks[0] + 10; i++) {
@@ -800,7 +801,9 @@ static void test_rangeproof_out_of_range(void **st) {
         size_t n = cases[k].n;
         por_scalar v[2];
         switch (cases[k].kind) {
-        case 0: por_scalar_from_u64(&v[0], (uint64_t)1 << 32); break;
+        case 0:
+            por_scalar_from_u64(&v[0], (uint64_t)1 << 32);
+            break;
         case 1: { /* 2^64 */
             por_scalar a;
             por_scalar_from_u64(&a, UINT64_MAX);
@@ -808,8 +811,12 @@ static void test_rangeproof_out_of_range(void **st) {
             por_scalar_add(&v[0], &v[0], &a);
             break;
         }
-        case 2: por_scalar_from_i64(&v[0], -1); break;
-        case 3: por_scalar_from_i64(&v[0], -5); break;
+        case 2:
+            por_scalar_from_i64(&v[0], -1);
+            break;
+        case 3:
+            por_scalar_from_i64(&v[0], -5);
+            break;
         default: { /* 2^64 + 7: its low 64 bits alone are in range */
             por_scalar a, b;
             por_scalar_from_u64(&a, UINT64_MAX);
@@ -867,7 +874,8 @@ static void test_rangeproof_tamper(void **st) {
     for (size_t i = 0; i < len; i++) {
         bool pt_flag = (i < 4 * 48 && i % 48 == 0) ||
                        (i >= 352 - 64 && i < len - 64 && (i - (352 - 64)) % 48 == 0);
-        bool sc_top = (i >= 192 && i < 288 && (i - 192) % 32 == 0) || i == len - 64 || i == len - 32;
+        bool sc_top =
+            (i >= 192 && i < 288 && (i - 192) % 32 == 0) || i == len - 64 || i == len - 32;
         if (!pt_flag && !sc_top) continue;
         for (uint8_t bit = 0x20; bit; bit <<= 1) {
             p[i] ^= bit;
@@ -970,8 +978,8 @@ static void test_rangeproof_batch(void **st) {
     for (int pass = 0; pass < 4; pass++) {
         for (int k = 0; k < 4; k++) {
             por_transcript_init(&ts[k], labels[k]);
-            items[k] = (por_rangeproof_item){&ts[k], cs[k].V, cs[k].m, cs[k].n,
-                                             buf_slice(&cs[k].proof)};
+            items[k] =
+                (por_rangeproof_item){&ts[k], cs[k].V, cs[k].m, cs[k].n, buf_slice(&cs[k].proof)};
         }
         if (pass == 0) {
             assert_int_equal(por_rangeproof_verify_batch(items, 4), CL_OK);
@@ -999,6 +1007,45 @@ static void test_rangeproof_batch(void **st) {
         rp_free(&cs[k]);
 }
 
+/* Provers in several threads at once share the generator cache (which grows
+ * under them) and the one-time constants. */
+static void *prove_in_thread(void *arg) {
+    /* no cmocka asserts here: they may only fail from the main thread */
+    size_t m = (size_t)(uintptr_t)arg;
+    for (size_t k = 0; k < 2; k++) {
+        uint64_t v[4] = {1, 2, 3, 4};
+        por_scalar g[4];
+        por_point V[4];
+        uint8_t Vb[4 * 48];
+        cl_buf proof = CL_BUF_INIT;
+        por_transcript t;
+        for (size_t j = 0; j < m; j++)
+            por_scalar_random(&g[j]);
+        por_transcript_init(&t, "threads");
+        if (por_rangeproof_prove(&t, v, g, m, (size_t)8 << k, &proof, V) != CL_OK) abort();
+        for (size_t j = 0; j < m; j++)
+            por_point_to_bytes(Vb + 48 * j, &V[j]);
+        por_transcript_init(&t, "threads");
+        if (por_rangeproof_verify(&t, Vb, m, (size_t)8 << k, buf_slice(&proof)) != CL_OK) abort();
+        buf_free(&proof);
+        por_generators("test/threads", 50 * (k + 1) * m);
+    }
+    return NULL;
+}
+
+static void test_threads(void **st) {
+    (void)st;
+    pthread_t th[3];
+    for (uintptr_t i = 0; i < 3; i++)
+        assert_int_equal(
+            pthread_create(&th[i], NULL, prove_in_thread, (void *)(i == 2 ? 4 : 1 + i)), 0);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    por_affine a;
+    por_generator(&a, "test/threads", 199);
+    assert_true(blst_p1_affine_is_equal(&por_generators("test/threads", 200)[199], &a));
+}
+
 static int teardown(void **st) {
     (void)st;
     por_curve_cleanup();
@@ -1023,6 +1070,7 @@ int main(void) {
         cmocka_unit_test(test_rangeproof_out_of_range),
         cmocka_unit_test(test_rangeproof_tamper),
         cmocka_unit_test(test_rangeproof_batch),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(t, NULL, teardown);
 }
