@@ -3,17 +3,18 @@
  *
  * blst does the field and group arithmetic; this file adds what blst does not
  * offer in the shape the prover needs:
- *   - constant-time fixed-base combs for the two Pedersen bases. A commitment is
- *     then ~60 mixed additions and no doublings (tables: 2^(w-1) multiples of
- *     2^(w·i)·G per window i), instead of a full ladder per base;
+ *   - constant-time fixed-base combs for the two Pedersen bases: with 6-bit
+ *     signed windows a 64-bit value costs 11 mixed additions and a 255-bit
+ *     blinding 43, with no doublings (tables: 1..32 times 2^(6·i)·G for each
+ *     window i, 132 KiB per base), instead of a full ladder per base;
  *   - constant-time Straus over per-base tables (por_ct_msm_rows) for the
  *     prover's secret vectors, since blst's Pippenger indexes buckets by scalar
  *     digits (fast, but its memory accesses follow the secret);
  *   - a variable-time (k1 + λ·k2)·P with 64-bit halves through the GLV
  *     endomorphism (x, y) -> (β·x, y), used to fold generators in the
  *     inner-product argument by short challenges;
- *   - a process-wide cache of hash-to-curve generators (57 µs each on a slow core,
- *     and a range proof over 64 values needs 8192 of them).
+ *   - a process-wide cache of hash-to-curve generators (~55 µs each on this
+ *     class of core, and a range proof over 64 values needs 8192 of them).
  * Table lookups scan every entry with masks (ct_gather), digits are recoded
  * with arithmetic only, and blst's add_or_double_affine is exception-free, so
  * the constant-time paths have no secret-dependent branch or address. */
@@ -699,6 +700,13 @@ void por_msm_threads(por_point *out, const por_affine *points, const por_scalar 
         return;
     }
     size_t window = pippenger_window(n);
+    /* The tiles use blst's scratch, sized by blst for its own window: if a
+     * future blst picks windows differently, do not guess, run single-threaded. */
+    if (blst_p1s_mult_pippenger_scratch_sizeof(n) != blst_p1s_mult_pippenger_scratch_sizeof(2)
+                                                         << (window - 2)) {
+        por_msm(out, points, scalars, n);
+        return;
+    }
     /* 255 / window + 1 tiles: when window divides 255 the last one is blst's
      * 1-bit carry tile on top, as its single-threaded loop does. */
     size_t ntiles = 255 / window + 1;

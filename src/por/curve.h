@@ -144,7 +144,9 @@ void por_curve_cleanup(void);
 void por_msm(por_point *out, const por_affine *points, const por_scalar *scalars, size_t n);
 void por_msm_ptrs(por_point *out, const por_affine *const *points, const por_scalar *scalars,
                   size_t n);
-/* The same split over nthreads threads (contiguous chunks, summed). */
+/* The same over nthreads threads: blst's Pippenger windows are shared out
+ * (every thread sees all points), so the total work stays that of one thread.
+ * Pays from a few thousand points; below 64 it runs single-threaded. */
 void por_msm_threads(por_point *out, const por_affine *points, const por_scalar *scalars, size_t n,
                      unsigned nthreads);
 

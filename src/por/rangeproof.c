@@ -412,7 +412,11 @@ static cl_err read_point(por_affine *out, const uint8_t *in) {
     return por_affine_is_identity(out) ? CL_ERR_INVALID : CL_OK;
 }
 
-static cl_err parse(rp_proof *p, const uint8_t *V, size_t m, size_t lg, cl_slice proof) {
+/* Decodes the proof and, given as bytes, the commitments; commitments given as
+ * points are copied (and only checked not to be the identity). */
+static cl_err parse(rp_proof *p, const por_rangeproof_item *it, size_t lg) {
+    size_t m = it->m;
+    cl_slice proof = it->proof;
     const uint8_t *b = proof.ptr;
     CL_TRY(read_point(&p->A, b));
     CL_TRY(read_point(&p->S, b + PT));
@@ -430,8 +434,14 @@ static cl_err parse(rp_proof *p, const uint8_t *V, size_t m, size_t lg, cl_slice
     }
     CL_TRY(por_scalar_from_bytes(&p->a, b));
     CL_TRY(por_scalar_from_bytes(&p->b, b + SC));
-    for (size_t j = 0; j < m; j++)
-        CL_TRY(read_point(&p->V[j], V + j * PT));
+    for (size_t j = 0; j < m; j++) {
+        if (it->commitments) {
+            CL_TRY(read_point(&p->V[j], it->commitments + j * PT));
+        } else {
+            p->V[j] = it->commitment_points[j];
+            if (por_affine_is_identity(&p->V[j])) return CL_ERR_INVALID;
+        }
+    }
     return CL_OK;
 }
 
@@ -462,7 +472,15 @@ static cl_err add_proof(vmsm *v, const por_rangeproof_item *it, const uint8_t *r
                         size_t lg, const por_scalar *weight) {
     size_t m = it->m, n = it->n, N = m * n;
     por_transcript *t = it->transcript;
-    transcript_start(t, m, n, it->commitments);
+    if (it->commitments) {
+        transcript_start(t, m, n, it->commitments);
+    } else {
+        uint8_t *Vb = cl_malloc(m * PT);
+        for (size_t j = 0; j < m; j++)
+            por_affine_to_bytes(Vb + j * PT, &p->V[j]);
+        transcript_start(t, m, n, Vb);
+        free(Vb);
+    }
     por_transcript_append(t, "A", slice_of(raw, PT));
     por_transcript_append(t, "S", slice_of(raw + PT, PT));
     por_scalar y, z, x, w, c, tmp, tmp2;
@@ -589,7 +607,8 @@ cl_err por_rangeproof_verify_batch(const por_rangeproof_item *items, size_t coun
     for (size_t k = 0; k < count; k++) {
         size_t lg;
         if (!params(items[k].m, items[k].n, &lg)) return CL_ERR_INVALID;
-        if (!items[k].commitments || !items[k].transcript) return CL_ERR_INVALID;
+        if ((!items[k].commitments && !items[k].commitment_points) || !items[k].transcript)
+            return CL_ERR_INVALID;
         if (items[k].proof.len != por_rangeproof_size(items[k].m, items[k].n) ||
             !items[k].proof.ptr)
             return CL_ERR_INVALID;
@@ -607,7 +626,7 @@ cl_err por_rangeproof_verify_batch(const por_rangeproof_item *items, size_t coun
         ps[k].L = cl_malloc((lg ? lg : 1) * sizeof *ps[k].L);
         ps[k].R = cl_malloc((lg ? lg : 1) * sizeof *ps[k].R);
         ps[k].V = cl_malloc(it->m * sizeof *ps[k].V);
-        e = parse(&ps[k], it->commitments, it->m, lg, it->proof);
+        e = parse(&ps[k], it, lg);
         if (e != CL_OK) break;
         por_scalar weight;
         if (count == 1)
@@ -641,6 +660,13 @@ cl_err por_rangeproof_verify_batch(const por_rangeproof_item *items, size_t coun
 
 cl_err por_rangeproof_verify(por_transcript *t, const uint8_t *commitments, size_t m, size_t n,
                              cl_slice proof) {
-    por_rangeproof_item it = {t, commitments, m, n, proof};
+    por_rangeproof_item it = {t, commitments, m, n, proof, NULL};
+    return por_rangeproof_verify_batch(&it, 1);
+}
+
+cl_err por_rangeproof_verify_points(por_transcript *t, const por_affine *commitments, size_t m,
+                                    size_t n, cl_slice proof) {
+    if (!commitments) return CL_ERR_INVALID;
+    por_rangeproof_item it = {t, NULL, m, n, proof, commitments};
     return por_rangeproof_verify_batch(&it, 1);
 }

@@ -78,16 +78,26 @@ cl_err por_rangeproof_prove(por_transcript *t, const uint64_t *values, const por
 cl_err por_rangeproof_verify(por_transcript *t, const uint8_t *commitments, size_t m, size_t n,
                              cl_slice proof);
 
+/* The same with commitments the caller already holds as points (e.g. computed
+ * homomorphically from a sum tree), which skips decoding and the subgroup
+ * check: they must be points of G1 (anything from curve.h's arithmetic on
+ * checked inputs is). The identity is still refused. */
+cl_err por_rangeproof_verify_points(por_transcript *t, const por_affine *commitments, size_t m,
+                                    size_t n, cl_slice proof);
+
 /* Batch verification: one multi-scalar multiplication for all items, each
  * item's equations weighted by fresh random scalars, so it accepts exactly
  * when every item would (up to 2^-255). Every transcript is advanced as by
  * por_rangeproof_verify. CL_OK if all verify; otherwise an error, and which
- * item failed is not said (verify them one by one to find out). */
+ * item failed is not said (verify them one by one to find out). Each item
+ * gives its commitments either as bytes (commitments: m * 48, decoded and
+ * checked) or as points (commitment_points, as for _verify_points). */
 typedef struct {
     por_transcript *transcript;
-    const uint8_t *commitments; /* m * 48 bytes */
+    const uint8_t *commitments;
     size_t m, n;
     cl_slice proof;
+    const por_affine *commitment_points; /* used when commitments is NULL */
 } por_rangeproof_item;
 
 cl_err por_rangeproof_verify_batch(const por_rangeproof_item *items, size_t count);

@@ -989,6 +989,36 @@ static void test_rangeproof_batch(void **st) {
             assert_int_equal(por_rangeproof_verify(&one, cs[2].V, 4, 64, buf_slice(&cs[2].proof)),
                              CL_OK);
             assert_memory_equal(one.state, ts[2].state, 32);
+            /* commitments as points, alone and in a batch (item 1) */
+            por_affine pts[4];
+            for (size_t j = 0; j < 4; j++)
+                assert_int_equal(por_affine_from_bytes(&pts[j], cs[2].V + 48 * j), CL_OK);
+            por_transcript_init(&one, labels[2]);
+            assert_int_equal(
+                por_rangeproof_verify_points(&one, pts, 4, 64, buf_slice(&cs[2].proof)), CL_OK);
+            assert_memory_equal(one.state, ts[2].state, 32);
+            por_transcript_init(&one, labels[2]);
+            assert_int_equal(
+                por_rangeproof_verify_points(&one, pts + 1, 4 - 1, 64, buf_slice(&cs[2].proof)),
+                CL_ERR_INVALID);
+            pts[0] = pts[1]; /* another commitment */
+            por_transcript_init(&one, labels[2]);
+            assert_int_equal(
+                por_rangeproof_verify_points(&one, pts, 4, 64, buf_slice(&cs[2].proof)),
+                CL_ERR_CRYPTO);
+            memset(&pts[0], 0, sizeof pts[0]); /* the identity */
+            por_transcript_init(&one, labels[2]);
+            assert_int_equal(
+                por_rangeproof_verify_points(&one, pts, 4, 64, buf_slice(&cs[2].proof)),
+                CL_ERR_INVALID);
+            por_affine p1[2];
+            for (size_t j = 0; j < 2; j++)
+                assert_int_equal(por_affine_from_bytes(&p1[j], cs[1].V + 48 * j), CL_OK);
+            for (int k = 0; k < 4; k++)
+                por_transcript_init(&ts[k], labels[k]);
+            items[1].commitments = NULL;
+            items[1].commitment_points = p1;
+            assert_int_equal(por_rangeproof_verify_batch(items, 4), CL_OK);
         } else if (pass == 1) { /* one item with another's label */
             por_transcript_init(&ts[3], "b2");
             assert_int_equal(por_rangeproof_verify_batch(items, 4), CL_ERR_CRYPTO);
