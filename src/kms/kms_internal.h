@@ -90,6 +90,8 @@ double kms_epoch(time_t t);
 bool kms_key_resolve(kms_call *call, const char *key_id, kms_key *out);
 bool kms_key_load(kms *k, const char *account, const char *uuid, kms_key *out);
 cl_err kms_key_save(kms *k, const kms_key *key);
+/* The key the request's KeyId names, with `action` authorized on it. */
+bool kms_key_for(kms_call *call, const char *action, kms_key *key);
 /* Checks the state allows cryptographic use (DisabledException,
  * KMSInvalidStateException). */
 bool kms_key_usable(kms_call *call, const kms_key *key);

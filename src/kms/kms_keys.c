@@ -230,6 +230,15 @@ bool kms_key_resolve(kms_call *call, const char *key_id, kms_key *out) {
     return kms_fail(call, 400, "NotFoundException", "Key '%.300s' does not exist", key_id);
 }
 
+bool kms_key_for(kms_call *call, const char *action, kms_key *key) {
+    bool bad = false;
+    const char *id = kms_in_str(call, "KeyId", true, &bad);
+    if (!id || !kms_key_resolve(call, id, key)) return false;
+    if (kms_authorize_key(call, key, action, NULL)) return true;
+    kms_key_free(key);
+    return false;
+}
+
 bool kms_key_usable(kms_call *call, const kms_key *key) {
     const char *state = str(key->doc, "KeyState");
     if (strcmp(state, "Enabled") == 0) return true;

@@ -186,20 +186,11 @@ static bool policy_name(kms_call *call) {
     return true;
 }
 
-static bool key_for(kms_call *call, const char *action, kms_key *key) {
-    bool bad = false;
-    const char *id = kms_in_str(call, "KeyId", true, &bad);
-    if (!id || !kms_key_resolve(call, id, key)) return false;
-    if (kms_authorize_key(call, key, action, NULL)) return true;
-    kms_key_free(key);
-    return false;
-}
-
 bool kms_op_put_key_policy(kms_call *call) {
     bool bad = false;
     const char *text = kms_in_str(call, "Policy", true, &bad);
     kms_key key;
-    if (!text || !policy_name(call) || !key_for(call, "kms:PutKeyPolicy", &key)) return false;
+    if (!text || !policy_name(call) || !kms_key_for(call, "kms:PutKeyPolicy", &key)) return false;
     policy *p = NULL;
     char err[256];
     bool ok = policy_parse(slice_cstr(text), POLICY_RESOURCE, &p, err, sizeof err) == CL_OK;
@@ -221,7 +212,7 @@ bool kms_op_put_key_policy(kms_call *call) {
 
 bool kms_op_get_key_policy(kms_call *call) {
     kms_key key;
-    if (!policy_name(call) || !key_for(call, "kms:GetKeyPolicy", &key)) return false;
+    if (!policy_name(call) || !kms_key_for(call, "kms:GetKeyPolicy", &key)) return false;
     call->out = json_pack("{s:s, s:s}", "Policy", str(key.doc, "Policy"), "PolicyName", "default");
     kms_key_free(&key);
     return true;
@@ -229,7 +220,7 @@ bool kms_op_get_key_policy(kms_call *call) {
 
 bool kms_op_list_key_policies(kms_call *call) {
     kms_key key;
-    if (!key_for(call, "kms:ListKeyPolicies", &key)) return false;
+    if (!kms_key_for(call, "kms:ListKeyPolicies", &key)) return false;
     call->out = json_pack("{s:[s], s:b}", "PolicyNames", "default", "Truncated", 0);
     kms_key_free(&key);
     return true;
@@ -357,7 +348,7 @@ bool kms_op_create_grant(kms_call *call) {
                                json_is_string(op) ? json_string_value(op) : "(not a string)");
     }
     kms_key key;
-    if (!key_for(call, "kms:CreateGrant", &key)) return false;
+    if (!kms_key_for(call, "kms:CreateGrant", &key)) return false;
     if (strcmp(str(key.doc, "KeyState"), "PendingDeletion") == 0) {
         kms_fail(call, 400, "KMSInvalidStateException", "%s is pending deletion.", key.arn);
         kms_key_free(&key);
@@ -416,7 +407,7 @@ bool kms_op_list_grants(kms_call *call) {
     const char *gid = kms_in_str(call, "GrantId", false, &bad);
     const char *grantee = kms_in_str(call, "GranteePrincipal", false, &bad);
     kms_key key;
-    if (bad || !key_for(call, "kms:ListGrants", &key)) return false;
+    if (bad || !kms_key_for(call, "kms:ListGrants", &key)) return false;
     grant_list l = {.list = json_array(), .grant_id = gid, .grantee = grantee};
     char *scope = grant_scope(&key);
     store_list(call->k->st, "kms_grant", scope, NULL, NULL, 0, list_grant, &l, NULL);
@@ -495,7 +486,7 @@ bool kms_op_revoke_grant(kms_call *call) {
     bool bad = false;
     const char *gid = kms_in_str(call, "GrantId", true, &bad);
     kms_key key;
-    if (!gid || !key_for(call, "kms:RevokeGrant", &key)) return false;
+    if (!gid || !kms_key_for(call, "kms:RevokeGrant", &key)) return false;
     char *scope = grant_scope(&key);
     cl_err e = store_delete(call->k->st, "kms_grant", scope, gid);
     if (e != CL_OK) kms_fail(call, 400, "NotFoundException", "Grant %.80s not found.", gid);

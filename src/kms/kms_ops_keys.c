@@ -84,20 +84,9 @@ bool kms_op_create_key(kms_call *call) {
     return true;
 }
 
-/* Loads the key named by KeyId and authorizes `action` on it. */
-static bool key_for(kms_call *call, const char *action, kms_key *key) {
-    bool bad = false;
-    const char *id = kms_in_str(call, "KeyId", true, &bad);
-    if (!id) return false;
-    if (!kms_key_resolve(call, id, key)) return false;
-    if (kms_authorize_key(call, key, action, NULL)) return true;
-    kms_key_free(key);
-    return false;
-}
-
 bool kms_op_describe_key(kms_call *call) {
     kms_key key;
-    if (!key_for(call, "kms:DescribeKey", &key)) return false;
+    if (!kms_key_for(call, "kms:DescribeKey", &key)) return false;
     call->out = json_pack("{s:o}", "KeyMetadata", kms_key_metadata(&key));
     kms_key_free(&key);
     return true;
@@ -149,7 +138,7 @@ bool kms_op_list_keys(kms_call *call) {
 
 static bool set_state(kms_call *call, const char *action, const char *state) {
     kms_key key;
-    if (!key_for(call, action, &key)) return false;
+    if (!kms_key_for(call, action, &key)) return false;
     bool ok = strcmp(state_of(&key), "PendingDeletion") != 0;
     if (!ok)
         kms_fail(call, 400, "KMSInvalidStateException", "%s is pending deletion.", key.arn);
@@ -173,7 +162,7 @@ bool kms_op_update_key_description(kms_call *call) {
     bool bad = false;
     const char *d = kms_in_str(call, "Description", true, &bad);
     kms_key key;
-    if (!d || !key_for(call, "kms:UpdateKeyDescription", &key)) return false;
+    if (!d || !kms_key_for(call, "kms:UpdateKeyDescription", &key)) return false;
     kms_key_set(&key, "Description", json_string(d));
     bool ok = kms_key_save(call->k, &key) == CL_OK;
     kms_key_free(&key);
@@ -188,7 +177,7 @@ bool kms_op_schedule_key_deletion(kms_call *call) {
                                  "failed to satisfy constraint: Member must have value between 7 "
                                  "and 30");
     kms_key key;
-    if (!key_for(call, "kms:ScheduleKeyDeletion", &key)) return false;
+    if (!kms_key_for(call, "kms:ScheduleKeyDeletion", &key)) return false;
     if (strcmp(state_of(&key), "PendingDeletion") == 0) {
         kms_fail(call, 400, "KMSInvalidStateException", "%s is pending deletion.", key.arn);
         kms_key_free(&key);
@@ -215,7 +204,7 @@ bool kms_op_schedule_key_deletion(kms_call *call) {
 
 bool kms_op_cancel_key_deletion(kms_call *call) {
     kms_key key;
-    if (!key_for(call, "kms:CancelKeyDeletion", &key)) return false;
+    if (!kms_key_for(call, "kms:CancelKeyDeletion", &key)) return false;
     bool ok = strcmp(state_of(&key), "PendingDeletion") == 0;
     if (!ok) {
         kms_fail(call, 400, "KMSInvalidStateException", "%s is not pending deletion.", key.arn);
@@ -243,7 +232,7 @@ bool kms_op_enable_key_rotation(kms_call *call) {
     if (p && (!json_is_integer(p) || days < 90 || days > 2560))
         return kms_invalid(call, "RotationPeriodInDays must be between 90 and 2560");
     kms_key key;
-    if (!key_for(call, "kms:EnableKeyRotation", &key)) return false;
+    if (!kms_key_for(call, "kms:EnableKeyRotation", &key)) return false;
     bool ok = symmetric(call, &key) && kms_key_usable(call, &key);
     if (ok) {
         kms_key_set(&key, "RotationEnabled", json_true());
@@ -257,7 +246,7 @@ bool kms_op_enable_key_rotation(kms_call *call) {
 
 bool kms_op_disable_key_rotation(kms_call *call) {
     kms_key key;
-    if (!key_for(call, "kms:DisableKeyRotation", &key)) return false;
+    if (!kms_key_for(call, "kms:DisableKeyRotation", &key)) return false;
     bool ok = symmetric(call, &key) && kms_key_usable(call, &key);
     if (ok) {
         kms_key_set(&key, "RotationEnabled", json_false());
@@ -270,7 +259,7 @@ bool kms_op_disable_key_rotation(kms_call *call) {
 
 bool kms_op_get_key_rotation_status(kms_call *call) {
     kms_key key;
-    if (!key_for(call, "kms:GetKeyRotationStatus", &key)) return false;
+    if (!kms_key_for(call, "kms:GetKeyRotationStatus", &key)) return false;
     bool on = json_is_true(json_object_get(key.doc, "RotationEnabled"));
     call->out =
         json_pack("{s:b, s:s, s:s}", "KeyRotationEnabled", on, "KeyId", key.arn, "KeyArn", key.arn);
@@ -286,7 +275,7 @@ bool kms_op_get_key_rotation_status(kms_call *call) {
 
 bool kms_op_rotate_key_on_demand(kms_call *call) {
     kms_key key;
-    if (!key_for(call, "kms:RotateKeyOnDemand", &key)) return false;
+    if (!kms_key_for(call, "kms:RotateKeyOnDemand", &key)) return false;
     pthread_mutex_lock(&call->k->lock);
     kms_key fresh;
     bool ok = symmetric(call, &key) && kms_key_usable(call, &key) &&

@@ -169,17 +169,21 @@ static json_t *kms_context(s3_op *op) {
     return NULL;
 }
 
-static bool kms_data_key(s3_op *op, uint8_t key[32], json_t **rec) {
-    if (!op->s->kms.data_key) {
+/* SSE-KMS needs the key service and a signed request (as S3: never anonymous). */
+static bool kms_available(s3_op *op) {
+    if (!op->s->kms.data_key || !op->s->kms.decrypt) {
         aws_fault_set(&op->f, 501, "NotImplemented", "SSE-KMS needs the KMS service.");
         return false;
     }
-    if (op->c->p.type == PRINCIPAL_ANONYMOUS) {
-        aws_fault_set(&op->f, 400, "InvalidArgument",
-                      "Requests specifying Server Side Encryption with AWS KMS managed keys "
-                      "require AWS Signature Version 4.");
-        return false;
-    }
+    if (op->c->p.type != PRINCIPAL_ANONYMOUS) return true;
+    aws_fault_set(&op->f, 400, "InvalidArgument",
+                  "Requests specifying Server Side Encryption with AWS KMS managed keys "
+                  "require AWS Signature Version 4.");
+    return false;
+}
+
+static bool kms_data_key(s3_op *op, uint8_t key[32], json_t **rec) {
+    if (!kms_available(op)) return false;
     const char *key_id =
         kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption-aws-kms-key-id");
     if (!key_id)
@@ -208,16 +212,7 @@ static bool kms_data_key(s3_op *op, uint8_t key[32], json_t **rec) {
 
 /* The data key of an SSE-KMS object, decrypted by KMS for this request's caller. */
 static bool kms_object_key(s3_op *op, json_t *rec, uint8_t key[32]) {
-    if (!op->s->kms.decrypt) {
-        aws_fault_set(&op->f, 501, "NotImplemented", "SSE-KMS needs the KMS service.");
-        return false;
-    }
-    if (op->c->p.type == PRINCIPAL_ANONYMOUS) {
-        aws_fault_set(&op->f, 400, "InvalidArgument",
-                      "Requests specifying Server Side Encryption with AWS KMS managed keys "
-                      "require AWS Signature Version 4.");
-        return false;
-    }
+    if (!kms_available(op)) return false;
     cl_buf blob = CL_BUF_INIT;
     char *arn = NULL;
     aws_fault kf = {0};

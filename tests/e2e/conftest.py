@@ -367,3 +367,20 @@ def client_error(exc):
 
 def which(name):
     return shutil.which(name)
+
+
+def blobs_contain(data_dir, needle):
+    """True if any stored object blob of the server's data dir contains needle
+    (the tests that show a plaintext is not on disk)."""
+    for root, _, files in os.walk(os.path.join(data_dir, "blobs")):
+        for f in files:
+            with open(os.path.join(root, f), "rb") as fh:
+                if needle in fh.read():
+                    return True
+    return False
+
+
+def uniq(prefix):
+    """A fresh name for a bucket, user or key alias: prefix-<8 hex>."""
+    import uuid
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"

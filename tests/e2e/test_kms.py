@@ -10,12 +10,11 @@ import json
 import os
 import subprocess
 import urllib.request
-import uuid
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import BIN, REGION, aws_error_code, client_error
+from conftest import BIN, REGION, aws_error_code, client_error, uniq
 
 
 def admin_kms(server):
@@ -40,10 +39,6 @@ def allow(actions, resource="*"):
 
 def account_of(server):
     return server.boto3_client("sts").get_caller_identity()["Account"]
-
-
-def uniq(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 # --------------------------------------------------------------------------- aws CLI
@@ -412,9 +407,6 @@ def test_aliases(server):
 
 
 def test_unknown_operation_and_bad_json(server):
-    import botocore.auth
-    import botocore.awsrequest
-    import botocore.credentials
     c = server.admin_creds()
     for target, body in (("TrentService.Nope", b"{}"), ("TrentService.Encrypt", b"[1,2]"),
                          ("TrentService.Encrypt", b"{\"KeyId\": 5, \"Plaintext\": \"AA==\"}")):

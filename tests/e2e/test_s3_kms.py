@@ -8,32 +8,17 @@ with a KMS key, key states seen through S3, anonymous reads, and the bytes on
 disk never being the plaintext."""
 import json
 import os
-import uuid
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import aws_error_code, boto3_client, client_error, run_aws
+from conftest import blobs_contain, boto3_client, client_error, run_aws, uniq
 
 ROLE = "ProverInputDownloadRole"
 
 
-def blobs_contain(data_dir, needle):
-    for root, _, files in os.walk(os.path.join(data_dir, "blobs")):
-        for f in files:
-            with open(os.path.join(root, f), "rb") as fh:
-                if needle in fh.read():
-                    return True
-    return False
-
-
-def uniq(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
 def test_sensitive_inputs_flow_with_sse_kms(server, aws_cli, tmp_path):
     a = server.admin_creds()
-    A = server.boto3_client("sts").get_caller_identity()["Account"]
     kms, s3, iam = (server.boto3_client(x) for x in ("kms", "s3", "iam"))
     rc, b, _, err = server.account_create(uniq("prover"))
     assert rc == 0, err

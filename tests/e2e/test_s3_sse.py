@@ -15,16 +15,7 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import BIN, boto3_client, client_error, free_port, read_credentials, run_aws
-
-
-def blobs_contain(data_dir, needle):
-    for root, _, files in os.walk(os.path.join(data_dir, "blobs")):
-        for f in files:
-            with open(os.path.join(root, f), "rb") as fh:
-                if needle in fh.read():
-                    return True
-    return False
+from conftest import BIN, blobs_contain, boto3_client, client_error, free_port, read_credentials, run_aws
 
 
 def test_sse_s3(server, aws_cli, tmp_path):

@@ -6,25 +6,11 @@ re-encrypted as a PUT would be). Every read is byte-exact, ranges cross part
 boundaries, and the plaintext is never on disk."""
 import json
 import os
-import uuid
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import boto3_client, client_error, run_aws
-
-
-def blobs_contain(data_dir, needle):
-    for root, _, files in os.walk(os.path.join(data_dir, "blobs")):
-        for f in files:
-            with open(os.path.join(root, f), "rb") as fh:
-                if needle in fh.read():
-                    return True
-    return False
-
-
-def uniq(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+from conftest import blobs_contain, boto3_client, client_error, run_aws, uniq
 
 
 def patterned(marker, size):
