@@ -187,6 +187,11 @@ static int run(const serve_opts *o) {
         fprintf(stderr, "cloister serve: cannot open the meta store %s\n", db);
         goto out;
     }
+    if (!open_kms(o, st, m, &ar, &keys)) goto out;
+    uint8_t seal[32]; /* IAM's secrets at rest are sealed under the root key */
+    kms_node_key(keys, "iam-secrets", seal);
+    iam_set_secret_key(m, seal);
+    cl_cleanse(seal, sizeof seal);
     if (iam_bootstrap(m, cred, &created) != CL_OK) {
         fprintf(stderr, "cloister serve: cannot create the first account\n");
         goto out;
@@ -196,7 +201,6 @@ static int run(const serve_opts *o) {
         goto out;
     }
     s3_set_domain(objects, o->s3_domain);
-    if (!open_kms(o, st, m, &ar, &keys)) goto out;
     s3_set_key_service(objects, &(s3_key_service){keys, s3_data_key, s3_decrypt});
     frontdoor fd = {m, st, objects, keys};
     http_server *srv = start_http(o, &fd, &cert, &key);

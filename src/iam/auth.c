@@ -105,7 +105,13 @@ static bool load_long_term(iam *m, json_t *key, iam_key_info *k) {
     free(name);
     if (!user) return false;
     k->active = strcmp(iam_str(key, "Status"), "Active") == 0;
-    k->secret = cl_strdup(iam_str(key, "Secret"));
+    k->secret = iam_secret_get(m, key, iam_str(key, "AccessKeyId"));
+    if (!k->secret) { /* sealed under another node key: the key cannot be used */
+        log_warn("iam: the secret of access key %s cannot be unsealed",
+                 iam_str(key, "AccessKeyId"));
+        k->secret = cl_strdup("");
+        k->active = false;
+    }
     k->type = PRINCIPAL_USER;
     k->account = cl_strdup(iam_str(key, "Account"));
     k->arn = cl_strdup(iam_str(user, "Arn"));
@@ -116,10 +122,11 @@ static bool load_long_term(iam *m, json_t *key, iam_key_info *k) {
 }
 
 /* Loads a temporary session (assumed role or GetSessionToken). */
-static bool load_session(json_t *s, iam_key_info *k) {
+static bool load_session(iam *m, json_t *s, const char *akid, iam_key_info *k) {
     k->temporary = true;
-    k->active = true;
-    k->secret = cl_strdup(iam_str(s, "Secret"));
+    k->secret = iam_secret_get(m, s, akid);
+    k->active = k->secret != NULL;
+    if (!k->secret) k->secret = cl_strdup("");
     k->token = cl_strdup(iam_str(s, "Token"));
     if (time_parse_iso8601(slice_cstr(iam_str(s, "Expiration")), &k->expiration) != CL_OK)
         k->expiration = 0;
@@ -147,7 +154,7 @@ static bool key_info_get(iam *m, const char *akid, const char *kscope, iam_key_i
     *has_key = false;
     bool temporary = strncmp(akid, "ASIA", 4) == 0;
     json_t *doc = iam_doc_get(m, temporary ? "session" : "access_key", "", akid);
-    bool ok = doc && (temporary ? load_session(doc, k) : load_long_term(m, doc, k));
+    bool ok = doc && (temporary ? load_session(m, doc, akid, k) : load_long_term(m, doc, k));
     json_decref(doc); /* jansson zeroises freed memory (see cli/main.c) */
     if (ok)
         iam_auth_cache_put(m->auth_cache, akid, seq, k);

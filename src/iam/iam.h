@@ -18,6 +18,11 @@
 typedef struct iam iam;
 
 cl_err iam_open(store *st, iam **out);
+/* From now on, secret access keys and session secrets are stored sealed
+ * (AES-256-GCM) under this 32-byte key, derived by the caller from the node
+ * root key (kms_node_key). Without it they are stored in the clear (unit tests,
+ * fuzzers). Secrets stored in the clear before stay readable. */
+void iam_set_secret_key(iam *m, const uint8_t key[32]);
 void iam_close(iam *m);
 /* The first account, created on first start; NULL before bootstrap. */
 const char *iam_root_account(const iam *m);

@@ -57,6 +57,8 @@ void iam_policy_cache_free(iam_policy_cache *c);
 
 struct iam {
     store *st;
+    bool seal;            /* iam_set_secret_key was called */
+    uint8_t seal_key[32]; /* seals secrets at rest */
     char root_account[13];
     iam_auth_cache *auth_cache;
     iam_policy_cache *policy_cache;
@@ -68,6 +70,13 @@ struct iam {
 void iam_new_id(char *out, size_t out_len, const char *prefix, size_t n_random);
 /* A fresh 40-character secret access key. */
 char *iam_new_secret(void);
+/* Puts a secret into a document about to be stored: "SecretSealed" =
+ * base64(iv || AES-256-GCM(seal key, aad = "cloister/iam/secret/v1" 0x00 id) ||
+ * tag), or "Secret" in the clear without a seal key. */
+void iam_secret_put(iam *m, json_t *doc, const char *id, const char *secret);
+/* The secret of a stored document (malloc'd; cl_free_secret), NULL if it
+ * cannot be read (no secret, or sealed under another key). */
+char *iam_secret_get(iam *m, json_t *doc, const char *id);
 char *iam_lower(const char *s);
 char *iam_scope2(const char *account, const char *name); /* "acct/lower(name)" */
 

@@ -116,15 +116,72 @@ cl_err iam_user_create(iam *m, const char *account, const char *name, const char
     return CL_OK;
 }
 
+#define SEAL_AAD "cloister/iam/secret/v1"
+
+void iam_set_secret_key(iam *m, const uint8_t key[32]) {
+    memcpy(m->seal_key, key, sizeof m->seal_key);
+    m->seal = true;
+}
+
+static void seal_aad(const char *id, cl_buf *aad) {
+    buf_append(aad, SEAL_AAD, sizeof SEAL_AAD); /* with its NUL: the separator */
+    buf_append_cstr(aad, id);
+}
+
+void iam_secret_put(iam *m, json_t *doc, const char *id, const char *secret) {
+    if (!m->seal) {
+        json_object_set_new(doc, "Secret", json_string(secret));
+        return;
+    }
+    size_t n = strlen(secret);
+    cl_buf aad = CL_BUF_INIT, b64 = CL_BUF_INIT;
+    uint8_t *sealed = cl_malloc(CRYPTO_GCM_IV_LEN + n + CRYPTO_GCM_TAG_LEN);
+    crypto_random(sealed, CRYPTO_GCM_IV_LEN);
+    seal_aad(id, &aad);
+    crypto_gcm_seal(m->seal_key, sealed, buf_slice(&aad), slice_of(secret, n),
+                    sealed + CRYPTO_GCM_IV_LEN);
+    base64_encode(&b64, slice_of(sealed, CRYPTO_GCM_IV_LEN + n + CRYPTO_GCM_TAG_LEN));
+    json_object_set_new(doc, "SecretSealed", json_string(buf_cstr(&b64)));
+    free(sealed);
+    buf_free(&aad);
+    buf_free(&b64);
+}
+
+char *iam_secret_get(iam *m, json_t *doc, const char *id) {
+    const char *clear = iam_str(doc, "Secret"), *sealed = iam_str(doc, "SecretSealed");
+    if (clear && *clear) return cl_strdup(clear); /* stored before sealing was on */
+    if (!sealed || !m->seal) return NULL;
+    cl_buf raw = CL_BUF_INIT, aad = CL_BUF_INIT;
+    char *out = NULL;
+    if (base64_decode(&raw, slice_cstr(sealed)) == CL_OK &&
+        raw.len > CRYPTO_GCM_IV_LEN + CRYPTO_GCM_TAG_LEN) {
+        size_t n = raw.len - CRYPTO_GCM_IV_LEN - CRYPTO_GCM_TAG_LEN;
+        out = cl_calloc(1, n + 1);
+        seal_aad(id, &aad);
+        if (crypto_gcm_open(m->seal_key, raw.ptr, buf_slice(&aad),
+                            slice_sub(buf_slice(&raw), CRYPTO_GCM_IV_LEN, raw.len),
+                            (uint8_t *)out) != CL_OK) {
+            cl_free_secret(out);
+            out = NULL;
+        }
+    }
+    buf_free_secret(&raw);
+    buf_free(&aad);
+    return out;
+}
+
 cl_err iam_key_create(iam *m, const char *account, const char *user, json_t **out, aws_fault *f) {
     char akid[21], *ts = now_iso(), *secret = iam_new_secret();
     iam_new_id(akid, sizeof akid, "AKIA", 16);
-    json_t *doc =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "AccessKeyId", akid, "Secret", secret,
-                  "Account", account, "UserName", user, "Status", "Active", "CreateDate", ts);
-    cl_free_secret(secret);
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s}", "AccessKeyId", akid, "Account", account,
+                            "UserName", user, "Status", "Active", "CreateDate", ts);
     free(ts);
+    iam_secret_put(m, doc, akid, secret);
     cl_err e = iam_doc_put(m, "access_key", "", akid, doc, true);
+    /* the caller (CreateAccessKey, bootstrap) hands the secret out once */
+    json_object_del(doc, "SecretSealed");
+    json_object_set_new(doc, "Secret", json_string(secret));
+    cl_free_secret(secret);
     if (e == CL_OK) { /* the per-user index ListAccessKeys and DeleteUser read */
         char *scope = iam_scope2(account, user);
         e = store_put(m->st, "user_key", scope, akid, "{}");
@@ -237,6 +294,7 @@ void iam_close(iam *m) {
     if (!m) return;
     iam_auth_cache_free(m->auth_cache);
     iam_policy_cache_free(m->policy_cache);
+    cl_cleanse(m->seal_key, sizeof m->seal_key);
     free(m);
 }
 

@@ -81,7 +81,7 @@ static cl_err new_session(iam *m, json_t *doc, uint64_t duration, sts_creds *c) 
     crypto_random_string(c->token, STS_TOKEN_LEN,
                          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
     time_format_iso8601(time_now() + (time_t)duration, c->expiration);
-    json_object_set_new(doc, "Secret", json_string(c->secret));
+    iam_secret_put(m, doc, c->akid, c->secret);
     json_object_set_new(doc, "Token", json_string(c->token));
     json_object_set_new(doc, "Expiration", json_string(c->expiration));
     return iam_doc_put(m, "session", "", c->akid, doc, true);

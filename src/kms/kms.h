@@ -28,6 +28,11 @@ typedef struct {
 cl_err kms_open(store *st, iam *m, const kms_options *o, kms **out, char *err, size_t errlen);
 void kms_close(kms *k);
 
+/* A 32-byte key for another part of the node, derived from the root key:
+ * HKDF-SHA256(root, salt "cloister/node-key", info "cloister/node-key/v1/" purpose). IAM seals its
+ * secrets with kms_node_key(k, "iam-secrets"). */
+void kms_node_key(const kms *k, const char *purpose, uint8_t out[32]);
+
 void kms_api_handle(kms *k, const iam_caller *c, http_request *req, http_response *resp);
 
 /* Housekeeping: deletes keys whose deletion date has passed and rotates keys

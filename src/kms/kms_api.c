@@ -5,6 +5,8 @@
  * kms_ops_*.c; keys in kms_keys.c; authorization in kms_authz.c. */
 #include "kms/kms_internal.h"
 
+#include "crypto/crypto.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,14 @@ void kms_close(kms *k) {
     pthread_mutex_destroy(&k->lock);
     cl_cleanse(&k->root, sizeof k->root);
     free(k);
+}
+
+void kms_node_key(const kms *k, const char *purpose, uint8_t out[32]) {
+    char *info = cl_sprintf("cloister/node-key/v1/%s", purpose);
+    if (crypto_hkdf_sha256(slice_of(k->root.k, sizeof k->root.k), slice_cstr("cloister/node-key"),
+                           slice_cstr(info), out, 32) != CL_OK)
+        abort(); /* OpenSSL without HKDF: nothing safe to do */
+    free(info);
 }
 
 /* ---- helpers ---- */
