@@ -494,6 +494,27 @@ def test_decrypt_for_attested_recipient(server, tmp_path):
         assert status == 400 and out["__type"] == "AccessDeniedException", (name, out)
         assert "Plaintext" not in out
 
+    def cms_open(b64, name):
+        (tmp_path / name).write_bytes(base64.b64decode(b64))
+        p = subprocess.run(["openssl", "cms", "-decrypt", "-inform", "DER", "-in", str(tmp_path / name),
+                            "-inkey", str(tmp_path / "enclave.pem")], capture_output=True)
+        assert p.returncode == 0, p.stderr
+        return p.stdout
+
+    # GenerateDataKey and GenerateRandom for a Recipient (the admin's key policy allows them)
+    admin = server.admin_creds()
+    recipient = {"KeyEncryptionAlgorithm": "RSAES_OAEP_SHA_256", "AttestationDocument": good}
+    status, out = raw_kms(server, admin, "TrentService.GenerateDataKey", json.dumps(
+        {"KeyId": key, "KeySpec": "AES_256", "Recipient": recipient}).encode())
+    assert status == 200 and "Plaintext" not in out, out
+    data_key = cms_open(out["CiphertextForRecipient"], "dk.der")
+    assert len(data_key) == 32
+    assert kms.decrypt(CiphertextBlob=base64.b64decode(out["CiphertextBlob"]))["Plaintext"] == data_key
+    status, out = raw_kms(server, admin, "TrentService.GenerateRandom", json.dumps(
+        {"NumberOfBytes": 48, "Recipient": recipient}).encode())
+    assert status == 200 and "Plaintext" not in out, out
+    assert len(cms_open(out["CiphertextForRecipient"], "rnd.der")) == 48
+
 
 def test_passphrase_root_key(make_server, tmp_path):
     pw = tmp_path / "pass"
