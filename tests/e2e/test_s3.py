@@ -143,14 +143,14 @@ def test_sensitive_inputs_flow(owner, prover, tmp_path, aws_cli):
     o.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))  # not public: accepted
 
 
-@pytest.mark.parametrize("sse", [None, "AES256"])
+@pytest.mark.parametrize("sse", [None, "AES256", "aws:kms"])
 def test_round_trips_sizes_ranges(owner, sse):
     """Issue 3: byte-exact round trips at 0 B, 1 B, 5 MiB-1, 5 MiB, 5 MiB+1 and 64 MiB with
     random ranges, encrypted and not (segment edges at 64 KiB included)."""
     import random
     rnd = random.Random(7)
     o = s3(owner)
-    bucket = "sizes-" + ("enc" if sse else "plain")
+    bucket = "sizes-" + {None: "plain", "AES256": "enc", "aws:kms": "kms"}[sse]
     o.create_bucket(Bucket=bucket)
     extra = {"ServerSideEncryption": sse} if sse else {}
     for size in (0, 1, 65535, 65536, 65537, 5 * 1024 * 1024 - 1, 5 * 1024 * 1024, 5 * 1024 * 1024 + 1,
