@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 libssl-dev libmicrohttpd-dev libjansson-dev libexpat1-dev libsqlite3-dev sqlite3
 libcurl4-openssl-dev libcmocka-dev libcbor-dev libseccomp-dev libzip-dev libpq-dev
-awscli python3-boto3 python3-pytest nodejs curl wrk"
+awscli python3-boto3 python3-pytest nodejs curl wrk chromium"
 
 # `scripts/deps.sh bench` also installs what only the benchmarks use (nginx as the
 # baseline web server), so `make test` never installs a service it does not need.
@@ -40,8 +40,16 @@ if [ ! -f .deps/blst/libblst.a ] || [ "$(cat .deps/blst/VERSION 2>/dev/null)" !=
     rm -rf .deps/blst-src
 fi
 
-# The AWS SDK for JavaScript v3 for the end-to-end tests (versions pinned by package-lock.json).
-if [ ! -d tests/e2e/js/node_modules/@aws-sdk/client-s3 ]; then
+# The AWS SDK for JavaScript v3 and puppeteer-core (drives Debian's chromium) for the
+# end-to-end tests (versions pinned by package-lock.json).
+if [ ! -d tests/e2e/js/node_modules/@aws-sdk/client-s3 ] || [ ! -d tests/e2e/js/node_modules/puppeteer-core ]; then
     echo "deps: installing npm packages for tests/e2e/js"
     (cd tests/e2e/js && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+# @noble/curves and @noble/hashes for the proof-of-reserves page: web/por/index.html
+# loads them from web/por/node_modules (served by `cloister serve` at /por/).
+if [ ! -d web/por/node_modules/@noble/curves ] || [ ! -d web/por/node_modules/@noble/hashes ]; then
+    echo "deps: installing npm packages for web/por"
+    (cd web/por && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi

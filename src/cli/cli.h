@@ -15,6 +15,8 @@ int cmd_account(int argc, char **argv);
 /* `cloister attest sign|verify`: mint and check attestation documents with the
  * node's attestation root (attest_cmd.c). */
 int cmd_attest(int argc, char **argv);
+/* `cloister por prove|verify|verify-inclusion`: proof of reserves (por_cmd.c). */
+int cmd_por(int argc, char **argv);
 
 /* ---- the front door: one handler for every request ---- */
 typedef struct {
@@ -22,10 +24,14 @@ typedef struct {
     store *st;
     s3 *s3;
     kms *kms;
+    const char *web_dir; /* static pages (/por/): `serve --web-dir`, NULL = none */
 } frontdoor;
 void frontdoor_handle(void *ctx, http_request *req, http_response *resp);
 /* Headers are in: authenticates and starts streamed uploads (S3 PutObject). */
 void frontdoor_on_headers(void *ctx, http_request *req, http_response *resp);
+/* GET/HEAD /por[/...] without SigV4 credentials: answers from web_root/por
+ * (static.c) and returns true; false leaves the request to the caller. */
+bool cli_static_serve(const char *web_root, http_request *req, http_response *resp);
 
 /* ---- client side ---- */
 typedef struct {

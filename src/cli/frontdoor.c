@@ -37,7 +37,8 @@ static void fail(http_response *resp, const http_request *req, const char *servi
     aws_error(resp, shape, xmlns, f->status, f->code, f->message, req->request_id);
 }
 
-static bool operator_endpoint(http_request *req, http_response *resp) {
+static bool operator_endpoint(const frontdoor *fd, http_request *req, http_response *resp) {
+    if (cli_static_serve(fd->web_dir, req, resp)) return true; /* /por/: static.c */
     if (strcmp(req->method, "GET") != 0) return false;
     req->service = "cloister";
     if (strcmp(req->path, "/_cloister/health") == 0) {
@@ -171,7 +172,7 @@ void frontdoor_handle(void *ctx, http_request *req, http_response *resp) {
         s3_handle(fd->s3, &none, req, resp);
         return;
     }
-    if (operator_endpoint(req, resp)) return;
+    if (operator_endpoint(fd, req, resp)) return;
     aws_fault f = {0};
     if (req->bad_request) {
         req->service = "none";

@@ -22,11 +22,14 @@ static void usage(FILE *f) {
     fprintf(f, "usage: cloister <command> [options]\n\n"
                "commands:\n"
                "  serve [--data DIR] [--listen HOST:PORT] [--tls-listen HOST:PORT] [--threads N]\n"
-               "        [--root-key-passphrase-file FILE] [--s3-domain DOMAIN]\n"
-               "                          run the server (defaults: ./var, 127.0.0.1:9000)\n"
+               "        [--root-key-passphrase-file FILE] [--s3-domain DOMAIN] [--web-dir DIR]\n"
+               "                          run the server (defaults: ./var, 127.0.0.1:9000;\n"
+               "                          --web-dir: the pages at /por/, default the source web/)\n"
                "  account create NAME [--endpoint URL]\n"
                "                          create an account (an admin of the first account only)\n"
                "  attest sign|verify ...  mint / check attestation documents (see docs/kms.md)\n"
+               "  por prove|verify|verify-inclusion ...\n"
+               "                          proof of reserves (see docs/por.md)\n"
                "  version                 print the version\n");
 }
 
@@ -40,6 +43,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "account") == 0) return cmd_account(argc - 1, argv + 1);
     if (strcmp(cmd, "attest") == 0) return cmd_attest(argc - 1, argv + 1);
+    if (strcmp(cmd, "por") == 0) return cmd_por(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("cloister 0.1.0\n");
         return 0;

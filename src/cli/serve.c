@@ -19,10 +19,12 @@ typedef struct {
     bool verbose;
     const char *passphrase_file; /* --root-key-passphrase-file */
     const char *s3_domain;       /* --s3-domain: virtual-host addressing BUCKET.domain */
+    const char *web_dir;         /* --web-dir: static pages (/por/) */
 } serve_opts;
 
 static int parse_opts(int argc, char **argv, serve_opts *o) {
     *o = (serve_opts){"./var", "127.0.0.1:9000", NULL, 4, false, NULL, "localhost"};
+    o->web_dir = CLOISTER_WEB_DIR; /* the source tree's web/ (meson.build) */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--verbose") == 0) {
@@ -41,6 +43,8 @@ static int parse_opts(int argc, char **argv, serve_opts *o) {
             o->tls_listen = v;
         else if (strcmp(a, "--s3-domain") == 0)
             o->s3_domain = v;
+        else if (strcmp(a, "--web-dir") == 0)
+            o->web_dir = v;
         else if (strcmp(a, "--root-key-passphrase-file") == 0)
             o->passphrase_file = v;
         else if (strcmp(a, "--threads") == 0)
@@ -202,7 +206,7 @@ static int run(const serve_opts *o) {
     }
     s3_set_domain(objects, o->s3_domain);
     s3_set_key_service(objects, &(s3_key_service){keys, s3_data_key, s3_decrypt});
-    frontdoor fd = {m, st, objects, keys};
+    frontdoor fd = {m, st, objects, keys, o->web_dir};
     http_server *srv = start_http(o, &fd, &cert, &key);
     if (!srv) goto out;
     print_banner(o, cred, created, iam_root_account(m));

@@ -1,0 +1,318 @@
+/* por_cmd.c — `cloister por prove|verify|verify-inclusion`: the proof of
+ * reserves (src/por, docs/por.md) as a command.
+ *
+ * Shaped for unattended use (a sandboxed app, a pipeline step): stdout gets
+ * exactly one line of JSON per result ({"status":"ok",...} or
+ * {"status":"error","message":...}), stderr a human line, and the exit code
+ * says it all: 0 ok, 1 failed, 2 usage. Progress bars go to stderr only when
+ * stderr is a terminal. */
+#include "cli/cli.h"
+
+#include "por/por.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int por_usage(FILE *f) {
+    fprintf(f,
+            "usage: cloister por prove LEDGER --out DIR [--threads N] [--assets ASSETS.json]\n"
+            "                          [--padded-accounts N] [--batch B]\n"
+            "       cloister por verify DIR [--threads N]\n"
+            "       cloister por verify-inclusion PROOF [PROOF...] --root DIR/final_proof.json\n"
+            "  prove             LEDGER is JSON, or CSV (by extension) with --assets for prices\n"
+            "                    and decimals; writes final_proof.json, merkle_tree.json,\n"
+            "                    proofs.zip, private_nonces.json and user_proofs/ into DIR.\n"
+            "                    N = smallest power of two >= max(accounts, --padded-accounts\n"
+            "                    (default 1024)); B = range-proof batch (power of two <= 64,\n"
+            "                    default 16); --threads defaults to the online CPUs\n"
+            "  verify            checks the whole published proof in DIR (docs/por.md §9)\n"
+            "  verify-inclusion  checks one user's proof against the published root\n"
+            "Prints one line of JSON per result on stdout; exit 0 ok, 1 failed, 2 usage.\n");
+    return 2;
+}
+
+static int usage_error(const char *msg, const char *arg) {
+    fprintf(stderr, "cloister por: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+    return por_usage(stderr);
+}
+
+static bool parse_u64(const char *s, uint64_t *out) {
+    return s && slice_to_u64(slice_cstr(s), out) == CL_OK;
+}
+
+/* ---- progress bar (stderr, terminals only) ---- */
+
+typedef struct {
+    char phase[48];
+    uint64_t last_ns;
+    bool open;
+} bar;
+
+static void bar_draw(void *ctx, const char *phase, uint64_t done, uint64_t total) {
+    bar *b = ctx;
+    uint64_t now = time_mono_ns();
+    bool end = total && done >= total;
+    if (strcmp(b->phase, phase) != 0) {
+        if (b->open) fputc('\n', stderr);
+        snprintf(b->phase, sizeof b->phase, "%s", phase);
+        b->last_ns = 0;
+    } else if (!end && now - b->last_ns < 100000000ull) {
+        return;
+    }
+    b->last_ns = now;
+    if (total) {
+        int width = 30, fill = (int)((double)done / (double)total * width);
+        char bars[31];
+        for (int i = 0; i < width; i++)
+            bars[i] = i < fill ? '#' : '.';
+        bars[width] = 0;
+        fprintf(stderr, "\r%-22s [%s] %3d%%  %llu/%llu", phase, bars,
+                (int)((double)done * 100 / (double)total), (unsigned long long)done,
+                (unsigned long long)total);
+    } else {
+        fprintf(stderr, "\r%-22s %llu", phase, (unsigned long long)done);
+    }
+    b->open = !end;
+    if (end) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static por_progress progress_for(bar *b) {
+    memset(b, 0, sizeof *b);
+    por_progress p = {0};
+    if (isatty(STDERR_FILENO)) p = (por_progress){bar_draw, b};
+    return p;
+}
+
+static void bar_close(bar *b) {
+    if (b->open) fputc('\n', stderr);
+    b->open = false;
+}
+
+static void print_json(json_t *o) {
+    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    printf("%s\n", s);
+    fflush(stdout);
+    free(s);
+    json_decref(o);
+}
+
+static int print_error(const char *cmd, const char *msg, const char *proof) {
+    json_t *o = json_object();
+    json_object_set_new(o, "status", json_string("error"));
+    if (proof) json_object_set_new(o, "proof", json_string(proof));
+    json_object_set_new(o, "message", json_string(msg));
+    print_json(o);
+    fprintf(stderr, "cloister por %s: %s\n", cmd, msg);
+    return 1;
+}
+
+/* ---- prove ---- */
+
+static int por_prove_cmd(int argc, char **argv) {
+    por_prove_options o = {0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        uint64_t x;
+        if (strcmp(a, "--out") == 0 && v) {
+            o.out_dir = v;
+            i++;
+        } else if (strcmp(a, "--assets") == 0 && v) {
+            o.assets_path = v;
+            i++;
+        } else if (strcmp(a, "--threads") == 0) {
+            if (!parse_u64(v, &x) || x < 1 || x > 256)
+                return usage_error("--threads takes 1..256", v);
+            o.threads = (unsigned)x;
+            i++;
+        } else if (strcmp(a, "--padded-accounts") == 0) {
+            if (!parse_u64(v, &x) || x < 1 || x > ((uint64_t)1 << 32))
+                return usage_error("--padded-accounts takes 1..2^32", v);
+            o.min_padded = x;
+            i++;
+        } else if (strcmp(a, "--batch") == 0) {
+            if (!parse_u64(v, &x) || x < 1 || x > 64 || (x & (x - 1)))
+                return usage_error("--batch takes a power of two from 1 to 64", v);
+            o.batch = (uint32_t)x;
+            i++;
+        } else if (a[0] == '-' && a[1] != 0) {
+            return usage_error("unknown option or missing value", a);
+        } else if (!o.ledger_path) {
+            o.ledger_path = a;
+        } else {
+            return usage_error("more than one LEDGER", a);
+        }
+    }
+    if (!o.ledger_path || !o.out_dir) return usage_error("prove needs LEDGER and --out DIR", NULL);
+    const char *hook = getenv("CLOISTER_POR_UNSAFE_ALLOW_NEGATIVE");
+    if (hook && strcmp(hook, "1") == 0) o.unsafe_allow_bad_equity = true;
+    bar b;
+    o.progress = progress_for(&b);
+    por_prove_result r;
+    char err[POR_ERR_LEN];
+    cl_err e = por_prove(&o, &r, err);
+    bar_close(&b);
+    por_cleanup();
+    if (e != CL_OK) return print_error("prove", err, NULL);
+    json_t *j = json_object();
+    json_object_set_new(j, "status", json_string("ok"));
+    json_object_set_new(j, "out", json_string(o.out_dir));
+    json_object_set_new(j, "accounts", json_integer((json_int_t)r.accounts));
+    json_object_set_new(j, "padded", json_integer((json_int_t)r.padded));
+    json_object_set_new(j, "tree_depth", json_integer(r.depth));
+    json_object_set_new(j, "assets", json_integer((json_int_t)r.assets));
+    json_object_set_new(j, "batch", json_integer(r.batch));
+    json_object_set_new(j, "threads", json_integer(r.threads));
+    json_t *files = json_array();
+    static const char *const names[] = {"final_proof.json", "merkle_tree.json", "proofs.zip",
+                                        "private_nonces.json", "user_proofs/"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        json_array_append_new(files, json_string(names[i]));
+    json_object_set_new(j, "files", files);
+    json_object_set_new(j, "user_proofs", json_integer((json_int_t)r.user_proofs));
+    if (o.unsafe_allow_bad_equity)
+        json_object_set_new(j, "unsafe_bad_equity_accounts",
+                            json_integer((json_int_t)r.bad_equity_accounts));
+    json_object_set_new(j, "seconds", json_real(r.t_total));
+    json_t *ph = json_object();
+    json_object_set_new(ph, "read", json_real(r.t_read));
+    json_object_set_new(ph, "commitments", json_real(r.t_commit));
+    json_object_set_new(ph, "tree", json_real(r.t_tree));
+    json_object_set_new(ph, "link_proof", json_real(r.t_link));
+    json_object_set_new(ph, "range_proofs", json_real(r.t_range));
+    json_object_set_new(ph, "write", json_real(r.t_write));
+    json_object_set_new(j, "phases", ph);
+    print_json(j);
+    fprintf(stderr,
+            "cloister por prove: %llu accounts (padded to %llu), %zu assets: proof written to %s "
+            "in %.2f s\n",
+            (unsigned long long)r.accounts, (unsigned long long)r.padded, r.assets, o.out_dir,
+            r.t_total);
+    return 0;
+}
+
+/* ---- verify ---- */
+
+static int por_verify_cmd(int argc, char **argv) {
+    por_verify_options o = {0};
+    const char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        uint64_t x;
+        if (strcmp(argv[i], "--threads") == 0) {
+            if (!parse_u64(i + 1 < argc ? argv[i + 1] : NULL, &x) || x < 1 || x > 256)
+                return usage_error("--threads takes 1..256", i + 1 < argc ? argv[i + 1] : NULL);
+            o.threads = (unsigned)x;
+            i++;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return usage_error("unknown option", argv[i]);
+        } else if (!dir) {
+            dir = argv[i];
+        } else {
+            return usage_error("more than one DIR", argv[i]);
+        }
+    }
+    if (!dir) return usage_error("verify needs DIR", NULL);
+    bar b;
+    o.progress = progress_for(&b);
+    por_verify_result r;
+    char err[POR_ERR_LEN];
+    cl_err e = por_verify_dir(dir, &o, &r, err);
+    bar_close(&b);
+    por_cleanup();
+    if (e != CL_OK) return print_error("verify", err, NULL);
+    json_t *j = json_object();
+    json_object_set_new(j, "status", json_string("ok"));
+    json_object_set_new(j, "dir", json_string(dir));
+    json_object_set_new(j, "padded", json_integer((json_int_t)r.padded));
+    json_object_set_new(j, "tree_depth", json_integer(r.depth));
+    json_object_set_new(j, "assets", json_integer((json_int_t)r.assets));
+    json_object_set_new(j, "batch", json_integer(r.batch));
+    json_object_set_new(j, "root", json_string(r.root_hash));
+    json_object_set_new(j, "total_equity", json_string(r.total_equity));
+    json_object_set_new(j, "equity_decimals", json_integer(r.equity_decimals));
+    json_object_set_new(j, "seconds", json_real(r.t_total));
+    json_t *ph = json_object();
+    json_object_set_new(ph, "read", json_real(r.t_read));
+    json_object_set_new(ph, "tree", json_real(r.t_tree));
+    json_object_set_new(ph, "link_proof", json_real(r.t_link));
+    json_object_set_new(ph, "range_proofs", json_real(r.t_range));
+    json_object_set_new(j, "phases", ph);
+    print_json(j);
+    fprintf(stderr,
+            "cloister por verify: OK: %llu leaves, %zu assets, root %.16s…, total equity %s "
+            "(units of 10^-%u USDT), %.2f s\n",
+            (unsigned long long)r.padded, r.assets, r.root_hash, r.total_equity,
+            r.equity_decimals, r.t_total);
+    return 0;
+}
+
+/* ---- verify-inclusion ---- */
+
+static int por_inclusion_cmd(int argc, char **argv) {
+    const char *root = NULL;
+    const char **proofs = cl_calloc((size_t)argc, sizeof *proofs);
+    size_t nproofs = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
+            root = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            free(proofs);
+            return usage_error("unknown option or missing value", argv[i]);
+        } else {
+            proofs[nproofs++] = argv[i];
+        }
+    }
+    if (!root || nproofs == 0) {
+        free(proofs);
+        return usage_error("verify-inclusion needs PROOF and --root final_proof.json", NULL);
+    }
+    int rc = 0;
+    for (size_t k = 0; k < nproofs; k++) {
+        por_inclusion_result r;
+        char err[POR_ERR_LEN];
+        if (por_verify_inclusion(proofs[k], root, &r, err) != CL_OK) {
+            print_error("verify-inclusion", err, proofs[k]);
+            rc = 1;
+            continue;
+        }
+        json_t *j = json_object();
+        json_object_set_new(j, "status", json_string("ok"));
+        json_object_set_new(j, "proof", json_string(proofs[k]));
+        json_object_set_new(j, "user_hash", json_string(r.user_hash));
+        json_object_set_new(j, "leaf_index", json_integer((json_int_t)r.leaf_index));
+        json_object_set_new(j, "equity", json_string(r.equity));
+        json_object_set_new(j, "equity_decimals", json_integer(r.equity_decimals));
+        json_object_set_new(j, "root", json_string(r.root_hash));
+        json_object_set_new(j, "timestamp", json_integer((json_int_t)r.timestamp));
+        print_json(j);
+        if (nproofs == 1)
+            fprintf(stderr,
+                    "cloister por verify-inclusion: OK: account %.16s… is leaf %llu of root "
+                    "%.16s…, equity %s (units of 10^-%u USDT)\n",
+                    r.user_hash, (unsigned long long)r.leaf_index, r.root_hash, r.equity,
+                    r.equity_decimals);
+    }
+    if (nproofs > 1 && rc == 0)
+        fprintf(stderr, "cloister por verify-inclusion: OK: %zu proofs\n", nproofs);
+    free(proofs);
+    por_cleanup();
+    return rc;
+}
+
+int cmd_por(int argc, char **argv) {
+    if (argc < 2) return por_usage(stderr);
+    const char *sub = argv[1];
+    if (strcmp(sub, "prove") == 0) return por_prove_cmd(argc - 1, argv + 1);
+    if (strcmp(sub, "verify") == 0) return por_verify_cmd(argc - 1, argv + 1);
+    if (strcmp(sub, "verify-inclusion") == 0) return por_inclusion_cmd(argc - 1, argv + 1);
+    if (strcmp(sub, "help") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+        por_usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "cloister por: unknown subcommand '%s'\n", sub);
+    return por_usage(stderr);
+}

@@ -1,0 +1,98 @@
+/* por.h — proof of reserves, protocol `cloister-por-v1` (docs/por.md): the
+ * prover (`cloister por prove`) and the two verifiers (`verify` of a whole
+ * published proof, `verify-inclusion` of one user's proof). The one header
+ * the CLI needs; the protocol pieces are in protocol.h (internal).
+ *
+ * Shape: each entry point is a batch job over files. por_prove reads the
+ * ledger (streaming, ledger.h), keeps one compact record per leaf in flat
+ * arrays (no per-leaf JSON in memory: about 0.6 KB per account + 8 B per
+ * balance), computes commitments, the tree, the link proof and the range
+ * proofs on `threads` threads, writes every output into a temporary
+ * directory inside --out and renames them into place only when all is done,
+ * so a failed run leaves --out as it was.
+ *
+ * Errors: cl_err plus a message in err[POR_ERR_LEN] that says what is wrong
+ * and where (the account's user hash, the file and field, the leaf index).
+ * Progress: an optional callback, called from the calling thread only. */
+#ifndef CLOISTER_POR_H
+#define CLOISTER_POR_H
+
+#include "base/base.h"
+
+#define POR_ERR_LEN 512
+#define POR_VERSION "cloister-por-v1"
+#define POR_DEFAULT_BATCH 16
+#define POR_DEFAULT_MIN_PADDED 1024
+
+typedef struct {
+    /* phase: a short name ("reading ledger", "commitments", ...); done/total in
+     * the phase's own units; done == total ends the phase. */
+    void (*fn)(void *ctx, const char *phase, uint64_t done, uint64_t total);
+    void *ctx;
+} por_progress;
+
+typedef struct {
+    const char *ledger_path; /* JSON or CSV (by extension); "-" = stdin */
+    const char *assets_path; /* CSV only: prices and decimals */
+    const char *out_dir;     /* created if missing; must not hold a proof already */
+    unsigned threads;        /* 0 = online CPUs */
+    uint64_t min_padded;     /* N = smallest power of two >= max(count, this, 2); 0 = 1024 */
+    uint32_t batch;          /* range-proof batch, power of two 1..64; 0 = 16; capped at N */
+    /* TEST HOOK (honoured only in builds with POR_TEST_HOOKS): prove accounts
+     * with negative equity or equity >= 2^64 instead of refusing, making a
+     * proof that `verify` must reject (the soundness tests). */
+    bool unsafe_allow_bad_equity;
+    por_progress progress;
+} por_prove_options;
+
+typedef struct {
+    uint64_t accounts, padded;
+    size_t assets;
+    uint32_t depth, batch;
+    unsigned threads;
+    uint64_t user_proofs;
+    uint64_t bad_equity_accounts; /* only with the test hook */
+    /* wall seconds per phase */
+    double t_read, t_commit, t_tree, t_link, t_range, t_write, t_total;
+} por_prove_result;
+
+cl_err por_prove(const por_prove_options *o, por_prove_result *res, char err[POR_ERR_LEN]);
+/* Whether this build has the test hooks (debug builds). */
+bool por_test_hooks_available(void);
+
+typedef struct {
+    unsigned threads; /* 0 = online CPUs */
+    por_progress progress;
+} por_verify_options;
+
+typedef struct {
+    uint64_t padded;
+    size_t assets;
+    uint32_t depth, batch;
+    char root_hash[65];
+    char total_equity[80];
+    uint32_t equity_decimals;
+    double t_read, t_tree, t_link, t_range, t_total;
+} por_verify_result;
+
+/* §9 "verify DIR": CL_OK only if every step holds. */
+cl_err por_verify_dir(const char *dir, const por_verify_options *o, por_verify_result *res,
+                      char err[POR_ERR_LEN]);
+
+typedef struct {
+    char user_hash[129];
+    uint64_t leaf_index;
+    char equity[80]; /* Σ w_a·b_a, in units of 10^-equity_decimals USDT */
+    uint32_t equity_decimals;
+    char root_hash[65];
+    uint64_t timestamp;
+} por_inclusion_result;
+
+/* §9 "verify-inclusion PROOF --root final_proof.json" (steps 1–5). */
+cl_err por_verify_inclusion(const char *proof_path, const char *final_proof_path,
+                            por_inclusion_result *res, char err[POR_ERR_LEN]);
+
+/* Frees process-wide caches (generators); for leak checkers at exit. */
+void por_cleanup(void);
+
+#endif
