@@ -50,8 +50,8 @@ field() {
                 END {printf "%.2f %.2f %.0f", w, u+s, r/1024}' "$1.time"
 }
 
-printf '%-9s %-6s | %8s %8s %7s | %7s %7s %7s %7s %7s | %7s %7s %7s | %9s | %8s %8s %8s\n' \
-    accounts assets prove_s cpu_s rss_MiB commit tree link range write \
+printf '%-9s %-6s | %8s %8s %7s | %6s %7s %6s %6s %7s %6s | %7s %7s %7s | %9s | %8s %8s %8s\n' \
+    accounts assets prove_s cpu_s rss_MiB read commit tree link range write \
     verify_s cpu_s rss_MiB incl_ms tree_MB proof_KB users_MB
 for n in $ACCOUNTS; do
     for a in $ASSETS; do
@@ -61,7 +61,7 @@ for n in $ACCOUNTS; do
         timed "$d/prove" "$BIN" por prove "$d/ledger.json" --out "$d/out" "${threads[@]}"
         read -r pw pc pr <<<"$(field "$d/prove")"
         phases=$(/usr/bin/python3 -c 'import json,sys; p=json.loads(open(sys.argv[1]).read())["phases"]
-print(" ".join("%.1f" % p[k] for k in ("commitments","tree","link_proof","range_proofs","write")))' "$d/prove.out")
+print(" ".join("%.1f" % p[k] for k in ("read","commitments","tree","link_proof","range_proofs","write")))' "$d/prove.out")
         timed "$d/verify" "$BIN" por verify "$d/out" "${threads[@]}"
         read -r vw vc vr <<<"$(field "$d/verify")"
         mapfile -t ups < <(find "$d/out/user_proofs" -name '*.json' | head -n "$INCLUSION")
@@ -72,13 +72,14 @@ print(" ".join("%.1f" % p[k] for k in ("commitments","tree","link_proof","range_
         fpk=$(du -k "$d/out/final_proof.json" | cut -f1)
         users=$(du -sm "$d/out/user_proofs" | cut -f1)
         # shellcheck disable=SC2086
-        printf '%-9s %-6s | %8s %8s %7s | %7s %7s %7s %7s %7s | %7s %7s %7s | %9s | %8s %8s %8s\n' \
+        printf '%-9s %-6s | %8s %8s %7s | %6s %7s %6s %6s %7s %6s | %7s %7s %7s | %9s | %8s %8s %8s\n' \
             "$n" "$a" "$pw" "$pc" "$pr" $phases "$vw" "$vc" "$vr" "$incl" "$tree" "$fpk" "$users"
         rm -rf "$d"
     done
 done
 echo
 echo "prove_s/verify_s: wall seconds; cpu_s: user+system over all threads; rss: peak resident."
-echo "commit..write: the prover's phases in wall seconds (commitments = nonces, blindings, L and V"
-echo "per leaf; range = Bulletproofs, the dominant cost: compare rangeproof ms/value above)."
+echo "read..write: the prover's phases in wall seconds (read = streaming ledger parse; commit = nonces,"
+echo "blindings, L and V per leaf; tree = node sums and hashes; link = equity link proof;"
+echo "range = Bulletproofs, the dominant cost: compare rangeproof ms/value above; write = all files + syncfs)."
 echo "incl_ms: one verify-inclusion per user proof, averaged over $INCLUSION proofs in one run."

@@ -14,3 +14,6 @@ CLOISTER_BIN=./build/cloister bash bench/s3_bench.sh
 echo
 echo "== KMS Encrypt/Decrypt of 4 KiB vs the empty-handler floor (bench/kms_bench.sh)"
 CLOISTER_BIN=./build/cloister bash bench/kms_bench.sh
+echo
+echo "== proof of reserves: prove, verify, verify-inclusion (bench/por_bench.sh)"
+CLOISTER_BIN=./build/cloister bash bench/por_bench.sh

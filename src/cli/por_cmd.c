@@ -245,8 +245,8 @@ static int por_verify_cmd(int argc, char **argv) {
     fprintf(stderr,
             "cloister por verify: OK: %llu leaves, %zu assets, root %.16s…, total equity %s "
             "(units of 10^-%u USDT), %.2f s\n",
-            (unsigned long long)r.padded, r.assets, r.root_hash, r.total_equity,
-            r.equity_decimals, r.t_total);
+            (unsigned long long)r.padded, r.assets, r.root_hash, r.total_equity, r.equity_decimals,
+            r.t_total);
     return 0;
 }
 
@@ -306,6 +306,11 @@ static int por_inclusion_cmd(int argc, char **argv) {
 int cmd_por(int argc, char **argv) {
     if (argc < 2) return por_usage(stderr);
     const char *sub = argv[1];
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            por_usage(stdout);
+            return 0;
+        }
     if (strcmp(sub, "prove") == 0) return por_prove_cmd(argc - 1, argv + 1);
     if (strcmp(sub, "verify") == 0) return por_verify_cmd(argc - 1, argv + 1);
     if (strcmp(sub, "verify-inclusion") == 0) return por_inclusion_cmd(argc - 1, argv + 1);

@@ -186,7 +186,8 @@ void por_i256_format(const por_i256 *a, char out[80]) {
     } while (1);
     size_t o = 0;
     if (neg) out[o++] = '-';
-    while (n) out[o++] = tmp[--n];
+    while (n)
+        out[o++] = tmp[--n];
     out[o] = 0;
 }
 
@@ -198,7 +199,7 @@ por_equity_class por_equity(const por_i128 *weights, const int64_t *balances, si
         por_i256_add_mul(&acc, weights[a], balances[a]);
     if (text) por_i256_format(&acc, text);
     uint64_t v = 0;
-    por_equity_class c = por_i256_is_negative(&acc)      ? POR_EQUITY_NEGATIVE
+    por_equity_class c = por_i256_is_negative(&acc)   ? POR_EQUITY_NEGATIVE
                          : !por_i256_to_u64(&acc, &v) ? POR_EQUITY_TOO_LARGE
                                                       : POR_EQUITY_OK;
     if (e64) *e64 = v;

@@ -90,7 +90,7 @@ typedef struct {
 
 typedef struct {
     uint64_t timestamp;
-    uint32_t depth; /* m */
+    uint32_t depth;  /* m */
     uint64_t padded; /* N = 2^m */
     uint32_t range_bits, batch, equity_decimals;
     size_t nassets;
@@ -179,7 +179,9 @@ typedef struct {
 /* Reads merkle_tree.json for a tree of depth m and batch B from src (which it
  * does not close): every field present once, sizes exact, hex canonical. Point
  * bytes are not decoded here (the caller does, in parallel). expect_bytes (the
- * size final_proof.json states) only scales progress reports. */
+ * size final_proof.json states) only scales progress reports. The arrays are
+ * allocated for N = 2^depth leaves up front: callers bound depth by the input's
+ * size (verify.c does). */
 cl_err por_tree_read(por_source *src, uint32_t depth, uint32_t batch, uint64_t expect_bytes,
                      por_tree_file *out, const por_progress *pg, char err[POR_ERR_LEN]);
 void por_tree_free(por_tree_file *t);

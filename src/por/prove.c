@@ -32,8 +32,8 @@
 #define COMMIT_CHUNK 256
 #define LINK_CHUNK 1024
 
-static const char *const OUTPUTS[] = {"final_proof.json", "merkle_tree.json",
-                                      "private_nonces.json", "proofs.zip", "user_proofs"};
+static const char *const OUTPUTS[] = {"final_proof.json", "merkle_tree.json", "private_nonces.json",
+                                      "proofs.zip", "user_proofs"};
 #define NOUTPUTS (sizeof OUTPUTS / sizeof OUTPUTS[0])
 
 bool por_test_hooks_available(void) {
@@ -313,7 +313,8 @@ static void level_chunk(void *ctx, size_t b, size_t e, unsigned w) {
     uint64_t off = por_level_offset(P->N, L->j);
     for (size_t k = b; k < e; k++) {
         por_affine_to_bytes(P->node_C[off + k], &L->cur[k]);
-        por_node_hash(por_prover_node_hash(P, L->j - 1, 2 * k), por_prover_node_C(P, L->j - 1, 2 * k),
+        por_node_hash(por_prover_node_hash(P, L->j - 1, 2 * k),
+                      por_prover_node_C(P, L->j - 1, 2 * k),
                       por_prover_node_hash(P, L->j - 1, 2 * k + 1),
                       por_prover_node_C(P, L->j - 1, 2 * k + 1), P->node_hash[off + k]);
     }
@@ -429,9 +430,9 @@ static void range_chunk(void *ctx, size_t b, size_t e, unsigned w) {
         por_transcript t = R->base;
         por_transcript_append_u64(&t, "batch", j);
         buf_clear(&proof);
-        cl_err err = unchecked ? por_rangeproof_prove_unchecked(&t, vsc, blind, B, POR_RANGE_BITS,
-                                                                &proof, V)
-                               : por_rangeproof_prove(&t, vals, blind, B, POR_RANGE_BITS, &proof, V);
+        cl_err err =
+            unchecked ? por_rangeproof_prove_unchecked(&t, vsc, blind, B, POR_RANGE_BITS, &proof, V)
+                      : por_rangeproof_prove(&t, vals, blind, B, POR_RANGE_BITS, &proof, V);
         if (err == CL_OK && proof.len != P->rp_size) err = CL_ERR_INTERNAL;
         for (size_t k = 0; err == CL_OK && k < B; k++) {
             uint8_t vb[POR_POINT_LEN];
@@ -664,8 +665,7 @@ cl_err por_prove(const por_prove_options *o, por_prove_result *res, char err[POR
         uint64_t t = time_mono_ns();
         if (missing) {
             if (dir_ensure(o->out_dir, 0755) != CL_OK)
-                e = fail(err, CL_ERR_IO, "cannot create --out %s: %s", o->out_dir,
-                         strerror(errno));
+                e = fail(err, CL_ERR_IO, "cannot create --out %s: %s", o->out_dir, strerror(errno));
             created = e == CL_OK;
         }
         tmp = cl_sprintf("%s/.por-tmp-XXXXXX", o->out_dir);

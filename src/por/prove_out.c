@@ -226,14 +226,14 @@ static void users_chunk(void *ctx, size_t b, size_t e, unsigned w) {
         user_proof_json(P, acc, &text);
         memcpy(path, U->dir, dl);
         path[dl] = '/';
-        hex_encode_to(path + dl + 1, P->uh.ptr + P->uh_off[acc], P->uh_off[acc + 1] - P->uh_off[acc]);
+        hex_encode_to(path + dl + 1, P->uh.ptr + P->uh_off[acc],
+                      P->uh_off[acc + 1] - P->uh_off[acc]);
         strcat(path, ".json");
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         bool ok = fd >= 0 && write_all(fd, text.ptr, text.len);
         int en = errno;
         if (fd >= 0 && close(fd) != 0) ok = false;
-        if (!ok)
-            por_first_error_set(&P->ferr, acc, "cannot write %s: %s", path, strerror(en));
+        if (!ok) por_first_error_set(&P->ferr, acc, "cannot write %s: %s", path, strerror(en));
     }
     buf_free_secret(&text);
     free(path);

@@ -20,17 +20,17 @@ typedef struct {
     uint64_t count; /* accounts */
     uint64_t N;
     uint32_t depth, batch;
-    por_i128 *weights;               /* n */
-    const por_affine **rows;         /* n asset generator tables */
-    por_affine neg_offset;           /* -2^63·Σ_a G_a (balances are committed offset by 2^63) */
+    por_i128 *weights;       /* n */
+    const por_affine **rows; /* n asset generator tables */
+    por_affine neg_offset;   /* -2^63·Σ_a G_a (balances are committed offset by 2^63) */
     /* accounts, ledger order */
-    int64_t *balances;               /* count × n, secret */
-    cl_buf uh;                       /* user hash bytes, concatenated */
-    uint64_t *uh_off;                /* count + 1 offsets into uh */
-    uint64_t *equity;                /* count, secret (0 where the test hook let a bad one in) */
-    por_scalar *equity_sc;           /* count, secret; test hook only: equity mod r */
-    uint8_t *bad;                    /* count, test hook only */
-    uint32_t *leaf_of_acc;           /* count */
+    int64_t *balances;     /* count × n, secret */
+    cl_buf uh;             /* user hash bytes, concatenated */
+    uint64_t *uh_off;      /* count + 1 offsets into uh */
+    uint64_t *equity;      /* count, secret (0 where the test hook let a bad one in) */
+    por_scalar *equity_sc; /* count, secret; test hook only: equity mod r */
+    uint8_t *bad;          /* count, test hook only */
+    uint32_t *leaf_of_acc; /* count */
     /* leaves, tree order */
     uint32_t *acc_of_leaf;           /* N; POR_DUMMY for padding */
     uint8_t (*nonce)[POR_NONCE_LEN]; /* N, secret */
@@ -38,13 +38,13 @@ typedef struct {
     uint8_t (*Lb)[POR_POINT_LEN];
     uint8_t (*Vb)[POR_POINT_LEN];
     uint8_t (*h)[POR_HASH_LEN];
-    por_affine *Laff;                /* N, until the tree is built */
+    por_affine *Laff;                   /* N, until the tree is built */
     uint8_t (*node_hash)[POR_HASH_LEN]; /* N - 1, levels 1..m */
     uint8_t (*node_C)[POR_POINT_LEN];
-    por_scalar *R_part;              /* per worker, secret until summed */
+    por_scalar *R_part; /* per worker, secret until summed */
     size_t rp_size;
-    uint8_t *rp;                     /* N/B range proofs */
-    int64_t *zero_balances;          /* n zeros, for dummies */
+    uint8_t *rp;            /* N/B range proofs */
+    int64_t *zero_balances; /* n zeros, for dummies */
     por_statement st;
     por_first_error ferr;
 } por_prover;

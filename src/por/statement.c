@@ -172,8 +172,9 @@ static cl_err parse_assets(pctx *p, json_t *root, por_statement *s) {
         }
     }
     if (s->equity_decimals != D + s->assets[0].usdt_decimals)
-        return bad(p, "parameters.equity_decimals is %u, want max balance_decimals + "
-                      "usdt_decimals = %u",
+        return bad(p,
+                   "parameters.equity_decimals is %u, want max balance_decimals + "
+                   "usdt_decimals = %u",
                    s->equity_decimals, D + s->assets[0].usdt_decimals);
     return CL_OK;
 }
@@ -231,7 +232,8 @@ cl_err por_final_proof_parse(cl_slice json, por_statement *out, char err[POR_ERR
     pctx p = {err, "final_proof.json"};
     json_error_t je;
     json_t *root = json_loadb((const char *)json.ptr, json.len, JSON_REJECT_DUPLICATES, &je);
-    if (!root) return bad(&p, "not valid JSON (line %d: %s); is the file complete?", je.line, je.text);
+    if (!root)
+        return bad(&p, "not valid JSON (line %d: %s); is the file complete?", je.line, je.text);
     cl_err e = parse_final(&p, root, out);
     json_decref(root);
     if (e != CL_OK) por_statement_free(out);
@@ -360,8 +362,9 @@ static cl_err parse_user(pctx *p, json_t *r, const por_statement *st, por_user_p
         u->balances[a] = (int64_t)b;
     }
     if (json_object_size(bal) != st->nassets)
-        return bad(p, "balances do not name exactly the published assets (%zu names, %zu "
-                      "published)",
+        return bad(p,
+                   "balances do not name exactly the published assets (%zu names, %zu "
+                   "published)",
                    json_object_size(bal), st->nassets);
     json_t *eq = json_object_get(r, "equity");
     if (!json_is_string(eq) || json_string_length(eq) >= sizeof u->equity)
@@ -401,7 +404,8 @@ cl_err por_user_proof_parse(cl_slice json, const por_statement *st, por_user_pro
     pctx p = {err, "user proof"};
     json_error_t je;
     json_t *root = json_loadb((const char *)json.ptr, json.len, JSON_REJECT_DUPLICATES, &je);
-    if (!root) return bad(&p, "not valid JSON (line %d: %s); is the file complete?", je.line, je.text);
+    if (!root)
+        return bad(&p, "not valid JSON (line %d: %s); is the file complete?", je.line, je.text);
     cl_err e = parse_user(&p, root, st, out);
     json_decref(root);
     if (e != CL_OK) por_user_proof_free(out);
@@ -428,8 +432,9 @@ static cl_err check_leaf(pctx *p, const por_statement *st, const por_user_proof 
     por_equity_class cls = por_equity(w, u->balances, n, &e64, etext);
     free(w);
     if (cls == POR_EQUITY_NEGATIVE)
-        return bad(p, "the equity Σ weight·balance = %s is negative: a proof of reserves must "
-                      "never contain such an account",
+        return bad(p,
+                   "the equity Σ weight·balance = %s is negative: a proof of reserves must "
+                   "never contain such an account",
                    etext);
     if (cls == POR_EQUITY_TOO_LARGE)
         return bad(p, "the equity %s is not below 2^64, the range-proved bound", etext);
@@ -480,8 +485,9 @@ static cl_err check_path(pctx *p, const por_statement *st, const por_user_proof 
     for (uint32_t j = 0; j < u->depth; j++) {
         por_point S;
         if (por_point_from_bytes(&S, u->path_C[j]) != CL_OK)
-            return bad(p, "path[%u].commitment is not a valid compressed G1 point of the "
-                          "prime-order subgroup",
+            return bad(p,
+                       "path[%u].commitment is not a valid compressed G1 point of the "
+                       "prime-order subgroup",
                        j);
         uint8_t nh[POR_HASH_LEN];
         if ((u->leaf_index >> j) & 1)

@@ -171,14 +171,30 @@ static cl_err jr_string(jreader *r, bool keep) {
         int e = jr_raw(r);
         uint32_t cp;
         switch (e) {
-        case '"': cp = '"'; break;
-        case '\\': cp = '\\'; break;
-        case '/': cp = '/'; break;
-        case 'b': cp = '\b'; break;
-        case 'f': cp = '\f'; break;
-        case 'n': cp = '\n'; break;
-        case 'r': cp = '\r'; break;
-        case 't': cp = '\t'; break;
+        case '"':
+            cp = '"';
+            break;
+        case '\\':
+            cp = '\\';
+            break;
+        case '/':
+            cp = '/';
+            break;
+        case 'b':
+            cp = '\b';
+            break;
+        case 'f':
+            cp = '\f';
+            break;
+        case 'n':
+            cp = '\n';
+            break;
+        case 'r':
+            cp = '\r';
+            break;
+        case 't':
+            cp = '\t';
+            break;
         case 'u': {
             int u = jr_hex4(r);
             if (u < 0) return jr_fail(r, "bad \\u escape");
@@ -193,7 +209,8 @@ static cl_err jr_string(jreader *r, bool keep) {
             }
             break;
         }
-        default: return jr_fail(r, "bad escape in a string");
+        default:
+            return jr_fail(r, "bad escape in a string");
         }
         if (cp == 0) return jr_fail(r, "NUL in a string");
         jr_put(r, cp, keep);
@@ -244,7 +261,8 @@ static int jr_next(jreader *r, bool *first, char close, bool object) {
     }
     if (!*first) {
         if (c != ',') {
-            jr_fail(r, c < 0 ? "unexpected end of file (truncated?)" : "expected ',' or '%c'", close);
+            jr_fail(r, c < 0 ? "unexpected end of file (truncated?)" : "expected ',' or '%c'",
+                    close);
             return -1;
         }
         r->pos++;
@@ -340,7 +358,8 @@ static cl_err jr_leaves(jreader *r, por_tree_file *t) {
     }
     if (k < 0) return r->failed;
     if (i != t->N)
-        return jr_fail(r, "%llu leaves, want %llu", (unsigned long long)i, (unsigned long long)t->N);
+        return jr_fail(r, "%llu leaves, want %llu", (unsigned long long)i,
+                       (unsigned long long)t->N);
     return CL_OK;
 }
 
@@ -356,8 +375,8 @@ static cl_err jr_levels(jreader *r, por_tree_file *t) {
         bool f2 = true;
         int k2;
         while ((k2 = jr_next(r, &f2, ']', false)) == 1) {
-            if (i >= want) return jr_fail(r, "level %u has more than %llu nodes", j,
-                                          (unsigned long long)want);
+            if (i >= want)
+                return jr_fail(r, "level %u has more than %llu nodes", j, (unsigned long long)want);
             CL_TRY(jr_node(r, t, off + i, false, t->node_hash[off + i], t->node_C[off + i]));
             i++;
         }

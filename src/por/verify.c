@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define SMALL_FILE_MAX (64u << 20)
 #define DECODE_CHUNK 256
@@ -62,7 +63,7 @@ static cl_err load_final(const char *path, por_statement *st, char err[POR_ERR_L
 typedef struct {
     const por_statement *st;
     const por_tree_file *t;
-    por_affine *L, *V;   /* decoded leaves */
+    por_affine *L, *V;      /* decoded leaves */
     por_affine *prev, *cur; /* node sums, one level at a time */
     uint32_t j;
     por_first_error ferr;
@@ -74,20 +75,26 @@ static void leaves_chunk(void *ctx, size_t b, size_t e, unsigned w) {
     const por_tree_file *t = J->t;
     for (size_t i = b; i < e && !J->ferr.failed; i++) {
         if (por_affine_from_bytes(&J->L[i], t->leaf_L[i]) != CL_OK) {
-            por_first_error_set(&J->ferr, i, "merkle_tree.json: leaf %zu: commitment is not a "
-                                "valid compressed G1 point of the prime-order subgroup", i);
+            por_first_error_set(&J->ferr, i,
+                                "merkle_tree.json: leaf %zu: commitment is not a "
+                                "valid compressed G1 point of the prime-order subgroup",
+                                i);
             return;
         }
         if (por_affine_from_bytes(&J->V[i], t->leaf_V[i]) != CL_OK) {
-            por_first_error_set(&J->ferr, i, "merkle_tree.json: leaf %zu: equity_commitment is "
-                                "not a valid compressed G1 point of the prime-order subgroup", i);
+            por_first_error_set(&J->ferr, i,
+                                "merkle_tree.json: leaf %zu: equity_commitment is "
+                                "not a valid compressed G1 point of the prime-order subgroup",
+                                i);
             return;
         }
         uint8_t h[POR_HASH_LEN];
         por_leaf_hash(t->leaf_id[i], t->leaf_L[i], t->leaf_V[i], h);
         if (memcmp(h, t->leaf_hash[i], POR_HASH_LEN) != 0) {
-            por_first_error_set(&J->ferr, i, "merkle_tree.json: leaf %zu: hash is not "
-                                "Ht(leaf, id ‖ L ‖ V)", i);
+            por_first_error_set(&J->ferr, i,
+                                "merkle_tree.json: leaf %zu: hash is not "
+                                "Ht(leaf, id ‖ L ‖ V)",
+                                i);
             return;
         }
     }
@@ -116,15 +123,19 @@ static void level_chunk(void *ctx, size_t b, size_t e, unsigned w) {
         uint8_t c[POR_POINT_LEN], h[POR_HASH_LEN];
         por_affine_to_bytes(c, &J->cur[k]);
         if (memcmp(c, t->node_C[off + k], POR_POINT_LEN) != 0) {
-            por_first_error_set(&J->ferr, off + k, "merkle_tree.json: level %u node %zu: "
-                                "commitment is not the sum of its children's", J->j, k);
+            por_first_error_set(&J->ferr, off + k,
+                                "merkle_tree.json: level %u node %zu: "
+                                "commitment is not the sum of its children's",
+                                J->j, k);
             return;
         }
         por_node_hash(node_h(t, J->j - 1, 2 * k), node_c(t, J->j - 1, 2 * k),
                       node_h(t, J->j - 1, 2 * k + 1), node_c(t, J->j - 1, 2 * k + 1), h);
         if (memcmp(h, t->node_hash[off + k], POR_HASH_LEN) != 0) {
-            por_first_error_set(&J->ferr, off + k, "merkle_tree.json: level %u node %zu: hash "
-                                "is not Ht(node, h_l ‖ C_l ‖ h_r ‖ C_r)", J->j, k);
+            por_first_error_set(&J->ferr, off + k,
+                                "merkle_tree.json: level %u node %zu: hash "
+                                "is not Ht(node, h_l ‖ C_l ‖ h_r ‖ C_r)",
+                                J->j, k);
             return;
         }
     }
@@ -195,7 +206,10 @@ static void range_chunk(void *ctx, size_t b, size_t e, unsigned w) {
     for (size_t j = b; j < e; j++) {
         ts[j - b] = R->base;
         por_transcript_append_u64(&ts[j - b], "batch", j);
-        items[j - b] = (por_rangeproof_item){&ts[j - b], NULL, t->batch, POR_RANGE_BITS,
+        items[j - b] = (por_rangeproof_item){&ts[j - b],
+                                             NULL,
+                                             t->batch,
+                                             POR_RANGE_BITS,
                                              slice_of(t->range_proofs + j * t->rp_size, t->rp_size),
                                              &J->V[j * t->batch]};
     }
@@ -243,6 +257,25 @@ static cl_err check_range(vjob *J, unsigned threads, const por_progress *pg,
 static cl_err verify_tree_file(const char *dir, const por_statement *st, por_tree_file *t,
                                const por_progress *pg, char err[POR_ERR_LEN]) {
     char *path = cl_sprintf("%s/merkle_tree.json", dir);
+    /* The arrays are sized by N before reading: first make sure the file is as
+     * big as stated, and that a tree of N leaves fits in that (every leaf takes
+     * at least its 320 hex digits), so a forged tree_depth cannot make the
+     * verifier allocate more than a small multiple of the file's size. */
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        fail(err, CL_ERR_NOT_FOUND, "merkle_tree.json: cannot open %s: %s", path, strerror(errno));
+        free(path);
+        return CL_ERR_NOT_FOUND;
+    }
+    if ((uint64_t)sb.st_size != st->tree_bytes || st->tree_bytes / 320 < st->padded) {
+        fail(err, CL_ERR_CRYPTO,
+             "merkle_tree.json has %llu bytes, but final_proof.json states %llu (for %llu "
+             "leaves): the file was changed or does not belong to this proof",
+             (unsigned long long)sb.st_size, (unsigned long long)st->tree_bytes,
+             (unsigned long long)st->padded);
+        free(path);
+        return CL_ERR_CRYPTO;
+    }
     por_source src;
     cl_err e = por_source_file(&src, path);
     if (e != CL_OK) {
@@ -277,6 +310,7 @@ cl_err por_verify_dir(const char *dir, const por_verify_options *o, por_verify_r
     free(fp);
     if (e != CL_OK) return e;
     por_tree_file t;
+    memset(&t, 0, sizeof t);
     e = verify_tree_file(dir, &st, &t, pg, err); /* step 2: shape, size, digest */
     res->t_read = secs_since(t0);
     vjob J = {.st = &st, .t = &t};
@@ -296,8 +330,9 @@ cl_err por_verify_dir(const char *dir, const por_verify_options *o, por_verify_r
                             slice_of(st.link_proof, st.link_proof_len), threads);
         por_report(pg, "link proof", 1, 1);
         if (e != CL_OK)
-            fail(err, e, "the equity link proof does not verify: some leaf's equity commitment V "
-                         "is not Σ weight·balance of its balance commitment L");
+            fail(err, e,
+                 "the equity link proof does not verify: some leaf's equity commitment V "
+                 "is not Σ weight·balance of its balance commitment L");
     }
     res->t_link = secs_since(t1);
     t1 = time_mono_ns();

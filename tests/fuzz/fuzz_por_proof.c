@@ -124,12 +124,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 2) return 0;
     cl_slice d = slice_of(data + 1, size - 1);
     switch (data[0] % 6) {
-    case 0: check_final(d); break;
-    case 1: check_user(d); break;
-    case 2: check_tree(data[1], slice_of(data + 2, size - 2)); break;
-    case 3: check_range(data[1], slice_of(data + 2, size - 2)); break;
-    case 4: check_points(d); break;
-    case 5: check_link(d); break;
+    case 0:
+        check_final(d);
+        break;
+    case 1:
+        check_user(d);
+        break;
+    case 2:
+        check_tree(data[1], slice_of(data + 2, size - 2));
+        break;
+    case 3:
+        check_range(data[1], slice_of(data + 2, size - 2));
+        break;
+    case 4:
+        check_points(d);
+        break;
+    case 5:
+        check_link(d);
+        break;
     }
     return 0;
 }

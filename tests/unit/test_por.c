@@ -51,16 +51,22 @@ static void test_golden(void **st) {
     por_scalar_to_bytes(out, &eta);
     assert_hex(out, 32, "257024fe7d2e6c19cf726e231bf2ced96d7490cbfcb0e15b4a3ff221820569ed");
     por_affine_to_bytes(pt, por_asset_generator("BTC"));
-    assert_hex(pt, 48,
-               "80034e85b81be2c25ce291949edd58a8e0b26a703fbb021cd473741087aa27d293d4c2b2e99bcc09f61fa"
-               "74dc00223ff");
+    assert_hex(
+        pt, 48,
+        "80034e85b81be2c25ce291949edd58a8e0b26a703fbb021cd473741087aa27d293d4c2b2e99bcc09f61fa"
+        "74dc00223ff");
 
     /* the statement digest: fixed fields, including a negative total and one > 2^64 */
     por_stmt_asset as[2] = {{"BTC", 2, 8, 3500000, 3500000, -5},
                             {"ETH", 2, 4, 200040, 2000400000, 0}};
     as[1].total = (por_i128)123456789012345678ll * 1000000 + 901234;
-    por_statement s = {.timestamp = 1700000000000ull, .depth = 3, .padded = 8, .range_bits = 64,
-                       .batch = 4, .nassets = 2, .assets = as};
+    por_statement s = {.timestamp = 1700000000000ull,
+                       .depth = 3,
+                       .padded = 8,
+                       .range_bits = 64,
+                       .batch = 4,
+                       .nassets = 2,
+                       .assets = as};
     for (int i = 0; i < 32; i++)
         s.total_blinding[i] = (uint8_t)(i + 1);
     memset(s.root_hash, 0xaa, 32);
@@ -121,8 +127,9 @@ static void test_integers(void **st) {
     assert_true(por_dec_parse_i128("-42", -max, max, &v) && v == -42);
     assert_true(por_dec_parse_i128("170141183460469231731687303715884105727", -max, max, &v));
     assert_true(v == max);
-    const char *badv[] = {"-0", "01", "+1", "1.0", "", "-", "1e3", " 1", "1 ",
-                          "170141183460469231731687303715884105728", "0x10"};
+    const char *badv[] = {"-0",  "01",  "+1", "1.0", "",
+                          "-",   "1e3", " 1", "1 ",  "170141183460469231731687303715884105728",
+                          "0x10"};
     for (size_t i = 0; i < sizeof badv / sizeof badv[0]; i++)
         assert_false(por_dec_parse_i128(badv[i], -max, max, &v));
     assert_false(por_dec_parse_i128("11", 0, 10, &v));
@@ -268,12 +275,21 @@ static void load(const char *path, cl_buf *b) {
     buf_cstr(b); /* NUL-terminated for the text edits below */
 }
 
+static cl_err tree_read_mem(cl_slice data, uint32_t depth, uint32_t batch, por_tree_file *t,
+                            char err[POR_ERR_LEN]) {
+    por_source src;
+    por_source_mem(&src, data);
+    cl_err e = por_tree_read(&src, depth, batch, 0, t, NULL, err);
+    if (src.close) src.close(src.ctx);
+    return e;
+}
+
 static void test_roundtrip(void **st) {
     (void)st;
     char *dir = tmpdir(), err[POR_ERR_LEN];
     char *ledger = write_ledger(dir, LEDGER), *out = cl_sprintf("%s/out", dir);
-    por_prove_options o = {.ledger_path = ledger, .out_dir = out, .threads = 2, .min_padded = 4,
-                           .batch = 2};
+    por_prove_options o = {
+        .ledger_path = ledger, .out_dir = out, .threads = 2, .min_padded = 4, .batch = 2};
     por_prove_result r;
     assert_int_equal(por_prove(&o, &r, err), CL_OK);
     assert_int_equal(r.accounts, 3);
@@ -348,28 +364,22 @@ static void test_roundtrip(void **st) {
     /* merkle_tree.json through the streaming reader, then broken variants */
     char *tp = cl_sprintf("%s/merkle_tree.json", out);
     load(tp, &b);
-    por_source src;
     por_tree_file t;
-    por_source_mem(&src, buf_slice(&b));
-    assert_int_equal(por_tree_read(&src, s.depth, s.batch, 0, &t, NULL, err), CL_OK);
+    assert_int_equal(tree_read_mem(buf_slice(&b), s.depth, s.batch, &t, err), CL_OK);
     assert_int_equal(t.bytes, s.tree_bytes);
     assert_memory_equal(t.sha256, s.tree_sha256, 32);
     assert_memory_equal(t.node_hash[por_level_offset(4, 2)], s.root_hash, 32);
     por_tree_free(&t);
     for (size_t cut = 0; cut < b.len - 2; cut += 97) {
-        por_source_mem(&src, slice_of(b.ptr, cut));
-        assert_int_not_equal(por_tree_read(&src, s.depth, s.batch, 0, &t, NULL, err), CL_OK);
+        assert_int_not_equal(tree_read_mem(slice_of(b.ptr, cut), s.depth, s.batch, &t, err), CL_OK);
     }
-    por_source_mem(&src, buf_slice(&b));
-    assert_int_not_equal(por_tree_read(&src, s.depth + 1, s.batch, 0, &t, NULL, err), CL_OK);
+    assert_int_not_equal(tree_read_mem(buf_slice(&b), s.depth + 1, s.batch, &t, err), CL_OK);
     char *alt = cl_sprintf(" {\"extra\": [1, {\"a\": null}, \"x\\u00e9\"], %s", (char *)b.ptr + 1);
-    por_source_mem(&src, slice_cstr(alt));
-    assert_int_equal(por_tree_read(&src, s.depth, s.batch, 0, &t, NULL, err), CL_OK);
+    assert_int_equal(tree_read_mem(slice_cstr(alt), s.depth, s.batch, &t, err), CL_OK);
     por_tree_free(&t);
     free(alt);
     alt = cl_sprintf("{\"tree_depth\": 2, %s", (char *)b.ptr + 1);
-    por_source_mem(&src, slice_cstr(alt));
-    assert_int_not_equal(por_tree_read(&src, s.depth, s.batch, 0, &t, NULL, err), CL_OK);
+    assert_int_not_equal(tree_read_mem(slice_cstr(alt), s.depth, s.batch, &t, err), CL_OK);
     free(alt);
 
     /* a second prove into the same --out is refused, and changes nothing */
@@ -391,13 +401,14 @@ static void test_roundtrip(void **st) {
 static void test_negative_equity(void **st) {
     (void)st;
     char *dir = tmpdir(), err[POR_ERR_LEN];
-    char *ledger = write_ledger(dir, "{\"timestamp\": 1, \"assets\": {\"BTC\": {\"usdt_decimals\": 2,"
-                                     " \"balance_decimals\": 8, \"price\": 3500000}},"
-                                     " \"accounts\": {\"aa01\": {\"BTC\": 5}, \"bb02\": {\"BTC\": "
-                                     "-3}, \"cc03\": {\"BTC\": 9}}}");
+    char *ledger =
+        write_ledger(dir, "{\"timestamp\": 1, \"assets\": {\"BTC\": {\"usdt_decimals\": 2,"
+                          " \"balance_decimals\": 8, \"price\": 3500000}},"
+                          " \"accounts\": {\"aa01\": {\"BTC\": 5}, \"bb02\": {\"BTC\": "
+                          "-3}, \"cc03\": {\"BTC\": 9}}}");
     char *out = cl_sprintf("%s/out", dir);
-    por_prove_options o = {.ledger_path = ledger, .out_dir = out, .threads = 1, .min_padded = 4,
-                           .batch = 4};
+    por_prove_options o = {
+        .ledger_path = ledger, .out_dir = out, .threads = 1, .min_padded = 4, .batch = 4};
     por_prove_result r;
     assert_int_equal(por_prove(&o, &r, err), CL_ERR_INVALID);
     assert_non_null(strstr(err, "account bb02"));
@@ -429,8 +440,9 @@ static void test_final_proof_reader(void **st) {
     (void)st;
     char err[POR_ERR_LEN];
     por_statement s;
-    const char *bad[] = {"", "{", "[]", "{\"version\": \"cloister-por-v1\"}", "null",
-                         "{\"version\": \"cloister-por-v0\", \"timestamp\": 1}"};
+    const char *bad[] = {"",     "{",
+                         "[]",   "{\"version\": \"cloister-por-v1\"}",
+                         "null", "{\"version\": \"cloister-por-v0\", \"timestamp\": 1}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(por_final_proof_parse(slice_cstr(bad[i]), &s, err), CL_ERR_INVALID);
         assert_non_null(strstr(err, "final_proof.json"));
