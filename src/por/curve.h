@@ -9,7 +9,8 @@
  *     running time and memory access pattern do not depend on the scalar.
  *   - public scalars (challenges, everything the verifier does, the inner-product
  *     argument whose vectors are safe to reveal) may use the faster variable-time
- *     paths: por_point_mul_vartime, por_point_mul_endo, por_msm*.
+ *     paths: por_point_mul_vartime, por_point_mul_endo, por_points_fold_*,
+ *     por_msm*.
  *
  * ---- encodings (what a JS verifier with @noble/curves must reproduce) ----
  * r = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001.
@@ -117,6 +118,16 @@ void por_point_mul_vartime(por_point *out, const por_point *p, const por_scalar 
 /* (k1 + λ·k2)·P for 64-bit k1, k2, variable time: the short challenges of
  * por_transcript_challenge_short. About half the cost of a full multiplication. */
 void por_point_mul_endo(por_point *out, const por_point *p, uint64_t k1, uint64_t k2);
+/* Folding generators by one public scalar, variable time: out[i] = base[i] +
+ * s·p[i] for i < n (or (k1 + λ·k2)·p[i]). All n lanes share one wNAF and step in
+ * lockstep in affine coordinates with one batched inversion per step: from 32
+ * points on, about 1.5x (endo) to 1.65x (full) faster than n separate
+ * multiplications. out may alias base (same index); p must not overlap out.
+ * Points of the order-r subgroup (identity included). */
+void por_points_fold_vartime(por_affine *out, const por_affine *base, const por_affine *p,
+                             const por_scalar *s, size_t n);
+void por_points_fold_endo(por_affine *out, const por_affine *base, const por_affine *p, uint64_t k1,
+                          uint64_t k2, size_t n);
 void por_point_to_bytes(uint8_t out[POR_POINT_LEN], const por_point *p);
 void por_affine_to_bytes(uint8_t out[POR_POINT_LEN], const por_affine *p);
 /* Untrusted input: CL_ERR_INVALID unless a valid encoding of a point of the

@@ -6,10 +6,15 @@
  * masks s_L, s_R (S: a constant-time multi-scalar multiplication over tabled
  * generators), then runs the inner-product argument, whose cost is folding the
  * generators: (m·n - 1) multiplications for each of G and H. G folds by the
- * short challenge u (por_point_mul_endo, 64-bit halves); H, which carries the
- * y^-i weights, is kept unweighted (X_i with H'_i = y^-i·X_i) and folds by the
- * full scalar u⁻¹·y^-h, so no y^-i·H_i is ever computed. L and R are
- * variable-time Pippenger MSMs.
+ * short challenge u (64-bit halves, k1 + λ·k2); H, which carries the y^-i
+ * weights, is kept unweighted (X_i with H'_i = y^-i·X_i) and folds by the full
+ * scalar u⁻¹·y^-h (split by GLV into two 128-bit halves), so no y^-i·H_i is
+ * ever computed. Every point of a round folds by the same scalar, so
+ * por_points_fold_endo / _vartime run them in lockstep in affine coordinates
+ * with one batched inversion per step (~21 and ~41 us a point on the 2-core
+ * bench machine, against 31 and 67 us for separate multiplications). Per value
+ * at m = 64 that leaves roughly: S commitment 3.3 ms (constant time), H fold
+ * 2.6 ms, L/R 2.9 ms, G fold 1.4 ms. L and R are variable-time Pippenger MSMs.
  *
  * The verifier never folds: it expands the challenges into the coefficient of
  * every generator and checks both equations in one MSM (2·m·n + 2·log2(m·n) +
@@ -86,7 +91,6 @@ static void ipa_prove(por_transcript *t, por_scalar *a, por_scalar *b, size_t N,
     powers(d, &yinv, N); /* d_i = y^-i */
     size_t half = N / 2 ? N / 2 : 1;
     por_affine *G = cl_malloc(half * sizeof *G), *X = cl_malloc(half * sizeof *X);
-    por_point *tg = cl_malloc(half * sizeof *tg), *tx = cl_malloc(half * sizeof *tx);
     const por_affine **pts = cl_malloc((N + 1) * sizeof *pts);
     por_scalar *sc = cl_malloc((N + 1) * sizeof *sc);
     const por_affine *Gc = G0, *Xc = H0;
@@ -139,17 +143,8 @@ static void ipa_prove(por_transcript *t, por_scalar *a, por_scalar *b, size_t N,
         }
         if (h > 1) {                          /* the last round's generators are never used */
             por_scalar_mul(&e, &uinv, &d[h]); /* u⁻¹·y^-h */
-            for (size_t i = 0; i < h; i++) {
-                por_point p;
-                por_point_from_affine(&p, &Gc[h + i]);
-                por_point_mul_endo(&tg[i], &p, k1, k2);
-                por_point_add_affine(&tg[i], &tg[i], &Gc[i]);
-                por_point_from_affine(&p, &Xc[h + i]);
-                por_point_mul_vartime(&tx[i], &p, &e);
-                por_point_add_affine(&tx[i], &tx[i], &Xc[i]);
-            }
-            por_points_to_affine(G, tg, h);
-            por_points_to_affine(X, tx, h);
+            por_points_fold_endo(G, Gc, Gc + h, k1, k2, h);
+            por_points_fold_vartime(X, Xc, Xc + h, &e, h);
             Gc = G;
             Xc = X;
         }
@@ -158,8 +153,6 @@ static void ipa_prove(por_transcript *t, por_scalar *a, por_scalar *b, size_t N,
     free(d);
     free(G);
     free(X);
-    free(tg);
-    free(tx);
     free(pts);
     free(sc);
 }

@@ -363,6 +363,94 @@ static void test_point_endo(void **st) {
     }
 }
 
+/* out[i] = base[i] + s·p[i] against the plain multiplication, from both fold
+ * entry points, on the plain (few lanes) and the lockstep path, with the
+ * exceptional lanes mixed in: identity p or base, base = ±s·p, p = base. */
+static void fold_check(const por_affine *out, const por_affine *base, const por_affine *p,
+                       const por_scalar *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        por_point want, t, got;
+        por_point_from_affine(&t, &p[i]);
+        por_point_mul(&want, &t, s);
+        por_point_add_affine(&want, &want, &base[i]);
+        por_point_from_affine(&got, &out[i]);
+        assert_true(por_point_eq(&got, &want));
+    }
+}
+
+static void fold_inputs(por_affine *base, por_affine *p, const por_scalar *s, size_t n) {
+    por_point t[2];
+    for (size_t i = 0; i < n; i++) {
+        random_point(&t[0]);
+        random_point(&t[1]);
+        por_point_to_affine(&p[i], &t[0]);
+        por_point_to_affine(&base[i], &t[1]);
+    }
+    if (n < 6) return;
+    memset(&p[1], 0, sizeof p[1]);    /* identity point */
+    memset(&base[2], 0, sizeof p[2]); /* identity base */
+    por_point_from_affine(&t[0], &p[3]);
+    por_point_mul(&t[1], &t[0], s); /* base = s·p: the final addition doubles */
+    por_point_to_affine(&base[3], &t[1]);
+    por_point_from_affine(&t[0], &p[4]);
+    por_point_mul(&t[1], &t[0], s); /* base = -s·p: the result is the identity */
+    por_point_neg(&t[1], &t[1]);
+    por_point_to_affine(&base[4], &t[1]);
+    base[5] = p[5];
+}
+
+static void test_point_fold(void **st) {
+    (void)st;
+    por_scalar lam, sc[8];
+    uint8_t lb[32] = {0};
+    unhex(lb + 16, "ac45a4010001a40200000000ffffffff", 16);
+    assert_int_equal(por_scalar_from_bytes(&lam, lb), CL_OK);
+    por_scalar_zero(&sc[0]);
+    por_scalar_one(&sc[1]);
+    por_scalar_neg(&sc[2], &sc[1]); /* r - 1 */
+    sc[3] = lam;
+    por_scalar_sub(&sc[4], &lam, &sc[1]);
+    por_scalar_from_u64(&sc[5], 2);
+    por_scalar_random(&sc[6]);
+    por_scalar_random(&sc[7]);
+    const size_t sizes[] = {1, 7, 32, 45};
+    for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+        size_t n = sizes[z];
+        por_affine *base = malloc(n * sizeof *base), *p = malloc(n * sizeof *p);
+        por_affine *out = malloc(n * sizeof *out);
+        for (size_t k = 0; k < 8; k++) {
+            fold_inputs(base, p, &sc[k], n);
+            por_points_fold_vartime(out, base, p, &sc[k], n);
+            fold_check(out, base, p, &sc[k], n);
+            memcpy(out, base, n * sizeof *out); /* out aliasing base */
+            por_points_fold_vartime(out, out, p, &sc[k], n);
+            fold_check(out, base, p, &sc[k], n);
+        }
+        const uint64_t ks[][2] = {{0, 0}, {1, 0}, {0, 1}, {UINT64_MAX, UINT64_MAX}, {5, 0}};
+        for (size_t k = 0; k < sizeof ks / sizeof ks[0] + 3; k++) {
+            uint64_t k1, k2;
+            if (k < sizeof ks / sizeof ks[0]) {
+                k1 = ks[k][0];
+                k2 = ks[k][1];
+            } else {
+                crypto_random(&k1, 8);
+                crypto_random(&k2, 8);
+            }
+            por_scalar u, b;
+            por_scalar_from_u64(&u, k1);
+            por_scalar_from_u64(&b, k2);
+            por_scalar_mul(&b, &b, &lam);
+            por_scalar_add(&u, &u, &b);
+            fold_inputs(base, p, &u, n);
+            por_points_fold_endo(out, base, p, k1, k2, n);
+            fold_check(out, base, p, &u, n);
+        }
+        free(base);
+        free(p);
+        free(out);
+    }
+}
+
 /* ---- generators ---- */
 
 static void test_generators(void **st) {
@@ -1090,6 +1178,7 @@ int main(void) {
         cmocka_unit_test(test_point_encoding),
         cmocka_unit_test(test_point_arith),
         cmocka_unit_test(test_point_endo),
+        cmocka_unit_test(test_point_fold),
         cmocka_unit_test(test_generators),
         cmocka_unit_test(test_hash_to_curve_vectors),
         cmocka_unit_test(test_msm),
