@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -488,4 +489,16 @@ void por_first_error_free(por_first_error *f) {
         free(f->mu);
     }
     f->mu = NULL;
+}
+
+cl_err por_fail(char err[POR_ERR_LEN], cl_err e, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, POR_ERR_LEN, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+double por_secs_since(uint64_t t0) {
+    return (double)(time_mono_ns() - t0) / 1e9;
 }

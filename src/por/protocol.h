@@ -211,4 +211,11 @@ void por_first_error_set(por_first_error *f, uint64_t index, const char *fmt, ..
     __attribute__((format(printf, 3, 4)));
 void por_first_error_free(por_first_error *f);
 
+/* ---- shared by prove and verify ---- */
+/* Writes the message into err and returns e. */
+cl_err por_fail(char err[POR_ERR_LEN], cl_err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Seconds since a time_mono_ns() reading. */
+double por_secs_since(uint64_t t0);
+
 #endif

@@ -44,21 +44,6 @@ bool por_test_hooks_available(void) {
 #endif
 }
 
-static double secs_since(uint64_t t0) {
-    return (double)(time_mono_ns() - t0) / 1e9;
-}
-
-static cl_err fail(char err[POR_ERR_LEN], cl_err e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static cl_err fail(char err[POR_ERR_LEN], cl_err e, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, POR_ERR_LEN, fmt, ap);
-    va_end(ap);
-    return e;
-}
-
 /* ---- 1. the ledger ---- */
 
 static cl_err equity_of(por_prover *P, const por_account *a, uint64_t acc, char err[POR_ERR_LEN]) {
@@ -86,14 +71,16 @@ static cl_err equity_of(por_prover *P, const por_account *a, uint64_t acc, char 
         return CL_OK;
     }
     if (c == POR_EQUITY_NEGATIVE)
-        return fail(err, CL_ERR_INVALID,
-                    "account %s: equity Σ price·balance is negative (%s in units of 10^-%u USDT); "
-                    "a proof of reserves cannot include it; nothing was written",
-                    hex, text, P->st.equity_decimals);
-    return fail(err, CL_ERR_INVALID,
-                "account %s: equity %s (units of 10^-%u USDT) is not below 2^64, the range-proved "
-                "bound; nothing was written",
-                hex, text, P->st.equity_decimals);
+        return por_fail(
+            err, CL_ERR_INVALID,
+            "account %s: equity Σ price·balance is negative (%s in units of 10^-%u USDT); "
+            "a proof of reserves cannot include it; nothing was written",
+            hex, text, P->st.equity_decimals);
+    return por_fail(
+        err, CL_ERR_INVALID,
+        "account %s: equity %s (units of 10^-%u USDT) is not below 2^64, the range-proved "
+        "bound; nothing was written",
+        hex, text, P->st.equity_decimals);
 }
 
 static void grow(por_prover *P, uint64_t need, uint64_t *cap) {
@@ -122,7 +109,7 @@ static cl_err read_ledger(por_prover *P, char err[POR_ERR_LEN]) {
     cl_err e = por_ledger_open_file(&l, o->ledger_path, o->assets_path);
     if (e == CL_OK) e = por_ledger_begin(l);
     if (e != CL_OK) {
-        fail(err, e, "%s; nothing was written", por_ledger_error(l));
+        por_fail(err, e, "%s; nothing was written", por_ledger_error(l));
         por_ledger_free(l);
         return e;
     }
@@ -149,13 +136,13 @@ static cl_err read_ledger(por_prover *P, char err[POR_ERR_LEN]) {
         bool done = false;
         e = por_ledger_next(l, &acc, &done);
         if (e != CL_OK) {
-            fail(err, e, "%s; nothing was written", por_ledger_error(l));
+            por_fail(err, e, "%s; nothing was written", por_ledger_error(l));
             break;
         }
         if (done) break;
         uint64_t i = P->count;
         if (i >= UINT32_MAX - 1) {
-            e = fail(err, CL_ERR_TOO_LARGE, "more than 2^32 - 2 accounts; nothing was written");
+            e = por_fail(err, CL_ERR_TOO_LARGE, "more than 2^32 - 2 accounts; nothing was written");
             break;
         }
         grow(P, i + 1, &cap);
@@ -464,7 +451,7 @@ static cl_err range_proofs(por_prover *P, char err[POR_ERR_LEN]) {
     uint64_t count = P->N / P->batch;
     P->rp = cl_malloc(count * P->rp_size);
     por_parallel(P->threads, count, 1, range_chunk, &R, P->pg, "range proofs");
-    if (P->ferr.failed) return fail(err, CL_ERR_INTERNAL, "%s", P->ferr.msg);
+    if (P->ferr.failed) return por_fail(err, CL_ERR_INTERNAL, "%s", P->ferr.msg);
     P->st.range_count = count;
     crypto_sha256(slice_of(P->rp, count * P->rp_size), P->st.range_sha256);
     return CL_OK;
@@ -521,19 +508,20 @@ static cl_err check_out(const char *out, bool *missing, char err[POR_ERR_LEN]) {
     *missing = false;
     if (stat(out, &sb) != 0) {
         if (errno != ENOENT)
-            return fail(err, CL_ERR_IO, "cannot use --out %s: %s", out, strerror(errno));
+            return por_fail(err, CL_ERR_IO, "cannot use --out %s: %s", out, strerror(errno));
         *missing = true;
         return CL_OK;
     }
-    if (!S_ISDIR(sb.st_mode)) return fail(err, CL_ERR_INVALID, "--out %s is not a directory", out);
+    if (!S_ISDIR(sb.st_mode))
+        return por_fail(err, CL_ERR_INVALID, "--out %s is not a directory", out);
     for (size_t i = 0; i < NOUTPUTS; i++) {
         char *p = cl_sprintf("%s/%s", out, OUTPUTS[i]);
         bool exists = lstat(p, &sb) == 0;
         free(p);
         if (exists)
-            return fail(err, CL_ERR_EXISTS,
-                        "--out %s already holds %s: prove into a new or empty directory", out,
-                        OUTPUTS[i]);
+            return por_fail(err, CL_ERR_EXISTS,
+                            "--out %s already holds %s: prove into a new or empty directory", out,
+                            OUTPUTS[i]);
     }
     return CL_OK;
 }
@@ -543,7 +531,7 @@ static cl_err publish(const char *tmp, const char *out, char err[POR_ERR_LEN]) {
     int fd = open(tmp, O_RDONLY | O_DIRECTORY);
     if (fd < 0 || syncfs(fd) != 0) {
         if (fd >= 0) close(fd);
-        return fail(err, CL_ERR_IO, "cannot flush %s: %s", tmp, strerror(errno));
+        return por_fail(err, CL_ERR_IO, "cannot flush %s: %s", tmp, strerror(errno));
     }
     close(fd);
     static const char *const order[] = {"user_proofs", "private_nonces.json", "merkle_tree.json",
@@ -555,7 +543,8 @@ static cl_err publish(const char *tmp, const char *out, char err[POR_ERR_LEN]) {
         free(a);
         free(b);
         if (rc != 0)
-            return fail(err, CL_ERR_IO, "cannot move %s into %s: %s", order[i], out, strerror(en));
+            return por_fail(err, CL_ERR_IO, "cannot move %s into %s: %s", order[i], out,
+                            strerror(en));
     }
     fd = open(out, O_RDONLY | O_DIRECTORY);
     if (fd >= 0) {
@@ -573,14 +562,17 @@ static cl_err setup(por_prover *P, const por_prove_options *o, char err[POR_ERR_
     if (P->threads > 256) P->threads = 256;
     P->unsafe = o->unsafe_allow_bad_equity;
     if (P->unsafe && !por_test_hooks_available())
-        return fail(err, CL_ERR_DENIED, "this build has no test hooks (unsafe_allow_bad_equity)");
+        return por_fail(err, CL_ERR_DENIED,
+                        "this build has no test hooks (unsafe_allow_bad_equity)");
     uint32_t B = o->batch ? o->batch : POR_DEFAULT_BATCH;
     if (B > POR_MAX_BATCH || (B & (B - 1)))
-        return fail(err, CL_ERR_INVALID, "--batch must be a power of two from 1 to 64 (got %u)", B);
+        return por_fail(err, CL_ERR_INVALID, "--batch must be a power of two from 1 to 64 (got %u)",
+                        B);
     P->batch = B;
     if (o->min_padded > ((uint64_t)1 << POR_MAX_DEPTH))
-        return fail(err, CL_ERR_INVALID, "--padded-accounts must be at most 2^32");
-    if (!o->ledger_path || !o->out_dir) return fail(err, CL_ERR_INVALID, "ledger and --out needed");
+        return por_fail(err, CL_ERR_INVALID, "--padded-accounts must be at most 2^32");
+    if (!o->ledger_path || !o->out_dir)
+        return por_fail(err, CL_ERR_INVALID, "ledger and --out needed");
     por_first_error_init(&P->ferr);
     return CL_OK;
 }
@@ -620,7 +612,7 @@ static cl_err compute(por_prover *P, por_prove_result *res, char err[POR_ERR_LEN
     for (unsigned w = 0; w < P->threads; w++)
         por_scalar_zero(&P->R_part[w]);
     por_parallel(P->threads, N, COMMIT_CHUNK, commit_chunk, P, P->pg, "commitments");
-    res->t_commit = secs_since(t);
+    res->t_commit = por_secs_since(t);
     t = time_mono_ns();
     build_tree(P);
     por_scalar R;
@@ -633,14 +625,14 @@ static cl_err compute(por_prover *P, por_prove_result *res, char err[POR_ERR_LEN
     por_statement_digest(&P->st, P->st.digest);
     char e2[POR_ERR_LEN];
     if (por_statement_check_opening(&P->st, e2) != CL_OK)
-        return fail(err, CL_ERR_INTERNAL, "internal error: %s", e2);
-    res->t_tree = secs_since(t);
+        return por_fail(err, CL_ERR_INTERNAL, "internal error: %s", e2);
+    res->t_tree = por_secs_since(t);
     t = time_mono_ns();
     link_proof(P);
-    res->t_link = secs_since(t);
+    res->t_link = por_secs_since(t);
     t = time_mono_ns();
     CL_TRY(range_proofs(P, err));
-    res->t_range = secs_since(t);
+    res->t_range = por_secs_since(t);
     return CL_OK;
 }
 
@@ -655,7 +647,7 @@ cl_err por_prove(const por_prove_options *o, por_prove_result *res, char err[POR
     if (e == CL_OK) e = check_out(o->out_dir, &missing, err);
     if (e == CL_OK) {
         e = read_ledger(&P, err);
-        res->t_read = secs_since(t0);
+        res->t_read = por_secs_since(t0);
     }
     if (e == CL_OK) {
         size_tree(&P);
@@ -665,16 +657,17 @@ cl_err por_prove(const por_prove_options *o, por_prove_result *res, char err[POR
         uint64_t t = time_mono_ns();
         if (missing) {
             if (dir_ensure(o->out_dir, 0755) != CL_OK)
-                e = fail(err, CL_ERR_IO, "cannot create --out %s: %s", o->out_dir, strerror(errno));
+                e = por_fail(err, CL_ERR_IO, "cannot create --out %s: %s", o->out_dir,
+                             strerror(errno));
             created = e == CL_OK;
         }
         tmp = cl_sprintf("%s/.por-tmp-XXXXXX", o->out_dir);
         if (e == CL_OK && !mkdtemp(tmp))
-            e = fail(err, CL_ERR_IO, "cannot create a temporary directory in %s: %s", o->out_dir,
-                     strerror(errno));
+            e = por_fail(err, CL_ERR_IO, "cannot create a temporary directory in %s: %s",
+                         o->out_dir, strerror(errno));
         if (e == CL_OK) e = por_prover_write(&P, tmp, err);
         if (e == CL_OK) e = publish(tmp, o->out_dir, err);
-        res->t_write = secs_since(t);
+        res->t_write = por_secs_since(t);
     }
     if (tmp && e == CL_OK) rmdir(tmp); /* empty after a successful publish */
     if (tmp && e != CL_OK && !created) rm_rf(tmp);
@@ -691,7 +684,7 @@ cl_err por_prove(const por_prove_options *o, por_prove_result *res, char err[POR
         for (uint64_t i = 0; i < P.count; i++)
             res->bad_equity_accounts += P.bad[i];
     prover_free(&P);
-    res->t_total = secs_since(t0);
+    res->t_total = por_secs_since(t0);
     return e;
 }
 

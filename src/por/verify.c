@@ -27,26 +27,11 @@
 #define DECODE_CHUNK 256
 #define RANGE_GROUP 64 /* range proofs per batch-verification MSM */
 
-static double secs_since(uint64_t t0) {
-    return (double)(time_mono_ns() - t0) / 1e9;
-}
-
-static cl_err fail(char err[POR_ERR_LEN], cl_err e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static cl_err fail(char err[POR_ERR_LEN], cl_err e, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, POR_ERR_LEN, fmt, ap);
-    va_end(ap);
-    return e;
-}
-
 static cl_err read_small(const char *path, const char *what, cl_buf *out, char err[POR_ERR_LEN]) {
     cl_err e = file_read_all(path, out, SMALL_FILE_MAX);
-    if (e == CL_ERR_NOT_FOUND) return fail(err, e, "%s: no such file (%s)", what, path);
-    if (e == CL_ERR_TOO_LARGE) return fail(err, e, "%s: larger than 64 MiB (%s)", what, path);
-    if (e != CL_OK) return fail(err, e, "%s: cannot read %s: %s", what, path, strerror(errno));
+    if (e == CL_ERR_NOT_FOUND) return por_fail(err, e, "%s: no such file (%s)", what, path);
+    if (e == CL_ERR_TOO_LARGE) return por_fail(err, e, "%s: larger than 64 MiB (%s)", what, path);
+    if (e != CL_OK) return por_fail(err, e, "%s: cannot read %s: %s", what, path, strerror(errno));
     return CL_OK;
 }
 
@@ -154,10 +139,11 @@ static cl_err check_ids(const por_tree_file *t, char err[POR_ERR_LEN]) {
         if (memcmp(ids[i - 1], ids[i], POR_HASH_LEN) == 0) {
             char hex[2 * POR_HASH_LEN + 1];
             hex_encode_to(hex, ids[i], POR_HASH_LEN);
-            e = fail(err, CL_ERR_CRYPTO,
-                     "merkle_tree.json: leaf ids are not distinct (id %s appears more than once): "
-                     "a leaf is reused",
-                     hex);
+            e = por_fail(
+                err, CL_ERR_CRYPTO,
+                "merkle_tree.json: leaf ids are not distinct (id %s appears more than once): "
+                "a leaf is reused",
+                hex);
         }
     free(ids);
     return e;
@@ -166,7 +152,7 @@ static cl_err check_ids(const por_tree_file *t, char err[POR_ERR_LEN]) {
 static cl_err check_tree(vjob *J, unsigned threads, const por_progress *pg, char err[POR_ERR_LEN]) {
     const por_tree_file *t = J->t;
     por_parallel(threads, t->N, DECODE_CHUNK, leaves_chunk, J, pg, "checking leaves");
-    if (J->ferr.failed) return fail(err, CL_ERR_CRYPTO, "%s", J->ferr.msg);
+    if (J->ferr.failed) return por_fail(err, CL_ERR_CRYPTO, "%s", J->ferr.msg);
     CL_TRY(check_ids(t, err));
     J->prev = J->L;
     for (uint32_t j = 1; j <= t->depth; j++) {
@@ -180,12 +166,12 @@ static cl_err check_tree(vjob *J, unsigned threads, const por_progress *pg, char
     }
     if (J->prev != J->L) free(J->prev);
     J->prev = NULL;
-    if (J->ferr.failed) return fail(err, CL_ERR_CRYPTO, "%s", J->ferr.msg);
+    if (J->ferr.failed) return por_fail(err, CL_ERR_CRYPTO, "%s", J->ferr.msg);
     uint64_t root = por_level_offset(t->N, t->depth);
     if (memcmp(t->node_hash[root], J->st->root_hash, POR_HASH_LEN) != 0 ||
         memcmp(t->node_C[root], J->st->root_commitment, POR_POINT_LEN) != 0)
-        return fail(err, CL_ERR_CRYPTO,
-                    "merkle_tree.json: the tree's root is not final_proof.json's root");
+        return por_fail(err, CL_ERR_CRYPTO,
+                        "merkle_tree.json: the tree's root is not final_proof.json's root");
     return CL_OK;
 }
 
@@ -241,8 +227,8 @@ static cl_err check_range(vjob *J, unsigned threads, const por_progress *pg,
     uint8_t d[POR_HASH_LEN];
     crypto_sha256(slice_of(t->range_proofs, t->rp_count * t->rp_size), d);
     if (memcmp(d, J->st->range_sha256, POR_HASH_LEN) != 0)
-        return fail(err, CL_ERR_CRYPTO,
-                    "the range proofs in merkle_tree.json do not match range_proofs.sha256");
+        return por_fail(err, CL_ERR_CRYPTO,
+                        "the range proofs in merkle_tree.json do not match range_proofs.sha256");
     rjob R = {J};
     por_transcript_init(&R.base, POR_TR_RANGE);
     por_transcript_append(&R.base, "statement", slice_of(J->st->digest, POR_HASH_LEN));
@@ -250,7 +236,7 @@ static cl_err check_range(vjob *J, unsigned threads, const por_progress *pg,
     if (group > RANGE_GROUP) group = RANGE_GROUP;
     if (group < 1) group = 1;
     por_parallel(threads, t->rp_count, group, range_chunk, &R, pg, "range proofs");
-    if (J->ferr.failed) return fail(err, CL_ERR_CRYPTO, "%s", J->ferr.msg);
+    if (J->ferr.failed) return por_fail(err, CL_ERR_CRYPTO, "%s", J->ferr.msg);
     return CL_OK;
 }
 
@@ -263,23 +249,24 @@ static cl_err verify_tree_file(const char *dir, const por_statement *st, por_tre
      * verifier allocate more than a small multiple of the file's size. */
     struct stat sb;
     if (stat(path, &sb) != 0) {
-        fail(err, CL_ERR_NOT_FOUND, "merkle_tree.json: cannot open %s: %s", path, strerror(errno));
+        por_fail(err, CL_ERR_NOT_FOUND, "merkle_tree.json: cannot open %s: %s", path,
+                 strerror(errno));
         free(path);
         return CL_ERR_NOT_FOUND;
     }
     if ((uint64_t)sb.st_size != st->tree_bytes || st->tree_bytes / 320 < st->padded) {
-        fail(err, CL_ERR_CRYPTO,
-             "merkle_tree.json has %llu bytes, but final_proof.json states %llu (for %llu "
-             "leaves): the file was changed or does not belong to this proof",
-             (unsigned long long)sb.st_size, (unsigned long long)st->tree_bytes,
-             (unsigned long long)st->padded);
+        por_fail(err, CL_ERR_CRYPTO,
+                 "merkle_tree.json has %llu bytes, but final_proof.json states %llu (for %llu "
+                 "leaves): the file was changed or does not belong to this proof",
+                 (unsigned long long)sb.st_size, (unsigned long long)st->tree_bytes,
+                 (unsigned long long)st->padded);
         free(path);
         return CL_ERR_CRYPTO;
     }
     por_source src;
     cl_err e = por_source_file(&src, path);
     if (e != CL_OK) {
-        fail(err, e, "merkle_tree.json: cannot open %s: %s", path, strerror(errno));
+        por_fail(err, e, "merkle_tree.json: cannot open %s: %s", path, strerror(errno));
         free(path);
         return e;
     }
@@ -288,10 +275,10 @@ static cl_err verify_tree_file(const char *dir, const por_statement *st, por_tre
     if (src.close) src.close(src.ctx);
     if (e != CL_OK) return e;
     if (t->bytes != st->tree_bytes || memcmp(t->sha256, st->tree_sha256, POR_HASH_LEN) != 0)
-        return fail(err, CL_ERR_CRYPTO,
-                    "merkle_tree.json has %llu bytes and a SHA-256 other than final_proof.json "
-                    "states (merkle_tree.bytes %llu): the file was changed",
-                    (unsigned long long)t->bytes, (unsigned long long)st->tree_bytes);
+        return por_fail(err, CL_ERR_CRYPTO,
+                        "merkle_tree.json has %llu bytes and a SHA-256 other than final_proof.json "
+                        "states (merkle_tree.bytes %llu): the file was changed",
+                        (unsigned long long)t->bytes, (unsigned long long)st->tree_bytes);
     return CL_OK;
 }
 
@@ -312,7 +299,7 @@ cl_err por_verify_dir(const char *dir, const por_verify_options *o, por_verify_r
     por_tree_file t;
     memset(&t, 0, sizeof t);
     e = verify_tree_file(dir, &st, &t, pg, err); /* step 2: shape, size, digest */
-    res->t_read = secs_since(t0);
+    res->t_read = por_secs_since(t0);
     vjob J = {.st = &st, .t = &t};
     por_first_error_init(&J.ferr);
     if (e == CL_OK) e = por_statement_check_opening(&st, err); /* step 4 */
@@ -322,7 +309,7 @@ cl_err por_verify_dir(const char *dir, const por_verify_options *o, por_verify_r
         J.V = cl_malloc(t.N * sizeof *J.V);
         e = check_tree(&J, threads, pg, err); /* steps 2 (points, ids) and 3 */
     }
-    res->t_tree = secs_since(t1);
+    res->t_tree = por_secs_since(t1);
     t1 = time_mono_ns();
     if (e == CL_OK) { /* step 6 */
         por_report(pg, "link proof", 0, 1);
@@ -330,14 +317,14 @@ cl_err por_verify_dir(const char *dir, const por_verify_options *o, por_verify_r
                             slice_of(st.link_proof, st.link_proof_len), threads);
         por_report(pg, "link proof", 1, 1);
         if (e != CL_OK)
-            fail(err, e,
-                 "the equity link proof does not verify: some leaf's equity commitment V "
-                 "is not Σ weight·balance of its balance commitment L");
+            por_fail(err, e,
+                     "the equity link proof does not verify: some leaf's equity commitment V "
+                     "is not Σ weight·balance of its balance commitment L");
     }
-    res->t_link = secs_since(t1);
+    res->t_link = por_secs_since(t1);
     t1 = time_mono_ns();
     if (e == CL_OK) e = check_range(&J, threads, pg, err); /* step 7 */
-    res->t_range = secs_since(t1);
+    res->t_range = por_secs_since(t1);
     if (e == CL_OK) {
         res->padded = st.padded;
         res->assets = st.nassets;
@@ -352,7 +339,7 @@ cl_err por_verify_dir(const char *dir, const por_verify_options *o, por_verify_r
     por_first_error_free(&J.ferr);
     por_tree_free(&t);
     por_statement_free(&st);
-    res->t_total = secs_since(t0);
+    res->t_total = por_secs_since(t0);
     return e;
 }
 
