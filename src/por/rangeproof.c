@@ -1,56 +1,71 @@
-/* rangeproof.c — aggregated Bulletproofs range proofs: prover, single and
- * batch verifier (protocol, byte format and transcript in rangeproof.h).
+/* rangeproof.c — aggregated range proofs by digits and a logarithmic-derivative
+ * lookup (protocol, byte format and transcript in rangeproof.h): prover, single
+ * and batch verifier.
  *
- * Where the time goes, and how this file is shaped by it: the prover commits to
- * its bits (A: one constant-time select and add per bit) and to the random
- * masks s_L, s_R (S: a constant-time multi-scalar multiplication over tabled
- * generators), then runs the inner-product argument, whose cost is folding the
- * generators: (m·n - 1) multiplications for each of G and H. G folds by the
- * short challenge u (64-bit halves, k1 + λ·k2); H, which carries the y^-i
- * weights, is kept unweighted (X_i with H'_i = y^-i·X_i) and folds by the full
- * scalar u⁻¹·y^-h (split by GLV into two 128-bit halves), so no y^-i·H_i is
- * ever computed. Every point of a round folds by the same scalar, so
- * por_points_fold_endo / _vartime run them in lockstep in affine coordinates
- * with one batched inversion per step (~21 and ~41 us a point on the 2-core
- * bench machine, against 31 and 67 us for separate multiplications). Per value
- * at m = 64 that leaves roughly: S commitment 3.3 ms (constant time), H fold
- * 2.6 ms, L/R 2.9 ms, G fold 1.4 ms. L and R are variable-time Pippenger MSMs.
+ * Why digits: the cost of a Bulletproofs-style proof is linear in the length of
+ * the vectors it commits to and folds. Proving each value's 64 bits takes 64
+ * slots per value; proving its eight base-256 digits against a table of 256
+ * entries takes 8 slots per value plus 256 for the table, shared by the batch
+ * (a batch of 480 values fills 4096 slots: 8.5 a value, 7.5x fewer). Each digit
+ * slot holds the digit's reciprocal 1/(X - d) (one multiplication gate), the
+ * table slots hold how often each digit value occurs, and one linear equation
+ * (Σ 1/(X - d_i) = Σ_t m_t/(X - t)) says every digit is in the table.
+ *
+ * Where the time goes (per slot): the constant-time commitments A (reciprocals,
+ * one full-width term per digit slot) and S (masks, two per slot) over tabled
+ * generators, then the inner-product argument: L and R are variable-time
+ * Pippenger MSMs, G folds by the short challenge (k1 + λ·k2), and H, which
+ * carries the y^-i weights, is kept unweighted (X_i with H'_i = y^-i·X_i) and
+ * folds by the full scalar u⁻¹·y^-h (GLV halves), so no y^-i·H_i is computed.
  *
  * The verifier never folds: it expands the challenges into the coefficient of
- * every generator and checks both equations in one MSM (2·m·n + 2·log2(m·n) +
- * m + 7 points). Batch verification adds every proof's equation with random
- * weights; the G_i, H_i columns are shared, so k proofs cost one MSM of
- * 2·max(m·n) + k·(2·log2(m·n) + m + 4) + 3 points. */
+ * every generator and checks both equations in one MSM. Batch verification adds
+ * every proof's equation with random weights; the G_i, H_i columns are shared. */
 #include "por/rangeproof.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define DOMSEP "bulletproofs-range-v1"
+#define DOMSEP "range-logup-v1"
 #define PT POR_POINT_LEN
 #define SC POR_SCALAR_LEN
+#define TABLE 256 /* digit values 0..255: base-256 digits */
 
-static bool params(size_t m, size_t n, size_t *lg) {
+/* The slot layout of a proof for m values of n bits. */
+typedef struct {
+    size_t m, n, K; /* K = n/8 digits per value */
+    size_t nd;      /* digit slots 0..nd-1 (value j, digit k at j·K + k) */
+    size_t slots;   /* power of two >= nd + TABLE; table slots nd..nd+255 */
+    size_t lg;      /* log2(slots): rounds of the inner-product argument */
+} rp_shape;
+
+static bool shape(rp_shape *s, size_t m, size_t n) {
     if (n != 8 && n != 16 && n != 32 && n != 64) return false;
-    if (m < 1 || m > POR_RP_MAX_M || (m & (m - 1))) return false;
-    size_t k = 0;
-    for (size_t x = m * n; x > 1; x >>= 1)
-        k++;
-    *lg = k;
+    if (m < 1 || m > POR_RP_MAX_M) return false;
+    s->m = m;
+    s->n = n;
+    s->K = n / 8;
+    s->nd = m * s->K;
+    s->slots = 1;
+    s->lg = 0;
+    while (s->slots < s->nd + TABLE) {
+        s->slots <<= 1;
+        s->lg++;
+    }
     return true;
 }
 
 size_t por_rangeproof_size(size_t m, size_t n) {
-    size_t lg;
-    if (!params(m, n, &lg)) return 0;
-    return 4 * PT + 5 * SC + 2 * lg * PT;
+    rp_shape s;
+    if (!shape(&s, m, n)) return 0;
+    return 5 * PT + 5 * SC + 2 * s.lg * PT;
 }
 
-static void transcript_start(por_transcript *t, size_t m, size_t n, const uint8_t *V) {
+static void transcript_start(por_transcript *t, const rp_shape *s, const uint8_t *V) {
     por_transcript_append(t, "dom-sep", slice_cstr(DOMSEP));
-    por_transcript_append_u64(t, "n", n);
-    por_transcript_append_u64(t, "m", m);
-    for (size_t j = 0; j < m; j++)
+    por_transcript_append_u64(t, "n", s->n);
+    por_transcript_append_u64(t, "m", s->m);
+    for (size_t j = 0; j < s->m; j++)
         por_transcript_append(t, "V", slice_of(V + j * PT, PT));
 }
 
@@ -62,23 +77,82 @@ static void powers(por_scalar *out, const por_scalar *base, size_t n) {
         por_scalar_mul(&out[i], &out[i - 1], base);
 }
 
-/* ---- prover ---- */
+/* The challenges after the table is fixed, and what prover and verifier derive
+ * from them. */
+typedef struct {
+    por_scalar X, xi, xiinv, y, yinv, z;
+    por_scalar c[TABLE]; /* c_t = 1/(X - t) */
+} rp_chal;
 
-/* acc += bit ? g : -h, without a branch or an address that depends on bit. */
-static void ct_add_bit(por_point *acc, const por_affine *g, const por_affine *h, uint8_t bit) {
-    uint64_t mask = 0 - (uint64_t)(bit & 1);
-    __asm__("" : "+r"(mask));
-    const uint64_t *pg = (const uint64_t *)g, *ph = (const uint64_t *)h;
-    uint64_t q[sizeof(por_affine) / 8];
-    for (size_t l = 0; l < sizeof q / 8; l++)
-        q[l] = (pg[l] & mask) | (ph[l] & ~mask);
-    por_affine sel;
-    memcpy(&sel, q, sizeof sel);
-    blst_fp_cneg(&sel.y, &sel.y, (bit & 1) == 0);
-    blst_p1_add_or_double_affine(acc, acc, &sel);
-    cl_cleanse(q, sizeof q);
-    cl_cleanse(&sel, sizeof sel);
+/* c_t and ξ⁻¹, y⁻¹ (public, variable time). CL_ERR_CRYPTO if X is a table
+ * value or ξ or y is zero (probability ~2^-246). */
+static cl_err chal_derive(rp_chal *ch) {
+    por_scalar v[TABLE + 2];
+    for (size_t t = 0; t < TABLE; t++) {
+        por_scalar_from_u64(&v[t], t);
+        por_scalar_sub(&v[t], &ch->X, &v[t]);
+    }
+    v[TABLE] = ch->xi;
+    v[TABLE + 1] = ch->y;
+    if (por_scalar_batch_inv(v, TABLE + 2) != CL_OK) return CL_ERR_CRYPTO;
+    memcpy(ch->c, v, sizeof ch->c);
+    ch->xiinv = v[TABLE];
+    ch->yinv = v[TABLE + 1];
+    return CL_OK;
 }
+
+/* The public weight vectors: wR_i = z^(2+j)·256^k on digit slots (value
+ * equations), wL_i = ξ⁻¹ on digit slots and -c_t on table slots (the lookup
+ * equation), both 0 elsewhere. */
+static void pub_vectors(const rp_shape *s, const rp_chal *ch, por_scalar *wR, por_scalar *wL) {
+    por_scalar zj, p256, b256;
+    por_scalar_mul(&zj, &ch->z, &ch->z);
+    por_scalar_from_u64(&b256, 256);
+    for (size_t j = 0; j < s->m; j++) {
+        p256 = zj;
+        for (size_t k = 0; k < s->K; k++) {
+            wR[j * s->K + k] = p256;
+            wL[j * s->K + k] = ch->xiinv;
+            por_scalar_mul(&p256, &p256, &b256);
+        }
+        por_scalar_mul(&zj, &zj, &ch->z);
+    }
+    for (size_t i = s->nd; i < s->slots; i++) {
+        por_scalar_zero(&wR[i]);
+        if (i < s->nd + TABLE)
+            por_scalar_neg(&wL[i], &ch->c[i - s->nd]);
+        else
+            por_scalar_zero(&wL[i]);
+    }
+}
+
+/* δ = ξ·Σ_{digit slots} y^i + X·Σ_i wR_i + z·Σ_i y^-i·wR_i·wL_i: what t(x)'s
+ * constant term is, apart from -Σ_j z^(2+j)·v_j. */
+static void delta(por_scalar *out, const rp_shape *s, const rp_chal *ch, const por_scalar *wR,
+                  const por_scalar *wL) {
+    por_scalar yi, yinvi, sy, sw, swl, tmp;
+    por_scalar_one(&yi);
+    por_scalar_one(&yinvi);
+    por_scalar_zero(&sy);
+    por_scalar_zero(&sw);
+    por_scalar_zero(&swl);
+    for (size_t i = 0; i < s->nd; i++) {
+        por_scalar_add(&sy, &sy, &yi);
+        por_scalar_add(&sw, &sw, &wR[i]);
+        por_scalar_mul(&tmp, &wR[i], &wL[i]);
+        por_scalar_mul(&tmp, &tmp, &yinvi);
+        por_scalar_add(&swl, &swl, &tmp);
+        por_scalar_mul(&yi, &yi, &ch->y);
+        por_scalar_mul(&yinvi, &yinvi, &ch->yinv);
+    }
+    por_scalar_mul(out, &sy, &ch->xi);
+    por_scalar_mul(&tmp, &sw, &ch->X);
+    por_scalar_add(out, out, &tmp);
+    por_scalar_mul(&tmp, &swl, &ch->z);
+    por_scalar_add(out, out, &tmp);
+}
+
+/* ---- prover ---- */
 
 /* The inner-product argument on a (= l) and b (= r), both of length N, with
  * generators G0 and H'_i = y^-i·H0_i (H0 unweighted), writing L_1, R_1, ...
@@ -157,29 +231,20 @@ static void ipa_prove(por_transcript *t, por_scalar *a, por_scalar *b, size_t N,
     free(sc);
 }
 
+
 typedef struct {
-    size_t m, n, lg, N;
     const por_affine *G, *H, *U;
     const por_affine *Grows, *Hrows;
 } rp_gens;
 
-static void gens_load(rp_gens *g, size_t m, size_t n, size_t lg, bool rows) {
-    g->m = m;
-    g->n = n;
-    g->lg = lg;
-    g->N = m * n;
+static void gens_load(rp_gens *g, const rp_shape *s, bool rows) {
     if (rows) {
-        g->Grows = por_generator_rows(POR_RP_LABEL_G, g->N);
-        g->Hrows = por_generator_rows(POR_RP_LABEL_H, g->N);
+        g->Grows = por_generator_rows(POR_RP_LABEL_G, s->slots);
+        g->Hrows = por_generator_rows(POR_RP_LABEL_H, s->slots);
     }
-    g->G = por_generators(POR_RP_LABEL_G, g->N);
-    g->H = por_generators(POR_RP_LABEL_H, g->N);
+    g->G = por_generators(POR_RP_LABEL_G, s->slots);
+    g->H = por_generators(POR_RP_LABEL_H, s->slots);
     g->U = por_generators(POR_RP_LABEL_U, 1);
-}
-
-/* Bit i of a scalar (canonical value), no branch on it. */
-static uint8_t scalar_bit(const uint8_t be[SC], size_t i) {
-    return (uint8_t)((be[SC - 1 - i / 8] >> (i % 8)) & 1);
 }
 
 static void append_scalar_bytes(cl_buf *out, const por_scalar *s) {
@@ -188,20 +253,146 @@ static void append_scalar_bytes(cl_buf *out, const por_scalar *s) {
     buf_append(out, b, SC);
 }
 
-static void append_point_bytes(cl_buf *out, const por_point *p) {
+/* Appends the point to the proof and to the transcript. */
+static void emit_point(por_transcript *t, const char *label, cl_buf *out, const por_point *p) {
     uint8_t b[PT];
     por_point_to_bytes(b, p);
     buf_append(out, b, PT);
+    por_transcript_append(t, label, slice_of(b, PT));
+}
+
+static void emit_scalar(por_transcript *t, const char *label, cl_buf *out, const por_scalar *s) {
+    uint8_t b[SC];
+    por_scalar_to_bytes(b, s);
+    buf_append(out, b, SC);
+    por_transcript_append(t, label, slice_of(b, SC));
+}
+
+/* In-place inversion of n secret scalars in constant time (one constant-time
+ * inversion). CL_ERR_CRYPTO if one is zero (then v is garbage). */
+static cl_err ct_batch_inv(por_scalar *v, size_t n) {
+    por_scalar *pre = cl_malloc(n * sizeof *pre);
+    por_scalar acc, inv, tmp;
+    por_scalar_one(&acc);
+    for (size_t i = 0; i < n; i++) {
+        pre[i] = acc;
+        por_scalar_mul(&acc, &acc, &v[i]);
+    }
+    bool zero = por_scalar_is_zero(&acc);
+    por_scalar_inv(&inv, &acc);
+    for (size_t i = n; i-- > 0;) {
+        por_scalar_mul(&tmp, &inv, &pre[i]);
+        por_scalar_mul(&inv, &inv, &v[i]);
+        v[i] = tmp;
+    }
+    por_scalars_cleanse(pre, n);
+    free(pre);
+    por_scalars_cleanse(&acc, 1);
+    por_scalars_cleanse(&inv, 1);
+    por_scalars_cleanse(&tmp, 1);
+    return zero ? CL_ERR_CRYPTO : CL_OK;
+}
+
+/* The prover's secrets for one proof, wiped by prover_free. */
+typedef struct {
+    uint8_t *dig;          /* nd digits */
+    por_scalar *aL, *aR;   /* slots each */
+    por_scalar *sLR;       /* s_L then s_R, slots each */
+    por_scalar alpha, rhoD, rho, tau1, tau2;
+} rp_secret;
+
+static void prover_free(rp_secret *w, const rp_shape *s) {
+    cl_cleanse(w->dig, s->nd);
+    free(w->dig);
+    por_scalars_cleanse(w->aL, s->slots);
+    por_scalars_cleanse(w->aR, s->slots);
+    por_scalars_cleanse(w->sLR, 2 * s->slots);
+    free(w->aL);
+    free(w->aR);
+    free(w->sLR);
+    por_scalars_cleanse(&w->alpha, 1);
+    por_scalars_cleanse(&w->rhoD, 1);
+    por_scalars_cleanse(&w->rho, 1);
+    por_scalars_cleanse(&w->tau1, 1);
+    por_scalars_cleanse(&w->tau2, 1);
+}
+
+/* Digits of the low n bits of every value (little-endian base 256) and how
+ * often each digit value occurs, counted without a secret-dependent address. */
+static void digits(rp_secret *w, const rp_shape *s, const por_scalar *values, uint32_t *mult) {
+    uint8_t be[SC];
+    for (size_t j = 0; j < s->m; j++) {
+        por_scalar_to_bytes(be, &values[j]);
+        for (size_t k = 0; k < s->K; k++)
+            w->dig[j * s->K + k] = be[SC - 1 - k];
+    }
+    cl_cleanse(be, sizeof be);
+    memset(mult, 0, TABLE * sizeof *mult);
+    for (size_t i = 0; i < s->nd; i++)
+        for (uint32_t t = 0; t < TABLE; t++)
+            mult[t] += (((uint32_t)w->dig[i] ^ t) - 1) >> 31; /* 1 iff equal */
+}
+
+/* D = Σ_t m_t·G_(nd+t) - Σ_i d_i·H_i + ρ_D·H: the digits and the table counts,
+ * committed before X is drawn. Constant time (digits < 2^8, counts < 2^14). */
+static void commit_table(por_point *D, const rp_secret *w, const rp_shape *s, const rp_gens *g,
+                         const uint32_t *mult) {
+    const por_affine **rows = cl_malloc((s->nd > TABLE ? s->nd : TABLE) * sizeof *rows);
+    por_scalar *v = cl_malloc((s->nd > TABLE ? s->nd : TABLE) * sizeof *v);
+    por_point Dd;
+    for (size_t t = 0; t < TABLE; t++) {
+        rows[t] = &g->Grows[(s->nd + t) * POR_CT_ROW];
+        por_scalar_from_u64(&v[t], mult[t]);
+    }
+    por_vector_commit(D, rows, v, TABLE, 16, &w->rhoD);
+    for (size_t i = 0; i < s->nd; i++) {
+        rows[i] = &g->Hrows[i * POR_CT_ROW];
+        por_scalar_from_u64(&v[i], w->dig[i]);
+    }
+    por_ct_msm_rows(&Dd, rows, v, s->nd, 8);
+    por_point_sub(D, D, &Dd);
+    por_scalars_cleanse(v, s->nd > TABLE ? s->nd : TABLE);
+    free(v);
+    free(rows);
+}
+
+/* A = Σ_i r_i·G_i + α·H over the digit slots, r_i = 1/(X - d_i); S = <s_L, G> +
+ * <s_R, H> + ρ·H over all slots. Fills a_L (ξ not yet known: r_i for now) and
+ * a_R = X - d_i. Constant time. */
+static cl_err commit_recip(por_point *A, por_point *S, rp_secret *w, const rp_shape *s,
+                           const rp_gens *g, const por_scalar *X) {
+    size_t N = s->slots;
+    for (size_t i = 0; i < N; i++) {
+        por_scalar_zero(&w->aL[i]);
+        por_scalar_zero(&w->aR[i]);
+    }
+    for (size_t i = 0; i < s->nd; i++) {
+        por_scalar_from_u64(&w->aR[i], w->dig[i]);
+        por_scalar_sub(&w->aR[i], X, &w->aR[i]);
+        w->aL[i] = w->aR[i];
+    }
+    if (ct_batch_inv(w->aL, s->nd) != CL_OK) return CL_ERR_CRYPTO;
+    const por_affine **rows = cl_malloc(2 * N * sizeof *rows);
+    for (size_t i = 0; i < N; i++) {
+        rows[i] = &g->Grows[i * POR_CT_ROW];
+        rows[N + i] = &g->Hrows[i * POR_CT_ROW];
+    }
+    por_vector_commit(A, rows, w->aL, s->nd, 255, &w->alpha);
+    for (size_t i = 0; i < 2 * N; i++)
+        por_scalar_random(&w->sLR[i]);
+    por_vector_commit(S, rows, w->sLR, 2 * N, 255, &w->rho);
+    free(rows);
+    return CL_OK;
 }
 
 cl_err por_rangeproof_prove_unchecked(por_transcript *t, const por_scalar *values,
                                       const por_scalar *blindings, size_t m, size_t n,
                                       cl_buf *proof, por_point *commitments) {
-    size_t lg;
-    if (!params(m, n, &lg)) return CL_ERR_INVALID;
+    rp_shape s;
+    if (!shape(&s, m, n)) return CL_ERR_INVALID;
     rp_gens g;
-    gens_load(&g, m, n, lg, true);
-    size_t N = g.N;
+    gens_load(&g, &s, true);
+    size_t N = s.slots;
 
     /* V_j, into the transcript */
     uint8_t *Vb = cl_malloc(m * PT);
@@ -211,73 +402,62 @@ cl_err por_rangeproof_prove_unchecked(por_transcript *t, const por_scalar *value
         if (commitments) commitments[j] = V;
         por_point_to_bytes(Vb + j * PT, &V);
     }
-    transcript_start(t, m, n, Vb);
+    transcript_start(t, &s, Vb);
     free(Vb);
 
-    /* a_L: the low n bits of each value; a_R = a_L - 1 */
-    uint8_t *aL = cl_malloc(N), be[SC];
-    for (size_t j = 0; j < m; j++) {
-        por_scalar_to_bytes(be, &values[j]);
-        for (size_t i = 0; i < n; i++)
-            aL[j * n + i] = scalar_bit(be, i);
-    }
-    cl_cleanse(be, sizeof be);
+    rp_secret w = {0};
+    w.dig = cl_malloc(s.nd);
+    w.aL = cl_malloc(N * sizeof *w.aL);
+    w.aR = cl_malloc(N * sizeof *w.aR);
+    w.sLR = cl_malloc(2 * N * sizeof *w.sLR);
+    por_scalar_random(&w.alpha);
+    por_scalar_random(&w.rhoD);
+    por_scalar_random(&w.rho);
+    por_scalar_random(&w.tau1);
+    por_scalar_random(&w.tau2);
+    uint32_t mult[TABLE];
+    digits(&w, &s, values, mult);
 
-    /* A = α·H + Σ a_L,i·G_i + a_R,i·H_i */
-    por_scalar alpha, rho, tau1, tau2;
-    por_point A, S, T1, T2, tmp;
-    por_scalar_random(&alpha);
-    por_mul_h(&A, &alpha);
-    for (size_t i = 0; i < N; i++)
-        ct_add_bit(&A, &g.G[i], &g.H[i], aL[i]);
-
-    /* S = ρ·H + <s_L, G> + <s_R, H> */
-    por_scalar *sLR = cl_malloc(2 * N * sizeof *sLR);
-    const por_affine **rows = cl_malloc(2 * N * sizeof *rows);
-    for (size_t i = 0; i < 2 * N; i++)
-        por_scalar_random(&sLR[i]);
-    for (size_t i = 0; i < N; i++) {
-        rows[i] = &g.Grows[i * POR_CT_ROW];
-        rows[N + i] = &g.Hrows[i * POR_CT_ROW];
-    }
-    por_scalar_random(&rho);
-    por_ct_msm_rows(&S, rows, sLR, 2 * N, 255);
-    por_mul_h(&tmp, &rho);
-    por_point_add(&S, &S, &tmp);
-    free(rows);
-    const por_scalar *sL = sLR, *sR = sLR + N;
-
+    /* D → X; A, S → ξ, y, z */
+    rp_chal ch;
+    por_point D, A, S, T1, T2;
+    commit_table(&D, &w, &s, &g, mult);
     size_t start = proof->len;
-    append_point_bytes(proof, &A);
-    append_point_bytes(proof, &S);
-    por_transcript_append(t, "A", slice_of(proof->ptr + start, PT));
-    por_transcript_append(t, "S", slice_of(proof->ptr + start + PT, PT));
-    por_scalar y, z, x, w;
-    por_transcript_challenge_scalar(t, "y", &y);
-    por_transcript_challenge_scalar(t, "z", &z);
+    emit_point(t, "D", proof, &D);
+    por_transcript_challenge_scalar(t, "X", &ch.X);
+    cl_err e = commit_recip(&A, &S, &w, &s, &g, &ch.X);
+    if (e != CL_OK) goto fail;
+    emit_point(t, "A", proof, &A);
+    emit_point(t, "S", proof, &S);
+    por_transcript_challenge_scalar(t, "xi", &ch.xi);
+    por_transcript_challenge_scalar(t, "y", &ch.y);
+    por_transcript_challenge_scalar(t, "z", &ch.z);
+    e = chal_derive(&ch);
+    if (e != CL_OK) goto fail;
+    for (size_t i = 0; i < s.nd; i++)
+        por_scalar_mul(&w.aL[i], &w.aL[i], &ch.xi);
+    for (size_t tt = 0; tt < TABLE; tt++)
+        por_scalar_from_u64(&w.aL[s.nd + tt], mult[tt]);
+    cl_cleanse(mult, sizeof mult);
 
-    /* l(X) = (a_L - z) + s_L·X, r(X) = y^i∘(a_R + z + s_R·X) + z^(2+j)·2^k,
+    /* l(x) = a_L + y^-i∘wR + s_L·x, r(x) = y^i∘(a_R + s_R·x) + z·wL;
      * t1 = <l0, r1> + <l1, r0>, t2 = <l1, r1> */
-    por_scalar *yp = cl_malloc(N * sizeof *yp), *zj = cl_malloc(m * sizeof *zj);
-    por_scalar *two = cl_malloc(n * sizeof *two);
-    powers(yp, &y, N);
-    por_scalar_mul(&zj[0], &z, &z);
-    for (size_t j = 1; j < m; j++)
-        por_scalar_mul(&zj[j], &zj[j - 1], &z);
-    for (size_t i = 0; i < n; i++)
-        por_scalar_from_u64(&two[i], (uint64_t)1 << i);
-    por_scalar t1, t2, one, bit, l0, r0, r1, c, q;
+    por_scalar *yp = cl_malloc(N * sizeof *yp), *yinvp = cl_malloc(N * sizeof *yinvp);
+    por_scalar *wR = cl_malloc(N * sizeof *wR), *wL = cl_malloc(N * sizeof *wL);
+    por_scalar *l = cl_malloc(N * sizeof *l), *r = cl_malloc(N * sizeof *r);
+    powers(yp, &ch.y, N);
+    powers(yinvp, &ch.yinv, N);
+    pub_vectors(&s, &ch, wR, wL);
+    const por_scalar *sL = w.sLR, *sR = w.sLR + N;
+    por_scalar t1, t2, l0, r0, r1, q, x;
     por_scalar_zero(&t1);
     por_scalar_zero(&t2);
-    por_scalar_one(&one);
     for (size_t i = 0; i < N; i++) {
-        por_scalar_from_u64(&bit, aL[i]);
-        por_scalar_sub(&l0, &bit, &z);
-        por_scalar_sub(&r0, &bit, &one); /* a_R */
-        por_scalar_add(&r0, &r0, &z);
-        por_scalar_mul(&r0, &r0, &yp[i]);
-        por_scalar_mul(&c, &zj[i / n], &two[i % n]);
-        por_scalar_add(&r0, &r0, &c);
+        por_scalar_mul(&l0, &yinvp[i], &wR[i]);
+        por_scalar_add(&l0, &l0, &w.aL[i]);
+        por_scalar_mul(&r0, &yp[i], &w.aR[i]);
+        por_scalar_mul(&q, &ch.z, &wL[i]);
+        por_scalar_add(&r0, &r0, &q);
         por_scalar_mul(&r1, &yp[i], &sR[i]);
         por_scalar_mul(&q, &l0, &r1);
         por_scalar_add(&t1, &t1, &q);
@@ -285,66 +465,51 @@ cl_err por_rangeproof_prove_unchecked(por_transcript *t, const por_scalar *value
         por_scalar_add(&t1, &t1, &q);
         por_scalar_mul(&q, &sL[i], &r1);
         por_scalar_add(&t2, &t2, &q);
+        l[i] = l0; /* keep l0, r0, r1 for l(x), r(x) */
+        r[i] = r0;
+        w.aR[i] = r1; /* a_R is spent: r1 in its place */
     }
-    por_scalar_random(&tau1);
-    por_scalar_random(&tau2);
-    por_commit(&T1, &t1, &tau1);
-    por_commit(&T2, &t2, &tau2);
-    append_point_bytes(proof, &T1);
-    append_point_bytes(proof, &T2);
-    por_transcript_append(t, "T1", slice_of(proof->ptr + start + 2 * PT, PT));
-    por_transcript_append(t, "T2", slice_of(proof->ptr + start + 3 * PT, PT));
+    por_commit(&T1, &t1, &w.tau1);
+    por_commit(&T2, &t2, &w.tau2);
+    emit_point(t, "T1", proof, &T1);
+    emit_point(t, "T2", proof, &T2);
     por_transcript_challenge_scalar(t, "x", &x);
 
-    /* l = l(x), r = r(x), t̂ = <l, r>, τx, μ */
-    por_scalar *l = cl_malloc(N * sizeof *l), *r = cl_malloc(N * sizeof *r);
-    por_scalar that, taux, mu;
+    /* l = l(x), r = r(x), t̂ = <l, r>, τx = τ1·x + τ2·x² - Σ_j z^(2+j)·γ_j,
+     * μ = ξ·α + ρ_D + x·ρ */
+    por_scalar that, taux, mu, zj;
     por_scalar_zero(&that);
     for (size_t i = 0; i < N; i++) {
-        por_scalar_from_u64(&bit, aL[i]);
         por_scalar_mul(&q, &sL[i], &x);
-        por_scalar_sub(&l[i], &bit, &z);
         por_scalar_add(&l[i], &l[i], &q);
-        por_scalar_mul(&q, &sR[i], &x);
-        por_scalar_sub(&r[i], &bit, &one);
-        por_scalar_add(&r[i], &r[i], &z);
+        por_scalar_mul(&q, &w.aR[i], &x);
         por_scalar_add(&r[i], &r[i], &q);
-        por_scalar_mul(&r[i], &r[i], &yp[i]);
-        por_scalar_mul(&c, &zj[i / n], &two[i % n]);
-        por_scalar_add(&r[i], &r[i], &c);
         por_scalar_mul(&q, &l[i], &r[i]);
         por_scalar_add(&that, &that, &q);
     }
-    por_scalar_mul(&taux, &tau2, &x);
-    por_scalar_add(&taux, &taux, &tau1);
+    por_scalar_mul(&taux, &w.tau2, &x);
+    por_scalar_add(&taux, &taux, &w.tau1);
     por_scalar_mul(&taux, &taux, &x);
+    por_scalar_mul(&zj, &ch.z, &ch.z);
     for (size_t j = 0; j < m; j++) {
-        por_scalar_mul(&q, &zj[j], &blindings[j]);
-        por_scalar_add(&taux, &taux, &q);
+        por_scalar_mul(&q, &zj, &blindings[j]);
+        por_scalar_sub(&taux, &taux, &q);
+        por_scalar_mul(&zj, &zj, &ch.z);
     }
-    por_scalar_mul(&mu, &rho, &x);
-    por_scalar_add(&mu, &mu, &alpha);
-    size_t soff = proof->len;
-    append_scalar_bytes(proof, &that);
-    append_scalar_bytes(proof, &taux);
-    append_scalar_bytes(proof, &mu);
-    por_transcript_append(t, "t_hat", slice_of(proof->ptr + soff, SC));
-    por_transcript_append(t, "tau_x", slice_of(proof->ptr + soff + SC, SC));
-    por_transcript_append(t, "mu", slice_of(proof->ptr + soff + 2 * SC, SC));
-    por_transcript_challenge_scalar(t, "w", &w);
+    por_scalar_mul(&mu, &w.rho, &x);
+    por_scalar_add(&mu, &mu, &w.rhoD);
+    por_scalar_mul(&q, &w.alpha, &ch.xi);
+    por_scalar_add(&mu, &mu, &q);
+    emit_scalar(t, "t_hat", proof, &that);
+    emit_scalar(t, "tau_x", proof, &taux);
+    emit_scalar(t, "mu", proof, &mu);
+    por_scalar wch;
+    por_transcript_challenge_scalar(t, "w", &wch);
 
     /* the secrets are spent: l and r now hide them (and are safe to leak) */
-    cl_cleanse(aL, N);
-    free(aL);
-    por_scalars_cleanse(sLR, 2 * N);
-    free(sLR);
-    por_scalars_cleanse(&alpha, 1);
-    por_scalars_cleanse(&rho, 1);
-    por_scalars_cleanse(&tau1, 1);
-    por_scalars_cleanse(&tau2, 1);
+    prover_free(&w, &s);
     por_scalars_cleanse(&t1, 1);
     por_scalars_cleanse(&t2, 1);
-    por_scalars_cleanse(&bit, 1);
     por_scalars_cleanse(&l0, 1);
     por_scalars_cleanse(&r0, 1);
     por_scalars_cleanse(&r1, 1);
@@ -354,11 +519,11 @@ cl_err por_rangeproof_prove_unchecked(por_transcript *t, const por_scalar *value
     por_point Qp, Up;
     por_affine Q;
     por_point_from_affine(&Up, g.U);
-    por_point_mul_vartime(&Qp, &Up, &w);
+    por_point_mul_vartime(&Qp, &Up, &wch);
     por_point_to_affine(&Q, &Qp);
-    uint8_t *lr = cl_malloc(2 * lg * PT + 1);
-    ipa_prove(t, l, r, N, g.G, g.H, &y, &Q, lr);
-    buf_append(proof, lr, 2 * lg * PT);
+    uint8_t *lr = cl_malloc(2 * s.lg * PT + 1);
+    ipa_prove(t, l, r, N, g.G, g.H, &ch.y, &Q, lr);
+    buf_append(proof, lr, 2 * s.lg * PT);
     append_scalar_bytes(proof, &l[0]);
     append_scalar_bytes(proof, &r[0]);
     free(lr);
@@ -367,15 +532,21 @@ cl_err por_rangeproof_prove_unchecked(por_transcript *t, const por_scalar *value
     free(l);
     free(r);
     free(yp);
-    free(zj);
-    free(two);
+    free(yinvp);
+    free(wR);
+    free(wL);
     return CL_OK;
+fail:
+    cl_cleanse(mult, sizeof mult);
+    prover_free(&w, &s);
+    proof->len = start;
+    return e;
 }
 
 cl_err por_rangeproof_prove(por_transcript *t, const uint64_t *values, const por_scalar *blindings,
                             size_t m, size_t n, cl_buf *proof, por_point *commitments) {
-    size_t lg;
-    if (!params(m, n, &lg)) return CL_ERR_INVALID;
+    rp_shape s;
+    if (!shape(&s, m, n)) return CL_ERR_INVALID;
     for (size_t j = 0; j < m; j++)
         if (n < 64 && (values[j] >> n) != 0) return CL_ERR_INVALID;
     por_scalar *v = cl_malloc(m * sizeof *v);
@@ -390,7 +561,7 @@ cl_err por_rangeproof_prove(por_transcript *t, const uint64_t *values, const por
 /* ---- verifier ---- */
 
 typedef struct {
-    por_affine A, S, T1, T2, *L, *R, *V;
+    por_affine D, A, S, T1, T2, *L, *R, *V;
     por_scalar that, taux, mu, a, b;
 } rp_proof;
 
@@ -408,14 +579,11 @@ static cl_err read_point(por_affine *out, const uint8_t *in) {
 /* Decodes the proof and, given as bytes, the commitments; commitments given as
  * points are copied (and only checked not to be the identity). */
 static cl_err parse(rp_proof *p, const por_rangeproof_item *it, size_t lg) {
-    size_t m = it->m;
-    cl_slice proof = it->proof;
-    const uint8_t *b = proof.ptr;
-    CL_TRY(read_point(&p->A, b));
-    CL_TRY(read_point(&p->S, b + PT));
-    CL_TRY(read_point(&p->T1, b + 2 * PT));
-    CL_TRY(read_point(&p->T2, b + 3 * PT));
-    b += 4 * PT;
+    const uint8_t *b = it->proof.ptr;
+    por_affine *five[5] = {&p->D, &p->A, &p->S, &p->T1, &p->T2};
+    for (size_t k = 0; k < 5; k++)
+        CL_TRY(read_point(five[k], b + k * PT));
+    b += 5 * PT;
     CL_TRY(por_scalar_from_bytes(&p->that, b));
     CL_TRY(por_scalar_from_bytes(&p->taux, b + SC));
     CL_TRY(por_scalar_from_bytes(&p->mu, b + 2 * SC));
@@ -427,7 +595,7 @@ static cl_err parse(rp_proof *p, const por_rangeproof_item *it, size_t lg) {
     }
     CL_TRY(por_scalar_from_bytes(&p->a, b));
     CL_TRY(por_scalar_from_bytes(&p->b, b + SC));
-    for (size_t j = 0; j < m; j++) {
+    for (size_t j = 0; j < it->m; j++) {
         if (it->commitments) {
             CL_TRY(read_point(&p->V[j], it->commitments + j * PT));
         } else {
@@ -459,106 +627,109 @@ static void vmsm_push(vmsm *v, const por_affine *p, const por_scalar *s) {
     v->sc[v->n++] = *s;
 }
 
-/* Replays the transcript of one proof and adds weight·(its combined equation)
- * to the MSM. p must stay alive until the MSM is computed. */
-static cl_err add_proof(vmsm *v, const por_rangeproof_item *it, const uint8_t *raw, rp_proof *p,
-                        size_t lg, const por_scalar *weight) {
-    size_t m = it->m, n = it->n, N = m * n;
+/* Replays the transcript: every challenge of the proof into ch, u (lg short
+ * challenges, then their inverses) and w. */
+static cl_err replay(const por_rangeproof_item *it, const rp_shape *s, const rp_proof *p,
+                     rp_chal *ch, por_scalar *u, por_scalar *w, por_scalar *x) {
     por_transcript *t = it->transcript;
+    const uint8_t *raw = it->proof.ptr;
     if (it->commitments) {
-        transcript_start(t, m, n, it->commitments);
+        transcript_start(t, s, it->commitments);
     } else {
-        uint8_t *Vb = cl_malloc(m * PT);
-        for (size_t j = 0; j < m; j++)
+        uint8_t *Vb = cl_malloc(s->m * PT);
+        for (size_t j = 0; j < s->m; j++)
             por_affine_to_bytes(Vb + j * PT, &p->V[j]);
-        transcript_start(t, m, n, Vb);
+        transcript_start(t, s, Vb);
         free(Vb);
     }
-    por_transcript_append(t, "A", slice_of(raw, PT));
-    por_transcript_append(t, "S", slice_of(raw + PT, PT));
-    por_scalar y, z, x, w, c, tmp, tmp2;
-    por_transcript_challenge_scalar(t, "y", &y);
-    por_transcript_challenge_scalar(t, "z", &z);
-    por_transcript_append(t, "T1", slice_of(raw + 2 * PT, PT));
-    por_transcript_append(t, "T2", slice_of(raw + 3 * PT, PT));
-    por_transcript_challenge_scalar(t, "x", &x);
-    const uint8_t *s = raw + 4 * PT;
-    por_transcript_append(t, "t_hat", slice_of(s, SC));
-    por_transcript_append(t, "tau_x", slice_of(s + SC, SC));
-    por_transcript_append(t, "mu", slice_of(s + 2 * SC, SC));
-    por_transcript_challenge_scalar(t, "w", &w);
-    /* u_1..u_lg, then their inverses and y⁻¹ in one batch inversion */
-    por_scalar *u = cl_malloc((2 * lg + 1) * sizeof *u), *uinv = u + lg;
-    const uint8_t *lr = s + 3 * SC;
-    for (size_t k = 0; k < lg; k++) {
+    por_transcript_append(t, "D", slice_of(raw, PT));
+    por_transcript_challenge_scalar(t, "X", &ch->X);
+    por_transcript_append(t, "A", slice_of(raw + PT, PT));
+    por_transcript_append(t, "S", slice_of(raw + 2 * PT, PT));
+    por_transcript_challenge_scalar(t, "xi", &ch->xi);
+    por_transcript_challenge_scalar(t, "y", &ch->y);
+    por_transcript_challenge_scalar(t, "z", &ch->z);
+    por_transcript_append(t, "T1", slice_of(raw + 3 * PT, PT));
+    por_transcript_append(t, "T2", slice_of(raw + 4 * PT, PT));
+    por_transcript_challenge_scalar(t, "x", x);
+    const uint8_t *sc = raw + 5 * PT;
+    por_transcript_append(t, "t_hat", slice_of(sc, SC));
+    por_transcript_append(t, "tau_x", slice_of(sc + SC, SC));
+    por_transcript_append(t, "mu", slice_of(sc + 2 * SC, SC));
+    por_transcript_challenge_scalar(t, "w", w);
+    const uint8_t *lr = sc + 3 * SC;
+    for (size_t k = 0; k < s->lg; k++) {
         uint64_t k1, k2;
         por_transcript_append(t, "L", slice_of(lr + 2 * k * PT, PT));
         por_transcript_append(t, "R", slice_of(lr + (2 * k + 1) * PT, PT));
         por_transcript_challenge_short(t, "u", &u[k], &k1, &k2);
-        uinv[k] = u[k];
+        u[s->lg + k] = u[k];
     }
-    uinv[lg] = y;
-    if (por_scalar_batch_inv(uinv, lg + 1) != CL_OK) {
-        free(u);
-        return CL_ERR_CRYPTO;
-    }
-    por_scalar yinv = uinv[lg];
-    por_scalar_random(&c); /* weight of the t̂ equation */
+    if (por_scalar_batch_inv(u + s->lg, s->lg) != CL_OK) return CL_ERR_CRYPTO;
+    return chal_derive(ch);
+}
 
+/* Adds weight·(the proof's first equation) to the G_i, H_i columns:
+ *   G_i: y^-i·wR_i - a·s_i     H_i: X·[i < nd] + (z·wL_i - b·s_i⁻¹)·y^-i
+ * and returns δ. */
+static void add_columns(vmsm *v, const rp_shape *s, const rp_proof *p, const rp_chal *ch,
+                        const por_scalar *u, const por_scalar *weight, por_scalar *dlt) {
+    size_t N = s->slots, lg = s->lg;
+    por_scalar *si = cl_malloc(4 * N * sizeof *si), *sinv = si + N, *wR = si + 2 * N,
+               *wL = si + 3 * N;
     /* s_i and s_i⁻¹: bit b of i (b = 0 the lowest) belongs to round lg - b */
-    por_scalar *si = cl_malloc(2 * N * sizeof *si), *sinv = si + N;
     por_scalar_one(&si[0]);
     por_scalar_one(&sinv[0]);
     for (size_t b = 0; b < lg; b++) {
         size_t half = (size_t)1 << b;
         for (size_t i = 0; i < half; i++) {
             por_scalar_mul(&si[i + half], &si[i], &u[lg - 1 - b]);
-            por_scalar_mul(&sinv[i + half], &sinv[i], &uinv[lg - 1 - b]);
+            por_scalar_mul(&sinv[i + half], &sinv[i], &u[2 * lg - 1 - b]);
         }
     }
-
-    /* G_i: -(z + a·s_i); H_i: z + (z^(2+j)·2^k - b·s_i⁻¹)·y^-i. Also Σ y^i. */
-    por_scalar zj, two, yi, yinvi, sumy, coef;
-    por_scalar_one(&yi);
+    pub_vectors(s, ch, wR, wL);
+    delta(dlt, s, ch, wR, wL);
+    por_scalar yinvi, coef, tmp;
     por_scalar_one(&yinvi);
-    por_scalar_zero(&sumy);
-    por_scalar_mul(&zj, &z, &z);
     for (size_t i = 0; i < N; i++) {
-        if (i > 0 && i % n == 0) por_scalar_mul(&zj, &zj, &z);
-        por_scalar_from_u64(&two, (uint64_t)1 << (i % n));
-        por_scalar_mul(&coef, &p->a, &si[i]);
-        por_scalar_add(&coef, &coef, &z);
+        por_scalar_mul(&coef, &yinvi, &wR[i]);
+        por_scalar_mul(&tmp, &p->a, &si[i]);
+        por_scalar_sub(&coef, &coef, &tmp);
         por_scalar_mul(&coef, &coef, weight);
-        por_scalar_sub(&v->gi[i], &v->gi[i], &coef);
-        por_scalar_mul(&tmp, &zj, &two);
-        por_scalar_mul(&tmp2, &p->b, &sinv[i]);
-        por_scalar_sub(&tmp, &tmp, &tmp2);
-        por_scalar_mul(&tmp, &tmp, &yinvi);
-        por_scalar_add(&tmp, &tmp, &z);
-        por_scalar_mul(&tmp, &tmp, weight);
-        por_scalar_add(&v->hi[i], &v->hi[i], &tmp);
-        por_scalar_add(&sumy, &sumy, &yi);
-        por_scalar_mul(&yi, &yi, &y);
-        por_scalar_mul(&yinvi, &yinvi, &yinv);
+        por_scalar_add(&v->gi[i], &v->gi[i], &coef);
+        por_scalar_mul(&coef, &ch->z, &wL[i]);
+        por_scalar_mul(&tmp, &p->b, &sinv[i]);
+        por_scalar_sub(&coef, &coef, &tmp);
+        por_scalar_mul(&coef, &coef, &yinvi);
+        if (i < s->nd) por_scalar_add(&coef, &coef, &ch->X);
+        por_scalar_mul(&coef, &coef, weight);
+        por_scalar_add(&v->hi[i], &v->hi[i], &coef);
+        por_scalar_mul(&yinvi, &yinvi, &ch->yinv);
     }
     free(si);
+}
 
-    /* δ(y,z) = (z - z²)·Σ y^i - Σ_j z^(3+j)·(2^n - 1) */
-    por_scalar delta, z2, zpow, twon1, cw;
-    por_scalar_mul(&z2, &z, &z);
-    por_scalar_sub(&delta, &z, &z2);
-    por_scalar_mul(&delta, &delta, &sumy);
-    por_scalar_from_u64(&twon1, n == 64 ? UINT64_MAX : ((uint64_t)1 << n) - 1);
-    por_scalar_mul(&zpow, &z2, &z); /* z^3 */
-    for (size_t j = 0; j < m; j++) {
-        por_scalar_mul(&tmp, &zpow, &twon1);
-        por_scalar_sub(&delta, &delta, &tmp);
-        por_scalar_mul(&zpow, &zpow, &z);
+/* Adds weight·(first equation) + weight·c·(second equation) of one proof:
+ *   ξ·A + D + x·S + Σ_k (u_k·L_k + u_k⁻¹·R_k) + Σ_i (columns) − μ·H + w·(t̂ − a·b)·U
+ *   c·((δ − t̂)·G − τx·H − Σ_j z^(2+j)·V_j + x·T1 + x²·T2)
+ * p must stay alive until the MSM is computed. */
+static cl_err add_proof(vmsm *v, const por_rangeproof_item *it, const rp_shape *s, rp_proof *p,
+                        const por_scalar *weight) {
+    size_t lg = s->lg;
+    rp_chal ch;
+    por_scalar w, x, c, cw, tmp, dlt, zpow;
+    por_scalar *u = cl_malloc((2 * lg + 1) * sizeof *u);
+    cl_err e = replay(it, s, p, &ch, u, &w, &x);
+    if (e != CL_OK) {
+        free(u);
+        return e;
     }
-    por_scalar_mul(&cw, &c, weight); /* c·weight */
+    add_columns(v, s, p, &ch, u, weight, &dlt);
+    por_scalar_random(&c); /* weight of the t̂ equation */
+    por_scalar_mul(&cw, &c, weight);
 
-    /* G: c·(δ - t̂); H: -(μ + c·τx); U: w·(t̂ - a·b) */
-    por_scalar_sub(&tmp, &delta, &p->that);
+    /* G: c·(δ − t̂); H: −(μ + c·τx); U: w·(t̂ − a·b) */
+    por_scalar_sub(&tmp, &dlt, &p->that);
     por_scalar_mul(&tmp, &tmp, &cw);
     por_scalar_add(&v->g, &v->g, &tmp);
     por_scalar_mul(&tmp, &c, &p->taux);
@@ -572,19 +743,23 @@ static cl_err add_proof(vmsm *v, const por_rangeproof_item *it, const uint8_t *r
     por_scalar_add(&v->u, &v->u, &tmp);
 
     /* the proof's own points */
-    vmsm_push(v, &p->A, weight);
+    vmsm_push(v, &p->D, weight);
+    por_scalar_mul(&tmp, &ch.xi, weight);
+    vmsm_push(v, &p->A, &tmp);
     por_scalar_mul(&tmp, &x, weight);
     vmsm_push(v, &p->S, &tmp);
     for (size_t k = 0; k < lg; k++) {
         por_scalar_mul(&tmp, &u[k], weight);
         vmsm_push(v, &p->L[k], &tmp);
-        por_scalar_mul(&tmp, &uinv[k], weight);
+        por_scalar_mul(&tmp, &u[lg + k], weight);
         vmsm_push(v, &p->R[k], &tmp);
     }
-    por_scalar_mul(&zpow, &z2, &cw); /* c·weight·z^(2+j) */
-    for (size_t j = 0; j < m; j++) {
+    por_scalar_mul(&zpow, &ch.z, &ch.z);
+    por_scalar_mul(&zpow, &zpow, &cw);
+    por_scalar_neg(&zpow, &zpow); /* −c·weight·z^(2+j) */
+    for (size_t j = 0; j < s->m; j++) {
         vmsm_push(v, &p->V[j], &zpow);
-        por_scalar_mul(&zpow, &zpow, &z);
+        por_scalar_mul(&zpow, &zpow, &ch.z);
     }
     por_scalar_mul(&tmp, &x, &cw);
     vmsm_push(v, &p->T1, &tmp);
@@ -598,14 +773,14 @@ cl_err por_rangeproof_verify_batch(const por_rangeproof_item *items, size_t coun
     if (count == 0) return CL_OK;
     size_t Nmax = 0;
     for (size_t k = 0; k < count; k++) {
-        size_t lg;
-        if (!params(items[k].m, items[k].n, &lg)) return CL_ERR_INVALID;
+        rp_shape s;
+        if (!shape(&s, items[k].m, items[k].n)) return CL_ERR_INVALID;
         if ((!items[k].commitments && !items[k].commitment_points) || !items[k].transcript)
             return CL_ERR_INVALID;
         if (items[k].proof.len != por_rangeproof_size(items[k].m, items[k].n) ||
             !items[k].proof.ptr)
             return CL_ERR_INVALID;
-        if (items[k].m * items[k].n > Nmax) Nmax = items[k].m * items[k].n;
+        if (s.slots > Nmax) Nmax = s.slots;
     }
     rp_proof *ps = cl_calloc(count, sizeof *ps);
     vmsm v = {.Nmax = Nmax};
@@ -614,19 +789,19 @@ cl_err por_rangeproof_verify_batch(const por_rangeproof_item *items, size_t coun
     cl_err e = CL_OK;
     for (size_t k = 0; k < count && e == CL_OK; k++) {
         const por_rangeproof_item *it = &items[k];
-        size_t lg;
-        params(it->m, it->n, &lg);
-        ps[k].L = cl_malloc((lg ? lg : 1) * sizeof *ps[k].L);
-        ps[k].R = cl_malloc((lg ? lg : 1) * sizeof *ps[k].R);
+        rp_shape s;
+        shape(&s, it->m, it->n);
+        ps[k].L = cl_malloc(s.lg * sizeof *ps[k].L);
+        ps[k].R = cl_malloc(s.lg * sizeof *ps[k].R);
         ps[k].V = cl_malloc(it->m * sizeof *ps[k].V);
-        e = parse(&ps[k], it, lg);
+        e = parse(&ps[k], it, s.lg);
         if (e != CL_OK) break;
         por_scalar weight;
         if (count == 1)
             por_scalar_one(&weight);
         else
             por_scalar_random(&weight);
-        e = add_proof(&v, it, it->proof.ptr, &ps[k], lg, &weight);
+        e = add_proof(&v, it, &s, &ps[k], &weight);
     }
     if (e == CL_OK) {
         const por_affine *G = por_generators(POR_RP_LABEL_G, Nmax);

@@ -819,16 +819,23 @@ static void rp_free(rp_case *c) {
 
 static void test_rangeproof_shapes(void **st) {
     (void)st;
-    assert_int_equal(por_rangeproof_size(1, 64), 928);
-    assert_int_equal(por_rangeproof_size(64, 64), 1504);
-    assert_int_equal(por_rangeproof_size(3, 64), 0);
+    /* 400 + 96·log2(slots), slots = the power of two >= 8m + 256 (n = 64) */
+    assert_int_equal(por_rangeproof_size(1, 64), 400 + 96 * 9);
+    assert_int_equal(por_rangeproof_size(3, 64), 400 + 96 * 9);
+    assert_int_equal(por_rangeproof_size(32, 64), 400 + 96 * 9);
+    assert_int_equal(por_rangeproof_size(33, 64), 400 + 96 * 10);
+    assert_int_equal(por_rangeproof_size(480, 64), 400 + 96 * 12);
+    assert_int_equal(por_rangeproof_size(481, 64), 400 + 96 * 13);
+    assert_int_equal(por_rangeproof_size(1024, 64), 400 + 96 * 14);
+    assert_int_equal(por_rangeproof_size(1, 8), 400 + 96 * 9);
+    assert_int_equal(por_rangeproof_size(0, 64), 0);
     assert_int_equal(por_rangeproof_size(1, 48), 0);
-    assert_int_equal(por_rangeproof_size(2048, 64), 0);
+    assert_int_equal(por_rangeproof_size(1025, 64), 0);
     const size_t ns[] = {64, 32};
     for (size_t ni = 0; ni < 2; ni++) {
         size_t n = ns[ni];
         uint64_t top = n == 64 ? UINT64_MAX : ((uint64_t)1 << n) - 1;
-        for (size_t m = 1; m <= 8; m *= 2) {
+        for (size_t m = 1; m <= 8; m += m < 3 ? 1 : 5) { /* 1, 2, 3, 8 */
             uint64_t v[8];
             for (size_t j = 0; j < m; j++) {
                 crypto_random(&v[j], 8);
@@ -859,7 +866,7 @@ static void test_rangeproof_shapes(void **st) {
         por_scalar_random(&g[i]);
     uint64_t three[3] = {1, 2, 3};
     por_transcript_init(&t, "t");
-    assert_int_equal(por_rangeproof_prove(&t, three, g, 3, 64, &out, NULL), CL_ERR_INVALID);
+    assert_int_equal(por_rangeproof_prove(&t, three, g, 0, 64, &out, NULL), CL_ERR_INVALID);
     assert_int_equal(por_rangeproof_prove(&t, three, g, 1, 48, &out, NULL), CL_ERR_INVALID);
     assert_int_equal(out.len, 0);
 }
@@ -940,6 +947,10 @@ static void test_rangeproof_out_of_range(void **st) {
     buf_free(&proof);
 }
 
+/* Proof layout (rangeproof.h): D, A, S, T1, T2, then t̂, τx, μ, then L/R. */
+#define RP_SC0 (5 * 48)
+#define RP_LR0 (5 * 48 + 3 * 32)
+
 static void test_rangeproof_tamper(void **st) {
     (void)st;
     uint64_t v[2] = {123456789, 4000000000u};
@@ -947,7 +958,7 @@ static void test_rangeproof_tamper(void **st) {
     rp_make(&c, v, 2, 32, "test/tamper");
     const char *L = "test/tamper";
     size_t len = c.proof.len;
-    assert_int_equal(len, 352 + 96 * 6);
+    assert_int_equal(len, 400 + 96 * 9); /* 8 digits + 256 table slots: 512 */
     uint8_t *p = malloc(len + 1);
     memcpy(p, c.proof.ptr, len);
     assert_int_equal(rp_check(&c, c.V, slice_of(p, len), L), CL_OK);
@@ -960,10 +971,10 @@ static void test_rangeproof_tamper(void **st) {
         p[i] ^= 0x01;
     }
     for (size_t i = 0; i < len; i++) {
-        bool pt_flag = (i < 4 * 48 && i % 48 == 0) ||
-                       (i >= 352 - 64 && i < len - 64 && (i - (352 - 64)) % 48 == 0);
+        bool pt_flag = (i < RP_SC0 && i % 48 == 0) ||
+                       (i >= RP_LR0 && i < len - 64 && (i - RP_LR0) % 48 == 0);
         bool sc_top =
-            (i >= 192 && i < 288 && (i - 192) % 32 == 0) || i == len - 64 || i == len - 32;
+            (i >= RP_SC0 && i < RP_LR0 && (i - RP_SC0) % 32 == 0) || i == len - 64 || i == len - 32;
         if (!pt_flag && !sc_top) continue;
         for (uint8_t bit = 0x20; bit; bit <<= 1) {
             p[i] ^= bit;
@@ -993,12 +1004,15 @@ static void test_rangeproof_tamper(void **st) {
     por_point_identity(&other);
     por_point_to_bytes(V2, &other);
     assert_int_equal(rp_check(&c, V2, slice_of(p, len), L), CL_ERR_INVALID);
-    /* verified as n = 64 or as m = 1 */
+    /* verified as n = 64 or as m = 1 (same slot count, so same size: they
+     * decode and fail), or as m = 40 (another size) */
     por_transcript t;
     por_transcript_init(&t, L);
-    assert_int_equal(por_rangeproof_verify(&t, c.V, 2, 64, slice_of(p, len)), CL_ERR_INVALID);
+    assert_int_equal(por_rangeproof_verify(&t, c.V, 2, 64, slice_of(p, len)), CL_ERR_CRYPTO);
     por_transcript_init(&t, L);
-    assert_int_equal(por_rangeproof_verify(&t, c.V, 1, 32, slice_of(p, len)), CL_ERR_INVALID);
+    assert_int_equal(por_rangeproof_verify(&t, c.V, 1, 32, slice_of(p, len)), CL_ERR_CRYPTO);
+    por_transcript_init(&t, L);
+    assert_int_equal(por_rangeproof_verify(&t, c.V, 40, 64, slice_of(p, len)), CL_ERR_INVALID);
 
     /* points off the curve, outside the subgroup, the identity; scalars >= r */
     uint8_t off[48], outside[48], ident[48] = {0xc0};
@@ -1013,7 +1027,7 @@ static void test_rangeproof_tamper(void **st) {
             memcpy(outside, b, 48), have_out = true;
     }
     assert_true(have_off && have_out);
-    const size_t point_at[] = {0, 48, 96, 144, 352 - 64, len - 64 - 48};
+    const size_t point_at[] = {0, 48, 96, 144, 192, RP_LR0, len - 64 - 48};
     const uint8_t *bads[] = {off, outside, ident};
     for (size_t k = 0; k < sizeof point_at / sizeof point_at[0]; k++)
         for (int b = 0; b < 3; b++) {
@@ -1025,7 +1039,7 @@ static void test_rangeproof_tamper(void **st) {
     memcpy(V2 + 48, outside, 48);
     assert_int_equal(rp_check(&c, V2, slice_of(p, len), L), CL_ERR_INVALID);
     /* a scalar replaced by itself + r (same residue, not canonical) or by r */
-    const size_t scalar_at[] = {192, 224, 256, len - 64, len - 32};
+    const size_t scalar_at[] = {RP_SC0, RP_SC0 + 32, RP_SC0 + 64, len - 64, len - 32};
     BIGNUM *r = bn_r();
     for (size_t k = 0; k < sizeof scalar_at / sizeof scalar_at[0]; k++) {
         BIGNUM *s = BN_bin2bn(p + scalar_at[k], 32, NULL);
@@ -1040,9 +1054,9 @@ static void test_rangeproof_tamper(void **st) {
         BN_free(s);
     }
     BN_free(r);
-    /* swapping two L/R points, or A with S */
-    memcpy(p + 352 - 64, c.proof.ptr + 352 - 64 + 48, 48);
-    memcpy(p + 352 - 64 + 48, c.proof.ptr + 352 - 64, 48);
+    /* swapping two L/R points, or D with A */
+    memcpy(p + RP_LR0, c.proof.ptr + RP_LR0 + 48, 48);
+    memcpy(p + RP_LR0 + 48, c.proof.ptr + RP_LR0, 48);
     assert_int_equal(rp_check(&c, c.V, slice_of(p, len), L), CL_ERR_CRYPTO);
     memcpy(p, c.proof.ptr, len);
     memcpy(p, c.proof.ptr + 48, 48);
@@ -1086,9 +1100,9 @@ static void test_rangeproof_batch(void **st) {
                 por_rangeproof_verify_points(&one, pts, 4, 64, buf_slice(&cs[2].proof)), CL_OK);
             assert_memory_equal(one.state, ts[2].state, 32);
             por_transcript_init(&one, labels[2]);
-            assert_int_equal(
+            assert_int_equal( /* m = 3 has the same proof size: it decodes, fails */
                 por_rangeproof_verify_points(&one, pts + 1, 4 - 1, 64, buf_slice(&cs[2].proof)),
-                CL_ERR_INVALID);
+                CL_ERR_CRYPTO);
             pts[0] = pts[1]; /* another commitment */
             por_transcript_init(&one, labels[2]);
             assert_int_equal(
@@ -1111,9 +1125,9 @@ static void test_rangeproof_batch(void **st) {
             por_transcript_init(&ts[3], "b2");
             assert_int_equal(por_rangeproof_verify_batch(items, 4), CL_ERR_CRYPTO);
         } else if (pass == 2) { /* a scalar of one proof changed (t_hat) */
-            cs[1].proof.ptr[200] ^= 1;
+            cs[1].proof.ptr[RP_SC0 + 31] ^= 1;
             assert_int_equal(por_rangeproof_verify_batch(items, 4), CL_ERR_CRYPTO);
-            cs[1].proof.ptr[200] ^= 1;
+            cs[1].proof.ptr[RP_SC0 + 31] ^= 1;
         } else { /* commitments of two items exchanged (same m) */
             items[2].commitments = cs[3].V;
             items[3].commitments = cs[2].V;
