@@ -26,8 +26,8 @@ static int por_usage(FILE *f) {
             "                    and decimals; writes final_proof.json, merkle_tree.json,\n"
             "                    proofs.zip, private_nonces.json and user_proofs/ into DIR.\n"
             "                    N = smallest power of two >= max(accounts, --padded-accounts\n"
-            "                    (default 1024)); B = range-proof batch (power of two <= 64,\n"
-            "                    default 16); --threads defaults to the online CPUs\n"
+            "                    (default 1024)); B = values per range proof (1..1024,\n"
+            "                    default 480); --threads defaults to the online CPUs\n"
             "  verify            checks the whole published proof in DIR (docs/por.md §9)\n"
             "  verify-inclusion  checks one user's proof against the published root\n"
             "Prints one line of JSON per result on stdout; exit 0 ok, 1 failed, 2 usage.\n");
@@ -135,8 +135,8 @@ static int por_prove_cmd(int argc, char **argv) {
             o.min_padded = x;
             i++;
         } else if (strcmp(a, "--batch") == 0) {
-            if (!parse_u64(v, &x) || x < 1 || x > 64 || (x & (x - 1)))
-                return usage_error("--batch takes a power of two from 1 to 64", v);
+            if (!parse_u64(v, &x) || x < 1 || x > 1024)
+                return usage_error("--batch takes 1..1024", v);
             o.batch = (uint32_t)x;
             i++;
         } else if (a[0] == '-' && a[1] != 0) {

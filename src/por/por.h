@@ -21,7 +21,7 @@
 
 #define POR_ERR_LEN 512
 #define POR_VERSION "cloister-por-v1"
-#define POR_DEFAULT_BATCH 16
+#define POR_DEFAULT_BATCH 480 /* 8·480 + 256 = 4096 range-proof slots */
 #define POR_DEFAULT_MIN_PADDED 1024
 
 typedef struct {
@@ -37,7 +37,7 @@ typedef struct {
     const char *out_dir;     /* created if missing; must not hold a proof already */
     unsigned threads;        /* 0 = online CPUs */
     uint64_t min_padded;     /* N = smallest power of two >= max(count, this, 2); 0 = 1024 */
-    uint32_t batch;          /* range-proof batch, power of two 1..64; 0 = 16; capped at N */
+    uint32_t batch;          /* values per range proof, 1..1024; 0 = 480; capped at N */
     /* TEST HOOK (honoured only in builds with POR_TEST_HOOKS): prove accounts
      * with negative equity or equity >= 2^64 instead of refusing, making a
      * proof that `verify` must reject (the soundness tests). */

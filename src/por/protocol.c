@@ -9,6 +9,8 @@
  * constant-time arithmetic and wiped before returning. */
 #include "por/protocol.h"
 
+#include "por/rangeproof.h"
+
 #include "crypto/crypto.h"
 
 #include <pthread.h>
@@ -501,4 +503,28 @@ cl_err por_fail(char err[POR_ERR_LEN], cl_err e, const char *fmt, ...) {
 
 double por_secs_since(uint64_t t0) {
     return (double)(time_mono_ns() - t0) / 1e9;
+}
+
+/* ---- range-proof batches ---- */
+
+uint64_t por_range_count(uint64_t N, uint32_t B) {
+    return B ? (N + B - 1) / B : 0;
+}
+
+uint32_t por_range_len(uint64_t N, uint32_t B, uint64_t j) {
+    uint64_t first = j * B;
+    return first >= N ? 0 : (uint32_t)(N - first < B ? N - first : B);
+}
+
+size_t por_range_size(uint64_t N, uint32_t B, uint64_t j) {
+    return por_rangeproof_size(por_range_len(N, B, j), POR_RANGE_BITS);
+}
+
+uint64_t por_range_offset(uint64_t N, uint32_t B, uint64_t j) {
+    return j * (uint64_t)por_rangeproof_size(N < B ? N : B, POR_RANGE_BITS);
+}
+
+uint64_t por_range_total(uint64_t N, uint32_t B) {
+    uint64_t c = por_range_count(N, B);
+    return c ? por_range_offset(N, B, c - 1) + por_range_size(N, B, c - 1) : 0;
 }

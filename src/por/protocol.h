@@ -23,7 +23,17 @@
 #define POR_NONCE_LEN 32
 #define POR_RANGE_BITS 64
 #define POR_MAX_DEPTH 32
-#define POR_MAX_BATCH 64
+#define POR_MAX_BATCH 1024
+
+/* Range-proof batches (docs/por.md §6): batch j of por_range_count(N, B)
+ * covers leaves j·B .. min(N, (j+1)·B) - 1, so every batch holds B values but
+ * the last, which holds the rest; the proofs are stored back to back in batch
+ * order (por_range_offset). */
+uint64_t por_range_count(uint64_t N, uint32_t B);
+uint32_t por_range_len(uint64_t N, uint32_t B, uint64_t j);    /* values in batch j */
+size_t por_range_size(uint64_t N, uint32_t B, uint64_t j);     /* bytes of its proof */
+uint64_t por_range_offset(uint64_t N, uint32_t B, uint64_t j); /* where it starts */
+uint64_t por_range_total(uint64_t N, uint32_t B);              /* bytes of all */
 
 #define POR_TAG_BLINDING "cloister-por-v1/blinding"
 #define POR_TAG_EQ_BLINDING "cloister-por-v1/equity-blinding"
@@ -163,7 +173,7 @@ cl_err por_link_verify(const uint8_t stmt[POR_HASH_LEN], const por_stmt_asset *a
 typedef struct {
     uint64_t N;
     uint32_t depth, batch;
-    size_t rp_size;
+    uint64_t rp_total; /* bytes of all range proofs */
     uint64_t rp_count;
     uint8_t (*leaf_id)[POR_HASH_LEN];
     uint8_t (*leaf_hash)[POR_HASH_LEN];
@@ -171,7 +181,7 @@ typedef struct {
     uint8_t (*leaf_V)[POR_POINT_LEN];
     uint8_t (*node_hash)[POR_HASH_LEN]; /* levels 1..m, por_level_offset */
     uint8_t (*node_C)[POR_POINT_LEN];
-    uint8_t *range_proofs; /* rp_count × rp_size, batch order */
+    uint8_t *range_proofs; /* rp_count proofs back to back (por_range_offset) */
     uint64_t bytes;        /* file size */
     uint8_t sha256[POR_HASH_LEN];
 } por_tree_file;

@@ -274,8 +274,9 @@ static void setup_generators(por_prover *P) {
     por_point_neg(&off, &off);
     por_point_to_affine(&P->neg_offset, &off);
     /* warm the range-proof generator tables once, before the threads race for them */
-    por_generator_rows(POR_RP_LABEL_G, (size_t)P->batch * POR_RANGE_BITS);
-    por_generator_rows(POR_RP_LABEL_H, (size_t)P->batch * POR_RANGE_BITS);
+    size_t slots = por_rangeproof_slots(P->batch, POR_RANGE_BITS);
+    por_generator_rows(POR_RP_LABEL_G, slots);
+    por_generator_rows(POR_RP_LABEL_H, slots);
 }
 
 /* ---- 4. the tree ---- */
@@ -396,15 +397,17 @@ static void range_chunk(void *ctx, size_t b, size_t e, unsigned w) {
     (void)w;
     range_job *R = ctx;
     por_prover *P = R->P;
-    size_t B = P->batch;
+    size_t B = P->batch, first;
     uint64_t *vals = cl_malloc(B * sizeof *vals);
     por_scalar *blind = cl_malloc(B * sizeof *blind), *vsc = cl_malloc(B * sizeof *vsc);
     por_point *V = cl_malloc(B * sizeof *V);
     cl_buf proof = CL_BUF_INIT;
     for (size_t j = b; j < e && !P->ferr.failed; j++) {
         bool unchecked = false;
-        for (size_t k = 0; k < B; k++) {
-            size_t i = j * B + k;
+        size_t m = por_range_len(P->N, P->batch, j), size = por_range_size(P->N, P->batch, j);
+        first = j * B;
+        for (size_t k = 0; k < m; k++) {
+            size_t i = first + k;
             uint32_t acc = P->acc_of_leaf[i];
             vals[k] = acc == POR_DUMMY ? 0 : P->equity[acc];
             por_scalar_from_u64(&vsc[k], vals[k]);
@@ -418,20 +421,20 @@ static void range_chunk(void *ctx, size_t b, size_t e, unsigned w) {
         por_transcript_append_u64(&t, "batch", j);
         buf_clear(&proof);
         cl_err err =
-            unchecked ? por_rangeproof_prove_unchecked(&t, vsc, blind, B, POR_RANGE_BITS, &proof, V)
-                      : por_rangeproof_prove(&t, vals, blind, B, POR_RANGE_BITS, &proof, V);
-        if (err == CL_OK && proof.len != P->rp_size) err = CL_ERR_INTERNAL;
-        for (size_t k = 0; err == CL_OK && k < B; k++) {
+            unchecked ? por_rangeproof_prove_unchecked(&t, vsc, blind, m, POR_RANGE_BITS, &proof, V)
+                      : por_rangeproof_prove(&t, vals, blind, m, POR_RANGE_BITS, &proof, V);
+        if (err == CL_OK && proof.len != size) err = CL_ERR_INTERNAL;
+        for (size_t k = 0; err == CL_OK && k < m; k++) {
             uint8_t vb[POR_POINT_LEN];
             por_point_to_bytes(vb, &V[k]);
-            if (memcmp(vb, P->Vb[j * B + k], POR_POINT_LEN) != 0) err = CL_ERR_INTERNAL;
+            if (memcmp(vb, P->Vb[first + k], POR_POINT_LEN) != 0) err = CL_ERR_INTERNAL;
         }
         if (err != CL_OK) {
             por_first_error_set(&P->ferr, j, "range proof of batch %zu failed (%s)", j,
                                 cl_err_str(err));
             break;
         }
-        memcpy(P->rp + j * P->rp_size, proof.ptr, P->rp_size);
+        memcpy(P->rp + por_range_offset(P->N, P->batch, j), proof.ptr, size);
     }
     cl_cleanse(vals, B * sizeof *vals);
     por_scalars_cleanse(blind, B);
@@ -447,13 +450,13 @@ static cl_err range_proofs(por_prover *P, char err[POR_ERR_LEN]) {
     range_job R = {.P = P};
     por_transcript_init(&R.base, POR_TR_RANGE);
     por_transcript_append(&R.base, "statement", slice_of(P->st.digest, POR_HASH_LEN));
-    P->rp_size = por_rangeproof_size(P->batch, POR_RANGE_BITS);
-    uint64_t count = P->N / P->batch;
-    P->rp = cl_malloc(count * P->rp_size);
+    uint64_t count = por_range_count(P->N, P->batch);
+    P->rp_total = por_range_total(P->N, P->batch);
+    P->rp = cl_malloc(P->rp_total);
     por_parallel(P->threads, count, 1, range_chunk, &R, P->pg, "range proofs");
     if (P->ferr.failed) return por_fail(err, CL_ERR_INTERNAL, "%s", P->ferr.msg);
     P->st.range_count = count;
-    crypto_sha256(slice_of(P->rp, count * P->rp_size), P->st.range_sha256);
+    crypto_sha256(slice_of(P->rp, P->rp_total), P->st.range_sha256);
     return CL_OK;
 }
 
@@ -565,8 +568,8 @@ static cl_err setup(por_prover *P, const por_prove_options *o, char err[POR_ERR_
         return por_fail(err, CL_ERR_DENIED,
                         "this build has no test hooks (unsafe_allow_bad_equity)");
     uint32_t B = o->batch ? o->batch : POR_DEFAULT_BATCH;
-    if (B > POR_MAX_BATCH || (B & (B - 1)))
-        return por_fail(err, CL_ERR_INVALID, "--batch must be a power of two from 1 to 64 (got %u)",
+    if (B > POR_MAX_BATCH)
+        return por_fail(err, CL_ERR_INVALID, "--batch must be from 1 to %u (got %u)", POR_MAX_BATCH,
                         B);
     P->batch = B;
     if (o->min_padded > ((uint64_t)1 << POR_MAX_DEPTH))

@@ -130,7 +130,7 @@ static cl_err write_tree(por_prover *P, const char *path) {
     w_str(&w, "],\n\"range_proofs\":[\n");
     for (uint64_t j = 0; j < P->st.range_count; j++) {
         w_str(&w, "\"");
-        w_hex(&w, P->rp + j * P->rp_size, P->rp_size);
+        w_hex(&w, P->rp + por_range_offset(P->N, P->batch, j), por_range_size(P->N, P->batch, j));
         w_str(&w, j + 1 < P->st.range_count ? "\",\n" : "\"\n");
     }
     w_str(&w, "]}\n");

@@ -42,8 +42,8 @@ typedef struct {
     uint8_t (*node_hash)[POR_HASH_LEN]; /* N - 1, levels 1..m */
     uint8_t (*node_C)[POR_POINT_LEN];
     por_scalar *R_part; /* per worker, secret until summed */
-    size_t rp_size;
-    uint8_t *rp;            /* N/B range proofs */
+    uint64_t rp_total;
+    uint8_t *rp;            /* the range proofs, back to back (por_range_offset) */
     int64_t *zero_balances; /* n zeros, for dummies */
     por_statement st;
     por_first_error ferr;

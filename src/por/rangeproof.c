@@ -61,6 +61,11 @@ size_t por_rangeproof_size(size_t m, size_t n) {
     return 5 * PT + 5 * SC + 2 * s.lg * PT;
 }
 
+size_t por_rangeproof_slots(size_t m, size_t n) {
+    rp_shape s;
+    return shape(&s, m, n) ? s.slots : 0;
+}
+
 static void transcript_start(por_transcript *t, const rp_shape *s, const uint8_t *V) {
     por_transcript_append(t, "dom-sep", slice_cstr(DOMSEP));
     por_transcript_append_u64(t, "n", s->n);
@@ -231,7 +236,6 @@ static void ipa_prove(por_transcript *t, por_scalar *a, por_scalar *b, size_t N,
     free(sc);
 }
 
-
 typedef struct {
     const por_affine *G, *H, *U;
     const por_affine *Grows, *Hrows;
@@ -295,9 +299,9 @@ static cl_err ct_batch_inv(por_scalar *v, size_t n) {
 
 /* The prover's secrets for one proof, wiped by prover_free. */
 typedef struct {
-    uint8_t *dig;          /* nd digits */
-    por_scalar *aL, *aR;   /* slots each */
-    por_scalar *sLR;       /* s_L then s_R, slots each */
+    uint8_t *dig;        /* nd digits */
+    por_scalar *aL, *aR; /* slots each */
+    por_scalar *sLR;     /* s_L then s_R, slots each */
     por_scalar alpha, rhoD, rho, tau1, tau2;
 } rp_secret;
 

@@ -1,58 +1,84 @@
-/* rangeproof.h — aggregated Bulletproofs range proofs (Bünz, Bootle, Boneh,
- * Poelstra, Wuille, Maxwell 2018, §4.3 with the logarithmic inner-product
- * argument of §3) over BLS12-381 G1: given m Pedersen commitments
- * V_j = v_j·G + γ_j·H (G, H the Pedersen bases of curve.h), prove that every
- * v_j lies in [0, 2^n), in one proof of 2·log2(m·n) + 4 points and 5 scalars.
- * m is a power of two (1..POR_RP_MAX_M), n one of 8, 16, 32, 64.
+/* rangeproof.h — aggregated range proofs over BLS12-381 G1: given m Pedersen
+ * commitments V_j = v_j·G + γ_j·H (G, H the Pedersen bases of curve.h), prove
+ * that every v_j lies in [0, 2^n), n one of 8, 16, 32, 64, m from 1 to
+ * POR_RP_MAX_M. Each value is written as K = n/8 base-256 digits; a
+ * logarithmic-derivative lookup shows every digit is in the table 0..255, and
+ * a Bulletproofs-style argument (Bünz et al. 2018: vector polynomials l, r,
+ * commitments T1, T2, the logarithmic inner-product argument) shows the
+ * multiplication, lookup and digit-sum equations. docs/por.md §6 and §10 give
+ * the why; this comment is the normative byte-level specification.
  *
- * ---- proof bytes (por_rangeproof_size(m, n) = 352 + 96·log2(m·n)) ----
- *   A, S, T1, T2              4 points, 48 bytes each (compressed, curve.h)
+ * ---- slots ----
+ * nd = m·K digit slots (value j, digit k at i = j·K + k, d_i = byte k of v_j,
+ * little-endian), then TABLE = 256 table slots (slot nd + t stands for digit
+ * value t), then padding up to S = the smallest power of two >= nd + 256;
+ * lg = log2(S). mu_t = how many of the nd digits equal t.
+ *
+ * ---- proof bytes (por_rangeproof_size(m, n) = 400 + 96·lg) ----
+ *   D, A, S, T1, T2           5 points, 48 bytes each (compressed, curve.h)
  *   t_hat, tau_x, mu          3 scalars, 32 bytes each (big-endian, < r)
- *   L_1, R_1, ..., L_k, R_k   k = log2(m·n) rounds, 2 points each
+ *   L_1, R_1, ..., L_lg, R_lg 2 points a round
  *   a, b                      2 scalars
- * e.g. m = 1, n = 64: 928 bytes; m = 64, n = 64: 1504 bytes. A decoder rejects a
+ * e.g. m = 1..32, n = 64: 1264 bytes; m = 480: 1552 bytes. A decoder rejects a
  * wrong length, a non-canonical scalar, any point that does not decode to the
  * subgroup, and the identity (an honest prover never makes one; the
  * commitments V_j are held to the same rule).
  *
  * ---- generators (curve.h's por_generator) ----
- * G_i = gen("bulletproofs/G", i), H_i = gen("bulletproofs/H", i) for
- * i < m·n, U = gen("bulletproofs/U", 0). Value j owns indices j·n .. j·n+n-1,
- * bit i of v_j at index j·n + i.
+ * G_i = gen("bulletproofs/G", i), H_i = gen("bulletproofs/H", i) for i < S,
+ * U = gen("bulletproofs/U", 0); G, H the Pedersen bases.
+ *
+ * ---- prover ----
+ *   D  = Σ_t mu_t·G_(nd+t) − Σ_(i<nd) d_i·H_i + ρ_D·H
+ *   A  = Σ_(i<nd) (X − d_i)⁻¹·G_i + α·H
+ *   S  = Σ_(i<S) (s_L,i·G_i + s_R,i·H_i) + ρ·H        (α, ρ_D, ρ, s_L, s_R random)
+ * Vectors of length S: a_L = ξ·(X − d_i)⁻¹ at digit slots, mu_t at table slots,
+ * 0 else; a_R = X − d_i at digit slots, 0 else. Public: wR_i = z^(2+j)·256^k at
+ * digit slot i = j·K + k (0 else); wL_i = ξ⁻¹ at digit slots, −(X − t)⁻¹ at
+ * table slot nd + t, 0 at padding.
+ *   l(x) = a_L + y^-i∘wR + s_L·x      r(x) = y^i∘(a_R + s_R·x) + z·wL
+ *   t(x) = <l(x), r(x)> = t0 + t1·x + t2·x², t0 = δ − Σ_j z^(2+j)·v_j,
+ *   δ = ξ·Σ_(i<nd) y^i + X·Σ_i wR_i + z·Σ_i y^-i·wR_i·wL_i
+ *   T1 = t1·G + τ1·H, T2 = t2·G + τ2·H;  l = l(x), r = r(x), t̂ = <l, r>,
+ *   τx = τ1·x + τ2·x² − Σ_j z^(2+j)·γ_j,  μ = ξ·α + ρ_D + x·ρ
+ * then the inner-product argument on (l, r) below.
  *
  * ---- transcript (the caller's, curve.h; it must already carry a label that
  * says what is being proved, e.g. por_transcript_init(&t, "cloister-por/equity")) ----
- *   append("dom-sep", "bulletproofs-range-v1"), append_u64("n", n),
- *   append_u64("m", m), append_point("V", V_j) for each j
- *   append_point("A"), append_point("S"); y = scalar("y"); z = scalar("z")
+ *   append("dom-sep", "range-logup-v1"), append_u64("n", n), append_u64("m", m),
+ *   append_point("V", V_j) for each j
+ *   append_point("D"); X = scalar("X")
+ *   append_point("A"), append_point("S"); ξ = scalar("xi"); y = scalar("y"); z = scalar("z")
  *   append_point("T1"), append_point("T2"); x = scalar("x")
  *   append_scalar("t_hat"), append_scalar("tau_x"), append_scalar("mu"); w = scalar("w")
  *   per round k: append_point("L"), append_point("R"); u_k = short("u")
  * (scalar = challenge_scalar, short = challenge_short.) The transcript is left
- * in the state after the last u_k, so a caller may bind more after it.
+ * in the state after the last u_k, so a caller may bind more after it. A
+ * verifier rejects if X is one of 0..255 or ξ or y is zero (never in practice).
  *
- * ---- the inner-product argument (a rescaled form of §3) ----
+ * ---- the inner-product argument (a rescaled form of Bünz et al. §3) ----
  * With generators G_i, H'_i = y^-i·H_i, Q = w·U and vectors a (= l), b (= r) of length k, h = k/2:
  *   L = <a_lo, G_hi> + <b_hi, H'_lo> + <a_lo, b_hi>·Q
  *   R = <a_hi, G_lo> + <b_lo, H'_hi> + <a_hi, b_lo>·Q
  *   a' = a_lo + u⁻¹·a_hi    b' = b_lo + u·b_hi
  *   G' = G_lo + u·G_hi      H'' = H'_lo + u⁻¹·H'_hi     P' = P + u·L + u⁻¹·R
  * (the paper's round with u = x², multiplied through by x so that G folds by u
- * alone; u is a short challenge, curve.h). The verifier checks, in ONE
- * multi-scalar multiplication with a random weight c for the second equation:
- *   A + x·S + Σ_k (u_k·L_k + u_k⁻¹·R_k) − Σ_i (z + a·s_i)·G_i
- *     + Σ_i (z + (z^(2+j)·2^(i mod n) − b·s_i⁻¹)·y^-i)·H_i − μ·H + w·(t̂ − a·b)·U = 0
- *   t̂·G + τx·H = Σ_j z^(2+j)·V_j + δ(y,z)·G + x·T1 + x²·T2
- * where, with k = log2(m·n) rounds and challenges u_1..u_k in round order,
- * s_i = Π_{r=1..k} u_r^(bit (k - r) of i)  (round 1 folds on the top bit of i),
- * j = floor(i / n), y^-i = (y⁻¹)^i, δ(y,z) = (z − z²)·Σ_{i<mn} y^i − Σ_j z^(3+j)·(2^n − 1),
- * G = gen("pedersen/G", 0), H = gen("pedersen/H", 0). The verifier rejects if
- * the MSM is not the identity.
+ * alone; u is a short challenge, curve.h). After lg rounds the proof ends with
+ * a, b. The verifier checks, in ONE multi-scalar multiplication with a random
+ * weight c for the second equation:
+ *   ξ·A + D + x·S + Σ_k (u_k·L_k + u_k⁻¹·R_k) + Σ_i (y^-i·wR_i − a·s_i)·G_i
+ *     + Σ_i (X·[i < nd] + (z·wL_i − b·s_i⁻¹)·y^-i)·H_i − μ·H + w·(t̂ − a·b)·U = 0
+ *   t̂·G + τx·H = δ·G − Σ_j z^(2+j)·V_j + x·T1 + x²·T2
+ * where, with challenges u_1..u_lg in round order,
+ * s_i = Π_{r=1..lg} u_r^(bit (lg - r) of i)  (round 1 folds on the top bit of i)
+ * and y^-i = (y⁻¹)^i. The verifier rejects if the MSM is not the identity.
  *
- * Secrets (values, blindings, the bits, α, ρ, s_L, s_R, τ1, τ2) are used only
- * in constant-time arithmetic and wiped after. The inner-product argument runs
- * in variable time: its vectors l, r are exactly what the linear-size protocol
- * reveals (masked by s_L, s_R), so their timing gives nothing away. */
+ * Secrets (values, blindings, digits, counts, reciprocals, α, ρ_D, ρ, s_L,
+ * s_R, τ1, τ2) are used only in constant-time arithmetic and wiped after
+ * (digit counts are taken without secret-dependent addresses). The
+ * inner-product argument runs in variable time: its vectors l, r are exactly
+ * what the linear-size protocol reveals (masked by s_L, s_R), so their timing
+ * gives nothing away. */
 #ifndef CLOISTER_POR_RANGEPROOF_H
 #define CLOISTER_POR_RANGEPROOF_H
 
@@ -65,6 +91,8 @@
 
 /* Bytes of a proof for (m, n); 0 if the parameters are not allowed. */
 size_t por_rangeproof_size(size_t m, size_t n);
+/* Slots (generators G_i, H_i) a proof for (m, n) uses; 0 if not allowed. */
+size_t por_rangeproof_slots(size_t m, size_t n);
 
 /* Proves values[j] in [0, 2^n) for j < m with blindings[j]. Appends the proof
  * to *proof and, if commitments is not NULL, writes V_j there. CL_ERR_INVALID

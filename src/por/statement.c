@@ -137,7 +137,6 @@ static cl_err parse_params(pctx *p, json_t *root, por_statement *s) {
     s->range_bits = POR_RANGE_BITS;
     long long bmax = s->padded < POR_MAX_BATCH ? (long long)s->padded : POR_MAX_BATCH;
     CL_TRY(get_int(p, par, "batch_size", 1, bmax, &v));
-    if (v & (v - 1)) return bad(p, "parameters.batch_size %lld is not a power of two", v);
     s->batch = (uint32_t)v;
     CL_TRY(get_int(p, par, "equity_decimals", 0, 2 * POR_LEDGER_MAX_DECIMALS, &v));
     s->equity_decimals = (uint32_t)v;
@@ -210,9 +209,9 @@ static cl_err parse_final(pctx *p, json_t *root, por_statement *s) {
     CL_TRY(get_obj(p, root, "range_proofs", &o));
     CL_TRY(get_int(p, o, "count", 0, INT64_MAX, &v));
     s->range_count = (uint64_t)v;
-    if (s->range_count != s->padded / s->batch)
-        return bad(p, "range_proofs.count is %lld, want padded_accounts / batch_size = %llu", v,
-                   (unsigned long long)(s->padded / s->batch));
+    if (s->range_count != por_range_count(s->padded, s->batch))
+        return bad(p, "range_proofs.count is %lld, want ceil(padded_accounts / batch_size) = %llu",
+                   v, (unsigned long long)por_range_count(s->padded, s->batch));
     CL_TRY(get_hex(p, o, "sha256", s->range_sha256, POR_HASH_LEN));
     CL_TRY(get_obj(p, root, "merkle_tree", &o));
     CL_TRY(get_int(p, o, "bytes", 0, INT64_MAX, &v));

@@ -398,12 +398,13 @@ static cl_err jr_range_proofs(jreader *r, por_tree_file *t) {
     while ((k = jr_next(r, &first, ']', false)) == 1) {
         if (i >= t->rp_count)
             return jr_fail(r, "more than %llu range proofs", (unsigned long long)t->rp_count);
-        CL_TRY(jr_hex(r, t->range_proofs + i * t->rp_size, t->rp_size, "range proof", i));
+        CL_TRY(jr_hex(r, t->range_proofs + por_range_offset(t->N, t->batch, i),
+                      por_range_size(t->N, t->batch, i), "range proof", i));
         i++;
     }
     if (k < 0) return r->failed;
     if (i != t->rp_count)
-        return jr_fail(r, "%llu range proofs, want padded_accounts / batch_size = %llu",
+        return jr_fail(r, "%llu range proofs, want ceil(padded_accounts / batch_size) = %llu",
                        (unsigned long long)i, (unsigned long long)t->rp_count);
     return CL_OK;
 }
@@ -458,8 +459,8 @@ cl_err por_tree_read(por_source *src, uint32_t depth, uint32_t batch, uint64_t e
                      por_tree_file *out, const por_progress *pg, char err[POR_ERR_LEN]) {
     memset(out, 0, sizeof *out);
     err[0] = 0;
-    if (depth < 1 || depth > POR_MAX_DEPTH || batch < 1 || (batch & (batch - 1)) ||
-        batch > POR_MAX_BATCH || batch > ((uint64_t)1 << depth)) {
+    if (depth < 1 || depth > POR_MAX_DEPTH || batch < 1 || batch > POR_MAX_BATCH ||
+        batch > ((uint64_t)1 << depth)) {
         snprintf(err, POR_ERR_LEN, "merkle_tree.json: bad tree parameters");
         return CL_ERR_INVALID;
     }
@@ -467,15 +468,15 @@ cl_err por_tree_read(por_source *src, uint32_t depth, uint32_t batch, uint64_t e
     t->N = (uint64_t)1 << depth;
     t->depth = depth;
     t->batch = batch;
-    t->rp_size = por_rangeproof_size(batch, POR_RANGE_BITS);
-    t->rp_count = t->N / batch;
+    t->rp_total = por_range_total(t->N, batch);
+    t->rp_count = por_range_count(t->N, batch);
     t->leaf_id = cl_malloc(t->N * sizeof *t->leaf_id);
     t->leaf_hash = cl_malloc(t->N * sizeof *t->leaf_hash);
     t->leaf_L = cl_malloc(t->N * sizeof *t->leaf_L);
     t->leaf_V = cl_malloc(t->N * sizeof *t->leaf_V);
     t->node_hash = cl_malloc((t->N - 1) * sizeof *t->node_hash);
     t->node_C = cl_malloc((t->N - 1) * sizeof *t->node_C);
-    t->range_proofs = cl_malloc(t->rp_count * t->rp_size);
+    t->range_proofs = cl_malloc(t->rp_total);
     jreader *r = cl_calloc(1, sizeof *r);
     r->src = src;
     r->buf = cl_malloc(JR_CHUNK);

@@ -192,11 +192,12 @@ static void range_chunk(void *ctx, size_t b, size_t e, unsigned w) {
     for (size_t j = b; j < e; j++) {
         ts[j - b] = R->base;
         por_transcript_append_u64(&ts[j - b], "batch", j);
+        const uint8_t *proof = t->range_proofs + por_range_offset(t->N, t->batch, j);
         items[j - b] = (por_rangeproof_item){&ts[j - b],
                                              NULL,
-                                             t->batch,
+                                             por_range_len(t->N, t->batch, j),
                                              POR_RANGE_BITS,
-                                             slice_of(t->range_proofs + j * t->rp_size, t->rp_size),
+                                             slice_of(proof, por_range_size(t->N, t->batch, j)),
                                              &J->V[j * t->batch]};
     }
     cl_err e2 = por_rangeproof_verify_batch(items, cnt);
@@ -206,8 +207,8 @@ static void range_chunk(void *ctx, size_t b, size_t e, unsigned w) {
         for (size_t j = b; j < e; j++) {
             por_transcript tr = R->base;
             por_transcript_append_u64(&tr, "batch", j);
-            if (por_rangeproof_verify_points(&tr, &J->V[j * t->batch], t->batch, POR_RANGE_BITS,
-                                             items[j - b].proof) != CL_OK) {
+            if (por_rangeproof_verify_points(&tr, &J->V[j * t->batch], items[j - b].m,
+                                             POR_RANGE_BITS, items[j - b].proof) != CL_OK) {
                 bad = j;
                 break;
             }
@@ -215,7 +216,7 @@ static void range_chunk(void *ctx, size_t b, size_t e, unsigned w) {
         por_first_error_set(&J->ferr, bad,
                             "range proof %zu (leaves %zu..%zu) does not verify: some equity there "
                             "is not in [0, 2^64)",
-                            bad, bad * t->batch, bad * t->batch + t->batch - 1);
+                            bad, bad * t->batch, bad * t->batch + items[bad - b].m - 1);
     }
     free(ts);
     free(items);
@@ -225,7 +226,7 @@ static cl_err check_range(vjob *J, unsigned threads, const por_progress *pg,
                           char err[POR_ERR_LEN]) {
     const por_tree_file *t = J->t;
     uint8_t d[POR_HASH_LEN];
-    crypto_sha256(slice_of(t->range_proofs, t->rp_count * t->rp_size), d);
+    crypto_sha256(slice_of(t->range_proofs, t->rp_total), d);
     if (memcmp(d, J->st->range_sha256, POR_HASH_LEN) != 0)
         return por_fail(err, CL_ERR_CRYPTO,
                         "the range proofs in merkle_tree.json do not match range_proofs.sha256");

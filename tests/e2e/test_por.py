@@ -235,11 +235,14 @@ def test_prove_verify_every_account(tmp_path, count, nassets):
     ledger = write_ledger(tmp_path / "ledger.json", assets, accts)
     out = tmp_path / "out"
     # small trees for small ledgers; 1000 accounts pads to 1024 (smallest power of two)
-    rc, summ, err = prove(ledger, out, "--padded-accounts", 4, "--batch", 8 if count > 3 else 2)
+    # with the default batch (480, 480, 64 values); 3 accounts in batches of 3 and 1
+    batch = [] if count > 3 else ["--batch", 3 if count == 3 else 2]
+    rc, summ, err = prove(ledger, out, "--padded-accounts", 4, *batch)
     assert rc == 0, err
     assert summ["status"] == "ok" and summ["accounts"] == count and summ["user_proofs"] == count
     N = 1024 if count == 1000 else 4
     assert summ["padded"] == N and summ["assets"] == nassets
+    assert summ["batch"] == (480 if count > 3 else 3 if count == 3 else 2)
     for f in ("final_proof.json", "merkle_tree.json", "proofs.zip", "private_nonces.json"):
         assert (out / f).is_file()
     assert not [p for p in os.listdir(out) if p.startswith(".por-tmp")]
@@ -311,18 +314,20 @@ def copy_out(src, dst):
     return dst
 
 
-def test_negative_equity_refused_and_forged(tmp_path):
+@pytest.mark.parametrize("batch", [2, 3])  # 3: batches of 3, 3 and 2 values (N = 8)
+def test_negative_equity_refused_and_forged(tmp_path, batch):
     assets = assets_of(2)
     accts = gen_accounts(3, assets, seed=5)
     bad = "ee" * 32
     accts[bad] = {"BTC": 10, "ETH": -10 ** 6}  # 10 sat vs a large ETH debt
     ledger = write_ledger(tmp_path / "ledger.json", assets, accts)
-    rc, res, err = prove(ledger, tmp_path / "out", "--padded-accounts", 4, "--batch", 2)
+    pad = 4 if batch == 2 else 8
+    rc, res, err = prove(ledger, tmp_path / "out", "--padded-accounts", pad, "--batch", batch)
     assert rc == 1 and res["status"] == "error"
     assert "account " + bad in res["message"] and "negative" in res["message"]
     assert not (tmp_path / "out").exists()
     # the refusal bypassed: a proof that includes the account must not verify
-    rc, res, err = prove(ledger, tmp_path / "forged", "--padded-accounts", 4, "--batch", 2,
+    rc, res, err = prove(ledger, tmp_path / "forged", "--padded-accounts", pad, "--batch", batch,
                          env_extra={"CLOISTER_POR_UNSAFE_ALLOW_NEGATIVE": "1"})
     if rc != 0 and "no test hooks" in res.get("message", ""):
         pytest.skip("release build: no test hook")
@@ -583,9 +588,10 @@ def test_usage_and_existing_output(small, tmp_path):
     out, _ = small
     p = subprocess.run([str(BIN), "por", "prove"], capture_output=True, text=True)
     assert p.returncode == 2
-    p = subprocess.run([str(BIN), "por", "prove", "x.json", "--out", "o", "--batch", "3"],
-                       capture_output=True, text=True)
-    assert p.returncode == 2
+    for b in ("0", "1025", "x"):
+        p = subprocess.run([str(BIN), "por", "prove", "x.json", "--out", "o", "--batch", b],
+                           capture_output=True, text=True)
+        assert p.returncode == 2 and "--batch takes 1..1024" in p.stderr
     p = subprocess.run([str(BIN), "por", "verify-inclusion", "x.json"], capture_output=True, text=True)
     assert p.returncode == 2
     # proving into a directory that already holds a proof is refused, nothing changes

@@ -8,8 +8,8 @@
  *   1  "FINAL_PROOF \0 USER_PROOF" -> both parsed, then por_user_proof_check
  *      (steps 1–5); the seeds are a real pair, so mutations reach every step
  *   2  merkle_tree.json for the tree shape in byte 1 (depth 1 + (b & 3),
- *      batch 2^((b >> 2) & 3) capped at N) -> por_tree_read, read in chunks
- *   3  m = 1 << (byte 1 & 3) commitments (48 bytes each) then a proof ->
+ *      batch 1 + ((b >> 2) & 3) capped at N) -> por_tree_read, read in chunks
+ *   3  m = 1 + (byte 1 & 3) commitments (48 bytes each) then a proof ->
  *      por_rangeproof_verify with n = 64
  *   4  48-byte windows -> por_affine_from_bytes; a decoded point is encoded
  *      again and must give the same bytes
@@ -75,7 +75,7 @@ static cl_err chunk_read(void *ctx, uint8_t *dst, size_t cap, size_t *got) {
 }
 
 static void check_tree(uint8_t shape, cl_slice d) {
-    uint32_t depth = 1 + (shape & 3), batch = 1u << ((shape >> 2) & 3);
+    uint32_t depth = 1 + (shape & 3), batch = 1u + ((shape >> 2) & 3);
     if (batch > (1u << depth)) batch = 1u << depth;
     chunk_src c = {d, 0, 1 + (shape >> 4) * 97};
     por_source src = {chunk_read, NULL, NULL, &c};
@@ -90,7 +90,7 @@ static void check_tree(uint8_t shape, cl_slice d) {
 }
 
 static void check_range(uint8_t shape, cl_slice d) {
-    size_t m = (size_t)1 << (shape & 3);
+    size_t m = 1 + (size_t)(shape & 3);
     if (d.len < m * POR_POINT_LEN) return;
     por_transcript t;
     por_transcript_init(&t, "fuzz");

@@ -971,8 +971,8 @@ static void test_rangeproof_tamper(void **st) {
         p[i] ^= 0x01;
     }
     for (size_t i = 0; i < len; i++) {
-        bool pt_flag = (i < RP_SC0 && i % 48 == 0) ||
-                       (i >= RP_LR0 && i < len - 64 && (i - RP_LR0) % 48 == 0);
+        bool pt_flag =
+            (i < RP_SC0 && i % 48 == 0) || (i >= RP_LR0 && i < len - 64 && (i - RP_LR0) % 48 == 0);
         bool sc_top =
             (i >= RP_SC0 && i < RP_LR0 && (i - RP_SC0) % 32 == 0) || i == len - 64 || i == len - 32;
         if (!pt_flag && !sc_top) continue;
@@ -1100,9 +1100,10 @@ static void test_rangeproof_batch(void **st) {
                 por_rangeproof_verify_points(&one, pts, 4, 64, buf_slice(&cs[2].proof)), CL_OK);
             assert_memory_equal(one.state, ts[2].state, 32);
             por_transcript_init(&one, labels[2]);
-            assert_int_equal( /* m = 3 has the same proof size: it decodes, fails */
-                por_rangeproof_verify_points(&one, pts + 1, 4 - 1, 64, buf_slice(&cs[2].proof)),
-                CL_ERR_CRYPTO);
+            assert_int_equal(/* m = 3 has the same proof size: it decodes, fails */
+                             por_rangeproof_verify_points(&one, pts + 1, 4 - 1, 64,
+                                                          buf_slice(&cs[2].proof)),
+                             CL_ERR_CRYPTO);
             pts[0] = pts[1]; /* another commitment */
             por_transcript_init(&one, labels[2]);
             assert_int_equal(
