@@ -299,15 +299,16 @@ static cl_err ct_batch_inv(por_scalar *v, size_t n) {
 
 /* The prover's secrets for one proof, wiped by prover_free. */
 typedef struct {
-    uint8_t *dig;        /* nd digits */
+    por_scalar *d;       /* nd digits */
+    size_t dbits;        /* bound on them: 8 (255 only for forged digits) */
     por_scalar *aL, *aR; /* slots each */
     por_scalar *sLR;     /* s_L then s_R, slots each */
     por_scalar alpha, rhoD, rho, tau1, tau2;
 } rp_secret;
 
 static void prover_free(rp_secret *w, const rp_shape *s) {
-    cl_cleanse(w->dig, s->nd);
-    free(w->dig);
+    por_scalars_cleanse(w->d, s->nd);
+    free(w->d);
     por_scalars_cleanse(w->aL, s->slots);
     por_scalars_cleanse(w->aR, s->slots);
     por_scalars_cleanse(w->sLR, 2 * s->slots);
@@ -325,16 +326,31 @@ static void prover_free(rp_secret *w, const rp_shape *s) {
  * often each digit value occurs, counted without a secret-dependent address. */
 static void digits(rp_secret *w, const rp_shape *s, const por_scalar *values, uint32_t *mult) {
     uint8_t be[SC];
+    memset(mult, 0, TABLE * sizeof *mult);
     for (size_t j = 0; j < s->m; j++) {
         por_scalar_to_bytes(be, &values[j]);
-        for (size_t k = 0; k < s->K; k++)
-            w->dig[j * s->K + k] = be[SC - 1 - k];
+        for (size_t k = 0; k < s->K; k++) {
+            uint32_t d = be[SC - 1 - k];
+            por_scalar_from_u64(&w->d[j * s->K + k], d);
+            for (uint32_t t = 0; t < TABLE; t++)
+                mult[t] += ((d ^ t) - 1) >> 31; /* 1 iff equal */
+        }
     }
     cl_cleanse(be, sizeof be);
+    w->dbits = 8;
+}
+
+/* Test hook: the digits as given (any scalars), counted where they are table
+ * values. Variable time. */
+static void digits_forged(rp_secret *w, const rp_shape *s, const por_scalar *forged,
+                          uint32_t *mult) {
     memset(mult, 0, TABLE * sizeof *mult);
-    for (size_t i = 0; i < s->nd; i++)
-        for (uint32_t t = 0; t < TABLE; t++)
-            mult[t] += (((uint32_t)w->dig[i] ^ t) - 1) >> 31; /* 1 iff equal */
+    for (size_t i = 0; i < s->nd; i++) {
+        uint64_t d;
+        w->d[i] = forged[i];
+        if (por_scalar_to_u64(&forged[i], &d) && d < TABLE) mult[d]++;
+    }
+    w->dbits = 255;
 }
 
 /* D = Σ_t m_t·G_(nd+t) - Σ_i d_i·H_i + ρ_D·H: the digits and the table counts,
@@ -351,9 +367,9 @@ static void commit_table(por_point *D, const rp_secret *w, const rp_shape *s, co
     por_vector_commit(D, rows, v, TABLE, 16, &w->rhoD);
     for (size_t i = 0; i < s->nd; i++) {
         rows[i] = &g->Hrows[i * POR_CT_ROW];
-        por_scalar_from_u64(&v[i], w->dig[i]);
+        v[i] = w->d[i];
     }
-    por_ct_msm_rows(&Dd, rows, v, s->nd, 8);
+    por_ct_msm_rows(&Dd, rows, v, s->nd, w->dbits);
     por_point_sub(D, D, &Dd);
     por_scalars_cleanse(v, s->nd > TABLE ? s->nd : TABLE);
     free(v);
@@ -371,8 +387,7 @@ static cl_err commit_recip(por_point *A, por_point *S, rp_secret *w, const rp_sh
         por_scalar_zero(&w->aR[i]);
     }
     for (size_t i = 0; i < s->nd; i++) {
-        por_scalar_from_u64(&w->aR[i], w->dig[i]);
-        por_scalar_sub(&w->aR[i], X, &w->aR[i]);
+        por_scalar_sub(&w->aR[i], X, &w->d[i]);
         w->aL[i] = w->aR[i];
     }
     if (ct_batch_inv(w->aL, s->nd) != CL_OK) return CL_ERR_CRYPTO;
@@ -389,9 +404,9 @@ static cl_err commit_recip(por_point *A, por_point *S, rp_secret *w, const rp_sh
     return CL_OK;
 }
 
-cl_err por_rangeproof_prove_unchecked(por_transcript *t, const por_scalar *values,
-                                      const por_scalar *blindings, size_t m, size_t n,
-                                      cl_buf *proof, por_point *commitments) {
+static cl_err prove_core(por_transcript *t, const por_scalar *values, const por_scalar *blindings,
+                         const por_scalar *forged, size_t m, size_t n, cl_buf *proof,
+                         por_point *commitments) {
     rp_shape s;
     if (!shape(&s, m, n)) return CL_ERR_INVALID;
     rp_gens g;
@@ -410,7 +425,7 @@ cl_err por_rangeproof_prove_unchecked(por_transcript *t, const por_scalar *value
     free(Vb);
 
     rp_secret w = {0};
-    w.dig = cl_malloc(s.nd);
+    w.d = cl_malloc(s.nd * sizeof *w.d);
     w.aL = cl_malloc(N * sizeof *w.aL);
     w.aR = cl_malloc(N * sizeof *w.aR);
     w.sLR = cl_malloc(2 * N * sizeof *w.sLR);
@@ -420,7 +435,10 @@ cl_err por_rangeproof_prove_unchecked(por_transcript *t, const por_scalar *value
     por_scalar_random(&w.tau1);
     por_scalar_random(&w.tau2);
     uint32_t mult[TABLE];
-    digits(&w, &s, values, mult);
+    if (forged)
+        digits_forged(&w, &s, forged, mult);
+    else
+        digits(&w, &s, values, mult);
 
     /* D → X; A, S → ξ, y, z */
     rp_chal ch;
@@ -545,6 +563,19 @@ fail:
     prover_free(&w, &s);
     proof->len = start;
     return e;
+}
+
+cl_err por_rangeproof_prove_unchecked(por_transcript *t, const por_scalar *values,
+                                      const por_scalar *blindings, size_t m, size_t n,
+                                      cl_buf *proof, por_point *commitments) {
+    return prove_core(t, values, blindings, NULL, m, n, proof, commitments);
+}
+
+cl_err por_rangeproof_prove_forged_digits(por_transcript *t, const por_scalar *values,
+                                          const por_scalar *blindings, const por_scalar *digits,
+                                          size_t m, size_t n, cl_buf *proof,
+                                          por_point *commitments) {
+    return prove_core(t, values, blindings, digits, m, n, proof, commitments);
 }
 
 cl_err por_rangeproof_prove(por_transcript *t, const uint64_t *values, const por_scalar *blindings,

@@ -138,4 +138,14 @@ cl_err por_rangeproof_prove_unchecked(por_transcript *t, const por_scalar *value
                                       const por_scalar *blindings, size_t m, size_t n,
                                       cl_buf *proof, por_point *commitments);
 
+/* FOR TESTS ONLY: proves with the given digits (m·n/8 scalars, value j's
+ * digit k at j·n/8 + k) instead of the values' own, counting in the table only
+ * those that are 0..255. Digits that sum to a value outside [0, 2^n) must use
+ * one outside the table, and the lookup must then reject the proof; the
+ * soundness tests show that it does. */
+cl_err por_rangeproof_prove_forged_digits(por_transcript *t, const por_scalar *values,
+                                          const por_scalar *blindings, const por_scalar *digits,
+                                          size_t m, size_t n, cl_buf *proof,
+                                          por_point *commitments);
+
 #endif

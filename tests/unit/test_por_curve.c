@@ -951,6 +951,67 @@ static void test_rangeproof_out_of_range(void **st) {
 #define RP_SC0 (5 * 48)
 #define RP_LR0 (5 * 48 + 3 * 32)
 
+/* A cheating prover that writes a value with digits that add up to it but are
+ * not all in the table 0..255: the lookup must reject it, whether the value is
+ * out of range (2^64, -1, -256, 2^64 + 7) or in range with a non-canonical
+ * digit (300 as one digit). The control with the true digits verifies. */
+static void test_rangeproof_forged_digits(void **st) {
+    (void)st;
+    por_scalar g[2], big, one, minus1, d[16];
+    por_scalar_random(&g[0]);
+    por_scalar_random(&g[1]);
+    por_scalar_from_u64(&big, UINT64_MAX);
+    por_scalar_one(&one);
+    por_scalar_add(&big, &big, &one); /* 2^64 */
+    por_scalar_from_i64(&minus1, -1);
+    for (int kind = 0; kind < 6; kind++) {
+        por_scalar v[2];
+        for (int i = 0; i < 16; i++)
+            por_scalar_zero(&d[i]);
+        por_scalar_from_u64(&v[1], 42);
+        por_scalar_from_u64(&d[8], 42);
+        switch (kind) {
+        case 0: /* control: 0x0102030405060708 with its own digits */
+            por_scalar_from_u64(&v[0], 0x0102030405060708u);
+            for (int k = 0; k < 8; k++)
+                por_scalar_from_u64(&d[k], 8 - k);
+            break;
+        case 1: /* 2^64 = 256·256^7 */
+            v[0] = big;
+            por_scalar_from_u64(&d[7], 256);
+            break;
+        case 2: /* -1 as digit 0 */
+            v[0] = minus1;
+            d[0] = minus1;
+            break;
+        case 3: /* -256 as digit 1 = -1 */
+            por_scalar_from_i64(&v[0], -256);
+            d[1] = minus1;
+            break;
+        case 4: /* 300 (in range) as one digit 300 */
+            por_scalar_from_u64(&v[0], 300);
+            por_scalar_from_u64(&d[0], 300);
+            break;
+        default: /* 2^64 + 7 */
+            por_scalar_from_u64(&d[0], 7);
+            por_scalar_add(&v[0], &big, &d[0]);
+            por_scalar_from_u64(&d[7], 256);
+        }
+        por_transcript t;
+        por_point V[2];
+        uint8_t Vb[96];
+        cl_buf proof = CL_BUF_INIT;
+        por_transcript_init(&t, "t/forged");
+        assert_int_equal(por_rangeproof_prove_forged_digits(&t, v, g, d, 2, 64, &proof, V), CL_OK);
+        por_point_to_bytes(Vb, &V[0]);
+        por_point_to_bytes(Vb + 48, &V[1]);
+        por_transcript_init(&t, "t/forged");
+        assert_int_equal(por_rangeproof_verify(&t, Vb, 2, 64, buf_slice(&proof)),
+                         kind == 0 ? CL_OK : CL_ERR_CRYPTO);
+        buf_free(&proof);
+    }
+}
+
 static void test_rangeproof_tamper(void **st) {
     (void)st;
     uint64_t v[2] = {123456789, 4000000000u};
@@ -1202,6 +1263,7 @@ int main(void) {
         cmocka_unit_test(test_transcript),
         cmocka_unit_test(test_rangeproof_shapes),
         cmocka_unit_test(test_rangeproof_out_of_range),
+        cmocka_unit_test(test_rangeproof_forged_digits),
         cmocka_unit_test(test_rangeproof_tamper),
         cmocka_unit_test(test_rangeproof_batch),
         cmocka_unit_test(test_threads),
