@@ -6,7 +6,7 @@
 # (build/bench/por_curve_bench quick). Prints figures, never fails on time.
 #
 #   bench/por_bench.sh                    10k accounts x 1, 10, 50 assets
-#   BIG=1 bench/por_bench.sh              also 100k and 1M accounts (hours on 2 cores)
+#   BIG=1 bench/por_bench.sh              also 100k and 1M accounts (~25 min on 2 cores)
 #   ACCOUNTS="1000 5000" ASSETS="1 50" bench/por_bench.sh
 #
 # Environment: CLOISTER_BIN (build/cloister), POR_CURVE_BENCH
@@ -81,5 +81,5 @@ echo
 echo "prove_s/verify_s: wall seconds; cpu_s: user+system over all threads; rss: peak resident."
 echo "read..write: the prover's phases in wall seconds (read = streaming ledger parse; commit = nonces,"
 echo "blindings, L and V per leaf; tree = node sums and hashes; link = equity link proof;"
-echo "range = Bulletproofs, the dominant cost: compare rangeproof ms/value above; write = all files + syncfs)."
+echo "range = range proofs (digits + lookup), the dominant cost: compare rangeproof ms/value above; write = all files + syncfs)."
 echo "incl_ms: one verify-inclusion per user proof, averaged over $INCLUSION proofs in one run."
