@@ -1,6 +1,7 @@
 /* rangeproof.c — aggregated range proofs by digits and a logarithmic-derivative
- * lookup (protocol, byte format and transcript in rangeproof.h): prover, single
- * and batch verifier.
+ * lookup (protocol, byte format and transcript in rangeproof.h): the slot
+ * layout and public vectors shared with the verifier (rangeproof_verify.c),
+ * and the prover.
  *
  * Why digits: the cost of a Bulletproofs-style proof is linear in the length of
  * the vectors it commits to and folds. Proving each value's 64 bits takes 64
@@ -18,28 +19,18 @@
  * carries the y^-i weights, is kept unweighted (X_i with H'_i = y^-i·X_i) and
  * folds by the full scalar u⁻¹·y^-h (GLV halves), so no y^-i·H_i is computed.
  *
- * The verifier never folds: it expands the challenges into the coefficient of
- * every generator and checks both equations in one MSM. Batch verification adds
- * every proof's equation with random weights; the G_i, H_i columns are shared. */
-#include "por/rangeproof.h"
+ * The verifier (rangeproof_verify.c) never folds: it expands the challenges
+ * into the coefficient of every generator and checks both equations in one
+ * MSM. */
+#include "por/rangeproof_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define DOMSEP "range-logup-v1"
 #define PT POR_POINT_LEN
 #define SC POR_SCALAR_LEN
-#define TABLE 256 /* digit values 0..255: base-256 digits */
 
-/* The slot layout of a proof for m values of n bits. */
-typedef struct {
-    size_t m, n, K; /* K = n/8 digits per value */
-    size_t nd;      /* digit slots 0..nd-1 (value j, digit k at j·K + k) */
-    size_t slots;   /* power of two >= nd + TABLE; table slots nd..nd+255 */
-    size_t lg;      /* log2(slots): rounds of the inner-product argument */
-} rp_shape;
-
-static bool shape(rp_shape *s, size_t m, size_t n) {
+bool rp_shape_of(rp_shape *s, size_t m, size_t n) {
     if (n != 8 && n != 16 && n != 32 && n != 64) return false;
     if (m < 1 || m > POR_RP_MAX_M) return false;
     s->m = m;
@@ -48,7 +39,7 @@ static bool shape(rp_shape *s, size_t m, size_t n) {
     s->nd = m * s->K;
     s->slots = 1;
     s->lg = 0;
-    while (s->slots < s->nd + TABLE) {
+    while (s->slots < s->nd + RP_TABLE) {
         s->slots <<= 1;
         s->lg++;
     }
@@ -57,59 +48,44 @@ static bool shape(rp_shape *s, size_t m, size_t n) {
 
 size_t por_rangeproof_size(size_t m, size_t n) {
     rp_shape s;
-    if (!shape(&s, m, n)) return 0;
+    if (!rp_shape_of(&s, m, n)) return 0;
     return 5 * PT + 5 * SC + 2 * s.lg * PT;
 }
 
 size_t por_rangeproof_slots(size_t m, size_t n) {
     rp_shape s;
-    return shape(&s, m, n) ? s.slots : 0;
+    return rp_shape_of(&s, m, n) ? s.slots : 0;
 }
 
-static void transcript_start(por_transcript *t, const rp_shape *s, const uint8_t *V) {
-    por_transcript_append(t, "dom-sep", slice_cstr(DOMSEP));
+void rp_transcript_start(por_transcript *t, const rp_shape *s, const uint8_t *V) {
+    por_transcript_append(t, "dom-sep", slice_cstr(RP_DOMSEP));
     por_transcript_append_u64(t, "n", s->n);
     por_transcript_append_u64(t, "m", s->m);
     for (size_t j = 0; j < s->m; j++)
         por_transcript_append(t, "V", slice_of(V + j * PT, PT));
 }
 
-/* Powers base^0 .. base^(n-1). */
-static void powers(por_scalar *out, const por_scalar *base, size_t n) {
-    if (n == 0) return;
-    por_scalar_one(&out[0]);
-    for (size_t i = 1; i < n; i++)
-        por_scalar_mul(&out[i], &out[i - 1], base);
-}
-
-/* The challenges after the table is fixed, and what prover and verifier derive
- * from them. */
-typedef struct {
-    por_scalar X, xi, xiinv, y, yinv, z;
-    por_scalar c[TABLE]; /* c_t = 1/(X - t) */
-} rp_chal;
-
 /* c_t and ξ⁻¹, y⁻¹ (public, variable time). CL_ERR_CRYPTO if X is a table
  * value or ξ or y is zero (probability ~2^-246). */
-static cl_err chal_derive(rp_chal *ch) {
-    por_scalar v[TABLE + 2];
-    for (size_t t = 0; t < TABLE; t++) {
+cl_err rp_chal_derive(rp_chal *ch) {
+    por_scalar v[RP_TABLE + 2];
+    for (size_t t = 0; t < RP_TABLE; t++) {
         por_scalar_from_u64(&v[t], t);
         por_scalar_sub(&v[t], &ch->X, &v[t]);
     }
-    v[TABLE] = ch->xi;
-    v[TABLE + 1] = ch->y;
-    if (por_scalar_batch_inv(v, TABLE + 2) != CL_OK) return CL_ERR_CRYPTO;
+    v[RP_TABLE] = ch->xi;
+    v[RP_TABLE + 1] = ch->y;
+    if (por_scalar_batch_inv(v, RP_TABLE + 2) != CL_OK) return CL_ERR_CRYPTO;
     memcpy(ch->c, v, sizeof ch->c);
-    ch->xiinv = v[TABLE];
-    ch->yinv = v[TABLE + 1];
+    ch->xiinv = v[RP_TABLE];
+    ch->yinv = v[RP_TABLE + 1];
     return CL_OK;
 }
 
 /* The public weight vectors: wR_i = z^(2+j)·256^k on digit slots (value
  * equations), wL_i = ξ⁻¹ on digit slots and -c_t on table slots (the lookup
  * equation), both 0 elsewhere. */
-static void pub_vectors(const rp_shape *s, const rp_chal *ch, por_scalar *wR, por_scalar *wL) {
+void rp_pub_vectors(const rp_shape *s, const rp_chal *ch, por_scalar *wR, por_scalar *wL) {
     por_scalar zj, p256, b256;
     por_scalar_mul(&zj, &ch->z, &ch->z);
     por_scalar_from_u64(&b256, 256);
@@ -124,7 +100,7 @@ static void pub_vectors(const rp_shape *s, const rp_chal *ch, por_scalar *wR, po
     }
     for (size_t i = s->nd; i < s->slots; i++) {
         por_scalar_zero(&wR[i]);
-        if (i < s->nd + TABLE)
+        if (i < s->nd + RP_TABLE)
             por_scalar_neg(&wL[i], &ch->c[i - s->nd]);
         else
             por_scalar_zero(&wL[i]);
@@ -133,8 +109,8 @@ static void pub_vectors(const rp_shape *s, const rp_chal *ch, por_scalar *wR, po
 
 /* δ = ξ·Σ_{digit slots} y^i + X·Σ_i wR_i + z·Σ_i y^-i·wR_i·wL_i: what t(x)'s
  * constant term is, apart from -Σ_j z^(2+j)·v_j. */
-static void delta(por_scalar *out, const rp_shape *s, const rp_chal *ch, const por_scalar *wR,
-                  const por_scalar *wL) {
+void rp_delta(por_scalar *out, const rp_shape *s, const rp_chal *ch, const por_scalar *wR,
+              const por_scalar *wL) {
     por_scalar yi, yinvi, sy, sw, swl, tmp;
     por_scalar_one(&yi);
     por_scalar_one(&yinvi);
@@ -155,6 +131,14 @@ static void delta(por_scalar *out, const rp_shape *s, const rp_chal *ch, const p
     por_scalar_add(out, out, &tmp);
     por_scalar_mul(&tmp, &swl, &ch->z);
     por_scalar_add(out, out, &tmp);
+}
+
+/* Powers base^0 .. base^(n-1). */
+static void powers(por_scalar *out, const por_scalar *base, size_t n) {
+    if (n == 0) return;
+    por_scalar_one(&out[0]);
+    for (size_t i = 1; i < n; i++)
+        por_scalar_mul(&out[i], &out[i - 1], base);
 }
 
 /* ---- prover ---- */
@@ -326,13 +310,13 @@ static void prover_free(rp_secret *w, const rp_shape *s) {
  * often each digit value occurs, counted without a secret-dependent address. */
 static void digits(rp_secret *w, const rp_shape *s, const por_scalar *values, uint32_t *mult) {
     uint8_t be[SC];
-    memset(mult, 0, TABLE * sizeof *mult);
+    memset(mult, 0, RP_TABLE * sizeof *mult);
     for (size_t j = 0; j < s->m; j++) {
         por_scalar_to_bytes(be, &values[j]);
         for (size_t k = 0; k < s->K; k++) {
             uint32_t d = be[SC - 1 - k];
             por_scalar_from_u64(&w->d[j * s->K + k], d);
-            for (uint32_t t = 0; t < TABLE; t++)
+            for (uint32_t t = 0; t < RP_TABLE; t++)
                 mult[t] += ((d ^ t) - 1) >> 31; /* 1 iff equal */
         }
     }
@@ -344,11 +328,11 @@ static void digits(rp_secret *w, const rp_shape *s, const por_scalar *values, ui
  * values. Variable time. */
 static void digits_forged(rp_secret *w, const rp_shape *s, const por_scalar *forged,
                           uint32_t *mult) {
-    memset(mult, 0, TABLE * sizeof *mult);
+    memset(mult, 0, RP_TABLE * sizeof *mult);
     for (size_t i = 0; i < s->nd; i++) {
         uint64_t d;
         w->d[i] = forged[i];
-        if (por_scalar_to_u64(&forged[i], &d) && d < TABLE) mult[d]++;
+        if (por_scalar_to_u64(&forged[i], &d) && d < RP_TABLE) mult[d]++;
     }
     w->dbits = 255;
 }
@@ -357,21 +341,21 @@ static void digits_forged(rp_secret *w, const rp_shape *s, const por_scalar *for
  * committed before X is drawn. Constant time (digits < 2^8, counts < 2^14). */
 static void commit_table(por_point *D, const rp_secret *w, const rp_shape *s, const rp_gens *g,
                          const uint32_t *mult) {
-    const por_affine **rows = cl_malloc((s->nd > TABLE ? s->nd : TABLE) * sizeof *rows);
-    por_scalar *v = cl_malloc((s->nd > TABLE ? s->nd : TABLE) * sizeof *v);
+    const por_affine **rows = cl_malloc((s->nd > RP_TABLE ? s->nd : RP_TABLE) * sizeof *rows);
+    por_scalar *v = cl_malloc((s->nd > RP_TABLE ? s->nd : RP_TABLE) * sizeof *v);
     por_point Dd;
-    for (size_t t = 0; t < TABLE; t++) {
+    for (size_t t = 0; t < RP_TABLE; t++) {
         rows[t] = &g->Grows[(s->nd + t) * POR_CT_ROW];
         por_scalar_from_u64(&v[t], mult[t]);
     }
-    por_vector_commit(D, rows, v, TABLE, 16, &w->rhoD);
+    por_vector_commit(D, rows, v, RP_TABLE, 16, &w->rhoD);
     for (size_t i = 0; i < s->nd; i++) {
         rows[i] = &g->Hrows[i * POR_CT_ROW];
         v[i] = w->d[i];
     }
     por_ct_msm_rows(&Dd, rows, v, s->nd, w->dbits);
     por_point_sub(D, D, &Dd);
-    por_scalars_cleanse(v, s->nd > TABLE ? s->nd : TABLE);
+    por_scalars_cleanse(v, s->nd > RP_TABLE ? s->nd : RP_TABLE);
     free(v);
     free(rows);
 }
@@ -408,7 +392,7 @@ static cl_err prove_core(por_transcript *t, const por_scalar *values, const por_
                          const por_scalar *forged, size_t m, size_t n, cl_buf *proof,
                          por_point *commitments) {
     rp_shape s;
-    if (!shape(&s, m, n)) return CL_ERR_INVALID;
+    if (!rp_shape_of(&s, m, n)) return CL_ERR_INVALID;
     rp_gens g;
     gens_load(&g, &s, true);
     size_t N = s.slots;
@@ -421,7 +405,7 @@ static cl_err prove_core(por_transcript *t, const por_scalar *values, const por_
         if (commitments) commitments[j] = V;
         por_point_to_bytes(Vb + j * PT, &V);
     }
-    transcript_start(t, &s, Vb);
+    rp_transcript_start(t, &s, Vb);
     free(Vb);
 
     rp_secret w = {0};
@@ -434,7 +418,7 @@ static cl_err prove_core(por_transcript *t, const por_scalar *values, const por_
     por_scalar_random(&w.rho);
     por_scalar_random(&w.tau1);
     por_scalar_random(&w.tau2);
-    uint32_t mult[TABLE];
+    uint32_t mult[RP_TABLE];
     if (forged)
         digits_forged(&w, &s, forged, mult);
     else
@@ -454,11 +438,11 @@ static cl_err prove_core(por_transcript *t, const por_scalar *values, const por_
     por_transcript_challenge_scalar(t, "xi", &ch.xi);
     por_transcript_challenge_scalar(t, "y", &ch.y);
     por_transcript_challenge_scalar(t, "z", &ch.z);
-    e = chal_derive(&ch);
+    e = rp_chal_derive(&ch);
     if (e != CL_OK) goto fail;
     for (size_t i = 0; i < s.nd; i++)
         por_scalar_mul(&w.aL[i], &w.aL[i], &ch.xi);
-    for (size_t tt = 0; tt < TABLE; tt++)
+    for (size_t tt = 0; tt < RP_TABLE; tt++)
         por_scalar_from_u64(&w.aL[s.nd + tt], mult[tt]);
     cl_cleanse(mult, sizeof mult);
 
@@ -469,7 +453,7 @@ static cl_err prove_core(por_transcript *t, const por_scalar *values, const por_
     por_scalar *l = cl_malloc(N * sizeof *l), *r = cl_malloc(N * sizeof *r);
     powers(yp, &ch.y, N);
     powers(yinvp, &ch.yinv, N);
-    pub_vectors(&s, &ch, wR, wL);
+    rp_pub_vectors(&s, &ch, wR, wL);
     const por_scalar *sL = w.sLR, *sR = w.sLR + N;
     por_scalar t1, t2, l0, r0, r1, q, x;
     por_scalar_zero(&t1);
@@ -581,7 +565,7 @@ cl_err por_rangeproof_prove_forged_digits(por_transcript *t, const por_scalar *v
 cl_err por_rangeproof_prove(por_transcript *t, const uint64_t *values, const por_scalar *blindings,
                             size_t m, size_t n, cl_buf *proof, por_point *commitments) {
     rp_shape s;
-    if (!shape(&s, m, n)) return CL_ERR_INVALID;
+    if (!rp_shape_of(&s, m, n)) return CL_ERR_INVALID;
     for (size_t j = 0; j < m; j++)
         if (n < 64 && (values[j] >> n) != 0) return CL_ERR_INVALID;
     por_scalar *v = cl_malloc(m * sizeof *v);
@@ -591,285 +575,4 @@ cl_err por_rangeproof_prove(por_transcript *t, const uint64_t *values, const por
     por_scalars_cleanse(v, m);
     free(v);
     return e;
-}
-
-/* ---- verifier ---- */
-
-typedef struct {
-    por_affine D, A, S, T1, T2, *L, *R, *V;
-    por_scalar that, taux, mu, a, b;
-} rp_proof;
-
-static void proof_free(rp_proof *p) {
-    free(p->L);
-    free(p->R);
-    free(p->V);
-}
-
-static cl_err read_point(por_affine *out, const uint8_t *in) {
-    CL_TRY(por_affine_from_bytes(out, in));
-    return por_affine_is_identity(out) ? CL_ERR_INVALID : CL_OK;
-}
-
-/* Decodes the proof and, given as bytes, the commitments; commitments given as
- * points are copied (and only checked not to be the identity). */
-static cl_err parse(rp_proof *p, const por_rangeproof_item *it, size_t lg) {
-    const uint8_t *b = it->proof.ptr;
-    por_affine *five[5] = {&p->D, &p->A, &p->S, &p->T1, &p->T2};
-    for (size_t k = 0; k < 5; k++)
-        CL_TRY(read_point(five[k], b + k * PT));
-    b += 5 * PT;
-    CL_TRY(por_scalar_from_bytes(&p->that, b));
-    CL_TRY(por_scalar_from_bytes(&p->taux, b + SC));
-    CL_TRY(por_scalar_from_bytes(&p->mu, b + 2 * SC));
-    b += 3 * SC;
-    for (size_t k = 0; k < lg; k++) {
-        CL_TRY(read_point(&p->L[k], b));
-        CL_TRY(read_point(&p->R[k], b + PT));
-        b += 2 * PT;
-    }
-    CL_TRY(por_scalar_from_bytes(&p->a, b));
-    CL_TRY(por_scalar_from_bytes(&p->b, b + SC));
-    for (size_t j = 0; j < it->m; j++) {
-        if (it->commitments) {
-            CL_TRY(read_point(&p->V[j], it->commitments + j * PT));
-        } else {
-            p->V[j] = it->commitment_points[j];
-            if (por_affine_is_identity(&p->V[j])) return CL_ERR_INVALID;
-        }
-    }
-    return CL_OK;
-}
-
-/* The verifier's multi-scalar multiplication under construction: shared
- * columns for G_i, H_i (Nmax each) and the bases G, H, U, then each proof's
- * own points. */
-typedef struct {
-    size_t Nmax;
-    por_scalar *gi, *hi, g, h, u;
-    const por_affine **pts;
-    por_scalar *sc;
-    size_t n, cap;
-} vmsm;
-
-static void vmsm_push(vmsm *v, const por_affine *p, const por_scalar *s) {
-    if (v->n == v->cap) {
-        v->cap = v->cap ? 2 * v->cap : 64;
-        v->pts = cl_realloc(v->pts, v->cap * sizeof *v->pts);
-        v->sc = cl_realloc(v->sc, v->cap * sizeof *v->sc);
-    }
-    v->pts[v->n] = p;
-    v->sc[v->n++] = *s;
-}
-
-/* Replays the transcript: every challenge of the proof into ch, u (lg short
- * challenges, then their inverses) and w. */
-static cl_err replay(const por_rangeproof_item *it, const rp_shape *s, const rp_proof *p,
-                     rp_chal *ch, por_scalar *u, por_scalar *w, por_scalar *x) {
-    por_transcript *t = it->transcript;
-    const uint8_t *raw = it->proof.ptr;
-    if (it->commitments) {
-        transcript_start(t, s, it->commitments);
-    } else {
-        uint8_t *Vb = cl_malloc(s->m * PT);
-        for (size_t j = 0; j < s->m; j++)
-            por_affine_to_bytes(Vb + j * PT, &p->V[j]);
-        transcript_start(t, s, Vb);
-        free(Vb);
-    }
-    por_transcript_append(t, "D", slice_of(raw, PT));
-    por_transcript_challenge_scalar(t, "X", &ch->X);
-    por_transcript_append(t, "A", slice_of(raw + PT, PT));
-    por_transcript_append(t, "S", slice_of(raw + 2 * PT, PT));
-    por_transcript_challenge_scalar(t, "xi", &ch->xi);
-    por_transcript_challenge_scalar(t, "y", &ch->y);
-    por_transcript_challenge_scalar(t, "z", &ch->z);
-    por_transcript_append(t, "T1", slice_of(raw + 3 * PT, PT));
-    por_transcript_append(t, "T2", slice_of(raw + 4 * PT, PT));
-    por_transcript_challenge_scalar(t, "x", x);
-    const uint8_t *sc = raw + 5 * PT;
-    por_transcript_append(t, "t_hat", slice_of(sc, SC));
-    por_transcript_append(t, "tau_x", slice_of(sc + SC, SC));
-    por_transcript_append(t, "mu", slice_of(sc + 2 * SC, SC));
-    por_transcript_challenge_scalar(t, "w", w);
-    const uint8_t *lr = sc + 3 * SC;
-    for (size_t k = 0; k < s->lg; k++) {
-        uint64_t k1, k2;
-        por_transcript_append(t, "L", slice_of(lr + 2 * k * PT, PT));
-        por_transcript_append(t, "R", slice_of(lr + (2 * k + 1) * PT, PT));
-        por_transcript_challenge_short(t, "u", &u[k], &k1, &k2);
-        u[s->lg + k] = u[k];
-    }
-    if (por_scalar_batch_inv(u + s->lg, s->lg) != CL_OK) return CL_ERR_CRYPTO;
-    return chal_derive(ch);
-}
-
-/* Adds weight·(the proof's first equation) to the G_i, H_i columns:
- *   G_i: y^-i·wR_i - a·s_i     H_i: X·[i < nd] + (z·wL_i - b·s_i⁻¹)·y^-i
- * and returns δ. */
-static void add_columns(vmsm *v, const rp_shape *s, const rp_proof *p, const rp_chal *ch,
-                        const por_scalar *u, const por_scalar *weight, por_scalar *dlt) {
-    size_t N = s->slots, lg = s->lg;
-    por_scalar *si = cl_malloc(4 * N * sizeof *si), *sinv = si + N, *wR = si + 2 * N,
-               *wL = si + 3 * N;
-    /* s_i and s_i⁻¹: bit b of i (b = 0 the lowest) belongs to round lg - b */
-    por_scalar_one(&si[0]);
-    por_scalar_one(&sinv[0]);
-    for (size_t b = 0; b < lg; b++) {
-        size_t half = (size_t)1 << b;
-        for (size_t i = 0; i < half; i++) {
-            por_scalar_mul(&si[i + half], &si[i], &u[lg - 1 - b]);
-            por_scalar_mul(&sinv[i + half], &sinv[i], &u[2 * lg - 1 - b]);
-        }
-    }
-    pub_vectors(s, ch, wR, wL);
-    delta(dlt, s, ch, wR, wL);
-    por_scalar yinvi, coef, tmp;
-    por_scalar_one(&yinvi);
-    for (size_t i = 0; i < N; i++) {
-        por_scalar_mul(&coef, &yinvi, &wR[i]);
-        por_scalar_mul(&tmp, &p->a, &si[i]);
-        por_scalar_sub(&coef, &coef, &tmp);
-        por_scalar_mul(&coef, &coef, weight);
-        por_scalar_add(&v->gi[i], &v->gi[i], &coef);
-        por_scalar_mul(&coef, &ch->z, &wL[i]);
-        por_scalar_mul(&tmp, &p->b, &sinv[i]);
-        por_scalar_sub(&coef, &coef, &tmp);
-        por_scalar_mul(&coef, &coef, &yinvi);
-        if (i < s->nd) por_scalar_add(&coef, &coef, &ch->X);
-        por_scalar_mul(&coef, &coef, weight);
-        por_scalar_add(&v->hi[i], &v->hi[i], &coef);
-        por_scalar_mul(&yinvi, &yinvi, &ch->yinv);
-    }
-    free(si);
-}
-
-/* Adds weight·(first equation) + weight·c·(second equation) of one proof:
- *   ξ·A + D + x·S + Σ_k (u_k·L_k + u_k⁻¹·R_k) + Σ_i (columns) − μ·H + w·(t̂ − a·b)·U
- *   c·((δ − t̂)·G − τx·H − Σ_j z^(2+j)·V_j + x·T1 + x²·T2)
- * p must stay alive until the MSM is computed. */
-static cl_err add_proof(vmsm *v, const por_rangeproof_item *it, const rp_shape *s, rp_proof *p,
-                        const por_scalar *weight) {
-    size_t lg = s->lg;
-    rp_chal ch;
-    por_scalar w, x, c, cw, tmp, dlt, zpow;
-    por_scalar *u = cl_malloc((2 * lg + 1) * sizeof *u);
-    cl_err e = replay(it, s, p, &ch, u, &w, &x);
-    if (e != CL_OK) {
-        free(u);
-        return e;
-    }
-    add_columns(v, s, p, &ch, u, weight, &dlt);
-    por_scalar_random(&c); /* weight of the t̂ equation */
-    por_scalar_mul(&cw, &c, weight);
-
-    /* G: c·(δ − t̂); H: −(μ + c·τx); U: w·(t̂ − a·b) */
-    por_scalar_sub(&tmp, &dlt, &p->that);
-    por_scalar_mul(&tmp, &tmp, &cw);
-    por_scalar_add(&v->g, &v->g, &tmp);
-    por_scalar_mul(&tmp, &c, &p->taux);
-    por_scalar_add(&tmp, &tmp, &p->mu);
-    por_scalar_mul(&tmp, &tmp, weight);
-    por_scalar_sub(&v->h, &v->h, &tmp);
-    por_scalar_mul(&tmp, &p->a, &p->b);
-    por_scalar_sub(&tmp, &p->that, &tmp);
-    por_scalar_mul(&tmp, &tmp, &w);
-    por_scalar_mul(&tmp, &tmp, weight);
-    por_scalar_add(&v->u, &v->u, &tmp);
-
-    /* the proof's own points */
-    vmsm_push(v, &p->D, weight);
-    por_scalar_mul(&tmp, &ch.xi, weight);
-    vmsm_push(v, &p->A, &tmp);
-    por_scalar_mul(&tmp, &x, weight);
-    vmsm_push(v, &p->S, &tmp);
-    for (size_t k = 0; k < lg; k++) {
-        por_scalar_mul(&tmp, &u[k], weight);
-        vmsm_push(v, &p->L[k], &tmp);
-        por_scalar_mul(&tmp, &u[lg + k], weight);
-        vmsm_push(v, &p->R[k], &tmp);
-    }
-    por_scalar_mul(&zpow, &ch.z, &ch.z);
-    por_scalar_mul(&zpow, &zpow, &cw);
-    por_scalar_neg(&zpow, &zpow); /* −c·weight·z^(2+j) */
-    for (size_t j = 0; j < s->m; j++) {
-        vmsm_push(v, &p->V[j], &zpow);
-        por_scalar_mul(&zpow, &zpow, &ch.z);
-    }
-    por_scalar_mul(&tmp, &x, &cw);
-    vmsm_push(v, &p->T1, &tmp);
-    por_scalar_mul(&tmp, &tmp, &x);
-    vmsm_push(v, &p->T2, &tmp);
-    free(u);
-    return CL_OK;
-}
-
-cl_err por_rangeproof_verify_batch(const por_rangeproof_item *items, size_t count) {
-    if (count == 0) return CL_OK;
-    size_t Nmax = 0;
-    for (size_t k = 0; k < count; k++) {
-        rp_shape s;
-        if (!shape(&s, items[k].m, items[k].n)) return CL_ERR_INVALID;
-        if ((!items[k].commitments && !items[k].commitment_points) || !items[k].transcript)
-            return CL_ERR_INVALID;
-        if (items[k].proof.len != por_rangeproof_size(items[k].m, items[k].n) ||
-            !items[k].proof.ptr)
-            return CL_ERR_INVALID;
-        if (s.slots > Nmax) Nmax = s.slots;
-    }
-    rp_proof *ps = cl_calloc(count, sizeof *ps);
-    vmsm v = {.Nmax = Nmax};
-    v.gi = cl_calloc(2 * Nmax, sizeof *v.gi);
-    v.hi = v.gi + Nmax;
-    cl_err e = CL_OK;
-    for (size_t k = 0; k < count && e == CL_OK; k++) {
-        const por_rangeproof_item *it = &items[k];
-        rp_shape s;
-        shape(&s, it->m, it->n);
-        ps[k].L = cl_malloc(s.lg * sizeof *ps[k].L);
-        ps[k].R = cl_malloc(s.lg * sizeof *ps[k].R);
-        ps[k].V = cl_malloc(it->m * sizeof *ps[k].V);
-        e = parse(&ps[k], it, s.lg);
-        if (e != CL_OK) break;
-        por_scalar weight;
-        if (count == 1)
-            por_scalar_one(&weight);
-        else
-            por_scalar_random(&weight);
-        e = add_proof(&v, it, &s, &ps[k], &weight);
-    }
-    if (e == CL_OK) {
-        const por_affine *G = por_generators(POR_RP_LABEL_G, Nmax);
-        const por_affine *H = por_generators(POR_RP_LABEL_H, Nmax);
-        for (size_t i = 0; i < Nmax; i++)
-            vmsm_push(&v, &G[i], &v.gi[i]);
-        for (size_t i = 0; i < Nmax; i++)
-            vmsm_push(&v, &H[i], &v.hi[i]);
-        vmsm_push(&v, por_pedersen_g(), &v.g);
-        vmsm_push(&v, por_pedersen_h(), &v.h);
-        vmsm_push(&v, por_generators(POR_RP_LABEL_U, 1), &v.u);
-        por_point res;
-        por_msm_ptrs(&res, v.pts, v.sc, v.n);
-        e = por_point_is_identity(&res) ? CL_OK : CL_ERR_CRYPTO;
-    }
-    for (size_t k = 0; k < count; k++)
-        proof_free(&ps[k]);
-    free(ps);
-    free(v.gi);
-    free(v.pts);
-    free(v.sc);
-    return e;
-}
-
-cl_err por_rangeproof_verify(por_transcript *t, const uint8_t *commitments, size_t m, size_t n,
-                             cl_slice proof) {
-    por_rangeproof_item it = {t, commitments, m, n, proof, NULL};
-    return por_rangeproof_verify_batch(&it, 1);
-}
-
-cl_err por_rangeproof_verify_points(por_transcript *t, const por_affine *commitments, size_t m,
-                                    size_t n, cl_slice proof) {
-    if (!commitments) return CL_ERR_INVALID;
-    por_rangeproof_item it = {t, NULL, m, n, proof, commitments};
-    return por_rangeproof_verify_batch(&it, 1);
 }

@@ -217,7 +217,9 @@ test('final_proof.json fields outside §3 or inconsistent are rejected', () => {
     (f) => { f.assets[0].total = (2n ** 66n).toString(); },
     (f) => { f.parameters.padded_accounts = 16; },
     (f) => { f.parameters.range_bits = 32; },
-    (f) => { f.parameters.batch_size = 3; },
+    (f) => { f.parameters.batch_size = 3; }, // allowed, but not what the digest says
+    (f) => { f.parameters.batch_size = 0; },
+    (f) => { f.parameters.batch_size = 1025; },
     (f) => { f.parameters.equity_decimals += 1; },
     (f) => { f.total_equity = (BigInt(f.total_equity) + 1n).toString(); },
     (f) => { f.total_blinding = 'ff'.repeat(32); }, // >= r
