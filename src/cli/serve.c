@@ -200,8 +200,15 @@ static int run(const serve_opts *o) {
         fprintf(stderr, "cloister serve: cannot create the first account\n");
         goto out;
     }
-    if (s3_open(st, m, o->data, &objects) != CL_OK) {
-        fprintf(stderr, "cloister serve: cannot open the object store in %s/blobs\n", o->data);
+    uint8_t sse_seal[32]; /* the SSE-S3 node key at rest is sealed under the root key too */
+    kms_node_key(keys, "sse-s3-node-key", sse_seal);
+    cl_err se = s3_open(st, m, o->data, sse_seal, &objects);
+    cl_cleanse(sse_seal, sizeof sse_seal);
+    if (se != CL_OK) {
+        fprintf(stderr,
+                "cloister serve: cannot open the object store in %s (blobs/ or "
+                "keys/sse-s3.key: %s)\n",
+                o->data, cl_err_str(se));
         goto out;
     }
     s3_set_domain(objects, o->s3_domain);

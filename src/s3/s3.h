@@ -26,7 +26,10 @@
 
 typedef struct s3 s3;
 
-cl_err s3_open(store *st, iam *m, const char *data_dir, s3 **out);
+/* seal_key (32 bytes, e.g. derived from the KMS root key) seals the SSE-S3 node
+ * key at rest in DATA/keys/sse-s3.key; a plain key left by an earlier version is
+ * sealed on open, keeping its value. NULL keeps the key file plain (tests). */
+cl_err s3_open(store *st, iam *m, const char *data_dir, const uint8_t *seal_key, s3 **out);
 void s3_close(s3 *s);
 
 /* SSE-KMS: the key service S3 asks for data keys, on the caller's behalf (the

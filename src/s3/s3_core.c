@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-cl_err s3_open(store *st, iam *m, const char *data_dir, s3 **out) {
+cl_err s3_open(store *st, iam *m, const char *data_dir, const uint8_t *seal_key, s3 **out) {
     s3 *s = cl_calloc(1, sizeof *s);
     s->st = st;
     s->m = m;
@@ -21,7 +21,7 @@ cl_err s3_open(store *st, iam *m, const char *data_dir, s3 **out) {
     char *dir = cl_sprintf("%s/blobs", data_dir);
     cl_err e = blob_store_open(dir, &s->blobs);
     free(dir);
-    if (e == CL_OK) e = s3_sse_load_node_key(s, data_dir);
+    if (e == CL_OK) e = s3_sse_load_node_key(s, data_dir, seal_key);
     if (e != CL_OK) {
         if (s->blobs) blob_store_close(s->blobs);
         s3_bucket_cache_free(s->buckets);

@@ -125,7 +125,7 @@ void s3_control_handle(s3 *s, const iam_caller *c, http_request *req, http_respo
 
 /* Server-side encryption (s3_sse.c) */
 void s3_bucket_encryption(s3_op *op); /* PUT/GET/DELETE ?encryption */
-cl_err s3_sse_load_node_key(s3 *s, const char *data_dir);
+cl_err s3_sse_load_node_key(s3 *s, const char *data_dir, const uint8_t *seal_key);
 typedef struct {
     bool on;
     struct crypto_seg_enc *stream;

@@ -2,8 +2,9 @@
  *
  * SSE-S3 (x-amz-server-side-encryption: AES256, or the bucket's default
  * encryption): each object gets a fresh 32-byte data key, wrapped with the
- * node's SSE key (AES-256-GCM; DATA/keys/sse-s3.key, 0600, made on first start)
- * and stored in the object's metadata. SSE-C: the customer's key, sent with
+ * node's SSE key (AES-256-GCM; DATA/keys/sse-s3.key, 0600, made on first start,
+ * itself sealed under a key the server derives from the KMS root key) and
+ * stored in the object's metadata. SSE-C: the customer's key, sent with
  * every request over HTTPS, is the data key; only its MD5 is stored, to check
  * later requests. Either way the bytes are written in the segmented format of
  * crypto_seg_* (64 KiB AES-256-GCM segments, per-object context), so a ranged
@@ -31,20 +32,55 @@
 
 #define SSE_AAD "cloister-sse-s3-v1"
 
-cl_err s3_sse_load_node_key(s3 *s, const char *data_dir) {
+/* The node key file: 32 plain bytes (no seal key, or an earlier version), or
+ * sealed: magic ‖ iv ‖ AES-256-GCM(seal key, iv, aad = magic, node key) ‖ tag. */
+#define NODE_KEY_MAGIC "CLSK1"
+#define NODE_KEY_MAGIC_LEN 5
+#define NODE_KEY_SEALED_LEN (NODE_KEY_MAGIC_LEN + CRYPTO_GCM_IV_LEN + 32 + CRYPTO_GCM_TAG_LEN)
+
+static cl_err node_key_write(const char *path, const uint8_t key[32], const uint8_t *seal_key) {
+    if (!seal_key) return file_write_atomic(path, slice_of(key, 32), 0600);
+    uint8_t out[NODE_KEY_SEALED_LEN];
+    memcpy(out, NODE_KEY_MAGIC, NODE_KEY_MAGIC_LEN);
+    crypto_random(out + NODE_KEY_MAGIC_LEN, CRYPTO_GCM_IV_LEN);
+    cl_err e =
+        crypto_gcm_seal(seal_key, out + NODE_KEY_MAGIC_LEN, slice_of(out, NODE_KEY_MAGIC_LEN),
+                        slice_of(key, 32), out + NODE_KEY_MAGIC_LEN + CRYPTO_GCM_IV_LEN);
+    if (e == CL_OK) e = file_write_atomic(path, slice_of(out, sizeof out), 0600);
+    return e;
+}
+
+/* Reads the file's key into key; *plain says it was stored unsealed. */
+static cl_err node_key_read(cl_slice f, const uint8_t *seal_key, uint8_t key[32], bool *plain) {
+    *plain = f.len == 32;
+    if (*plain) {
+        memcpy(key, f.ptr, 32);
+        return CL_OK;
+    }
+    if (f.len != NODE_KEY_SEALED_LEN || memcmp(f.ptr, NODE_KEY_MAGIC, NODE_KEY_MAGIC_LEN) != 0)
+        return CL_ERR_INVALID;
+    if (!seal_key) return CL_ERR_INVALID; /* sealed, and nothing to open it with */
+    return crypto_gcm_open(
+        seal_key, f.ptr + NODE_KEY_MAGIC_LEN, slice_of(f.ptr, NODE_KEY_MAGIC_LEN),
+        slice_of(f.ptr + NODE_KEY_MAGIC_LEN + CRYPTO_GCM_IV_LEN, 32 + CRYPTO_GCM_TAG_LEN), key);
+}
+
+cl_err s3_sse_load_node_key(s3 *s, const char *data_dir, const uint8_t *seal_key) {
     char *dir = cl_sprintf("%s/keys", data_dir), *path = cl_sprintf("%s/keys/sse-s3.key", data_dir);
     cl_buf b = CL_BUF_INIT;
+    uint8_t key[32];
+    bool plain = false;
     cl_err e = dir_ensure(dir, 0700);
-    if (e == CL_OK) e = file_read_all(path, &b, 64);
+    if (e == CL_OK) e = file_read_all(path, &b, 128);
     if (e == CL_ERR_NOT_FOUND) {
-        uint8_t key[32];
         crypto_random(key, sizeof key);
-        e = file_write_atomic(path, slice_of(key, sizeof key), 0600);
-        if (e == CL_OK) buf_append(&b, key, sizeof key);
-        cl_cleanse(key, sizeof key);
+        e = node_key_write(path, key, seal_key);
+    } else if (e == CL_OK) {
+        e = node_key_read(buf_slice(&b), seal_key, key, &plain);
+        if (e == CL_OK && plain && seal_key) e = node_key_write(path, key, seal_key); /* seal it */
     }
-    if (e == CL_OK && b.len != sizeof s->sse_key) e = CL_ERR_INVALID;
-    if (e == CL_OK) memcpy(s->sse_key, b.ptr, sizeof s->sse_key);
+    if (e == CL_OK) memcpy(s->sse_key, key, sizeof s->sse_key);
+    cl_cleanse(key, sizeof key);
     buf_free_secret(&b);
     free(dir);
     free(path);

@@ -145,3 +145,44 @@ def test_sse_c_over_https(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
+
+
+def test_sse_s3_node_key_sealed_at_rest(make_server):
+    """The SSE-S3 node key is stored sealed under the KMS root key; a plain key
+    file (left by an earlier version) is sealed on start and keeps its value:
+    an object encrypted after the migration still opens when the same plain key
+    is put back, which a freshly made key could not do."""
+    srv = make_server("ssekey")
+    path = srv.data_dir / "keys" / "sse-s3.key"
+    sealed = path.read_bytes()
+    assert len(sealed) == 5 + 12 + 32 + 16 and sealed.startswith(b"CLSK1")
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    # the node key made on first start survives restarts (objects stay readable)
+    o = srv.boto3_client("s3")
+    o.create_bucket(Bucket="sse-node-key")
+    o.put_object(Bucket="sse-node-key", Key="a", Body=b"first" * 100, ServerSideEncryption="AES256")
+    srv.restart()
+    assert srv.boto3_client("s3").get_object(Bucket="sse-node-key", Key="a")["Body"].read() == b"first" * 100
+    assert path.read_bytes() == sealed  # opened, not remade
+    # an earlier version's plain key is sealed on start, keeping its value
+    srv.stop()
+    plain = os.urandom(32)
+    path.write_bytes(plain)
+    srv.start()
+    migrated = path.read_bytes()
+    assert migrated.startswith(b"CLSK1") and plain not in migrated
+    o = srv.boto3_client("s3")
+    o.put_object(Bucket="sse-node-key", Key="b", Body=b"second" * 100, ServerSideEncryption="AES256")
+    srv.stop()
+    path.write_bytes(plain)
+    srv.start()
+    assert srv.boto3_client("s3").get_object(Bucket="sse-node-key", Key="b")["Body"].read() == b"second" * 100
+    # a damaged key file stops the server with a message instead of making a new key
+    srv.stop()
+    bad = bytearray(path.read_bytes())
+    bad[-1] ^= 1
+    path.write_bytes(bytes(bad))
+    p = subprocess.run([str(BIN), "serve", "--data", str(srv.data_dir), "--listen", f"127.0.0.1:{free_port()}"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and "sse-s3.key" in p.stderr
+    assert path.read_bytes() == bytes(bad)
