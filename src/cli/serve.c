@@ -212,6 +212,7 @@ static int run(const serve_opts *o) {
         goto out;
     }
     s3_set_domain(objects, o->s3_domain);
+    s3_reserve_bucket_name(objects, "por"); /* anonymous GET /por/ is the PoR page */
     s3_set_key_service(objects, &(s3_key_service){keys, s3_data_key, s3_decrypt});
     frontdoor fd = {m, st, objects, keys, o->web_dir};
     http_server *srv = start_http(o, &fd, &cert, &key);

@@ -53,6 +53,11 @@ bool s3_is_upload(const s3 *s, const http_request *req);
 /* The domain of virtual-host style addressing (BUCKET.domain); "localhost"
  * unless set (cloister serve --s3-domain). */
 void s3_set_domain(s3 *s, const char *domain);
+/* A bucket name the node keeps for itself (e.g. "por": anonymous GETs of /por/
+ * are the verification page): CreateBucket answers BucketAlreadyExists, as for
+ * a name another account holds. Up to S3_MAX_RESERVED names. */
+#define S3_MAX_RESERVED 4
+void s3_reserve_bucket_name(s3 *s, const char *name);
 /* True if this is an S3 Control request (path /v20180820/..., header
  * x-amz-account-id), whatever the Host: s3_handle serves it, and it is never
  * an upload even though it is a PUT with a path (the front door asks before

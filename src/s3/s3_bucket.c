@@ -86,7 +86,9 @@ void s3_create_bucket(s3_op *op) {
     free(region);
     char *text = json_dumps(b, JSON_COMPACT);
     json_decref(b);
-    cl_err e = store_insert(op->s->st, "bucket", "", op->bucket, text);
+    cl_err e = s3_bucket_name_reserved(op->s, op->bucket)
+                   ? CL_ERR_EXISTS
+                   : store_insert(op->s->st, "bucket", "", op->bucket, text);
     free(text);
     if (e == CL_ERR_EXISTS) {
         char *existing = NULL;

@@ -39,6 +39,8 @@ void s3_set_key_service(s3 *s, const s3_key_service *k) {
 void s3_close(s3 *s) {
     if (!s) return;
     free(s->domain);
+    for (size_t i = 0; i < S3_MAX_RESERVED; i++)
+        free(s->reserved[i]);
     blob_store_close(s->blobs);
     cl_cleanse(s->sse_key, sizeof s->sse_key);
     s3_bucket_cache_free(s->buckets);
@@ -50,6 +52,20 @@ void s3_close(s3 *s) {
 void s3_set_domain(s3 *s, const char *domain) {
     free(s->domain);
     s->domain = cl_strdup(domain && *domain ? domain : "localhost");
+}
+
+void s3_reserve_bucket_name(s3 *s, const char *name) {
+    for (size_t i = 0; i < S3_MAX_RESERVED; i++)
+        if (!s->reserved[i]) {
+            s->reserved[i] = cl_strdup(name);
+            return;
+        }
+}
+
+bool s3_bucket_name_reserved(const s3 *s, const char *name) {
+    for (size_t i = 0; i < S3_MAX_RESERVED && s->reserved[i]; i++)
+        if (strcmp(s->reserved[i], name) == 0) return true;
+    return false;
 }
 
 /* Virtual-host style: "my.bucket.DOMAIN[:port]" -> "my.bucket" (bucket names

@@ -27,6 +27,7 @@ struct s3 {
     uint8_t sse_key[32]; /* the node key that wraps SSE-S3 data keys */
     s3_key_service kms;  /* SSE-KMS data keys (zeroed: none) */
     char *domain;        /* virtual-host addressing: BUCKET.domain (default localhost) */
+    char *reserved[S3_MAX_RESERVED]; /* bucket names CreateBucket refuses */
 };
 
 /* One S3 request in flight. */
@@ -125,6 +126,7 @@ void s3_control_handle(s3 *s, const iam_caller *c, http_request *req, http_respo
 
 /* Server-side encryption (s3_sse.c) */
 void s3_bucket_encryption(s3_op *op); /* PUT/GET/DELETE ?encryption */
+bool s3_bucket_name_reserved(const s3 *s, const char *name);
 cl_err s3_sse_load_node_key(s3 *s, const char *data_dir, const uint8_t *seal_key);
 typedef struct {
     bool on;

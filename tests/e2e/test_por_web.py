@@ -10,7 +10,8 @@ file responder that serves it (`cloister serve` at /por/, src/cli/static.c).
   the real server: a valid pair passes, a tampered balance fails at a named step.
 - The static responder: index, content types, HEAD, 404 for traversal (plain and
   percent-encoded), directories, unknown files and symlinks out of the web root;
-  signed S3 requests for a bucket named "por" still reach S3.
+  the bucket name "por" is kept by the node (CreateBucket answers
+  BucketAlreadyExists), so no bucket's anonymous reads are shadowed by the page.
 """
 import http.client
 import json
@@ -298,18 +299,24 @@ def test_static_directories_and_unknown_files_are_404(server):
         assert b"<html" not in body.lower(), path
 
 
-def test_signed_s3_requests_for_a_bucket_named_por_reach_s3(server):
+def test_bucket_name_por_is_kept_by_the_node(server, aws_cli):
+    """/por/ is the page, so the node keeps the bucket name "por": CreateBucket
+    answers BucketAlreadyExists (as for a name another account holds) with boto3
+    and the aws CLI, nothing is created, and anonymous /por/ stays the page."""
+    from botocore.exceptions import ClientError
     s3 = server.boto3_client("s3")
-    s3.create_bucket(Bucket="por")
-    try:
-        s3.put_object(Bucket="por", Key="index.html", Body=b"an object, not the page")
-        assert s3.get_object(Bucket="por", Key="index.html")["Body"].read() == b"an object, not the page"
-        assert [o["Key"] for o in s3.list_objects_v2(Bucket="por")["Contents"]] == ["index.html"]
-        st, _, body = raw(server.port, "GET", "/por/index.html")  # anonymous: the page
-        assert st == 200 and body == (WEB / "index.html").read_bytes()
-    finally:
-        s3.delete_object(Bucket="por", Key="index.html")
-        s3.delete_bucket(Bucket="por")
+    with pytest.raises(ClientError) as e:
+        s3.create_bucket(Bucket="por")
+    assert e.value.response["Error"]["Code"] == "BucketAlreadyExists"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    rc, _, err = server.aws(aws_cli, ["s3api", "create-bucket", "--bucket", "por"],
+                            creds=server.admin_creds())
+    assert rc != 0 and "BucketAlreadyExists" in err
+    assert "por" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    s3.create_bucket(Bucket="porx")  # only the exact name
+    s3.delete_bucket(Bucket="porx")
+    st, _, body = raw(server.port, "GET", "/por/index.html")  # anonymous: the page
+    assert st == 200 and body == (WEB / "index.html").read_bytes()
 
 
 def test_static_web_dir_option_and_symlinks(make_server, tmp_path):
