@@ -125,27 +125,47 @@ bool por_scalar_eq(const por_scalar *a, const por_scalar *b) {
     return cl_ct_eq(a, b, sizeof *a);
 }
 
-cl_err por_scalar_batch_inv(por_scalar *v, size_t n) {
+/* Montgomery's trick: one inversion of the product. secret: constant-time
+ * inversion and every intermediate wiped; a zero is found from the product
+ * (no branch per element). */
+static cl_err batch_inv(por_scalar *v, size_t n, bool secret) {
     if (n == 0) return CL_OK;
     por_scalar *pre = cl_malloc(n * sizeof *pre);
     por_scalar acc, inv, t;
     por_scalar_one(&acc);
     for (size_t i = 0; i < n; i++) {
-        if (por_scalar_is_zero(&v[i])) {
-            free(pre);
-            return CL_ERR_INVALID;
-        }
         pre[i] = acc; /* product of v[0..i) */
         por_scalar_mul(&acc, &acc, &v[i]);
     }
-    blst_fr_eucl_inverse(&inv.fr, &acc.fr);
-    for (size_t i = n; i-- > 0;) {
-        por_scalar_mul(&t, &inv, &pre[i]); /* 1 / v[i] */
-        por_scalar_mul(&inv, &inv, &v[i]);
-        v[i] = t;
+    cl_err e = CL_ERR_INVALID;
+    if (!por_scalar_is_zero(&acc)) {
+        if (secret)
+            blst_fr_inverse(&inv.fr, &acc.fr);
+        else
+            blst_fr_eucl_inverse(&inv.fr, &acc.fr);
+        for (size_t i = n; i-- > 0;) {
+            por_scalar_mul(&t, &inv, &pre[i]); /* 1 / v[i] */
+            por_scalar_mul(&inv, &inv, &v[i]);
+            v[i] = t;
+        }
+        e = CL_OK;
+    }
+    if (secret) {
+        por_scalars_cleanse(pre, n);
+        por_scalars_cleanse(&acc, 1);
+        por_scalars_cleanse(&inv, 1);
+        por_scalars_cleanse(&t, 1);
     }
     free(pre);
-    return CL_OK;
+    return e;
+}
+
+cl_err por_scalar_batch_inv(por_scalar *v, size_t n) {
+    return batch_inv(v, n, false);
+}
+
+cl_err por_scalar_batch_inv_ct(por_scalar *v, size_t n) {
+    return batch_inv(v, n, true);
 }
 
 void por_scalars_cleanse(por_scalar *v, size_t n) {

@@ -93,6 +93,8 @@ void por_scalar_inv(por_scalar *out, const por_scalar *a); /* constant time; inv
 /* In-place inversion of n scalars with one inversion (variable time: public
  * data only). CL_ERR_INVALID, with v untouched, if any is zero. */
 cl_err por_scalar_batch_inv(por_scalar *v, size_t n);
+/* The same for secret scalars: constant-time inversion, intermediates wiped. */
+cl_err por_scalar_batch_inv_ct(por_scalar *v, size_t n);
 bool por_scalar_eq(const por_scalar *a, const por_scalar *b);
 bool por_scalar_is_zero(const por_scalar *a);
 /* Wipe secrets (n scalars). */

@@ -524,6 +524,12 @@ uint64_t por_range_offset(uint64_t N, uint32_t B, uint64_t j) {
     return j * (uint64_t)por_rangeproof_size(N < B ? N : B, POR_RANGE_BITS);
 }
 
+void por_range_transcript(por_transcript *t, const uint8_t digest[POR_HASH_LEN], uint64_t j) {
+    por_transcript_init(t, POR_TR_RANGE);
+    por_transcript_append(t, "statement", slice_of(digest, POR_HASH_LEN));
+    por_transcript_append_u64(t, "batch", j);
+}
+
 uint64_t por_range_total(uint64_t N, uint32_t B) {
     uint64_t c = por_range_count(N, B);
     return c ? por_range_offset(N, B, c - 1) + por_range_size(N, B, c - 1) : 0;

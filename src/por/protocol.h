@@ -34,6 +34,9 @@ uint32_t por_range_len(uint64_t N, uint32_t B, uint64_t j);    /* values in batc
 size_t por_range_size(uint64_t N, uint32_t B, uint64_t j);     /* bytes of its proof */
 uint64_t por_range_offset(uint64_t N, uint32_t B, uint64_t j); /* where it starts */
 uint64_t por_range_total(uint64_t N, uint32_t B);              /* bytes of all */
+/* The transcript range proof j starts from (§6): init(range), the statement
+ * digest, the batch index. */
+void por_range_transcript(por_transcript *t, const uint8_t digest[POR_HASH_LEN], uint64_t j);
 
 #define POR_TAG_BLINDING "cloister-por-v1/blinding"
 #define POR_TAG_EQ_BLINDING "cloister-por-v1/equity-blinding"

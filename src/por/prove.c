@@ -388,15 +388,9 @@ static void link_proof(por_prover *P) {
 
 /* ---- 5b. range proofs ---- */
 
-typedef struct {
-    por_prover *P;
-    por_transcript base;
-} range_job;
-
 static void range_chunk(void *ctx, size_t b, size_t e, unsigned w) {
     (void)w;
-    range_job *R = ctx;
-    por_prover *P = R->P;
+    por_prover *P = ctx;
     size_t B = P->batch, first;
     uint64_t *vals = cl_malloc(B * sizeof *vals);
     por_scalar *blind = cl_malloc(B * sizeof *blind), *vsc = cl_malloc(B * sizeof *vsc);
@@ -417,8 +411,8 @@ static void range_chunk(void *ctx, size_t b, size_t e, unsigned w) {
             }
             por_leaf_blindings(P->nonce[i], NULL, &blind[k]);
         }
-        por_transcript t = R->base;
-        por_transcript_append_u64(&t, "batch", j);
+        por_transcript t;
+        por_range_transcript(&t, P->st.digest, j);
         buf_clear(&proof);
         cl_err err =
             unchecked ? por_rangeproof_prove_unchecked(&t, vsc, blind, m, POR_RANGE_BITS, &proof, V)
@@ -447,13 +441,10 @@ static void range_chunk(void *ctx, size_t b, size_t e, unsigned w) {
 }
 
 static cl_err range_proofs(por_prover *P, char err[POR_ERR_LEN]) {
-    range_job R = {.P = P};
-    por_transcript_init(&R.base, POR_TR_RANGE);
-    por_transcript_append(&R.base, "statement", slice_of(P->st.digest, POR_HASH_LEN));
     uint64_t count = por_range_count(P->N, P->batch);
     P->rp_total = por_range_total(P->N, P->batch);
     P->rp = cl_malloc(P->rp_total);
-    por_parallel(P->threads, count, 1, range_chunk, &R, P->pg, "range proofs");
+    por_parallel(P->threads, count, 1, range_chunk, P, P->pg, "range proofs");
     if (P->ferr.failed) return por_fail(err, CL_ERR_INTERNAL, "%s", P->ferr.msg);
     P->st.range_count = count;
     crypto_sha256(slice_of(P->rp, P->rp_total), P->st.range_sha256);

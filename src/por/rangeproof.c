@@ -256,31 +256,6 @@ static void emit_scalar(por_transcript *t, const char *label, cl_buf *out, const
     por_transcript_append(t, label, slice_of(b, SC));
 }
 
-/* In-place inversion of n secret scalars in constant time (one constant-time
- * inversion). CL_ERR_CRYPTO if one is zero (then v is garbage). */
-static cl_err ct_batch_inv(por_scalar *v, size_t n) {
-    por_scalar *pre = cl_malloc(n * sizeof *pre);
-    por_scalar acc, inv, tmp;
-    por_scalar_one(&acc);
-    for (size_t i = 0; i < n; i++) {
-        pre[i] = acc;
-        por_scalar_mul(&acc, &acc, &v[i]);
-    }
-    bool zero = por_scalar_is_zero(&acc);
-    por_scalar_inv(&inv, &acc);
-    for (size_t i = n; i-- > 0;) {
-        por_scalar_mul(&tmp, &inv, &pre[i]);
-        por_scalar_mul(&inv, &inv, &v[i]);
-        v[i] = tmp;
-    }
-    por_scalars_cleanse(pre, n);
-    free(pre);
-    por_scalars_cleanse(&acc, 1);
-    por_scalars_cleanse(&inv, 1);
-    por_scalars_cleanse(&tmp, 1);
-    return zero ? CL_ERR_CRYPTO : CL_OK;
-}
-
 /* The prover's secrets for one proof, wiped by prover_free. */
 typedef struct {
     por_scalar *d;       /* nd digits */
@@ -374,7 +349,7 @@ static cl_err commit_recip(por_point *A, por_point *S, rp_secret *w, const rp_sh
         por_scalar_sub(&w->aR[i], X, &w->d[i]);
         w->aL[i] = w->aR[i];
     }
-    if (ct_batch_inv(w->aL, s->nd) != CL_OK) return CL_ERR_CRYPTO;
+    if (por_scalar_batch_inv_ct(w->aL, s->nd) != CL_OK) return CL_ERR_CRYPTO;
     const por_affine **rows = cl_malloc(2 * N * sizeof *rows);
     for (size_t i = 0; i < N; i++) {
         rows[i] = &g->Grows[i * POR_CT_ROW];

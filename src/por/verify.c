@@ -175,23 +175,16 @@ static cl_err check_tree(vjob *J, unsigned threads, const por_progress *pg, char
     return CL_OK;
 }
 
-typedef struct {
-    vjob *J;
-    por_transcript base;
-} rjob;
-
 static void range_chunk(void *ctx, size_t b, size_t e, unsigned w) {
     (void)w;
-    rjob *R = ctx;
-    vjob *J = R->J;
+    vjob *J = ctx;
     const por_tree_file *t = J->t;
     if (J->ferr.failed) return;
     size_t cnt = e - b;
     por_transcript *ts = cl_malloc(cnt * sizeof *ts);
     por_rangeproof_item *items = cl_malloc(cnt * sizeof *items);
     for (size_t j = b; j < e; j++) {
-        ts[j - b] = R->base;
-        por_transcript_append_u64(&ts[j - b], "batch", j);
+        por_range_transcript(&ts[j - b], J->st->digest, j);
         const uint8_t *proof = t->range_proofs + por_range_offset(t->N, t->batch, j);
         items[j - b] = (por_rangeproof_item){&ts[j - b],
                                              NULL,
@@ -205,8 +198,8 @@ static void range_chunk(void *ctx, size_t b, size_t e, unsigned w) {
         /* find the first failing batch for the message */
         size_t bad = b;
         for (size_t j = b; j < e; j++) {
-            por_transcript tr = R->base;
-            por_transcript_append_u64(&tr, "batch", j);
+            por_transcript tr;
+            por_range_transcript(&tr, J->st->digest, j);
             if (por_rangeproof_verify_points(&tr, &J->V[j * t->batch], items[j - b].m,
                                              POR_RANGE_BITS, items[j - b].proof) != CL_OK) {
                 bad = j;
@@ -230,13 +223,10 @@ static cl_err check_range(vjob *J, unsigned threads, const por_progress *pg,
     if (memcmp(d, J->st->range_sha256, POR_HASH_LEN) != 0)
         return por_fail(err, CL_ERR_CRYPTO,
                         "the range proofs in merkle_tree.json do not match range_proofs.sha256");
-    rjob R = {J};
-    por_transcript_init(&R.base, POR_TR_RANGE);
-    por_transcript_append(&R.base, "statement", slice_of(J->st->digest, POR_HASH_LEN));
     size_t group = t->rp_count / threads / 4;
     if (group > RANGE_GROUP) group = RANGE_GROUP;
     if (group < 1) group = 1;
-    por_parallel(threads, t->rp_count, group, range_chunk, &R, pg, "range proofs");
+    por_parallel(threads, t->rp_count, group, range_chunk, J, pg, "range proofs");
     if (J->ferr.failed) return por_fail(err, CL_ERR_CRYPTO, "%s", J->ferr.msg);
     return CL_OK;
 }

@@ -360,11 +360,11 @@ function importMap() {
 test("index.html's import map resolves every import of the verifier's module graph", () => {
   const { map } = importMap();
   const seen = new Set();
-  const todo = [join(WEB, 'app.js')];
+  const pending = [join(WEB, 'app.js')];
   const strip = (src) => src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
   const re = /(?:^|[;}\s])(?:import|export)\s*(?:[\w*${}\s,]*?\sfrom\s*)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
-  while (todo.length) {
-    const file = todo.pop();
+  while (pending.length) {
+    const file = pending.pop();
     if (seen.has(file)) continue;
     seen.add(file);
     assert.ok(existsSync(file), `missing module ${file}`);
@@ -379,7 +379,7 @@ test("index.html's import map resolves every import of the verifier's module gra
         target = resolve(WEB, map[prefix] + spec.slice(prefix.length));
       }
       assert.ok(target.startsWith(WEB + '/'), `${spec} resolves outside web/por`);
-      todo.push(target);
+      pending.push(target);
     }
   }
   assert.ok(seen.size > 10, `only ${seen.size} modules found`);
