@@ -1,0 +1,609 @@
+"""The authorization matrix: who may call each implemented S3, S3 Control, KMS,
+IAM, STS and Cloister operation, as AWS documents it. test_sec_authz_matrix.py
+runs every cell against a real server; docs/security/authorization-matrix.md is
+rendered from this table (`python3 tests/e2e/authz_table.py > docs/security/authorization-matrix.md`)
+and a test checks that the doc is in sync.
+
+Principals (columns):
+- owner           the resource owner account's admin (account A, bootstrap credentials)
+- cross_account   another account's admin (account B), granted `*` on the resource by a
+                  resource policy (bucket policy `s3:*`, key policy `kms:*`, role trust
+                  policy); IAM has no resource policies, so B just names A's resources
+- anonymous       unsigned requests, under a public grant (bucket policy Principal "*"
+                  with Block Public Access off; key policy / trust policy Principal "*")
+- no_policy_user  an IAM user of account A with no policy at all
+
+A row is one operation: its name, the rule it follows (RULES), the call (one
+boto3 call built by a lambda from the cell `c` and what `prep` made), and the
+expected outcome per principal: OK, or the exact error code AWS answers.
+`prep(c)` runs as the owner before the call (fresh resources for calls that
+change or delete something); `check(c, resp)` inspects an allowed answer (for
+list calls: nothing of account A is shown to account B).
+"""
+import json
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+OK = "allowed"
+PRINCIPALS = ("owner", "cross_account", "anonymous", "no_policy_user")
+
+# Error codes.
+S3_DENIED = "AccessDenied"  # 403
+S3_NOT_OWNER = "MethodNotAllowed"  # 405: permitted, but not the bucket owner's account
+KMS_DENIED = "AccessDeniedException"
+KMS_NOT_FOUND = "NotFoundException"
+IAM_DENIED = "AccessDenied"
+IAM_NO_ENTITY = "NoSuchEntity"
+QUERY_UNSIGNED = "MissingAuthenticationToken"  # IAM/STS (Query protocol), 403
+JSON_UNSIGNED = "MissingAuthenticationTokenException"  # KMS/Cloister (JSON protocol)
+
+
+@dataclass
+class Rule:
+    title: str
+    text: str
+    expect: dict
+
+
+RULES = {
+    "s3-resource": Rule(
+        "Resource policy grants apply",
+        "Allowed to whoever the bucket policy (or, in the owner's account, an identity "
+        "policy) allows: other accounts and anonymous callers too. A user with no policy "
+        "is refused with 403 AccessDenied.",
+        {"owner": OK, "cross_account": OK, "anonymous": OK, "no_policy_user": S3_DENIED}),
+    "s3-bucket-owner-only": Rule(
+        "Bucket owner's account only",
+        "Callable only by principals of the bucket owner's account: a caller that the "
+        "bucket policy permits but that belongs to another account (or is anonymous) gets "
+        "405 MethodNotAllowed; a caller without the permission gets 403 AccessDenied. "
+        "AWS documents this for Get/Put/DeleteBucketPolicy (API reference: \"If you have "
+        "the correct permissions, but you're not using an identity that belongs to the "
+        "bucket owner's account, Amazon S3 returns a 405 Method Not Allowed error\"); "
+        "Cloister applies it to every setting that controls who may access the bucket or "
+        "how it is protected: policy status, Block Public Access, default encryption "
+        "(issue 10, item 2).",
+        {"owner": OK, "cross_account": S3_NOT_OWNER, "anonymous": S3_NOT_OWNER,
+         "no_policy_user": S3_DENIED}),
+    "s3-caller-account": Rule(
+        "Caller's own account",
+        "Acts on the caller's own account (there is no resource policy to grant it): "
+        "another account's admin succeeds on its own account and sees nothing of the "
+        "owner's; anonymous callers are refused.",
+        {"owner": OK, "cross_account": OK, "anonymous": S3_DENIED, "no_policy_user": S3_DENIED}),
+    "s3control-account-only": Rule(
+        "Named account's principals only",
+        "An account-level setting (x-amz-account-id): only principals of that account "
+        "with the permission may call it; any other account or an anonymous caller gets "
+        "403 AccessDenied.",
+        {"owner": OK, "cross_account": S3_DENIED, "anonymous": S3_DENIED,
+         "no_policy_user": S3_DENIED}),
+    "kms-cross-account": Rule(
+        "Cross-account use: Yes",
+        "The KMS API reference marks the operation \"Cross-account use: Yes\": a principal "
+        "of another account may call it on the key (by key ARN) when the key policy allows "
+        "it. KMS never accepts unsigned requests.",
+        {"owner": OK, "cross_account": OK, "anonymous": JSON_UNSIGNED,
+         "no_policy_user": KMS_DENIED}),
+    "kms-same-account": Rule(
+        "Cross-account use: No",
+        "The KMS API reference marks the operation \"Cross-account use: No\": only "
+        "principals of the key's account may call it, whatever the key policy grants to "
+        "others (\"if you grant ... kms:ScheduleKeyDeletion on a KMS key in a key policy "
+        "to a principal in another account, their attempts to call these operations ... "
+        "fail\", KMS developer guide, Allowing users in other accounts to use a KMS key).",
+        {"owner": OK, "cross_account": KMS_DENIED, "anonymous": JSON_UNSIGNED,
+         "no_policy_user": KMS_DENIED}),
+    "kms-alias-same-account": Rule(
+        "Alias in the caller's account",
+        "Cross-account use: No. Alias names are resolved in the caller's own account, so "
+        "another account naming the owner's alias finds nothing (NotFoundException) and "
+        "the owner's alias is untouched.",
+        {"owner": OK, "cross_account": KMS_NOT_FOUND, "anonymous": JSON_UNSIGNED,
+         "no_policy_user": KMS_DENIED}),
+    "kms-caller-account": Rule(
+        "Caller's own account",
+        "Acts on the caller's own account (Cross-account use: No): another account's admin "
+        "succeeds on its own account and sees nothing of the owner's.",
+        {"owner": OK, "cross_account": OK, "anonymous": JSON_UNSIGNED,
+         "no_policy_user": KMS_DENIED}),
+    "kms-retire-grant": Rule(
+        "Determined by the grant",
+        "RetireGrant (Cross-account use: Yes) is allowed to the grant's retiring principal, "
+        "to its grantee when the grant allows RetireGrant, and to the key's account; the "
+        "key policy does not make another account able to retire a grant it is not named "
+        "in (issue 10, item 9).",
+        {"owner": OK, "cross_account": KMS_DENIED, "anonymous": JSON_UNSIGNED,
+         "no_policy_user": KMS_DENIED}),
+    "iam-same-account": Rule(
+        "Same account only (by name)",
+        "IAM has no resource policies: names are resolved in the caller's own account, so "
+        "another account naming the owner's user or role reaches nothing (404 "
+        "NoSuchEntity) and the owner's entity is untouched. IAM and STS never accept "
+        "unsigned requests (403 MissingAuthenticationToken).",
+        {"owner": OK, "cross_account": IAM_NO_ENTITY, "anonymous": QUERY_UNSIGNED,
+         "no_policy_user": IAM_DENIED}),
+    "iam-same-account-arn": Rule(
+        "Same account only (by ARN)",
+        "The operation names a managed policy by ARN: another account's ARN is refused "
+        "with 403 AccessDenied (no resource-based policy can allow it).",
+        {"owner": OK, "cross_account": IAM_DENIED, "anonymous": QUERY_UNSIGNED,
+         "no_policy_user": IAM_DENIED}),
+    "iam-caller-account": Rule(
+        "Caller's own account",
+        "Creates in or lists the caller's own account: another account's admin succeeds on "
+        "its own account and sees nothing of the owner's.",
+        {"owner": OK, "cross_account": OK, "anonymous": QUERY_UNSIGNED,
+         "no_policy_user": IAM_DENIED}),
+    "sts-trust-policy": Rule(
+        "Role trust policy",
+        "AssumeRole is cross-account: the role's trust policy names who may assume it "
+        "(an account root delegates to that account's identity policies, so a user with "
+        "no policy is refused).",
+        {"owner": OK, "cross_account": OK, "anonymous": QUERY_UNSIGNED,
+         "no_policy_user": IAM_DENIED}),
+    "sts-no-permission": Rule(
+        "No permission needed",
+        "Any signed caller may call it; policies do not control it (\"No permissions are "
+        "required to perform this operation\", STS API reference). GetSessionToken must be "
+        "called with an IAM user's long-term keys.",
+        {"owner": OK, "cross_account": OK, "anonymous": QUERY_UNSIGNED, "no_policy_user": OK}),
+    "cloister-first-account": Rule(
+        "First account only",
+        "Cloister's own API: only principals of the first (bootstrap) account whose "
+        "policies allow cloister:CreateAccount may create accounts.",
+        {"owner": OK, "cross_account": KMS_DENIED, "anonymous": JSON_UNSIGNED,
+         "no_policy_user": KMS_DENIED}),
+}
+
+
+@dataclass
+class Row:
+    service: str
+    op: str
+    rule: str
+    call: Callable
+    prep: Optional[Callable] = None
+    check: Optional[Callable] = None
+    outcome: Optional[Callable] = None  # maps an HTTP-200 answer to an error code (DeleteObjects)
+    override: dict = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def name(self):
+        return f"{self.service}:{self.op}"
+
+    def expect(self, principal):
+        return self.override.get(principal, RULES[self.rule].expect[principal])
+
+
+# --------------------------------------------------------------------------- helpers for calls
+def _doc(*stmts):
+    return json.dumps({"Version": "2012-10-17", "Statement": list(stmts)})
+
+
+ALLOW_NOTHING = _doc({"Effect": "Allow", "Action": "s3:GetObject",
+                      "Resource": "arn:aws:s3:::authz-matrix-nothing/*"})
+
+
+def _deleted_errors(resp):
+    errs = resp.get("Errors") or []
+    return errs[0].get("Code") if errs else None
+
+
+def _not_listed(getter, needle):
+    """The owner sees its resource in the list; another account does not."""
+    def check(c, resp):
+        values = getter(resp)
+        if c.principal == "owner":
+            assert needle(c) in values, f"{needle(c)} missing from the owner's list"
+        elif c.principal == "cross_account":
+            assert needle(c) not in values, f"{needle(c)} of account A listed to account B"
+    return check
+
+
+def _s3_obj(c):
+    return c.fresh_object()
+
+
+def _upload(c, parts=0):
+    key = c.uniq_key()
+    uid = c.w.s3.create_multipart_upload(Bucket=c.bucket, Key=key)["UploadId"]
+    etag = None
+    if parts:
+        etag = c.w.s3.upload_part(Bucket=c.bucket, Key=key, UploadId=uid, PartNumber=1,
+                                  Body=b"part-one")["ETag"]
+    return {"key": key, "uid": uid, "etag": etag}
+
+
+# --------------------------------------------------------------------------- S3
+S3_ROWS = [
+    Row("s3", "ListBuckets", "s3-caller-account", lambda c, r: c.s3.list_buckets(),
+        check=_not_listed(lambda resp: [b["Name"] for b in resp["Buckets"]],
+                          lambda c: c.w.bucket_x)),
+    Row("s3", "CreateBucket", "s3-caller-account",
+        lambda c, r: c.s3.create_bucket(Bucket=c.new_bucket_name())),
+    Row("s3", "HeadBucket", "s3-resource", lambda c, r: c.s3.head_bucket(Bucket=c.bucket)),
+    Row("s3", "ListObjects", "s3-resource", lambda c, r: c.s3.list_objects(Bucket=c.bucket)),
+    Row("s3", "ListObjectsV2", "s3-resource", lambda c, r: c.s3.list_objects_v2(Bucket=c.bucket)),
+    Row("s3", "GetBucketLocation", "s3-resource",
+        lambda c, r: c.s3.get_bucket_location(Bucket=c.bucket)),
+    Row("s3", "ListMultipartUploads", "s3-resource",
+        lambda c, r: c.s3.list_multipart_uploads(Bucket=c.bucket)),
+    Row("s3", "DeleteObjects", "s3-resource",
+        lambda c, r: c.s3.delete_objects(Bucket=c.bucket, Delete={"Objects": [{"Key": r}]}),
+        prep=_s3_obj, outcome=_deleted_errors),
+    Row("s3", "DeleteBucket", "s3-resource", lambda c, r: c.s3.delete_bucket(Bucket=r),
+        prep=lambda c: c.fresh_bucket()),
+    Row("s3", "PutBucketPolicy", "s3-bucket-owner-only",
+        lambda c, r: c.s3.put_bucket_policy(Bucket=r, Policy=c.bucket_policy(r)),
+        prep=lambda c: c.fresh_bucket()),
+    Row("s3", "GetBucketPolicy", "s3-bucket-owner-only",
+        lambda c, r: c.s3.get_bucket_policy(Bucket=c.bucket)),
+    Row("s3", "DeleteBucketPolicy", "s3-bucket-owner-only",
+        lambda c, r: c.s3.delete_bucket_policy(Bucket=r), prep=lambda c: c.fresh_bucket()),
+    Row("s3", "GetBucketPolicyStatus", "s3-bucket-owner-only",
+        lambda c, r: c.s3.get_bucket_policy_status(Bucket=c.bucket)),
+    Row("s3", "PutPublicAccessBlock", "s3-bucket-owner-only",
+        lambda c, r: c.s3.put_public_access_block(
+            Bucket=r, PublicAccessBlockConfiguration=c.w.PAB_OFF),
+        prep=lambda c: c.fresh_bucket()),
+    Row("s3", "GetPublicAccessBlock", "s3-bucket-owner-only",
+        lambda c, r: c.s3.get_public_access_block(Bucket=c.bucket)),
+    Row("s3", "DeletePublicAccessBlock", "s3-bucket-owner-only",
+        lambda c, r: c.s3.delete_public_access_block(Bucket=r), prep=lambda c: c.fresh_bucket()),
+    Row("s3", "PutBucketEncryption", "s3-bucket-owner-only",
+        lambda c, r: c.s3.put_bucket_encryption(
+            Bucket=r, ServerSideEncryptionConfiguration=c.w.SSE_AES),
+        prep=lambda c: c.fresh_bucket()),
+    Row("s3", "GetBucketEncryption", "s3-bucket-owner-only",
+        lambda c, r: c.s3.get_bucket_encryption(Bucket=c.bucket)),
+    Row("s3", "DeleteBucketEncryption", "s3-bucket-owner-only",
+        lambda c, r: c.s3.delete_bucket_encryption(Bucket=r), prep=lambda c: c.fresh_bucket()),
+    # objects
+    Row("s3", "PutObject", "s3-resource",
+        lambda c, r: c.s3.put_object(Bucket=c.bucket, Key=c.uniq_key(), Body=b"matrix")),
+    Row("s3", "GetObject", "s3-resource",
+        lambda c, r: c.s3.get_object(Bucket=c.bucket, Key="obj")["Body"].read()),
+    Row("s3", "HeadObject", "s3-resource", lambda c, r: c.s3.head_object(Bucket=c.bucket, Key="obj")),
+    Row("s3", "DeleteObject", "s3-resource",
+        lambda c, r: c.s3.delete_object(Bucket=c.bucket, Key=r), prep=_s3_obj),
+    Row("s3", "CopyObject", "s3-resource",
+        lambda c, r: c.s3.copy_object(Bucket=c.bucket, Key=c.uniq_key(),
+                                      CopySource={"Bucket": c.bucket, "Key": "obj"})),
+    Row("s3", "PutObjectTagging", "s3-resource",
+        lambda c, r: c.s3.put_object_tagging(Bucket=c.bucket, Key=r,
+                                             Tagging={"TagSet": [{"Key": "k", "Value": "v"}]}),
+        prep=_s3_obj),
+    Row("s3", "GetObjectTagging", "s3-resource",
+        lambda c, r: c.s3.get_object_tagging(Bucket=c.bucket, Key="obj")),
+    Row("s3", "DeleteObjectTagging", "s3-resource",
+        lambda c, r: c.s3.delete_object_tagging(Bucket=c.bucket, Key=r), prep=_s3_obj),
+    # multipart
+    Row("s3", "CreateMultipartUpload", "s3-resource",
+        lambda c, r: c.s3.create_multipart_upload(Bucket=c.bucket, Key=c.uniq_key())),
+    Row("s3", "UploadPart", "s3-resource",
+        lambda c, r: c.s3.upload_part(Bucket=c.bucket, Key=r["key"], UploadId=r["uid"],
+                                      PartNumber=1, Body=b"part"),
+        prep=_upload),
+    Row("s3", "UploadPartCopy", "s3-resource",
+        lambda c, r: c.s3.upload_part_copy(Bucket=c.bucket, Key=r["key"], UploadId=r["uid"],
+                                           PartNumber=1,
+                                           CopySource={"Bucket": c.bucket, "Key": "obj"}),
+        prep=_upload),
+    Row("s3", "CompleteMultipartUpload", "s3-resource",
+        lambda c, r: c.s3.complete_multipart_upload(
+            Bucket=c.bucket, Key=r["key"], UploadId=r["uid"],
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": r["etag"]}]}),
+        prep=lambda c: _upload(c, parts=1)),
+    Row("s3", "AbortMultipartUpload", "s3-resource",
+        lambda c, r: c.s3.abort_multipart_upload(Bucket=c.bucket, Key=r["key"], UploadId=r["uid"]),
+        prep=_upload),
+    Row("s3", "ListParts", "s3-resource",
+        lambda c, r: c.s3.list_parts(Bucket=c.bucket, Key=r["key"], UploadId=r["uid"]),
+        prep=lambda c: _upload(c, parts=1)),
+]
+
+# --------------------------------------------------------------------------- S3 Control
+S3CONTROL_ROWS = [
+    Row("s3control", "GetPublicAccessBlock", "s3control-account-only",
+        lambda c, r: c.s3control.get_public_access_block(AccountId=c.w.account_a),
+        prep=lambda c: c.w.put_account_pab_off()),
+    Row("s3control", "PutPublicAccessBlock", "s3control-account-only",
+        lambda c, r: c.s3control.put_public_access_block(
+            AccountId=c.w.account_a, PublicAccessBlockConfiguration=c.w.PAB_OFF)),
+    Row("s3control", "DeletePublicAccessBlock", "s3control-account-only",
+        lambda c, r: c.s3control.delete_public_access_block(AccountId=c.w.account_a),
+        prep=lambda c: c.w.put_account_pab_off()),
+]
+
+
+# --------------------------------------------------------------------------- KMS
+def _ciphertext(c):
+    return c.w.kms.encrypt(KeyId=c.key, Plaintext=b"matrix")["CiphertextBlob"]
+
+
+def _signature(c):
+    return c.w.kms.sign(KeyId=c.sign_key, Message=b"matrix", MessageType="RAW",
+                        SigningAlgorithm="ECDSA_SHA_256")["Signature"]
+
+
+def _grant(c):
+    return c.w.kms.create_grant(KeyId=c.key, GranteePrincipal=c.w.grantee_arn,
+                                Operations=["Decrypt"])["GrantId"]
+
+
+def _alias(c):
+    name = "alias/" + c.w.uniq("authz")
+    c.w.kms.create_alias(AliasName=name, TargetKeyId=c.key)
+    return name
+
+
+KMS_ROWS = [
+    Row("kms", "CreateKey", "kms-caller-account",
+        lambda c, r: c.kms.create_key(Description="authz matrix")),
+    Row("kms", "ListKeys", "kms-caller-account", lambda c, r: c.kms.list_keys(Limit=1000),
+        check=_not_listed(lambda resp: [k["KeyArn"] for k in resp["Keys"]], lambda c: c.w.key_x)),
+    Row("kms", "ListAliases", "kms-caller-account", lambda c, r: c.kms.list_aliases(Limit=100),
+        check=_not_listed(lambda resp: [a["AliasName"] for a in resp["Aliases"]],
+                          lambda c: c.w.alias_x)),
+    Row("kms", "GenerateRandom", "kms-caller-account",
+        lambda c, r: c.kms.generate_random(NumberOfBytes=16)),
+    Row("kms", "DescribeKey", "kms-cross-account", lambda c, r: c.kms.describe_key(KeyId=c.key)),
+    Row("kms", "Encrypt", "kms-cross-account",
+        lambda c, r: c.kms.encrypt(KeyId=c.key, Plaintext=b"matrix")),
+    Row("kms", "Decrypt", "kms-cross-account",
+        lambda c, r: c.kms.decrypt(KeyId=c.key, CiphertextBlob=r), prep=_ciphertext),
+    Row("kms", "ReEncrypt", "kms-cross-account",
+        lambda c, r: c.kms.re_encrypt(CiphertextBlob=r, SourceKeyId=c.key,
+                                      DestinationKeyId=c.key),
+        prep=_ciphertext),
+    Row("kms", "GenerateDataKey", "kms-cross-account",
+        lambda c, r: c.kms.generate_data_key(KeyId=c.key, KeySpec="AES_256")),
+    Row("kms", "GenerateDataKeyWithoutPlaintext", "kms-cross-account",
+        lambda c, r: c.kms.generate_data_key_without_plaintext(KeyId=c.key, KeySpec="AES_256")),
+    Row("kms", "Sign", "kms-cross-account",
+        lambda c, r: c.kms.sign(KeyId=c.sign_key, Message=b"matrix", MessageType="RAW",
+                                SigningAlgorithm="ECDSA_SHA_256")),
+    Row("kms", "Verify", "kms-cross-account",
+        lambda c, r: c.kms.verify(KeyId=c.sign_key, Message=b"matrix", MessageType="RAW",
+                                  Signature=r, SigningAlgorithm="ECDSA_SHA_256"),
+        prep=_signature),
+    Row("kms", "GetPublicKey", "kms-cross-account",
+        lambda c, r: c.kms.get_public_key(KeyId=c.sign_key)),
+    Row("kms", "GetKeyRotationStatus", "kms-cross-account",
+        lambda c, r: c.kms.get_key_rotation_status(KeyId=c.key)),
+    Row("kms", "CreateGrant", "kms-cross-account",
+        lambda c, r: c.kms.create_grant(KeyId=c.key, GranteePrincipal=c.w.grantee_arn,
+                                        Operations=["Decrypt"])),
+    Row("kms", "ListGrants", "kms-cross-account", lambda c, r: c.kms.list_grants(KeyId=c.key)),
+    Row("kms", "RevokeGrant", "kms-cross-account",
+        lambda c, r: c.kms.revoke_grant(KeyId=c.key, GrantId=r), prep=_grant),
+    Row("kms", "RetireGrant", "kms-retire-grant",
+        lambda c, r: c.kms.retire_grant(KeyId=c.key, GrantId=r), prep=_grant),
+    Row("kms", "EnableKey", "kms-same-account", lambda c, r: c.kms.enable_key(KeyId=c.key)),
+    Row("kms", "DisableKey", "kms-same-account", lambda c, r: c.kms.disable_key(KeyId=r),
+        prep=lambda c: c.fresh_key()),
+    Row("kms", "ScheduleKeyDeletion", "kms-same-account",
+        lambda c, r: c.kms.schedule_key_deletion(KeyId=r, PendingWindowInDays=7),
+        prep=lambda c: c.fresh_key()),
+    Row("kms", "CancelKeyDeletion", "kms-same-account",
+        lambda c, r: c.kms.cancel_key_deletion(KeyId=r), prep=lambda c: c.fresh_key(scheduled=True)),
+    Row("kms", "UpdateKeyDescription", "kms-same-account",
+        lambda c, r: c.kms.update_key_description(KeyId=c.key, Description="authz matrix")),
+    Row("kms", "PutKeyPolicy", "kms-same-account",
+        lambda c, r: c.kms.put_key_policy(KeyId=c.key, PolicyName="default",
+                                          Policy=c.key_policy())),
+    Row("kms", "GetKeyPolicy", "kms-same-account",
+        lambda c, r: c.kms.get_key_policy(KeyId=c.key, PolicyName="default")),
+    Row("kms", "ListKeyPolicies", "kms-same-account",
+        lambda c, r: c.kms.list_key_policies(KeyId=c.key)),
+    Row("kms", "EnableKeyRotation", "kms-same-account",
+        lambda c, r: c.kms.enable_key_rotation(KeyId=c.key)),
+    Row("kms", "DisableKeyRotation", "kms-same-account",
+        lambda c, r: c.kms.disable_key_rotation(KeyId=c.key)),
+    Row("kms", "RotateKeyOnDemand", "kms-same-account",
+        lambda c, r: c.kms_raw("RotateKeyOnDemand", {"KeyId": r}), prep=lambda c: c.fresh_key()),
+    Row("kms", "CreateAlias", "kms-same-account",
+        lambda c, r: c.kms.create_alias(AliasName="alias/" + c.w.uniq("authz"), TargetKeyId=c.key)),
+    Row("kms", "UpdateAlias", "kms-alias-same-account",
+        lambda c, r: c.kms.update_alias(AliasName=r, TargetKeyId=c.key), prep=_alias),
+    Row("kms", "DeleteAlias", "kms-alias-same-account",
+        lambda c, r: c.kms.delete_alias(AliasName=r), prep=_alias),
+]
+
+
+# --------------------------------------------------------------------------- IAM
+def _fresh_user(c):
+    name = c.w.uniq("authz-u")
+    c.w.iam.create_user(UserName=name)
+    return name
+
+
+def _fresh_user_key(c):
+    name = _fresh_user(c)
+    return name, c.w.iam.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"]
+
+
+def _fresh_role(c):
+    name = c.w.uniq("authz-r")
+    c.w.iam.create_role(RoleName=name, AssumeRolePolicyDocument=c.w.trust_doc)
+    return name
+
+
+def _fresh_policy(c):
+    return c.w.iam.create_policy(PolicyName=c.w.uniq("authz-p"),
+                                 PolicyDocument=ALLOW_NOTHING)["Policy"]["Arn"]
+
+
+def _inline(kind):
+    def prep(c):
+        name = c.w.uniq("inl")
+        if kind == "user":
+            c.w.iam.put_user_policy(UserName=c.w.user_t, PolicyName=name,
+                                    PolicyDocument=ALLOW_NOTHING)
+        else:
+            c.w.iam.put_role_policy(RoleName=c.w.role_t, PolicyName=name,
+                                    PolicyDocument=ALLOW_NOTHING)
+        return name
+    return prep
+
+
+def _attached(kind):
+    def prep(c):
+        if kind == "user":
+            c.w.iam.attach_user_policy(UserName=c.w.user_t, PolicyArn=c.w.policy_arn)
+        else:
+            c.w.iam.attach_role_policy(RoleName=c.w.role_t, PolicyArn=c.w.policy_arn)
+    return prep
+
+
+IAM_ROWS = [
+    Row("iam", "CreateUser", "iam-caller-account",
+        lambda c, r: c.iam.create_user(UserName=c.w.uniq("authz-new"))),
+    Row("iam", "GetUser", "iam-same-account", lambda c, r: c.iam.get_user(UserName=c.w.user_t)),
+    Row("iam", "ListUsers", "iam-caller-account", lambda c, r: c.iam.list_users(),
+        check=_not_listed(lambda resp: [u["UserName"] for u in resp["Users"]],
+                          lambda c: c.w.user_t)),
+    Row("iam", "DeleteUser", "iam-same-account", lambda c, r: c.iam.delete_user(UserName=r),
+        prep=_fresh_user),
+    Row("iam", "CreateAccessKey", "iam-same-account",
+        lambda c, r: c.iam.create_access_key(UserName=r), prep=_fresh_user),
+    Row("iam", "ListAccessKeys", "iam-same-account",
+        lambda c, r: c.iam.list_access_keys(UserName=c.w.user_t)),
+    Row("iam", "UpdateAccessKey", "iam-same-account",
+        lambda c, r: c.iam.update_access_key(UserName=r[0], AccessKeyId=r[1], Status="Inactive"),
+        prep=_fresh_user_key),
+    Row("iam", "DeleteAccessKey", "iam-same-account",
+        lambda c, r: c.iam.delete_access_key(UserName=r[0], AccessKeyId=r[1]),
+        prep=_fresh_user_key),
+    Row("iam", "CreateRole", "iam-caller-account",
+        lambda c, r: c.iam.create_role(RoleName=c.w.uniq("authz-new"),
+                                       AssumeRolePolicyDocument=c.w.trust_doc)),
+    Row("iam", "GetRole", "iam-same-account", lambda c, r: c.iam.get_role(RoleName=c.w.role_t)),
+    Row("iam", "ListRoles", "iam-caller-account", lambda c, r: c.iam.list_roles(),
+        check=_not_listed(lambda resp: [x["RoleName"] for x in resp["Roles"]],
+                          lambda c: c.w.role_t)),
+    Row("iam", "UpdateRole", "iam-same-account",
+        lambda c, r: c.iam.update_role(RoleName=c.w.role_t, Description="authz matrix")),
+    Row("iam", "UpdateAssumeRolePolicy", "iam-same-account",
+        lambda c, r: c.iam.update_assume_role_policy(RoleName=c.w.role_t,
+                                                     PolicyDocument=c.w.trust_doc)),
+    Row("iam", "DeleteRole", "iam-same-account", lambda c, r: c.iam.delete_role(RoleName=r),
+        prep=_fresh_role),
+    Row("iam", "CreatePolicy", "iam-caller-account",
+        lambda c, r: c.iam.create_policy(PolicyName=c.w.uniq("authz-new"),
+                                         PolicyDocument=ALLOW_NOTHING)),
+    Row("iam", "GetPolicy", "iam-same-account-arn",
+        lambda c, r: c.iam.get_policy(PolicyArn=c.w.policy_arn)),
+    Row("iam", "GetPolicyVersion", "iam-same-account-arn",
+        lambda c, r: c.iam.get_policy_version(PolicyArn=c.w.policy_arn, VersionId="v1")),
+    Row("iam", "DeletePolicy", "iam-same-account-arn",
+        lambda c, r: c.iam.delete_policy(PolicyArn=r), prep=_fresh_policy),
+    Row("iam", "ListPolicies", "iam-caller-account",
+        lambda c, r: c.iam.list_policies(Scope="Local"),
+        check=_not_listed(lambda resp: [p["Arn"] for p in resp["Policies"]],
+                          lambda c: c.w.policy_arn)),
+    Row("iam", "PutUserPolicy", "iam-same-account",
+        lambda c, r: c.iam.put_user_policy(UserName=c.w.user_t, PolicyName="authz-inline",
+                                           PolicyDocument=ALLOW_NOTHING)),
+    Row("iam", "GetUserPolicy", "iam-same-account",
+        lambda c, r: c.iam.get_user_policy(UserName=c.w.user_t, PolicyName=r),
+        prep=_inline("user")),
+    Row("iam", "DeleteUserPolicy", "iam-same-account",
+        lambda c, r: c.iam.delete_user_policy(UserName=c.w.user_t, PolicyName=r),
+        prep=_inline("user")),
+    Row("iam", "ListUserPolicies", "iam-same-account",
+        lambda c, r: c.iam.list_user_policies(UserName=c.w.user_t)),
+    Row("iam", "PutRolePolicy", "iam-same-account",
+        lambda c, r: c.iam.put_role_policy(RoleName=c.w.role_t, PolicyName="authz-inline",
+                                           PolicyDocument=ALLOW_NOTHING)),
+    Row("iam", "GetRolePolicy", "iam-same-account",
+        lambda c, r: c.iam.get_role_policy(RoleName=c.w.role_t, PolicyName=r),
+        prep=_inline("role")),
+    Row("iam", "DeleteRolePolicy", "iam-same-account",
+        lambda c, r: c.iam.delete_role_policy(RoleName=c.w.role_t, PolicyName=r),
+        prep=_inline("role")),
+    Row("iam", "ListRolePolicies", "iam-same-account",
+        lambda c, r: c.iam.list_role_policies(RoleName=c.w.role_t)),
+    Row("iam", "AttachUserPolicy", "iam-same-account",
+        lambda c, r: c.iam.attach_user_policy(UserName=c.w.user_t, PolicyArn=c.w.policy_arn)),
+    Row("iam", "DetachUserPolicy", "iam-same-account",
+        lambda c, r: c.iam.detach_user_policy(UserName=c.w.user_t, PolicyArn=c.w.policy_arn),
+        prep=_attached("user")),
+    Row("iam", "ListAttachedUserPolicies", "iam-same-account",
+        lambda c, r: c.iam.list_attached_user_policies(UserName=c.w.user_t)),
+    Row("iam", "AttachRolePolicy", "iam-same-account",
+        lambda c, r: c.iam.attach_role_policy(RoleName=c.w.role_t, PolicyArn=c.w.policy_arn)),
+    Row("iam", "DetachRolePolicy", "iam-same-account",
+        lambda c, r: c.iam.detach_role_policy(RoleName=c.w.role_t, PolicyArn=c.w.policy_arn),
+        prep=_attached("role")),
+    Row("iam", "ListAttachedRolePolicies", "iam-same-account",
+        lambda c, r: c.iam.list_attached_role_policies(RoleName=c.w.role_t)),
+]
+
+# --------------------------------------------------------------------------- STS, Cloister
+STS_ROWS = [
+    Row("sts", "AssumeRole", "sts-trust-policy",
+        lambda c, r: c.sts.assume_role(RoleArn=c.role, RoleSessionName="authz-matrix")),
+    Row("sts", "GetCallerIdentity", "sts-no-permission", lambda c, r: c.sts.get_caller_identity()),
+    Row("sts", "GetSessionToken", "sts-no-permission", lambda c, r: c.sts.get_session_token()),
+]
+
+CLOISTER_ROWS = [
+    Row("cloister", "CreateAccount", "cloister-first-account",
+        lambda c, r: c.cloister("CreateAccount", {"AccountName": c.w.uniq("authz-acct")})),
+]
+
+ROWS = S3_ROWS + S3CONTROL_ROWS + KMS_ROWS + IAM_ROWS + STS_ROWS + CLOISTER_ROWS
+
+SERVICE_TITLES = {"s3": "S3", "s3control": "S3 Control", "kms": "KMS", "iam": "IAM",
+                  "sts": "STS", "cloister": "Cloister API"}
+COLUMN_TITLES = {"owner": "owner account", "cross_account": "other account, granted `*`",
+                 "anonymous": "anonymous, public grant", "no_policy_user": "user, no policy"}
+
+
+# --------------------------------------------------------------------------- the doc
+def render_markdown():
+    out = ["# Authorization matrix", "",
+           "<!-- Generated from tests/e2e/authz_table.py: edit the table, then run",
+           "     python3 tests/e2e/authz_table.py > docs/security/authorization-matrix.md",
+           "     (tests/e2e/test_sec_authz_matrix.py checks this file is in sync). -->", "",
+           "Who may call each operation Cloister implements, as AWS documents it. Every cell "
+           "is an end-to-end test (tests/e2e/test_sec_authz_matrix.py) run against a real "
+           "server with stock boto3 clients.", "",
+           "Columns (the caller):", ""]
+    out += [
+        "- **owner account**: the admin of the account that owns the resource.",
+        "- **other account, granted `*`**: another account's admin, to whom a resource "
+        "policy grants everything on the resource (bucket policy `s3:*` to its root, key "
+        "policy `kms:*` to its root, role trust policy naming its root). IAM has no "
+        "resource policies: the other account simply names the owner's user, role or "
+        "policy. Keys are named by ARN.",
+        "- **anonymous, public grant**: an unsigned request, the resource being public "
+        "(bucket policy `Principal: \"*\"`, `s3:*`, Block Public Access off; key policy "
+        "and trust policy `Principal: \"*\"`).",
+        "- **user, no policy**: an IAM user of the owner account with no policy at all.",
+        "", "A cell is `allowed` or the error code AWS answers.", ""]
+    for svc, title in SERVICE_TITLES.items():
+        rows = [r for r in ROWS if r.service == svc]
+        out += [f"## {title}", "",
+                "| operation | rule | " + " | ".join(COLUMN_TITLES[p] for p in PRINCIPALS) + " |",
+                "|---|---|" + "---|" * len(PRINCIPALS)]
+        for r in rows:
+            cells = [r.expect(p) for p in PRINCIPALS]
+            out.append(f"| {r.op} | {RULES[r.rule].title} | " + " | ".join(cells) + " |")
+        out.append("")
+    out += ["## Rules", ""]
+    for key, rule in RULES.items():
+        out += [f"- **{rule.title}** (`{key}`): {rule.text}"]
+    out += ["", "Error codes: S3 `AccessDenied` is HTTP 403 and `MethodNotAllowed` 405; KMS "
+            "and Cloister errors are HTTP 400 with the code in `__type`; IAM `AccessDenied` "
+            "is 403, `NoSuchEntity` 404; IAM, STS and KMS refuse unsigned requests with "
+            "`MissingAuthenticationToken` (Query protocol, 403) or "
+            "`MissingAuthenticationTokenException` (JSON protocol).", ""]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")
