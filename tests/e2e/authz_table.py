@@ -110,9 +110,11 @@ RULES = {
     "kms-retire-grant": Rule(
         "Determined by the grant",
         "RetireGrant (Cross-account use: Yes) is allowed to the grant's retiring principal, "
-        "to its grantee when the grant allows RetireGrant, and to the key's account; the "
-        "key policy does not make another account able to retire a grant it is not named "
-        "in (issue 10, item 9).",
+        "to its grantee when the grant allows RetireGrant, and to the account in which the "
+        "grant was created (its principals to whom kms:RetireGrant is delegated by policy). "
+        "\"The kms:RetireGrant permission alone does not allow principals to retire a "
+        "grant\" (KMS developer guide, Retiring and revoking grants): another account granted "
+        "kms:* by the key policy but not named in the grant is refused (issue 10, item 9).",
         {"owner": OK, "cross_account": KMS_DENIED, "anonymous": JSON_UNSIGNED,
          "no_policy_user": KMS_DENIED}),
     "iam-same-account": Rule(

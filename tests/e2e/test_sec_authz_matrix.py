@@ -301,3 +301,19 @@ def test_get_session_token_needs_long_term_keys(world):
     with pytest.raises(ClientError) as ei:
         sts.get_session_token()
     assert ei.value.response["Error"]["Code"] == "AccessDenied", ei.value.response["Error"]
+
+
+def test_retire_grant_by_principals_named_in_the_grant(world):
+    """The other side of kms:RetireGrant-cross_account: a principal of another account that
+    the grant names as retiring principal, or as grantee of a grant that includes
+    RetireGrant, may retire it (Cross-account use: Yes, "determined by the grant")."""
+    b_admin = f"arn:aws:iam::{world.account_b}:user/admin"
+    kms_b = world.clients["cross_account"]["kms"]
+    g = world.kms.create_grant(KeyId=world.key_x, GranteePrincipal=world.grantee_arn,
+                               RetiringPrincipal=b_admin, Operations=["Decrypt"])["GrantId"]
+    kms_b.retire_grant(KeyId=world.key_x, GrantId=g)
+    g = world.kms.create_grant(KeyId=world.key_x, GranteePrincipal=b_admin,
+                               Operations=["Decrypt", "RetireGrant"])["GrantId"]
+    kms_b.retire_grant(KeyId=world.key_x, GrantId=g)
+    left = {x["GrantId"] for x in world.kms.list_grants(KeyId=world.key_x)["Grants"]}
+    assert g not in left
