@@ -1,8 +1,9 @@
 """The authorization matrix: who may call each implemented S3, S3 Control, KMS,
 IAM, STS and Cloister operation, as AWS documents it. test_sec_authz_matrix.py
 runs every cell against a real server; docs/security/authorization-matrix.md is
-rendered from this table (`python3 tests/e2e/authz_table.py > docs/security/authorization-matrix.md`)
-and a test checks that the doc is in sync.
+rendered from this table
+(`python3 tests/e2e/authz_table.py > docs/security/authorization-matrix.md`), and a test
+checks that the doc is in sync.
 
 Principals (columns):
 - owner           the resource owner account's admin (account A, bootstrap credentials)
@@ -11,6 +12,8 @@ Principals (columns):
                   policy); IAM has no resource policies, so B just names A's resources
 - anonymous       unsigned requests, under a public grant (bucket policy Principal "*"
                   with Block Public Access off; key policy / trust policy Principal "*")
+- cross_account_no_grant  account B's admin on resources of A that grant it nothing
+                  (bucket without policy, default key policy, trust policy naming A only)
 - no_policy_user  an IAM user of account A with no policy at all
 
 A row is one operation: its name, the rule it follows (RULES), the call (one
@@ -25,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 OK = "allowed"
-PRINCIPALS = ("owner", "cross_account", "anonymous", "no_policy_user")
+PRINCIPALS = ("owner", "cross_account", "cross_account_no_grant", "anonymous",
+              "no_policy_user")
 
 # Error codes.
 S3_DENIED = "AccessDenied"  # 403
@@ -51,7 +55,8 @@ RULES = {
         "Allowed to whoever the bucket policy (or, in the owner's account, an identity "
         "policy) allows: other accounts and anonymous callers too. A user with no policy "
         "is refused with 403 AccessDenied.",
-        {"owner": OK, "cross_account": OK, "anonymous": OK, "no_policy_user": S3_DENIED}),
+        {"owner": OK, "cross_account": OK, "cross_account_no_grant": S3_DENIED,
+         "anonymous": OK, "no_policy_user": S3_DENIED}),
     "s3-bucket-owner-only": Rule(
         "Bucket owner's account only",
         "Callable only by principals of the bucket owner's account: a caller that the "
@@ -63,27 +68,31 @@ RULES = {
         "Cloister applies it to every setting that controls who may access the bucket or "
         "how it is protected: policy status, Block Public Access, default encryption "
         "(issue 10, item 2).",
-        {"owner": OK, "cross_account": S3_NOT_OWNER, "anonymous": S3_NOT_OWNER,
+        {"owner": OK, "cross_account": S3_NOT_OWNER, "cross_account_no_grant": S3_DENIED,
+         "anonymous": S3_NOT_OWNER,
          "no_policy_user": S3_DENIED}),
     "s3-caller-account": Rule(
         "Caller's own account",
         "Acts on the caller's own account (there is no resource policy to grant it): "
         "another account's admin succeeds on its own account and sees nothing of the "
         "owner's; anonymous callers are refused.",
-        {"owner": OK, "cross_account": OK, "anonymous": S3_DENIED, "no_policy_user": S3_DENIED}),
+        {"owner": OK, "cross_account": OK, "cross_account_no_grant": OK,
+         "anonymous": S3_DENIED, "no_policy_user": S3_DENIED}),
     "s3control-account-only": Rule(
         "Named account's principals only",
         "An account-level setting (x-amz-account-id): only principals of that account "
         "with the permission may call it; any other account or an anonymous caller gets "
         "403 AccessDenied.",
-        {"owner": OK, "cross_account": S3_DENIED, "anonymous": S3_DENIED,
+        {"owner": OK, "cross_account": S3_DENIED, "cross_account_no_grant": S3_DENIED,
+         "anonymous": S3_DENIED,
          "no_policy_user": S3_DENIED}),
     "kms-cross-account": Rule(
         "Cross-account use: Yes",
         "The KMS API reference marks the operation \"Cross-account use: Yes\": a principal "
         "of another account may call it on the key (by key ARN) when the key policy allows "
         "it. KMS never accepts unsigned requests.",
-        {"owner": OK, "cross_account": OK, "anonymous": JSON_UNSIGNED,
+        {"owner": OK, "cross_account": OK, "cross_account_no_grant": KMS_DENIED,
+         "anonymous": JSON_UNSIGNED,
          "no_policy_user": KMS_DENIED}),
     "kms-same-account": Rule(
         "Cross-account use: No",
@@ -92,20 +101,23 @@ RULES = {
         "others (\"if you grant ... kms:ScheduleKeyDeletion on a KMS key in a key policy "
         "to a principal in another account, their attempts to call these operations ... "
         "fail\", KMS developer guide, Allowing users in other accounts to use a KMS key).",
-        {"owner": OK, "cross_account": KMS_DENIED, "anonymous": JSON_UNSIGNED,
+        {"owner": OK, "cross_account": KMS_DENIED, "cross_account_no_grant": KMS_DENIED,
+         "anonymous": JSON_UNSIGNED,
          "no_policy_user": KMS_DENIED}),
     "kms-alias-same-account": Rule(
         "Alias in the caller's account",
         "Cross-account use: No. Alias names are resolved in the caller's own account, so "
         "another account naming the owner's alias finds nothing (NotFoundException) and "
         "the owner's alias is untouched.",
-        {"owner": OK, "cross_account": KMS_NOT_FOUND, "anonymous": JSON_UNSIGNED,
+        {"owner": OK, "cross_account": KMS_NOT_FOUND, "cross_account_no_grant": KMS_NOT_FOUND,
+         "anonymous": JSON_UNSIGNED,
          "no_policy_user": KMS_DENIED}),
     "kms-caller-account": Rule(
         "Caller's own account",
         "Acts on the caller's own account (Cross-account use: No): another account's admin "
         "succeeds on its own account and sees nothing of the owner's.",
-        {"owner": OK, "cross_account": OK, "anonymous": JSON_UNSIGNED,
+        {"owner": OK, "cross_account": OK, "cross_account_no_grant": OK,
+         "anonymous": JSON_UNSIGNED,
          "no_policy_user": KMS_DENIED}),
     "kms-retire-grant": Rule(
         "Determined by the grant",
@@ -115,7 +127,8 @@ RULES = {
         "\"The kms:RetireGrant permission alone does not allow principals to retire a "
         "grant\" (KMS developer guide, Retiring and revoking grants): another account granted "
         "kms:* by the key policy but not named in the grant is refused (issue 10, item 9).",
-        {"owner": OK, "cross_account": KMS_DENIED, "anonymous": JSON_UNSIGNED,
+        {"owner": OK, "cross_account": KMS_DENIED, "cross_account_no_grant": KMS_DENIED,
+         "anonymous": JSON_UNSIGNED,
          "no_policy_user": KMS_DENIED}),
     "iam-same-account": Rule(
         "Same account only (by name)",
@@ -123,38 +136,44 @@ RULES = {
         "another account naming the owner's user or role reaches nothing (404 "
         "NoSuchEntity) and the owner's entity is untouched. IAM and STS never accept "
         "unsigned requests (403 MissingAuthenticationToken).",
-        {"owner": OK, "cross_account": IAM_NO_ENTITY, "anonymous": QUERY_UNSIGNED,
+        {"owner": OK, "cross_account": IAM_NO_ENTITY, "cross_account_no_grant": IAM_NO_ENTITY,
+         "anonymous": QUERY_UNSIGNED,
          "no_policy_user": IAM_DENIED}),
     "iam-same-account-arn": Rule(
         "Same account only (by ARN)",
         "The operation names a managed policy by ARN: another account's ARN is refused "
         "with 403 AccessDenied (no resource-based policy can allow it).",
-        {"owner": OK, "cross_account": IAM_DENIED, "anonymous": QUERY_UNSIGNED,
+        {"owner": OK, "cross_account": IAM_DENIED, "cross_account_no_grant": IAM_DENIED,
+         "anonymous": QUERY_UNSIGNED,
          "no_policy_user": IAM_DENIED}),
     "iam-caller-account": Rule(
         "Caller's own account",
         "Creates in or lists the caller's own account: another account's admin succeeds on "
         "its own account and sees nothing of the owner's.",
-        {"owner": OK, "cross_account": OK, "anonymous": QUERY_UNSIGNED,
+        {"owner": OK, "cross_account": OK, "cross_account_no_grant": OK,
+         "anonymous": QUERY_UNSIGNED,
          "no_policy_user": IAM_DENIED}),
     "sts-trust-policy": Rule(
         "Role trust policy",
         "AssumeRole is cross-account: the role's trust policy names who may assume it "
         "(an account root delegates to that account's identity policies, so a user with "
         "no policy is refused).",
-        {"owner": OK, "cross_account": OK, "anonymous": QUERY_UNSIGNED,
+        {"owner": OK, "cross_account": OK, "cross_account_no_grant": IAM_DENIED,
+         "anonymous": QUERY_UNSIGNED,
          "no_policy_user": IAM_DENIED}),
     "sts-no-permission": Rule(
         "No permission needed",
         "Any signed caller may call it; policies do not control it (\"No permissions are "
         "required to perform this operation\", STS API reference). GetSessionToken must be "
         "called with an IAM user's long-term keys.",
-        {"owner": OK, "cross_account": OK, "anonymous": QUERY_UNSIGNED, "no_policy_user": OK}),
+        {"owner": OK, "cross_account": OK, "cross_account_no_grant": OK,
+         "anonymous": QUERY_UNSIGNED, "no_policy_user": OK}),
     "cloister-first-account": Rule(
         "First account only",
         "Cloister's own API: only principals of the first (bootstrap) account whose "
         "policies allow cloister:CreateAccount may create accounts.",
-        {"owner": OK, "cross_account": KMS_DENIED, "anonymous": JSON_UNSIGNED,
+        {"owner": OK, "cross_account": KMS_DENIED, "cross_account_no_grant": KMS_DENIED,
+         "anonymous": JSON_UNSIGNED,
          "no_policy_user": KMS_DENIED}),
 }
 
@@ -267,7 +286,8 @@ S3_ROWS = [
         lambda c, r: c.s3.put_object(Bucket=c.bucket, Key=c.uniq_key(), Body=b"matrix")),
     Row("s3", "GetObject", "s3-resource",
         lambda c, r: c.s3.get_object(Bucket=c.bucket, Key="obj")["Body"].read()),
-    Row("s3", "HeadObject", "s3-resource", lambda c, r: c.s3.head_object(Bucket=c.bucket, Key="obj")),
+    Row("s3", "HeadObject", "s3-resource",
+        lambda c, r: c.s3.head_object(Bucket=c.bucket, Key="obj")),
     Row("s3", "DeleteObject", "s3-resource",
         lambda c, r: c.s3.delete_object(Bucket=c.bucket, Key=r), prep=_s3_obj),
     Row("s3", "CopyObject", "s3-resource",
@@ -390,7 +410,8 @@ KMS_ROWS = [
         lambda c, r: c.kms.schedule_key_deletion(KeyId=r, PendingWindowInDays=7),
         prep=lambda c: c.fresh_key()),
     Row("kms", "CancelKeyDeletion", "kms-same-account",
-        lambda c, r: c.kms.cancel_key_deletion(KeyId=r), prep=lambda c: c.fresh_key(scheduled=True)),
+        lambda c, r: c.kms.cancel_key_deletion(KeyId=r),
+        prep=lambda c: c.fresh_key(scheduled=True)),
     Row("kms", "UpdateKeyDescription", "kms-same-account",
         lambda c, r: c.kms.update_key_description(KeyId=c.key, Description="authz matrix")),
     Row("kms", "PutKeyPolicy", "kms-same-account",
@@ -562,6 +583,7 @@ ROWS = S3_ROWS + S3CONTROL_ROWS + KMS_ROWS + IAM_ROWS + STS_ROWS + CLOISTER_ROWS
 SERVICE_TITLES = {"s3": "S3", "s3control": "S3 Control", "kms": "KMS", "iam": "IAM",
                   "sts": "STS", "cloister": "Cloister API"}
 COLUMN_TITLES = {"owner": "owner account", "cross_account": "other account, granted `*`",
+                 "cross_account_no_grant": "other account, no grant",
                  "anonymous": "anonymous, public grant", "no_policy_user": "user, no policy"}
 
 
@@ -582,6 +604,9 @@ def render_markdown():
         "policy `kms:*` to its root, role trust policy naming its root). IAM has no "
         "resource policies: the other account simply names the owner's user, role or "
         "policy. Keys are named by ARN.",
+        "- **other account, no grant**: the same admin of another account, on resources of "
+        "the owner that grant it nothing (a bucket without policy, a key with the default "
+        "key policy, a role whose trust policy names only the owner account).",
         "- **anonymous, public grant**: an unsigned request, the resource being public "
         "(bucket policy `Principal: \"*\"`, `s3:*`, Block Public Access off; key policy "
         "and trust policy `Principal: \"*\"`).",

@@ -1,5 +1,5 @@
 """The authorization matrix (issue 10): every implemented S3, S3 Control, KMS,
-IAM, STS and Cloister operation, called by four principals, against AWS's
+IAM, STS and Cloister operation, called by five principals, against AWS's
 documented rule for that operation. The table, its rules and their sources are
 in authz_table.py; docs/security/authorization-matrix.md is rendered from it.
 
@@ -59,9 +59,11 @@ class World:
         k = self.iam.create_access_key(UserName="authz-nopolicy")["AccessKey"]
         self.creds["no_policy_user"] = {"AccessKeyId": k["AccessKeyId"],
                                         "SecretAccessKey": k["SecretAccessKey"]}
+        self.creds["cross_account_no_grant"] = self.creds["cross_account"]
         self.clients = {"owner": owner, "anonymous": self.clients_for(DUMMY, anonymous=True)}
         for p in ("cross_account", "no_policy_user"):
             self.clients[p] = self.clients_for(self.creds[p])
+        self.clients["cross_account_no_grant"] = self.clients["cross_account"]
         self._iam_world()
         self._s3_world()
         self._kms_world()
@@ -76,7 +78,8 @@ class World:
 
     # ---- IAM: a target user, role and managed policy of account A
     def _iam_world(self):
-        root_a, root_b = f"arn:aws:iam::{self.account_a}:root", f"arn:aws:iam::{self.account_b}:root"
+        root_a = f"arn:aws:iam::{self.account_a}:root"
+        root_b = f"arn:aws:iam::{self.account_b}:root"
         self.trust_doc = _doc({"Effect": "Allow", "Principal": {"AWS": [root_a, root_b]},
                                "Action": "sts:AssumeRole"})
         self.user_t, self.role_t = "authz-target-user", "authz-target-role"
@@ -86,12 +89,17 @@ class World:
         self.role_p_arn = self.iam.create_role(
             RoleName="authz-public-role", AssumeRolePolicyDocument=_doc(
                 {"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}))["Role"]["Arn"]
+        self.role_n_arn = self.iam.create_role(
+            RoleName="authz-own-account-role", AssumeRolePolicyDocument=_doc(
+                {"Effect": "Allow", "Principal": {"AWS": root_a},
+                 "Action": "sts:AssumeRole"}))["Role"]["Arn"]
         from authz_table import ALLOW_NOTHING
         self.policy_arn = self.iam.create_policy(
             PolicyName="authz-target-policy", PolicyDocument=ALLOW_NOTHING)["Policy"]["Arn"]
         self.grantee_arn = self.role_t_arn
 
-    # ---- S3: bucket X grants account B s3:*, bucket P grants everyone s3:*
+    # ---- S3: bucket X grants account B s3:*, P grants everyone s3:*, N has no policy.
+    # A kind names which: "grant" (X), "public" (P), "none" (N).
     def grant_policy(self, bucket):
         return _doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{self.account_b}:root"},
                      "Action": "s3:*",
@@ -101,12 +109,15 @@ class World:
         return _doc({"Effect": "Allow", "Principal": "*", "Action": "s3:*",
                      "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]})
 
-    def make_bucket(self, public):
+    def bucket_policy(self, kind, bucket):
+        return (self.public_policy if kind == "public" else self.grant_policy)(bucket)
+
+    def make_bucket(self, kind):
         name = uniq("authz-b")
         self.s3.create_bucket(Bucket=name)
         self.s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=PAB_OFF)
-        self.s3.put_bucket_policy(Bucket=name, Policy=(self.public_policy if public
-                                                       else self.grant_policy)(name))
+        if kind != "none":
+            self.s3.put_bucket_policy(Bucket=name, Policy=self.bucket_policy(kind, name))
         return name
 
     def put_account_pab_off(self):
@@ -115,30 +126,36 @@ class World:
 
     def _s3_world(self):
         self.put_account_pab_off()
-        self.bucket_x, self.bucket_p = self.make_bucket(False), self.make_bucket(True)
-        for b in (self.bucket_x, self.bucket_p):
+        self.buckets = {k: self.make_bucket(k) for k in ("grant", "public", "none")}
+        self.bucket_x = self.buckets["grant"]
+        for b in self.buckets.values():
             self.s3.put_bucket_encryption(Bucket=b, ServerSideEncryptionConfiguration=SSE_AES)
             self.s3.put_object(Bucket=b, Key="obj", Body=b"matrix object")
             self.s3.put_object_tagging(Bucket=b, Key="obj",
                                        Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
 
-    # ---- KMS: keys X (key policy grants account B kms:*) and P (grants "*" kms:*)
-    def key_policy(self, public):
-        who = "*" if public else {"AWS": f"arn:aws:iam::{self.account_b}:root"}
-        return _doc({"Sid": "owner", "Effect": "Allow",
-                     "Principal": {"AWS": f"arn:aws:iam::{self.account_a}:root"},
-                     "Action": "kms:*", "Resource": "*"},
-                    {"Sid": "grantee", "Effect": "Allow", "Principal": who, "Action": "kms:*",
-                     "Resource": "*"})
+    # ---- KMS: the key policy of kind "grant" gives account B kms:*, "public" gives "*"
+    # kms:*, "none" is the default (account A's root only)
+    def key_policy(self, kind):
+        stmts = [{"Sid": "owner", "Effect": "Allow",
+                  "Principal": {"AWS": f"arn:aws:iam::{self.account_a}:root"},
+                  "Action": "kms:*", "Resource": "*"}]
+        if kind != "none":
+            who = "*" if kind == "public" else {"AWS": f"arn:aws:iam::{self.account_b}:root"}
+            stmts.append({"Sid": "grantee", "Effect": "Allow", "Principal": who,
+                          "Action": "kms:*", "Resource": "*"})
+        return _doc(*stmts)
 
-    def make_key(self, public, sign=False):
+    def make_key(self, kind, sign=False):
         extra = {"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"} if sign else {}
-        return self.kms.create_key(Policy=self.key_policy(public), Description="authz matrix",
+        return self.kms.create_key(Policy=self.key_policy(kind), Description="authz matrix",
                                    **extra)["KeyMetadata"]["Arn"]
 
     def _kms_world(self):
-        self.key_x, self.key_p = self.make_key(False), self.make_key(True)
-        self.sign_x, self.sign_p = self.make_key(False, True), self.make_key(True, True)
+        kinds = ("grant", "public", "none")
+        self.keys = {k: self.make_key(k) for k in kinds}
+        self.sign_keys = {k: self.make_key(k, True) for k in kinds}
+        self.key_x = self.keys["grant"]
         self.alias_x = "alias/" + uniq("authz-x")
         self.kms.create_alias(AliasName=self.alias_x, TargetKeyId=self.key_x)
 
@@ -152,11 +169,13 @@ class Cell:
         cl = w.clients[principal]
         self.s3, self.s3control, self.kms, self.iam, self.sts = (
             cl[k] for k in ("s3", "s3control", "kms", "iam", "sts"))
-        pub = self.anonymous
-        self.bucket = w.bucket_p if pub else w.bucket_x
-        self.key = w.key_p if pub else w.key_x
-        self.sign_key = w.sign_p if pub else w.sign_x
-        self.role = w.role_p_arn if pub else w.role_t_arn
+        # which resources: granted to account B, public, or granted to nobody outside A
+        self.kind = {"anonymous": "public", "cross_account_no_grant": "none"}.get(principal,
+                                                                                 "grant")
+        self.bucket = w.buckets[self.kind]
+        self.key = w.keys[self.kind]
+        self.sign_key = w.sign_keys[self.kind]
+        self.role = {"public": w.role_p_arn, "none": w.role_n_arn}.get(self.kind, w.role_t_arn)
 
     def uniq_key(self):
         return uniq("obj")
@@ -165,7 +184,7 @@ class Cell:
         return uniq("authz-new")
 
     def fresh_bucket(self):
-        return self.w.make_bucket(self.anonymous)
+        return self.w.make_bucket(self.kind)
 
     def fresh_object(self):
         key = uniq("obj")
@@ -173,13 +192,13 @@ class Cell:
         return key
 
     def bucket_policy(self, bucket):
-        return (self.w.public_policy if self.anonymous else self.w.grant_policy)(bucket)
+        return self.w.bucket_policy(self.kind, bucket)
 
     def key_policy(self):
-        return self.w.key_policy(self.anonymous)
+        return self.w.key_policy(self.kind)
 
     def fresh_key(self, scheduled=False):
-        arn = self.w.make_key(self.anonymous)
+        arn = self.w.make_key(self.kind)
         if scheduled:
             self.w.kms.schedule_key_deletion(KeyId=arn, PendingWindowInDays=7)
         return arn
