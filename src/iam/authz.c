@@ -91,7 +91,9 @@ cl_err iam_load_identity_policies(iam *m, const iam_caller *c, iam_policy_set *o
  * and aws:MultiFactorAuthPresent are in the request context only for temporary
  * credentials (absent for long-term access keys and anonymous requests);
  * sessions here are never MFA-authenticated, so the latter is "false". A
- * session whose issue time was not recorded gets no aws:TokenIssueTime. */
+ * session whose issue time was not recorded gets no aws:TokenIssueTime.
+ * (AWS Knowledge Center "mfa-iam-user-aws-cli": "the aws:MultiFactorAuthPresent
+ * key is not present in requests made with long-term credentials".) */
 static void add_credential_keys(policy_ctx *ctx, const iam_caller *c) {
     if (!c->temporary) return;
     policy_ctx_add(ctx, "aws:MultiFactorAuthPresent", "false");
