@@ -237,6 +237,21 @@ def test_sweep_control_signed_headers_pass(env):
         "owner": "alice"}
 
 
+def test_content_sha256_is_exempt(env):
+    """x-amz-content-sha256 need not be listed: its value is the payload-hash line
+    of the canonical request, so the signature covers it anyway (a wrong value
+    fails the signature)."""
+    s3, b = env["s3"], env["bucket"]
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": b, "Key": "sha-exempt"},
+                                    ExpiresIn=300)
+    r = requests.put(url, data=b"abc", headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"},
+                     timeout=10)
+    assert r.status_code == 200, r.text
+    digest = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  # sha256("abc")
+    r = requests.put(url, data=b"abc", headers={"x-amz-content-sha256": digest}, timeout=10)
+    assert r.status_code == 403 and error_of(r)["Code"] == "SignatureDoesNotMatch", r.text
+
+
 # ---------------------------------------------------------------- item 6: s3:authType
 def put_policy(env, statement):
     env["s3"].put_bucket_policy(Bucket=env["bucket"], Policy=json.dumps(
