@@ -39,6 +39,11 @@ typedef enum {
 void aws_error(http_response *r, aws_shape shape, const char *xmlns, int status, const char *code,
                const char *message, const char *request_id);
 
+/* Adds <name>value</name> to an S3-shaped error aws_error wrote (before
+ * </Error>), as S3 does for details such as HeadersNotSigned. Other shapes
+ * are left as they are. */
+void aws_error_detail(http_response *r, const char *name, const char *value);
+
 /* A failure to report to the client: HTTP status, AWS error code, message. */
 typedef struct {
     int status;

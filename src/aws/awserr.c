@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void json_error(http_response *r, const char *code, const char *message) {
     /* a message quoting client bytes may not be UTF-8, which JSON cannot carry */
@@ -46,6 +47,15 @@ void aws_error(http_response *r, aws_shape shape, const char *xmlns, int status,
         buf_append_cstr(&r->body, "</Error>\n");
     }
     http_set_header(r, "Content-Type", shape == AWS_SHAPE_QUERY ? "text/xml" : "application/xml");
+}
+
+void aws_error_detail(http_response *r, const char *name, const char *value) {
+    static const char TAIL[] = "</Error>\n";
+    size_t n = sizeof TAIL - 1, len = r->body.len;
+    if (len < n || memcmp(r->body.ptr + len - n, TAIL, n) != 0) return; /* not S3's shape */
+    r->body.len = len - n;
+    xml_text(&r->body, name, value);
+    buf_append_cstr(&r->body, TAIL);
 }
 
 void aws_fault_set(aws_fault *f, int status, const char *code, const char *fmt, ...) {

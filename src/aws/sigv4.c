@@ -418,6 +418,39 @@ sigv4_status sigv4_verify_key(const sigv4_request *req, const sigv4_auth *auth,
     return ok ? SIGV4_OK : SIGV4_SIGNATURE_MISMATCH;
 }
 
+/* ---- headers the signature does not cover ---- */
+
+static bool in_list(const char *list, cl_slice name) {
+    cl_slice rest = slice_cstr(list), item;
+    while (slice_split(&rest, ';', &item))
+        if (item.len == name.len &&
+            strncasecmp((const char *)item.ptr, (const char *)name.ptr, name.len) == 0)
+            return true;
+    return false;
+}
+
+bool sigv4_unsigned_amz_headers(const cl_kvlist *headers, const char *signed_headers, cl_buf *out) {
+    bool any = false;
+    for (size_t i = 0; headers && i < headers->len; i++) {
+        const char *k = headers->items[i].key;
+        if (strncasecmp(k, "x-amz-", 6) != 0 || strcasecmp(k, "x-amz-content-sha256") == 0)
+            continue;
+        cl_slice name = slice_cstr(k);
+        if (in_list(signed_headers ? signed_headers : "", name)) continue;
+        bool seen = false; /* a repeated header is listed once */
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcasecmp(headers->items[j].key, k) == 0;
+        if (seen) continue;
+        if (any) buf_append_byte(out, ',');
+        for (size_t c = 0; c < name.len; c++) {
+            uint8_t ch = name.ptr[c];
+            buf_append_byte(out, ch >= 'A' && ch <= 'Z' ? (uint8_t)(ch - 'A' + 'a') : ch);
+        }
+        any = true;
+    }
+    return any;
+}
+
 /* ---- client side ---- */
 
 static void header_remove(cl_kvlist *h, const char *name) {

@@ -81,6 +81,19 @@ sigv4_status sigv4_verify(const sigv4_request *req, const sigv4_auth *auth, cons
 sigv4_status sigv4_verify_key(const sigv4_request *req, const sigv4_auth *auth,
                               const uint8_t key[32], time_t now);
 
+/* After a signature verifies: the x-amz-* headers of the request that are not
+ * among auth->signed_headers, lower-cased, comma-separated, once each, appended
+ * to `out`; true if there is any. S3 refuses such a request (AccessDenied "There
+ * were headers present in the request which were not signed", HeadersNotSigned
+ * listing them), header-signed and presigned alike, so that nothing an attacker
+ * adds to a signed request can change its meaning (x-amz-copy-source turning a
+ * PutObject into a CopyObject). One header is exempt: x-amz-content-sha256,
+ * whose value is the payload-hash line of the canonical request and so is
+ * covered by the signature whether or not it is listed (sigv4_verify signs the
+ * header's value for presigned requests too). x-amzn-* (trace ids) do not have
+ * the x-amz- prefix and are not concerned. */
+bool sigv4_unsigned_amz_headers(const cl_kvlist *headers, const char *signed_headers, cl_buf *out);
+
 /* Building blocks, exposed for tests (the public test-suite vectors check each)
  * and for the aws-chunked decoder in S3. All append to `out`. */
 void sigv4_canonical_request(const sigv4_request *req, const char *signed_headers, cl_buf *out);

@@ -37,6 +37,15 @@ static void fail(http_response *resp, const http_request *req, const char *servi
     aws_error(resp, shape, xmlns, f->status, f->code, f->message, req->request_id);
 }
 
+/* An authentication failure; S3 lists unsigned x-amz-* headers in HeadersNotSigned. */
+static void auth_fail(http_response *resp, http_request *req, const char *service,
+                      const iam_caller *c, const aws_fault *f) {
+    req->service = "auth";
+    req->op = f->code;
+    fail(resp, req, service, f);
+    if (c->headers_not_signed) aws_error_detail(resp, "HeadersNotSigned", c->headers_not_signed);
+}
+
 static bool operator_endpoint(const frontdoor *fd, http_request *req, http_response *resp) {
     if (cli_static_serve(fd->web_dir, req, resp)) return true; /* /por/: static.c */
     if (strcmp(req->method, "GET") != 0) return false;
@@ -156,9 +165,7 @@ void frontdoor_on_headers(void *ctx, http_request *req, http_response *resp) {
     iam_caller c;
     iam_auth_result r = iam_authenticate(fd->iam, req, declared_payload_hash(req), true, &c, &f);
     if (r == IAM_AUTH_FAILED) {
-        req->service = "auth";
-        req->op = f.code;
-        fail(resp, req, "s3", &f);
+        auth_fail(resp, req, "s3", &c, &f);
     } else if (r == IAM_AUTH_ANONYMOUS || strcmp(c.service, "s3") == 0) {
         s3_begin_upload(fd->s3, &c, req, resp);
     }
@@ -197,9 +204,7 @@ void frontdoor_handle(void *ctx, http_request *req, http_response *resp) {
     iam_caller c;
     iam_auth_result r = iam_authenticate(fd->iam, req, hash, false, &c, &f);
     if (r == IAM_AUTH_FAILED) {
-        req->service = "auth";
-        req->op = f.code;
-        fail(resp, req, c.service, &f);
+        auth_fail(resp, req, c.service, &c, &f);
     } else if (r == IAM_AUTH_ANONYMOUS) {
         anonymous(fd, req, &c, resp);
     } else {

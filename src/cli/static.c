@@ -15,6 +15,8 @@
  * Cache-Control: no-cache, so an upgraded page is never mixed with old modules. */
 #include "cli/cli.h"
 
+#include "aws/sigv4.h"
+
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -43,17 +45,15 @@ static const char *content_type(const char *path) {
     return NULL;
 }
 
-/* A query parameter name as SigV4 presigning sends it (X-Amz-Credential=...). */
-static bool has_param(const char *query, const char *name) {
-    size_t n = strlen(name);
-    for (const char *p = query; p && *p; p = strchr(p, '&'), p = p ? p + 1 : NULL)
-        if (strncmp(p, name, n) == 0 && p[n] == '=') return true;
-    return false;
-}
-
+/* A signed request goes to S3, never to a static page. Decided as
+ * authentication decides it (sigv4_parse: Authorization header, or the decoded
+ * X-Amz-Algorithm / SigV2 query parameters), not by matching raw query text. */
 static bool signed_request(const http_request *req) {
-    return kvlist_get_ci(&req->headers, "Authorization") != NULL ||
-           has_param(req->query, "X-Amz-Credential") || has_param(req->query, "X-Amz-Signature");
+    sigv4_request sr = {req->method, req->path, req->query, &req->headers, NULL, true};
+    sigv4_auth a;
+    bool is_signed = sigv4_parse(&sr, &a) != SIGV4_MISSING;
+    sigv4_auth_free(&a);
+    return is_signed;
 }
 
 /* Every '/'-separated segment is a plain name: not empty, ".", ".." or a

@@ -90,8 +90,15 @@ void iam_caller_free(iam_caller *c) {
     free(c->amz_date);
     free(c->scope);
     free(c->signature);
+    free(c->headers_not_signed);
     cl_cleanse(c->signing_key, sizeof c->signing_key);
     memset(c, 0, sizeof *c);
+}
+
+const char *iam_auth_type_name(iam_auth_type t) {
+    return t == IAM_AUTHTYPE_HEADER  ? "REST-HEADER"
+           : t == IAM_AUTHTYPE_QUERY ? "REST-QUERY-STRING"
+                                     : NULL;
 }
 
 static char *dup_or_null(const char *s) {
@@ -121,6 +128,17 @@ static bool load_long_term(iam *m, json_t *key, iam_key_info *k) {
     return true;
 }
 
+/* When the session was issued (aws:TokenIssueTime): IssueTime, stored since
+ * sts.c records it; for older sessions Expiration minus DurationSeconds if that
+ * was stored; else 0 (unknown: the key is then not supplied). */
+static time_t session_issued(json_t *s, time_t expiration) {
+    time_t t;
+    if (time_parse_iso8601(slice_cstr(iam_str(s, "IssueTime")), &t) == CL_OK) return t;
+    json_t *d = json_object_get(s, "DurationSeconds");
+    if (expiration && json_is_integer(d)) return expiration - (time_t)json_integer_value(d);
+    return 0;
+}
+
 /* Loads a temporary session (assumed role or GetSessionToken). */
 static bool load_session(iam *m, json_t *s, const char *akid, iam_key_info *k) {
     k->temporary = true;
@@ -130,6 +148,7 @@ static bool load_session(iam *m, json_t *s, const char *akid, iam_key_info *k) {
     k->token = cl_strdup(iam_str(s, "Token"));
     if (time_parse_iso8601(slice_cstr(iam_str(s, "Expiration")), &k->expiration) != CL_OK)
         k->expiration = 0;
+    k->issued = session_issued(s, k->expiration);
     k->account = cl_strdup(iam_str(s, "Account"));
     k->arn = cl_strdup(iam_str(s, "Arn"));
     k->userid = cl_strdup(iam_str(s, "UserId"));
@@ -203,6 +222,7 @@ static void fill_caller(iam_caller *c, const iam_key_info *k, const char *akid) 
     c->session_policy = dup_or_null(k->session_policy);
     c->temporary = k->temporary;
     c->expiration = k->expiration;
+    c->token_issue_time = k->temporary ? k->issued : 0;
     c->p.type = k->type;
     c->p.account = c->account;
     c->p.arn = c->arn;
@@ -220,6 +240,25 @@ static sigv4_status verify(iam *m, const sigv4_request *sr, const sigv4_auth *a,
         iam_auth_cache_put_key(m->auth_cache, a->access_key, seq, kscope, key);
     }
     return sigv4_verify_key(sr, a, key, time_now()); /* the caller zeroises key */
+}
+
+/* A verified request may carry only signed x-amz-* headers (see
+ * sigv4_unsigned_amz_headers): this one check, in the one authentication path
+ * every service and the streamed-upload path (frontdoor_on_headers) share, is
+ * what lets routing and handlers trust every x-amz-* header they read. AWS
+ * (S3) answers 403 AccessDenied with this message and a HeadersNotSigned
+ * element; IAM, STS and KMS get the same code and message in their shape. */
+static iam_auth_result check_signed_headers(const sigv4_request *sr, const sigv4_auth *a,
+                                            iam_caller *out, aws_fault *f) {
+    cl_buf names = CL_BUF_INIT;
+    if (!sigv4_unsigned_amz_headers(sr->headers, a->signed_headers, &names)) {
+        buf_free(&names);
+        return IAM_AUTH_OK;
+    }
+    aws_fault_set(f, 403, "AccessDenied",
+                  "There were headers present in the request which were not signed");
+    out->headers_not_signed = buf_take_cstr(&names);
+    return IAM_AUTH_FAILED;
 }
 
 iam_auth_result iam_authenticate(iam *m, const http_request *req, const char *payload_hash,
@@ -258,8 +297,11 @@ iam_auth_result iam_authenticate(iam *m, const http_request *req, const char *pa
             r = IAM_AUTH_FAILED;
         }
     }
+    if (r == IAM_AUTH_OK) r = check_signed_headers(&sr, &a, out, f);
     if (r == IAM_AUTH_OK) {
         fill_caller(out, &k, a.access_key);
+        out->auth_type = a.presigned ? IAM_AUTHTYPE_QUERY : IAM_AUTHTYPE_HEADER;
+        out->request_time = a.request_time;
         if (!a.presigned) { /* what an aws-chunked body's signatures chain from */
             memcpy(out->signing_key, key, sizeof key);
             out->has_signing_key = true;

@@ -87,6 +87,23 @@ cl_err iam_load_identity_policies(iam *m, const iam_caller *c, iam_policy_set *o
     return e;
 }
 
+/* Facts of the credentials, from the verified caller. AWS: aws:TokenIssueTime
+ * and aws:MultiFactorAuthPresent are in the request context only for temporary
+ * credentials (absent for long-term access keys and anonymous requests);
+ * sessions here are never MFA-authenticated, so the latter is "false". A
+ * session whose issue time was not recorded gets no aws:TokenIssueTime.
+ * (AWS Knowledge Center "mfa-iam-user-aws-cli": "the aws:MultiFactorAuthPresent
+ * key is not present in requests made with long-term credentials".) */
+static void add_credential_keys(policy_ctx *ctx, const iam_caller *c) {
+    if (!c->temporary) return;
+    policy_ctx_add(ctx, "aws:MultiFactorAuthPresent", "false");
+    if (c->token_issue_time) {
+        char issued[21];
+        time_format_iso8601(c->token_issue_time, issued);
+        policy_ctx_add(ctx, "aws:TokenIssueTime", issued);
+    }
+}
+
 static void add_request_keys(policy_ctx *ctx, const iam_caller *c, const http_request *req) {
     char now[21], epoch[24];
     time_t t = time_now();
@@ -103,6 +120,7 @@ static void add_request_keys(policy_ctx *ctx, const iam_caller *c, const http_re
     policy_ctx_add(ctx, "aws:EpochTime", epoch);
     if (c->region) policy_ctx_add(ctx, "aws:RequestedRegion", c->region);
     if (c->p.type != PRINCIPAL_ANONYMOUS) policy_ctx_add(ctx, "aws:ViaAWSService", "false");
+    add_credential_keys(ctx, c);
 }
 
 static void deny_message(aws_fault *f, const iam_caller *c, const iam_authz *a, policy_decision d) {

@@ -48,6 +48,17 @@ typedef struct {
 cl_err iam_create_account(iam *m, const char *name, iam_new_account *out, aws_fault *fault);
 
 /* ---- who is calling ---- */
+/* How the request was authenticated, from the parsed and verified signature
+ * (never from raw request text: X-Amz-%53ignature is a presigned request). */
+typedef enum {
+    IAM_AUTHTYPE_NONE,   /* anonymous: no signature */
+    IAM_AUTHTYPE_HEADER, /* Authorization header: s3:authType REST-HEADER */
+    IAM_AUTHTYPE_QUERY,  /* presigned query string: s3:authType REST-QUERY-STRING */
+} iam_auth_type;
+
+/* "REST-HEADER", "REST-QUERY-STRING", or NULL for anonymous requests. */
+const char *iam_auth_type_name(iam_auth_type t);
+
 typedef struct {
     policy_principal p; /* points into the fields below */
     char *account, *arn, *userid, *username;
@@ -63,6 +74,13 @@ typedef struct {
     bool has_signing_key;
     uint8_t signing_key[32];
     char *amz_date, *scope, *signature;
+    /* Request facts for authorization, all from the verified signature. */
+    iam_auth_type auth_type;
+    time_t request_time;     /* the signed X-Amz-Date (0 for anonymous) */
+    time_t token_issue_time; /* temporary credentials: when issued; 0 if unknown */
+    /* Set when authentication failed because x-amz-* headers were not signed:
+     * their names, comma-separated (S3's HeadersNotSigned error element). */
+    char *headers_not_signed;
 } iam_caller;
 
 void iam_caller_free(iam_caller *c);

@@ -29,6 +29,7 @@ typedef struct {
     char *secret;      /* zeroised on free */
     char *token;       /* sessions: the session token; zeroised on free */
     time_t expiration; /* sessions */
+    time_t issued;     /* sessions: when issued (0: not recorded) */
     principal_type type;
     char *account, *arn, *userid, *username;
     char *role_arn, *role_name, *session_name, *session_policy;

@@ -80,8 +80,14 @@ static cl_err new_session(iam *m, json_t *doc, uint64_t duration, sts_creds *c) 
     c->token = cl_malloc(STS_TOKEN_LEN + 1);
     crypto_random_string(c->token, STS_TOKEN_LEN,
                          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
-    time_format_iso8601(time_now() + (time_t)duration, c->expiration);
+    time_t now = time_now();
+    char issued[21];
+    time_format_iso8601(now, issued);
+    time_format_iso8601(now + (time_t)duration, c->expiration);
     iam_secret_put(m, doc, c->akid, c->secret);
+    /* aws:TokenIssueTime (AWS's session-revocation recipe denies sessions issued before a time) */
+    json_object_set_new(doc, "IssueTime", json_string(issued));
+    json_object_set_new(doc, "DurationSeconds", json_integer((json_int_t)duration));
     json_object_set_new(doc, "Token", json_string(c->token));
     json_object_set_new(doc, "Expiration", json_string(c->expiration));
     return iam_doc_put(m, "session", "", c->akid, doc, true);

@@ -210,17 +210,27 @@ static const policy *effective_bucket_policy(s3_op *op) {
     return p;
 }
 
+/* S3's signature keys, from the verified caller (auth.c), never from the raw
+ * query text: s3:authType (REST-HEADER / REST-QUERY-STRING),
+ * s3:signatureversion and s3:signatureAge (milliseconds since the signed
+ * X-Amz-Date). Anonymous requests carry none of them. */
+static void add_signature_keys(policy_ctx *ctx, const iam_caller *c) {
+    const char *type = iam_auth_type_name(c->auth_type);
+    if (!type) return;
+    policy_ctx_add(ctx, "s3:authType", type);
+    policy_ctx_add(ctx, "s3:signatureversion", "AWS4-HMAC-SHA256");
+    int64_t age = (int64_t)time_now() - (int64_t)c->request_time;
+    char ms[24];
+    snprintf(ms, sizeof ms, "%lld", (long long)(age > 0 ? age * 1000 : 0));
+    policy_ctx_add(ctx, "s3:signatureAge", ms);
+}
+
 bool s3_authorize(s3_op *op, const char *action, const char *resource, policy_ctx *ctx) {
     const policy *bp = op->bucket_doc ? effective_bucket_policy(op) : NULL;
     policy_ctx *own = ctx ? ctx : policy_ctx_new();
     const char *sha = kvlist_get_ci(&op->req->headers, "x-amz-content-sha256");
     if (sha) policy_ctx_add(own, "s3:x-amz-content-sha256", sha);
-    policy_ctx_add(own, "s3:authType",
-                   op->c->p.type == PRINCIPAL_ANONYMOUS        ? "REST-HEADER"
-                   : strstr(op->req->query, "X-Amz-Signature") ? "REST-QUERY-STRING"
-                                                               : "REST-HEADER");
-    if (op->c->p.type != PRINCIPAL_ANONYMOUS)
-        policy_ctx_add(own, "s3:signatureversion", "AWS4-HMAC-SHA256");
+    add_signature_keys(own, op->c);
     const char *owner =
         op->bucket_doc ? json_string_value(json_object_get(op->bucket_doc, "Owner")) : NULL;
     iam_authz a = {.action = action,
@@ -363,6 +373,10 @@ static bool route_bucket(s3_op *op) {
 static bool route_object(s3_op *op) {
     const char *m = op->req->method;
     bool upload_id = s3_has_query(op, "uploadId");
+    /* Safe to route on x-amz-* headers: for a signed request, authentication
+     * (iam/auth.c check_signed_headers) has refused any x-amz-* header the
+     * signature does not cover, so a presigned PutObject/UploadPart cannot be
+     * turned into CopyObject/UploadPartCopy by adding x-amz-copy-source. */
     bool copy = kvlist_get_ci(&op->req->headers, "x-amz-copy-source") != NULL;
     if (s3_has_query(op, "tagging"))
         s3_object_tagging(op);

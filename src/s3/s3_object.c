@@ -185,9 +185,8 @@ static bool setup_payload(s3_op *op, s3_upload *u) {
         return false;
     }
     const char *sha = kvlist_get_ci(&op->req->headers, "x-amz-content-sha256");
-    bool presigned = strstr(op->req->query, "X-Amz-Signature") != NULL;
     chunked_mode mode;
-    if (!sha && !presigned && op->c->p.type != PRINCIPAL_ANONYMOUS) {
+    if (!sha && op->c->auth_type == IAM_AUTHTYPE_HEADER) { /* presigned: UNSIGNED-PAYLOAD */
         aws_fault_set(&op->f, 400, "InvalidRequest",
                       "Missing required header for this request: x-amz-content-sha256");
         return false;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "aws/sigv4.h"
 #include "iam/iam.h"
 
 #include <stdio.h>
@@ -79,10 +80,64 @@ static void test_gc_sessions(void **s) {
     store_close(st);
 }
 
+/* Issue 10 items 1 and 6: iam_authenticate refuses unsigned x-amz-* headers
+ * (listing them for HeadersNotSigned) and takes the auth type and request time
+ * from the verified signature: X-Amz-%53ignature is still a presigned request. */
+static void test_auth_facts(void **s) {
+    (void)s;
+    store *st = NULL;
+    iam *m = NULL;
+    assert_int_equal(store_open(":memory:", &st), CL_OK);
+    assert_int_equal(iam_open(st, &m), CL_OK);
+    iam_new_account a;
+    aws_fault f = {0};
+    assert_int_equal(iam_create_account(m, "facts", &a, &f), CL_OK);
+    time_t now = time_now();
+    http_request req = {.method = "GET", .path = "/b/k", .query = ""};
+    kvlist_add(&req.headers, "host", "localhost");
+    sigv4_request sr = {"GET", "/b/k", "", &req.headers, NULL, true};
+    char *q = sigv4_presign(&sr, a.access_key_id, a.secret, NULL, "us-east-1", "s3", now, 60);
+    char *sig = strstr(q, "&X-Amz-Signature=");
+    assert_non_null(sig);
+    char *spoof = cl_sprintf("%.*s&X-Amz-%%53ignature=%s", (int)(sig - q), q, sig + 17);
+    req.query = spoof;
+    iam_caller c;
+    assert_int_equal(iam_authenticate(m, &req, NULL, true, &c, &f), IAM_AUTH_OK);
+    assert_int_equal(c.auth_type, IAM_AUTHTYPE_QUERY);
+    assert_string_equal(iam_auth_type_name(c.auth_type), "REST-QUERY-STRING");
+    assert_int_equal(c.request_time, now);
+    assert_false(c.temporary);
+    assert_int_equal(c.token_issue_time, 0);
+    iam_caller_free(&c);
+    /* the same URL with an unsigned header added */
+    kvlist_add(&req.headers, "X-Amz-Copy-Source", "/other/secret");
+    memset(&f, 0, sizeof f);
+    assert_int_equal(iam_authenticate(m, &req, NULL, true, &c, &f), IAM_AUTH_FAILED);
+    assert_int_equal(f.status, 403);
+    assert_string_equal(f.code, "AccessDenied");
+    assert_string_equal(f.message,
+                        "There were headers present in the request which were not signed");
+    assert_string_equal(c.headers_not_signed, "x-amz-copy-source");
+    iam_caller_free(&c);
+    /* anonymous: no signature, no facts */
+    req.query = "";
+    assert_int_equal(iam_authenticate(m, &req, NULL, true, &c, &f), IAM_AUTH_ANONYMOUS);
+    assert_int_equal(c.auth_type, IAM_AUTHTYPE_NONE);
+    assert_null(iam_auth_type_name(c.auth_type));
+    iam_caller_free(&c);
+    free(spoof);
+    free(q);
+    kvlist_free(&req.headers);
+    cl_free_secret(a.secret);
+    iam_close(m);
+    store_close(st);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bootstrap_once),
         cmocka_unit_test(test_gc_sessions),
+        cmocka_unit_test(test_auth_facts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

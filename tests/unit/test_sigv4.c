@@ -1554,6 +1554,34 @@ static void test_form_edges(void **s) {
     kvlist_free(&l);
 }
 
+/* Issue 10 item 1: x-amz-* headers outside SignedHeaders are listed (once,
+ * lower-cased); x-amz-content-sha256 (the payload-hash line) and x-amzn-* are not. */
+static void test_unsigned_amz_headers(void **state) {
+    (void)state;
+    cl_kvlist h = CL_KVLIST_INIT;
+    kvlist_add(&h, "Host", "example.com");
+    kvlist_add(&h, "X-Amz-Date", "20150830T123600Z");
+    kvlist_add(&h, "x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+    kvlist_add(&h, "X-Amzn-Trace-Id", "Root=1");
+    kvlist_add(&h, "Content-Type", "text/plain");
+    cl_buf out = CL_BUF_INIT;
+    assert_false(sigv4_unsigned_amz_headers(&h, "host;x-amz-date", &out));
+    assert_int_equal(out.len, 0);
+    kvlist_add(&h, "X-Amz-Copy-Source", "/b/k");
+    kvlist_add(&h, "x-amz-meta-a", "1");
+    kvlist_add(&h, "x-amz-copy-source", "/b/k2");
+    assert_true(sigv4_unsigned_amz_headers(&h, "host;x-amz-date;x-amz-meta-a", &out));
+    assert_string_equal(buf_cstr(&out), "x-amz-copy-source");
+    buf_clear(&out);
+    assert_true(sigv4_unsigned_amz_headers(&h, "host", &out));
+    assert_string_equal(buf_cstr(&out), "x-amz-date,x-amz-copy-source,x-amz-meta-a");
+    buf_clear(&out);
+    assert_false(
+        sigv4_unsigned_amz_headers(&h, "host;x-amz-copy-source;x-amz-date;x-amz-meta-a", &out));
+    buf_free(&out);
+    kvlist_free(&h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors),
@@ -1580,6 +1608,7 @@ int main(void) {
         cmocka_unit_test(test_status_str),
         cmocka_unit_test(test_url_decode_edges),
         cmocka_unit_test(test_form_edges),
+        cmocka_unit_test(test_unsigned_amz_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
