@@ -122,6 +122,16 @@ static const char *clock_key(const char *key, char tmp[32]) {
     return NULL;
 }
 
+/* Keys every request answers from what policy_request already says. */
+static const char *request_key(const policy_request *req, const char *key) {
+    if (strcasecmp(key, "aws:PrincipalIsAWSService") == 0) return "false"; /* no service callers */
+    if (strcasecmp(key, "aws:ResourceAccount") == 0)
+        return req->resource_account ? req->resource_account
+               : req->principal      ? req->principal->account
+                                     : NULL;
+    return NULL;
+}
+
 void policy_key_values(const policy_request *req, const char *key, policy_vals *out) {
     const ctx_entry *e = ctx_find(req->ctx, key);
     out->v = NULL, out->n = 0;
@@ -131,6 +141,7 @@ void policy_key_values(const policy_request *req, const char *key, policy_vals *
     }
     const char *d = req->principal ? principal_key(req->principal, key) : NULL;
     if (!d) d = clock_key(key, out->tmp);
+    if (!d) d = request_key(req, key);
     if (d) out->one[0] = d, out->v = out->one, out->n = 1;
 }
 

@@ -106,3 +106,16 @@ bool kms_policy_keeps_caller(kms_call *call, const kms_key *key, const char *pol
     aws_fault f = {0};
     return decide(call, key, policy_text, "kms:PutKeyPolicy", NULL, &f) == POLICY_ALLOW;
 }
+
+bool kms_policy_valid(kms_call *call, const char *text) {
+    policy *p = NULL;
+    char err[256];
+    if (policy_parse(slice_cstr(text), POLICY_RESOURCE, &p, err, sizeof err) != CL_OK)
+        return kms_fail(call, 400, "MalformedPolicyDocumentException", "%s", err);
+    /* AWS's wording for keys a key policy may not use; here: keys never supplied */
+    const char *bad = policy_unsupported_key(p);
+    bool ok = !bad || kms_fail(call, 400, "MalformedPolicyDocumentException",
+                               "These condition keys are not permitted in a key policy: %s", bad);
+    policy_free(p);
+    return ok;
+}

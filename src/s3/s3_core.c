@@ -215,6 +215,7 @@ bool s3_authorize(s3_op *op, const char *action, const char *resource, policy_ct
     policy_ctx *own = ctx ? ctx : policy_ctx_new();
     const char *sha = kvlist_get_ci(&op->req->headers, "x-amz-content-sha256");
     if (sha) policy_ctx_add(own, "s3:x-amz-content-sha256", sha);
+    s3_cond_keys(op, action, own);
     policy_ctx_add(own, "s3:authType",
                    op->c->p.type == PRINCIPAL_ANONYMOUS        ? "REST-HEADER"
                    : strstr(op->req->query, "X-Amz-Signature") ? "REST-QUERY-STRING"
