@@ -69,7 +69,8 @@ const char *policy_unsupported_key(const policy *p);
 /* True if the policy (a resource policy) grants access to a non-fixed principal
  * as AWS defines "public" for Block Public Access: an Allow statement whose
  * principal is "*" (or {"AWS":"*"}) that is not narrowed by a condition on a
- * fixed value of aws:SourceIp (non-/0 CIDR), aws:SourceArn, aws:SourceVpc,
+ * set of aws:SourceIp CIDRs that does not cover every IPv4 or IPv6
+ * address, or a fixed value of aws:SourceArn, aws:SourceVpc,
  * aws:SourceVpce, aws:SourceAccount, aws:SourceOwner, aws:PrincipalOrgID,
  * aws:PrincipalAccount, aws:PrincipalArn, aws:userid, s3:DataAccessPointArn or
  * s3:DataAccessPointAccount (without wildcards). */

@@ -371,6 +371,37 @@ static bool cidr_contains(const cidr *net, const cidr *ip) {
     return rest == 0 || ((net->a[full] ^ ip->a[full]) & mask) == 0;
 }
 
+/* Whether the union of the prefixes of one family is the whole space: sizes as
+ * fractions of the space in units of 2^-128 (prefixes either nest or are
+ * disjoint, so dropping the nested ones leaves a disjoint set whose sizes add
+ * up; the sum reaches 2^128, wrapping, exactly when everything is covered). */
+static bool family_covered(const cidr *c, size_t n, int bits) {
+    unsigned __int128 total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].bits != bits) continue;
+        if (c[i].prefix == 0) return true;
+        bool nested = false;
+        for (size_t j = 0; j < n && !nested; j++)
+            nested = j != i && c[j].bits == bits &&
+                     (c[j].prefix < c[i].prefix || (c[j].prefix == c[i].prefix && j < i)) &&
+                     cidr_contains(&c[j], &c[i]);
+        unsigned __int128 add = (unsigned __int128)1 << (128 - c[i].prefix);
+        if (!nested && total + add < total) return true; /* reached 2^128: everything */
+        if (!nested) total += add;
+    }
+    return false;
+}
+
+bool policy_cidrs_cover_all(const char *const *values, size_t n) {
+    cidr *c = cl_calloc(n ? n : 1, sizeof *c);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (parse_cidr(values[i], &c[k])) k++;
+    bool all = family_covered(c, k, 32) || family_covered(c, k, 128);
+    free(c);
+    return all;
+}
+
 static bool base64_eq(const char *a, const char *b) {
     cl_buf x = CL_BUF_INIT, y = CL_BUF_INIT;
     bool ok = base64_decode(&x, slice_cstr(a)) == CL_OK &&
