@@ -6,7 +6,8 @@
  *   s3:x-amz-copy-source, s3:x-amz-metadata-directive, s3:x-amz-storage-class:
  *       s3:PutObject (PutObject, CopyObject, CreateMultipartUpload, UploadPart),
  *       from the request header only — a PUT that relies on the bucket's default
- *       encryption carries no header, so the key is absent (as in AWS);
+ *       encryption carries no header, so the key is absent (as in AWS); the
+ *       requests that continue a multipart upload say the upload's encryption;
  *   s3:x-amz-acl and s3:x-amz-grant-*: PutObject, PutObjectAcl, CreateBucket,
  *       PutBucketAcl;
  *   s3:RequestObjectTag/<k>, s3:RequestObjectTagKeys: PutObject (x-amz-tagging)
@@ -102,10 +103,36 @@ static void request_tags(const s3_op *op, const char *action, policy_ctx *ctx) {
     json_decref(tags);
 }
 
+/* UploadPart, UploadPartCopy and CompleteMultipartUpload (s3:PutObject with
+ * an uploadId) carry no encryption headers: they continue the upload, whose
+ * encryption CreateMultipartUpload chose, so the keys say that choice and the
+ * standard "deny unencrypted uploads" policy lets an encrypted multipart
+ * upload through. */
+static void upload_encryption(const s3_op *op, policy_ctx *ctx) {
+    const char *id = kvlist_get(&op->query, "uploadId");
+    char *text = NULL;
+    if (!id || !op->bucket || kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption") ||
+        store_get(op->s->st, "upload", op->bucket, id, &text) != CL_OK)
+        return;
+    json_t *u = json_loads(text, 0, NULL);
+    free(text);
+    json_t *rec = json_object_get(u, "SSE");
+    const char *kind = json_string_value(json_object_get(rec, "Kind"));
+    if (kind && strcmp(kind, "S3") == 0)
+        policy_ctx_add(ctx, "s3:x-amz-server-side-encryption", "AES256");
+    if (kind && strcmp(kind, "KMS") == 0) {
+        policy_ctx_add(ctx, "s3:x-amz-server-side-encryption", "aws:kms");
+        policy_ctx_add(ctx, "s3:x-amz-server-side-encryption-aws-kms-key-id",
+                       json_string_value(json_object_get(rec, "KeyId")));
+    }
+    json_decref(u);
+}
+
 void s3_cond_keys(const s3_op *op, const char *action, policy_ctx *ctx) {
     bool put = strcasecmp(action, "s3:PutObject") == 0;
     for (int i = 0; put && PUT_HEADERS[i]; i++)
         add_header_key(op, PUT_HEADERS[i], ctx);
+    if (put) upload_encryption(op, ctx);
     for (int i = 0; action_in(action, ACL_ACTIONS) && ACL_HEADERS[i]; i++)
         add_header_key(op, ACL_HEADERS[i], ctx);
     if (put || strcasecmp(action, "s3:PutObjectTagging") == 0) request_tags(op, action, ctx);
