@@ -204,3 +204,18 @@ def test_block_public_policy_sees_split_source_ip(server):
         assert (code, status) == ("AccessDenied", 403), cidrs
     s3.put_bucket_policy(Bucket=bucket, Policy=policy(["192.0.2.0/24", "198.51.100.0/24"]))
     assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is False
+
+
+def test_kms_request_alias_and_algorithm_keys(server):
+    kms = server.boto3_client("kms")
+    account = server.boto3_client("sts").get_caller_identity()["Account"]
+    alias = f"alias/{uniq('blocked')}"
+    key_id = kms.create_key(Policy=_key_policy(account, [
+        {"Sid": "NotByThatName", "Effect": "Deny", "Principal": "*", "Action": "kms:Encrypt", "Resource": "*",
+         "Condition": {"StringEquals": {"kms:RequestAlias": alias}}},
+        {"Sid": "SymmetricOnly", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+         "Condition": {"StringNotEquals": {"kms:EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}}}]))["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+    assert _err(kms.encrypt, KeyId=alias, Plaintext=b"x")[0] == "AccessDeniedException"
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"x")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"x"  # the key is supplied: not denied
