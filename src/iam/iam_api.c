@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- shared helpers ---- */
 
@@ -28,10 +29,26 @@ void iam_respond_fault(http_response *r, const aws_fault *f, const char *xmlns, 
     aws_error(r, AWS_SHAPE_QUERY, xmlns, f->status, f->code, f->message, rid);
 }
 
+/* IAM's own condition keys, from the request's parameters: iam:PolicyARN for
+ * the operations that attach or detach a managed policy (AWS's service
+ * authorization reference lists it for exactly those). */
+static void add_iam_keys(iam_op *op, const char *action, policy_ctx *ctx) {
+    static const char *const POLICY_ARN_OPS[] = {"iam:AttachUserPolicy", "iam:DetachUserPolicy",
+                                                 "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+                                                 NULL};
+    const char *arn = iam_param(op->params, "PolicyArn");
+    for (int i = 0; arn && POLICY_ARN_OPS[i]; i++)
+        if (strcasecmp(action, POLICY_ARN_OPS[i]) == 0) policy_ctx_add(ctx, "iam:PolicyARN", arn);
+}
+
 cl_err iam_op_authorize(iam_op *op, const char *full_action, const char *resource) {
     char *action = full_action ? cl_strdup(full_action) : cl_sprintf("iam:%s", op->action);
-    iam_authz a = {.action = action, .resource = resource, .resource_account = op->c->account};
+    policy_ctx *ctx = policy_ctx_new();
+    add_iam_keys(op, action, ctx);
+    iam_authz a = {
+        .action = action, .resource = resource, .resource_account = op->c->account, .ctx = ctx};
     policy_decision d = iam_authorize(op->m, op->c, op->req, &a, op->f);
+    policy_ctx_free(ctx);
     free(action);
     return d == POLICY_ALLOW ? CL_OK : CL_ERR_DENIED;
 }
@@ -104,8 +121,13 @@ cl_err iam_check_policy(const char *doc, policy_kind kind, aws_fault *f) {
                       err[0] ? err : "Syntax errors in policy.");
         return CL_ERR_INVALID;
     }
+    /* a key the server never supplies would make a Deny on it silently inert */
+    const char *bad = policy_unsupported_key(p);
+    if (bad)
+        aws_fault_set(f, 400, "MalformedPolicyDocument", "Policy has an invalid condition key: %s",
+                      bad);
     policy_free(p);
-    return CL_OK;
+    return bad ? CL_ERR_INVALID : CL_OK;
 }
 
 void iam_op_begin(iam_op *op) {

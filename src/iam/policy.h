@@ -54,10 +54,23 @@ typedef struct policy policy;
 cl_err policy_parse(cl_slice json, policy_kind kind, policy **out, char *errmsg, size_t errlen);
 void policy_free(policy *p);
 
+/* Condition keys (policy_keys.c). A key in the aws:, s3:, iam:, sts: or kms:
+ * namespace is supported when the server supplies it wherever AWS does (or it
+ * can never be present here, as in AWS for the same request); any other key of
+ * these namespaces must be refused when a policy is written, because a key that
+ * is never supplied counts as absent and a Deny on it would never fire. Keys of
+ * other namespaces are accepted, as AWS does. policy_parse itself accepts every
+ * key (stored policies that predate the check still load, with a warning);
+ * writers call policy_unsupported_key and refuse the policy naming the key. */
+bool policy_key_supported(const char *key);
+/* The first unsupported condition key of p, or NULL; points into p. */
+const char *policy_unsupported_key(const policy *p);
+
 /* True if the policy (a resource policy) grants access to a non-fixed principal
  * as AWS defines "public" for Block Public Access: an Allow statement whose
  * principal is "*" (or {"AWS":"*"}) that is not narrowed by a condition on a
- * fixed value of aws:SourceIp (non-/0 CIDR), aws:SourceArn, aws:SourceVpc,
+ * set of aws:SourceIp CIDRs that does not cover every IPv4 or IPv6
+ * address, or a fixed value of aws:SourceArn, aws:SourceVpc,
  * aws:SourceVpce, aws:SourceAccount, aws:SourceOwner, aws:PrincipalOrgID,
  * aws:PrincipalAccount, aws:PrincipalArn, aws:userid, s3:DataAccessPointArn or
  * s3:DataAccessPointAccount (without wildcards). */

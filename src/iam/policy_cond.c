@@ -122,6 +122,16 @@ static const char *clock_key(const char *key, char tmp[32]) {
     return NULL;
 }
 
+/* Keys every request answers from what policy_request already says. */
+static const char *request_key(const policy_request *req, const char *key) {
+    if (strcasecmp(key, "aws:PrincipalIsAWSService") == 0) return "false"; /* no service callers */
+    if (strcasecmp(key, "aws:ResourceAccount") == 0)
+        return req->resource_account ? req->resource_account
+               : req->principal      ? req->principal->account
+                                     : NULL;
+    return NULL;
+}
+
 void policy_key_values(const policy_request *req, const char *key, policy_vals *out) {
     const ctx_entry *e = ctx_find(req->ctx, key);
     out->v = NULL, out->n = 0;
@@ -131,6 +141,7 @@ void policy_key_values(const policy_request *req, const char *key, policy_vals *
     }
     const char *d = req->principal ? principal_key(req->principal, key) : NULL;
     if (!d) d = clock_key(key, out->tmp);
+    if (!d) d = request_key(req, key);
     if (d) out->one[0] = d, out->v = out->one, out->n = 1;
 }
 
@@ -358,6 +369,37 @@ static bool cidr_contains(const cidr *net, const cidr *ip) {
     if (memcmp(net->a, ip->a, (size_t)full) != 0) return false;
     uint8_t mask = (uint8_t)(0xff << (8 - rest));
     return rest == 0 || ((net->a[full] ^ ip->a[full]) & mask) == 0;
+}
+
+/* Whether the union of the prefixes of one family is the whole space: sizes as
+ * fractions of the space in units of 2^-128 (prefixes either nest or are
+ * disjoint, so dropping the nested ones leaves a disjoint set whose sizes add
+ * up; the sum reaches 2^128, wrapping, exactly when everything is covered). */
+static bool family_covered(const cidr *c, size_t n, int bits) {
+    unsigned __int128 total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].bits != bits) continue;
+        if (c[i].prefix == 0) return true;
+        bool nested = false;
+        for (size_t j = 0; j < n && !nested; j++)
+            nested = j != i && c[j].bits == bits &&
+                     (c[j].prefix < c[i].prefix || (c[j].prefix == c[i].prefix && j < i)) &&
+                     cidr_contains(&c[j], &c[i]);
+        unsigned __int128 add = (unsigned __int128)1 << (128 - c[i].prefix);
+        if (!nested && total + add < total) return true; /* reached 2^128: everything */
+        if (!nested) total += add;
+    }
+    return false;
+}
+
+bool policy_cidrs_cover_all(const char *const *values, size_t n) {
+    cidr *c = cl_calloc(n ? n : 1, sizeof *c);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (parse_cidr(values[i], &c[k])) k++;
+    bool all = family_covered(c, k, 32) || family_covered(c, k, 128);
+    free(c);
+    return all;
 }
 
 static bool base64_eq(const char *a, const char *b) {

@@ -233,10 +233,8 @@ static const char *const FIXING_KEYS[] = {
     NULL,
 };
 
-static bool fixed_value(const policy_cond *c, const char *v) {
-    int len;
-    if (strpbrk(v, "*?") || strstr(v, "${")) return false;
-    return c->op != POLICY_OP_IP || (policy_cidr_prefix(v, &len) && len > 0);
+static bool fixed_value(const char *v) {
+    return !strpbrk(v, "*?") && !strstr(v, "${");
 }
 
 /* A condition that pins the caller to fixed values: positive operator, key
@@ -251,8 +249,11 @@ static bool pins_caller(const policy_cond *c) {
                            : c->op == POLICY_OP_STR_EQ || c->op == POLICY_OP_STR_EQ_CI ||
                                  c->op == POLICY_OP_STR_LIKE || c->op == POLICY_OP_ARN;
     if (!known || !op_ok) return false;
+    /* AWS: "limits access to a set of CIDRs" — not when together they cover
+     * every address of a family, however they are split (0.0.0.0/1 + 128.0.0.0/1) */
+    if (is_ip_key) return !policy_cidrs_cover_all(c->values, c->n_values);
     for (size_t i = 0; i < c->n_values; i++)
-        if (!fixed_value(c, c->values[i])) return false;
+        if (!fixed_value(c->values[i])) return false;
     return true;
 }
 

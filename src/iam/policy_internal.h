@@ -129,5 +129,8 @@ bool policy_conds_hold(const policy *p, const policy_stmt *s, const policy_reque
 /* Parses "addr" or "addr/len" (IPv4 or IPv6); *prefix_len gets the length
  * (32/128 when absent). */
 bool policy_cidr_prefix(const char *s, int *prefix_len);
+/* True when the union of the CIDRs covers every IPv4 or every IPv6 address
+ * (e.g. ["0.0.0.0/1", "128.0.0.0/1"]): such an aws:SourceIp limits nobody. */
+bool policy_cidrs_cover_all(const char *const *values, size_t n);
 
 #endif

@@ -474,6 +474,11 @@ cl_err policy_parse(cl_slice json, policy_kind kind, policy **out, char *errmsg,
         policy_free(ps.p);
         return e;
     }
+    const char *bad = policy_unsupported_key(ps.p);
+    if (bad) /* writers refuse it; a stored policy keeps today's meaning: the key is absent */
+        log_warn("policy: condition key \"%.100s\" is never supplied by this server; a "
+                 "condition on it treats it as absent",
+                 bad);
     *out = ps.p;
     return CL_OK;
 }

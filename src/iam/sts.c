@@ -139,7 +139,13 @@ static cl_err authorize_assume(iam_op *op, const char *role_arn, json_t *role,
                                const char *account) {
     policy *trust = NULL;
     char err[256];
-    iam_authz a = {.action = "sts:AssumeRole", .resource = role_arn, .resource_account = account};
+    /* STS's condition keys: what AssumeRole accepts (sts:SourceIdentity and
+     * sts:TransitiveTagKeys are refused in policies: those parameters are not) */
+    policy_ctx *ctx = policy_ctx_new();
+    policy_ctx_add(ctx, "sts:RoleSessionName", iam_param(op->params, "RoleSessionName"));
+    policy_ctx_add(ctx, "sts:ExternalId", iam_param(op->params, "ExternalId"));
+    iam_authz a = {
+        .action = "sts:AssumeRole", .resource = role_arn, .resource_account = account, .ctx = ctx};
     if (role && policy_parse(slice_cstr(iam_str(role, "AssumeRolePolicyDocument")), POLICY_TRUST,
                              &trust, err, sizeof err) == CL_OK)
         a.resource_policy = trust;
@@ -151,6 +157,7 @@ static cl_err authorize_assume(iam_op *op, const char *role_arn, json_t *role,
                       "User: %s is not authorized to perform: sts:AssumeRole on resource: %s",
                       op->c->arn ? op->c->arn : "anonymous", role_arn);
     if (trust) policy_free(trust);
+    policy_ctx_free(ctx);
     return d == POLICY_ALLOW ? CL_OK : CL_ERR_DENIED;
 }
 

@@ -121,6 +121,9 @@ bool kms_authorize_key(kms_call *call, const kms_key *key, const char *action,
 /* Actions without a key (CreateKey, ListKeys, ListAliases, GenerateRandom):
  * identity policies on resource "*". */
 bool kms_authorize_account(kms_call *call, const char *action, const kms_authz_extra *x);
+/* Parses a new key policy; false (MalformedPolicyDocumentException) when it does
+ * not parse or names a condition key the server never supplies. */
+bool kms_policy_valid(kms_call *call, const char *text);
 /* Would `policy_text` let the caller call kms:PutKeyPolicy on key? (lockout check) */
 bool kms_policy_keeps_caller(kms_call *call, const kms_key *key, const char *policy_text);
 

@@ -191,14 +191,9 @@ bool kms_op_put_key_policy(kms_call *call) {
     const char *text = kms_in_str(call, "Policy", true, &bad);
     kms_key key;
     if (!text || !policy_name(call) || !kms_key_for(call, "kms:PutKeyPolicy", &key)) return false;
-    policy *p = NULL;
-    char err[256];
-    bool ok = policy_parse(slice_cstr(text), POLICY_RESOURCE, &p, err, sizeof err) == CL_OK;
-    policy_free(p);
-    if (!ok)
-        kms_fail(call, 400, "MalformedPolicyDocumentException", "%s", err);
-    else if (!json_is_true(json_object_get(call->in, "BypassPolicyLockoutSafetyCheck")) &&
-             !kms_policy_keeps_caller(call, &key, text))
+    bool ok = kms_policy_valid(call, text);
+    if (ok && !json_is_true(json_object_get(call->in, "BypassPolicyLockoutSafetyCheck")) &&
+        !kms_policy_keeps_caller(call, &key, text))
         ok = kms_fail(call, 400, "MalformedPolicyDocumentException",
                       "The new key policy will not allow you to update the key policy in the "
                       "future.");

@@ -25,11 +25,7 @@ static bool valid_usage(kms_key_spec spec, const char *usage) {
 }
 
 static bool check_new_policy(kms_call *call, const kms_key *key, const char *text) {
-    policy *p = NULL;
-    char err[256];
-    if (policy_parse(slice_cstr(text), POLICY_RESOURCE, &p, err, sizeof err) != CL_OK)
-        return kms_fail(call, 400, "MalformedPolicyDocumentException", "%s", err);
-    policy_free(p);
+    if (!kms_policy_valid(call, text)) return false;
     if (!flag(call, "BypassPolicyLockoutSafetyCheck") && !kms_policy_keeps_caller(call, key, text))
         return kms_fail(call, 400, "MalformedPolicyDocumentException",
                         "The new key policy will not allow you to update the key policy in the "

@@ -177,6 +177,9 @@ static void put_bucket_policy(s3_op *op) {
     policy *p = NULL;
     if (policy_parse(slice_cstr(text), POLICY_RESOURCE, &p, err, sizeof err) != CL_OK) {
         aws_fault_set(&op->f, 400, "MalformedPolicy", "%s", err);
+    } else if (policy_unsupported_key(p)) {
+        aws_fault_set(&op->f, 400, "MalformedPolicy", "Policy has an invalid condition key: %s",
+                      policy_unsupported_key(p));
     } else if (s3_effective_pab(op).block_public_policy && policy_is_public(p)) {
         aws_fault_set(
             &op->f, 403, "AccessDenied",

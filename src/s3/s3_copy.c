@@ -378,6 +378,7 @@ void s3_upload_part_copy(s3_op *op) {
         xml_text(b, "LastModified", ts);
         xml_text(b, "ETag", etag);
         s3_xml_end(op, "CopyPartResult");
+        s3_sse_headers(op->resp, enc.record); /* as UploadPart: the upload's encryption */
     }
     s3_enc_free(&enc);
     json_decref(upload);

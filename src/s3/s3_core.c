@@ -230,6 +230,7 @@ bool s3_authorize(s3_op *op, const char *action, const char *resource, policy_ct
     policy_ctx *own = ctx ? ctx : policy_ctx_new();
     const char *sha = kvlist_get_ci(&op->req->headers, "x-amz-content-sha256");
     if (sha) policy_ctx_add(own, "s3:x-amz-content-sha256", sha);
+    s3_cond_keys(op, action, own);
     add_signature_keys(own, op->c);
     const char *owner =
         op->bucket_doc ? json_string_value(json_object_get(op->bucket_doc, "Owner")) : NULL;

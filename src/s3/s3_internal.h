@@ -71,6 +71,9 @@ bool s3_valid_bucket_name(const char *name);
  * the bucket owner as resource account. `ctx` may carry extra condition keys
  * (s3:prefix, ...); it is consumed. AccessDenied fault on deny. */
 bool s3_authorize(s3_op *op, const char *action, const char *resource, policy_ctx *ctx);
+/* Adds the S3 condition keys AWS supplies for `action` (request headers, object
+ * tags, s3:ResourceAccount; s3_condkeys.c). Called by s3_authorize. */
+void s3_cond_keys(const s3_op *op, const char *action, policy_ctx *ctx);
 char *s3_bucket_arn(const char *bucket);
 char *s3_object_arn(const char *bucket, const char *key);
 

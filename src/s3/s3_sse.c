@@ -26,6 +26,7 @@
 #include "crypto/crypto.h"
 #include "s3/s3_xml.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -130,6 +131,77 @@ static bool customer_key(s3_op *op, const char *prefix, uint8_t key[32], char md
     return ok;
 }
 
+/* ---- strict request validation (AWS answers 400 InvalidArgument to each) ---- */
+#define SSE_H "x-amz-server-side-encryption"
+#define SSE_C_PREFIX SSE_H "-customer"
+
+static bool sse_invalid(s3_op *op, const char *msg) {
+    aws_fault_set(&op->f, 400, "InvalidArgument", "%s", msg);
+    return false;
+}
+
+/* The SSE-C headers under prefix: none at all, or algorithm, key and key MD5
+ * together. A key without its algorithm used to be ignored, storing the object
+ * in plaintext while the client believed it encrypted. */
+static bool customer_headers_valid(s3_op *op, const char *prefix) {
+    char alg_h[96], key_h[96], md5_h[96];
+    snprintf(alg_h, sizeof alg_h, "%s-algorithm", prefix);
+    snprintf(key_h, sizeof key_h, "%s-key", prefix);
+    snprintf(md5_h, sizeof md5_h, "%s-key-MD5", prefix);
+    const char *alg = kvlist_get_ci(&op->req->headers, alg_h);
+    bool k = kvlist_get_ci(&op->req->headers, key_h) != NULL;
+    bool m = kvlist_get_ci(&op->req->headers, md5_h) != NULL;
+    if (!alg && !k && !m) return true;
+    if (!alg || strcmp(alg, "AES256") != 0)
+        return sse_invalid(op, "Requests specifying Server Side Encryption with Customer provided "
+                               "keys must provide a valid encryption algorithm.");
+    if (!k)
+        return sse_invalid(op, "Requests specifying Server Side Encryption with Customer provided "
+                               "keys must provide an appropriate secret key.");
+    if (!m)
+        return sse_invalid(op, "Requests specifying Server Side Encryption with Customer provided "
+                               "keys must provide the client calculated MD5 of the secret key.");
+    return true;
+}
+
+/* A new object or upload (PutObject, CopyObject's destination,
+ * CreateMultipartUpload): the KMS key id and encryption context go only with
+ * x-amz-server-side-encryption: aws:kms (so never with AES256). */
+static bool new_object_headers_valid(s3_op *op) {
+    if (!customer_headers_valid(op, SSE_C_PREFIX)) return false;
+    const char *alg = kvlist_get_ci(&op->req->headers, SSE_H);
+    bool kms = alg && strncmp(alg, "aws:kms", 7) == 0;
+    if (!kms && (kvlist_get_ci(&op->req->headers, SSE_H "-aws-kms-key-id") ||
+                 kvlist_get_ci(&op->req->headers, SSE_H "-context")))
+        return sse_invalid(op, "Server Side Encryption with AWS KMS managed key requires HTTP "
+                               "header x-amz-server-side-encryption : aws:kms");
+    return true;
+}
+
+/* Requests that read or add to an existing object (GET, HEAD, UploadPart,
+ * UploadPartCopy) choose no encryption: only SSE-C's key may be sent. */
+static bool no_encryption_choice(s3_op *op) {
+    static const char *const H[] = {SSE_H, SSE_H "-aws-kms-key-id", SSE_H "-context", NULL};
+    for (int i = 0; H[i]; i++)
+        if (kvlist_get_ci(&op->req->headers, H[i])) {
+            aws_fault_set(&op->f, 400, "InvalidArgument",
+                          "%s header is not supported for this operation.", H[i]);
+            return false;
+        }
+    return customer_headers_valid(op, SSE_C_PREFIX);
+}
+
+/* SSE-C headers sent for an object (or upload) that is not SSE-C. */
+static bool customer_not_applicable(s3_op *op, json_t *rec) {
+    const char *kind = json_string_value(json_object_get(rec, "Kind"));
+    if ((kind && strcmp(kind, "C") == 0) ||
+        !kvlist_get_ci(&op->req->headers, SSE_C_PREFIX "-algorithm"))
+        return false;
+    aws_fault_set(&op->f, 400, "InvalidRequest",
+                  "The encryption parameters are not applicable to this object.");
+    return true;
+}
+
 /* Which encryption a PUT asks for: its headers, else the bucket default. */
 static const char *requested(s3_op *op, bool *customer) {
     *customer =
@@ -195,13 +267,18 @@ static json_t *kms_context(s3_op *op) {
     json_object_foreach(extra, k, v) {
         if (!json_is_string(v)) ok = false;
     }
-    if (ok) json_object_update(ctx, extra);
+    /* aws:s3:arn is S3's own: the client may repeat it, never change it */
+    json_t *theirs = json_object_get(extra, "aws:s3:arn");
+    bool arn_ok = !theirs || json_equal(theirs, json_object_get(ctx, "aws:s3:arn"));
+    if (ok && arn_ok) json_object_update(ctx, extra);
     json_decref(extra);
-    if (ok) return ctx;
+    if (ok && arn_ok) return ctx;
     json_decref(ctx);
     aws_fault_set(&op->f, 400, "InvalidArgument",
-                  "x-amz-server-side-encryption-context must be base64 of a JSON object of "
-                  "strings");
+                  ok ? "The encryption context key aws:s3:arn is set by Amazon S3 and must be the "
+                       "ARN of the object"
+                     : "x-amz-server-side-encryption-context must be base64 of a JSON object of "
+                       "strings");
     return NULL;
 }
 
@@ -269,6 +346,7 @@ static bool kms_object_key(s3_op *op, json_t *rec, uint8_t key[32]) {
 static bool sse_new_record(s3_op *op, uint8_t key[32], json_t **rec) {
     *rec = NULL;
     bool customer = false;
+    if (!new_object_headers_valid(op)) return false;
     const char *alg = requested(op, &customer);
     if (!alg && !customer) return true; /* not encrypted */
     bool kms = alg && strcmp(alg, "aws:kms") == 0;
@@ -340,6 +418,7 @@ char *s3_sse_part_context(json_t *upload_rec, int part) {
 bool s3_sse_begin_part(s3_op *op, json_t *upload, int part, s3_enc *e) {
     memset(e, 0, sizeof *e);
     json_t *rec = json_object_get(upload, "SSE");
+    if (!no_encryption_choice(op) || customer_not_applicable(op, rec)) return false;
     if (!rec) return true;
     uint8_t key[32];
     if (!s3_sse_object_key(op, rec, "x-amz-server-side-encryption-customer", key)) return false;
@@ -419,6 +498,7 @@ bool s3_sse_object_key(s3_op *op, json_t *rec, const char *customer_prefix, uint
 
 bool s3_sse_key_check(s3_op *op, json_t *object) {
     json_t *rec = json_object_get(object, "SSE");
+    if (!no_encryption_choice(op) || customer_not_applicable(op, rec)) return false;
     if (!rec) return true;
     /* HEAD of an SSE-KMS object needs no kms:Decrypt, as in S3 */
     if (strcmp(json_string_value(json_object_get(rec, "Kind")), "KMS") == 0) return true;

@@ -874,6 +874,22 @@ static const public_case PUBLIC[] = {
      PUB("'*'", ",'Condition':{'IpAddress':{'aws:SourceIp':'0.0.0.0/0'}}"), true},
     {"aws:SourceIp ::/0 fixes nothing",
      PUB("'*'", ",'Condition':{'IpAddress':{'aws:SourceIp':['192.0.2.0/24','::/0']}}"), true},
+    {"aws:SourceIp halves 0.0.0.0/1 + 128.0.0.0/1 cover everything",
+     PUB("'*'", ",'Condition':{'IpAddress':{'aws:SourceIp':['0.0.0.0/1','128.0.0.0/1']}}"), true},
+    {"aws:SourceIp quarters plus a nested range cover everything",
+     PUB("'*'", ",'Condition':{'IpAddress':{'aws:SourceIp':['0.0.0.0/2','64.0.0.0/2',"
+                "'128.0.0.0/2','192.0.0.0/2','10.0.0.0/8']}}"),
+     true},
+    {"aws:SourceIp IPv6 halves cover everything",
+     PUB("'*'", ",'Condition':{'IpAddress':{'aws:SourceIp':['::/1','8000::/1']}}"), true},
+    {"aws:SourceIp duplicated half does not cover everything",
+     PUB("'*'", ",'Condition':{'IpAddress':{'aws:SourceIp':['0.0.0.0/1','0.0.0.0/1']}}"), false},
+    {"aws:SourceIp three quarters do not cover everything",
+     PUB("'*'", ",'Condition':{'IpAddress':{'aws:SourceIp':['0.0.0.0/2','64.0.0.0/2',"
+                "'128.0.0.0/2']}}"),
+     false},
+    {"aws:SourceIp IPv4 half and IPv6 half cover neither family",
+     PUB("'*'", ",'Condition':{'IpAddress':{'aws:SourceIp':['0.0.0.0/1','::/1']}}"), false},
     {"fixed aws:SourceAccount",
      PUB("'*'", ",'Condition':{'StringEquals':{'aws:SourceAccount':'" A "'}}"), false},
     {"fixed aws:PrincipalOrgID",
@@ -946,6 +962,35 @@ static void test_ctx(void **state) {
     policy_ctx_free(c);
 }
 
+/* ---- condition keys: the allow-list of policy_keys.c ---- */
+static void test_condition_keys(void **state) {
+    (void)state;
+    static const char *const OK[] = {"aws:SourceIp",
+                                     "AWS:sourceip",
+                                     "s3:ExistingObjectTag/class",
+                                     "s3:x-amz-server-side-encryption",
+                                     "iam:PolicyARN",
+                                     "kms:EncryptionContext:dept",
+                                     "sts:ExternalId",
+                                     "ec2:Region",
+                                     "myvendor:Anything",
+                                     NULL};
+    static const char *const BAD[] = {"aws:NoSuchKey",           "s3:NoSuchKey",
+                                      "kms:NoSuchKey",           "iam:PassedToService",
+                                      "iam:PermissionsBoundary", "sts:SourceIdentity",
+                                      "s3:ExistingObjectTag/",   "aws:SomeCustomThing",
+                                      "s3:TlsVersion",           NULL};
+    for (int i = 0; OK[i]; i++)
+        if (!policy_key_supported(OK[i])) fail_msg("%s should be supported", OK[i]);
+    for (int i = 0; BAD[i]; i++)
+        if (policy_key_supported(BAD[i])) fail_msg("%s should be refused", BAD[i]);
+    policy *p = parse_ok("{'Statement':{'Effect':'Deny','Action':'*','Resource':'*','Condition':"
+                         "{'StringEquals':{'aws:SourceIp':'1.2.3.4','s3:NoSuchKey':'x'}}}}",
+                         POLICY_IDENTITY, "unsupported key");
+    assert_string_equal(policy_unsupported_key(p), "s3:NoSuchKey");
+    policy_free(p);
+}
+
 static void test_decision_str(void **state) {
     (void)state;
     assert_string_equal(policy_decision_str(POLICY_ALLOW), "allowed");
@@ -978,7 +1023,7 @@ static void add_rows(struct CMUnitTest *t, size_t *n, const char *prefix, const 
 }
 
 int main(void) {
-    size_t total = COUNT(EVAL) + COUNT(MALFORMED) + COUNT(PUBLIC) + 5, n = 0;
+    size_t total = COUNT(EVAL) + COUNT(MALFORMED) + COUNT(PUBLIC) + 6, n = 0;
     struct CMUnitTest *t = calloc(total, sizeof *t);
     char **owned = calloc(total, sizeof *owned);
     add_rows(t, &n, "eval", EVAL, COUNT(EVAL), sizeof EVAL[0], test_eval_row, owned);
@@ -989,6 +1034,7 @@ int main(void) {
     t[n++] = (struct CMUnitTest)cmocka_unit_test(test_wildcard);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(test_ctx);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(test_decision_str);
+    t[n++] = (struct CMUnitTest)cmocka_unit_test(test_condition_keys);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(test_trust_without_resource);
     int rc = _cmocka_run_group_tests("policy", t, n, NULL, NULL);
     for (size_t i = 0; i < total; i++)
