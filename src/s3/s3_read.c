@@ -123,12 +123,20 @@ static long no_body(void *arg, uint64_t pos, char *buf, size_t max) {
  * keeps them). A blob already gone means a write replaced the document after
  * it was read: read it again. Unpin with s3_object_unpin. */
 static json_t *load_pinned(s3_op *op) {
+    json_t *prev = NULL;
     for (int attempt = 0; attempt < 8; attempt++) {
         json_t *o = load_object(op);
-        if (!o || s3_object_pin(op->s, o)) return o;
-        json_decref(o);
+        if (!o || s3_object_pin(op->s, o)) {
+            json_decref(prev);
+            return o;
+        }
+        bool same = prev && json_equal(prev, o); /* not replaced: the bytes are lost */
+        json_decref(prev);
+        prev = o;
+        if (same) break;
     }
-    aws_fault_set(&op->f, 503, "SlowDown", "Please reduce your request rate.");
+    json_decref(prev);
+    aws_fault_set(&op->f, 500, "InternalError", "the object's data is missing");
     return NULL;
 }
 
