@@ -236,3 +236,46 @@ def test_get_is_a_snapshot(s3, bucket, sse):
     conn.close()
     assert len(got) == len(data) and sha(got) == sha(data), \
         f"read {len(got)} of {len(data)} bytes, or different bytes"
+
+
+def _age_blobs(data_dir, seconds):
+    old = time.time() - seconds
+    for root, _, files in os.walk(os.path.join(data_dir, "blobs")):
+        if os.path.basename(root) == "tmp":
+            continue
+        for f in files:
+            os.utime(os.path.join(root, f), (old, old))
+
+
+def test_gc_keeps_what_items_name_and_drops_the_rest(make_server):
+    """The start-up clean-up, with every blob older than its grace period: the
+    bytes of objects, multipart objects and in-progress parts (all stored under
+    the bucket's Id) stay; a blob nothing names goes. Completion records go
+    after a day (then a retry is NoSuchUpload)."""
+    srv = make_server("mpgc")
+    s3 = srv.boto3_client("s3")
+    s3.create_bucket(Bucket="gc-bucket")
+    s3.put_object(Bucket="gc-bucket", Key="plain", Body=b"plain bytes")
+    up, parts, data = upload(s3, "gc-bucket", "mp", [5 * MIB, 10])
+    done = complete(s3, "gc-bucket", "mp", up, parts)
+    open_up, open_parts, open_data = upload(s3, "gc-bucket", "open", [5 * MIB])
+    orphan = os.path.join(srv.data_dir, "blobs", "ab", "cd", "abcd" + "0" * 28)
+    os.makedirs(os.path.dirname(orphan), exist_ok=True)
+    with open(orphan, "wb") as f:
+        f.write(b"nobody names me")
+    _age_blobs(srv.data_dir, 7200)
+    srv.restart()
+    assert not os.path.exists(orphan)
+    s3 = srv.boto3_client("s3")
+    assert read_back(s3, "gc-bucket", "plain") == b"plain bytes"
+    assert sha(read_back(s3, "gc-bucket", "mp")) == sha(data)
+    assert complete(s3, "gc-bucket", "mp", up, parts)["ETag"] == done["ETag"]  # record kept
+    complete(s3, "gc-bucket", "open", open_up, open_parts)
+    assert sha(read_back(s3, "gc-bucket", "open")) == sha(open_data)
+    srv.restart(fake_now_offset=2 * 86400)  # housekeeping a day later
+    srv.restart()
+    s3 = srv.boto3_client("s3")
+    with pytest.raises(ClientError) as e:
+        complete(s3, "gc-bucket", "mp", up, parts)
+    assert client_error(e.value)[:2] == ("NoSuchUpload", 404)
+    assert sha(read_back(s3, "gc-bucket", "mp")) == sha(data)
