@@ -18,7 +18,9 @@
  * and the parts left out of the list. A crash after the commit leaves only
  * unnamed blobs (GC garbage); a retried Complete (a client retry, or two at
  * once) finds the upload_done record and answers the same 200 and ETag, as S3
- * does, without touching the object. upload_done records go after a day (GC).
+ * does (shown against real S3 in github.com/adobe/S3Mock/issues/2586; Ceph's
+ * s3-tests check the same ETag on a retry, ceph/s3-tests#739), without touching
+ * the object. upload_done records go after a day (GC).
  * Test hook: CLOISTER_TEST_CRASH_AT=complete-after-commit makes the server
  * _exit(9) right after a Complete's commit (crash tests only). */
 #include "s3/s3_internal.h"
