@@ -164,7 +164,7 @@ def test_upload_part_in_flight_during_complete(s3, bucket):
     body = os.urandom(64 * 1024)
     conn = _presigned_conn(url, "PUT", len(body))
     conn.send(body[:100])
-    time.sleep(0.3)  # the part's upload has begun (upload checked at header time)
+    time.sleep(1.0)  # the part's upload has begun (upload checked at header time)
     done = complete(s3, bucket, key, up, parts)
     conn.send(body[100:])
     resp = conn.getresponse()

@@ -104,7 +104,7 @@ def test_streaming_put_does_not_land_in_recreated_bucket(server):
     body = os.urandom(256 * 1024)
     conn = _raw_put_start(url, len(body))
     conn.send(body[:1000])
-    time.sleep(0.3)  # the server has started the upload (headers checked, bucket loaded)
+    time.sleep(1.0)  # the server has started the upload (headers checked, bucket loaded)
     a.delete_bucket(Bucket=bucket)
     b.create_bucket(Bucket=bucket)
     conn.send(body[1000:])
