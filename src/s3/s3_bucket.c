@@ -81,8 +81,11 @@ void s3_create_bucket(s3_op *op) {
     }
     char ts[21];
     time_format_iso8601(time_now(), ts);
-    json_t *b = json_pack("{s:s, s:s, s:s, s:s}", "Name", op->bucket, "Owner", op->c->account,
-                          "CreationDate", ts, "Region", region && *region ? region : "us-east-1");
+    char *id = s3_bucket_new_id(); /* what its objects and uploads belong to */
+    json_t *b = json_pack("{s:s, s:s, s:s, s:s, s:s}", "Name", op->bucket, "Id", id, "Owner",
+                          op->c->account, "CreationDate", ts, "Region",
+                          region && *region ? region : "us-east-1");
+    free(id);
     free(region);
     char *text = json_dumps(b, JSON_COMPACT);
     json_decref(b);
@@ -135,16 +138,8 @@ void s3_delete_bucket(s3_op *op) {
     bool ok = s3_load_bucket(op) && s3_authorize(op, "s3:DeleteBucket", arn, NULL);
     free(arn);
     if (!ok) return;
-    size_t n = 0;
-    if (store_count(op->s->st, "object", op->bucket, &n) == CL_OK && n > 0) {
-        aws_fault_set(&op->f, 409, "BucketNotEmpty", "The bucket you tried to delete is not empty");
-        return;
-    }
-    if (store_delete(op->s->st, "bucket", "", op->bucket) != CL_OK) {
-        aws_fault_set(&op->f, 404, "NoSuchBucket", "The specified bucket does not exist");
-        return;
-    }
-    op->resp->status = 204;
+    /* one transaction: emptiness check, uploads discarded, bucket removed */
+    if (s3_bucket_drop(op)) op->resp->status = 204;
 }
 
 void s3_get_bucket_location(s3_op *op) {

@@ -76,8 +76,8 @@ static void add_tags(json_t *tags, const char *prefix, const char *keys_name, po
 /* The stored tags of the object the request names. */
 static void existing_tags(const s3_op *op, policy_ctx *ctx) {
     char *text = NULL;
-    if (!op->bucket || !op->key ||
-        store_get(op->s->st, "object", op->bucket, op->key, &text) != CL_OK)
+    if (!op->bucket_id || !op->key ||
+        store_get(op->s->st, "object", op->bucket_id, op->key, &text) != CL_OK)
         return;
     json_t *o = json_loads(text, 0, NULL);
     free(text);
@@ -111,8 +111,8 @@ static void request_tags(const s3_op *op, const char *action, policy_ctx *ctx) {
 static void upload_encryption(const s3_op *op, policy_ctx *ctx) {
     const char *id = kvlist_get(&op->query, "uploadId");
     char *text = NULL;
-    if (!id || !op->bucket || kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption") ||
-        store_get(op->s->st, "upload", op->bucket, id, &text) != CL_OK)
+    if (!id || !op->bucket_id || kvlist_get_ci(&op->req->headers, "x-amz-server-side-encryption") ||
+        store_get(op->s->st, "upload", op->bucket_id, id, &text) != CL_OK)
         return;
     json_t *u = json_loads(text, 0, NULL);
     free(text);

@@ -93,7 +93,7 @@ static bool load_source(s3_op *op, copy_source *src) {
     char *arn = s3_object_arn(src->bucket, src->key);
     if (s3_load_bucket(&sop) && s3_authorize(&sop, "s3:GetObject", arn, NULL)) {
         char *text = NULL;
-        if (store_get(op->s->st, "object", src->bucket, src->key, &text) == CL_OK)
+        if (store_get(op->s->st, "object", sop.bucket_id, src->key, &text) == CL_OK)
             src->object = json_loads(text, 0, NULL);
         free(text);
         if (!src->object)
@@ -237,34 +237,9 @@ static json_t *dest_document(s3_op *op, json_t *src, bool meta_replace, bool tag
     return doc;
 }
 
-typedef struct {
-    const char *bucket, *key, *text;
-    json_t *old; /* the document replaced, if any */
-} replace_meta;
-
-static cl_err put_meta(store *st, void *arg) {
-    replace_meta *r = arg;
-    char *old = NULL;
-    if (store_get(st, "object", r->bucket, r->key, &old) == CL_OK)
-        r->old = json_loads(old, 0, NULL);
-    free(old);
-    return store_put(st, "object", r->bucket, r->key, r->text);
-}
-
+/* In one transaction with the check that the bucket is the one loaded. */
 static bool commit_copy(s3_op *op, json_t *doc) {
-    char *text = json_dumps(doc, JSON_COMPACT);
-    replace_meta r = {op->bucket, op->key, text, NULL};
-    cl_err e = store_txn(op->s->st, put_meta, &r);
-    free(text);
-    if (e != CL_OK) {
-        json_decref(r.old);
-        blob_delete(op->s->blobs, json_string_value(json_object_get(doc, "Blob")));
-        aws_fault_set(&op->f, 500, "InternalError", "could not store the object's metadata");
-        return false;
-    }
-    if (r.old) s3_delete_object_blobs(op->s, r.old); /* replaced bytes go last */
-    json_decref(r.old);
-    return true;
+    return s3_commit_object_doc(op, op->bucket, op->bucket_id, op->key, doc);
 }
 
 static bool copy_checks(s3_op *op, const copy_source *src, bool meta_replace, bool tag_replace) {

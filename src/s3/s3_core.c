@@ -22,6 +22,7 @@ cl_err s3_open(store *st, iam *m, const char *data_dir, const uint8_t *seal_key,
     cl_err e = blob_store_open(dir, &s->blobs);
     free(dir);
     if (e == CL_OK) e = s3_sse_load_node_key(s, data_dir, seal_key);
+    if (e == CL_OK) e = s3_bucket_ids_migrate(s);
     if (e != CL_OK) {
         if (s->blobs) blob_store_close(s->blobs);
         s3_bucket_cache_free(s->buckets);
@@ -112,6 +113,7 @@ bool s3_op_init(s3_op *op, s3 *s, const iam_caller *c, http_request *req, http_r
 
 void s3_op_free(s3_op *op) {
     free(op->bucket);
+    free(op->bucket_id);
     free(op->key);
     kvlist_free(&op->query);
     json_decref(op->bucket_doc);
@@ -159,7 +161,11 @@ bool s3_valid_bucket_name(const char *n) {
 bool s3_load_bucket(s3_op *op) {
     op->bucket_entry = s3_bucket_acquire(op->s, op->bucket);
     if (op->bucket_entry) op->bucket_doc = s3_bucket_entry_doc_copy(op->bucket_entry);
-    if (op->bucket_doc) return true;
+    if (op->bucket_doc) {
+        free(op->bucket_id);
+        op->bucket_id = cl_strdup(s3_bucket_doc_id(op->bucket_doc, op->bucket));
+        return true;
+    }
     aws_fault_set(&op->f, 404, "NoSuchBucket", "The specified bucket does not exist");
     return false;
 }

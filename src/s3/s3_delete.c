@@ -71,19 +71,19 @@ static bool refuse_unsupported(s3_op *op, const s3_delete_request *d) {
 }
 
 typedef struct {
-    const char *bucket, *key;
+    const char *bucket_id, *key;
     json_t *removed; /* the document deleted, if the key existed */
 } delete_one;
 
 static cl_err delete_meta(store *st, void *arg) {
     delete_one *d = arg;
     char *text = NULL;
-    cl_err e = store_get(st, "object", d->bucket, d->key, &text);
+    cl_err e = store_get(st, "object", d->bucket_id, d->key, &text);
     if (e == CL_ERR_NOT_FOUND) return CL_OK; /* already gone: S3 reports it deleted */
     if (e != CL_OK) return e;
     d->removed = json_loads(text, 0, NULL);
     free(text);
-    return store_delete(st, "object", d->bucket, d->key);
+    return store_delete(st, "object", d->bucket_id, d->key);
 }
 
 static void report_error(cl_buf *b, const char *key, const char *code, const char *message) {
@@ -103,7 +103,7 @@ static void delete_key(s3_op *op, const s3_delete_request *d, const char *key, c
         report_error(b, key, "AccessDenied", "Access Denied");
         return;
     }
-    delete_one one = {op->bucket, key, NULL};
+    delete_one one = {op->bucket_id, key, NULL};
     if (store_txn(op->s->st, delete_meta, &one) != CL_OK) {
         json_decref(one.removed);
         report_error(b, key, "InternalError",

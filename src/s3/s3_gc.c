@@ -1,27 +1,62 @@
 /* s3_gc.c — reconciles the blob store with the metadata: a blob that no object,
  * no multipart part and no upload in progress names is garbage (left by a crash
- * between the durable blob and its metadata commit, or by two PUTs racing on one
- * key) and is deleted once it is older than the grace period, so a write whose
- * metadata commit is still in flight is never touched. Runs at start and hourly. */
+ * between the durable blob and its metadata commit, or after a commit and
+ * before the clean-up that followed it) and is deleted once it is older than
+ * the grace period, so a write whose metadata commit is still in flight is
+ * never touched. Runs at start and hourly. It also drops the records of
+ * completed multipart uploads (upload_done) after a day: a retried Complete
+ * older than that gets NoSuchUpload.
+ *
+ * Why the live set is consistent without stopping writers. It is collected
+ * per bucket with the PARTS FIRST, then the objects; each store_list call holds
+ * the store lock for its whole length, so each is a snapshot. A blob B that is
+ * older than the grace period and named by a committed item at any moment
+ * during the collection can only be in one of these states:
+ *   - named by a part: either the part is still there when its upload's parts
+ *     are listed (B is seen), or the upload was completed or aborted before
+ *     that. Completion moves B from the part to the object in ONE transaction
+ *     (s3_multipart.c), which therefore committed before the objects are
+ *     listed: B is seen there, unless the object was replaced or deleted
+ *     since, in which case B is garbage indeed (its replacer deletes it too).
+ *     Abort leaves B garbage.
+ *   - named by an object: objects are listed after the parts in one snapshot;
+ *     an object removed before that released B for good.
+ * No committed item ever starts naming an old blob: every write (PUT, copy,
+ * UploadPart, UploadPartCopy) names a blob it has just finished, younger than
+ * the grace period; completion only moves names from parts to the object.
+ * Listing objects first (the old order) would break this: a completion between
+ * the two listings hides its parts from both. With today's SQLite front
+ * (store.c) the outer bucket listing happens to hold the store lock across its
+ * nested listings, which made the old order safe by accident; the order above
+ * does not depend on it (a backend without one global lock keeps it correct).
+ * Blobs a reader has pinned are spared by blob_delete itself (blob.h). */
 #include "s3/s3_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#define DONE_KEEP_SECONDS 86400 /* how long a completed upload's result is kept */
+
 typedef struct {
     s3 *s;
     char **ids;
     size_t len, cap;
-    const char *bucket;
+    const char *bucket_id;
+    char **done; /* expired upload_done records of the current bucket */
+    size_t done_len, done_cap;
+    time_t done_before;
 } live_set;
 
-static void add_id(live_set *l, const char *id) {
-    if (!id) return;
-    if (l->len == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 256;
-        l->ids = cl_realloc(l->ids, l->cap * sizeof *l->ids);
+static void push(char ***arr, size_t *len, size_t *cap, const char *s) {
+    if (*len == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        *arr = cl_realloc(*arr, *cap * sizeof **arr);
     }
-    l->ids[l->len++] = cl_strdup(id);
+    (*arr)[(*len)++] = cl_strdup(s);
+}
+
+static void add_id(live_set *l, const char *id) {
+    if (id) push(&l->ids, &l->len, &l->cap, id);
 }
 
 /* An object or part document: its Blob and the Blobs of its Parts. */
@@ -41,18 +76,38 @@ static bool add_doc(void *arg, const char *name, const char *text) {
 static bool add_upload(void *arg, const char *upload_id, const char *text) {
     (void)text;
     live_set *l = arg;
-    char *scope = cl_sprintf("%s/%s", l->bucket, upload_id);
+    char *scope = cl_sprintf("%s/%s", l->bucket_id, upload_id);
     store_list(l->s->st, "part", scope, NULL, NULL, 0, add_doc, l, NULL);
     free(scope);
     return true;
 }
 
-static bool add_bucket(void *arg, const char *bucket, const char *text) {
-    (void)text;
+static bool note_done(void *arg, const char *upload_id, const char *text) {
     live_set *l = arg;
-    l->bucket = bucket;
-    store_list(l->s->st, "object", bucket, NULL, NULL, 0, add_doc, l, NULL);
-    store_list(l->s->st, "upload", bucket, NULL, NULL, 0, add_upload, l, NULL);
+    json_t *d = json_loads(text, 0, NULL);
+    time_t t = 0;
+    const char *ts = json_string_value(json_object_get(d, "Completed"));
+    if (!ts || time_parse_iso8601(slice_cstr(ts), &t) != CL_OK || t < l->done_before) {
+        char *both = cl_sprintf("%s/%s", l->bucket_id, upload_id); /* ids hold no '/' */
+        push(&l->done, &l->done_len, &l->done_cap, both);
+        free(both);
+    }
+    json_decref(d);
+    return true;
+}
+
+static bool add_bucket(void *arg, const char *bucket, const char *text) {
+    live_set *l = arg;
+    json_t *b = json_loads(text, 0, NULL);
+    char *id = cl_strdup(s3_bucket_doc_id(b, bucket));
+    json_decref(b);
+    l->bucket_id = id;
+    /* parts before objects: see the header comment */
+    store_list(l->s->st, "upload", id, NULL, NULL, 0, add_upload, l, NULL);
+    store_list(l->s->st, "object", id, NULL, NULL, 0, add_doc, l, NULL);
+    store_list(l->s->st, "upload_done", id, NULL, NULL, 0, note_done, l, NULL);
+    l->bucket_id = NULL;
+    free(id);
     return true;
 }
 
@@ -66,8 +121,14 @@ static bool is_live(void *arg, const char *id) {
 }
 
 cl_err s3_gc(s3 *s, time_t older_than, size_t *removed) {
-    live_set l = {.s = s};
+    live_set l = {.s = s, .done_before = time_now() - DONE_KEEP_SECONDS};
     cl_err e = store_list(s->st, "bucket", "", NULL, NULL, 0, add_bucket, &l, NULL);
+    for (size_t i = 0; i < l.done_len; i++) { /* deleted once no listing runs */
+        char *slash = strrchr(l.done[i], '/');
+        *slash = 0;
+        store_delete(s->st, "upload_done", l.done[i], slash + 1);
+        free(l.done[i]);
+    }
     if (e == CL_OK) {
         if (l.len) qsort(l.ids, l.len, sizeof *l.ids, cmp_str);
         e = blob_gc(s->blobs, older_than, is_live, &l, removed);
@@ -75,5 +136,6 @@ cl_err s3_gc(s3 *s, time_t older_than, size_t *removed) {
     for (size_t i = 0; i < l.len; i++)
         free(l.ids[i]);
     free(l.ids);
+    free(l.done);
     return e;
 }

@@ -1,12 +1,26 @@
 /* s3_internal.h — shared between the files of src/s3, not for other modules.
  * Meta store kinds (scope / name):
- *   bucket  ""      / bucket name  {Name, Owner, CreationDate, Region, Policy?, PAB?}
- *   object  bucket  / object key   {Blob, Size, ETag, LastModified, ContentType, Meta{},
+ *   bucket  ""      / bucket name  {Name, Id, Owner, CreationDate, Region, Policy?, PAB?}
+ *   object  bucket id / object key {Blob, Size, ETag, LastModified, ContentType, Meta{},
  *                                   Headers{}, Checksum{algo: b64}?, Tags{k: v}?, Owner}
+ *   upload  bucket id / uploadId   (s3_multipart.c)
+ *   part    bucket id "/" uploadId / %05d (s3_multipart.c)
+ *   upload_done bucket id / uploadId {Key, ETag, Completed, SSE?}: a completed
+ *                                   upload, so a retried Complete answers the same
  *   account_pab ""  / account id   {BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy,
  *                                   RestrictPublicBuckets} (S3 Control, s3_control.c)
+ * Buckets are named globally but everything in them belongs to the bucket's
+ * unique Id, never to its name: a deleted name re-created (by anyone) is a new
+ * Id and sees nothing of the old bucket. New Ids are "B" + 32 upper-case hex
+ * characters (random), which no bucket name can equal (names are lower case).
+ * Buckets created before Ids existed get Id = their name when the server
+ * starts (s3_bucket_ids_migrate), so their items stay where they are; a new
+ * bucket of that name after a delete gets a random Id. A write of an object
+ * checks, in the same meta-store transaction, that the bucket name still has
+ * the Id the request started with (s3_bucket_txn_check).
  * Object bytes live in the blob store (store/blob.h); metadata is committed only
- * after the blob is durable, and removed before the blob is deleted. */
+ * after the blob is durable, and removed before the blob is deleted. A blob is
+ * deleted only after the commit that removed the last document naming it. */
 #ifndef CLOISTER_S3_INTERNAL_H
 #define CLOISTER_S3_INTERNAL_H
 
@@ -40,6 +54,7 @@ typedef struct {
     char *key;    /* decoded object key, NULL for bucket-level requests */
     cl_kvlist query;
     json_t *bucket_doc;            /* loaded by s3_load_bucket: the op's own copy, free to edit */
+    char *bucket_id;               /* the loaded bucket's unique Id: the scope of its items */
     s3_bucket_entry *bucket_entry; /* the cached entry it came from (policy parsed) */
     aws_fault f;
 } s3_op;
@@ -202,5 +217,37 @@ bool s3_commit_part(s3_op *op, const char *upload_id, int part, const char *blob
                     const char *context);
 /* Deletes the blob(s) of an object document (single blob or parts). */
 void s3_delete_object_blobs(s3 *s, json_t *object);
+/* Deletes the blobs of `old` that `now` (may be NULL) does not name: what a
+ * committed replacement of old by now freed. */
+void s3_delete_replaced_blobs(s3 *s, json_t *old, json_t *now);
+
+/* Bucket identity (s3_bucket.c). The Id of a bucket document (its name for a
+ * document from before Ids). */
+const char *s3_bucket_doc_id(json_t *bucket_doc, const char *name);
+/* Inside a store_txn: CL_OK if bucket `name` exists with Id `id`, else
+ * CL_ERR_NOT_FOUND (deleted, or re-created as another bucket). */
+cl_err s3_bucket_txn_check(store *st, const char *name, const char *id);
+/* A fresh random Id (malloc'd). */
+char *s3_bucket_new_id(void);
+/* DeleteBucket's transaction (s3_bucket_id.c): false with the fault set. */
+bool s3_bucket_drop(s3_op *op);
+/* Gives every bucket document without an Id the Id = its name (at start). */
+cl_err s3_bucket_ids_migrate(s3 *s);
+/* Commits an object document under (bucket_id, key) in one transaction that
+ * first checks the bucket still has that Id; then deletes the replaced
+ * object's blobs that doc does not name. On failure the fault is set
+ * (NoSuchBucket, InternalError) and doc's own blobs are deleted. */
+bool s3_commit_object_doc(s3_op *op, const char *bucket, const char *bucket_id, const char *key,
+                          json_t *doc);
+/* The same, for callers already inside a store_txn: *old gets the replaced doc. */
+cl_err s3_object_put_txn(store *st, const char *bucket, const char *bucket_id, const char *key,
+                         json_t *doc, json_t **old);
+/* Pins every blob of an object document (see blob_pin_id): false if one is
+ * already gone (the document was replaced meanwhile: read it again). */
+bool s3_object_pin(s3 *s, json_t *object);
+void s3_object_unpin(s3 *s, json_t *object);
+/* Test-only fault injection: true when CLOISTER_TEST_CRASH_AT names `point`
+ * (the caller then _exit(9)s, as a kill -9 would). Never set in production. */
+bool s3_test_crash_at(const char *point);
 
 #endif

@@ -134,7 +134,7 @@ void s3_list_objects(s3_op *op) {
     if (after && l.delim && *l.delim)
         l.last_cp = cl_strdup(after); /* resume after a listed prefix */
     if (l.max > 0)
-        store_list(op->s->st, "object", op->bucket, l.prefix, after, 0, list_one, &l, NULL);
+        store_list(op->s->st, "object", op->bucket_id, l.prefix, after, 0, list_one, &l, NULL);
     write_result(op, &l, v2, marker, token, v2 ? marker : NULL);
     free(after);
     free(l.last_cp);

@@ -18,7 +18,7 @@
 
 typedef struct {
     s3 *s;
-    char *bucket, *key, *owner;
+    char *bucket, *bucket_id, *key, *owner; /* bucket_id: the bucket when the PUT began */
     blob_writer *w;
     crypto_md5_ctx *md5;
     crypto_sha256_ctx *sha; /* when x-amz-content-sha256 is a digest */
@@ -53,6 +53,7 @@ static void upload_free(void *arg) {
     s3_enc_free(&u->enc);
     free(u->upload_id);
     free(u->bucket);
+    free(u->bucket_id);
     free(u->key);
     free(u->owner);
     free(u);
@@ -227,6 +228,7 @@ void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_respons
         u = cl_calloc(1, sizeof *u);
         *u = (s3_upload){.s = s,
                          .bucket = cl_strdup(op.bucket),
+                         .bucket_id = cl_strdup(op.bucket_id),
                          .key = cl_strdup(op.key),
                          .owner =
                              cl_strdup(json_string_value(json_object_get(op.bucket_doc, "Owner")))};
@@ -306,7 +308,9 @@ static bool verify_body(s3_op *op, s3_upload *u, char *checksum_b64, checksum_al
     return true;
 }
 
-/* Commits the object: blob durable first, then metadata; the replaced blob goes last. */
+/* Commits the object: blob durable first, then metadata (in one transaction
+ * with the check that the bucket was not deleted meanwhile: else NoSuchBucket
+ * and the blob is discarded); the replaced blobs go last. */
 static bool commit_object(s3_op *op, s3_upload *u, const char *etag, checksum_algo algo,
                           const char *ck) {
     char id[BLOB_ID_LEN + 1], ts[21];
@@ -330,26 +334,15 @@ static bool commit_object(s3_op *op, s3_upload *u, const char *etag, checksum_al
     if (u->enc.on) json_object_set(u->doc, "SSE", u->enc.record);
     if (algo != CHECKSUM_NONE && *ck)
         json_object_set_new(u->doc, "Checksum", json_pack("{s:s}", checksum_algo_name(algo), ck));
-    char *old_text = NULL, *text = json_dumps(u->doc, JSON_COMPACT);
-    store_get(op->s->st, "object", u->bucket, u->key, &old_text);
-    e = store_put(op->s->st, "object", u->bucket, u->key, text);
-    free(text);
-    if (e != CL_OK) {
-        blob_delete(op->s->blobs, id);
-        free(old_text);
-        aws_fault_set(&op->f, 500, "InternalError", "could not store the object's metadata");
-        return false;
-    }
-    json_t *old = old_text ? json_loads(old_text, 0, NULL) : NULL;
-    if (old) s3_delete_object_blobs(op->s, old);
-    json_decref(old);
-    free(old_text);
-    return true;
+    /* committed only if the bucket is still the one the PUT began in */
+    return s3_commit_object_doc(op, u->bucket, u->bucket_id, u->key, u->doc);
 }
 
 void s3_finish_upload(s3_op *op) {
     s3_upload *u = op->req->state;
     op->req->op = "PutObject";
+    free(op->bucket_id); /* the bucket as it was when the PUT began */
+    op->bucket_id = cl_strdup(u->bucket_id);
     char ck[CHECKSUM_B64_MAX];
     checksum_algo algo;
     if (!verify_body(op, u, ck, &algo)) return;

@@ -8,7 +8,13 @@
  * The data key is fetched once when the reader opens (for SSE-KMS that is the
  * caller's kms:Decrypt), kept in the reader, and zeroised when it closes. A
  * blob whose size does not match its recorded plaintext size, or a segment
- * that fails authentication, is a read error: no unverified byte goes out. */
+ * that fails authentication, is a read error: no unverified byte goes out.
+ *
+ * Snapshot: the reader pins every blob of the object when it opens (blob.h), so
+ * a response that has started delivers the object as it was even if it is
+ * overwritten or deleted meanwhile; the blobs go when the reader is freed. A
+ * blob already gone at open means the document read is stale (replaced since):
+ * the open fails and GET reads the document again. */
 #include "s3/s3_internal.h"
 
 #include "crypto/crypto.h"
@@ -18,7 +24,9 @@
 
 struct s3_obj_reader {
     blob_store *blobs;
-    json_t *parts; /* [{Blob, Size, Context?}] */
+    json_t *parts;  /* [{Blob, Size, Context?}] */
+    json_t *pinned; /* {Parts: parts} while its blobs are pinned */
+    s3 *s;
     bool enc;
     uint8_t key[32];
     size_t cur;      /* part index of the open blob */
@@ -41,6 +49,8 @@ static void close_part(s3_obj_reader *r) {
 void s3_obj_reader_free(s3_obj_reader *r) {
     if (!r) return;
     close_part(r);
+    if (r->pinned) s3_object_unpin(r->s, r->pinned);
+    json_decref(r->pinned);
     json_decref(r->parts);
     cl_cleanse(r->key, sizeof r->key);
     free(r);
@@ -50,6 +60,7 @@ bool s3_obj_reader_open(s3_op *op, json_t *object, const char *customer_prefix,
                         s3_obj_reader **out) {
     s3_obj_reader *r = cl_calloc(1, sizeof *r);
     r->blobs = op->s->blobs;
+    r->s = op->s;
     json_t *rec = json_object_get(object, "SSE");
     json_t *parts = json_object_get(object, "Parts");
     if (parts)
@@ -58,6 +69,14 @@ bool s3_obj_reader_open(s3_op *op, json_t *object, const char *customer_prefix,
         r->parts =
             json_pack("[{s:O, s:O, s:O*}]", "Blob", json_object_get(object, "Blob"), "Size",
                       json_object_get(object, "Size"), "Context", json_object_get(rec, "Context"));
+    json_t *pin = json_pack("{s:O}", "Parts", r->parts);
+    if (!s3_object_pin(op->s, pin)) {
+        json_decref(pin);
+        aws_fault_set(&op->f, 500, "InternalError", "the object's data is missing");
+        s3_obj_reader_free(r);
+        return false;
+    }
+    r->pinned = pin;
     if (rec) {
         r->enc = true;
         if (!s3_sse_object_key(op, rec, customer_prefix, r->key)) {

@@ -1,6 +1,8 @@
 /* s3_read.c — GetObject, HeadObject and DeleteObject. Reads send the blob's
  * file zero-copy (sendfile through libmicrohttpd), with Range (single range, as
- * S3) and the conditional headers evaluated in RFC 7232's order. */
+ * S3) and the conditional headers evaluated in RFC 7232's order. A response that has started
+ * delivers the object it started with (its blobs are pinned, then held open or pinned by the
+ * reader), whatever writes come meanwhile. */
 #include "s3/s3_internal.h"
 
 #include <inttypes.h>
@@ -12,7 +14,7 @@
 static json_t *load_object(s3_op *op) {
     char *text = NULL;
     json_t *o = NULL;
-    if (store_get(op->s->st, "object", op->bucket, op->key, &text) == CL_OK)
+    if (store_get(op->s->st, "object", op->bucket_id, op->key, &text) == CL_OK)
         o = json_loads(text, 0, NULL);
     free(text);
     if (o) return o;
@@ -116,6 +118,28 @@ static long no_body(void *arg, uint64_t pos, char *buf, size_t max) {
     return -1;
 }
 
+/* The object's document with its blobs pinned (s3_object_pin), so the bytes
+ * it names stay until the response is built (the reader or the open fd then
+ * keeps them). A blob already gone means a write replaced the document after
+ * it was read: read it again. Unpin with s3_object_unpin. */
+static json_t *load_pinned(s3_op *op) {
+    json_t *prev = NULL;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        json_t *o = load_object(op);
+        if (!o || s3_object_pin(op->s, o)) {
+            json_decref(prev);
+            return o;
+        }
+        bool same = prev && json_equal(prev, o); /* not replaced: the bytes are lost */
+        json_decref(prev);
+        prev = o;
+        if (same) break;
+    }
+    json_decref(prev);
+    aws_fault_set(&op->f, 500, "InternalError", "the object's data is missing");
+    return NULL;
+}
+
 static void send_body(s3_op *op, json_t *o, uint64_t off, uint64_t len) {
     if (strcmp(op->req->method, "HEAD") == 0) {
         op->resp->reader = no_body;
@@ -142,7 +166,7 @@ void s3_get_object(s3_op *op, bool head) {
     char *arn = s3_object_arn(op->bucket, op->key);
     bool ok = s3_load_bucket(op) && s3_authorize(op, "s3:GetObject", arn, NULL);
     free(arn);
-    json_t *o = ok ? load_object(op) : NULL;
+    json_t *o = ok ? load_pinned(op) : NULL;
     if (!o) return;
     const char *etag = json_string_value(json_object_get(o, "ETag"));
     time_t modified = 0;
@@ -165,6 +189,7 @@ void s3_get_object(s3_op *op, bool head) {
         http_set_header(op->resp, "Content-Range", cr);
     } else {
         if (!s3_sse_key_check(op, o)) { /* SSE-C: the request must carry the key */
+            s3_object_unpin(op->s, o);
             json_decref(o);
             return;
         }
@@ -182,7 +207,22 @@ void s3_get_object(s3_op *op, bool head) {
         send_body(op, o, off, len);
         (void)head; /* libmicrohttpd sends no body for HEAD, only its length */
     }
+    s3_object_unpin(op->s, o); /* the body holds its own: an open fd or the reader's pins */
     json_decref(o);
+}
+
+typedef struct {
+    const char *bucket_id, *key;
+    json_t **removed;
+} obj_del;
+
+static cl_err delete_txn(store *st, void *arg) {
+    obj_del *d = arg;
+    char *text = NULL;
+    if (store_get(st, "object", d->bucket_id, d->key, &text) != CL_OK) return CL_OK;
+    *d->removed = json_loads(text, 0, NULL);
+    free(text);
+    return store_delete(st, "object", d->bucket_id, d->key);
 }
 
 void s3_object_delete(s3_op *op) {
@@ -190,14 +230,11 @@ void s3_object_delete(s3_op *op) {
     bool ok = s3_load_bucket(op) && s3_authorize(op, "s3:DeleteObject", arn, NULL);
     free(arn);
     if (!ok) return;
-    char *text = NULL;
-    if (store_get(op->s->st, "object", op->bucket, op->key, &text) == CL_OK) {
-        json_t *o = json_loads(text, 0, NULL);
-        /* metadata first, then bytes: a crash in between leaves only garbage */
-        if (store_delete(op->s->st, "object", op->bucket, op->key) == CL_OK && o)
-            s3_delete_object_blobs(op->s, o);
-        json_decref(o);
-        free(text);
-    }
+    /* metadata first (one transaction), then bytes: a crash in between leaves
+     * only garbage */
+    json_t *o = NULL;
+    cl_err e = store_txn(op->s->st, delete_txn, &(obj_del){op->bucket_id, op->key, &o});
+    if (e == CL_OK && o) s3_delete_object_blobs(op->s, o);
+    json_decref(o);
     op->resp->status = 204; /* S3 answers 204 whether or not the key existed */
 }

@@ -68,14 +68,14 @@ void s3_tagging_count_header(http_response *r, json_t *object) {
 /* ---- Put/DeleteObjectTagging: read-modify-write in one transaction ---- */
 
 typedef struct {
-    const char *bucket, *key;
+    const char *bucket_id, *key;
     json_t *tags; /* borrowed; NULL removes the tags */
 } tag_update;
 
 static cl_err update_tags(store *st, void *arg) {
     tag_update *u = arg;
     char *text = NULL;
-    cl_err e = store_get(st, "object", u->bucket, u->key, &text);
+    cl_err e = store_get(st, "object", u->bucket_id, u->key, &text);
     if (e != CL_OK) return e;
     json_t *o = json_loads(text, 0, NULL);
     free(text);
@@ -85,14 +85,14 @@ static cl_err update_tags(store *st, void *arg) {
     else
         json_object_del(o, "Tags");
     text = json_dumps(o, JSON_COMPACT);
-    e = store_put(st, "object", u->bucket, u->key, text);
+    e = store_put(st, "object", u->bucket_id, u->key, text);
     free(text);
     json_decref(o);
     return e;
 }
 
 static bool store_tags(s3_op *op, json_t *tags) {
-    tag_update u = {op->bucket, op->key, tags};
+    tag_update u = {op->bucket_id, op->key, tags};
     cl_err e = store_txn(op->s->st, update_tags, &u);
     if (e == CL_ERR_NOT_FOUND)
         aws_fault_set(&op->f, 404, "NoSuchKey", "The specified key does not exist.");
@@ -119,7 +119,7 @@ static void put_tagging(s3_op *op) {
 static void get_tagging(s3_op *op) {
     char *text = NULL;
     json_t *o = NULL;
-    if (store_get(op->s->st, "object", op->bucket, op->key, &text) == CL_OK)
+    if (store_get(op->s->st, "object", op->bucket_id, op->key, &text) == CL_OK)
         o = json_loads(text, 0, NULL);
     free(text);
     if (!o) {

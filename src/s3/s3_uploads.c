@@ -165,7 +165,7 @@ void s3_list_multipart_uploads(s3_op *op) {
     free(arn);
     if (!ok) return;
     upload_rows rows = {.prefix = l.prefix};
-    store_list(op->s->st, "upload", op->bucket, NULL, NULL, 0, collect, &rows, NULL);
+    store_list(op->s->st, "upload", op->bucket_id, NULL, NULL, 0, collect, &rows, NULL);
     if (rows.len) qsort(rows.rows, rows.len, sizeof *rows.rows, row_cmp);
     list_rows(op, &l, &rows, max);
     for (size_t i = 0; i < rows.len; i++) {

@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +31,25 @@
 #define PATH_LEN (2 + 1 + 2 + 1 + BLOB_ID_LEN + 1) /* "ab/cd/<id>" */
 #define ID_TRIES 8
 
+#define PIN_SLOTS 64
+
 struct blob_store {
     int root_fd;
     int tmp_fd;
     /* bit n set: fan-out dir n is known durable. 0..255 = "ab", then "ab/cd". */
     uint8_t dir_ok[(FANOUT + FANOUT * FANOUT) / 8];
+    pthread_mutex_t pin_lock; /* guards pins and every unlink of a finished blob */
+    struct blob_pin *pins[PIN_SLOTS];
 };
+
+/* A pinned blob: readers in flight (refs); doomed when deleted meanwhile, so
+ * the last unpin unlinks it. */
+typedef struct blob_pin {
+    char id[BLOB_ID_LEN + 1];
+    unsigned refs;
+    bool doomed;
+    struct blob_pin *next;
+} blob_pin;
 
 struct blob_writer {
     blob_store *bs;
@@ -143,6 +157,7 @@ static cl_err open_dirs(blob_store *bs, const char *dir) {
 cl_err blob_store_open(const char *dir, blob_store **out) {
     blob_store *bs = cl_calloc(1, sizeof *bs);
     bs->root_fd = bs->tmp_fd = -1;
+    pthread_mutex_init(&bs->pin_lock, NULL);
     cl_err e = open_dirs(bs, dir);
     if (e != CL_OK) {
         blob_store_close(bs);
@@ -157,6 +172,13 @@ void blob_store_close(blob_store *bs) {
     if (!bs) return;
     if (bs->tmp_fd >= 0) close(bs->tmp_fd);
     if (bs->root_fd >= 0) close(bs->root_fd);
+    for (size_t i = 0; i < PIN_SLOTS; i++)
+        while (bs->pins[i]) { /* every reader should be gone; forget stray pins */
+            blob_pin *p = bs->pins[i];
+            bs->pins[i] = p->next;
+            free(p);
+        }
+    pthread_mutex_destroy(&bs->pin_lock);
     free(bs);
 }
 
@@ -349,12 +371,65 @@ cl_err blob_stat(blob_store *bs, const char *id, uint64_t *size) {
     return CL_OK;
 }
 
-cl_err blob_delete(blob_store *bs, const char *id) {
-    if (!blob_id_valid(id)) return CL_ERR_INVALID;
+static blob_pin **pin_find(blob_store *bs, const char *id) {
+    blob_pin **pp = &bs->pins[((unsigned char)id[0] * 31u + (unsigned char)id[1]) % PIN_SLOTS];
+    while (*pp && strcmp((*pp)->id, id) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static cl_err unlink_blob(blob_store *bs, const char *id) {
     char path[PATH_LEN];
     blob_path(path, id);
     if (unlinkat(bs->root_fd, path, 0) != 0) return errno == ENOENT ? CL_ERR_NOT_FOUND : CL_ERR_IO;
     return CL_OK;
+}
+
+cl_err blob_pin_id(blob_store *bs, const char *id) {
+    if (!blob_id_valid(id)) return CL_ERR_INVALID;
+    char path[PATH_LEN];
+    blob_path(path, id);
+    struct stat st;
+    pthread_mutex_lock(&bs->pin_lock);
+    blob_pin **pp = pin_find(bs, id);
+    cl_err e = CL_OK;
+    if (*pp) {
+        (*pp)->refs++; /* present until its last unpin, even if doomed */
+    } else if (fstatat(bs->root_fd, path, &st, 0) != 0) {
+        e = errno == ENOENT ? CL_ERR_NOT_FOUND : CL_ERR_IO;
+    } else {
+        blob_pin *p = cl_calloc(1, sizeof *p);
+        memcpy(p->id, id, BLOB_ID_LEN + 1);
+        p->refs = 1;
+        *pp = p;
+    }
+    pthread_mutex_unlock(&bs->pin_lock);
+    return e;
+}
+
+void blob_unpin_id(blob_store *bs, const char *id) {
+    if (!blob_id_valid(id)) return;
+    pthread_mutex_lock(&bs->pin_lock);
+    blob_pin **pp = pin_find(bs, id), *p = *pp;
+    if (p && --p->refs == 0) {
+        *pp = p->next;
+        if (p->doomed) unlink_blob(bs, id);
+        free(p);
+    }
+    pthread_mutex_unlock(&bs->pin_lock);
+}
+
+cl_err blob_delete(blob_store *bs, const char *id) {
+    if (!blob_id_valid(id)) return CL_ERR_INVALID;
+    pthread_mutex_lock(&bs->pin_lock);
+    blob_pin *p = *pin_find(bs, id);
+    cl_err e = CL_OK;
+    if (p)
+        p->doomed = true; /* the last reader's unpin unlinks it */
+    else
+        e = unlink_blob(bs, id);
+    pthread_mutex_unlock(&bs->pin_lock);
+    return e;
 }
 
 /* ---- reconciliation ---- */

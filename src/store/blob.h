@@ -32,7 +32,8 @@
  * or blob_read_cb as a crypto_seg_read_fn), and the fd for zero-copy sendfile
  * (borrowed with blob_fd, or owned with blob_take_fd for APIs that close it).
  * Blobs are immutable once finished, so readers need no locking; an open reader
- * keeps reading the bytes it opened even if the blob is deleted meanwhile.
+ * keeps reading the bytes it opened even if the blob is deleted meanwhile, and a
+ * pinned blob (blob_pin_id) is not removed until it is unpinned.
  *
  * Thread safety: a blob_store may be used from any number of threads; a writer or
  * reader belongs to one thread at a time. Finish or abort every writer and close
@@ -89,10 +90,20 @@ int blob_fd(const blob_reader *r);
 int blob_take_fd(blob_reader *r);
 void blob_close(blob_reader *r); /* NULL is fine */
 
+/* Pins: a reader that will open a blob later (an object's parts, read one by
+ * one) pins it first. blob_pin_id fails with CL_ERR_NOT_FOUND if the blob is
+ * already gone; once pinned, a blob_delete (or blob_gc) only marks it, and the
+ * last blob_unpin_id unlinks it. Pins are in memory: a crash forgets them, and
+ * a marked blob is then garbage, which the durability contract tolerates.
+ * Pins nest (reference counted); every pin needs its unpin. */
+cl_err blob_pin_id(blob_store *bs, const char *id);
+void blob_unpin_id(blob_store *bs, const char *id);
+
 /* Size of a finished blob without opening it. CL_ERR_NOT_FOUND if absent. */
 cl_err blob_stat(blob_store *bs, const char *id, uint64_t *size);
 /* CL_ERR_NOT_FOUND if absent. Not fsynced: a delete undone by a crash leaves
- * garbage for GC, which the contract above already tolerates. */
+ * garbage for GC, which the contract above already tolerates. A pinned blob is
+ * only marked (CL_OK) and goes with its last unpin. */
 cl_err blob_delete(blob_store *bs, const char *id);
 
 /* ---- reconciliation ---- */

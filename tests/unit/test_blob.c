@@ -1,11 +1,11 @@
 /* test_blob.c — the blob store and the segmented AEAD that SSE stores in it.
  * Blob store: streamed round trips at the segment-size edges and past 5 MiB,
  * random ranges, abort, stale temp sweeping (and sparing live writers), delete,
- * walk and GC, and kill -9 durability: every id a child reported finished reads
- * back byte-exact after its SIGKILL, with no temp files left after reopen.
- * crypto_seg: NIST GCM vectors for the primitive, size arithmetic, round trips
- * with random pieces and ranges, and every tampering the format must catch.
- * Randomness is a seeded xorshift (seed printed; CL_TEST_SEED to replay). */
+ * walk and GC, pins deferring deletes, and kill -9 durability: every id a child reported finished
+ * reads back byte-exact after its SIGKILL, with no temp files left after reopen. crypto_seg: NIST
+ * GCM vectors for the primitive, size arithmetic, round trips with random pieces and ranges, and
+ * every tampering the format must catch. Randomness is a seeded xorshift (seed printed;
+ * CL_TEST_SEED to replay). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -309,6 +309,45 @@ static void test_delete_walk_gc(void **s) {
     assert_int_equal(w.n, 2);
     assert_int_equal(blob_open(bs, ids[0], &r), CL_OK);
     blob_close(r);
+    blob_store_close(bs);
+}
+
+static bool none_live(void *arg, const char *id) {
+    (void)arg, (void)id;
+    return false;
+}
+
+/* Pins: a pinned blob survives blob_delete and blob_gc until its last unpin;
+ * pinning a deleted blob fails; pins nest. */
+static void test_pins_defer_delete(void **s) {
+    (void)s;
+    blob_store *bs = open_store("pins");
+    char a[BLOB_ID_LEN + 1], b[BLOB_ID_LEN + 1];
+    write_blob(bs, (const uint8_t *)"pinned", 6, a);
+    write_blob(bs, (const uint8_t *)"free", 4, b);
+    assert_int_equal(blob_pin_id(bs, a), CL_OK);
+    assert_int_equal(blob_pin_id(bs, a), CL_OK); /* nested */
+    assert_int_equal(blob_delete(bs, a), CL_OK); /* only marked */
+    uint64_t size = 0;
+    assert_int_equal(blob_stat(bs, a, &size), CL_OK);
+    assert_int_equal(size, 6);
+    assert_int_equal(blob_pin_id(bs, a), CL_OK); /* a marked blob is still there to pin */
+    blob_unpin_id(bs, a);
+    size_t removed = 99;
+    assert_int_equal(blob_gc(bs, time(NULL) + 10, none_live, NULL, &removed), CL_OK);
+    assert_int_equal(blob_stat(bs, a, &size), CL_OK); /* GC spares it too */
+    assert_int_equal(blob_stat(bs, b, &size), CL_ERR_NOT_FOUND);
+    blob_unpin_id(bs, a);
+    assert_int_equal(blob_stat(bs, a, &size), CL_OK); /* one pin left */
+    blob_unpin_id(bs, a);
+    assert_int_equal(blob_stat(bs, a, &size), CL_ERR_NOT_FOUND); /* the last unpin unlinked it */
+    assert_int_equal(blob_pin_id(bs, a), CL_ERR_NOT_FOUND);
+    assert_int_equal(blob_pin_id(bs, "not-an-id"), CL_ERR_INVALID);
+    char c[BLOB_ID_LEN + 1];
+    write_blob(bs, (const uint8_t *)"kept", 4, c);
+    assert_int_equal(blob_pin_id(bs, c), CL_OK);
+    blob_unpin_id(bs, c); /* never deleted: unpinning leaves it */
+    assert_int_equal(blob_stat(bs, c, &size), CL_OK);
     blob_store_close(bs);
 }
 
@@ -711,6 +750,7 @@ int main(void) {
         cmocka_unit_test(test_abort_leaves_nothing),
         cmocka_unit_test(test_stale_tmp_swept_live_spared),
         cmocka_unit_test(test_delete_walk_gc),
+        cmocka_unit_test(test_pins_defer_delete),
         cmocka_unit_test(test_kill9_durability),
         cmocka_unit_test(test_gcm_vectors),
         cmocka_unit_test(test_seg_sizes),
