@@ -46,6 +46,12 @@ def rss_mib(pid):
     raise AssertionError("no VmRSS")
 
 
+def sanitized(pid):
+    """True for an ASan build: its shadow memory and quarantine of freed blocks add to RSS."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "libasan" in f.read()
+
+
 def connect(port, src=None, timeout=5):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(timeout)
@@ -182,7 +188,9 @@ def test_preauth_memory_bounded(make_server):
     """Bodies that no verified signature covers are capped (1 MiB each, 32 MiB
     in all by default): 40 anonymous 8 MiB POSTs get 413 before their body, 20
     IAM-style ones likewise, 40 chunked ones are buffered only up to the pool
-    (the rest answered 503 SlowDown). The old server buffered every byte (343 MB)."""
+    (the rest answered 503 SlowDown). RSS grows under 64 MiB (128 MiB with ASan,
+    whose quarantine keeps freed blocks); the old server buffered every byte
+    (+244 MiB here, 343 MB in the issue)."""
     srv = make_server("dos-mem")
     pid = srv.proc.pid
     port = srv.port
@@ -230,8 +238,12 @@ def test_preauth_memory_bounded(make_server):
                     s.sendall(piece)
             except OSError:
                 pass
-        time.sleep(0.5)
-        rss1 = rss_mib(pid)
+        rss1, t_end = rss_mib(pid), time.monotonic() + 4
+        while time.monotonic() < t_end:  # until the server has taken in what was sent
+            time.sleep(0.3)
+            prev, rss1 = rss1, rss_mib(pid)
+            if abs(rss1 - prev) < 0.5:
+                break
         grew = rss1 - rss0
         busy = 0
         for s in chunked:
@@ -243,7 +255,8 @@ def test_preauth_memory_bounded(make_server):
             busy += status == 503 and b"SlowDown" in data
         print(f"RSS {rss0:.1f} -> {rss1:.1f} MiB (+{grew:.1f}); refused before the body: "
               f"{refused_early}/60; chunked answered 503 SlowDown: {busy}/40")
-        assert grew < 64, f"server RSS grew by {grew:.1f} MiB (from {rss0:.1f}) for unauthenticated bodies"
+        bound = 128 if sanitized(pid) else 64
+        assert grew < bound, f"server RSS grew by {grew:.1f} MiB (from {rss0:.1f}) for unauthenticated bodies"
         assert refused_early == 60, f"only {refused_early}/60 over-limit pre-auth bodies were refused at once"
         assert busy >= 1, "the pre-auth pool (32 MiB) never answered SlowDown"
         assert srv.healthy()
