@@ -37,7 +37,8 @@ static const char SERVE_USAGE[] =
     "  --web-dir DIR               the pages at /por/ (default the source web/)\n"
     "  --verbose                   debug logging\n"
     "resource limits (0 = no limit; sizes take K, M or G):\n"
-    "  --max-connections N         open connections per listener (default 1000)\n"
+    "  --max-connections N         open connections per listener (default 4096;\n"
+    "                              0: libmicrohttpd's own, about 1000)\n"
     "  --max-connections-per-ip N  open connections from one client address (default 128)\n"
     "  --header-timeout S          seconds to send a request's headers (default 10)\n"
     "  --min-body-rate BYTES       a body's least average rate per second, after\n"
@@ -88,7 +89,7 @@ static int parse_limit(const char *a, const char *v, serve_opts *o) {
 static int parse_opts(int argc, char **argv, serve_opts *o) {
     *o = (serve_opts){"./var", "127.0.0.1:9000", NULL, 4, false, NULL, "localhost"};
     o->web_dir = CLOISTER_WEB_DIR; /* the source tree's web/ (meson.build) */
-    o->max_conns = 1000;
+    o->max_conns = 4096;
     o->max_conns_per_ip = 128;
     o->header_timeout = 10;
     o->min_body_rate = 1024;
@@ -323,7 +324,7 @@ out:
 static void raise_fd_limit(const serve_opts *o) {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
-    rlim_t want = (rlim_t)(o->max_conns ? o->max_conns : 1000) * (o->tls_listen ? 2 : 1) + 256;
+    rlim_t want = (rlim_t)(o->max_conns ? o->max_conns : 1024) * (o->tls_listen ? 2 : 1) + 256;
     if (rl.rlim_cur >= want) return;
     rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
