@@ -157,10 +157,47 @@ static const char *declared_payload_hash(const http_request *req) {
     return h ? h : "UNSIGNED-PAYLOAD";
 }
 
+static bool has_body(const http_request *req) {
+    const char *cl = kvlist_get_ci(&req->headers, "Content-Length");
+    return (cl && strcmp(cl, "0") != 0) || kvlist_get_ci(&req->headers, "Transfer-Encoding");
+}
+
+static bool is_signed(const http_request *req) {
+    return kvlist_get_ci(&req->headers, "Authorization") || strstr(req->query, "X-Amz-Signature=");
+}
+
+/* Before a buffered body is read: a signature that covers the payload hash
+ * the client declares (x-amz-content-sha256, or UNSIGNED-PAYLOAD for a
+ * presigned URL) is verified now, so a forged request is refused without its
+ * body and a genuine one may send up to max_body (the body is checked against
+ * the declared hash, and the signature again, once read: frontdoor_handle).
+ * Otherwise (anonymous; IAM, STS and KMS, whose signature covers the body's own
+ * hash) the body stays "pre-auth", under the server's pre-auth limits. */
+static void verify_early(frontdoor *fd, http_request *req, http_response *resp) {
+    if (!has_body(req) || !is_signed(req)) return;
+    const char *claimed = kvlist_get_ci(&req->headers, "x-amz-content-sha256");
+    bool presigned = !kvlist_get_ci(&req->headers, "Authorization");
+    if (claimed ? strlen(claimed) > 64 : !presigned) return;
+    aws_fault f = {0};
+    iam_caller c;
+    iam_auth_result r = iam_authenticate(fd->iam, req, declared_payload_hash(req), false, &c, &f);
+    if (r == IAM_AUTH_OK) {
+        req->body_trusted = true;
+    } else if (r == IAM_AUTH_FAILED && claimed) { /* a presigned URL may sign the body's hash */
+        req->service = "auth";
+        req->op = f.code;
+        fail(resp, req, c.service, &f);
+    }
+    iam_caller_free(&c);
+}
+
 void frontdoor_on_headers(void *ctx, http_request *req, http_response *resp) {
     frontdoor *fd = ctx;
-    if (req->bad_request || !s3_is_upload(fd->s3, req))
+    if (req->bad_request) return; /* answered 400 without the body */
+    if (!s3_is_upload(fd->s3, req)) {
+        verify_early(fd, req, resp);
         return; /* read the whole body, then handle */
+    }
     aws_fault f = {0};
     iam_caller c;
     iam_auth_result r = iam_authenticate(fd->iam, req, declared_payload_hash(req), true, &c, &f);
@@ -193,6 +230,13 @@ void frontdoor_handle(void *ctx, http_request *req, http_response *resp) {
         aws_fault_set(&f, 413, "EntityTooLarge",
                       "Your request body is larger than this server accepts.");
         fail(resp, req, NULL, &f);
+        return;
+    }
+    if (req->server_busy) { /* the pool for bodies not yet authenticated is full */
+        req->service = "none";
+        aws_fault_set(&f, 503, "SlowDown", "Please reduce your request rate.");
+        fail(resp, req, NULL, &f);
+        http_set_header(resp, "Retry-After", "1");
         return;
     }
     char hash[65];

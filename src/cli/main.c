@@ -25,6 +25,7 @@ static void usage(FILE *f) {
                "        [--root-key-passphrase-file FILE] [--s3-domain DOMAIN] [--web-dir DIR]\n"
                "                          run the server (defaults: ./var, 127.0.0.1:9000;\n"
                "                          --web-dir: the pages at /por/, default the source web/)\n"
+               "                          resource limits and every option: cloister serve --help\n"
                "  account create NAME [--endpoint URL]\n"
                "                          create an account (an admin of the first account only)\n"
                "  attest sign|verify ...  mint / check attestation documents (see docs/kms.md)\n"

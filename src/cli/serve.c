@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 typedef struct {
@@ -20,16 +21,89 @@ typedef struct {
     const char *passphrase_file; /* --root-key-passphrase-file */
     const char *s3_domain;       /* --s3-domain: virtual-host addressing BUCKET.domain */
     const char *web_dir;         /* --web-dir: static pages (/por/) */
+    /* resource limits (docs/security/trust-model.md "Resource limits") */
+    uint64_t max_conns, max_conns_per_ip, header_timeout, min_body_rate;
+    uint64_t preauth_body_limit, preauth_memory;
 } serve_opts;
+
+static const char SERVE_USAGE[] =
+    "usage: cloister serve [options]\n"
+    "  --data DIR                  data directory (default ./var)\n"
+    "  --listen HOST:PORT          HTTP listener (default 127.0.0.1:9000)\n"
+    "  --tls-listen HOST:PORT      also serve HTTPS (CA in DIR/tls/ca.pem)\n"
+    "  --threads N                 request threads (default 4)\n"
+    "  --root-key-passphrase-file FILE   derive the KMS root key from a passphrase\n"
+    "  --s3-domain DOMAIN          virtual-host addressing BUCKET.DOMAIN (default localhost)\n"
+    "  --web-dir DIR               the pages at /por/ (default the source web/)\n"
+    "  --verbose                   debug logging\n"
+    "resource limits (0 = no limit; sizes take K, M or G):\n"
+    "  --max-connections N         open connections per listener (default 4096;\n"
+    "                              0: libmicrohttpd's own, about 1000)\n"
+    "  --max-connections-per-ip N  open connections from one client address (default 128)\n"
+    "  --header-timeout S          seconds to send a request's headers (default 10)\n"
+    "  --min-body-rate BYTES       a body's least average rate per second, after\n"
+    "                              --header-timeout seconds of grace (default 1K)\n"
+    "  --preauth-body-limit SIZE   largest body buffered before its signature is\n"
+    "                              verified (anonymous, IAM/STS/KMS) (default 1M)\n"
+    "  --preauth-memory SIZE       all such bodies together; over it: 503 SlowDown\n"
+    "                              (default 32M)\n";
+
+/* "1048576", "1024K", "1M", "1G" */
+static bool parse_size(const char *v, uint64_t *out) {
+    char *end = NULL;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (end == v || v[0] == '-') return false;
+    unsigned shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+    if (shift) end++;
+    if (*end || n > (UINT64_MAX >> 30)) return false;
+    *out = (uint64_t)n << shift;
+    return true;
+}
+
+/* The numeric options; -1: not one of them, 2: a bad value. */
+static int parse_limit(const char *a, const char *v, serve_opts *o) {
+    static const struct {
+        const char *name;
+        size_t off;
+    } L[] = {
+        {"--max-connections", offsetof(serve_opts, max_conns)},
+        {"--max-connections-per-ip", offsetof(serve_opts, max_conns_per_ip)},
+        {"--header-timeout", offsetof(serve_opts, header_timeout)},
+        {"--min-body-rate", offsetof(serve_opts, min_body_rate)},
+        {"--preauth-body-limit", offsetof(serve_opts, preauth_body_limit)},
+        {"--preauth-memory", offsetof(serve_opts, preauth_memory)},
+    };
+    for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
+        if (strcmp(a, L[i].name) != 0) continue;
+        uint64_t *dst = (uint64_t *)((char *)o + L[i].off);
+        bool count = i < 3; /* connections and seconds: no size suffix, 32-bit */
+        if (!parse_size(v, dst) || (count && *dst > 1000000)) {
+            fprintf(stderr, "cloister serve: bad value for %s: %s\n", a, v);
+            return 2;
+        }
+        return 0;
+    }
+    return -1;
+}
 
 static int parse_opts(int argc, char **argv, serve_opts *o) {
     *o = (serve_opts){"./var", "127.0.0.1:9000", NULL, 4, false, NULL, "localhost"};
     o->web_dir = CLOISTER_WEB_DIR; /* the source tree's web/ (meson.build) */
+    o->max_conns = 4096;
+    o->max_conns_per_ip = 128;
+    o->header_timeout = 10;
+    o->min_body_rate = 1024;
+    o->preauth_body_limit = 1u << 20;
+    o->preauth_memory = 32u << 20;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--verbose") == 0) {
             o->verbose = true;
             continue;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(SERVE_USAGE, stdout);
+            return -1;
         }
         if (!v) {
             fprintf(stderr, "cloister serve: %s needs a value\n", a);
@@ -50,8 +124,12 @@ static int parse_opts(int argc, char **argv, serve_opts *o) {
         else if (strcmp(a, "--threads") == 0)
             o->threads = (unsigned)atoi(v);
         else {
-            fprintf(stderr, "cloister serve: unknown option %s\n", a);
-            return 2;
+            int rc = parse_limit(a, v, o);
+            if (rc > 0) return rc;
+            if (rc < 0) {
+                fprintf(stderr, "cloister serve: unknown option %s\n%s", a, SERVE_USAGE);
+                return 2;
+            }
         }
         i++;
     }
@@ -89,7 +167,13 @@ static http_server *start_http(const serve_opts *o, frontdoor *fd, char **cert, 
                        .tls_listen = o->tls_listen,
                        .max_body = 8u << 20,
                        .threads = o->threads,
-                       .on_headers = frontdoor_on_headers};
+                       .on_headers = frontdoor_on_headers,
+                       .max_connections = (unsigned)o->max_conns,
+                       .max_connections_per_ip = (unsigned)o->max_conns_per_ip,
+                       .header_timeout = (unsigned)o->header_timeout,
+                       .min_body_rate = o->min_body_rate,
+                       .preauth_body_limit = (size_t)o->preauth_body_limit,
+                       .preauth_memory = (size_t)o->preauth_memory};
     if (o->tls_listen) {
         char *dir = cl_sprintf("%s/tls", o->data);
         cl_err e = tls_ensure_material(dir, cert, key);
@@ -235,10 +319,25 @@ out:
     return rc;
 }
 
+/* Room for --max-connections sockets (both listeners) besides the data files:
+ * the soft descriptor limit is raised toward the hard one. */
+static void raise_fd_limit(const serve_opts *o) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t want = (rlim_t)(o->max_conns ? o->max_conns : 1024) * (o->tls_listen ? 2 : 1) + 256;
+    if (rl.rlim_cur >= want) return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        log_warn("serve: the open-files limit (%llu) is below what --max-connections needs (%llu)",
+                 (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
 int cmd_serve(int argc, char **argv) {
     serve_opts o;
     int rc = parse_opts(argc, argv, &o);
+    if (rc < 0) return 0; /* --help */
     if (rc) return rc;
+    raise_fd_limit(&o);
     if (o.verbose) log_set_level(LOG_DEBUG);
     /* Block the stop signals in every thread; the main thread takes them with sigwait. */
     sigset_t set;

@@ -24,6 +24,12 @@ typedef struct {
     bool tls;
     char request_id[21];
     bool body_too_large;
+    /* Set by http_config.on_headers when the request's signature was verified
+     * from its headers: its buffered body is then bounded by max_body only.
+     * Any other body is "pre-auth": bounded by preauth_body_limit and counted in
+     * the preauth_memory pool (server_busy when the pool is full). */
+    bool body_trusted;
+    bool server_busy;
     const char *bad_request; /* framing fault found by the server (answer 400), or NULL */
     /* set by the handler, for metrics and logs */
     const char *service;
@@ -71,6 +77,16 @@ typedef struct {
     const char *tls_cert_pem, *tls_key_pem;
     size_t max_body;  /* bytes; larger bodies get 413 before the handler runs */
     unsigned threads; /* thread pool size */
+    /* Limits against unauthenticated exhaustion (0 = none; see guard.c and
+     * docs/security/trust-model.md "Resource limits"): connections per
+     * listener and per client address; seconds to receive a request's headers
+     * (also the grace before min_body_rate, in bytes/s, applies to a body);
+     * the largest buffered body and the total buffered bytes of requests whose
+     * signature is not verified at their headers. */
+    unsigned max_connections, max_connections_per_ip;
+    unsigned header_timeout;
+    uint64_t min_body_rate;
+    size_t preauth_body_limit, preauth_memory;
     http_headers_fn on_headers; /* optional */
 } http_config;
 

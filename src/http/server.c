@@ -1,7 +1,11 @@
 /* server.c — the HTTP(S) listener on libmicrohttpd. It does only transport:
  * capture the raw request target (before MHD unescapes it: SigV4 signs the raw
  * form), collect headers and a bounded body, call the one handler, send what it
- * built, and record metrics. Everything about AWS lives above this file. */
+ * built, and record metrics. Everything about AWS lives above this file.
+ * A body is buffered under one of two bounds: max_body once on_headers has
+ * verified the request's signature (body_trusted), else the pre-auth limits
+ * (per request, and a pool shared by all connections: guard.c). */
+#include "http/guard.h"
 #include "http/http.h"
 
 #include "crypto/crypto.h"
@@ -20,20 +24,46 @@ struct http_server {
     http_handler handler;
     http_headers_fn on_headers;
     void *ctx;
-    size_t max_body;
+    size_t max_body, preauth_limit;
+    http_guard *guard;
 };
 
 typedef struct {
     http_request req;
     bool started;
     uint64_t t0;
+    guard_conn *gc;
+    bool preauth;    /* the body is buffered before its signature is verified */
+    size_t reserved; /* bytes taken from the pre-auth pool */
+    bool has_length; /* Content-Length was sent ... */
+    uint64_t length; /* ... with this value */
 } req_state;
+
+static guard_conn *conn_guard(struct MHD_Connection *con) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* MHD's connection start and end: the guard's deadlines follow each connection. */
+static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+    http_server *srv = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? guard_conn_open(srv->guard, ci->connect_fd) : NULL;
+    } else {
+        guard_conn_close(srv->guard, *socket_context);
+        *socket_context = NULL;
+    }
+}
 
 /* Called by MHD with the raw URI before any parsing: the start of a request. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con) {
     (void)cls;
-    (void)con;
     req_state *st = cl_calloc(1, sizeof *st);
+    st->gc = conn_guard(con);
     const char *q = strchr(uri, '?');
     st->req.path = q ? cl_strndup(uri, (size_t)(q - uri)) : cl_strdup(uri);
     st->req.query = cl_strdup(q ? q + 1 : "");
@@ -43,11 +73,13 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con) {
 
 static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-    (void)cls;
     (void)con;
     (void)toe;
+    http_server *srv = cls;
     req_state *st = *con_cls;
     if (!st) return;
+    guard_release(srv->guard, st->reserved);
+    guard_conn_idle(srv->guard, st->gc);
     if (st->req.state_free) st->req.state_free(st->req.state);
     free(st->req.path);
     free(st->req.query);
@@ -109,7 +141,9 @@ typedef struct {
 static ssize_t read_cb(void *cls, uint64_t pos, char *buf, size_t max) {
     reader_box *b = cls;
     long n = b->fn(b->arg, pos, buf, max);
-    return n > 0 ? (ssize_t)n : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+    return n > 0    ? (ssize_t)n
+           : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM
+                    : MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
 static void read_free(void *cls) {
@@ -127,7 +161,8 @@ static void free_secret(void *p) {
 
 static struct MHD_Response *make_response(http_response *r) {
     if (r->fd >= 0) {
-        struct MHD_Response *mr = MHD_create_response_from_fd_at_offset64(r->fd_length, r->fd, r->fd_offset);
+        struct MHD_Response *mr =
+            MHD_create_response_from_fd_at_offset64(r->fd_length, r->fd, r->fd_offset);
         if (!mr) close(r->fd);
         r->fd = -1; /* MHD owns it now */
         return mr;
@@ -136,13 +171,15 @@ static struct MHD_Response *make_response(http_response *r) {
         reader_box *b = cl_malloc(sizeof *b);
         *b = (reader_box){r->reader, r->reader_arg, r->reader_free};
         r->reader = NULL;
-        return MHD_create_response_from_callback(r->reader_length, 64 * 1024, read_cb, b, read_free);
+        return MHD_create_response_from_callback(r->reader_length, 64 * 1024, read_cb, b,
+                                                 read_free);
     }
     size_t len = r->body.len;
     void *data = r->body.ptr;
     r->body = CL_BUF_INIT;
     MHD_ContentReaderFreeCallback release = r->body_secret ? free_secret : free;
-    struct MHD_Response *mr = MHD_create_response_from_buffer_with_free_callback(len, data, release);
+    struct MHD_Response *mr =
+        MHD_create_response_from_buffer_with_free_callback(len, data, release);
     if (!mr) release(data);
     return mr;
 }
@@ -168,6 +205,7 @@ static void response_release(http_response *r) {
 }
 
 static enum MHD_Result finish(struct MHD_Connection *con, req_state *st, http_response *resp) {
+    guard_conn_busy(st->gc);
     http_set_header(resp, "x-amz-request-id", st->req.request_id);
     http_set_header(resp, "x-amzn-RequestId", st->req.request_id);
     http_set_header(resp, "Server", "Cloister");
@@ -179,6 +217,7 @@ static enum MHD_Result finish(struct MHD_Connection *con, req_state *st, http_re
 }
 
 static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *con, req_state *st) {
+    guard_conn_busy(st->gc);
     http_response resp = {.status = 200, .fd = -1};
     srv->handler(srv->ctx, &st->req, &resp);
     return finish(con, st, &resp);
@@ -198,20 +237,66 @@ static void start_request(http_server *srv, struct MHD_Connection *con, req_stat
     static const char ALNUM[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     crypto_random_string(st->req.request_id, 20, ALNUM);
     const char *cl = kvlist_get_ci(&st->req.headers, "Content-Length");
-    uint64_t n = 0;
-    if (cl && slice_to_u64(slice_cstr(cl), &n) == CL_OK && n > srv->max_body)
+    st->has_length = cl && slice_to_u64(slice_cstr(cl), &st->length) == CL_OK;
+    if (st->has_length && st->length > srv->max_body) st->req.body_too_large = true;
+}
+
+/* A body too large or over the pool: what was buffered is let go, the rest
+ * of the body is read and discarded, and the handler answers the error. */
+static void drop_body(http_server *srv, req_state *st) {
+    buf_free(&st->req.body);
+    guard_release(srv->guard, st->reserved);
+    st->reserved = 0;
+}
+
+/* The headers are in and the body will be buffered without a verified
+ * signature: false when it must be refused before it is read. */
+static bool preauth_admit(http_server *srv, req_state *st) {
+    st->preauth = true;
+    if (!st->has_length || st->length == 0) return true;
+    if (srv->preauth_limit && st->length > srv->preauth_limit) {
         st->req.body_too_large = true;
+        return false;
+    }
+    if (!guard_reserve(srv->guard, (size_t)st->length)) {
+        st->req.server_busy = true;
+        return false;
+    }
+    st->reserved = (size_t)st->length;
+    buf_reserve(&st->req.body, st->reserved);
+    return true;
+}
+
+/* Appends a piece to a buffered body, within its limit and (pre-auth) the pool. */
+static void buffer_piece(http_server *srv, req_state *st, cl_slice piece) {
+    http_request *r = &st->req;
+    if (r->body_too_large || r->server_busy) return; /* discarding */
+    size_t limit = st->preauth && srv->preauth_limit ? srv->preauth_limit : srv->max_body;
+    if (r->body.len + piece.len > limit) {
+        r->body_too_large = true;
+        drop_body(srv, st);
+        return;
+    }
+    buf_reserve(&r->body, piece.len);
+    if (st->preauth && r->body.cap > st->reserved) { /* a body without Content-Length */
+        if (!guard_reserve(srv->guard, r->body.cap - st->reserved)) {
+            r->server_busy = true;
+            drop_body(srv, st);
+            return;
+        }
+        st->reserved = r->body.cap;
+    }
+    buf_append_slice(&r->body, piece);
 }
 
 static void take_piece(http_server *srv, req_state *st, cl_slice piece) {
     http_request *r = &st->req;
     r->body_received += piece.len;
+    guard_conn_body_bytes(st->gc, piece.len);
     if (r->body_sink) {
         if (r->body_error == CL_OK) r->body_error = r->body_sink(r->body_sink_arg, piece);
-    } else if (r->body.len + piece.len > srv->max_body) {
-        r->body_too_large = true;
     } else {
-        buf_append_slice(&r->body, piece);
+        buffer_piece(srv, st, piece);
     }
 }
 
@@ -224,6 +309,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     req_state *st = *con_cls;
     if (!st) return MHD_NO;
     if (!st->started) {
+        guard_conn_body_start(st->gc);
         start_request(srv, con, st, method);
         if (st->req.bad_request) return dispatch(srv, con, st); /* 400 without reading the body */
         if (srv->on_headers) {
@@ -234,6 +320,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         }
         if (st->req.body_too_large && !st->req.body_sink) return dispatch(srv, con, st); /* 413 */
         st->req.body_too_large = false;
+        if (!st->req.body_sink && !st->req.body_trusted && !preauth_admit(srv, st))
+            return dispatch(srv, con, st); /* 413 or 503 before reading the body */
         return MHD_YES;
     }
     if (*upload_size) {
@@ -294,20 +382,33 @@ static struct MHD_Daemon *start_daemon(http_server *srv, const http_config *cfg,
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      (v6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
-    struct MHD_OptionItem opts[] = {
+    /* epoll + a thread pool: an idle or slow connection holds no thread, only a
+     * slot (counted by the two connection limits) until guard.c's deadlines. */
+    struct MHD_OptionItem opts[16] = {
         {MHD_OPTION_SOCK_ADDR, 0, &ss},
-        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, srv},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv},
         {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 4, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, 20, NULL}, /* idle seconds, as S3's RequestTimeout */
         /* MHD zeroes this pool on every keep-alive request: keep it small (S3 caps
          * request headers at 8 KB) */
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL},
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
-        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cfg->tls_cert_pem},
-        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem},
-        {MHD_OPTION_END, 0, NULL},
     };
+    size_t n = 8;
+    if (cfg->max_connections)
+        opts[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL};
+    if (cfg->max_connections_per_ip)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                            cfg->max_connections_per_ip, NULL};
+    if (tls) {
+        opts[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cfg->tls_cert_pem};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem};
+    }
+    opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_ARRAY,
                                             opts, MHD_OPTION_END);
     if (!d) log_error("http: cannot listen on %s%s", listen, tls ? " (TLS)" : "");
@@ -320,6 +421,8 @@ cl_err http_server_start(const http_config *cfg, http_handler h, void *ctx, http
     srv->on_headers = cfg->on_headers;
     srv->ctx = ctx;
     srv->max_body = cfg->max_body ? cfg->max_body : 1 << 20;
+    srv->preauth_limit = cfg->preauth_body_limit;
+    srv->guard = guard_new(cfg);
     srv->plain = start_daemon(srv, cfg, cfg->listen, false);
     if (srv->plain && cfg->tls_listen) srv->tls = start_daemon(srv, cfg, cfg->tls_listen, true);
     if (!srv->plain || (cfg->tls_listen && !srv->tls)) {
@@ -334,6 +437,7 @@ void http_server_stop(http_server *s) {
     if (!s) return;
     if (s->plain) MHD_stop_daemon(s->plain);
     if (s->tls) MHD_stop_daemon(s->tls);
+    guard_free(s->guard);
     free(s);
 }
 
