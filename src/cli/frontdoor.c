@@ -147,6 +147,13 @@ static void anonymous(frontdoor *fd, http_request *req, const iam_caller *c, htt
         fail(resp, req, NULL, &f);
         return;
     }
+    if (kvlist_get_ci(&req->headers, "X-Amz-Target")) { /* JSON protocol (KMS, cloister) */
+        req->service = "unknown";
+        aws_fault_set(&f, 400, "MissingAuthenticationTokenException",
+                      "Request is missing Authentication Token");
+        fail(resp, req, "kms", &f);
+        return;
+    }
     s3_handle(fd->s3, c, req,
               resp); /* anonymous S3 access: only what a bucket policy makes public */
 }
