@@ -41,15 +41,32 @@ static void add_iam_keys(iam_op *op, const char *action, policy_ctx *ctx) {
         if (strcasecmp(action, POLICY_ARN_OPS[i]) == 0) policy_ctx_add(ctx, "iam:PolicyARN", arn);
 }
 
+static char *resource_account_of(const char *resource, const char *caller_account) {
+    aws_arn a;
+    char *acct = NULL;
+    if (resource && arn_parse(resource, &a) == CL_OK) {
+        if (strlen(a.account) == 12 && strspn(a.account, "0123456789") == 12)
+            acct = cl_strdup(a.account);
+        arn_free(&a);
+    }
+    return acct ? acct : cl_strdup(caller_account);
+}
+
 cl_err iam_op_authorize(iam_op *op, const char *full_action, const char *resource) {
     char *action = full_action ? cl_strdup(full_action) : cl_sprintf("iam:%s", op->action);
     policy_ctx *ctx = policy_ctx_new();
     add_iam_keys(op, action, ctx);
+    /* The resource's own account: IAM has no resource policies, so a resource of
+     * another account (a customer policy ARN of account B) is never allowed, as on
+     * AWS (AccessDenied before any lookup). AWS-managed policies ("aws") and
+     * non-ARN resources ("*") belong to the caller's view. */
+    char *res_account = resource_account_of(resource, op->c->account);
     iam_authz a = {
-        .action = action, .resource = resource, .resource_account = op->c->account, .ctx = ctx};
+        .action = action, .resource = resource, .resource_account = res_account, .ctx = ctx};
     policy_decision d = iam_authorize(op->m, op->c, op->req, &a, op->f);
     policy_ctx_free(ctx);
     free(action);
+    free(res_account);
     return d == POLICY_ALLOW ? CL_OK : CL_ERR_DENIED;
 }
 
