@@ -98,8 +98,10 @@ static char *dup_or_null(const char *s) {
     return s && *s ? cl_strdup(s) : NULL;
 }
 
-/* Loads what authentication needs about a long-term key: the key and its user. */
+/* Loads what authentication needs about a long-term key: the key and its user
+ * (or, for a root key, its account). */
 static bool load_long_term(iam *m, json_t *key, iam_key_info *k) {
+    if (json_is_true(json_object_get(key, "Root"))) return iam_root_key_load(m, key, k);
     char *name = iam_lower(iam_str(key, "UserName"));
     json_t *user = iam_doc_get(m, "user", iam_str(key, "Account"), name);
     free(name);
