@@ -158,10 +158,13 @@ static bool key_info_get(iam *m, const char *akid, const char *kscope, iam_key_i
     json_t *doc = iam_doc_get(m, temporary ? "session" : "access_key", "", akid);
     bool ok = doc && (temporary ? load_session(m, doc, akid, k) : load_long_term(m, doc, k));
     json_decref(doc); /* jansson zeroises freed memory (see cli/main.c) */
-    if (ok)
-        iam_auth_cache_put(m->auth_cache, akid, seq, k);
-    else
+    /* Root keys are minted and deleted by the operator's CLI in another
+     * process, which this process's write sequence does not see: never cached,
+     * so a deleted root key stops working at once. */
+    if (!ok)
         iam_key_info_free(k);
+    else if (k->type != PRINCIPAL_ROOT)
+        iam_auth_cache_put(m->auth_cache, akid, seq, k);
     return ok;
 }
 
