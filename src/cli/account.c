@@ -14,14 +14,18 @@
 #include <string.h>
 #include <unistd.h>
 
-static int account_usage(void) {
-    fprintf(stderr,
+static int account_usage_to(FILE *f, int rc) {
+    fprintf(f,
             "usage: cloister account create NAME [--endpoint URL]\n"
             "       cloister account root-key ACCOUNT [--data DIR] [--root-key-passphrase-file F]\n"
             "                                 [--delete ACCESS_KEY_ID]\n"
             "  root-key: prints a new access key of the account's root user (ACCOUNT: ID or\n"
             "  name), read from the data directory (default ./var); --delete removes one.\n");
-    return 2;
+    return rc;
+}
+
+static int account_usage(void) {
+    return account_usage_to(stderr, 2);
 }
 
 typedef struct {
@@ -123,6 +127,8 @@ static int print_result(const http_client_response *r) {
 }
 
 int cmd_account(int argc, char **argv) {
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+        return account_usage_to(stdout, 0);
     if (argc >= 3 && strcmp(argv[1], "root-key") == 0) return root_key(argc, argv);
     if (argc < 3 || strcmp(argv[1], "create") != 0) return account_usage();
     const char *name = argv[2], *endpoint = NULL;
