@@ -24,9 +24,12 @@ typedef struct {
     store *st;
     s3 *s3;
     kms *kms;
-    const char *web_dir; /* static pages (/por/): `serve --web-dir`, NULL = none */
+    const char *web_dir;    /* static pages (/por/): `serve --web-dir`, NULL = none */
+    bool metrics_elsewhere; /* `serve --metrics-listen`: /metrics is not served here */
 } frontdoor;
 void frontdoor_handle(void *ctx, http_request *req, http_response *resp);
+/* The handler of the `--metrics-listen` listener: GET /metrics and nothing else. */
+void frontdoor_metrics_handle(void *ctx, http_request *req, http_response *resp);
 /* Headers are in: authenticates and starts streamed uploads (S3 PutObject). */
 void frontdoor_on_headers(void *ctx, http_request *req, http_response *resp);
 /* GET/HEAD /por[/...] without SigV4 credentials: answers from web_root/por

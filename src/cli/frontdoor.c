@@ -3,7 +3,10 @@
  * service handler (which authorizes through iam_authorize). Errors before a
  * service is chosen are written in the shape of the service the client named.
  * Also serves the operator endpoints: /_cloister/health, /_cloister/empty (the
- * benchmark floor) and /metrics. */
+ * benchmark floor) and /metrics — unless `serve --metrics-listen` moved it to
+ * its own listener (frontdoor_metrics_handle); then /metrics here is an
+ * ordinary S3 path. The metrics carry service, operation and status labels
+ * only: no account, principal, bucket or key names (docs/architecture.md). */
 #include "cli/cli.h"
 
 #include "crypto/crypto.h"
@@ -56,7 +59,7 @@ static bool operator_endpoint(const frontdoor *fd, http_request *req, http_respo
         http_set_header(resp, "Content-Type", "application/json");
     } else if (strcmp(req->path, "/_cloister/empty") == 0) {
         req->op = "Empty";
-    } else if (strcmp(req->path, "/metrics") == 0) {
+    } else if (strcmp(req->path, "/metrics") == 0 && !fd->metrics_elsewhere) {
         req->op = "Metrics";
         metrics_render(&resp->body);
         http_set_header(resp, "Content-Type", "text/plain; version=0.0.4");
@@ -66,6 +69,23 @@ static bool operator_endpoint(const frontdoor *fd, http_request *req, http_respo
     }
     resp->status = 200;
     return true;
+}
+
+void frontdoor_metrics_handle(void *ctx, http_request *req, http_response *resp) {
+    (void)ctx;
+    req->service = "cloister";
+    req->op = "Metrics";
+    if (strcmp(req->path, "/metrics") != 0 ||
+        (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)) {
+        req->op = "NotFound";
+        resp->status = 404;
+        buf_append_cstr(&resp->body, "not found: this listener serves GET /metrics only\n");
+        http_set_header(resp, "Content-Type", "text/plain");
+        return;
+    }
+    if (strcmp(req->method, "GET") == 0) metrics_render(&resp->body);
+    http_set_header(resp, "Content-Type", "text/plain; version=0.0.4");
+    resp->status = 200;
 }
 
 static bool is_hex64(const char *s) {

@@ -24,6 +24,7 @@ typedef struct {
     /* resource limits (docs/security/trust-model.md "Resource limits") */
     uint64_t max_conns, max_conns_per_ip, header_timeout, min_body_rate;
     uint64_t preauth_body_limit, preauth_memory;
+    const char *metrics_listen; /* --metrics-listen: /metrics on its own listener */
 } serve_opts;
 
 static const char SERVE_USAGE[] =
@@ -35,6 +36,11 @@ static const char SERVE_USAGE[] =
     "  --root-key-passphrase-file FILE   derive the KMS root key from a passphrase\n"
     "  --s3-domain DOMAIN          virtual-host addressing BUCKET.DOMAIN (default localhost)\n"
     "  --web-dir DIR               the pages at /por/ (default the source web/)\n"
+    "  --metrics-listen HOST:PORT  serve GET /metrics on this address only (then\n"
+    "                              /metrics on --listen is an ordinary S3 path);\n"
+    "                              without it /metrics is on --listen, unauthenticated.\n"
+    "                              Metrics carry service, operation and status labels\n"
+    "                              only, never account, user, bucket or key names.\n"
     "  --verbose                   debug logging\n"
     "resource limits (0 = no limit; sizes take K, M or G):\n"
     "  --max-connections N         open connections per listener (default 4096;\n"
@@ -119,6 +125,8 @@ static int parse_opts(int argc, char **argv, serve_opts *o) {
             o->s3_domain = v;
         else if (strcmp(a, "--web-dir") == 0)
             o->web_dir = v;
+        else if (strcmp(a, "--metrics-listen") == 0)
+            o->metrics_listen = v;
         else if (strcmp(a, "--root-key-passphrase-file") == 0)
             o->passphrase_file = v;
         else if (strcmp(a, "--threads") == 0)
@@ -154,12 +162,23 @@ static void print_banner(const serve_opts *o, const char *cred_path, bool create
     printf("Cloister is listening on http://%s", o->listen);
     if (o->tls_listen) printf(" and https://%s (CA: %s/tls/ca.pem)", o->tls_listen, o->data);
     printf("\n");
+    if (o->metrics_listen) printf("Metrics: http://%s/metrics\n", o->metrics_listen);
     if (created) printf("First start: created account %s with user admin.\n", account);
     printf("The admin's keys are in %s (profile cloister). Try:\n"
            "  AWS_SHARED_CREDENTIALS_FILE=%s aws --profile cloister --region us-east-1 "
            "--endpoint-url http://%s sts get-caller-identity\n",
            cred_path, cred_path, o->listen);
     fflush(stdout);
+}
+
+/* `--metrics-listen`: GET /metrics alone on its own (operator-only) address. */
+static bool start_metrics(const serve_opts *o, http_server **out) {
+    *out = NULL;
+    if (!o->metrics_listen) return true;
+    http_config cfg = {.listen = o->metrics_listen, .max_body = 4096, .threads = 1};
+    if (http_server_start(&cfg, frontdoor_metrics_handle, NULL, out) == CL_OK) return true;
+    fprintf(stderr, "cloister serve: cannot listen on %s for metrics\n", o->metrics_listen);
+    return false;
 }
 
 static http_server *start_http(const serve_opts *o, frontdoor *fd, char **cert, char **key) {
@@ -298,13 +317,19 @@ static int run(const serve_opts *o) {
     s3_set_domain(objects, o->s3_domain);
     s3_reserve_bucket_name(objects, "por"); /* anonymous GET /por/ is the PoR page */
     s3_set_key_service(objects, &(s3_key_service){keys, s3_data_key, s3_decrypt});
-    frontdoor fd = {m, st, objects, keys, o->web_dir};
+    frontdoor fd = {m, st, objects, keys, o->web_dir, o->metrics_listen != NULL};
+    http_server *msrv = NULL;
+    if (!start_metrics(o, &msrv)) goto out;
     http_server *srv = start_http(o, &fd, &cert, &key);
-    if (!srv) goto out;
+    if (!srv) {
+        http_server_stop(msrv);
+        goto out;
+    }
     print_banner(o, cred, created, iam_root_account(m));
     int sig = wait_for_signal(m, objects, keys);
     log_info("serve: %s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);
+    http_server_stop(msrv);
     rc = 0;
 out:
     kms_close(keys);

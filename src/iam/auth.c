@@ -105,8 +105,10 @@ static char *dup_or_null(const char *s) {
     return s && *s ? cl_strdup(s) : NULL;
 }
 
-/* Loads what authentication needs about a long-term key: the key and its user. */
+/* Loads what authentication needs about a long-term key: the key and its user
+ * (or, for a root key, its account). */
 static bool load_long_term(iam *m, json_t *key, iam_key_info *k) {
+    if (json_is_true(json_object_get(key, "Root"))) return iam_root_key_load(m, key, k);
     char *name = iam_lower(iam_str(key, "UserName"));
     json_t *user = iam_doc_get(m, "user", iam_str(key, "Account"), name);
     free(name);
@@ -175,10 +177,13 @@ static bool key_info_get(iam *m, const char *akid, const char *kscope, iam_key_i
     json_t *doc = iam_doc_get(m, temporary ? "session" : "access_key", "", akid);
     bool ok = doc && (temporary ? load_session(m, doc, akid, k) : load_long_term(m, doc, k));
     json_decref(doc); /* jansson zeroises freed memory (see cli/main.c) */
-    if (ok)
-        iam_auth_cache_put(m->auth_cache, akid, seq, k);
-    else
+    /* Root keys are minted and deleted by the operator's CLI in another
+     * process, which this process's write sequence does not see: never cached,
+     * so a deleted root key stops working at once. */
+    if (!ok)
         iam_key_info_free(k);
+    else if (k->type != PRINCIPAL_ROOT)
+        iam_auth_cache_put(m->auth_cache, akid, seq, k);
     return ok;
 }
 

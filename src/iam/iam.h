@@ -47,6 +47,16 @@ typedef struct {
 } iam_new_account;
 cl_err iam_create_account(iam *m, const char *name, iam_new_account *out, aws_fault *fault);
 
+/* ---- the root user of an account (iam_root.c) ---- */
+/* An account by its 12-digit ID or its name; CL_ERR_NOT_FOUND if none. */
+cl_err iam_account_resolve(iam *m, const char *id_or_name, char out[13]);
+/* A new access key for arn:aws:iam::ACCOUNT:root (the operator's, from the data
+ * directory: `cloister account root-key`). The secret is malloc'd: zeroise
+ * with cl_free_secret. */
+cl_err iam_root_key_create(iam *m, const char *account, char akid[21], char **secret);
+/* Deletes a root access key of account; CL_ERR_NOT_FOUND if it is not one. */
+cl_err iam_root_key_delete(iam *m, const char *account, const char *akid);
+
 /* ---- who is calling ---- */
 /* How the request was authenticated, from the parsed and verified signature
  * (never from raw request text: X-Amz-%53ignature is a presigned request). */

@@ -11,10 +11,11 @@
  * PolicyDocument} role_policy  acct/lower(r) / policy name   {PolicyName, PolicyDocument}
  *   user_attach  acct/lower(u) / policy ARN    {PolicyArn, PolicyName}
  *   role_attach  acct/lower(r) / policy ARN    {PolicyArn, PolicyName}
- *   session      ""            / ASIA...       {Secret, Token, Account, Type, Arn, UserId, ...,
- *                                               Expiration, Policy}
- * IAM names are unique case-insensitively, as in AWS: keys are lower-cased and
- * the display name is kept in the document. */
+ *   access_key   ""            / AKIA...       root keys: {AccessKeyId, Secret, Account, Root:
+ * true, Status, CreateDate} (iam_root.c) root_key     acct          / AKIA...       {}  (index of
+ * the account root's keys) session      ""            / ASIA...       {Secret, Token, Account,
+ * Type, Arn, UserId, ..., Expiration, Policy} IAM names are unique case-insensitively, as in AWS:
+ * keys are lower-cased and the display name is kept in the document. */
 #ifndef CLOISTER_IAM_INTERNAL_H
 #define CLOISTER_IAM_INTERNAL_H
 
@@ -35,6 +36,9 @@ typedef struct {
     char *role_arn, *role_name, *session_name, *session_policy;
 } iam_key_info;
 void iam_key_info_free(iam_key_info *k);
+/* What authentication needs about a root access key ({"Root": true}); false if
+ * its account is gone (iam_root.c). */
+bool iam_root_key_load(iam *m, json_t *key, iam_key_info *k);
 void iam_key_info_copy(iam_key_info *dst, const iam_key_info *src);
 
 /* The in-memory authentication cache (auth_cache.c). */

@@ -9,7 +9,9 @@
  * kms:CallerAccount, kms:ViaService,
  * kms:EncryptionContext:<key>, kms:EncryptionContextKeys and, for a verified
  * Recipient, kms:RecipientAttestation:ImageSha384 (PCR0, as Nitro Enclaves
- * defines it) and kms:RecipientAttestation:PCR0..PCR15. */
+ * defines it) and kms:RecipientAttestation:PCR0..PCR15. Operations AWS marks
+ * "Cross-account use: No" are refused to other accounts first, whatever the
+ * policies say (SAME_ACCOUNT_ONLY). */
 #include "kms/kms_internal.h"
 
 #include <stdio.h>
@@ -165,9 +167,56 @@ static policy_decision decide(kms_call *call, const kms_key *key, const char *po
     return d;
 }
 
+/* Key operations AWS's KMS API reference marks "Cross-account use: No": only
+ * principals of the key's own account may call them, whatever the key policy
+ * or a grant says (the developer guide: granting them to another account "has
+ * no effect"). Everything else on a key (Encrypt, Decrypt, ReEncrypt*,
+ * GenerateDataKey*, Sign, Verify, GetPublicKey, DescribeKey, CreateGrant,
+ * ListGrants, RetireGrant, RevokeGrant, GetKeyRotationStatus) is
+ * cross-account. Operations without a key (CreateKey, ListKeys, ListAliases,
+ * GenerateRandom) act on the caller's account only (kms_authorize_account). */
+static const char *const SAME_ACCOUNT_ONLY[] = {
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:UpdateAlias",
+    "kms:EnableKey",
+    "kms:DisableKey",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+    "kms:UpdateKeyDescription",
+    "kms:PutKeyPolicy",
+    "kms:GetKeyPolicy",
+    "kms:ListKeyPolicies",
+    "kms:EnableKeyRotation",
+    "kms:DisableKeyRotation",
+    "kms:RotateKeyOnDemand",
+    "kms:ListKeyRotations",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ListResourceTags",
+    "kms:ImportKeyMaterial",
+    "kms:DeleteImportedKeyMaterial",
+    "kms:GetParametersForImport",
+    "kms:ReplicateKey",
+    "kms:UpdatePrimaryRegion",
+    NULL,
+};
+
+bool kms_action_same_account_only(const char *action) {
+    for (const char *const *p = SAME_ACCOUNT_ONLY; *p; p++)
+        if (strcmp(*p, action) == 0) return true;
+    return false;
+}
+
 bool kms_authorize_key(kms_call *call, const kms_key *key, const char *action,
                        const kms_authz_extra *x) {
     aws_fault f = {0};
+    if (kms_action_same_account_only(action) &&
+        (!call->c->account || strcmp(call->c->account, key->account) != 0))
+        return kms_fail(call, 400, "AccessDeniedException",
+                        "User: %s is not authorized to perform: %s on resource: %s because %s "
+                        "cannot be used on a KMS key in another AWS account",
+                        call->c->arn ? call->c->arn : "anonymous", action, key->arn, action);
     policy_decision d = decide(call, key, NULL, action, x, &f);
     if (d == POLICY_ALLOW) return true;
     if (d == POLICY_DENY_IMPLICIT && x && x->grant_op &&

@@ -115,9 +115,12 @@ typedef struct {
     const char *grant_op;        /* the grant operation name ("Decrypt"), NULL = not grantable */
 } kms_authz_extra;
 /* kms:ACTION on the key: key policy (resource policy, must allow), identity
- * policies, grants. AccessDeniedException on deny. */
+ * policies, grants. AccessDeniedException on deny, and always for a caller
+ * outside the key's account when the action is same-account only. */
 bool kms_authorize_key(kms_call *call, const kms_key *key, const char *action,
                        const kms_authz_extra *x);
+/* True for the key actions AWS marks "Cross-account use: No" (kms_authz.c). */
+bool kms_action_same_account_only(const char *action);
 /* Actions without a key (CreateKey, ListKeys, ListAliases, GenerateRandom):
  * identity policies on resource "*". */
 bool kms_authorize_account(kms_call *call, const char *action, const kms_authz_extra *x);

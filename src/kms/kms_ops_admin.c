@@ -443,6 +443,36 @@ static bool token_key(kms_call *call, const char *token, kms_key *key) {
     return ok || kms_fail(call, 400, "InvalidGrantTokenException", "The grant token is not valid.");
 }
 
+static bool grant_has_op(const json_t *g, const char *want) {
+    size_t i;
+    json_t *op;
+    json_array_foreach(json_object_get(g, "Operations"), i, op) {
+        if (json_is_string(op) && strcmp(json_string_value(op), want) == 0) return true;
+    }
+    return false;
+}
+
+/* Who may retire grant g (AWS, RetireGrant and "Retiring and revoking
+ * grants"): its retiring principal; its grantee principal if the grant itself
+ * includes RetireGrant; and the account in which the grant was created — its
+ * root user, or a principal of that account to whom an IAM policy delegates
+ * kms:RetireGrant on the key (key policies and grants do not give it: "the
+ * kms:RetireGrant permission alone does not allow principals to retire a
+ * grant"). Anyone else, whatever the key policy says: AccessDeniedException. */
+static bool may_retire(kms_call *call, const kms_key *key, const json_t *g) {
+    const iam_caller *c = call->c;
+    if (principal_is(c, str(g, "RetiringPrincipal"))) return true;
+    if (principal_is(c, str(g, "GranteePrincipal")) && grant_has_op(g, "RetireGrant")) return true;
+    char root[40];
+    snprintf(root, sizeof root, "arn:aws:iam::%s:root", c->account ? c->account : "");
+    if (!c->account || strcmp(str(g, "IssuingAccount"), root) != 0) return false;
+    if (c->p.type == PRINCIPAL_ROOT) return true;
+    aws_fault f = {0};
+    iam_authz a = {
+        .action = "kms:RetireGrant", .resource = key->arn, .resource_account = c->account};
+    return iam_authorize(call->k->m, c, call->req, &a, &f) == POLICY_ALLOW;
+}
+
 bool kms_op_retire_grant(kms_call *call) {
     bool bad = false;
     const char *token = kms_in_str(call, "GrantToken", false, &bad);
@@ -462,10 +492,7 @@ bool kms_op_retire_grant(kms_call *call) {
                  "Grant not found.");
     } else {
         json_t *g = json_loads(text, 0, NULL);
-        bool may = principal_is(call->c, str(g, "RetiringPrincipal")) ||
-                   (principal_is(call->c, str(g, "GranteePrincipal")) &&
-                    kms_grant_allows(call, &key, "RetireGrant", NULL)) ||
-                   (call->c->account && strcmp(call->c->account, key.account) == 0);
+        bool may = may_retire(call, &key, g);
         json_decref(g);
         ok = may ? store_delete(call->k->st, "kms_grant", scope, id) == CL_OK
                  : kms_fail(call, 400, "AccessDeniedException",

@@ -3,7 +3,8 @@
  * Control requests are recognised first and handed to s3_control.c), errors in
  * S3's shape, and authorization: S3 actions through the one policy engine with
  * the bucket policy as resource policy and Block Public Access (bucket OR owner
- * account) applied first. */
+ * account) applied first, then the owner-only rule for bucket settings
+ * (OWNER_ONLY below). */
 #include "s3/s3_internal.h"
 
 #include <ctype.h>
@@ -231,6 +232,60 @@ static void add_signature_keys(policy_ctx *ctx, const iam_caller *c) {
     policy_ctx_add(ctx, "s3:signatureAge", ms);
 }
 
+/* Bucket settings only the bucket owner's account may read or change, whatever
+ * a bucket policy grants. AWS documents the rule for Get/Put/DeleteBucketPolicy
+ * (API reference: without the permission 403 AccessDenied; with it, from an
+ * identity outside the bucket owner's account, 405 MethodNotAllowed), and
+ * Cloister applies the same rule to the other settings that guard a bucket
+ * (Block Public Access, default encryption, policy status, ownership), so an
+ * account granted s3:* can never lock the owner out. `root_bypass`: the owner
+ * account's root user may call it even if a policy denies it (AWS: "the root
+ * principal in a bucket owner's account can perform GetBucketPolicy,
+ * PutBucketPolicy and DeleteBucketPolicy even if the bucket policy explicitly
+ * denies the root principal's access"). Delete* operations of the other
+ * settings are authorized as their Put* action, as AWS does. */
+static const struct {
+    const char *action;
+    bool root_bypass;
+} OWNER_ONLY[] = {
+    {"s3:GetBucketPolicy", true},
+    {"s3:PutBucketPolicy", true},
+    {"s3:DeleteBucketPolicy", true},
+    {"s3:GetBucketPolicyStatus", false},
+    {"s3:GetBucketPublicAccessBlock", false},
+    {"s3:PutBucketPublicAccessBlock", false},
+    {"s3:GetEncryptionConfiguration", false},
+    {"s3:PutEncryptionConfiguration", false},
+    {"s3:GetBucketOwnershipControls", false},
+    {"s3:PutBucketOwnershipControls", false},
+};
+
+/* The OWNER_ONLY entry of action (index), or -1. */
+static int owner_only(const char *action) {
+    for (size_t i = 0; i < sizeof OWNER_ONLY / sizeof OWNER_ONLY[0]; i++)
+        if (strcmp(OWNER_ONLY[i].action, action) == 0) return (int)i;
+    return -1;
+}
+
+/* Applies the owner-only rule to a policy decision: the owner root's bypass of
+ * denies, then 405 for an allowed caller of another account. True: allowed. */
+static bool owner_rule(s3_op *op, const char *action, const char *owner, policy_decision d) {
+    int r = owner_only(action);
+    bool owner_account = owner && op->c->account && strcmp(owner, op->c->account) == 0;
+    if (r >= 0 && OWNER_ONLY[r].root_bypass && owner_account && op->c->p.type == PRINCIPAL_ROOT)
+        d = POLICY_ALLOW;
+    if (d != POLICY_ALLOW) {
+        aws_fault_set(&op->f, 403, "AccessDenied", "Access Denied");
+        return false;
+    }
+    if (r >= 0 && op->bucket_doc && !owner_account) {
+        aws_fault_set(&op->f, 405, "MethodNotAllowed",
+                      "The specified method is not allowed against this resource.");
+        return false;
+    }
+    return true;
+}
+
 bool s3_authorize(s3_op *op, const char *action, const char *resource, policy_ctx *ctx) {
     const policy *bp = op->bucket_doc ? effective_bucket_policy(op) : NULL;
     policy_ctx *own = ctx ? ctx : policy_ctx_new();
@@ -248,9 +303,7 @@ bool s3_authorize(s3_op *op, const char *action, const char *resource, policy_ct
     aws_fault f = {0};
     policy_decision d = iam_authorize(op->s->m, op->c, op->req, &a, &f);
     policy_ctx_free(own);
-    if (d == POLICY_ALLOW) return true;
-    aws_fault_set(&op->f, 403, "AccessDenied", "Access Denied");
-    return false;
+    return owner_rule(op, action, owner, d);
 }
 
 bool s3_query_max(s3_op *op, const char *param, size_t *max) {

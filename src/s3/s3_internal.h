@@ -84,7 +84,9 @@ bool s3_valid_bucket_name(const char *name);
 /* Authorizes `action` (e.g. "s3:GetObject") on `resource` for the caller with
  * the bucket policy (respecting Block Public Access) as resource policy and
  * the bucket owner as resource account. `ctx` may carry extra condition keys
- * (s3:prefix, ...); it is consumed. AccessDenied fault on deny. */
+ * (s3:prefix, ...); it is consumed. AccessDenied fault on deny; for the
+ * owner-only bucket settings (s3_core.c OWNER_ONLY), MethodNotAllowed (405)
+ * when allowed but the caller is not of the bucket owner's account. */
 bool s3_authorize(s3_op *op, const char *action, const char *resource, policy_ctx *ctx);
 /* Adds the S3 condition keys AWS supplies for `action` (request headers, object
  * tags, s3:ResourceAccount; s3_condkeys.c). Called by s3_authorize. */

@@ -2,13 +2,18 @@
  * keyed (kind, scope, name), WITHOUT ROWID so items of one scope sit together in
  * name order, which makes prefix listing a range scan. WAL mode with
  * synchronous=FULL: a commit that returned survives kill -9 and power loss.
- * Migrations run in order at open and are recorded in schema_version. */
+ * Migrations run in order at open and are recorded in schema_version. The
+ * database file and its -wal/-shm are created 0600 (make_private). */
 #include "store/store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct {
     sqlite3 *db;
@@ -85,9 +90,34 @@ static void sq_close(void *impl) {
     free(q);
 }
 
+/* The meta store holds identities, policies and (sealed) secrets: the file and
+ * its -wal and -shm companions are the owner's alone (0600), whatever the
+ * umask or the data directory's mode. The file is made (or fixed) before
+ * SQLite opens it; SQLite gives the -wal and -shm files it creates the
+ * database file's mode, and ones left by an older version are fixed here. */
+static cl_err make_private(const char *path) {
+    if (!*path || *path == ':') return CL_OK; /* ":memory:" */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        log_error("store: cannot open %s: %s", path, strerror(errno));
+        return CL_ERR_IO;
+    }
+    int rc = fchmod(fd, 0600);
+    close(fd);
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        char *side = cl_sprintf("%s%s", path, i ? "-shm" : "-wal");
+        if (chmod(side, 0600) != 0 && errno != ENOENT) rc = -1;
+        free(side);
+    }
+    if (rc != 0) log_error("store: cannot make %s private (0600): %s", path, strerror(errno));
+    return rc == 0 ? CL_OK : CL_ERR_IO;
+}
+
 static cl_err sq_open(const char *path, void **out) {
     sq_impl *q = cl_calloc(1, sizeof *q);
-    cl_err e = CL_ERR_IO;
+    cl_err e = make_private(path);
+    if (e != CL_OK) goto fail;
+    e = CL_ERR_IO;
     if (sqlite3_open_v2(path, &q->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                         NULL) != SQLITE_OK) {

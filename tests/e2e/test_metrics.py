@@ -131,3 +131,46 @@ def test_metrics_needs_no_auth_and_health_empty(server):
     assert status == 200
     status, _, body = http_get(server.endpoint + "/_cloister/empty")
     assert status == 200 and body == b""
+
+
+def test_public_metrics_carry_no_account_data(server):
+    """Anonymous /metrics: service, operation and status only — no account ID,
+    user, bucket or key name of anyone's traffic (issue 10, item 12)."""
+    from conftest import uniq
+    rc, b, out, err = server.account_create(uniq("metricsB"))
+    assert rc == 0, out + err
+    b_creds = {"AccessKeyId": b["AccessKeyId"], "SecretAccessKey": b["SecretAccessKey"]}
+    bucket = uniq("metrics-secret")
+    s3 = server.boto3_client("s3", b_creds)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v")
+    key = server.boto3_client("kms", b_creds).create_key()["KeyMetadata"]["KeyId"]
+    status, _, body = http_get(server.endpoint + "/metrics")
+    assert status == 200
+    text = body.decode()
+    for secret in (b["AccountId"], b["AccessKeyId"], bucket, key, b["UserName"] + "\""):
+        assert secret not in text, f"{secret} appears in the public /metrics"
+    samples, _ = scrape(server)
+    labels = {k for _, l, _ in samples for k in l}
+    assert labels <= {"service", "op", "status", "le"}, labels
+    s3.delete_object(Bucket=bucket, Key="k")
+    s3.delete_bucket(Bucket=bucket)
+
+
+def test_metrics_listen_moves_metrics_off_the_api_listener(make_server):
+    """`serve --metrics-listen HOST:PORT`: GET /metrics on that address only;
+    on the API listener /metrics is then an ordinary S3 path (no such bucket)."""
+    from conftest import free_port
+    port = free_port()
+    srv = make_server("metricsl", extra_args=["--metrics-listen", f"127.0.0.1:{port}"])
+    srv.boto3_client("sts").get_caller_identity()
+    status, headers, body = http_get(f"http://127.0.0.1:{port}/metrics")
+    assert status == 200, body[:300]
+    assert b'cloister_requests_total{service="sts",op="GetCallerIdentity",status="200"}' in body
+    status, _, body = http_get(srv.endpoint + "/metrics")
+    assert status == 404 and b"cloister_requests_total" not in body, body[:300]
+    assert b"NoSuchBucket" in body
+    status, _, _ = http_get(f"http://127.0.0.1:{port}/_cloister/health")
+    assert status == 404
+    status, _, _ = http_get(srv.endpoint + "/_cloister/health")
+    assert status == 200
