@@ -51,6 +51,11 @@ s3_bucket_entry *s3_bucket_acquire(s3 *s, const char *name);
 void s3_bucket_release(s3 *s, s3_bucket_entry *e);
 json_t *s3_bucket_entry_doc_copy(const s3_bucket_entry *e);
 const policy *s3_bucket_entry_policy(const s3_bucket_entry *e);
+/* Sets (value != NULL; stolen) or deletes one field of op->bucket's stored
+ * document in one read-modify-write (store_update), so concurrent changes of
+ * other settings are never lost; op->bucket_doc follows. NoSuchBucket if the
+ * bucket is gone or was re-created since the op loaded it; false with op->f set. */
+bool s3_bucket_update(s3_op *op, const char *field, json_t *value);
 
 /* Parses addressing (path-style /bucket/key, or virtual-host bucket.localhost)
  * and the query. False (fault filled) if the request is malformed. */
