@@ -399,9 +399,12 @@ static cl_err op_update_access_key(iam_op *op) {
     json_t *k = user_key(op, &akid, &scope);
     free(scope);
     if (!k) return CL_ERR_NOT_FOUND;
-    json_object_set_new(k, "Status", json_string(status));
-    cl_err e = iam_doc_put(op->m, "access_key", "", akid, k, false);
+    cl_err e = iam_doc_merge(op->m, "access_key", "", akid, k, "AccessKeyId",
+                             json_pack("{s:s}", "Status", status));
     json_decref(k);
+    if (e == CL_ERR_NOT_FOUND)
+        aws_fault_set(op->f, 404, "NoSuchEntity", "The Access Key with id %.40s cannot be found",
+                      akid);
     if (e == CL_OK) iam_op_empty(op);
     return e;
 }

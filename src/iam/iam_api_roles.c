@@ -141,11 +141,15 @@ cl_err iam_op_delete_role(iam_op *op) {
     return e;
 }
 
-static cl_err save_role(iam_op *op, const char *name, json_t *r) {
+/* Sets `fields` (stolen) in the stored role `r` came from (one read-modify-write;
+ * a role deleted or re-created meanwhile is NoSuchEntity). Frees r. */
+static cl_err save_role(iam_op *op, const char *name, json_t *r, json_t *fields) {
     char *key = iam_lower(name);
-    cl_err e = iam_doc_put(op->m, "role", op->c->account, key, r, false);
+    cl_err e = iam_doc_merge(op->m, "role", op->c->account, key, r, "RoleId", fields);
     free(key);
     json_decref(r);
+    if (e == CL_ERR_NOT_FOUND)
+        aws_fault_set(op->f, 404, "NoSuchEntity", "The role with name %s cannot be found.", name);
     return e;
 }
 
@@ -157,9 +161,10 @@ cl_err iam_op_update_role(iam_op *op) {
     if (desc && !iam_valid_text(op, "Description", desc, 1000)) return CL_ERR_INVALID;
     json_t *r = authorized_role(op, &name);
     if (!r) return CL_ERR_NOT_FOUND;
-    if (max_session) json_object_set_new(r, "MaxSessionDuration", json_integer(max_session));
-    if (desc) json_object_set_new(r, "Description", json_string(desc));
-    CL_TRY(save_role(op, name, r));
+    json_t *fields = json_object();
+    if (max_session) json_object_set_new(fields, "MaxSessionDuration", json_integer(max_session));
+    if (desc) json_object_set_new(fields, "Description", json_string(desc));
+    CL_TRY(save_role(op, name, r, fields));
     iam_op_begin(op); /* UpdateRoleResult is empty */
     return CL_OK;
 }
@@ -173,8 +178,7 @@ cl_err iam_op_update_assume_role_policy(iam_op *op) {
         json_decref(r);
         return CL_ERR_INVALID;
     }
-    json_object_set_new(r, "AssumeRolePolicyDocument", json_string(doc));
-    CL_TRY(save_role(op, name, r));
+    CL_TRY(save_role(op, name, r, json_pack("{s:s}", "AssumeRolePolicyDocument", doc)));
     iam_op_empty(op);
     return CL_OK;
 }
