@@ -37,6 +37,18 @@ static bool parse_max_session(iam_op *op, json_int_t *out) {
     return true;
 }
 
+/* The trust policy as stored: users and roles by unique ID (principals.c);
+ * MalformedPolicyDocument naming the first one that does not exist. */
+static cl_err bind_trust(iam_op *op, const char *trust, char **stored) {
+    char *bad = NULL;
+    cl_err e = iam_policy_bind_principals(op->m, trust, stored, &bad);
+    if (e != CL_OK)
+        aws_fault_set(op->f, 400, "MalformedPolicyDocument",
+                      "Invalid principal in policy: \"AWS\":\"%.200s\"", bad ? bad : "");
+    free(bad);
+    return e;
+}
+
 cl_err iam_op_create_role(iam_op *op) {
     const char *name, *trust, *path = iam_param(op->params, "Path");
     json_int_t max_session;
@@ -50,7 +62,9 @@ cl_err iam_op_create_role(iam_op *op) {
     if (!path) path = "/";
     char *arn = role_arn(op->c->account, path, name);
     cl_err e = iam_op_authorize(op, NULL, arn);
+    char *stored = NULL;
     if (e == CL_OK) e = iam_check_policy(trust, POLICY_TRUST, op->f);
+    if (e == CL_OK) e = bind_trust(op, trust, &stored);
     if (e != CL_OK) {
         free(arn);
         return e;
@@ -61,15 +75,17 @@ cl_err iam_op_create_role(iam_op *op) {
     const char *desc = iam_param(op->params, "Description");
     json_t *r =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "RoleName", name, "RoleId", id, "Arn",
-                  arn, "Path", path, "CreateDate", ts, "AssumeRolePolicyDocument", trust,
+                  arn, "Path", path, "CreateDate", ts, "AssumeRolePolicyDocument", stored,
                   "MaxSessionDuration", max_session, "Description", desc ? desc : "");
     free(arn);
+    free(stored);
     char *key = iam_lower(name);
     e = iam_doc_put(op->m, "role", op->c->account, key, r, true);
     free(key);
     if (e == CL_ERR_EXISTS)
         aws_fault_set(op->f, 409, "EntityAlreadyExists", "Role with name %s already exists.", name);
     if (e == CL_OK) {
+        iam_role_doc_render(op->m, r);
         iam_op_begin(op);
         xml_open(op->out, "Role");
         xml_role(op->out, r);
@@ -104,6 +120,7 @@ static json_t *authorized_role(iam_op *op, const char **name_out) {
 cl_err iam_op_get_role(iam_op *op) {
     json_t *r = authorized_role(op, NULL);
     if (!r) return CL_ERR_NOT_FOUND;
+    iam_role_doc_render(op->m, r);
     iam_op_begin(op);
     xml_open(op->out, "Role");
     xml_role(op->out, r);
@@ -174,11 +191,15 @@ cl_err iam_op_update_assume_role_policy(iam_op *op) {
     if (!iam_require(op->params, "PolicyDocument", &doc, op->f)) return CL_ERR_INVALID;
     json_t *r = authorized_role(op, &name);
     if (!r) return CL_ERR_NOT_FOUND;
-    if (iam_check_policy(doc, POLICY_TRUST, op->f) != CL_OK) {
+    char *stored = NULL;
+    if (iam_check_policy(doc, POLICY_TRUST, op->f) != CL_OK ||
+        bind_trust(op, doc, &stored) != CL_OK) {
         json_decref(r);
         return CL_ERR_INVALID;
     }
-    CL_TRY(save_role(op, name, r, json_pack("{s:s}", "AssumeRolePolicyDocument", doc)));
+    json_t *fields = json_pack("{s:s}", "AssumeRolePolicyDocument", stored);
+    free(stored);
+    CL_TRY(save_role(op, name, r, fields));
     iam_op_empty(op);
     return CL_OK;
 }

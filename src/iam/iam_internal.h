@@ -97,6 +97,10 @@ cl_err iam_doc_update(iam *m, const char *kind, const char *scope, const char *n
 cl_err iam_doc_merge(iam *m, const char *kind, const char *scope, const char *name,
                      const json_t *seen, const char *id_key, json_t *fields);
 
+/* Replaces a role document's AssumeRolePolicyDocument by its rendered form
+ * (iam_policy_render_principals), for responses. */
+void iam_role_doc_render(iam *m, json_t *role);
+
 /* Built-in AWS managed policies (arn:aws:iam::aws:policy/...): document or NULL. */
 const char *iam_builtin_policy(const char *arn);
 

@@ -98,6 +98,10 @@ bool kms_key_load(kms *k, const char *account, const char *uuid, kms_key *out);
  * (the state checks the op made no longer hold); CL_ERR_NOT_FOUND if the key
  * is gone. */
 cl_err kms_key_save(kms *k, kms_key *key);
+/* A key policy as stored: users and roles bound to their unique IDs
+ * (iam_policy_bind_principals; malloc'd), or NULL with
+ * MalformedPolicyDocumentException if one of them does not exist. */
+char *kms_policy_bind(kms_call *call, const char *text);
 /* The key the request's KeyId names, with `action` authorized on it. */
 bool kms_key_for(kms_call *call, const char *action, kms_key *key);
 /* Checks the state allows cryptographic use (DisabledException,

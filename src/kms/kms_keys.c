@@ -117,6 +117,15 @@ cl_err kms_key_save(kms *k, kms_key *key) {
     return CL_OK;
 }
 
+char *kms_policy_bind(kms_call *call, const char *text) {
+    char *stored = NULL, *bad = NULL;
+    if (iam_policy_bind_principals(call->k->m, text, &stored, &bad) != CL_OK)
+        kms_fail(call, 400, "MalformedPolicyDocumentException",
+                 "Policy contains a statement with one or more invalid principals.");
+    free(bad);
+    return stored;
+}
+
 char *kms_default_policy(const char *account) {
     return cl_sprintf(
         "{\"Version\":\"2012-10-17\",\"Id\":\"key-default-1\",\"Statement\":[{"

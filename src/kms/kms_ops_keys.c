@@ -74,10 +74,14 @@ bool kms_op_create_key(kms_call *call) {
         json_decref(probe.doc);
         if (!ok) return false;
     }
+    char *stored = pol ? kms_policy_bind(call, pol) : NULL;
+    if (pol && !stored) return false;
     kms_key key;
-    if (kms_key_create(call->k, call->c->account, call->c->region ? call->c->region : "us-east-1",
-                       spec, usage, desc, pol, "CUSTOMER", &key) != CL_OK)
-        return false;
+    cl_err e =
+        kms_key_create(call->k, call->c->account, call->c->region ? call->c->region : "us-east-1",
+                       spec, usage, desc, stored, "CUSTOMER", &key);
+    free(stored);
+    if (e != CL_OK) return false;
     call->out = json_pack("{s:o}", "KeyMetadata", kms_key_metadata(&key));
     log_info("kms: %s created %s (%s)", call->c->arn, key.arn, kms_spec_name(spec));
     kms_key_free(&key);

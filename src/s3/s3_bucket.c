@@ -173,7 +173,13 @@ static void put_bucket_policy(s3_op *op) {
             "User is not authorized to perform: s3:PutBucketPolicy because public policies "
             "are blocked by the BlockPublicPolicy block public access setting.");
     } else {
-        if (s3_bucket_update(op, "Policy", json_string(text))) op->resp->status = 204;
+        char *stored = NULL, *bad = NULL; /* users and roles stored by unique ID */
+        if (iam_policy_bind_principals(op->s->m, text, &stored, &bad) != CL_OK)
+            aws_fault_set(&op->f, 400, "MalformedPolicy", "Invalid principal in policy");
+        else if (s3_bucket_update(op, "Policy", json_string(stored)))
+            op->resp->status = 204;
+        free(stored);
+        free(bad);
     }
     if (p) policy_free(p);
     free(text);
@@ -196,7 +202,9 @@ void s3_bucket_policy(s3_op *op) {
             aws_fault_set(&op->f, 404, "NoSuchBucketPolicy", "The bucket policy does not exist");
             return;
         }
-        buf_append_cstr(&op->resp->body, cur);
+        char *shown = iam_policy_render_principals(op->s->m, cur);
+        buf_append_cstr(&op->resp->body, shown);
+        free(shown);
         http_set_header(op->resp, "Content-Type", "application/json");
         op->resp->status = 200;
     } else if (strcmp(m, "DELETE") == 0) {
