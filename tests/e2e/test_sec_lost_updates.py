@@ -146,3 +146,32 @@ def test_role_concurrent_writers_lose_nothing(server):
             assert r["MaxSessionDuration"] == dur, rnd
     finally:
         iam.delete_role(RoleName=role)
+
+
+def test_housekeeping_rotation_and_deletion_use_the_same_writes(make_server, monkeypatch):
+    """Start-up housekeeping rotates due keys (a read-modify-write of the key
+    through kms_key_save) and deletes keys past their window only if, read
+    again in the transaction, they are still pending deletion."""
+    from test_kms import shift_signing_clock
+    srv = make_server("lostupd-kms")
+    kms = srv.boto3_client("kms")
+    rot = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.enable_key_rotation(KeyId=rot)  # every 365 days
+    blob = kms.encrypt(KeyId=rot, Plaintext=b"before")["CiphertextBlob"]
+    gone = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.schedule_key_deletion(KeyId=gone, PendingWindowInDays=7)
+    kms.update_key_description(KeyId=rot, Description="kept")
+    srv.restart(fake_now_offset=366 * 86400)
+    shift_signing_clock(monkeypatch, 366 * 86400)
+    kms = srv.boto3_client("kms")
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"before"
+    st = kms.get_key_rotation_status(KeyId=rot)
+    assert st["KeyRotationEnabled"] is True
+    meta = kms.describe_key(KeyId=rot)["KeyMetadata"]
+    assert meta["Description"] == "kept"
+    new_blob = kms.encrypt(KeyId=rot, Plaintext=b"after")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=new_blob)["Plaintext"] == b"after"
+    with pytest.raises(ClientError):
+        kms.describe_key(KeyId=gone)
+    assert srv.stop() == 0  # flushes the log
+    assert "deleted 1 KMS keys, rotated 1" in srv.stderr_tail(20000) + srv.stdout_text
