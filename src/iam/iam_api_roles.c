@@ -331,6 +331,23 @@ cl_err iam_op_get_policy_version(iam_op *op) {
     return CL_OK;
 }
 
+typedef struct {
+    iam_op *op;
+    const char *key;
+} policy_delete;
+
+/* The attachment count is read again inside the transaction, so an attachment
+ * that committed meanwhile (attach_run, one transaction too) is seen. */
+static cl_err delete_unattached(store *st, void *arg) {
+    policy_delete *d = arg;
+    json_t *p = iam_doc_get(d->op->m, "policy", d->op->c->account, d->key);
+    if (!p) return CL_ERR_NOT_FOUND;
+    json_int_t attached = json_integer_value(json_object_get(p, "AttachmentCount"));
+    json_decref(p);
+    if (attached > 0) return CL_ERR_CONFLICT;
+    return store_delete(st, "policy", d->op->c->account, d->key);
+}
+
 cl_err iam_op_delete_policy(iam_op *op) {
     const char *arn;
     char *key = NULL;
@@ -342,15 +359,14 @@ cl_err iam_op_delete_policy(iam_op *op) {
             aws_fault_set(op->f, 400, "InvalidInput", "AWS managed policies cannot be deleted.");
         return CL_ERR_NOT_FOUND;
     }
-    json_int_t attached = json_integer_value(json_object_get(p, "AttachmentCount"));
     json_decref(p);
-    cl_err e = CL_OK;
-    if (attached > 0) {
+    policy_delete d = {op, key};
+    cl_err e = store_txn(op->m->st, delete_unattached, &d);
+    if (e == CL_ERR_CONFLICT)
         aws_fault_set(op->f, 409, "DeleteConflict", "Cannot delete a policy attached to entities.");
-        e = CL_ERR_CONFLICT;
-    } else {
-        e = store_delete(op->m->st, "policy", op->c->account, key);
-    }
+    else if (e == CL_ERR_NOT_FOUND)
+        aws_fault_set(op->f, 404, "NoSuchEntity",
+                      "Policy %.256s does not exist or is not attachable.", arn);
     free(key);
     if (e == CL_OK) iam_op_empty(op);
     return e;
