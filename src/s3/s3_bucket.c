@@ -176,7 +176,7 @@ static void put_bucket_policy(s3_op *op) {
         char *stored = NULL, *bad = NULL; /* users and roles stored by unique ID */
         if (iam_policy_bind_principals(op->s->m, text, &stored, &bad) != CL_OK)
             aws_fault_set(&op->f, 400, "MalformedPolicy", "Invalid principal in policy");
-        else if (s3_bucket_update(op, "Policy", json_string(stored)))
+        else if (s3_bucket_update_guarded(op, "Policy", json_string(stored), "PAB"))
             op->resp->status = 204;
         free(stored);
         free(bad);
