@@ -141,11 +141,28 @@ static time_t session_issued(json_t *s, time_t expiration) {
     return 0;
 }
 
+/* A session belongs to the role or user it was issued for by unique ID: the
+ * role (user) of that name must still exist with the same RoleId (UserId), so
+ * a session of a deleted role never acts as a later role of the same name.
+ * Sessions store the role's ID as aws:userid "AROA...:SESSION". */
+static bool session_owner_exists(iam *m, json_t *s, bool role) {
+    const char *kind = role ? "role" : "user";
+    char *key = iam_lower(iam_str(s, role ? "RoleName" : "UserName"));
+    json_t *owner = iam_doc_get(m, kind, iam_str(s, "Account"), key);
+    free(key);
+    const char *id = iam_str(owner, role ? "RoleId" : "UserId"), *uid = iam_str(s, "UserId");
+    size_t n = strlen(id);
+    bool same = owner && n > 0 && strncmp(uid, id, n) == 0 && uid[n] == (role ? ':' : '\0');
+    json_decref(owner);
+    return same;
+}
+
 /* Loads a temporary session (assumed role or GetSessionToken). */
 static bool load_session(iam *m, json_t *s, const char *akid, iam_key_info *k) {
     k->temporary = true;
     k->secret = iam_secret_get(m, s, akid);
-    k->active = k->secret != NULL;
+    k->active = k->secret != NULL &&
+                session_owner_exists(m, s, strcmp(iam_str(s, "Type"), "assumed-role") == 0);
     if (!k->secret) k->secret = cl_strdup("");
     k->token = cl_strdup(iam_str(s, "Token"));
     if (time_parse_iso8601(slice_cstr(iam_str(s, "Expiration")), &k->expiration) != CL_OK)

@@ -124,6 +124,21 @@ typedef struct {
 policy_decision iam_authorize(iam *m, const iam_caller *c, const http_request *req,
                               const iam_authz *a, aws_fault *fault);
 
+/* ---- users and roles in resource policies (principals.c) ----
+ * Bucket policies, KMS key policies and role trust policies store the users and
+ * roles they name by unique ID, as AWS does. On write, every
+ * "arn:aws:iam::ACCT:user/..." or ".../role/..." AWS principal must exist (else
+ * CL_ERR_INVALID, with *bad the first missing one, malloc'd: the caller answers
+ * its service's "invalid principal" error) and *stored (malloc'd) is the text to
+ * store. The evaluator matches a bound entry only against the principal with
+ * that unique ID (users: UserId; assumed roles: the AROA... part of aws:userid),
+ * so a deleted and re-created user or role never inherits a grant. */
+cl_err iam_policy_bind_principals(iam *m, const char *doc, char **stored, char **bad);
+/* The stored text as GetBucketPolicy/GetKeyPolicy/GetRole show it: a bound
+ * principal as its ARN while it exists, as its bare unique ID once deleted
+ * (malloc'd; NULL for NULL). */
+char *iam_policy_render_principals(iam *m, const char *stored);
+
 /* ---- APIs (Query protocol for iam and sts; JSON 1.1 for cloister) ---- */
 void iam_api_handle(iam *m, const iam_caller *c, http_request *req, const cl_kvlist *params,
                     http_response *resp);

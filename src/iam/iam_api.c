@@ -245,6 +245,7 @@ typedef struct {
     const char *path_prefix;
     char *last;
     void (*emit)(cl_buf *, json_t *);
+    iam *m;
 } list_ctx;
 
 static bool list_emit(void *arg, const char *name, const char *text) {
@@ -253,6 +254,7 @@ static bool list_emit(void *arg, const char *name, const char *text) {
     if (d && (!l->path_prefix ||
               strncmp(iam_str(d, "Path"), l->path_prefix, strlen(l->path_prefix)) == 0)) {
         xml_open(l->out, "member");
+        iam_role_doc_render(l->m, d); /* roles: the trust policy as AWS shows it */
         l->emit(l->out, d);
         xml_close(l->out, "member");
     }
@@ -270,7 +272,7 @@ cl_err iam_list_entities(iam_op *op, const char *kind, const char *list_tag,
     CL_TRY(iam_op_authorize(op, NULL, resource));
     iam_op_begin(op);
     xml_open(op->out, list_tag);
-    list_ctx l = {op->out, iam_param(op->params, "PathPrefix"), NULL, emit};
+    list_ctx l = {op->out, iam_param(op->params, "PathPrefix"), NULL, emit, op->m};
     bool more = false;
     cl_err e = store_list(op->m->st, kind, op->c->account, NULL, marker, max, list_emit, &l, &more);
     xml_close(op->out, list_tag);
@@ -438,9 +440,12 @@ static cl_err op_update_access_key(iam_op *op) {
     json_t *k = user_key(op, &akid, &scope);
     free(scope);
     if (!k) return CL_ERR_NOT_FOUND;
-    json_object_set_new(k, "Status", json_string(status));
-    cl_err e = iam_doc_put(op->m, "access_key", "", akid, k, false);
+    cl_err e = iam_doc_merge(op->m, "access_key", "", akid, k, "AccessKeyId",
+                             json_pack("{s:s}", "Status", status));
     json_decref(k);
+    if (e == CL_ERR_NOT_FOUND)
+        aws_fault_set(op->f, 404, "NoSuchEntity", "The Access Key with id %.40s cannot be found",
+                      akid);
     if (e == CL_OK) iam_op_empty(op);
     return e;
 }

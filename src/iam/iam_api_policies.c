@@ -152,15 +152,17 @@ cl_err iam_op_list_attached_entity_policies(iam_op *op) {
     return list_names(op, true);
 }
 
+static cl_err add_count(void *arg, json_t *p) {
+    json_int_t n = json_integer_value(json_object_get(p, "AttachmentCount")) + *(int *)arg;
+    json_object_set_new(p, "AttachmentCount", json_integer(n < 0 ? 0 : n));
+    return CL_OK;
+}
+
 /* Adjusts a customer managed policy's AttachmentCount (built-ins keep none). */
 static void count_attachment(iam_op *op, const char *arn, int delta) {
     char *key = NULL;
     json_t *p = iam_builtin_policy(arn) ? NULL : iam_managed_policy(op, arn, &key);
-    if (p && key) {
-        json_int_t n = json_integer_value(json_object_get(p, "AttachmentCount")) + delta;
-        json_object_set_new(p, "AttachmentCount", json_integer(n < 0 ? 0 : n));
-        iam_doc_put(op->m, "policy", op->c->account, key, p, false);
-    }
+    if (p && key) iam_doc_update(op->m, "policy", op->c->account, key, add_count, &delta);
     json_decref(p);
     free(key);
 }

@@ -37,6 +37,18 @@ static bool parse_max_session(iam_op *op, json_int_t *out) {
     return true;
 }
 
+/* The trust policy as stored: users and roles by unique ID (principals.c);
+ * MalformedPolicyDocument naming the first one that does not exist. */
+static cl_err bind_trust(iam_op *op, const char *trust, char **stored) {
+    char *bad = NULL;
+    cl_err e = iam_policy_bind_principals(op->m, trust, stored, &bad);
+    if (e != CL_OK)
+        aws_fault_set(op->f, 400, "MalformedPolicyDocument",
+                      "Invalid principal in policy: \"AWS\":\"%.200s\"", bad ? bad : "");
+    free(bad);
+    return e;
+}
+
 cl_err iam_op_create_role(iam_op *op) {
     const char *name, *trust, *path = iam_param(op->params, "Path");
     json_int_t max_session;
@@ -50,7 +62,9 @@ cl_err iam_op_create_role(iam_op *op) {
     if (!path) path = "/";
     char *arn = role_arn(op->c->account, path, name);
     cl_err e = iam_op_authorize(op, NULL, arn);
+    char *stored = NULL;
     if (e == CL_OK) e = iam_check_policy(trust, POLICY_TRUST, op->f);
+    if (e == CL_OK) e = bind_trust(op, trust, &stored);
     if (e != CL_OK) {
         free(arn);
         return e;
@@ -61,15 +75,17 @@ cl_err iam_op_create_role(iam_op *op) {
     const char *desc = iam_param(op->params, "Description");
     json_t *r =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "RoleName", name, "RoleId", id, "Arn",
-                  arn, "Path", path, "CreateDate", ts, "AssumeRolePolicyDocument", trust,
+                  arn, "Path", path, "CreateDate", ts, "AssumeRolePolicyDocument", stored,
                   "MaxSessionDuration", max_session, "Description", desc ? desc : "");
     free(arn);
+    free(stored);
     char *key = iam_lower(name);
     e = iam_doc_put(op->m, "role", op->c->account, key, r, true);
     free(key);
     if (e == CL_ERR_EXISTS)
         aws_fault_set(op->f, 409, "EntityAlreadyExists", "Role with name %s already exists.", name);
     if (e == CL_OK) {
+        iam_role_doc_render(op->m, r);
         iam_op_begin(op);
         xml_open(op->out, "Role");
         xml_role(op->out, r);
@@ -104,6 +120,7 @@ static json_t *authorized_role(iam_op *op, const char **name_out) {
 cl_err iam_op_get_role(iam_op *op) {
     json_t *r = authorized_role(op, NULL);
     if (!r) return CL_ERR_NOT_FOUND;
+    iam_role_doc_render(op->m, r);
     iam_op_begin(op);
     xml_open(op->out, "Role");
     xml_role(op->out, r);
@@ -141,11 +158,15 @@ cl_err iam_op_delete_role(iam_op *op) {
     return e;
 }
 
-static cl_err save_role(iam_op *op, const char *name, json_t *r) {
+/* Sets `fields` (stolen) in the stored role `r` came from (one read-modify-write;
+ * a role deleted or re-created meanwhile is NoSuchEntity). Frees r. */
+static cl_err save_role(iam_op *op, const char *name, json_t *r, json_t *fields) {
     char *key = iam_lower(name);
-    cl_err e = iam_doc_put(op->m, "role", op->c->account, key, r, false);
+    cl_err e = iam_doc_merge(op->m, "role", op->c->account, key, r, "RoleId", fields);
     free(key);
     json_decref(r);
+    if (e == CL_ERR_NOT_FOUND)
+        aws_fault_set(op->f, 404, "NoSuchEntity", "The role with name %s cannot be found.", name);
     return e;
 }
 
@@ -157,9 +178,10 @@ cl_err iam_op_update_role(iam_op *op) {
     if (desc && !iam_valid_text(op, "Description", desc, 1000)) return CL_ERR_INVALID;
     json_t *r = authorized_role(op, &name);
     if (!r) return CL_ERR_NOT_FOUND;
-    if (max_session) json_object_set_new(r, "MaxSessionDuration", json_integer(max_session));
-    if (desc) json_object_set_new(r, "Description", json_string(desc));
-    CL_TRY(save_role(op, name, r));
+    json_t *fields = json_object();
+    if (max_session) json_object_set_new(fields, "MaxSessionDuration", json_integer(max_session));
+    if (desc) json_object_set_new(fields, "Description", json_string(desc));
+    CL_TRY(save_role(op, name, r, fields));
     iam_op_begin(op); /* UpdateRoleResult is empty */
     return CL_OK;
 }
@@ -169,12 +191,15 @@ cl_err iam_op_update_assume_role_policy(iam_op *op) {
     if (!iam_require(op->params, "PolicyDocument", &doc, op->f)) return CL_ERR_INVALID;
     json_t *r = authorized_role(op, &name);
     if (!r) return CL_ERR_NOT_FOUND;
-    if (iam_check_policy(doc, POLICY_TRUST, op->f) != CL_OK) {
+    char *stored = NULL;
+    if (iam_check_policy(doc, POLICY_TRUST, op->f) != CL_OK ||
+        bind_trust(op, doc, &stored) != CL_OK) {
         json_decref(r);
         return CL_ERR_INVALID;
     }
-    json_object_set_new(r, "AssumeRolePolicyDocument", json_string(doc));
-    CL_TRY(save_role(op, name, r));
+    json_t *fields = json_pack("{s:s}", "AssumeRolePolicyDocument", stored);
+    free(stored);
+    CL_TRY(save_role(op, name, r, fields));
     iam_op_empty(op);
     return CL_OK;
 }
@@ -306,6 +331,23 @@ cl_err iam_op_get_policy_version(iam_op *op) {
     return CL_OK;
 }
 
+typedef struct {
+    iam_op *op;
+    const char *key;
+} policy_delete;
+
+/* The attachment count is read again inside the transaction, so an attachment
+ * that committed meanwhile (attach_run, one transaction too) is seen. */
+static cl_err delete_unattached(store *st, void *arg) {
+    policy_delete *d = arg;
+    json_t *p = iam_doc_get(d->op->m, "policy", d->op->c->account, d->key);
+    if (!p) return CL_ERR_NOT_FOUND;
+    json_int_t attached = json_integer_value(json_object_get(p, "AttachmentCount"));
+    json_decref(p);
+    if (attached > 0) return CL_ERR_CONFLICT;
+    return store_delete(st, "policy", d->op->c->account, d->key);
+}
+
 cl_err iam_op_delete_policy(iam_op *op) {
     const char *arn;
     char *key = NULL;
@@ -317,15 +359,14 @@ cl_err iam_op_delete_policy(iam_op *op) {
             aws_fault_set(op->f, 400, "InvalidInput", "AWS managed policies cannot be deleted.");
         return CL_ERR_NOT_FOUND;
     }
-    json_int_t attached = json_integer_value(json_object_get(p, "AttachmentCount"));
     json_decref(p);
-    cl_err e = CL_OK;
-    if (attached > 0) {
+    policy_delete d = {op, key};
+    cl_err e = store_txn(op->m->st, delete_unattached, &d);
+    if (e == CL_ERR_CONFLICT)
         aws_fault_set(op->f, 409, "DeleteConflict", "Cannot delete a policy attached to entities.");
-        e = CL_ERR_CONFLICT;
-    } else {
-        e = store_delete(op->m->st, "policy", op->c->account, key);
-    }
+    else if (e == CL_ERR_NOT_FOUND)
+        aws_fault_set(op->f, 404, "NoSuchEntity",
+                      "Policy %.256s does not exist or is not attachable.", arn);
     free(key);
     if (e == CL_OK) iam_op_empty(op);
     return e;

@@ -91,6 +91,20 @@ json_t *iam_doc_get(iam *m, const char *kind, const char *scope, const char *nam
 cl_err iam_doc_put(iam *m, const char *kind, const char *scope, const char *name, json_t *doc,
                    bool insert_only);
 const char *iam_str(json_t *doc, const char *key); /* "" if missing */
+/* Read-modify-write of a stored document in one transaction (store_update):
+ * fn changes `doc` in place. CL_ERR_NOT_FOUND if the item is absent. */
+typedef cl_err (*iam_doc_fn)(void *arg, json_t *doc);
+cl_err iam_doc_update(iam *m, const char *kind, const char *scope, const char *name, iam_doc_fn fn,
+                      void *arg);
+/* Sets every member of `fields` (stolen) in the stored document, provided its
+ * `id_key` member still equals `seen`'s (the entity the op loaded was not
+ * deleted and re-created meanwhile); CL_ERR_NOT_FOUND otherwise. */
+cl_err iam_doc_merge(iam *m, const char *kind, const char *scope, const char *name,
+                     const json_t *seen, const char *id_key, json_t *fields);
+
+/* Replaces a role document's AssumeRolePolicyDocument by its rendered form
+ * (iam_policy_render_principals), for responses. */
+void iam_role_doc_render(iam *m, json_t *role);
 
 /* Built-in AWS managed policies (arn:aws:iam::aws:policy/...): document or NULL. */
 const char *iam_builtin_policy(const char *arn);

@@ -57,6 +57,52 @@ cl_err iam_doc_put(iam *m, const char *kind, const char *scope, const char *name
     return e;
 }
 
+typedef struct {
+    iam_doc_fn fn;
+    void *arg;
+} doc_update;
+
+static cl_err doc_update_run(void *arg, const char *cur, char **next) {
+    doc_update *u = arg;
+    json_t *doc = cur ? json_loads(cur, 0, NULL) : NULL;
+    if (!doc) return cur ? CL_ERR_INTERNAL : CL_ERR_NOT_FOUND;
+    cl_err e = u->fn(u->arg, doc);
+    if (e == CL_OK) {
+        *next = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!*next) e = CL_ERR_INTERNAL;
+    }
+    json_decref(doc);
+    return e;
+}
+
+cl_err iam_doc_update(iam *m, const char *kind, const char *scope, const char *name, iam_doc_fn fn,
+                      void *arg) {
+    doc_update u = {fn, arg};
+    return store_update(m->st, kind, scope, name, doc_update_run, &u);
+}
+
+typedef struct {
+    const json_t *seen;
+    const char *id_key;
+    json_t *fields;
+} doc_merge;
+
+static cl_err merge_run(void *arg, json_t *doc) {
+    doc_merge *d = arg;
+    if (d->seen &&
+        !json_equal(json_object_get(d->seen, d->id_key), json_object_get(doc, d->id_key)))
+        return CL_ERR_NOT_FOUND;
+    return json_object_update(doc, d->fields) == 0 ? CL_OK : CL_ERR_INTERNAL;
+}
+
+cl_err iam_doc_merge(iam *m, const char *kind, const char *scope, const char *name,
+                     const json_t *seen, const char *id_key, json_t *fields) {
+    doc_merge d = {seen, id_key, fields};
+    cl_err e = iam_doc_update(m, kind, scope, name, merge_run, &d);
+    json_decref(fields);
+    return e;
+}
+
 const char *iam_str(json_t *doc, const char *key) {
     const char *s = json_string_value(json_object_get(doc, key));
     return s ? s : "";

@@ -69,6 +69,17 @@ static bool str_is(const char *a, const char *b) {
     return a && b && strcmp(a, b) == 0;
 }
 
+/* The unique ID a bound entry (policy_prin.id) must equal for this ARN of the
+ * caller: a user's UserId for its user ARN; for an assumed role's role ARN,
+ * the role's RoleId, which is aws:userid up to the ':' ("AROA...:session"). */
+static bool same_id(const policy_prin *e, const policy_principal *p, bool role) {
+    if (!e->id) return true; /* stored before binding: matched by ARN alone */
+    if (!p->userid) return false;
+    if (!role) return p->type == PRINCIPAL_USER && strcmp(e->id, p->userid) == 0;
+    size_t n = strlen(e->id);
+    return strncmp(e->id, p->userid, n) == 0 && p->userid[n] == ':';
+}
+
 static policy_match prin_entry(const policy_prin *e, const policy_principal *p) {
     bool known = p->type != PRINCIPAL_ANONYMOUS;
     switch (e->kind) {
@@ -77,8 +88,9 @@ static policy_match prin_entry(const policy_prin *e, const policy_principal *p) 
     case POLICY_PRIN_ACCOUNT:
         return known && str_is(e->value, p->account) ? POLICY_MATCH_ACCOUNT : POLICY_MATCH_NONE;
     case POLICY_PRIN_ARN:
-        if (known && str_is(e->value, p->arn)) return POLICY_MATCH_DIRECT;
-        if (p->type == PRINCIPAL_ASSUMED_ROLE && str_is(e->value, p->role_arn))
+        if (known && str_is(e->value, p->arn) && same_id(e, p, false)) return POLICY_MATCH_DIRECT;
+        if (p->type == PRINCIPAL_ASSUMED_ROLE && str_is(e->value, p->role_arn) &&
+            same_id(e, p, true))
             return POLICY_MATCH_ROLE;
         return POLICY_MATCH_NONE;
     default:
@@ -92,15 +104,26 @@ static bool listed(const policy_stmt *s, policy_prin_kind kind, const char *v) {
     return false;
 }
 
+/* A NotPrincipal entry naming this ARN of the caller (bound entries: with the
+ * caller's unique ID; a successor of a deleted principal is not excluded). */
+static bool listed_arn(const policy_stmt *s, const policy_principal *p, const char *arn,
+                       bool role) {
+    for (size_t i = 0; i < s->n_prins; i++)
+        if (s->prins[i].kind == POLICY_PRIN_ARN && str_is(s->prins[i].value, arn) &&
+            same_id(&s->prins[i], p, role))
+            return true;
+    return false;
+}
+
 static policy_match not_principal_match(const policy_stmt *s, const policy_principal *p) {
     for (size_t i = 0; i < s->n_prins; i++)
         if (s->prins[i].kind == POLICY_PRIN_ANY) return POLICY_MATCH_NONE;
     if (p->type == PRINCIPAL_ANONYMOUS) return s->deny ? POLICY_MATCH_DIRECT : POLICY_MATCH_NONE;
     bool excluded = listed(s, POLICY_PRIN_ACCOUNT, p->account);
-    if (p->type == PRINCIPAL_USER) excluded = excluded && listed(s, POLICY_PRIN_ARN, p->arn);
+    if (p->type == PRINCIPAL_USER) excluded = excluded && listed_arn(s, p, p->arn, false);
     if (p->type == PRINCIPAL_ASSUMED_ROLE)
-        excluded = excluded && listed(s, POLICY_PRIN_ARN, p->role_arn) &&
-                   listed(s, POLICY_PRIN_ARN, p->arn);
+        excluded =
+            excluded && listed_arn(s, p, p->role_arn, true) && listed_arn(s, p, p->arn, false);
     return excluded ? POLICY_MATCH_NONE : POLICY_MATCH_DIRECT;
 }
 

@@ -22,6 +22,7 @@ typedef enum {
 typedef struct {
     policy_prin_kind kind;
     const char *value;
+    const char *id; /* POLICY_PRIN_ARN bound to a unique ID (stored "ARN#ID"), else NULL */
 } policy_prin;
 
 /* How a principal entry matched the caller; higher is more specific. */

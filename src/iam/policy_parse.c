@@ -186,6 +186,8 @@ static cl_err aws_principal(parser *ps, const char *v, policy_prin *out) {
         out->kind = POLICY_PRIN_ACCOUNT, out->value = arena_strdup(ps->p, acct);
     } else {
         out->kind = POLICY_PRIN_ARN, out->value = arena_strdup(ps->p, v);
+        char *hash = strchr(out->value, '#'); /* stored form "ARN#UNIQUEID" (principals.c) */
+        if (hash) *hash = '\0', out->id = hash + 1;
     }
     return CL_OK;
 }

@@ -54,6 +54,8 @@ typedef struct {
     kms_key_spec spec;
     bool shared;
     kms_policy_ref *pol; /* the parsed key policy, when loaded through the cache */
+    json_t *base;        /* the document as loaded, kept once it is changed */
+    json_t *changes;     /* fields set since (JSON null: deleted), for kms_key_save */
 } kms_key;
 
 bool kms_cache_get(kms *k, const char *uuid, json_t **doc, kms_policy_ref **pol);
@@ -89,7 +91,17 @@ double kms_epoch(time_t t);
  * caller. NotFoundException on failure. */
 bool kms_key_resolve(kms_call *call, const char *key_id, kms_key *out);
 bool kms_key_load(kms *k, const char *account, const char *uuid, kms_key *out);
-cl_err kms_key_save(kms *k, const kms_key *key);
+/* Writes the fields changed through kms_key_set/kms_key_del onto the stored
+ * document in one read-modify-write (store_update), so concurrent changes of
+ * other fields are kept. A change of KeyState or of the key material fails
+ * with CL_ERR_CONFLICT if another writer changed that field since the load
+ * (the state checks the op made no longer hold); CL_ERR_NOT_FOUND if the key
+ * is gone. */
+cl_err kms_key_save(kms *k, kms_key *key);
+/* A key policy as stored: users and roles bound to their unique IDs
+ * (iam_policy_bind_principals; malloc'd), or NULL with
+ * MalformedPolicyDocumentException if one of them does not exist. */
+char *kms_policy_bind(kms_call *call, const char *text);
 /* The key the request's KeyId names, with `action` authorized on it. */
 bool kms_key_for(kms_call *call, const char *action, kms_key *key);
 /* Checks the state allows cryptographic use (DisabledException,

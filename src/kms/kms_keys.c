@@ -12,6 +12,8 @@
 
 void kms_key_free(kms_key *key) {
     json_decref(key->doc);
+    json_decref(key->base);
+    json_decref(key->changes);
     kms_policy_ref_release(key->pol);
     memset(key, 0, sizeof *key);
 }
@@ -51,6 +53,7 @@ bool kms_key_load(kms *k, const char *account, const char *uuid, kms_key *out) {
 }
 
 void kms_key_own(kms_key *key) {
+    if (!key->base) key->base = key->shared ? json_incref(key->doc) : json_deep_copy(key->doc);
     if (!key->shared) return;
     json_t *copy = json_deep_copy(key->doc);
     json_decref(key->doc);
@@ -59,22 +62,68 @@ void kms_key_own(kms_key *key) {
     bind(key);
 }
 
+static void note_change(kms_key *key, const char *name, json_t *value) {
+    if (!key->changes) key->changes = json_object();
+    json_object_set_new(key->changes, name, value);
+}
+
 void kms_key_set(kms_key *key, const char *name, json_t *value) {
     kms_key_own(key);
     json_object_set_new(key->doc, name, value);
+    note_change(key, name, json_incref(value));
     bind(key);
 }
 
 void kms_key_del(kms_key *key, const char *name) {
     kms_key_own(key);
     json_object_del(key->doc, name);
+    note_change(key, name, json_null());
 }
 
-cl_err kms_key_save(kms *k, const kms_key *key) {
-    char *text = json_dumps(key->doc, JSON_COMPACT);
-    cl_err e = store_put(k->st, "kms_key", key->account, key->key_id, text);
-    free(text);
+/* Fields whose change depends on their loaded value (state rules, material
+ * versions): the stored value must still be the loaded one. */
+static const char *const GUARDED[] = {"KeyState", "CurrentVersion", "Material"};
+
+static cl_err apply_changes(void *arg, const char *cur, char **next) {
+    const kms_key *key = arg;
+    json_t *doc = cur ? json_loads(cur, 0, NULL) : NULL;
+    if (!doc) return cur ? CL_ERR_INTERNAL : CL_ERR_NOT_FOUND;
+    cl_err e = CL_OK;
+    for (size_t i = 0; i < sizeof GUARDED / sizeof GUARDED[0] && e == CL_OK; i++)
+        if (json_object_get(key->changes, GUARDED[i]) &&
+            !json_equal(json_object_get(doc, GUARDED[i]), json_object_get(key->base, GUARDED[i])))
+            e = CL_ERR_CONFLICT;
+    const char *name;
+    json_t *v;
+    json_object_foreach(key->changes, name, v) {
+        if (json_is_null(v))
+            json_object_del(doc, name);
+        else
+            json_object_set(doc, name, v);
+    }
+    if (e == CL_OK && !(*next = json_dumps(doc, JSON_COMPACT))) e = CL_ERR_INTERNAL;
+    json_decref(doc);
     return e;
+}
+
+cl_err kms_key_save(kms *k, kms_key *key) {
+    if (!key->changes) return CL_OK;
+    cl_err e = store_update(k->st, "kms_key", key->account, key->key_id, apply_changes, key);
+    if (e != CL_OK) return e;
+    json_decref(key->base); /* saved: later changes are relative to this */
+    key->base = json_deep_copy(key->doc);
+    json_decref(key->changes);
+    key->changes = NULL;
+    return CL_OK;
+}
+
+char *kms_policy_bind(kms_call *call, const char *text) {
+    char *stored = NULL, *bad = NULL;
+    if (iam_policy_bind_principals(call->k->m, text, &stored, &bad) != CL_OK)
+        kms_fail(call, 400, "MalformedPolicyDocumentException",
+                 "Policy contains a statement with one or more invalid principals.");
+    free(bad);
+    return stored;
 }
 
 char *kms_default_policy(const char *account) {
@@ -111,6 +160,7 @@ static cl_err add_material(kms *k, kms_key *key, uint32_t version) {
     json_array_append_new(arr,
                           json_pack("{s:i, s:s, s:f}", "Version", (json_int_t)version, "Wrapped",
                                     buf_cstr(&b), "Created", kms_epoch(time_now())));
+    kms_key_set(key, "Material", json_incref(arr)); /* recorded as changed */
     kms_key_set(key, "CurrentVersion", json_integer(version));
     buf_free(&w);
     buf_free(&b);
@@ -141,7 +191,9 @@ cl_err kms_key_create(kms *k, const char *account, const char *region, kms_key_s
     }
     cl_err e = add_material(k, out, 1);
     if (e == CL_OK) e = kms_key_index_put(k, id, account);
-    if (e == CL_OK) e = kms_key_save(k, out);
+    char *text = e == CL_OK ? json_dumps(out->doc, JSON_COMPACT) : NULL;
+    if (e == CL_OK) e = text ? store_insert(k->st, "kms_key", account, id, text) : CL_ERR_INTERNAL;
+    free(text);
     if (e != CL_OK) kms_key_free(out);
     return e;
 }

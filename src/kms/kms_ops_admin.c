@@ -194,10 +194,14 @@ bool kms_op_put_key_policy(kms_call *call) {
         ok = kms_fail(call, 400, "MalformedPolicyDocumentException",
                       "The new key policy will not allow you to update the key policy in the "
                       "future.");
-    if (ok) {
-        kms_key_set(&key, "Policy", json_string(text));
+    char *stored = ok ? kms_policy_bind(call, text) : NULL;
+    if (stored) {
+        kms_key_set(&key, "Policy", json_string(stored));
         ok = kms_key_save(call->k, &key) == CL_OK;
+    } else {
+        ok = false;
     }
+    free(stored);
     kms_key_free(&key);
     return ok;
 }
@@ -205,7 +209,9 @@ bool kms_op_put_key_policy(kms_call *call) {
 bool kms_op_get_key_policy(kms_call *call) {
     kms_key key;
     if (!policy_name(call) || !kms_key_for(call, "kms:GetKeyPolicy", &key)) return false;
-    call->out = json_pack("{s:s, s:s}", "Policy", str(key.doc, "Policy"), "PolicyName", "default");
+    char *shown = iam_policy_render_principals(call->k->m, str(key.doc, "Policy"));
+    call->out = json_pack("{s:s, s:s}", "Policy", shown ? shown : "", "PolicyName", "default");
+    free(shown);
     kms_key_free(&key);
     return true;
 }

@@ -70,10 +70,14 @@ bool kms_op_create_key(kms_call *call) {
         json_decref(probe.doc);
         if (!ok) return false;
     }
+    char *stored = pol ? kms_policy_bind(call, pol) : NULL;
+    if (pol && !stored) return false;
     kms_key key;
-    if (kms_key_create(call->k, call->c->account, call->c->region ? call->c->region : "us-east-1",
-                       spec, usage, desc, pol, "CUSTOMER", &key) != CL_OK)
-        return false;
+    cl_err e =
+        kms_key_create(call->k, call->c->account, call->c->region ? call->c->region : "us-east-1",
+                       spec, usage, desc, stored, "CUSTOMER", &key);
+    free(stored);
+    if (e != CL_OK) return false;
     call->out = json_pack("{s:o}", "KeyMetadata", kms_key_metadata(&key));
     log_info("kms: %s created %s (%s)", call->c->arn, key.arn, kms_spec_name(spec));
     kms_key_free(&key);
@@ -293,16 +297,41 @@ typedef struct {
     size_t deleted, rotated;
 } sweep_ctx;
 
+static bool deletion_due(const json_t *doc, double now) {
+    const char *state = json_string_value(json_object_get(doc, "KeyState"));
+    double del = json_number_value(json_object_get(doc, "DeletionDate"));
+    return state && strcmp(state, "PendingDeletion") == 0 && del > 0 && del <= now;
+}
+
+typedef struct {
+    const char *account, *name;
+    double now;
+} due_delete;
+
+/* Deletes the key only if, read again inside the transaction, it is still due:
+ * a CancelKeyDeletion that landed since the listing wins. */
+static cl_err delete_if_due(store *st, void *arg) {
+    due_delete *d = arg;
+    char *text = NULL;
+    CL_TRY(store_get(st, "kms_key", d->account, d->name, &text));
+    json_t *doc = json_loads(text, 0, NULL);
+    free(text);
+    bool due = doc && deletion_due(doc, d->now);
+    json_decref(doc);
+    if (!due) return CL_ERR_CONFLICT;
+    CL_TRY(store_delete(st, "kms_key", d->account, d->name));
+    store_delete(st, "kms_key_index", "", d->name);
+    return CL_OK;
+}
+
 static bool sweep_key(void *arg, const char *name, const char *doc) {
     sweep_ctx *s = arg;
     kms_key key = {.doc = json_loads(doc, 0, NULL)};
     double now = kms_epoch(time_now());
-    const char *state = json_string_value(json_object_get(key.doc, "KeyState"));
-    double del = json_number_value(json_object_get(key.doc, "DeletionDate"));
     double rot = json_number_value(json_object_get(key.doc, "NextRotationDate"));
-    if (state && strcmp(state, "PendingDeletion") == 0 && del > 0 && del <= now) {
-        if (store_delete(s->k->st, "kms_key", s->account, name) == CL_OK) {
-            store_delete(s->k->st, "kms_key_index", "", name);
+    if (deletion_due(key.doc, now)) {
+        due_delete d = {s->account, name, now};
+        if (store_txn(s->k->st, delete_if_due, &d) == CL_OK) {
             s->deleted++;
             log_info("kms: deleted key %s/%s (its deletion date passed)", s->account, name);
         }

@@ -157,16 +157,6 @@ void s3_get_bucket_location(s3_op *op) {
     http_set_header(op->resp, "Content-Type", "application/xml");
 }
 
-/* Saves the bucket document after a change (policy, PAB). */
-static bool save_bucket(s3_op *op) {
-    char *text = json_dumps(op->bucket_doc, JSON_COMPACT);
-    cl_err e = store_put(op->s->st, "bucket", "", op->bucket, text);
-    free(text);
-    if (e == CL_OK) return true;
-    aws_fault_set(&op->f, 500, "InternalError", "could not store the bucket");
-    return false;
-}
-
 static void put_bucket_policy(s3_op *op) {
     char *text = slice_dup(buf_slice(&op->req->body)), err[384] = "";
     policy *p = NULL;
@@ -181,8 +171,13 @@ static void put_bucket_policy(s3_op *op) {
             "User is not authorized to perform: s3:PutBucketPolicy because public policies "
             "are blocked by the BlockPublicPolicy block public access setting.");
     } else {
-        json_object_set_new(op->bucket_doc, "Policy", json_string(text));
-        if (save_bucket(op)) op->resp->status = 204;
+        char *stored = NULL, *bad = NULL; /* users and roles stored by unique ID */
+        if (iam_policy_bind_principals(op->s->m, text, &stored, &bad) != CL_OK)
+            aws_fault_set(&op->f, 400, "MalformedPolicy", "Invalid principal in policy");
+        else if (s3_bucket_update_guarded(op, "Policy", json_string(stored), "PAB"))
+            op->resp->status = 204;
+        free(stored);
+        free(bad);
     }
     if (p) policy_free(p);
     free(text);
@@ -205,12 +200,13 @@ void s3_bucket_policy(s3_op *op) {
             aws_fault_set(&op->f, 404, "NoSuchBucketPolicy", "The bucket policy does not exist");
             return;
         }
-        buf_append_cstr(&op->resp->body, cur);
+        char *shown = iam_policy_render_principals(op->s->m, cur);
+        buf_append_cstr(&op->resp->body, shown);
+        free(shown);
         http_set_header(op->resp, "Content-Type", "application/json");
         op->resp->status = 200;
     } else if (strcmp(m, "DELETE") == 0) {
-        json_object_del(op->bucket_doc, "Policy");
-        if (save_bucket(op)) op->resp->status = 204;
+        if (s3_bucket_update(op, "Policy", NULL)) op->resp->status = 204;
     } else {
         aws_fault_set(&op->f, 405, "MethodNotAllowed",
                       "The specified method is not allowed against this resource.");
@@ -243,8 +239,7 @@ static void put_pab(s3_op *op) {
         aws_fault_set(&op->f, 400, xe.code ? xe.code : "MalformedXML", "%s", xe.message);
         return;
     }
-    json_object_set_new(op->bucket_doc, "PAB", s3_pab_to_json(pab));
-    if (save_bucket(op)) op->resp->status = 200;
+    if (s3_bucket_update(op, "PAB", s3_pab_to_json(pab))) op->resp->status = 200;
 }
 
 void s3_pab_respond(s3_op *op, s3_pab p, const char *ns) {
@@ -280,8 +275,7 @@ void s3_bucket_public_access_block(s3_op *op) {
     } else if (strcmp(m, "PUT") == 0) {
         put_pab(op);
     } else if (strcmp(m, "DELETE") == 0) {
-        json_object_del(op->bucket_doc, "PAB");
-        if (save_bucket(op)) op->resp->status = 204;
+        if (s3_bucket_update(op, "PAB", NULL)) op->resp->status = 204;
     } else {
         aws_fault_set(&op->f, 405, "MethodNotAllowed",
                       "The specified method is not allowed against this resource.");

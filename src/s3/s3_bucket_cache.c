@@ -123,3 +123,73 @@ s3_pab s3_bucket_entry_account_pab(const s3_bucket_entry *e) {
     s3_pab none = {0};
     return e ? e->account_pab : none;
 }
+
+/* ---- changing one setting of a bucket document ---- */
+
+typedef struct {
+    const json_t *seen; /* the document the op authorized against */
+    const char *field;
+    json_t *value;     /* NULL: delete the field */
+    const char *guard; /* a field the op's checks read: must be unchanged, or NULL */
+} bucket_change;
+
+/* The stored document is the same bucket the op loaded (not a bucket deleted
+ * and re-created meanwhile): every identity field it had is unchanged. */
+static bool same_bucket(const json_t *seen, const json_t *cur) {
+    static const char *const ids[] = {"Id", "BucketId", "Owner", "CreationDate"};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        const json_t *a = json_object_get(seen, ids[i]);
+        if (a && !json_equal(a, json_object_get(cur, ids[i]))) return false;
+    }
+    return true;
+}
+
+static bool json_equal_or_absent(const json_t *a, const json_t *b) {
+    return (!a && !b) || (a && b && json_equal(a, b));
+}
+
+static cl_err apply_change(void *arg, const char *cur, char **next) {
+    bucket_change *c = arg;
+    json_t *doc = cur ? json_loads(cur, 0, NULL) : NULL;
+    if (!doc || !same_bucket(c->seen, doc)) {
+        json_decref(doc);
+        return CL_ERR_NOT_FOUND;
+    }
+    if (c->guard &&
+        !json_equal_or_absent(json_object_get(c->seen, c->guard), json_object_get(doc, c->guard))) {
+        json_decref(doc);
+        return CL_ERR_CONFLICT;
+    }
+    if (c->value)
+        json_object_set(doc, c->field, c->value);
+    else
+        json_object_del(doc, c->field);
+    *next = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    return *next ? CL_OK : CL_ERR_INTERNAL;
+}
+
+bool s3_bucket_update(s3_op *op, const char *field, json_t *value) {
+    return s3_bucket_update_guarded(op, field, value, NULL);
+}
+
+bool s3_bucket_update_guarded(s3_op *op, const char *field, json_t *value, const char *guard) {
+    bucket_change c = {op->bucket_doc, field, value, guard};
+    cl_err e = store_update(op->s->st, "bucket", "", op->bucket, apply_change, &c);
+    if (e == CL_OK) { /* the op's copy follows, for anything it answers after */
+        if (value)
+            json_object_set(op->bucket_doc, field, value);
+        else
+            json_object_del(op->bucket_doc, field);
+    }
+    json_decref(value);
+    if (e == CL_ERR_NOT_FOUND)
+        aws_fault_set(&op->f, 404, "NoSuchBucket", "The specified bucket does not exist");
+    else if (e == CL_ERR_CONFLICT) /* S3's answer to racing configuration changes */
+        aws_fault_set(&op->f, 409, "OperationAborted",
+                      "A conflicting conditional operation is currently in progress against "
+                      "this resource. Please try again.");
+    else if (e != CL_OK)
+        aws_fault_set(&op->f, 500, "InternalError", "could not store the bucket");
+    return e == CL_OK;
+}

@@ -66,6 +66,15 @@ s3_bucket_entry *s3_bucket_acquire(s3 *s, const char *name);
 void s3_bucket_release(s3 *s, s3_bucket_entry *e);
 json_t *s3_bucket_entry_doc_copy(const s3_bucket_entry *e);
 const policy *s3_bucket_entry_policy(const s3_bucket_entry *e);
+/* Sets (value != NULL; stolen) or deletes one field of op->bucket's stored
+ * document in one read-modify-write (store_update), so concurrent changes of
+ * other settings are never lost; op->bucket_doc follows. NoSuchBucket if the
+ * bucket is gone or was re-created since the op loaded it; false with op->f set. */
+bool s3_bucket_update(s3_op *op, const char *field, json_t *value);
+/* The same, provided the stored `guard` field (one the op's checks read, e.g.
+ * "PAB" for PutBucketPolicy's BlockPublicPolicy check) is still the one in
+ * op->bucket_doc; else 409 OperationAborted and nothing is written. */
+bool s3_bucket_update_guarded(s3_op *op, const char *field, json_t *value, const char *guard);
 
 /* Parses addressing (path-style /bucket/key, or virtual-host bucket.localhost)
  * and the query. False (fault filled) if the request is malformed. */

@@ -521,14 +521,7 @@ static void put_encryption(s3_op *op) {
                             "BucketKeyEnabled", cfg.bucket_key_enabled);
     if (cfg.kms_key_id) json_object_set_new(enc, "KMSMasterKeyID", json_string(cfg.kms_key_id));
     s3_encryption_config_free(&cfg);
-    json_object_set_new(op->bucket_doc, "Encryption", enc);
-    char *text = json_dumps(op->bucket_doc, JSON_COMPACT);
-    cl_err e = store_put(op->s->st, "bucket", "", op->bucket, text);
-    free(text);
-    if (e != CL_OK)
-        aws_fault_set(&op->f, 500, "InternalError", "could not store the bucket");
-    else
-        op->resp->status = 200;
+    if (s3_bucket_update(op, "Encryption", enc)) op->resp->status = 200;
 }
 
 static void get_encryption(s3_op *op) {
@@ -566,11 +559,7 @@ void s3_bucket_encryption(s3_op *op) {
     } else if (strcmp(m, "PUT") == 0) {
         put_encryption(op);
     } else if (strcmp(m, "DELETE") == 0) {
-        json_object_del(op->bucket_doc, "Encryption");
-        char *text = json_dumps(op->bucket_doc, JSON_COMPACT);
-        store_put(op->s->st, "bucket", "", op->bucket, text);
-        free(text);
-        op->resp->status = 204;
+        if (s3_bucket_update(op, "Encryption", NULL)) op->resp->status = 204;
     } else {
         aws_fault_set(&op->f, 405, "MethodNotAllowed",
                       "The specified method is not allowed against this resource.");

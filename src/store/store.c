@@ -123,3 +123,28 @@ cl_err store_txn(store *s, store_txn_fn fn, void *arg) {
     pthread_mutex_unlock(&s->lock);
     return e;
 }
+
+typedef struct {
+    const char *kind, *scope, *name;
+    store_update_fn fn;
+    void *arg;
+} update_call;
+
+static cl_err update_run(store *s, void *arg) {
+    update_call *u = arg;
+    char *cur = NULL, *next = NULL;
+    cl_err e = s->be->get(s->impl, u->kind, u->scope, u->name, &cur);
+    if (e != CL_OK && e != CL_ERR_NOT_FOUND) return e;
+    e = u->fn(u->arg, e == CL_OK ? cur : NULL, &next);
+    cl_free_secret(cur);
+    if (e == CL_OK && next)
+        e = bump(s, s->be->write(s->impl, u->kind, u->scope, u->name, next, true));
+    cl_free_secret(next);
+    return e;
+}
+
+cl_err store_update(store *s, const char *kind, const char *scope, const char *name,
+                    store_update_fn fn, void *arg) {
+    update_call u = {kind, scope, name, fn, arg};
+    return store_txn(s, update_run, &u);
+}

@@ -54,6 +54,25 @@ uint64_t store_write_seq(store *s);
 typedef cl_err (*store_txn_fn)(store *s, void *arg);
 cl_err store_txn(store *s, store_txn_fn fn, void *arg);
 
+/* Read-modify-write of one item, atomically: fn gets the item's current text
+ * (NULL if absent) and sets *next to the new text (malloc'd; the store frees
+ * it), or leaves it NULL to keep the item unchanged. The read and the write run
+ * in one transaction, so no other writer's change lands in between (no lost
+ * update). If fn returns an error, nothing is written and that error is
+ * returned. Every read-modify-write of a document must go through this (or
+ * store_txn), never store_get followed by store_put.
+ *
+ * Contract for backends (and for a future PostgreSQL backend): the item must be
+ * read with a write lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: SELECT ... FOR
+ * UPDATE, or SERIALIZABLE with retry). fn may therefore be called more than
+ * once if the backend retries a serialization failure: it must depend only on
+ * `cur` and `arg`, and reset anything it reports through `arg` on each call.
+ * fn must not call back into the store for other items that could deadlock
+ * (calls on the same store join the transaction). */
+typedef cl_err (*store_update_fn)(void *arg, const char *cur, char **next);
+cl_err store_update(store *s, const char *kind, const char *scope, const char *name,
+                    store_update_fn fn, void *arg);
+
 /* ---- backend interface ---- */
 struct store_backend {
     const char *name;

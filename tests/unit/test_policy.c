@@ -188,6 +188,10 @@ typedef struct {
 #define IMPLICIT POLICY_DENY_IMPLICIT
 #define EXPLICIT POLICY_DENY_EXPLICIT
 
+#define BOUND_GRANT(prin)                                                                          \
+    "{'Version':'2012-10-17','Statement':{'Effect':'Allow','Principal':{'AWS':[" prin "]},"        \
+    "'Action':'s3:GetObject','Resource':'*'}}"
+
 static const eval_case EVAL[] = {
     /* identity policies, actions and resources */
     {"s3-bucket-rw: ListBucket on the bucket (IAM UG S3 read/write example)", ID(S3_BUCKET_RW),
@@ -646,6 +650,30 @@ static const eval_case EVAL[] = {
          "'arn:aws:iam::" B ":root'"),
      .principal = SESS_B, .action = "s3:GetObject", .resource = OBJ, .resource_account = A,
      .want = EXPLICIT},
+    /* principals bound to unique IDs (stored "ARN#ID", iam/principals.c) */
+    {"bound user principal: the user with that UserId", ID(NULL),
+     .resource_policy = BOUND_GRANT("'arn:aws:iam::" A ":user/Alice#AIDAALICEEXAMPLE'"),
+     .principal = ALICE, .action = "s3:GetObject", .resource = OBJ, .want = ALLOW},
+    {"bound user principal: a re-created Alice (other UserId) does not match", ID(NULL),
+     .resource_policy = BOUND_GRANT("'arn:aws:iam::" A ":user/Alice#AIDAOLDALICE'"),
+     .principal = ALICE, .action = "s3:GetObject", .resource = OBJ, .want = IMPLICIT},
+    {"bound role principal: a session of the role with that RoleId", ID(NULL),
+     .resource_policy = BOUND_GRANT("'arn:aws:iam::" A ":role/Auditor#AROAAUDITOR'"),
+     .principal = SESS, .action = "s3:GetObject", .resource = OBJ, .want = ALLOW},
+    {"bound role principal: a re-created role (other RoleId) does not match", ID(NULL),
+     .resource_policy = BOUND_GRANT("'arn:aws:iam::" A ":role/Auditor#AROAOLDAUDITOR'"),
+     .principal = SESS, .action = "s3:GetObject", .resource = OBJ, .want = IMPLICIT},
+    {"bound role principal: an ID that is a prefix of the caller's does not match", ID(NULL),
+     .resource_policy = BOUND_GRANT("'arn:aws:iam::" A ":role/Auditor#AROAAUDIT'"),
+     .principal = SESS, .action = "s3:GetObject", .resource = OBJ, .want = IMPLICIT},
+    {"NotPrincipal Deny bound to an old ID: the successor is not excluded", ID(ALLOW_S3_ALL),
+     .resource_policy =
+         NOTPRIN_DENY("'arn:aws:iam::" A ":user/Alice#AIDAOLDALICE','arn:aws:iam::" A ":root'"),
+     .principal = ALICE, .action = "s3:GetObject", .resource = OBJ, .want = EXPLICIT},
+    {"NotPrincipal Deny bound to the caller's ID excludes it", ID(ALLOW_S3_ALL),
+     .resource_policy =
+         NOTPRIN_DENY("'arn:aws:iam::" A ":user/Alice#AIDAALICEEXAMPLE','arn:aws:iam::" A ":root'"),
+     .principal = ALICE, .action = "s3:GetObject", .resource = OBJ, .want = ALLOW},
 };
 
 /* Turns the single-quoted notation into JSON: ' -> ", \' -> '. */

@@ -1,6 +1,7 @@
 /* test_store.c — the meta store over SQLite: CRUD, ordered listing with prefix,
  * start-after and limits, transactions that roll back, migrations recorded, and
- * durability: writes acknowledged by a child process survive its SIGKILL. */
+ * durability: writes acknowledged by a child process survive its SIGKILL, and
+ * store_update: concurrent read-modify-writes lose no update. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 
 #include "store/store.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +126,64 @@ static void test_txn(void **s) {
     store_close(st);
 }
 
+/* Increments the counter document {"n":N}; an absent item counts as 0. */
+static cl_err incr(void *arg, const char *cur, char **next) {
+    (void)arg;
+    long n = 0;
+    if (cur && sscanf(cur, "{\"n\":%ld}", &n) != 1) return CL_ERR_INVALID;
+    *next = cl_sprintf("{\"n\":%ld}", n + 1);
+    return CL_OK;
+}
+
+static cl_err refuse(void *arg, const char *cur, char **next) {
+    (void)arg, (void)cur;
+    *next = cl_strdup("{\"n\":-1}"); /* must not be written */
+    return CL_ERR_CONFLICT;
+}
+
+static cl_err keep(void *arg, const char *cur, char **next) {
+    (void)next;
+    *(bool *)arg = cur == NULL;
+    return CL_OK;
+}
+
+#define UPD_THREADS 8
+#define UPD_ROUNDS 150
+
+static void *incr_thread(void *arg) {
+    for (int i = 0; i < UPD_ROUNDS; i++)
+        if (store_update(arg, "k", "t", "counter", incr, NULL) != CL_OK) return (void *)1;
+    return NULL;
+}
+
+static void test_update(void **s) {
+    (void)s;
+    store *st = open_db("update.db");
+    bool absent = false;
+    assert_int_equal(store_update(st, "k", "t", "none", keep, &absent), CL_OK);
+    assert_true(absent); /* absent item: cur is NULL, and nothing is created */
+    char *doc = NULL;
+    assert_int_equal(store_get(st, "k", "t", "none", &doc), CL_ERR_NOT_FOUND);
+    pthread_t th[UPD_THREADS];
+    for (int i = 0; i < UPD_THREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, incr_thread, st), 0);
+    for (int i = 0; i < UPD_THREADS; i++) {
+        void *rc = NULL;
+        pthread_join(th[i], &rc);
+        assert_null(rc);
+    }
+    assert_int_equal(store_get(st, "k", "t", "counter", &doc), CL_OK);
+    char *want = cl_sprintf("{\"n\":%d}", UPD_THREADS * UPD_ROUNDS);
+    assert_string_equal(doc, want); /* every increment survived */
+    free(want);
+    free(doc);
+    assert_int_equal(store_update(st, "k", "t", "counter", refuse, NULL), CL_ERR_CONFLICT);
+    assert_int_equal(store_get(st, "k", "t", "counter", &doc), CL_OK);
+    assert_null(strstr(doc, "-1"));
+    free(doc);
+    store_close(st);
+}
+
 /* A child writes items and reports each acknowledged one on a pipe; the parent
  * kills it mid-stream with SIGKILL, then every reported item must be there. */
 static void test_kill9_durability(void **s) {
@@ -170,6 +230,7 @@ int main(void) {
         cmocka_unit_test(test_crud),
         cmocka_unit_test(test_list),
         cmocka_unit_test(test_txn),
+        cmocka_unit_test(test_update),
         cmocka_unit_test(test_kill9_durability),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
