@@ -384,3 +384,14 @@ def uniq(prefix):
     """A fresh name for a bucket, user or key alias: prefix-<8 hex>."""
     import uuid
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def presigner(client):
+    """A SigV4 presigning twin of a boto3 client (boto3 presigns S3 with SigV2 by default)."""
+    import boto3
+    from botocore.config import Config
+    creds = client._request_signer._credentials
+    return boto3.session.Session().client(
+        "s3", endpoint_url=client.meta.endpoint_url, region_name=client.meta.region_name,
+        config=Config(signature_version="s3v4"), aws_access_key_id=creds.access_key,
+        aws_secret_access_key=creds.secret_key, aws_session_token=creds.token)

@@ -23,20 +23,9 @@ import urllib.parse
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import client_error, uniq
+from conftest import client_error, presigner, uniq
 
 MIB = 1024 * 1024
-
-
-def presigner(client):
-    """A SigV4 presigning twin of a boto3 client (boto3 presigns S3 with SigV2 by default)."""
-    import boto3
-    from botocore.config import Config
-    creds = client._request_signer._credentials
-    return boto3.session.Session().client(
-        "s3", endpoint_url=client.meta.endpoint_url, region_name=client.meta.region_name,
-        config=Config(signature_version="s3v4"), aws_access_key_id=creds.access_key,
-        aws_secret_access_key=creds.secret_key, aws_session_token=creds.token)
 
 
 @pytest.fixture(scope="module")

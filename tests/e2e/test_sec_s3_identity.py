@@ -9,6 +9,7 @@ and, as S3 does for general purpose buckets, discards in-progress uploads.
 Buckets made by a server from before Ids keep their objects and uploads."""
 import hashlib
 import http.client
+import json
 import os
 import time
 import urllib.parse
@@ -18,20 +19,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 import conftest
-from conftest import client_error, uniq
+from conftest import client_error, presigner, uniq
 
 MIB = 1024 * 1024
-
-
-def presigner(client):
-    """A SigV4 presigning twin of a boto3 client (boto3 presigns S3 with SigV2 by default)."""
-    import boto3
-    from botocore.config import Config
-    creds = client._request_signer._credentials
-    return boto3.session.Session().client(
-        "s3", endpoint_url=client.meta.endpoint_url, region_name=client.meta.region_name,
-        config=Config(signature_version="s3v4"), aws_access_key_id=creds.access_key,
-        aws_secret_access_key=creds.secret_key, aws_session_token=creds.token)
 
 
 def second_account(srv):
@@ -116,14 +106,34 @@ def test_streaming_put_does_not_land_in_recreated_bucket(server):
     b.delete_bucket(Bucket=bucket)
 
 
-OLD_BIN = Path(os.environ.get("CLOISTER_OLD_BIN") or "/work/main/build/cloister")
+def _make_legacy(data_dir, bucket):
+    """Rewrites a stopped server's meta store into the layout of the versions
+    before bucket Ids: the bucket document without "Id", its objects and uploads
+    scoped by the bucket's name, its parts by "NAME/UPLOADID"."""
+    import sqlite3
+    db = sqlite3.connect(str(Path(data_dir) / "meta.db"))
+    try:
+        (text,) = db.execute("SELECT doc FROM items WHERE kind='bucket' AND scope='' AND name=?",
+                             (bucket,)).fetchone()
+        doc = json.loads(text)
+        bid = doc.pop("Id")
+        with db:
+            db.execute("UPDATE items SET doc=? WHERE kind='bucket' AND scope='' AND name=?",
+                       (json.dumps(doc), bucket))
+            db.execute("UPDATE items SET scope=? WHERE kind IN ('object','upload') AND scope=?",
+                       (bucket, bid))
+            db.execute("UPDATE items SET scope=? || substr(scope, ?) WHERE kind='part' "
+                       "AND substr(scope, 1, ?) = ?", (bucket, len(bid) + 1, len(bid) + 1, bid + "/"))
+        left = db.execute("SELECT count(*) FROM items WHERE scope=? OR scope LIKE ?",
+                          (bid, bid + "/%")).fetchone()[0]
+        assert left == 0
+    finally:
+        db.close()
 
 
-@pytest.mark.skipif(not OLD_BIN.exists(), reason="no earlier cloister binary to make old data")
-def test_buckets_from_before_ids_keep_their_items(make_server, monkeypatch):
-    """Data written by a build without bucket Ids (CLOISTER_OLD_BIN, default the
-    main tree's build) is served unchanged after the upgrade."""
-    monkeypatch.setattr(conftest, "BIN", OLD_BIN)
+def test_buckets_from_before_ids_keep_their_items(make_server):
+    """A data directory from before bucket Ids (bucket documents without "Id",
+    items scoped by the bucket name) is served unchanged after the upgrade."""
     srv = make_server("s3legacy")
     s3 = srv.boto3_client("s3")
     s3.create_bucket(Bucket="legacy")
@@ -132,7 +142,7 @@ def test_buckets_from_before_ids_keep_their_items(make_server, monkeypatch):
     up = s3.create_multipart_upload(Bucket="legacy", Key="mp")["UploadId"]
     e1 = s3.upload_part(Bucket="legacy", Key="mp", UploadId=up, PartNumber=1, Body=data)["ETag"]
     assert srv.stop() == 0
-    monkeypatch.undo()  # this build from here on
+    _make_legacy(srv.data_dir, "legacy")
     srv.start()
     s3 = srv.boto3_client("s3")
     assert s3.get_object(Bucket="legacy", Key="plain")["Body"].read() == b"hello"

@@ -34,6 +34,8 @@ static void run(sigv4_request *r) {
         cl_buf b = CL_BUF_INIT;
         sigv4_canonical_request(r, a.signed_headers, &b);
         buf_free(&b);
+        (void)sigv4_unsigned_amz_headers(r->headers, a.signed_headers, &b); /* the refusal check */
+        buf_free(&b);
     }
     sigv4_auth_free(&a);
 }
@@ -47,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     kvlist_add(&h, "Host", "example.amazonaws.com");
     kvlist_add(&h, "X-Amz-Date", "20150830T123600Z");
     kvlist_add(&h, "My-Header", template ? hfield : "a  b\n c");
+    kvlist_add(&h, "X-Amz-Copy-Source", "/b/k"); /* signed or not, per the fuzzed list */
     if (template)
         kvlist_add(&h, "Authorization", TEMPLATE_AUTHZ);
     else if (*hfield)
