@@ -93,7 +93,7 @@ static int cmd_root_key(const root_opts *o) {
 
 static int root_key(int argc, char **argv) {
     root_opts o = {.account = argv[2], .data = "./var"};
-    for (int i = 3; i < argc; i++) {
+    for (int i = 3; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return account_usage();
         if (strcmp(a, "--data") == 0)
@@ -104,7 +104,6 @@ static int root_key(int argc, char **argv) {
             o.delete_key = v;
         else
             return account_usage();
-        i++;
     }
     return cmd_root_key(&o);
 }
