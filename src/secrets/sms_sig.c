@@ -17,6 +17,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/obj_mac.h>
 #include <string.h>
 
@@ -92,6 +93,8 @@ cl_err secrets_sig_recover(const secrets_sig *sig, const uint8_t hash[SECRETS_HA
     if (e == CL_OK) {
         crypto_keccak256(slice_of(xy, sizeof xy), h);
         memcpy(out->b, h + 12, SECRETS_ADDR_LEN);
+    } else {
+        ERR_clear_error(); /* a point not on the curve is input, not a fault */
     }
     BN_CTX_free(ctx);
     EC_GROUP_free(g);

@@ -15,6 +15,7 @@
 #include "secrets/secrets.h"
 
 #include <jansson.h>
+#include <openssl/err.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,7 @@ static void test_bad_signatures(void **st) {
     memset(z.r, 0, 32); /* x = 5 is not on secp256k1 (5^3 + 7 = 132 is a non-residue) */
     z.r[31] = 5;
     assert_int_equal(secrets_sig_recover(&z, h, &out), CL_ERR_INVALID);
+    assert_int_equal(ERR_peek_error(), 0); /* no stale error left for the next caller */
     z = sig;
     z.recid = 2;
     assert_int_equal(secrets_sig_recover(&z, h, &out), CL_ERR_INVALID);
