@@ -1,9 +1,9 @@
 /* crypto.h — the one public header of src/crypto: thin wrappers over OpenSSL 3
  * libcrypto (hashes, HMAC, AES-GCM and the segmented object encryption built
  * on it, CSPRNG), plus the CRC checksums S3 uses, which OpenSSL lacks and are
- * therefore written here (checksum.c). No cryptographic primitive is written by
- * hand; these wrappers exist so the rest of the code sees cl_slice in,
- * fixed-size arrays out, and cl_err. */
+ * therefore written here (checksum.c). One cryptographic primitive is written
+ * by hand, Keccak-256 (keccak.c, see below); otherwise these wrappers exist so
+ * the rest of the code sees cl_slice in, fixed-size arrays out, and cl_err. */
 #ifndef CLOISTER_CRYPTO_H
 #define CLOISTER_CRYPTO_H
 
@@ -29,6 +29,21 @@ typedef struct crypto_md5_ctx crypto_md5_ctx;
 crypto_md5_ctx *crypto_md5_new(void);
 void crypto_md5_update(crypto_md5_ctx *c, cl_slice data);
 void crypto_md5_final(crypto_md5_ctx *c, uint8_t out[CRYPTO_MD5_LEN]); /* frees c */
+
+/* Keccak-256 as Ethereum uses it (original Keccak padding 0x01, NOT SHA3-256):
+ * keccak.c, the one hand-written primitive, because Debian 12's OpenSSL 3.0 has
+ * no "KECCAK-256" digest (3.2 has; these calls map onto EVP_Digest* with it).
+ * The context is caller-owned (no allocation); _final wipes it. */
+#define CRYPTO_KECCAK256_LEN 32
+#define CRYPTO_KECCAK256_RATE 136
+typedef struct {
+    uint64_t state[25];
+    size_t pos; /* bytes absorbed into the current block, 0..RATE-1 */
+} crypto_keccak256_ctx;
+void crypto_keccak256(cl_slice data, uint8_t out[CRYPTO_KECCAK256_LEN]);
+void crypto_keccak256_init(crypto_keccak256_ctx *c);
+void crypto_keccak256_update(crypto_keccak256_ctx *c, cl_slice data);
+void crypto_keccak256_final(crypto_keccak256_ctx *c, uint8_t out[CRYPTO_KECCAK256_LEN]);
 
 /* CSPRNG bytes; aborts if the OS generator fails (nothing safe to do then). */
 void crypto_random(void *out, size_t n);

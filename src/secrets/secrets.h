@@ -1,0 +1,86 @@
+/* secrets.h — the one public header of src/secrets: the secret service of
+ * confidential runs. So far only the iExec SMS wire pieces (sms_wire.c), as a
+ * library with no endpoint yet: Ethereum addresses, secret names and values as
+ * the SMS accepts them, the challenge the stock `iexec` CLI signs, the
+ * `Authorization` signature and the address it recovers to, and the parser of
+ * the SMS request paths. Format: docs/secrets.md; vectors:
+ * ../shared/vectors/iexec-sms.json (tests/unit/test_secrets.c). */
+#ifndef CLOISTER_SECRETS_H
+#define CLOISTER_SECRETS_H
+
+#include "base/base.h"
+
+#define SECRETS_ADDR_LEN 20
+#define SECRETS_ADDR_STR_LEN 42 /* "0x" + 40 hex, without the NUL */
+#define SECRETS_NAME_MAX 64
+#define SECRETS_VALUE_MAX 4096
+#define SECRETS_HASH_LEN 32
+#define SECRETS_SIG_LEN 65 /* r || s || v */
+
+typedef struct {
+    uint8_t b[SECRETS_ADDR_LEN];
+} secrets_addr;
+
+/* "0x" + 40 hex digits, either case, nothing else (EIP-55 checksums are not
+ * checked: the SMS does not either). CL_ERR_INVALID otherwise. */
+cl_err secrets_addr_parse(cl_slice s, secrets_addr *out);
+/* The normalised form: "0x" + 40 lower-case hex, NUL-terminated. */
+void secrets_addr_format(const secrets_addr *a, char out[SECRETS_ADDR_STR_LEN + 1]);
+bool secrets_addr_eq(const secrets_addr *a, const secrets_addr *b);
+
+/* Names: [A-Za-z0-9_-]{1,64}. Values: at most 4096 bytes (any bytes). */
+bool secrets_name_valid(cl_slice name);
+bool secrets_value_valid(cl_slice value);
+
+/* challenge = keccak256(keccak256("IEXEC_SMS_DOMAIN") || address(20 bytes) ||
+ *                       keccak256(name) || keccak256(value)).
+ * App secrets use the app address and the name "1". */
+void secrets_challenge(const secrets_addr *a, cl_slice name, cl_slice value,
+                       uint8_t out[SECRETS_HASH_LEN]);
+/* EIP-191 personal-sign hash of the 32 raw challenge bytes:
+ * keccak256("\x19Ethereum Signed Message:\n32" || challenge). */
+void secrets_eip191_hash(const uint8_t challenge[SECRETS_HASH_LEN], uint8_t out[SECRETS_HASH_LEN]);
+
+typedef struct {
+    uint8_t r[32], s[32];
+    int recid; /* 0 or 1 (v = 27/28 or 0/1 on the wire) */
+} secrets_sig;
+
+/* The `Authorization` value: "0x" + 130 hex (r || s || v), surrounding
+ * spaces allowed. CL_ERR_INVALID for anything else (including v not in
+ * {0, 1, 27, 28}). */
+cl_err secrets_sig_parse(cl_slice authorization, secrets_sig *out);
+/* The address whose key made `sig` over `hash` (ecrecover). CL_ERR_INVALID
+ * if r or s is 0 or >= n or no point has x = r; CL_ERR_CRYPTO on a library
+ * failure. High s is accepted, as iExec's SMS (web3j) accepts it. */
+cl_err secrets_sig_recover(const secrets_sig *sig, const uint8_t hash[SECRETS_HASH_LEN],
+                           secrets_addr *out);
+/* The whole check of a push: CL_OK when `authorization` is a personal-sign
+ * by `signer` of the challenge of (owner, name, value); CL_ERR_INVALID if it
+ * cannot be parsed or recovered, CL_ERR_DENIED if it recovers to another
+ * address. For requester secrets signer == owner; for app secrets owner is
+ * the app address, name "1", and signer the app's recorded owner. */
+cl_err secrets_sms_verify(cl_slice authorization, const secrets_addr *signer,
+                          const secrets_addr *owner, cl_slice name, cl_slice value);
+
+/* ---- SMS request paths ---- */
+typedef enum { SECRETS_SMS_REQUESTER = 1, SECRETS_SMS_APP } secrets_sms_kind;
+typedef enum { SECRETS_SMS_HEAD = 1, SECRETS_SMS_POST } secrets_sms_method;
+
+typedef struct {
+    secrets_sms_kind kind;
+    secrets_sms_method method;
+    secrets_addr addr;               /* requester or app address */
+    char name[SECRETS_NAME_MAX + 1]; /* requester secrets; "1" for apps */
+} secrets_sms_request;
+
+/* Parse METHOD and PATH (a query string is ignored):
+ *   HEAD|POST /requesters/{address}/secrets/{name}
+ *   HEAD|POST /apps/{address}/secrets
+ * CL_OK with *out filled; otherwise *status is the HTTP answer (400 bad
+ * address or name, 404 no such path, 405 other method) and *why a static
+ * message. Never 5xx: the iexec CLI treats 5xx as fatal. */
+cl_err secrets_sms_parse(cl_slice method, cl_slice path, secrets_sms_request *out, int *status,
+                         const char **why);
+
+#endif
