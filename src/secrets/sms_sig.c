@@ -1,24 +1,21 @@
-/* sms_sig.c — the `Authorization` of iExec SMS pushes: parse r||s||v and
- * recover the signer's address (ecrecover) over secp256k1.
+/* sms_sig.c — the iExec secret service's signatures: the `Authorization` value
+ * (0x + r || s || v, 65 bytes hex) and recovery of the signing Ethereum address
+ * from the EIP-191 hash of the challenge (sms_wire.c).
  *
- * The curve arithmetic is OpenSSL's (EC_GROUP secp256k1, EC_POINT_mul): no
- * curve code is written here, only the public-key recovery formula of SEC 1
- * v2, 4.1.6: R = the point with x = r and y parity = recid, then
- * Q = r^-1 (s R - e G). libsecp256k1's recovery module (the issue's
- * suggestion) is not installed on this machine class; secrets_sig_recover is
- * the one function to swap for secp256k1_ecdsa_recover when it is.
- * recid 2/3 (x = r + n) is refused: the CLI's v is 27/28, and such r cannot
- * occur with real keys in practice. High s is accepted, as iExec's SMS does
- * (web3j Sign.signedMessageHashToKey does not enforce low s); malleability
- * does not matter here since a secret is write-once and the challenge fixed. */
+ * Recovery is libsecp256k1's (Debian libsecp256k1-dev, recovery module:
+ * secp256k1_ecdsa_recover); no curve code is written here. Its compact
+ * signature parser refuses r or s that are zero or not below the group order;
+ * recovery fails for an r that names no curve point. recid 2/3 (x = r + n) is
+ * refused: the CLI's v is 27/28. High s is accepted, as iExec's SMS does (web3j
+ * Sign.signedMessageHashToKey does not enforce low s); malleability does not
+ * matter here since a secret is write-once and the challenge fixed. */
 #include "secrets/secrets.h"
 
 #include "crypto/crypto.h"
 
-#include <openssl/bn.h>
-#include <openssl/ec.h>
-#include <openssl/err.h>
-#include <openssl/obj_mac.h>
+#include <pthread.h>
+#include <secp256k1.h>
+#include <secp256k1_recovery.h>
 #include <string.h>
 
 cl_err secrets_sig_parse(cl_slice authorization, secrets_sig *out) {
@@ -41,64 +38,39 @@ cl_err secrets_sig_parse(cl_slice authorization, secrets_sig *out) {
     return CL_OK;
 }
 
-/* 1 <= x < n */
-static bool in_range(const BIGNUM *x, const BIGNUM *n) {
-    return !BN_is_zero(x) && !BN_is_negative(x) && BN_cmp(x, n) < 0;
+/* One verify-only context for the process (libsecp256k1 contexts are safe to
+ * share for verification once made). */
+static secp256k1_context *shared_ctx;
+
+static void make_ctx(void) {
+    shared_ctx = secp256k1_context_create(SECP256K1_CONTEXT_VERIFY);
 }
 
-/* Q = r^-1 (s R - e G), as uncompressed X || Y into xy[64]. */
-static cl_err recover_point(const EC_GROUP *g, const secrets_sig *sig, const uint8_t hash[32],
-                            uint8_t xy[64], BN_CTX *ctx) {
-    const BIGNUM *n = EC_GROUP_get0_order(g);
-    BIGNUM *r = BN_bin2bn(sig->r, 32, NULL), *s = BN_bin2bn(sig->s, 32, NULL);
-    BIGNUM *e = BN_bin2bn(hash, 32, NULL), *rinv = BN_new(), *u1 = BN_new(), *u2 = BN_new();
-    EC_POINT *R = EC_POINT_new(g), *Q = EC_POINT_new(g);
-    uint8_t oct[65];
-    cl_err err = CL_ERR_CRYPTO;
-    if (!r || !s || !e || !rinv || !u1 || !u2 || !R || !Q) goto out;
-    err = CL_ERR_INVALID;
-    if (!in_range(r, n) || !in_range(s, n)) goto out;
-    /* r < n < p, so x = r is a field element; no point with it -> invalid. */
-    if (!EC_POINT_set_compressed_coordinates(g, R, r, sig->recid & 1, ctx)) goto out;
-    err = CL_ERR_CRYPTO;
-    if (!BN_mod_inverse(rinv, r, n, ctx) || !BN_nnmod(e, e, n, ctx) ||
-        !BN_mod_sub(u1, n, e, n, ctx) || !BN_mod_mul(u1, u1, rinv, n, ctx) ||
-        !BN_mod_mul(u2, s, rinv, n, ctx) || !EC_POINT_mul(g, Q, u1, R, u2, ctx))
-        goto out;
-    err = CL_ERR_INVALID;
-    if (EC_POINT_is_at_infinity(g, Q)) goto out;
-    if (EC_POINT_point2oct(g, Q, POINT_CONVERSION_UNCOMPRESSED, oct, sizeof oct, ctx) != 65)
-        goto out;
-    memcpy(xy, oct + 1, 64);
-    err = CL_OK;
-out:
-    BN_free(r);
-    BN_free(s);
-    BN_free(e);
-    BN_free(rinv);
-    BN_free(u1);
-    BN_free(u2);
-    EC_POINT_free(R);
-    EC_POINT_free(Q);
-    return err;
+static const secp256k1_context *verify_ctx(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, make_ctx);
+    return shared_ctx;
 }
 
 cl_err secrets_sig_recover(const secrets_sig *sig, const uint8_t hash[SECRETS_HASH_LEN],
                            secrets_addr *out) {
     if (sig->recid != 0 && sig->recid != 1) return CL_ERR_INVALID;
-    EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_secp256k1);
-    BN_CTX *ctx = BN_CTX_new();
-    uint8_t xy[64], h[32];
-    cl_err e = g && ctx ? recover_point(g, sig, hash, xy, ctx) : CL_ERR_CRYPTO;
-    if (e == CL_OK) {
-        crypto_keccak256(slice_of(xy, sizeof xy), h);
-        memcpy(out->b, h + 12, SECRETS_ADDR_LEN);
-    } else {
-        ERR_clear_error(); /* a point not on the curve is input, not a fault */
-    }
-    BN_CTX_free(ctx);
-    EC_GROUP_free(g);
-    return e;
+    const secp256k1_context *ctx = verify_ctx();
+    if (!ctx) return CL_ERR_CRYPTO;
+    uint8_t rs[64], xy65[65], h[32];
+    memcpy(rs, sig->r, 32);
+    memcpy(rs + 32, sig->s, 32);
+    secp256k1_ecdsa_recoverable_signature rsig;
+    secp256k1_pubkey pub;
+    size_t len = sizeof xy65;
+    if (!secp256k1_ecdsa_recoverable_signature_parse_compact(ctx, &rsig, rs, sig->recid) ||
+        !secp256k1_ecdsa_recover(ctx, &pub, &rsig, hash) ||
+        !secp256k1_ec_pubkey_serialize(ctx, xy65, &len, &pub, SECP256K1_EC_UNCOMPRESSED) ||
+        len != 65)
+        return CL_ERR_INVALID;
+    crypto_keccak256(slice_of(xy65 + 1, 64), h); /* address: last 20 bytes of keccak(X || Y) */
+    memcpy(out->b, h + 12, SECRETS_ADDR_LEN);
+    return CL_OK;
 }
 
 cl_err secrets_sms_verify(cl_slice authorization, const secrets_addr *signer,
