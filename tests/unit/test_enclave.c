@@ -320,6 +320,26 @@ static void test_memory_limit(void **state) {
     enclave_result_free(&r);
 }
 
+static void test_cpu_limit(void **state) {
+    (void)state;
+    enclave_spec s = {.limits = {.cpu_millis = 100}}; /* a tenth of one CPU */
+    enclave_result r;
+    py("import time\n"
+       "t = time.time()\n"
+       "while time.time() - t < 1.0: pass\n"
+       "print('cpu', time.process_time())\n",
+       &s, &r);
+    if (!r.limits_applied) {
+        enclave_result_free(&r);
+        skip();
+    }
+    const char *o = strstr(out_str(&r), "cpu ");
+    assert_non_null(o);
+    /* one busy second of wall time gets about 0.1 s of CPU (python start included) */
+    assert_true(atof(o + 4) < 0.5);
+    enclave_result_free(&r);
+}
+
 /* Any process on the host whose command line holds marker. */
 static bool process_with(const char *marker) {
     DIR *d = opendir("/proc");
@@ -385,6 +405,7 @@ int main(void) {
         cmocka_unit_test(test_seccomp),
         cmocka_unit_test(test_pids_limit),
         cmocka_unit_test(test_memory_limit),
+        cmocka_unit_test(test_cpu_limit),
         cmocka_unit_test(test_timeout_kills_tree),
         cmocka_unit_test(test_bad_spec),
     };
