@@ -124,6 +124,15 @@ static void build_argv(argv_t *a, const char *bwrap, const enclave_spec *s, int 
         push(a, *p);
 }
 
+/* fd moved to 3 or above (close-on-exec), so the child's dup2 onto 0..2 can
+ * neither clobber it nor be a no-op that keeps close-on-exec; -1 on error. */
+static int high_fd(int fd) {
+    if (fd < 0 || fd > 2) return fd;
+    int h = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    close(fd);
+    return h;
+}
+
 /* Child side of fork: only async-signal-safe calls. */
 static void child_exec(const char *bwrap, char **argv, const enclave_cgroup *cg, int out_w,
                        int err_w, int seccomp_fd) {
@@ -208,13 +217,19 @@ static cl_err bwrap_run(const enclave_spec *s, enclave_result *res) {
     uint64_t t0 = time_mono_ns();
     const char *bwrap = bwrap_path();
     if (!bwrap) return CL_ERR_NOT_FOUND;
-    int sfd = enclave_seccomp_fd();
+    int sfd = high_fd(enclave_seccomp_fd());
     if (sfd < 0) {
         log_error("enclave: cannot build the seccomp program");
         return CL_ERR_INTERNAL;
     }
     int po[2] = {-1, -1}, pe[2] = {-1, -1};
-    if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
+    bool piped = pipe2(po, O_CLOEXEC) == 0 && pipe2(pe, O_CLOEXEC) == 0;
+    for (int i = 0; piped && i < 2; i++) {
+        po[i] = high_fd(po[i]);
+        pe[i] = high_fd(pe[i]);
+        piped = po[i] >= 0 && pe[i] >= 0;
+    }
+    if (!piped) {
         for (int i = 0; i < 2; i++) {
             if (po[i] >= 0) close(po[i]);
             if (pe[i] >= 0) close(pe[i]);

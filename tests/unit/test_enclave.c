@@ -135,6 +135,22 @@ static void test_env_only_spec(void **state) {
     unsetenv("CLOISTER_HOST_LEAK");
 }
 
+/* Debian's node runs (the seed app is a node program), sees its variables and /app. */
+static void test_node_runs(void **state) {
+    (void)state;
+    if (access("/usr/bin/node", X_OK) != 0) skip();
+    const char *argv[] = {"/usr/bin/node", "-e",
+                          "console.log(require('os').hostname(), process.env.IEXEC_OUT,"
+                          " Object.keys(process.env).length)",
+                          NULL};
+    const char *env[] = {"IEXEC_OUT=/iexec_out", NULL};
+    enclave_result r;
+    run(argv, env, NULL, &r);
+    assert_int_equal(r.exit_code, 0);
+    assert_string_equal(out_str(&r), "enclave /iexec_out 2\n");
+    enclave_result_free(&r);
+}
+
 static void test_dirs(void **state) {
     (void)state;
     char *app = fresh_dir("app"), *in = fresh_dir("in"), *out = fresh_dir("out");
@@ -361,6 +377,22 @@ static bool process_with(const char *marker) {
     return found;
 }
 
+/* run-* cgroups of this process left under the v1 pids or v2 hierarchy. */
+static int run_cgroups_left(void) {
+    static const char *const tops[] = {"/sys/fs/cgroup/pids/cloister", "/sys/fs/cgroup/cloister"};
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "run-%d-", (int)getpid());
+    int n = 0;
+    for (size_t t = 0; t < 2; t++) {
+        DIR *d = opendir(tops[t]);
+        struct dirent *e;
+        while (d && (e = readdir(d)))
+            if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) n++;
+        if (d) closedir(d);
+    }
+    return n;
+}
+
 static void test_timeout_kills_tree(void **state) {
     (void)state;
     enclave_spec s = {.limits = {.wall_timeout_ms = 500}};
@@ -373,6 +405,7 @@ static void test_timeout_kills_tree(void **state) {
     for (int i = 0; i < 50 && process_with("31.4159"); i++)
         usleep(20000);
     assert_false(process_with("31.4159"));
+    assert_int_equal(run_cgroups_left(), 0); /* every per-run cgroup removed */
 }
 
 static void test_bad_spec(void **state) {
@@ -399,6 +432,7 @@ int main(void) {
         cmocka_unit_test(test_exit_code_and_output),
         cmocka_unit_test(test_output_bounded),
         cmocka_unit_test(test_env_only_spec),
+        cmocka_unit_test(test_node_runs),
         cmocka_unit_test(test_dirs),
         cmocka_unit_test(test_no_network),
         cmocka_unit_test(test_host_hidden),
