@@ -143,10 +143,13 @@ static bool create_v2(enclave_cgroup *cg, const enclave_limits *lim, const char 
     char *parent = cl_sprintf(CG_ROOT "%s", strcmp(own, "/") == 0 ? "" : own);
     /* Controllers must be enabled down to the run's dir; fails (EBUSY) when our
      * own cgroup holds processes and is not the root: then no limits. */
-    (void)write_str(parent, "cgroup.subtree_control", "+memory +pids +cpu");
+    static const char *const ctrls[] = {"+memory", "+pids", "+cpu"};
+    for (int i = 0; i < 3; i++)
+        (void)write_str(parent, "cgroup.subtree_control", ctrls[i]);
     char *top = cl_sprintf("%s/cloister", parent);
-    bool ok = (mkdir(top, 0755) == 0 || errno == EEXIST) &&
-              write_str(top, "cgroup.subtree_control", "+memory +pids +cpu");
+    bool ok = mkdir(top, 0755) == 0 || errno == EEXIST;
+    for (int i = 0; ok && i < 3; i++) /* a missing one fails below only if its limit is asked */
+        (void)write_str(top, "cgroup.subtree_control", ctrls[i]);
     free(top);
     free(parent);
     char *dir = ok ? make_run_dir(CG_ROOT, own, run) : NULL;
@@ -180,6 +183,12 @@ static bool create_v1(enclave_cgroup *cg, const enclave_limits *lim, const char 
     static const char *const ctrls[] = {"pids", "memory", "cpu"};
     for (int i = 0; i < CG_MAX; i++) {
         char *mount = cl_sprintf(CG_ROOT "/%s", ctrls[i]);
+        struct stat st;
+        bool wanted = i == 0 || (i == 1 && lim->memory_bytes) || (i == 2 && lim->cpu_millis);
+        if (stat(mount, &st) != 0 && !wanted) { /* pids (to kill the tree) is always needed */
+            free(mount);
+            continue;
+        }
         char *own = own_path(ctrls[i]);
         char *dir = make_run_dir(mount, own, run);
         free(mount);

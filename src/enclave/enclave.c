@@ -58,3 +58,10 @@ void enclave_result_free(enclave_result *res) {
     buf_free(&res->out);
     buf_free(&res->err);
 }
+
+bool enclave_limits_probe(void) {
+    enclave_limits none = {0};
+    enclave_cgroup *cg = enclave_cgroup_create(&none);
+    (void)enclave_cgroup_destroy(cg);
+    return cg != NULL;
+}

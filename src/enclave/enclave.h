@@ -75,6 +75,11 @@ const enclave_backend *enclave_backend_default(void);
 cl_err enclave_run(const enclave_spec *spec, enclave_result *res);
 void enclave_result_free(enclave_result *res);
 
+/* For start-up: creates and removes a throw-away run cgroup. false (and the
+ * one-time "limits cannot be applied" warning) when runs would get only the
+ * timeout. */
+bool enclave_limits_probe(void);
+
 /* ---- internals shared by the backend files (not for callers) ---- */
 /* A seccomp BPF program in a sealed memfd (default allow, EPERM for the
  * syscalls listed in seccomp.c), offset 0. Returns the fd or -1. */
