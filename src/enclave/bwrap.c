@@ -178,7 +178,9 @@ static void supervise(pid_t pid, stream st[2], const enclave_spec *s, uint64_t t
     int status = 0;
     bool exited = false;
     for (;;) {
-        if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
+        pid_t w = exited ? 0 : waitpid(pid, &status, WNOHANG);
+        if (w == pid || (w < 0 && errno == ECHILD)) { /* ECHILD: SIGCHLD ignored, status lost */
+            if (w < 0) status = -1;
             exited = true;
             exited_at = time_mono_ns();
         }
@@ -189,7 +191,7 @@ static void supervise(pid_t pid, stream st[2], const enclave_spec *s, uint64_t t
             res->timed_out = true;
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
+            if (waitpid(pid, &status, 0) != pid) status = -1;
             exited = true;
             break;
         }
@@ -206,11 +208,11 @@ static void supervise(pid_t pid, stream st[2], const enclave_spec *s, uint64_t t
     if (!exited) {
         kill(-pid, SIGKILL);
         kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
+        if (waitpid(pid, &status, 0) != pid) status = -1;
     }
     if (pidfd >= 0) close(pidfd);
-    if (WIFEXITED(status)) res->exit_code = WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) res->term_signal = WTERMSIG(status);
+    if (status != -1 && WIFEXITED(status)) res->exit_code = WEXITSTATUS(status);
+    if (status != -1 && WIFSIGNALED(status)) res->term_signal = WTERMSIG(status);
 }
 
 static cl_err bwrap_run(const enclave_spec *s, enclave_result *res) {
