@@ -137,6 +137,14 @@ static int high_fd(int fd) {
 static void child_exec(const char *bwrap, char **argv, const enclave_cgroup *cg, int out_w,
                        int err_w, int seccomp_fd) {
     static char *const no_env[] = {NULL};
+    /* Ignored signals and the signal mask survive exec: give bwrap a clean slate
+     * (a host that ignores SIGCHLD would otherwise leave bwrap's init unable to wait). */
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    for (int sig = 1; sig < NSIG; sig++)
+        (void)sigaction(sig, &dfl, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     setpgid(0, 0);
     if (cg && enclave_cgroup_enter(cg) != 0) _exit(125);
     int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);

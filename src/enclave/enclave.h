@@ -47,7 +47,7 @@ typedef struct enclave_spec {
 #define ENCLAVE_HIT_PIDS 2u
 
 typedef struct enclave_result {
-    int exit_code;       /* the program's exit code; 128+N when killed by signal N inside */
+    int exit_code;       /* 128+N when killed by signal N inside; -1 unknown (no exit status) */
     int term_signal;     /* signal that ended the runtime itself (e.g. SIGKILL on timeout), or 0 */
     bool timed_out;      /* the wall-clock timeout fired and the tree was killed */
     unsigned limit_hit;  /* ENCLAVE_HIT_* seen in the cgroup's counters */

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -411,6 +412,22 @@ static void test_timeout_kills_tree(void **state) {
     assert_int_equal(run_cgroups_left(), 0); /* every per-run cgroup removed */
 }
 
+/* A host process that ignores SIGCHLD loses the exit status: the run still ends
+ * promptly (not at the timeout) and says it does not know the exit code. */
+static void test_sigchld_ignored(void **state) {
+    (void)state;
+    void (*old)(int) = signal(SIGCHLD, SIG_IGN);
+    enclave_spec s = {.limits = {.wall_timeout_ms = 5000}};
+    enclave_result r;
+    sh("echo hi", &s, &r);
+    signal(SIGCHLD, old);
+    assert_false(r.timed_out);
+    assert_true(r.wall_ns < 3000000000ull);
+    assert_int_equal(r.exit_code, -1);
+    assert_string_equal(out_str(&r), "hi\n");
+    enclave_result_free(&r);
+}
+
 static void test_bad_spec(void **state) {
     (void)state;
     char *out = fresh_dir("out");
@@ -444,6 +461,7 @@ int main(void) {
         cmocka_unit_test(test_memory_limit),
         cmocka_unit_test(test_cpu_limit),
         cmocka_unit_test(test_timeout_kills_tree),
+        cmocka_unit_test(test_sigchld_ignored),
         cmocka_unit_test(test_bad_spec),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
