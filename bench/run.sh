@@ -15,5 +15,8 @@ echo
 echo "== KMS Encrypt/Decrypt of 4 KiB vs the empty-handler floor (bench/kms_bench.sh)"
 CLOISTER_BIN=./build/cloister bash bench/kms_bench.sh
 echo
+echo "== sandbox start: bwrap + seccomp + cgroups vs plain fork+exec (bench/enclave_start)"
+./build/bench/enclave_start
+echo
 echo "== proof of reserves: prove, verify, verify-inclusion (bench/por_bench.sh)"
 CLOISTER_BIN=./build/cloister bash bench/por_bench.sh
