@@ -127,9 +127,9 @@ def test_iexec_cli_push_and_check(cli, sms):
     p = iexec(cli, "requester", "push-secret", "x1", "--secret-value", "2", *wallet_args(cli))
     assert p.returncode == 0, p.stdout + p.stderr
     p = iexec(cli, "requester", "check-secret", "x1", *wallet_args(cli))
-    assert p.returncode == 0 and json.loads(p.stdout)["isSecretSet"] is True, p.stdout + p.stderr
+    assert p.returncode == 0 and json.loads(p.stdout)["isSet"] is True, p.stdout + p.stderr
     p = iexec(cli, "requester", "check-secret", "nosuch", *wallet_args(cli))
-    assert p.returncode == 0 and json.loads(p.stdout)["isSecretSet"] is False, p.stdout + p.stderr
+    assert p.returncode == 0 and json.loads(p.stdout)["isSet"] is False, p.stdout + p.stderr
     p = iexec(cli, "requester", "push-secret", "x1", "--secret-value", "3", *wallet_args(cli))
     assert p.returncode != 0 and "already exists" in (p.stdout + p.stderr), p.stdout + p.stderr
 
