@@ -139,8 +139,19 @@ def test_value_not_at_rest_in_clear(cli, sms):
               *wallet_args(cli))
     assert p.returncode == 0, p.stdout + p.stderr
     needle = GREP_VALUE.encode()
+    seen = set()
     for f in sms.data_dir.rglob("*"):
         if f.is_file():
+            seen.add(f.name)
             assert needle not in f.read_bytes(), f"{f} holds the secret value in clear"
+    assert "meta.db" in seen, seen
     for f in sms.log_dir.glob("serve-*"):
         assert needle not in f.read_bytes(), f"{f} logs the secret value"
+
+
+def test_survives_restart(cli, sms):
+    """Stored secrets persist (the sealing key is derived, not random per start)."""
+    sms.restart()
+    assert call(sms, "HEAD", req_path("x1"))[0] == 204
+    p = iexec(cli, "requester", "check-secret", "grepme", *wallet_args(cli))
+    assert p.returncode == 0 and json.loads(p.stdout)["isSet"] is True, p.stdout + p.stderr
