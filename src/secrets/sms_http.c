@@ -88,4 +88,5 @@ void secrets_sms_handle(void *ctx, http_request *req, http_response *resp) {
     }
     req->op = "PushRequesterSecret";
     post_requester(s, &r, req, resp);
+    if (req->body.ptr) cl_cleanse(req->body.ptr, req->body.cap); /* the plaintext value */
 }

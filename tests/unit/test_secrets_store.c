@@ -1,6 +1,7 @@
 /* test_secrets_store.c — the store of requester secrets (secrets_store.c):
  * round trip, write-once, bad names and sizes refused, values sealed at rest
- * (the raw meta-store document does not hold them), and a store opened with
+ * (the raw meta-store document does not hold them), write-once under
+ * concurrent pushes, and a store opened with
  * another key (or an item moved to another owner or name) cannot open them. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include "secrets/secrets.h"
 #include "store/store.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,10 +112,55 @@ static void test_sealed_at_rest(void **s) {
     buf_free_secret(&v);
 }
 
+typedef struct {
+    secrets_store *ss;
+    char value[16];
+    cl_err e;
+} racer;
+
+static void *race_put(void *arg) {
+    racer *r = arg;
+    secrets_addr a = addr(0x77);
+    r->e = secrets_store_put(r->ss, &a, "race", slice_cstr(r->value));
+    return NULL;
+}
+
+/* Write-once holds under concurrent pushes: exactly one wins, and its value stays. */
+static void test_concurrent_write_once(void **s) {
+    (void)s;
+    secrets_store *ss = NULL;
+    secrets_store_open(st, KEY, &ss);
+    enum { N = 8 };
+    racer r[N];
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) {
+        r[i].ss = ss;
+        snprintf(r[i].value, sizeof r[i].value, "value-%d", i);
+        assert_int_equal(pthread_create(&t[i], NULL, race_put, &r[i]), 0);
+    }
+    int won = -1, wins = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        if (r[i].e == CL_OK)
+            won = i, wins++;
+        else
+            assert_int_equal(r[i].e, CL_ERR_EXISTS);
+    }
+    assert_int_equal(wins, 1);
+    secrets_addr a = addr(0x77);
+    cl_buf v = CL_BUF_INIT;
+    assert_int_equal(secrets_store_get(ss, &a, "race", &v), CL_OK);
+    assert_int_equal(v.len, strlen(r[won].value));
+    assert_memory_equal(v.ptr, r[won].value, v.len);
+    buf_free_secret(&v);
+    secrets_store_close(ss);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_write_once),
         cmocka_unit_test(test_sealed_at_rest),
+        cmocka_unit_test(test_concurrent_write_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
