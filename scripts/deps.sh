@@ -41,9 +41,11 @@ if [ ! -f .deps/blst/libblst.a ] || [ "$(cat .deps/blst/VERSION 2>/dev/null)" !=
     rm -rf .deps/blst-src
 fi
 
-# The AWS SDK for JavaScript v3 and puppeteer-core (drives Debian's chromium) for the
-# end-to-end tests (versions pinned by package-lock.json).
-if [ ! -d tests/e2e/js/node_modules/@aws-sdk/client-s3 ] || [ ! -d tests/e2e/js/node_modules/puppeteer-core ]; then
+# The AWS SDK for JavaScript v3, puppeteer-core (drives Debian's chromium) and the
+# stock iexec CLI (iexec@8.24.0, against --sms-listen) for the end-to-end tests
+# (versions pinned by package-lock.json).
+if [ ! -d tests/e2e/js/node_modules/@aws-sdk/client-s3 ] || [ ! -d tests/e2e/js/node_modules/puppeteer-core ] ||
+    [ ! -x tests/e2e/js/node_modules/.bin/iexec ]; then
     echo "deps: installing npm packages for tests/e2e/js"
     (cd tests/e2e/js && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi

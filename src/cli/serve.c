@@ -3,6 +3,7 @@
  * the front door until SIGTERM/SIGINT, then shuts down cleanly. A lock file
  * keeps two servers off one data directory. */
 #include "cli/cli.h"
+#include "secrets/secrets.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -25,6 +26,7 @@ typedef struct {
     uint64_t max_conns, max_conns_per_ip, header_timeout, min_body_rate;
     uint64_t preauth_body_limit, preauth_memory;
     const char *metrics_listen; /* --metrics-listen: /metrics on its own listener */
+    const char *sms_listen;     /* --sms-listen: the iExec SMS endpoints (docs/secrets.md) */
 } serve_opts;
 
 static const char SERVE_USAGE[] =
@@ -41,6 +43,10 @@ static const char SERVE_USAGE[] =
     "                              without it /metrics is on --listen, unauthenticated.\n"
     "                              Metrics carry service, operation and status labels\n"
     "                              only, never account, user, bucket or key names.\n"
+    "  --sms-listen HOST:PORT      serve the iExec SMS-compatible secret endpoints\n"
+    "                              (/requesters/{address}/secrets/{name}) on this\n"
+    "                              address, for the stock iexec CLI (chain.json \"sms\");\n"
+    "                              off without it (docs/secrets.md)\n"
     "  --verbose                   debug logging\n"
     "resource limits (0 = no limit; sizes take K, M or G):\n"
     "  --max-connections N         open connections per listener (default 4096;\n"
@@ -127,6 +133,8 @@ static int parse_opts(int argc, char **argv, serve_opts *o) {
             o->web_dir = v;
         else if (strcmp(a, "--metrics-listen") == 0)
             o->metrics_listen = v;
+        else if (strcmp(a, "--sms-listen") == 0)
+            o->sms_listen = v;
         else if (strcmp(a, "--root-key-passphrase-file") == 0)
             o->passphrase_file = v;
         else if (strcmp(a, "--threads") == 0)
@@ -163,6 +171,7 @@ static void print_banner(const serve_opts *o, const char *cred_path, bool create
     if (o->tls_listen) printf(" and https://%s (CA: %s/tls/ca.pem)", o->tls_listen, o->data);
     printf("\n");
     if (o->metrics_listen) printf("Metrics: http://%s/metrics\n", o->metrics_listen);
+    if (o->sms_listen) printf("iExec SMS endpoints: http://%s\n", o->sms_listen);
     if (created) printf("First start: created account %s with user admin.\n", account);
     printf("The admin's keys are in %s (profile cloister). Try:\n"
            "  AWS_SHARED_CREDENTIALS_FILE=%s aws --profile cloister --region us-east-1 "
@@ -178,6 +187,26 @@ static bool start_metrics(const serve_opts *o, http_server **out) {
     http_config cfg = {.listen = o->metrics_listen, .max_body = 4096, .threads = 1};
     if (http_server_start(&cfg, frontdoor_metrics_handle, NULL, out) == CL_OK) return true;
     fprintf(stderr, "cloister serve: cannot listen on %s for metrics\n", o->metrics_listen);
+    return false;
+}
+
+/* `--sms-listen`: the iExec SMS endpoints on their own address (apps and
+ * requesters are valid bucket names, so never on --listen). Bodies are secret
+ * values of at most 4 KiB, read before any signature is checked. */
+static bool start_sms(const serve_opts *o, secrets_store *ss, http_server **out) {
+    *out = NULL;
+    if (!o->sms_listen) return true;
+    http_config cfg = {.listen = o->sms_listen,
+                       .max_body = 8192,
+                       .threads = 2,
+                       .max_connections = (unsigned)o->max_conns,
+                       .max_connections_per_ip = (unsigned)o->max_conns_per_ip,
+                       .header_timeout = (unsigned)o->header_timeout,
+                       .min_body_rate = o->min_body_rate,
+                       .preauth_body_limit = 8192,
+                       .preauth_memory = 4u << 20};
+    if (http_server_start(&cfg, secrets_sms_handle, ss, out) == CL_OK) return true;
+    fprintf(stderr, "cloister serve: cannot listen on %s for the SMS endpoints\n", o->sms_listen);
     return false;
 }
 
@@ -286,6 +315,7 @@ static int run(const serve_opts *o) {
     s3 *objects = NULL;
     attest_root *ar = NULL;
     kms *keys = NULL;
+    secrets_store *secrets = NULL;
     char *db = cl_sprintf("%s/meta.db", o->data), *cred = cl_sprintf("%s/credentials", o->data);
     char *cert = NULL, *key = NULL;
     int rc = 1;
@@ -317,12 +347,21 @@ static int run(const serve_opts *o) {
     s3_set_domain(objects, o->s3_domain);
     s3_reserve_bucket_name(objects, "por"); /* anonymous GET /por/ is the PoR page */
     s3_set_key_service(objects, &(s3_key_service){keys, s3_data_key, s3_decrypt});
+    uint8_t sms_seal[32]; /* requester secrets at rest, under the root key */
+    kms_node_key(keys, SECRETS_NODE_KEY_PURPOSE, sms_seal);
+    secrets_store_open(st, sms_seal, &secrets);
+    cl_cleanse(sms_seal, sizeof sms_seal);
     frontdoor fd = {m, st, objects, keys, o->web_dir, o->metrics_listen != NULL};
-    http_server *msrv = NULL;
+    http_server *msrv = NULL, *ssrv = NULL;
     if (!start_metrics(o, &msrv)) goto out;
+    if (!start_sms(o, secrets, &ssrv)) {
+        http_server_stop(msrv);
+        goto out;
+    }
     http_server *srv = start_http(o, &fd, &cert, &key);
     if (!srv) {
         http_server_stop(msrv);
+        http_server_stop(ssrv);
         goto out;
     }
     print_banner(o, cred, created, iam_root_account(m));
@@ -330,8 +369,10 @@ static int run(const serve_opts *o) {
     log_info("serve: %s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);
     http_server_stop(msrv);
+    http_server_stop(ssrv);
     rc = 0;
 out:
+    secrets_store_close(secrets);
     kms_close(keys);
     attest_root_close(ar);
     s3_close(objects);

@@ -1,6 +1,7 @@
 /* secrets.h — the one public header of src/secrets: the secret service of
- * confidential runs. So far only the iExec SMS wire pieces (sms_wire.c), as a
- * library with no endpoint yet: Ethereum addresses, secret names and values as
+ * confidential runs. So far the iExec SMS side: the wire pieces (sms_wire.c,
+ * sms_sig.c), the store of requester secrets (secrets_store.c) and the SMS
+ * listener (sms_http.c). Ethereum addresses, secret names and values as
  * the SMS accepts them, the challenge the stock `iexec` CLI signs, the
  * `Authorization` signature and the address it recovers to, and the parser of
  * the SMS request paths. Format: docs/secrets.md; vectors:
@@ -82,5 +83,31 @@ typedef struct {
  * message. Never 5xx: the iexec CLI treats 5xx as fatal. */
 cl_err secrets_sms_parse(cl_slice method, cl_slice path, secrets_sms_request *out, int *status,
                          const char **why);
+
+/* ---- the store of requester secrets (secrets_store.c) ---- */
+typedef struct store store;
+typedef struct secrets_store secrets_store;
+/* The label serve.c derives the store's sealing key with (kms_node_key). */
+#define SECRETS_NODE_KEY_PURPOSE "cloister secrets v1"
+
+/* key: 32 bytes that seal values at rest (copied; zeroised on close). */
+cl_err secrets_store_open(store *st, const uint8_t key[32], secrets_store **out);
+void secrets_store_close(secrets_store *s);
+/* Write-once: CL_ERR_EXISTS if (owner, name) is stored already,
+ * CL_ERR_INVALID for a bad name, CL_ERR_TOO_LARGE for a value over 4096. */
+cl_err secrets_store_put(secrets_store *s, const secrets_addr *owner, const char *name,
+                         cl_slice value);
+/* CL_OK if stored, CL_ERR_NOT_FOUND if not. */
+cl_err secrets_store_exists(secrets_store *s, const secrets_addr *owner, const char *name);
+/* For the run engine only (never over HTTP): appends the value to out; the
+ * caller releases it with buf_free_secret. CL_ERR_NOT_FOUND, or
+ * CL_ERR_CRYPTO when it does not open under this key. */
+cl_err secrets_store_get(secrets_store *s, const secrets_addr *owner, const char *name,
+                         cl_buf *out);
+
+/* ---- the SMS listener (sms_http.c) ---- */
+#include "http/http.h"
+/* The http_handler of `cloister serve --sms-listen`; ctx is the secrets_store. */
+void secrets_sms_handle(void *ctx, http_request *req, http_response *resp);
 
 #endif

@@ -587,6 +587,27 @@ COLUMN_TITLES = {"owner": "owner account", "cross_account": "other account, gran
                  "anonymous": "anonymous, public grant", "no_policy_user": "user, no policy"}
 
 
+# The iExec SMS endpoints are not SigV4 operations and have no IAM principal:
+# they are answered on their own listener (`cloister serve --sms-listen`) and
+# authorised by an Ethereum signature (tests/e2e/test_secrets_sms.py).
+SMS_SECTION = [
+    "## iExec SMS endpoints (`--sms-listen`)", "",
+    "Not SigV4 operations: these are served only on the listener of `cloister serve "
+    "--sms-listen`, for the stock `iexec` CLI, and authorised by an Ethereum signature, "
+    "not by IAM (tests/e2e/test_secrets_sms.py; format in docs/secrets.md).", "",
+    "| request | who may call | refused |",
+    "|---|---|---|",
+    "| `HEAD /requesters/{address}/secrets/{name}` | anyone (says only whether the name "
+    "is stored: 204 / 404; never returns a value) | 400 bad address or name |",
+    "| `POST /requesters/{address}/secrets/{name}` | only with an `Authorization` that is "
+    "a personal-sign by `{address}` of the SMS challenge of this name and value | 401 "
+    "missing, bad or foreign signature; 409 already stored (write-once); 413 value over "
+    "4096 bytes; 400 bad address or name |",
+    "| `HEAD /apps/{address}/secrets` | anyone | always 404: no app owner is recorded yet |",
+    "| `POST /apps/{address}/secrets` | nobody yet | 403 (app owners come with apps) |",
+    "| any other method or path | nobody | 405 / 404 |", ""]
+
+
 # --------------------------------------------------------------------------- the doc
 def render_markdown():
     out = ["# Authorization matrix", "",
@@ -621,6 +642,7 @@ def render_markdown():
             cells = [r.expect(p) for p in PRINCIPALS]
             out.append(f"| {r.op} | {RULES[r.rule].title} | " + " | ".join(cells) + " |")
         out.append("")
+    out += SMS_SECTION
     out += ["## Rules", ""]
     for key, rule in RULES.items():
         out += [f"- **{rule.title}** (`{key}`): {rule.text}"]
