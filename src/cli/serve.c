@@ -284,6 +284,7 @@ static int run(const serve_opts *o) {
     store *st = NULL;
     iam *m = NULL;
     s3 *objects = NULL;
+    tasks *apps = NULL;
     attest_root *ar = NULL;
     kms *keys = NULL;
     char *db = cl_sprintf("%s/meta.db", o->data), *cred = cl_sprintf("%s/credentials", o->data);
@@ -317,7 +318,11 @@ static int run(const serve_opts *o) {
     s3_set_domain(objects, o->s3_domain);
     s3_reserve_bucket_name(objects, "por"); /* anonymous GET /por/ is the PoR page */
     s3_set_key_service(objects, &(s3_key_service){keys, s3_data_key, s3_decrypt});
-    frontdoor fd = {m, st, objects, keys, o->web_dir, o->metrics_listen != NULL};
+    if (tasks_open(st, m, o->data, &apps) != CL_OK) {
+        fprintf(stderr, "cloister serve: cannot open the app store in %s/app-bundles\n", o->data);
+        goto out;
+    }
+    frontdoor fd = {m, st, objects, keys, o->web_dir, o->metrics_listen != NULL, apps};
     http_server *msrv = NULL;
     if (!start_metrics(o, &msrv)) goto out;
     http_server *srv = start_http(o, &fd, &cert, &key);
@@ -332,6 +337,7 @@ static int run(const serve_opts *o) {
     http_server_stop(msrv);
     rc = 0;
 out:
+    tasks_close(apps);
     kms_close(keys);
     attest_root_close(ar);
     s3_close(objects);
