@@ -5,6 +5,8 @@
  * come from the standard AWS chain, as for `cloister account create`. */
 #include "cli/cli.h"
 
+#include "secrets/secrets.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,15 +17,28 @@ static int app_usage_to(FILE *f, int rc) {
                "       cloister app show NAME\n"
                "       cloister app list\n"
                "       cloister app delete NAME\n"
-               "       cloister app owner NAME --address 0x...\n"
+               "       cloister app owner NAME --address 0x... --signature 0x...\n"
                "  every command also takes [--endpoint URL]; --entrypoint defaults to /app/run.\n"
                "  See docs/apps.md.\n");
     return rc;
 }
 
 typedef struct {
-    const char *dir, *name, *entrypoint, *manifest, *address, *endpoint;
+    const char *dir, *name, *entrypoint, *manifest, *address, *signature, *endpoint;
 } app_opts;
+
+cl_err cli_app_owner_sig_check(const char *signature, const uint8_t challenge[32],
+                               const char *owner) {
+    secrets_sig sig;
+    secrets_addr want, got;
+    uint8_t h[SECRETS_HASH_LEN];
+    if (secrets_sig_parse(slice_cstr(signature), &sig) != CL_OK ||
+        secrets_addr_parse(slice_cstr(owner), &want) != CL_OK)
+        return CL_ERR_INVALID;
+    secrets_eip191_hash(challenge, h);
+    if (secrets_sig_recover(&sig, h, &got) != CL_OK) return CL_ERR_INVALID;
+    return secrets_addr_eq(&got, &want) ? CL_OK : CL_ERR_DENIED;
+}
 
 static bool parse_opts(int argc, char **argv, int first, app_opts *o) {
     for (int i = first; i < argc; i++) {
@@ -32,6 +47,7 @@ static bool parse_opts(int argc, char **argv, int first, app_opts *o) {
                             : strcmp(a, "--entrypoint") == 0 ? &o->entrypoint
                             : strcmp(a, "--manifest") == 0   ? &o->manifest
                             : strcmp(a, "--address") == 0    ? &o->address
+                            : strcmp(a, "--signature") == 0  ? &o->signature
                             : strcmp(a, "--endpoint") == 0   ? &o->endpoint
                                                              : NULL;
         if (!slot || !v) return false;
@@ -125,7 +141,10 @@ int cmd_app(int argc, char **argv) {
     if (list) return call("ListApps", &o, json_object());
     if (strcmp(sub, "show") == 0) return call("GetApp", &o, json_pack("{s:s}", "Name", arg));
     if (strcmp(sub, "delete") == 0) return call("DeleteApp", &o, json_pack("{s:s}", "Name", arg));
-    if (strcmp(sub, "owner") == 0 && o.address)
-        return call("SetAppOwner", &o, json_pack("{s:s, s:s}", "Name", arg, "Owner", o.address));
+    if (strcmp(sub, "owner") == 0 && o.address) {
+        json_t *b = json_pack("{s:s, s:s}", "Name", arg, "Owner", o.address);
+        if (o.signature) json_object_set_new(b, "Signature", json_string(o.signature));
+        return call("SetAppOwner", &o, b);
+    }
     return app_usage_to(stderr, 2);
 }

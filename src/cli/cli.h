@@ -20,6 +20,9 @@ int cmd_attest(int argc, char **argv);
 int cmd_por(int argc, char **argv);
 /* `cloister app deploy|show|list|delete|owner`: confidential apps (app_cmd.c). */
 int cmd_app(int argc, char **argv);
+/* SetAppOwner's proof (tasks_sig_check_fn) through src/secrets' secp256k1 recovery. */
+cl_err cli_app_owner_sig_check(const char *signature, const uint8_t challenge[32],
+                               const char *owner);
 
 /* ---- the front door: one handler for every request ---- */
 typedef struct {

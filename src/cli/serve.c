@@ -322,6 +322,7 @@ static int run(const serve_opts *o) {
         fprintf(stderr, "cloister serve: cannot open the app store in %s/app-bundles\n", o->data);
         goto out;
     }
+    tasks_set_sig_check(apps, cli_app_owner_sig_check);
     frontdoor fd = {m, st, objects, keys, o->web_dir, o->metrics_listen != NULL, apps};
     http_server *msrv = NULL;
     if (!start_metrics(o, &msrv)) goto out;

@@ -20,7 +20,12 @@ struct tasks {
     store *st;
     iam *m;
     blob_store *blobs;
+    tasks_sig_check_fn sig_check;
 };
+
+void tasks_set_sig_check(tasks *t, tasks_sig_check_fn fn) {
+    t->sig_check = fn;
+}
 
 #define APP_KIND "app"
 
@@ -329,6 +334,35 @@ static cl_err set_owner(void *arg, const char *cur, char **next) {
     return CL_OK;
 }
 
+/* The signature of the owner over the challenge of (app address, owner). */
+static bool owner_proved(app_call *a, const char *owner) {
+    uint8_t app[TASKS_ADDRESS_LEN], own[TASKS_ADDRESS_LEN], ch[32];
+    char chx[65];
+    tasks_app_address(a->account, a->name, app);
+    for (int i = 0; i < TASKS_ADDRESS_LEN; i++) {
+        unsigned v;
+        sscanf(owner + 2 + 2 * i, "%2x", &v);
+        own[i] = (uint8_t)v;
+    }
+    tasks_owner_challenge(app, own, ch);
+    hex_encode_to(chx, ch, sizeof ch);
+    const char *sig = json_string_value(json_object_get(a->in, "Signature"));
+    if (!a->t->sig_check) {
+        aws_fault_set(a->f, 501, "NotImplemented", "No signature checker on this server.");
+        return false;
+    }
+    cl_err e = sig ? a->t->sig_check(sig, ch, owner) : CL_ERR_INVALID;
+    if (e == CL_OK) return true;
+    aws_fault_set(a->f, 400, "ValidationException",
+                  "Signature %s: it must be an EIP-191 personal-sign by %s of the 32 bytes "
+                  "0x%s (docs/apps.md).",
+                  !sig                 ? "is required"
+                  : e == CL_ERR_DENIED ? "was made by another address"
+                                       : "is malformed",
+                  owner, chx);
+    return false;
+}
+
 static json_t *app_op_owner(app_call *a) {
     char addr[43];
     if (!eth_address(json_string_value(json_object_get(a->in, "Owner")), addr)) {
@@ -336,6 +370,7 @@ static json_t *app_op_owner(app_call *a) {
                       "Owner must be an Ethereum address: 0x and 40 hex digits.");
         return NULL;
     }
+    if (!owner_proved(a, addr)) return NULL;
     cl_err e = store_update(a->t->st, APP_KIND, a->account, a->name, set_owner, addr);
     if (e == CL_ERR_NOT_FOUND) {
         aws_fault_set(a->f, 404, "ResourceNotFoundException", "App not found: %s", a->arn);

@@ -337,6 +337,16 @@ void tasks_app_address(const char *account, const char *name, uint8_t out[TASKS_
     memcpy(out, h + CRYPTO_KECCAK256_LEN - TASKS_ADDRESS_LEN, TASKS_ADDRESS_LEN);
 }
 
+void tasks_owner_challenge(const uint8_t app[TASKS_ADDRESS_LEN],
+                           const uint8_t owner[TASKS_ADDRESS_LEN], uint8_t out[32]) {
+    crypto_keccak256_ctx c;
+    crypto_keccak256_init(&c);
+    crypto_keccak256_update(&c, slice_cstr("cloister-app-owner"));
+    crypto_keccak256_update(&c, slice_of(app, TASKS_ADDRESS_LEN));
+    crypto_keccak256_update(&c, slice_of(owner, TASKS_ADDRESS_LEN));
+    crypto_keccak256_final(&c, out);
+}
+
 char *tasks_manifest_canonical(const char *text, char *err, size_t errlen) {
     json_t *j = text && text[0] ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : json_object();
     if (!json_is_object(j)) {

@@ -45,6 +45,19 @@ typedef struct tasks tasks;
  * their own under data_dir/app-bundles (not S3's, whose GC would take them). */
 cl_err tasks_open(store *st, iam *m, const char *data_dir, tasks **out);
 void tasks_close(tasks *t); /* NULL is fine */
+/* The proof SetAppOwner requires: an EIP-191 personal-sign by the new owner of
+ * challenge = keccak256("cloister-app-owner" || app address (20 bytes) ||
+ * owner address (20 bytes)). The check itself (secp256k1 recovery) lives with
+ * the secret service; whoever wires the server installs it here, so tasks does
+ * not depend on src/secrets. fn gets the wire signature ("0x" + 130 hex), the
+ * challenge and the owner ("0x" + 40 lower-case hex) and returns CL_OK if it
+ * recovers to owner, CL_ERR_DENIED if to another address, CL_ERR_INVALID if
+ * malformed. Without a checker SetAppOwner answers NotImplemented. */
+typedef cl_err (*tasks_sig_check_fn)(const char *signature, const uint8_t challenge[32],
+                                     const char *owner);
+void tasks_set_sig_check(tasks *t, tasks_sig_check_fn fn);
+void tasks_owner_challenge(const uint8_t app[TASKS_ADDRESS_LEN],
+                           const uint8_t owner[TASKS_ADDRESS_LEN], uint8_t out[32]);
 /* True if the X-Amz-Target names an operation of this module. */
 bool tasks_api_owns(const char *target);
 /* Handles a `cloister` JSON 1.1 request whose target tasks_api_owns. */

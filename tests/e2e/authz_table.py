@@ -601,6 +601,14 @@ def _fresh_app(c):
                                         "Bundle": EMPTY_BUNDLE})["Arn"]
 
 
+def _fresh_app_proof(c):
+    """A fresh app and a valid owner proof for it (docs/apps.md): (ARN, Owner+Signature)."""
+    from eth_sign import app_address, owner_proof
+    arn = _fresh_app(c)
+    acct, name = arn.split(":")[4], arn.split("/")[-1]
+    return arn, owner_proof(0x1234567 * 999, app_address(acct, name))
+
+
 def _not_listed_app(c, resp):
     assert all(a["Account"] == c.w.account_b for a in resp["Apps"]) or c.principal == "owner", \
         resp
@@ -620,8 +628,7 @@ CLOISTER_ROWS = [
     Row("cloister", "DeleteApp", "cloister-app-same-account",
         lambda c, r: c.cloister("DeleteApp", {"Name": r}), prep=_fresh_app),
     Row("cloister", "SetAppOwner", "cloister-app-same-account",
-        lambda c, r: c.cloister("SetAppOwner", {"Name": r, "Owner": "0x" + "ab" * 20}),
-        prep=_fresh_app),
+        lambda c, r: c.cloister("SetAppOwner", dict(r[1], Name=r[0])), prep=_fresh_app_proof),
 ]
 
 ROWS = S3_ROWS + S3CONTROL_ROWS + KMS_ROWS + IAM_ROWS + STS_ROWS + CLOISTER_ROWS

@@ -19,6 +19,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from conftest import BIN, REGION, boto3_client, uniq
+from eth_sign import address, app_address, owner_proof
 
 
 def run_app(srv, creds, *args):
@@ -127,7 +128,8 @@ def test_other_account_and_no_policy_user_are_denied(world, tmp_path):
     for op in ("show", "delete"):
         rc, _, err = run_app(srv, other, op, a["Arn"])
         assert rc == 1 and "AccessDeniedException" in err, err
-    rc, _, err = run_app(srv, other, "owner", a["Arn"], "--address", "0x" + "ab" * 20)
+    rc, _, err = run_app(srv, other, "owner", a["Arn"], "--address", "0x" + "ab" * 20,
+                         "--signature", "0x" + "00" * 65)
     assert rc == 1 and "AccessDeniedException" in err, err
     rc, _, err = run_app(srv, other, "show", name)  # the name in its own account: none
     assert rc == 1 and "ResourceNotFoundException" in err, err
@@ -141,22 +143,37 @@ def test_other_account_and_no_policy_user_are_denied(world, tmp_path):
     assert rc == 0 and shown["App"]["Measurement"] == a["Measurement"], err
 
 
-def test_owner_address_recorded_lower_case(world, tmp_path):
+def test_owner_proved_by_signature(world, tmp_path):
     srv, owner, _, _ = world
     name = uniq("app")
-    rc, _, err = run_app(srv, owner, "deploy", str(make_app(tmp_path / "a")), "--name", name)
+    rc, a, err = run_app(srv, owner, "deploy", str(make_app(tmp_path / "a")), "--name", name)
     assert rc == 0, err
-    addr = "0x" + "AbCdEf0123" * 4
-    rc, out, err = run_app(srv, owner, "owner", name, "--address", addr)
-    assert rc == 0 and out["Owner"] == addr.lower(), err
-    rc, _, err = run_app(srv, owner, "owner", name, "--address", "0x1234")
+    acct = a["Arn"].split(":")[4]
+    assert a["Address"] == app_address(acct, name)  # the documented rule, computed here
+    key, other_key = 0x1111 * 17, 0x2222 * 17
+    proof = owner_proof(key, a["Address"])
+    addr_mixed = "0x" + proof["Owner"][2:].upper()
+    # without a signature, or signed by another key, or for another app: refused
+    rc, _, err = run_app(srv, owner, "owner", name, "--address", addr_mixed)
+    assert rc == 1 and "ValidationException" in err and "is required" in err, err
+    bad = owner_proof(other_key, a["Address"])["Signature"]
+    rc, _, err = run_app(srv, owner, "owner", name, "--address", addr_mixed, "--signature", bad)
+    assert rc == 1 and "another address" in err, err
+    other_app = owner_proof(key, app_address(acct, name + "x"))["Signature"]
+    rc, _, err = run_app(srv, owner, "owner", name, "--address", addr_mixed, "--signature",
+                         other_app)
+    assert rc == 1 and "another address" in err, err
+    rc, _, err = run_app(srv, owner, "owner", name, "--address", "0x1234", "--signature", bad)
     assert rc == 1 and "ValidationException" in err
+    rc, out, err = run_app(srv, owner, "owner", name, "--address", addr_mixed, "--signature",
+                           proof["Signature"])
+    assert rc == 0 and out["Owner"] == address(key), err
     rc, shown, _ = run_app(srv, owner, "show", name)
-    assert shown["App"]["Owner"] == addr.lower()
+    assert shown["App"]["Owner"] == address(key)
     # a re-deploy keeps the recorded owner
     rc, _, err = run_app(srv, owner, "deploy", str(tmp_path / "a"), "--name", name)
     rc, shown, _ = run_app(srv, owner, "show", name)
-    assert shown["App"]["Owner"] == addr.lower()
+    assert shown["App"]["Owner"] == address(key)
 
 
 def test_refused_inputs(world, tmp_path):
