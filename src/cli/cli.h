@@ -9,6 +9,7 @@
 #include "iam/iam.h"
 #include "kms/kms.h"
 #include "s3/s3.h"
+#include "tasks/tasks.h"
 
 int cmd_serve(int argc, char **argv);
 int cmd_account(int argc, char **argv);
@@ -17,6 +18,11 @@ int cmd_account(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 /* `cloister por prove|verify|verify-inclusion`: proof of reserves (por_cmd.c). */
 int cmd_por(int argc, char **argv);
+/* `cloister app deploy|show|list|delete|owner`: confidential apps (app_cmd.c). */
+int cmd_app(int argc, char **argv);
+/* SetAppOwner's proof (tasks_sig_check_fn) through src/secrets' secp256k1 recovery. */
+cl_err cli_app_owner_sig_check(const char *signature, const uint8_t challenge[32],
+                               const char *owner);
 
 /* ---- the front door: one handler for every request ---- */
 typedef struct {
@@ -26,6 +32,7 @@ typedef struct {
     kms *kms;
     const char *web_dir;    /* static pages (/por/): `serve --web-dir`, NULL = none */
     bool metrics_elsewhere; /* `serve --metrics-listen`: /metrics is not served here */
+    tasks *tasks;           /* apps (Cloister.*App* operations); NULL = not available */
 } frontdoor;
 void frontdoor_handle(void *ctx, http_request *req, http_response *resp);
 /* The handler of the `--metrics-listen` listener: GET /metrics and nothing else. */

@@ -144,7 +144,10 @@ static void route(frontdoor *fd, http_request *req, const iam_caller *c, http_re
         else
             sts_api_handle(fd->iam, c, req, &params, resp);
     } else if (strcmp(svc, "cloister") == 0) {
-        cloister_api_handle(fd->iam, c, req, resp);
+        if (tasks_api_owns(kvlist_get_ci(&req->headers, "X-Amz-Target")))
+            tasks_api_handle(fd->tasks, c, req, resp); /* the app operations */
+        else
+            cloister_api_handle(fd->iam, c, req, resp);
     } else if (strcmp(svc, "s3") == 0) {
         s3_handle(fd->s3, c, req, resp);
     } else if (strcmp(svc, "kms") == 0) {

@@ -34,6 +34,8 @@ static void usage(FILE *f) {
                "  account root-key ACCOUNT [--data DIR] [--delete KEY_ID]\n"
                "                          an access key of the account's root user, from the\n"
                "                          data directory (see docs/iam.md)\n"
+               "  app deploy|show|list|delete|owner ...\n"
+               "                          confidential apps (see docs/apps.md)\n"
                "  attest sign|verify ...  mint / check attestation documents (see docs/kms.md)\n"
                "  por prove|verify|verify-inclusion ...\n"
                "                          proof of reserves (see docs/por.md)\n"
@@ -51,6 +53,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "account") == 0) return cmd_account(argc - 1, argv + 1);
     if (strcmp(cmd, "attest") == 0) return cmd_attest(argc - 1, argv + 1);
     if (strcmp(cmd, "por") == 0) return cmd_por(argc - 1, argv + 1);
+    if (strcmp(cmd, "app") == 0) return cmd_app(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("cloister 0.1.0\n");
         return 0;

@@ -313,6 +313,7 @@ static int run(const serve_opts *o) {
     store *st = NULL;
     iam *m = NULL;
     s3 *objects = NULL;
+    tasks *apps = NULL;
     attest_root *ar = NULL;
     kms *keys = NULL;
     secrets_store *secrets = NULL;
@@ -349,9 +350,18 @@ static int run(const serve_opts *o) {
     s3_set_key_service(objects, &(s3_key_service){keys, s3_data_key, s3_decrypt});
     uint8_t sms_seal[32]; /* requester secrets at rest, under the root key */
     kms_node_key(keys, SECRETS_NODE_KEY_PURPOSE, sms_seal);
-    secrets_store_open(st, sms_seal, &secrets);
+    cl_err sse = secrets_store_open(st, sms_seal, &secrets);
     cl_cleanse(sms_seal, sizeof sms_seal);
-    frontdoor fd = {m, st, objects, keys, o->web_dir, o->metrics_listen != NULL};
+    if (sse != CL_OK) {
+        fprintf(stderr, "cloister serve: cannot open the secret store\n");
+        goto out;
+    }
+    if (tasks_open(st, m, o->data, &apps) != CL_OK) {
+        fprintf(stderr, "cloister serve: cannot open the app store in %s/app-bundles\n", o->data);
+        goto out;
+    }
+    tasks_set_sig_check(apps, cli_app_owner_sig_check);
+    frontdoor fd = {m, st, objects, keys, o->web_dir, o->metrics_listen != NULL, apps};
     http_server *msrv = NULL, *ssrv = NULL;
     if (!start_metrics(o, &msrv)) goto out;
     if (!start_sms(o, secrets, &ssrv)) {
@@ -373,6 +383,7 @@ static int run(const serve_opts *o) {
     rc = 0;
 out:
     secrets_store_close(secrets);
+    tasks_close(apps);
     kms_close(keys);
     attest_root_close(ar);
     s3_close(objects);

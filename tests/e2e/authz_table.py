@@ -175,6 +175,20 @@ RULES = {
         {"owner": OK, "cross_account": KMS_DENIED, "cross_account_no_grant": KMS_DENIED,
          "anonymous": JSON_UNSIGNED,
          "no_policy_user": KMS_DENIED}),
+    "cloister-app-same-account": Rule(
+        "App, same account only",
+        "Apps (docs/apps.md) are same-account resources with no resource policy: the "
+        "caller's identity policies must allow cloister:<Op> on "
+        "arn:aws:cloister:REGION:ACCOUNT:app/NAME, and a principal of another account "
+        "naming the app by ARN is always refused.",
+        {"owner": OK, "cross_account": KMS_DENIED, "cross_account_no_grant": KMS_DENIED,
+         "anonymous": JSON_UNSIGNED, "no_policy_user": KMS_DENIED}),
+    "cloister-app-own-list": Rule(
+        "Caller's own apps",
+        "Lists the apps of the caller's own account: another account's admin succeeds on "
+        "its own account and sees nothing of the owner's.",
+        {"owner": OK, "cross_account": OK, "cross_account_no_grant": OK,
+         "anonymous": JSON_UNSIGNED, "no_policy_user": KMS_DENIED}),
 }
 
 
@@ -573,9 +587,48 @@ STS_ROWS = [
     Row("sts", "GetSessionToken", "sts-no-permission", lambda c, r: c.sts.get_session_token()),
 ]
 
+EMPTY_BUNDLE = "A" * 1366 + "=="  # base64 of the two zero blocks: the canonical empty bundle
+
+
+def _owner_app_arn(c, name):
+    return f"arn:aws:cloister:{c.w.region}:{c.w.account_a}:app/{name}"
+
+
+def _fresh_app(c):
+    """An app of the owner's account, created by its admin; -> its ARN."""
+    owner = type(c)(c.w, "owner")
+    return owner.cloister("CreateApp", {"Name": c.w.uniq("app"), "Entrypoint": "/app/run",
+                                        "Bundle": EMPTY_BUNDLE})["Arn"]
+
+
+def _fresh_app_proof(c):
+    """A fresh app and a valid owner proof for it (docs/apps.md): (ARN, Owner+Signature)."""
+    from eth_sign import app_address, owner_proof
+    arn = _fresh_app(c)
+    acct, name = arn.split(":")[4], arn.split("/")[-1]
+    return arn, owner_proof(0x1234567 * 999, app_address(acct, name))
+
+
+def _not_listed_app(c, resp):
+    assert all(a["Account"] == c.w.account_b for a in resp["Apps"]) or c.principal == "owner", \
+        resp
+
+
 CLOISTER_ROWS = [
     Row("cloister", "CreateAccount", "cloister-first-account",
         lambda c, r: c.cloister("CreateAccount", {"AccountName": c.w.uniq("authz-acct")})),
+    Row("cloister", "CreateApp", "cloister-app-same-account",
+        lambda c, r: c.cloister("CreateApp", {"Name": _owner_app_arn(c, c.w.uniq("app")),
+                                              "Entrypoint": "/app/run",
+                                              "Bundle": EMPTY_BUNDLE})),
+    Row("cloister", "GetApp", "cloister-app-same-account",
+        lambda c, r: c.cloister("GetApp", {"Name": r}), prep=_fresh_app),
+    Row("cloister", "ListApps", "cloister-app-own-list",
+        lambda c, r: c.cloister("ListApps", {}), prep=_fresh_app, check=_not_listed_app),
+    Row("cloister", "DeleteApp", "cloister-app-same-account",
+        lambda c, r: c.cloister("DeleteApp", {"Name": r}), prep=_fresh_app),
+    Row("cloister", "SetAppOwner", "cloister-app-same-account",
+        lambda c, r: c.cloister("SetAppOwner", dict(r[1], Name=r[0])), prep=_fresh_app_proof),
 ]
 
 ROWS = S3_ROWS + S3CONTROL_ROWS + KMS_ROWS + IAM_ROWS + STS_ROWS + CLOISTER_ROWS

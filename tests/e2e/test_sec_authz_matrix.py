@@ -50,6 +50,7 @@ class World:
             owner[k] for k in ("s3", "s3control", "kms", "iam", "sts"))
         ident = self.sts.get_caller_identity()
         self.account_a, self.owner_arn = ident["Account"], ident["Arn"]
+        self.region = REGION
         rc, b, out, err = srv.account_create(uniq("authz-b"))
         assert rc == 0 and b, f"account create: {out}{err}"
         self.account_b = b["AccountId"]
@@ -300,7 +301,8 @@ def test_every_operation_has_a_row():
             ("kms", "src/kms/kms_api.c", r'\{"([A-Za-z]+)", kms_op_'),
             ("iam", "src/iam/iam_api.c", r'\{"([A-Za-z]+)", (?:iam_)?op_'),
             ("sts", "src/iam/sts.c", r'\{"([A-Za-z]+)", op_'),
-            ("cloister", "src/iam/account_api.c", r'"(CreateAccount)"')]:
+            ("cloister", "src/iam/account_api.c", r'"(CreateAccount)"'),
+            ("cloister", "src/tasks/apps.c", r'\{"([A-Za-z]+)", app_op_')]:
         names = _dispatch_names(path, pattern)
         assert names, f"no operations found in {path}"
         routed |= {f"{svc}:{n}" for n in names}

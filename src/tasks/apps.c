@@ -1,0 +1,429 @@
+/* apps.c — the app registry and its `cloister` JSON 1.1 operations:
+ * CreateApp, GetApp, ListApps, DeleteApp, SetAppOwner (X-Amz-Target
+ * "Cloister.<Op>"). Every call is authorized through iam_authorize with the
+ * action cloister:<Op> on arn:aws:cloister:REGION:ACCOUNT:app/NAME; apps are
+ * same-account resources (no resource policies), so a principal of another
+ * account naming an app by ARN is always denied. Documents live in the meta
+ * store (kind "app", scope = account, name = app name); bundle bytes in a
+ * blob store of their own. Formats: docs/apps.md. */
+#include "tasks/tasks.h"
+
+#include "aws/aws.h"
+#include "store/blob.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tasks {
+    store *st;
+    iam *m;
+    blob_store *blobs;
+    tasks_sig_check_fn sig_check;
+};
+
+void tasks_set_sig_check(tasks *t, tasks_sig_check_fn fn) {
+    t->sig_check = fn;
+}
+
+#define APP_KIND "app"
+
+cl_err tasks_open(store *st, iam *m, const char *data_dir, tasks **out) {
+    char *dir = cl_sprintf("%s/app-bundles", data_dir);
+    blob_store *bs = NULL;
+    cl_err e = blob_store_open(dir, &bs);
+    free(dir);
+    if (e != CL_OK) return e;
+    tasks *t = cl_calloc(1, sizeof *t);
+    t->st = st;
+    t->m = m;
+    t->blobs = bs;
+    *out = t;
+    return CL_OK;
+}
+
+void tasks_close(tasks *t) {
+    if (!t) return;
+    blob_store_close(t->blobs);
+    free(t);
+}
+
+/* The operations, in one table (tests/e2e/test_sec_authz_matrix.py reads it). */
+typedef struct {
+    tasks *t;
+    const iam_caller *c;
+    http_request *req;
+    json_t *in;
+    aws_fault *f;
+    char account[13], name[65], *arn; /* the app the request names */
+} app_call;
+typedef json_t *(*app_op_fn)(app_call *a);
+
+static json_t *app_op_create(app_call *a);
+static json_t *app_op_get(app_call *a);
+static json_t *app_op_list(app_call *a);
+static json_t *app_op_delete(app_call *a);
+static json_t *app_op_owner(app_call *a);
+
+static const struct {
+    const char *name;
+    app_op_fn fn;
+    bool names_app; /* the request carries an app Name (or ARN) */
+} OPS[] = {
+    {"CreateApp", app_op_create, true},  {"GetApp", app_op_get, true},
+    {"ListApps", app_op_list, false},    {"DeleteApp", app_op_delete, true},
+    {"SetAppOwner", app_op_owner, true},
+};
+
+bool tasks_api_owns(const char *target) {
+    if (!target || strncmp(target, "Cloister.", 9) != 0) return false;
+    for (size_t i = 0; i < sizeof OPS / sizeof OPS[0]; i++)
+        if (strcmp(target + 9, OPS[i].name) == 0) return true;
+    return false;
+}
+
+static const char *region_of(const iam_caller *c) {
+    return c->region && c->region[0] ? c->region : "us-east-1";
+}
+
+/* Name: an app name (the caller's account) or an app ARN
+ * arn:aws:cloister:REGION:ACCOUNT:app/NAME (any account; authorization decides). */
+static bool parse_app_ref(app_call *a) {
+    const char *ref = json_string_value(json_object_get(a->in, "Name"));
+    if (!ref) {
+        aws_fault_set(a->f, 400, "ValidationException", "Name is required.");
+        return false;
+    }
+    const char *name = ref;
+    snprintf(a->account, sizeof a->account, "%s", a->c->account ? a->c->account : "");
+    if (strncmp(ref, "arn:aws:cloister:", 17) == 0) {
+        const char *r = strchr(ref + 17, ':'); /* after the region */
+        const char *acct = r ? r + 1 : NULL;
+        const char *slash = acct ? strstr(acct, ":app/") : NULL;
+        if (!slash || slash - acct != 12) {
+            aws_fault_set(a->f, 400, "ValidationException", "Invalid app ARN.");
+            return false;
+        }
+        memcpy(a->account, acct, 12);
+        a->account[12] = 0;
+        name = slash + 5;
+    }
+    if (!tasks_app_name_valid(name)) {
+        aws_fault_set(a->f, 400, "ValidationException",
+                      "Name must match [A-Za-z0-9_-]{1,64} (or be an app ARN).");
+        return false;
+    }
+    snprintf(a->name, sizeof a->name, "%s", name);
+    return true;
+}
+
+static bool authorize(app_call *a, const char *op) {
+    char *action = cl_sprintf("cloister:%s", op);
+    char *res = a->arn ? cl_strdup(a->arn)
+                       : cl_sprintf("arn:aws:cloister:%s:%s:app/*", region_of(a->c),
+                                    a->c->account ? a->c->account : "");
+    iam_authz z = {.action = action, .resource = res, .resource_account = a->account};
+    policy_decision d = iam_authorize(a->t->m, a->c, a->req, &z, a->f);
+    free(action);
+    free(res);
+    if (d == POLICY_ALLOW) return true;
+    a->f->code = "AccessDeniedException";
+    return false;
+}
+
+static json_t *load_app(app_call *a) {
+    char *doc = NULL;
+    cl_err e = store_get(a->t->st, APP_KIND, a->account, a->name, &doc);
+    json_t *j = e == CL_OK ? json_loads(doc, 0, NULL) : NULL;
+    free(doc);
+    if (!j) aws_fault_set(a->f, 404, "ResourceNotFoundException", "App not found: %s", a->arn);
+    return j;
+}
+
+/* The public view of a stored document. */
+static json_t *app_view(json_t *doc) {
+    json_t *v = json_deep_copy(doc);
+    json_object_del(v, "BundleBlob");
+    json_t *m = json_loads(json_string_value(json_object_get(doc, "Manifest")), 0, NULL);
+    json_object_set_new(v, "Manifest", m ? m : json_object());
+    return v;
+}
+
+static bool decode_bundle(app_call *a, cl_buf *bundle) {
+    const char *b64 = json_string_value(json_object_get(a->in, "Bundle"));
+    if (!b64 || strlen(b64) > (TASKS_BUNDLE_MAX / 3 + 1) * 4 ||
+        base64_decode(bundle, slice_cstr(b64)) != CL_OK) {
+        aws_fault_set(a->f, 400, "ValidationException",
+                      "Bundle is required: base64 of a canonical bundle of at most %u bytes.",
+                      TASKS_BUNDLE_MAX);
+        return false;
+    }
+    char err[160];
+    if (bundle->len > TASKS_BUNDLE_MAX ||
+        tasks_bundle_check(buf_slice(bundle), err, sizeof err) != CL_OK) {
+        aws_fault_set(a->f, 400, "ValidationException", "Bundle: %s",
+                      bundle->len > TASKS_BUNDLE_MAX ? "too large" : err);
+        return false;
+    }
+    return true;
+}
+
+static bool read_entrypoint(app_call *a, const char **ep, char **manifest) {
+    *ep = json_string_value(json_object_get(a->in, "Entrypoint"));
+    if (!*ep || !(*ep)[0] || strlen(*ep) > TASKS_ENTRYPOINT_MAX || !utf8_valid(slice_cstr(*ep))) {
+        aws_fault_set(a->f, 400, "ValidationException",
+                      "Entrypoint is required: 1 to %d bytes of UTF-8.", TASKS_ENTRYPOINT_MAX);
+        return false;
+    }
+    json_t *mj = json_object_get(a->in, "Manifest");
+    if (mj && !json_is_string(mj)) {
+        aws_fault_set(a->f, 400, "ValidationException", "Manifest must be a JSON text string.");
+        return false;
+    }
+    char err[160];
+    *manifest = tasks_manifest_canonical(json_string_value(mj), err, sizeof err);
+    if (!*manifest) aws_fault_set(a->f, 400, "ValidationException", "%s", err);
+    return *manifest != NULL;
+}
+
+/* store_update callback: the new document keeps Created and Owner of the one it replaces. */
+typedef struct {
+    json_t *doc;
+    char *old_blob;
+} put_arg;
+
+static cl_err put_doc(void *arg, const char *cur, char **next) {
+    put_arg *p = arg;
+    json_t *old = cur ? json_loads(cur, 0, NULL) : NULL, *doc = json_deep_copy(p->doc);
+    free(p->old_blob);
+    p->old_blob = NULL;
+    if (old) {
+        json_object_set(doc, "Created", json_object_get(old, "Created"));
+        json_t *owner = json_object_get(old, "Owner");
+        if (owner) json_object_set(doc, "Owner", owner);
+        const char *ob = json_string_value(json_object_get(old, "BundleBlob"));
+        p->old_blob = ob ? cl_strdup(ob) : NULL;
+        json_decref(old);
+    }
+    *next = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(doc);
+    return *next ? CL_OK : CL_ERR_INTERNAL;
+}
+
+static bool store_bundle(app_call *a, cl_slice bundle, char id[BLOB_ID_LEN + 1]) {
+    blob_writer *w = NULL;
+    if (blob_begin(a->t->blobs, &w) == CL_OK && blob_append(w, bundle) == CL_OK)
+        return blob_finish(w, id) == CL_OK;
+    blob_abort(w);
+    return false;
+}
+
+static json_t *new_doc(app_call *a, cl_slice bundle, const char *ep, const char *manifest,
+                       const char *blob) {
+    uint8_t meas[TASKS_MEASUREMENT_LEN], addr[TASKS_ADDRESS_LEN];
+    char mhex[2 * TASKS_MEASUREMENT_LEN + 1], ahex[2 + 2 * TASKS_ADDRESS_LEN + 1] = "0x", now[21];
+    tasks_app_measure(bundle, ep, manifest, meas);
+    tasks_app_address(a->account, a->name, addr);
+    hex_encode_to(mhex, meas, sizeof meas);
+    hex_encode_to(ahex + 2, addr, sizeof addr);
+    time_format_iso8601(time_now(), now);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "Name", a->name,
+                     "Arn", a->arn, "Account", a->account, "Address", ahex, "Measurement", mhex,
+                     "Entrypoint", ep, "Manifest", manifest, "BundleBlob", blob, "BundleSize",
+                     (json_int_t)bundle.len, "Created", now, "Updated", now);
+}
+
+static json_t *app_op_create(app_call *a) {
+    const char *ep;
+    char *manifest = NULL, id[BLOB_ID_LEN + 1];
+    cl_buf bundle = {0};
+    json_t *out = NULL;
+    if (!read_entrypoint(a, &ep, &manifest) || !decode_bundle(a, &bundle)) goto done;
+    if (!store_bundle(a, buf_slice(&bundle), id)) {
+        aws_fault_set(a->f, 500, "InternalFailure", "cannot store the bundle");
+        goto done;
+    }
+    put_arg p = {new_doc(a, buf_slice(&bundle), ep, manifest, id), NULL};
+    if (store_update(a->t->st, APP_KIND, a->account, a->name, put_doc, &p) != CL_OK) {
+        blob_delete(a->t->blobs, id); /* never named: the contract's order */
+        aws_fault_set(a->f, 500, "InternalFailure", "cannot record the app");
+    } else {
+        if (p.old_blob && blob_id_valid(p.old_blob)) blob_delete(a->t->blobs, p.old_blob);
+        out = json_pack("{s:O, s:O, s:O, s:O}", "Name", json_object_get(p.doc, "Name"), "Arn",
+                        json_object_get(p.doc, "Arn"), "Address", json_object_get(p.doc, "Address"),
+                        "Measurement", json_object_get(p.doc, "Measurement"));
+        log_info("apps: %s deployed %s", a->c->arn, a->arn);
+    }
+    json_decref(p.doc);
+    free(p.old_blob);
+done:
+    free(manifest);
+    buf_free(&bundle);
+    return out;
+}
+
+static json_t *app_op_get(app_call *a) {
+    json_t *doc = load_app(a);
+    if (!doc) return NULL;
+    json_t *v = app_view(doc);
+    json_decref(doc);
+    return json_pack("{s:o}", "App", v);
+}
+
+static bool list_one(void *arg, const char *name, const char *text) {
+    (void)name;
+    json_t *doc = json_loads(text, 0, NULL);
+    if (doc) json_array_append_new(arg, app_view(doc));
+    json_decref(doc);
+    return true;
+}
+
+static json_t *app_op_list(app_call *a) {
+    json_t *apps = json_array();
+    if (store_list(a->t->st, APP_KIND, a->account, NULL, NULL, 0, list_one, apps, NULL) != CL_OK) {
+        json_decref(apps);
+        aws_fault_set(a->f, 500, "InternalFailure", "cannot list apps");
+        return NULL;
+    }
+    return json_pack("{s:o}", "Apps", apps);
+}
+
+static json_t *app_op_delete(app_call *a) {
+    json_t *doc = load_app(a);
+    if (!doc) return NULL;
+    char *blob = cl_strdup(json_string_value(json_object_get(doc, "BundleBlob")));
+    json_decref(doc);
+    json_t *out = NULL;
+    cl_err e = store_delete(a->t->st, APP_KIND, a->account, a->name);
+    if (e == CL_ERR_NOT_FOUND) {
+        aws_fault_set(a->f, 404, "ResourceNotFoundException", "App not found: %s", a->arn);
+    } else if (e != CL_OK) {
+        aws_fault_set(a->f, 500, "InternalFailure", "cannot delete the app");
+    } else {
+        if (blob && blob_id_valid(blob)) blob_delete(a->t->blobs, blob);
+        out = json_object();
+        log_info("apps: %s deleted %s", a->c->arn, a->arn);
+    }
+    free(blob);
+    return out;
+}
+
+/* "0x" + 40 hex, returned lower-case; false if malformed. */
+static bool eth_address(const char *s, char out[43]) {
+    if (!s || strlen(s) != 42 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return false;
+    out[0] = '0';
+    out[1] = 'x';
+    for (int i = 2; i < 42; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'F') c = (char)(c - 'A' + 'a');
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+        out[i] = c;
+    }
+    out[42] = 0;
+    return true;
+}
+
+static cl_err set_owner(void *arg, const char *cur, char **next) {
+    if (!cur) return CL_ERR_NOT_FOUND;
+    json_t *doc = json_loads(cur, 0, NULL);
+    if (!doc) return CL_ERR_INTERNAL;
+    json_object_set_new(doc, "Owner", json_string(arg));
+    *next = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(doc);
+    return CL_OK;
+}
+
+/* The signature of the owner over the challenge of (app address, owner). */
+static bool owner_proved(app_call *a, const char *owner) {
+    uint8_t app[TASKS_ADDRESS_LEN], own[TASKS_ADDRESS_LEN], ch[32];
+    char chx[65];
+    tasks_app_address(a->account, a->name, app);
+    for (int i = 0; i < TASKS_ADDRESS_LEN; i++) {
+        unsigned v;
+        sscanf(owner + 2 + 2 * i, "%2x", &v);
+        own[i] = (uint8_t)v;
+    }
+    tasks_owner_challenge(app, own, ch);
+    hex_encode_to(chx, ch, sizeof ch);
+    const char *sig = json_string_value(json_object_get(a->in, "Signature"));
+    if (!a->t->sig_check) {
+        aws_fault_set(a->f, 501, "NotImplemented", "No signature checker on this server.");
+        return false;
+    }
+    cl_err e = sig ? a->t->sig_check(sig, ch, owner) : CL_ERR_INVALID;
+    if (e == CL_OK) return true;
+    aws_fault_set(a->f, 400, "ValidationException",
+                  "Signature %s: it must be an EIP-191 personal-sign by %s of the 32 bytes "
+                  "0x%s (docs/apps.md).",
+                  !sig                 ? "is required"
+                  : e == CL_ERR_DENIED ? "was made by another address"
+                                       : "is malformed",
+                  owner, chx);
+    return false;
+}
+
+static json_t *app_op_owner(app_call *a) {
+    char addr[43];
+    if (!eth_address(json_string_value(json_object_get(a->in, "Owner")), addr)) {
+        aws_fault_set(a->f, 400, "ValidationException",
+                      "Owner must be an Ethereum address: 0x and 40 hex digits.");
+        return NULL;
+    }
+    if (!owner_proved(a, addr)) return NULL;
+    cl_err e = store_update(a->t->st, APP_KIND, a->account, a->name, set_owner, addr);
+    if (e == CL_ERR_NOT_FOUND) {
+        aws_fault_set(a->f, 404, "ResourceNotFoundException", "App not found: %s", a->arn);
+        return NULL;
+    }
+    if (e != CL_OK) {
+        aws_fault_set(a->f, 500, "InternalFailure", "cannot record the owner");
+        return NULL;
+    }
+    log_info("apps: %s set the owner of %s", a->c->arn, a->arn);
+    return json_pack("{s:s, s:s}", "Arn", a->arn, "Owner", addr);
+}
+
+static json_t *dispatch(app_call *a, const char *target) {
+    for (size_t i = 0; i < sizeof OPS / sizeof OPS[0]; i++) {
+        if (strcmp(target + 9, OPS[i].name) != 0) continue;
+        a->req->op = OPS[i].name;
+        if (OPS[i].names_app) {
+            if (!parse_app_ref(a)) return NULL;
+            a->arn =
+                cl_sprintf("arn:aws:cloister:%s:%s:app/%s", region_of(a->c), a->account, a->name);
+        } else {
+            snprintf(a->account, sizeof a->account, "%s", a->c->account ? a->c->account : "");
+        }
+        if (!authorize(a, OPS[i].name)) return NULL;
+        return OPS[i].fn(a);
+    }
+    aws_fault_set(a->f, 400, "UnknownOperationException", "Unknown operation");
+    return NULL;
+}
+
+void tasks_api_handle(tasks *t, const iam_caller *c, http_request *req, http_response *resp) {
+    aws_fault f = {0};
+    const char *target = kvlist_get_ci(&req->headers, "X-Amz-Target");
+    json_t *in = aws_json_parse(buf_slice(&req->body), NULL, 0), *out = NULL;
+    app_call a = {.t = t, .c = c, .req = req, .in = in, .f = &f};
+    if (!t)
+        aws_fault_set(&f, 501, "NotImplemented", "Apps are not available on this server.");
+    else if (!json_is_object(in))
+        aws_fault_set(&f, 400, "SerializationException", "Request body is not a JSON object");
+    else
+        out = dispatch(&a, target);
+    json_decref(in);
+    free(a.arn);
+    if (!out) {
+        if (!f.code) aws_fault_set(&f, 500, "InternalFailure", "internal error");
+        aws_error(resp, AWS_SHAPE_JSON, NULL, f.status, f.code, f.message, req->request_id);
+        return;
+    }
+    char *s = json_dumps(out, JSON_COMPACT);
+    buf_append_cstr(&resp->body, s);
+    free(s);
+    json_decref(out);
+    resp->status = 200;
+    http_set_header(resp, "Content-Type", "application/x-amz-json-1.1");
+}
