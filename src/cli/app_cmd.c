@@ -41,7 +41,7 @@ cl_err cli_app_owner_sig_check(const char *signature, const uint8_t challenge[32
 }
 
 static bool parse_opts(int argc, char **argv, int first, app_opts *o) {
-    for (int i = first; i < argc; i++) {
+    for (int i = first; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         const char **slot = strcmp(a, "--name") == 0         ? &o->name
                             : strcmp(a, "--entrypoint") == 0 ? &o->entrypoint
@@ -52,7 +52,6 @@ static bool parse_opts(int argc, char **argv, int first, app_opts *o) {
                                                              : NULL;
         if (!slot || !v) return false;
         *slot = v;
-        i++;
     }
     return true;
 }
