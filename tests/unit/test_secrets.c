@@ -210,8 +210,8 @@ static void test_addresses_names_values(void **st) {
                          "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A0", /* 41 */
                          "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2G",
                          " 0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A",
-                         "0y"
-                         "19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A"};
+                         ("0y"
+                          "19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A")};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         assert_int_equal(secrets_addr_parse(slice_cstr(bad[i]), &a), CL_ERR_INVALID);
     assert_int_equal(
