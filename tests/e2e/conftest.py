@@ -395,3 +395,16 @@ def presigner(client):
         "s3", endpoint_url=client.meta.endpoint_url, region_name=client.meta.region_name,
         config=Config(signature_version="s3v4"), aws_access_key_id=creds.access_key,
         aws_secret_access_key=creds.secret_key, aws_session_token=creds.token)
+
+
+def new_user(server, name, policy=None, admin_creds=None):
+    """A user with access keys (and an inline policy), made by admin_creds (default: the
+    bootstrap account's admin) -> (creds, user ARN)."""
+    import json
+    iam = server.boto3_client("iam", admin_creds)
+    iam.create_user(UserName=name)
+    if policy:
+        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
+    k = iam.create_access_key(UserName=name)["AccessKey"]
+    arn = iam.get_user(UserName=name)["User"]["Arn"]
+    return {"AccessKeyId": k["AccessKeyId"], "SecretAccessKey": k["SecretAccessKey"]}, arn

@@ -14,22 +14,11 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import BIN, REGION, aws_error_code, client_error, uniq
+from conftest import BIN, REGION, aws_error_code, client_error, new_user, uniq
 
 
 def admin_kms(server):
     return server.boto3_client("kms")
-
-
-def new_user(server, name, policy=None):
-    """A user of the bootstrap account with access keys (and an inline policy)."""
-    iam = server.boto3_client("iam")
-    iam.create_user(UserName=name)
-    if policy:
-        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
-    k = iam.create_access_key(UserName=name)["AccessKey"]
-    arn = iam.get_user(UserName=name)["User"]["Arn"]
-    return {"AccessKeyId": k["AccessKeyId"], "SecretAccessKey": k["SecretAccessKey"]}, arn
 
 
 def allow(actions, resource="*"):

@@ -26,7 +26,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import BIN, REGION, client_error, uniq
+from conftest import BIN, REGION, client_error, new_user, uniq
 
 ENC = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
 PAB = {"BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": False,
@@ -53,16 +53,6 @@ def b_acct(server):
     rc, doc, out, err = server.account_create(uniq("ownerB"))
     assert rc == 0, out + err
     return doc
-
-
-def user_in(server, admin_creds, name, policy=None):
-    iam = server.boto3_client("iam", admin_creds)
-    iam.create_user(UserName=name)
-    if policy:
-        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
-    k = iam.create_access_key(UserName=name)["AccessKey"]
-    arn = iam.get_user(UserName=name)["User"]["Arn"]
-    return {"AccessKeyId": k["AccessKeyId"], "SecretAccessKey": k["SecretAccessKey"]}, arn
 
 
 def root_key(server, account, *extra):
@@ -108,7 +98,7 @@ def test_other_account_granted_s3_star_cannot_touch_bucket_settings(server, b_ac
     # the grant works for data: B (AdministratorAccess in B) reads the object
     assert b_s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"data"
     # B's user without any identity policy: not permitted -> 403
-    nobody, _ = user_in(server, creds_of(b_acct), uniq("nopol"))
+    nobody, _ = new_user(server, uniq("nopol"), admin_creds=creds_of(b_acct))
     nb_s3 = server.boto3_client("s3", nobody)
     for name, fn, kw in bucket_settings_calls(bucket, policy):
         expect("MethodNotAllowed", 405, getattr(b_s3, fn), **kw)
@@ -196,8 +186,8 @@ def test_other_account_granted_kms_star_cannot_administer_key(server, b_acct):
 def test_retire_grant_only_by_the_grants_principals(server):
     kms = server.boto3_client("kms")
     key = kms.create_key()["KeyMetadata"]["KeyId"]
-    grantee_creds, grantee = user_in(server, server.admin_creds(), uniq("grantee"))
-    other_creds, other = user_in(server, server.admin_creds(), uniq("bystander"))
+    grantee_creds, grantee = new_user(server, uniq("grantee"), admin_creds=server.admin_creds())
+    other_creds, other = new_user(server, uniq("bystander"), admin_creds=server.admin_creds())
     g_kms = server.boto3_client("kms", grantee_creds)
     o_kms = server.boto3_client("kms", other_creds)
     # a grant without RetireGrant: its grantee cannot retire it, nor can a
@@ -225,7 +215,7 @@ def test_revoke_grant_needs_kms_revoke_grant(server, b_acct):
     kms = server.boto3_client("kms")
     a_id = account_id(server)
     key = kms.create_key()["KeyMetadata"]
-    grantee_creds, grantee = user_in(server, server.admin_creds(), uniq("revokee"))
+    grantee_creds, grantee = new_user(server, uniq("revokee"), admin_creds=server.admin_creds())
     g = kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=grantee,
                          Operations=["Decrypt", "RetireGrant"])
     g_kms = server.boto3_client("kms", grantee_creds)
