@@ -58,4 +58,11 @@ const char *cli_endpoint(const char *flag);
 cl_err cli_call_json(const char *endpoint, const cli_creds *c, const char *target, const char *body,
                      http_client_response *out);
 
+/* GETs s3://bucket/key (path style) signed with SigV4 (service s3). */
+cl_err cli_s3_get(const char *endpoint, const cli_creds *c, const char *bucket, const char *key,
+                  http_client_response *out);
+/* `cloister run APP ...` and `cloister task show|logs|result ID` (run_cmd.c). */
+int cmd_run(int argc, char **argv);
+int cmd_task(int argc, char **argv);
+
 #endif

@@ -120,3 +120,29 @@ cl_err cli_call_json(const char *endpoint, const cli_creds *c, const char *targe
     kvlist_free(&h);
     return e;
 }
+
+cl_err cli_s3_get(const char *endpoint, const cli_creds *c, const char *bucket, const char *key,
+                  http_client_response *out) {
+    cl_kvlist h = CL_KVLIST_INIT;
+    char *host = host_of(endpoint);
+    kvlist_add(&h, "host", host);
+    cl_buf path = CL_BUF_INIT;
+    buf_append_cstr(&path, "/");
+    url_encode_aws(&path, slice_cstr(bucket), false);
+    buf_append_cstr(&path, "/");
+    url_encode_aws(&path, slice_cstr(key), true);
+    static const char empty_sha[] =
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    sigv4_request r = {"GET", buf_cstr(&path), "", &h, empty_sha, true};
+    sigv4_sign(&r, &h, c->access_key, c->secret, c->session_token, c->region, "s3", time(NULL),
+               true);
+    size_t n = strlen(endpoint);
+    char *url = cl_sprintf("%.*s%s", (int)(n && endpoint[n - 1] == '/' ? n - 1 : n), endpoint,
+                           buf_cstr(&path));
+    cl_err e = http_client_request("GET", url, &h, slice_cstr(""), getenv("AWS_CA_BUNDLE"), out);
+    free(url);
+    free(host);
+    buf_free(&path);
+    kvlist_free(&h);
+    return e;
+}

@@ -36,6 +36,10 @@ static void usage(FILE *f) {
                "                          data directory (see docs/iam.md)\n"
                "  app deploy|show|list|delete|owner ...\n"
                "                          confidential apps (see docs/apps.md)\n"
+               "  run APP [--secret K=NAME]... [--input FILE|s3://B/K]... [--arg A]... [--watch]\n"
+               "                          run an app in the sandbox (see docs/runs.md)\n"
+               "  task show|logs|result ID\n"
+               "                          a run's state, output and receipt\n"
                "  attest sign|verify ...  mint / check attestation documents (see docs/kms.md)\n"
                "  por prove|verify|verify-inclusion ...\n"
                "                          proof of reserves (see docs/por.md)\n"
@@ -54,6 +58,9 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "attest") == 0) return cmd_attest(argc - 1, argv + 1);
     if (strcmp(cmd, "por") == 0) return cmd_por(argc - 1, argv + 1);
     if (strcmp(cmd, "app") == 0) return cmd_app(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "task") == 0) return cmd_task(argc - 1, argv + 1);
+    if (strcmp(cmd, "__enclave-init") == 0) return tasks_init_main(); /* inside a run's sandbox */
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("cloister 0.1.0\n");
         return 0;

@@ -3,9 +3,11 @@
  * the front door until SIGTERM/SIGINT, then shuts down cleanly. A lock file
  * keeps two servers off one data directory. */
 #include "cli/cli.h"
+#include "enclave/enclave.h"
 #include "secrets/secrets.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +29,8 @@ typedef struct {
     uint64_t preauth_body_limit, preauth_memory;
     const char *metrics_listen; /* --metrics-listen: /metrics on its own listener */
     const char *sms_listen;     /* --sms-listen: the iExec SMS endpoints (docs/secrets.md) */
+    bool allow_app_network;     /* --allow-app-network: apps whose manifest asks get a network */
+    unsigned run_workers;       /* --run-workers: runs executed at once */
 } serve_opts;
 
 static const char SERVE_USAGE[] =
@@ -47,6 +51,9 @@ static const char SERVE_USAGE[] =
     "                              (/requesters/{address}/secrets/{name}) on this\n"
     "                              address, for the stock iexec CLI (chain.json \"sms\");\n"
     "                              off without it (docs/secrets.md)\n"
+    "  --allow-app-network         let apps whose manifest asks for the network have\n"
+    "                              it (default: every run gets loopback only)\n"
+    "  --run-workers N             app runs executed at once (default 2; docs/runs.md)\n"
     "  --verbose                   debug logging\n"
     "resource limits (0 = no limit; sizes take K, M or G):\n"
     "  --max-connections N         open connections per listener (default 4096;\n"
@@ -113,6 +120,10 @@ static int parse_opts(int argc, char **argv, serve_opts *o) {
             o->verbose = true;
             continue;
         }
+        if (strcmp(a, "--allow-app-network") == 0) {
+            o->allow_app_network = true;
+            continue;
+        }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(SERVE_USAGE, stdout);
             return -1;
@@ -139,6 +150,8 @@ static int parse_opts(int argc, char **argv, serve_opts *o) {
             o->passphrase_file = v;
         else if (strcmp(a, "--threads") == 0)
             o->threads = (unsigned)atoi(v);
+        else if (strcmp(a, "--run-workers") == 0)
+            o->run_workers = (unsigned)atoi(v);
         else {
             int rc = parse_limit(a, v, o);
             if (rc > 0) return rc;
@@ -309,6 +322,40 @@ static bool open_kms(const serve_opts *o, store *st, iam *m, attest_root **ar, k
     return true;
 }
 
+/* The run engine: runs execute in DATA/runs with this binary as their init. */
+static bool start_runs(const serve_opts *o, tasks *apps, attest_root *ar, secrets_store *ss) {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        fprintf(stderr, "cloister serve: cannot find this binary (/proc/self/exe)\n");
+        return false;
+    }
+    exe[n] = 0;
+    char *work = cl_sprintf("%s/runs", o->data);
+    tasks_run_config rc = {.attest = ar,
+                           .secrets = ss,
+                           .init_path = exe,
+                           .work_dir = work,
+                           .allow_network = o->allow_app_network,
+                           .workers = o->run_workers ? o->run_workers : 2};
+    cl_err e = tasks_runs_start(apps, &rc);
+    free(work);
+    if (e != CL_OK) {
+        fprintf(stderr, "cloister serve: cannot start the run engine in %s/runs: %s\n", o->data,
+                cl_err_str(e));
+        return false;
+    }
+    if (enclave_backend_bwrap.unavailable) {
+        char *why = enclave_backend_bwrap.unavailable();
+        if (why) fprintf(stderr, "cloister serve: app runs will fail: %s\n", why);
+        free(why);
+    }
+    if (!enclave_limits_probe())
+        fprintf(stderr, "cloister serve: cgroup limits cannot be applied here: app runs get "
+                        "only their wall-clock timeout (docs/enclave.md)\n");
+    return true;
+}
+
 static int run(const serve_opts *o) {
     store *st = NULL;
     iam *m = NULL;
@@ -361,6 +408,7 @@ static int run(const serve_opts *o) {
         goto out;
     }
     tasks_set_sig_check(apps, cli_app_owner_sig_check);
+    if (!start_runs(o, apps, ar, secrets)) goto out;
     frontdoor fd = {m, st, objects, keys, o->web_dir, o->metrics_listen != NULL, apps};
     http_server *msrv = NULL, *ssrv = NULL;
     if (!start_metrics(o, &msrv)) goto out;
@@ -382,8 +430,8 @@ static int run(const serve_opts *o) {
     http_server_stop(ssrv);
     rc = 0;
 out:
+    tasks_close(apps); /* first: its run workers use the secret store and the root */
     secrets_store_close(secrets);
-    tasks_close(apps);
     kms_close(keys);
     attest_root_close(ar);
     s3_close(objects);

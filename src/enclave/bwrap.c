@@ -108,6 +108,7 @@ static void build_argv(argv_t *a, const char *bwrap, const enclave_spec *s, int 
     if (s->app_dir) push3(a, "--ro-bind", s->app_dir, "/app");
     if (s->in_dir) push3(a, "--ro-bind", s->in_dir, "/iexec_in");
     push3(a, "--bind", s->out_dir, "/iexec_out");
+    if (s->runtime_bin) push3(a, "--ro-bind", s->runtime_bin, "/.cloister/init");
     push3(a, "--remount-ro", "/", NULL); /* the root tmpfs itself: only /tmp and /iexec_out rw */
     push3(a, "--chdir", "/", NULL);
     for (const char *const *e = s->env; e && *e; e++) {
@@ -135,7 +136,7 @@ static int high_fd(int fd) {
 
 /* Child side of fork: only async-signal-safe calls. */
 static void child_exec(const char *bwrap, char **argv, const enclave_cgroup *cg, int out_w,
-                       int err_w, int seccomp_fd) {
+                       int err_w, int seccomp_fd, int extra_fd) {
     static char *const no_env[] = {NULL};
     /* Ignored signals and the signal mask survive exec: give bwrap a clean slate
      * (a host that ignores SIGCHLD would otherwise leave bwrap's init unable to wait). */
@@ -150,6 +151,7 @@ static void child_exec(const char *bwrap, char **argv, const enclave_cgroup *cg,
     int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (nul < 0 || dup2(nul, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) _exit(126);
     if (fcntl(seccomp_fd, F_SETFD, 0) < 0) _exit(126);
+    if (extra_fd > 2 && fcntl(extra_fd, F_SETFD, 0) < 0) _exit(126);
     execve(bwrap, argv, no_env);
     _exit(127);
 }
@@ -252,7 +254,7 @@ static cl_err bwrap_run(const enclave_spec *s, enclave_result *res) {
     enclave_cgroup *cg = enclave_cgroup_create(&s->limits);
     res->limits_applied = cg != NULL;
     pid_t pid = fork();
-    if (pid == 0) child_exec(bwrap, a.v, cg, po[1], pe[1], sfd);
+    if (pid == 0) child_exec(bwrap, a.v, cg, po[1], pe[1], sfd, s->extra_fd);
     close(po[1]);
     close(pe[1]);
     close(sfd);

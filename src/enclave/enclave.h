@@ -38,7 +38,11 @@ typedef struct enclave_spec {
     const char *out_dir;     /* host dir bound read-write at /iexec_out; must be empty */
     bool network;            /* false (default): a private net namespace with only lo */
     enclave_limits limits;
-    size_t output_max;                     /* bytes kept of stdout and of stderr each */
+    size_t output_max;       /* bytes kept of stdout and of stderr each */
+    int extra_fd;            /* a descriptor (> 2) passed in under the same number; 0 = none.
+                              * It may be close-on-exec in the caller (concurrent runs must
+                              * not inherit each other's): only this run's child clears it. */
+    const char *runtime_bin; /* host file bound read-only at /.cloister/init, or NULL */
     const struct enclave_backend *backend; /* NULL = enclave_backend_default() */
 } enclave_spec;
 

@@ -6,28 +6,16 @@
  * account naming an app by ARN is always denied. Documents live in the meta
  * store (kind "app", scope = account, name = app name); bundle bytes in a
  * blob store of their own. Formats: docs/apps.md. */
-#include "tasks/tasks.h"
-
-#include "aws/aws.h"
-#include "store/blob.h"
+#include "tasks/tasks_internal.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct tasks {
-    store *st;
-    iam *m;
-    blob_store *blobs;
-    tasks_sig_check_fn sig_check;
-};
-
 void tasks_set_sig_check(tasks *t, tasks_sig_check_fn fn) {
     t->sig_check = fn;
 }
-
-#define APP_KIND "app"
 
 cl_err tasks_open(store *st, iam *m, const char *data_dir, tasks **out) {
     char *dir = cl_sprintf("%s/app-bundles", data_dir);
@@ -45,19 +33,12 @@ cl_err tasks_open(store *st, iam *m, const char *data_dir, tasks **out) {
 
 void tasks_close(tasks *t) {
     if (!t) return;
+    tasks_runs_stop(t);
     blob_store_close(t->blobs);
     free(t);
 }
 
 /* The operations, in one table (tests/e2e/test_sec_authz_matrix.py reads it). */
-typedef struct {
-    tasks *t;
-    const iam_caller *c;
-    http_request *req;
-    json_t *in;
-    aws_fault *f;
-    char account[13], name[65], *arn; /* the app the request names */
-} app_call;
 typedef json_t *(*app_op_fn)(app_call *a);
 
 static json_t *app_op_create(app_call *a);
@@ -66,14 +47,18 @@ static json_t *app_op_list(app_call *a);
 static json_t *app_op_delete(app_call *a);
 static json_t *app_op_owner(app_call *a);
 
+typedef enum { REF_NONE, REF_APP, REF_TASK } op_ref; /* what the request names */
+
 static const struct {
     const char *name;
     app_op_fn fn;
-    bool names_app; /* the request carries an app Name (or ARN) */
+    op_ref ref;
 } OPS[] = {
-    {"CreateApp", app_op_create, true},  {"GetApp", app_op_get, true},
-    {"ListApps", app_op_list, false},    {"DeleteApp", app_op_delete, true},
-    {"SetAppOwner", app_op_owner, true},
+    {"CreateApp", app_op_create, REF_APP},       {"GetApp", app_op_get, REF_APP},
+    {"ListApps", app_op_list, REF_NONE},         {"DeleteApp", app_op_delete, REF_APP},
+    {"SetAppOwner", app_op_owner, REF_APP},      {"RunApp", runs_op_run, REF_APP},
+    {"GetTask", runs_op_get, REF_TASK},          {"GetTaskLogs", runs_op_logs, REF_TASK},
+    {"GetTaskResult", runs_op_result, REF_TASK},
 };
 
 bool tasks_api_owns(const char *target) {
@@ -118,6 +103,19 @@ static bool parse_app_ref(app_call *a) {
     return true;
 }
 
+/* TaskId: a task of the caller's account (tasks are same-account resources). */
+static bool parse_task_ref(app_call *a) {
+    const char *id = json_string_value(json_object_get(a->in, "TaskId"));
+    if (!runs_task_id_valid(id)) {
+        aws_fault_set(a->f, 400, "ValidationException",
+                      "TaskId is required: 0x followed by 64 lower-case hex digits.");
+        return false;
+    }
+    snprintf(a->account, sizeof a->account, "%s", a->c->account ? a->c->account : "");
+    snprintf(a->name, sizeof a->name, "%s", id);
+    return true;
+}
+
 static bool authorize(app_call *a, const char *op) {
     char *action = cl_sprintf("cloister:%s", op);
     char *res = a->arn ? cl_strdup(a->arn)
@@ -132,7 +130,7 @@ static bool authorize(app_call *a, const char *op) {
     return false;
 }
 
-static json_t *load_app(app_call *a) {
+json_t *tasks_load_app(app_call *a) {
     char *doc = NULL;
     cl_err e = store_get(a->t->st, APP_KIND, a->account, a->name, &doc);
     json_t *j = e == CL_OK ? json_loads(doc, 0, NULL) : NULL;
@@ -264,7 +262,7 @@ done:
 }
 
 static json_t *app_op_get(app_call *a) {
-    json_t *doc = load_app(a);
+    json_t *doc = tasks_load_app(a);
     if (!doc) return NULL;
     json_t *v = app_view(doc);
     json_decref(doc);
@@ -290,7 +288,7 @@ static json_t *app_op_list(app_call *a) {
 }
 
 static json_t *app_op_delete(app_call *a) {
-    json_t *doc = load_app(a);
+    json_t *doc = tasks_load_app(a);
     if (!doc) return NULL;
     char *blob = cl_strdup(json_string_value(json_object_get(doc, "BundleBlob")));
     json_decref(doc);
@@ -388,10 +386,14 @@ static json_t *dispatch(app_call *a, const char *target) {
     for (size_t i = 0; i < sizeof OPS / sizeof OPS[0]; i++) {
         if (strcmp(target + 9, OPS[i].name) != 0) continue;
         a->req->op = OPS[i].name;
-        if (OPS[i].names_app) {
+        if (OPS[i].ref == REF_APP) {
             if (!parse_app_ref(a)) return NULL;
             a->arn =
                 cl_sprintf("arn:aws:cloister:%s:%s:app/%s", region_of(a->c), a->account, a->name);
+        } else if (OPS[i].ref == REF_TASK) {
+            if (!parse_task_ref(a)) return NULL;
+            a->arn =
+                cl_sprintf("arn:aws:cloister:%s:%s:task/%s", region_of(a->c), a->account, a->name);
         } else {
             snprintf(a->account, sizeof a->account, "%s", a->c->account ? a->c->account : "");
         }

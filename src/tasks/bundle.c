@@ -347,6 +347,34 @@ void tasks_owner_challenge(const uint8_t app[TASKS_ADDRESS_LEN],
     crypto_keccak256_final(&c, out);
 }
 
+/* The run limits a manifest may ask for, and their ranges. */
+static const struct {
+    const char *name;
+    json_int_t lo, hi;
+} MANIFEST_LIMITS[] = {
+    {"timeout_seconds", 1, 3600},
+    {"memory_mb", 16, 8192},
+    {"pids", 8, 4096},
+};
+
+static bool manifest_limit_ok(const char *k, const json_t *v) {
+    for (size_t i = 0; i < sizeof MANIFEST_LIMITS / sizeof MANIFEST_LIMITS[0]; i++)
+        if (strcmp(k, MANIFEST_LIMITS[i].name) == 0)
+            return json_is_integer(v) && json_integer_value(v) >= MANIFEST_LIMITS[i].lo &&
+                   json_integer_value(v) <= MANIFEST_LIMITS[i].hi;
+    return false;
+}
+
+void tasks_manifest_limits_of(const char *manifest, tasks_manifest_limits *out) {
+    memset(out, 0, sizeof *out);
+    json_t *j = manifest ? json_loads(manifest, 0, NULL) : NULL;
+    out->network = json_is_true(json_object_get(j, "network"));
+    out->timeout_seconds = (uint32_t)json_integer_value(json_object_get(j, "timeout_seconds"));
+    out->memory_mb = (uint32_t)json_integer_value(json_object_get(j, "memory_mb"));
+    out->pids = (uint32_t)json_integer_value(json_object_get(j, "pids"));
+    json_decref(j);
+}
+
 char *tasks_manifest_canonical(const char *text, char *err, size_t errlen) {
     json_t *j = text && text[0] ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : json_object();
     if (!json_is_object(j)) {
@@ -358,7 +386,10 @@ char *tasks_manifest_canonical(const char *text, char *err, size_t errlen) {
     json_t *v;
     json_object_foreach(j, k, v) {
         if (strcmp(k, "network") == 0 && json_is_boolean(v)) continue;
-        snprintf(err, errlen, "Manifest: unknown field or bad value: %.64s (known: network: bool)",
+        if (manifest_limit_ok(k, v)) continue;
+        snprintf(err, errlen,
+                 "Manifest: unknown field or bad value: %.64s (known: network: bool, "
+                 "timeout_seconds: 1..3600, memory_mb: 16..8192, pids: 8..4096)",
                  k);
         json_decref(j);
         return NULL;

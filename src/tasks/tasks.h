@@ -1,5 +1,5 @@
-/* tasks.h — the one public header of src/tasks: confidential apps (and, later,
- * runs). Apps: a folder packed into a canonical bundle (bundle.c), its
+/* tasks.h — the one public header of src/tasks: confidential apps and their
+ * runs. Apps: a folder packed into a canonical bundle (bundle.c), its
  * measurement and iExec-style address, and the `cloister` JSON API operations
  * CreateApp, GetApp, ListApps, DeleteApp and SetAppOwner (apps.c). The formats
  * are specified in docs/apps.md. Depends on iam, store and crypto (downward). */
@@ -62,5 +62,50 @@ void tasks_owner_challenge(const uint8_t app[TASKS_ADDRESS_LEN],
 bool tasks_api_owns(const char *target);
 /* Handles a `cloister` JSON 1.1 request whose target tasks_api_owns. */
 void tasks_api_handle(tasks *t, const iam_caller *c, http_request *req, http_response *resp);
+
+/* ---- runs (runs.c: tasks and their API; run_host.c: one run on this node;
+ * run_init.c: the init inside the sandbox; untar.c: unpacking bundles) ---- */
+#define TASKS_ID_LEN 66             /* "0x" + 64 hex, like iExec task ids */
+#define TASKS_INPUTS_MAX 16         /* input files per run */
+#define TASKS_INPUT_MAX (4u << 20)  /* bytes of all inputs of a run */
+#define TASKS_OUTPUT_MAX (4u << 20) /* bytes of /iexec_out kept as the result */
+#define TASKS_SECRET_INDEX_MAX 64   /* IEXEC_REQUESTER_SECRET_1.._64 */
+
+/* Unpacks a bundle that passed tasks_bundle_check into the existing empty
+ * directory dir (files 0644/0755 as recorded, dirs 0755). */
+cl_err tasks_bundle_unpack(cl_slice bundle, const char *dir, char *err, size_t errlen);
+
+/* The limits a manifest asks for (0 = the node's default). */
+typedef struct {
+    bool network;
+    uint32_t timeout_seconds, memory_mb, pids;
+} tasks_manifest_limits;
+/* From a canonical manifest text. */
+void tasks_manifest_limits_of(const char *manifest, tasks_manifest_limits *out);
+
+struct attest_root;
+struct secrets_store;
+/* What the run engine needs from the node (serve.c sets it once). */
+typedef struct {
+    struct attest_root *attest;    /* signs each run's attestation document */
+    struct secrets_store *secrets; /* requester and app developer secrets */
+    const char *init_path;         /* host path of the cloister binary (the init) */
+    const char *work_dir;          /* DATA/runs: per-run scratch directories */
+    bool allow_network;            /* `serve --allow-app-network` */
+    unsigned workers;              /* runs executed at once (default 2) */
+} tasks_run_config;
+/* Starts the run workers; the Cloister.RunApp/GetTask/... operations answer
+ * ServiceUnavailable until this is called. Tasks left unfinished by a previous
+ * process are marked failed ("the node restarted during the run"). */
+cl_err tasks_runs_start(tasks *t, const tasks_run_config *cfg);
+/* Stops accepting runs and waits for the workers (called by tasks_close too). */
+void tasks_runs_stop(tasks *t);
+
+/* The in-sandbox init: `cloister __enclave-init` (never run by hand). Talks
+ * to the host over the descriptor named by CLOISTER_CTL_FD: makes the
+ * ephemeral key, receives the attestation document and the sealed
+ * environment, runs the app as its child, checks computed.json, computes the
+ * result digest and signs the receipt. Returns the process exit status. */
+int tasks_init_main(void);
 
 #endif

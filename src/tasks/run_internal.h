@@ -1,0 +1,70 @@
+/* run_internal.h — what the files of a run share inside src/tasks (not a
+ * public header): the framed control channel between the host and the
+ * in-sandbox init, and the host side of one run.
+ *
+ * Control channel (a socketpair; the init's end is passed into the sandbox):
+ *   frame = u32 big-endian length || bytes (a JSON object)
+ *   1. init -> host  {"public_key": base64 DER SPKI of the run's ephemeral P-384 key}
+ *   2. host -> init  {"attestation": base64 COSE doc, "sealed": base64 ECIES(env)}
+ *                    or {"error": message}
+ *      env (sealed to the public key, AAD "cloister-run-env-v1" || task id):
+ *        {"task", "argv": [...], "env": ["NAME=value", ...], "app": {...},
+ *         "inputs": ["0x…", ...]}
+ *   3. init -> host  {"receipt": text} after the app exited and its result was
+ *                    checked, or {"failed": message, "exit_code": n} */
+#ifndef CLOISTER_TASKS_RUN_INTERNAL_H
+#define CLOISTER_TASKS_RUN_INTERNAL_H
+
+#include "tasks/tasks.h"
+
+#include <jansson.h>
+
+#define RUN_FRAME_MAX (1u << 20)
+#define RUN_ENV_AAD "cloister-run-env-v1"
+#define RUN_INIT_PATH "/.cloister/init"
+
+cl_err run_frame_write_json(int fd, const json_t *j);
+/* Reads one frame (waiting at most timeout_ms; < 0 = forever) and parses it.
+ * CL_ERR_NOT_FOUND on a clean EOF before any byte. */
+cl_err run_frame_read_json(int fd, int timeout_ms, json_t **out);
+
+/* One run, as the engine hands it to the host side. */
+typedef struct run_job {
+    char task_id[TASKS_ID_LEN + 1];
+    json_t *app;         /* the app document (Name, Arn, Address, Measurement, Entrypoint, Manifest,
+                            BundleBlob) */
+    cl_buf bundle;       /* the bundle bytes read from the store */
+    char *requester_arn; /* who asked */
+    char *account, *principal_id;
+    bool debug;
+    json_t *args;    /* array of strings */
+    json_t *secrets; /* {"1": "x1", ...} */
+    size_t n_inputs;
+    struct {
+        char *url, name[67];
+        cl_buf bytes;
+    } inputs[TASKS_INPUTS_MAX];
+} run_job;
+
+/* How the host side reports progress (state names of docs/runs.md). */
+typedef void (*run_state_fn)(void *arg, const char *state);
+
+/* What came out of it. */
+typedef struct {
+    bool ok;
+    char *error; /* failed: why (one line, never a secret) */
+    int exit_code;
+    char result_digest[67];
+    char *det_path;
+    char *receipt;   /* the receipt text */
+    cl_buf output;   /* the canonical tar of /iexec_out */
+    cl_buf out, err; /* the app's stdout / stderr (bounded) */
+} run_outcome;
+
+void run_job_free(run_job *j);
+void run_outcome_free(run_outcome *o);
+/* Runs the job to completion on this node. */
+void run_execute(const tasks_run_config *cfg, const uint8_t runtime_pcr[48], run_job *job,
+                 run_state_fn state, void *arg, run_outcome *out);
+
+#endif
