@@ -183,6 +183,15 @@ RULES = {
         "naming the app by ARN is always refused.",
         {"owner": OK, "cross_account": KMS_DENIED, "cross_account_no_grant": KMS_DENIED,
          "anonymous": JSON_UNSIGNED, "no_policy_user": KMS_DENIED}),
+    "cloister-task-same-account": Rule(
+        "Task, caller's own account",
+        "Tasks (docs/runs.md) are same-account resources named by TaskId alone: the "
+        "caller's identity policies must allow cloister:<Op> on "
+        "arn:aws:cloister:REGION:ACCOUNT:task/ID of its own account, where another "
+        "account's task does not exist (404 ResourceNotFoundException).",
+        {"owner": OK, "cross_account": "ResourceNotFoundException",
+         "cross_account_no_grant": "ResourceNotFoundException",
+         "anonymous": JSON_UNSIGNED, "no_policy_user": KMS_DENIED}),
     "cloister-app-own-list": Rule(
         "Caller's own apps",
         "Lists the apps of the caller's own account: another account's admin succeeds on "
@@ -614,6 +623,40 @@ def _not_listed_app(c, resp):
         resp
 
 
+def _fresh_task(c, wait_done=False):
+    """A task of the owner's account: a one-line shell app run by the owner's admin
+    (waits until it is done when wait_done); -> its TaskId."""
+    import subprocess
+    import tempfile
+    import time
+    from pathlib import Path
+    from conftest import BIN, REGION
+    owner = type(c)(c.w, "owner")
+    creds = c.w.creds["owner"]
+    name = c.w.uniq("runapp")
+    with tempfile.TemporaryDirectory() as d:
+        Path(d, "run").write_text("echo '{\"deterministic-output-path\":\"/iexec_out/r\"}' "
+                                  "> /iexec_out/computed.json; echo ok > /iexec_out/r\n")
+        env = {"PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+               "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"], "AWS_DEFAULT_REGION": REGION,
+               "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+        subprocess.run([str(BIN), "app", "deploy", d, "--name", name, "--entrypoint",
+                        "/bin/sh /app/run", "--endpoint", c.w.srv.endpoint], env=env,
+                       check=True, capture_output=True)
+    task = owner.cloister("RunApp", {"Name": name})["TaskId"]
+    for _ in range(200):
+        if not wait_done:
+            break
+        if owner.cloister("GetTask", {"TaskId": task})["Task"]["State"] in ("done", "failed"):
+            break
+        time.sleep(0.05)
+    return task
+
+
+def _fresh_done_task(c):
+    return _fresh_task(c, wait_done=True)
+
+
 CLOISTER_ROWS = [
     Row("cloister", "CreateAccount", "cloister-first-account",
         lambda c, r: c.cloister("CreateAccount", {"AccountName": c.w.uniq("authz-acct")})),
@@ -629,6 +672,14 @@ CLOISTER_ROWS = [
         lambda c, r: c.cloister("DeleteApp", {"Name": r}), prep=_fresh_app),
     Row("cloister", "SetAppOwner", "cloister-app-same-account",
         lambda c, r: c.cloister("SetAppOwner", dict(r[1], Name=r[0])), prep=_fresh_app_proof),
+    Row("cloister", "RunApp", "cloister-app-same-account",
+        lambda c, r: c.cloister("RunApp", {"Name": r}), prep=_fresh_app),
+    Row("cloister", "GetTask", "cloister-task-same-account",
+        lambda c, r: c.cloister("GetTask", {"TaskId": r}), prep=_fresh_task),
+    Row("cloister", "GetTaskLogs", "cloister-task-same-account",
+        lambda c, r: c.cloister("GetTaskLogs", {"TaskId": r}), prep=_fresh_task),
+    Row("cloister", "GetTaskResult", "cloister-task-same-account",
+        lambda c, r: c.cloister("GetTaskResult", {"TaskId": r}), prep=_fresh_done_task),
 ]
 
 ROWS = S3_ROWS + S3CONTROL_ROWS + KMS_ROWS + IAM_ROWS + STS_ROWS + CLOISTER_ROWS
