@@ -20,3 +20,6 @@ echo "== sandbox start: bwrap + seccomp + cgroups vs plain fork+exec (bench/encl
 echo
 echo "== proof of reserves: prove, verify, verify-inclusion (bench/por_bench.sh)"
 CLOISTER_BIN=./build/cloister bash bench/por_bench.sh
+echo
+echo "== confidential run: RunApp -> first instruction / done vs fork+exec (bench/run_bench.py)"
+CLOISTER_BIN=./build/cloister /usr/bin/python3 bench/run_bench.py 100

@@ -331,15 +331,23 @@ static bool start_runs(const serve_opts *o, tasks *apps, attest_root *ar, secret
         return false;
     }
     exe[n] = 0;
+    /* cloister-init beside this binary; else this binary (`cloister __enclave-init`) */
+    char *slash = strrchr(exe, '/');
+    char *init = cl_sprintf("%.*s/cloister-init", (int)(slash ? slash - exe : 1), exe);
+    if (access(init, X_OK) != 0) {
+        free(init);
+        init = cl_strdup(exe);
+    }
     char *work = cl_sprintf("%s/runs", o->data);
     tasks_run_config rc = {.attest = ar,
                            .secrets = ss,
-                           .init_path = exe,
+                           .init_path = init,
                            .work_dir = work,
                            .allow_network = o->allow_app_network,
                            .workers = o->run_workers ? o->run_workers : 2};
     cl_err e = tasks_runs_start(apps, &rc);
     free(work);
+    free(init);
     if (e != CL_OK) {
         fprintf(stderr, "cloister serve: cannot start the run engine in %s/runs: %s\n", o->data,
                 cl_err_str(e));
