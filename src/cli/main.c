@@ -37,6 +37,8 @@ static void usage(FILE *f) {
                "  app deploy|show|list|delete|owner ...\n"
                "                          confidential apps (see docs/apps.md)\n"
                "  attest sign|verify ...  mint / check attestation documents (see docs/kms.md)\n"
+               "  result verify RECEIPT (--root ROOT.pem | --data DIR)\n"
+               "                          check a run's receipt offline (see docs/attestation.md)\n"
                "  por prove|verify|verify-inclusion ...\n"
                "                          proof of reserves (see docs/por.md)\n"
                "  version                 print the version\n");
@@ -54,6 +56,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "attest") == 0) return cmd_attest(argc - 1, argv + 1);
     if (strcmp(cmd, "por") == 0) return cmd_por(argc - 1, argv + 1);
     if (strcmp(cmd, "app") == 0) return cmd_app(argc - 1, argv + 1);
+    if (strcmp(cmd, "result") == 0) return cmd_result(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("cloister 0.1.0\n");
         return 0;
