@@ -2,7 +2,9 @@
  * round trip (empty and 5 KiB plaintexts), the wire length, a fresh ephemeral
  * key per message, and every way it must not open: another private key, any
  * tampered byte (point, iv, ciphertext, tag), another aad, short input; a key
- * that is not P-384 is refused by seal. */
+ * that is not P-384 is refused by seal. A message sealed by an independent
+ * implementation of docs/attestation.md's wire (Python `cryptography`: ECDH,
+ * HKDF(SHA384, salt = E, info = "cloister-ecies-v1"), AESGCM) opens. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include "crypto/crypto.h"
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <string.h>
 
@@ -167,12 +170,41 @@ static void test_not_p384(void **st) {
     EVP_PKEY_free(rsa);
 }
 
+/* Made with Python's cryptography 48 from the spec alone (see the top). */
+static const char KAT_KEY[] = "-----BEGIN PRIVATE KEY-----\n"
+                              "MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDDPW/rs4xLl00I75J5w\n"
+                              "vScyBTXs3Low7hLIGwzCEtYpig+5DHsgHOxyVCkYDivxr7uhZANiAASAzdM9M7D8\n"
+                              "INC+J5Gl9lbF5fIY0B82dSQmD6jfmWSaX5QBpfHZy+0gVgpa61JpFXqwqmqToJOn\n"
+                              "8jWZwM7BKK4I1Y11GxM+MYIRP+C+kOuoJoDa+Ju1KEDAswhyVvElXHY=\n"
+                              "-----END PRIVATE KEY-----\n";
+static const char KAT_WIRE[] =
+    "049d3ed72a7eab53cb29c4b7ca392933debbc063b7a41ed529ab5f6c30f0bd8d968769aa584a349d915a4548797ee9"
+    "2e618a072198b2b0452c5eaf475685149ca232a7823838ff60e180d1aaf61ccaddd730b12db78c801ef4481caf3088"
+    "915eb3a3d0f69538410d877c84c0062669b24b4b5876af0cd9f554b054a173798ebaa0e8de48";
+
+static void test_independent_vector(void **st) {
+    (void)st;
+    BIO *bio = BIO_new_mem_buf(KAT_KEY, -1);
+    EVP_PKEY *k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    assert_non_null(k);
+    cl_buf wire = CL_BUF_INIT, out = CL_BUF_INIT;
+    assert_int_equal(hex_decode(&wire, slice_cstr(KAT_WIRE)), CL_OK);
+    assert_int_equal(crypto_ecies_open(k, slice_cstr("task-1/secret-1"), buf_slice(&wire), &out),
+                     CL_OK);
+    assert_int_equal(out.len, 7);
+    assert_memory_equal(out.ptr, "1;1;1;1", 7);
+    buf_free_secret(&out);
+    buf_free(&wire);
+    EVP_PKEY_free(k);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip), cmocka_unit_test(test_fresh_each_time),
         cmocka_unit_test(test_wrong_key),  cmocka_unit_test(test_tampered),
         cmocka_unit_test(test_wrong_aad),  cmocka_unit_test(test_short),
-        cmocka_unit_test(test_not_p384),
+        cmocka_unit_test(test_not_p384),   cmocka_unit_test(test_independent_vector),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
