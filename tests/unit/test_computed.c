@@ -123,6 +123,8 @@ static void test_folder(void **st) {
     const char *order[] = {"big bee", "ay", "bee"}; /* "B" < "a" < "b" */
     char want[67];
     tree_hex(order, 3, want);
+    /* the same from ethers 6 (keccak256(concat(sha256 of each))), independently */
+    assert_string_equal(want, "0x55f2ac552e4b0370bb11a8e6a596c4e262b3d4719baeffbf9813348e05753750");
     expect_ok(want, "/iexec_out/res/");
 }
 
@@ -137,6 +139,7 @@ static void test_folder_utf16_order(void **st) {
     const char *order[] = {"emoji", "ligature"};
     char want[67];
     tree_hex(order, 2, want);
+    assert_string_equal(want, "0x8fe4691fbabc1a2a6d48e5be80234771b41dd7e9c23f7473a6be5296af463641");
     expect_ok(want, "/iexec_out/res");
 }
 
@@ -166,6 +169,7 @@ static void test_callback(void **st) {
     crypto_keccak256(slice_of(raw, sizeof raw), d);
     char want[67] = "0x";
     hex_encode_to(want + 2, d, 32);
+    assert_string_equal(want, "0xaeb10daff85e8b1d1b2458163a53d81d92ef3889e012dbb6b81b1d392f5d9bd5");
     tasks_result r;
     char err[256];
     assert_int_equal(tasks_result_compute(dir, &r, err, sizeof err), CL_OK);
