@@ -54,8 +54,31 @@ static const char *str_member(const json_t *o, const char *key) {
     return json_string_value(json_object_get(o, key));
 }
 
-/* What both sides require of a body: the version, a task, an app measurement. */
+/* No floating-point number anywhere: their text is where JSON encoders
+ * disagree (0.1 vs 0.10000000000000001), and a receipt needs none. */
+static bool has_real(const json_t *v, int depth) {
+    if (json_is_real(v) || depth > 32) return true;
+    const char *k;
+    json_t *m;
+    size_t i;
+    if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, k, m) {
+            if (has_real(m, depth + 1)) return true;
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, m) {
+            if (has_real(m, depth + 1)) return true;
+        }
+    }
+    return false;
+}
+
+/* What both sides require of a body: the version, a task, an app measurement,
+ * no floating-point numbers, at most 32 levels deep. */
 static cl_err body_check(const json_t *b, char *err, size_t errlen) {
+    if (has_real(b, 0))
+        return reject(err, errlen, CL_ERR_INVALID,
+                      "floating-point numbers or nesting deeper than 32 levels");
     const char *v = str_member(b, "version");
     if (!v || strcmp(v, TASKS_RECEIPT_VERSION) != 0)
         return reject(err, errlen, CL_ERR_INVALID, "\"version\" is not \"%s\"",

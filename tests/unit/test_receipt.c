@@ -293,6 +293,9 @@ static void test_malformed(void **st) {
     t = edit(r, NULL, "attestation", json_string("AAAA"));
     expect_fail(t, CL_ERR_INVALID, "attestation document:");
     free(t);
+    t = edit(r, NULL, "load", json_real(0.1));
+    expect_fail(t, CL_ERR_INVALID, "floating-point");
+    free(t);
     t = edit(r, NULL, "task", json_integer(3));
     expect_fail(t, CL_ERR_INVALID, "\"task\" is missing");
     free(t);
