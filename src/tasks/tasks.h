@@ -116,8 +116,8 @@ char *tasks_receipt_seal(const json_t *body, cl_slice attestation_doc, EVP_PKEY 
 /* Offline verification against the node's attestation root (DER): parses
  * (JSON object, at most 1 MiB, no duplicate keys, no floating-point numbers,
  * version); verifies the attestation document with attest_verify_at_doc_time;
- * its public_key (P-384 SPKI) must verify "signature"; its module_id must equal "task" and its PCR0
- * hex "app"."measurement". On success *body_out (if not NULL) gets the verified
+ * its public_key (P-384 SPKI) must verify "signature"; its module_id must equal
+ * "task" and its PCR0 hex "app"."measurement". On success *body_out (if not NULL) gets the verified
  * receipt object (caller json_decref) and *doc_out (if not NULL) the document
  * (caller attest_doc_free; zeroed on failure). CL_ERR_INVALID (malformed) or
  * CL_ERR_CRYPTO (a check failed) with a one-line reason saying which. */
