@@ -260,6 +260,7 @@ static cl_err digest_dir(int dfd, const char *shown, uint8_t out[32], char *err,
  * Returns the fd of the last component (a file or directory), or -1 with err. */
 static int open_beneath(int root, const char *det, const char *rest, char *err, size_t errlen) {
     int cur = dup(root);
+    if (cur < 0) refuse(err, errlen, "cannot open %.200s: %s", det, strerror(errno));
     char *copy = cl_strdup(rest), *save = NULL;
     for (char *part = strtok_r(copy, "/", &save); cur >= 0 && part;
          part = strtok_r(NULL, "/", &save)) {
