@@ -20,6 +20,9 @@
  *   5. signature: ES384 by the leaf over the Sig_structure; COSE carries r || s,
  *      OpenSSL wants DER, ECDSA_SIG converts;
  *   6. freshness of the timestamp.
+ * attest_verify_at_doc_time runs the same gates with the chain judged at the
+ * document's own timestamp and no age limit (for receipts, checked long after
+ * the run): a stale document passes it, a forged or re-rooted one never does.
  * Nothing from the document reaches the caller before all six pass. */
 #include "attest/attest_internal.h"
 
@@ -602,23 +605,28 @@ static cl_err check_fresh(uint64_t ts_ms, time_t now, char *err, size_t errlen) 
 
 /* ---- verify ---- */
 
-static cl_err verify_payload(const cose_parts *p, cl_slice root_der, time_t now, attest_doc *d,
-                             char *err, size_t errlen) {
+/* at_doc_time: the chain is judged at the document's own timestamp and
+ * freshness only refuses a timestamp after now (attest_verify_at_doc_time). */
+static cl_err verify_payload(const cose_parts *p, cl_slice root_der, time_t now, bool at_doc_time,
+                             attest_doc *d, char *err, size_t errlen) {
     cbor_item_t *m = cbor_parse(p->payload);
     if (!m) return fail(err, errlen, CL_ERR_INVALID, "payload: not well-formed CBOR");
     doc_certs c = {0};
     X509 *leaf = NULL;
     cl_err e = parse_payload(m, d, &c, err, errlen);
-    if (e == CL_OK) e = check_chain(&c, root_der, now, &leaf, err, errlen);
+    time_t chain_time = at_doc_time ? (time_t)(d->timestamp_ms / 1000) : now;
+    if (e == CL_OK) e = check_chain(&c, root_der, chain_time, &leaf, err, errlen);
     if (e == CL_OK) e = check_signature(leaf, p, err, errlen);
-    if (e == CL_OK) e = check_fresh(d->timestamp_ms, now, err, errlen);
+    if (e == CL_OK && !at_doc_time) e = check_fresh(d->timestamp_ms, now, err, errlen);
+    if (e == CL_OK && at_doc_time && d->timestamp_ms / 1000 > (uint64_t)now + FUTURE_SKEW_SECONDS)
+        e = fail(err, errlen, CL_ERR_EXPIRED, "document timestamp is in the future");
     X509_free(leaf);
     cbor_decref(&m);
     return e;
 }
 
-cl_err attest_verify(cl_slice doc, cl_slice root_der, time_t now, attest_doc *out, char *err,
-                     size_t errlen) {
+static cl_err verify_doc(cl_slice doc, cl_slice root_der, time_t now, bool at_doc_time,
+                         attest_doc *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     if (err && errlen) err[0] = 0;
     if (doc.len > DOC_MAX)
@@ -631,7 +639,7 @@ cl_err attest_verify(cl_slice doc, cl_slice root_der, time_t now, attest_doc *ou
     cose_parts p = {0};
     attest_doc d = {0};
     cl_err e = cose_split(top, &p, err, errlen);
-    if (e == CL_OK) e = verify_payload(&p, root_der, now, &d, err, errlen);
+    if (e == CL_OK) e = verify_payload(&p, root_der, now, at_doc_time, &d, err, errlen);
     cbor_decref(&top);
     if (e != CL_OK) {
         attest_doc_free(&d);
@@ -639,6 +647,16 @@ cl_err attest_verify(cl_slice doc, cl_slice root_der, time_t now, attest_doc *ou
     }
     *out = d;
     return CL_OK;
+}
+
+cl_err attest_verify(cl_slice doc, cl_slice root_der, time_t now, attest_doc *out, char *err,
+                     size_t errlen) {
+    return verify_doc(doc, root_der, now, false, out, err, errlen);
+}
+
+cl_err attest_verify_at_doc_time(cl_slice doc, cl_slice root_der, time_t now, attest_doc *out,
+                                 char *err, size_t errlen) {
+    return verify_doc(doc, root_der, now, true, out, err, errlen);
 }
 
 /* ---- sign ---- */

@@ -84,6 +84,15 @@ cl_err attest_sign(const attest_root *r, const attest_doc *d, cl_buf *out);
 cl_err attest_verify(cl_slice doc, cl_slice root_der, time_t now, attest_doc *out, char *err,
                      size_t errlen);
 
+/* attest_verify for records checked long after the fact (run receipts): every
+ * gate is the same except time. Certificate validity is judged at the
+ * document's own timestamp instead of `now`, and there is no maximum age; a
+ * timestamp later than now + 60 s is still refused (CL_ERR_EXPIRED). What this
+ * proves: the node's root certified, at that time, a signer that signed this
+ * document. attest_verify is unchanged (KMS and secret release keep using it). */
+cl_err attest_verify_at_doc_time(cl_slice doc, cl_slice root_der, time_t now, attest_doc *out,
+                                 char *err, size_t errlen);
+
 /* Lower-case hex of PCR i into out (97 bytes); false if the document has none. */
 bool attest_pcr_hex(const attest_doc *d, int i, char out[ATTEST_PCR_LEN * 2 + 1]);
 

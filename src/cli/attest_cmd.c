@@ -26,12 +26,13 @@ static int attest_usage(FILE *f) {
                "                            [--public-key PEMFILE] [--module-id ID]\n"
                "                            [--timestamp-ms MS] [--user-data-hex HEX]\n"
                "                            [--nonce-hex HEX]\n"
-               "       cloister attest verify --data DIR FILE\n"
+               "       cloister attest verify (--data DIR | --root ROOT.pem) FILE\n"
                "       cloister attest root --data DIR\n"
                "  sign    writes a document signed by DIR/keys (the root is made on first use);\n"
                "          --pcr N=HEX sets PCR N (0..15) to 48 bytes given as 96 hex digits;\n"
                "          --public-key takes a PEM public key (or private key: its public half)\n"
-               "  verify  checks FILE against DIR/keys/attest-root.pem and prints it as JSON\n"
+               "  verify  checks FILE against DIR/keys/attest-root.pem (or ROOT.pem, what\n"
+               "          `attest root` prints) and prints it as JSON\n"
                "  root    prints the root certificate (PEM) that verifiers trust\n");
     return 2;
 }
@@ -239,20 +240,28 @@ static void print_doc(const attest_doc *d) {
 }
 
 static int cmd_verify(int argc, char **argv) {
-    const char *data = NULL, *file = NULL;
+    const char *data = NULL, *root_pem = NULL, *file = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
             data = argv[++i];
+        else if (strcmp(argv[i], "--root") == 0 && i + 1 < argc)
+            root_pem = argv[++i];
         else if (argv[i][0] != '-' && !file)
             file = argv[i];
         else
             return usage_error("verify: unexpected argument %s", argv[i]);
     }
-    if (!data || !file) return usage_error("%s", "verify: --data DIR and FILE are required");
+    if (!!data == !!root_pem || !file)
+        return usage_error("%s",
+                           "verify: FILE and one of --data DIR, --root ROOT.pem are required");
     cl_buf root = CL_BUF_INIT, doc = CL_BUF_INIT;
     int rc = 1;
     cl_err e = CL_OK;
-    if (!load_root_der(data, &root)) goto out;
+    if (root_pem && !cli_root_der_load(root_pem, &root)) {
+        fprintf(stderr, "cloister attest: %s: missing or not a PEM certificate\n", root_pem);
+        goto out;
+    }
+    if (data && !load_root_der(data, &root)) goto out;
     if ((e = file_read_all(file, &doc, DOC_FILE_MAX)) != CL_OK) {
         fprintf(stderr, "cloister attest: cannot read %s: %s\n", file, cl_err_str(e));
         goto out;

@@ -20,6 +20,10 @@ int cmd_attest(int argc, char **argv);
 int cmd_por(int argc, char **argv);
 /* `cloister app deploy|show|list|delete|owner`: confidential apps (app_cmd.c). */
 int cmd_app(int argc, char **argv);
+/* `cloister result verify`: check a run's receipt offline (result_cmd.c). */
+int cmd_result(int argc, char **argv);
+/* A PEM certificate file (an attestation root) -> DER appended to der. */
+bool cli_root_der_load(const char *pem_path, cl_buf *der);
 /* SetAppOwner's proof (tasks_sig_check_fn) through src/secrets' secp256k1 recovery. */
 cl_err cli_app_owner_sig_check(const char *signature, const uint8_t challenge[32],
                                const char *owner);

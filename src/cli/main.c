@@ -41,6 +41,8 @@ static void usage(FILE *f) {
                "  task show|logs|result ID\n"
                "                          a run's state, output and receipt\n"
                "  attest sign|verify ...  mint / check attestation documents (see docs/kms.md)\n"
+               "  result verify RECEIPT (--root ROOT.pem | --data DIR)\n"
+               "                          check a run's receipt offline (see docs/attestation.md)\n"
                "  por prove|verify|verify-inclusion ...\n"
                "                          proof of reserves (see docs/por.md)\n"
                "  version                 print the version\n");
@@ -61,6 +63,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "task") == 0) return cmd_task(argc - 1, argv + 1);
     if (strcmp(cmd, "__enclave-init") == 0) return tasks_init_main(); /* inside a run's sandbox */
+    if (strcmp(cmd, "result") == 0) return cmd_result(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("cloister 0.1.0\n");
         return 0;

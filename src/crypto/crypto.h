@@ -9,6 +9,8 @@
 
 #include "base/base.h"
 
+#include <openssl/types.h> /* EVP_PKEY */
+
 #define CRYPTO_SHA256_LEN 32
 #define CRYPTO_MD5_LEN 16
 
@@ -200,5 +202,19 @@ void crypto_seg_dec_free(crypto_seg_dec *d); /* NULL is fine */
  * private key alone, e.g. `openssl cms -decrypt -inform DER -inkey key.pem`.
  * Appends to out; CL_ERR_INVALID for a key that is not RSA 2048..4096. */
 cl_err crypto_cms_envelope(cl_slice spki_der, cl_slice plain, cl_buf *out);
+
+/* ---- ECIES to an enclave's P-384 key (ecies.c) ----
+ * Ephemeral-static ECDH on P-384, HKDF-SHA384 (salt = the sender's point, info =
+ * "cloister-ecies-v1") to an AES-256-GCM key. Wire: sender public point
+ * uncompressed (97 bytes) || iv (12) || ciphertext || tag (16); aad is
+ * authenticated, not carried. Specified in docs/attestation.md. */
+#define CRYPTO_ECIES_POINT_LEN 97
+#define CRYPTO_ECIES_OVERHEAD (CRYPTO_ECIES_POINT_LEN + CRYPTO_GCM_IV_LEN + CRYPTO_GCM_TAG_LEN)
+/* Seals pt to the holder of the P-384 key whose DER SubjectPublicKeyInfo is spki.
+ * Appends to out. CL_ERR_INVALID if spki is not a P-384 public key. */
+cl_err crypto_ecies_seal(cl_slice spki, cl_slice aad, cl_slice pt, cl_buf *out);
+/* Opens with the private key; appends the plaintext to out (caller frees with
+ * buf_free_secret). CL_ERR_CRYPTO when it does not open. */
+cl_err crypto_ecies_open(EVP_PKEY *priv, cl_slice aad, cl_slice sealed, cl_buf *out);
 
 #endif

@@ -14,7 +14,6 @@
  *      result digest and the input digests, and sends the receipt signed with
  *      the ephemeral key (receipt.c). Its exit status is the app's. */
 #include "tasks/run_internal.h"
-#include "tasks/run_stubs.h" /* TEMPORARY */
 
 #include "crypto/crypto.h"
 

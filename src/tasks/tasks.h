@@ -2,14 +2,19 @@
  * runs. Apps: a folder packed into a canonical bundle (bundle.c), its
  * measurement and iExec-style address, and the `cloister` JSON API operations
  * CreateApp, GetApp, ListApps, DeleteApp and SetAppOwner (apps.c). The formats
- * are specified in docs/apps.md. Depends on iam, store and crypto (downward). */
+ * are specified in docs/apps.md; results (computed.c) and receipts (receipt.c) in
+ * docs/attestation.md. Depends on iam, store, crypto and attest (downward). */
 #ifndef CLOISTER_TASKS_H
 #define CLOISTER_TASKS_H
 
 #include "base/base.h"
+#include "attest/attest.h"
 #include "http/http.h"
 #include "iam/iam.h"
 #include "store/store.h"
+
+#include <jansson.h>
+#include <openssl/types.h> /* EVP_PKEY */
 
 #define TASKS_MEASUREMENT_LEN 48    /* SHA-384 */
 #define TASKS_ADDRESS_LEN 20        /* bytes of an app address */
@@ -62,6 +67,62 @@ void tasks_owner_challenge(const uint8_t app[TASKS_ADDRESS_LEN],
 bool tasks_api_owns(const char *target);
 /* Handles a `cloister` JSON 1.1 request whose target tasks_api_owns. */
 void tasks_api_handle(tasks *t, const iam_caller *c, http_request *req, http_response *resp);
+
+/* ---- results (computed.c): iExec's computed.json and result digest ---- */
+#define TASKS_COMPUTED_MAX (64 * 1024) /* bytes of computed.json */
+#define TASKS_DIGEST_HEX_LEN 66        /* "0x" + 64 lower-case hex */
+/* Parses computed.json text: a JSON object with "deterministic-output-path"
+ * (string, /iexec_out or under it, no "..": required unless "callback-data" is
+ * given) and optional "callback-data" ("0x" + hex bytes, at least one); other
+ * members are ignored (iExec's ComputedFile has more). At most 64 KiB.
+ * CL_ERR_INVALID with a message naming what is wrong. Outputs malloc'd (NULL
+ * when absent). */
+cl_err tasks_computed_parse(cl_slice json, char **det_path, char **callback_hex, char *err,
+                            size_t errlen);
+typedef struct {
+    char digest[TASKS_DIGEST_HEX_LEN + 1]; /* "0x" + 64 lower hex */
+    char *det_path;                        /* as computed.json names it; NULL if none */
+    bool callback;                         /* digest is keccak256(callback-data) */
+} tasks_result;
+/* Reads out_dir/computed.json (out_dir is the host directory mounted at
+ * /iexec_out, so "/iexec_out/x" means out_dir/x), validates it and computes the
+ * result digest as iExec does (computed.c cites the rule): callback-data ->
+ * keccak256 of its bytes; else the deterministic output path: a regular file
+ * -> SHA-256 of its bytes; a directory -> keccak256 of the concatenated SHA-256
+ * of its direct regular files in Java's name order (subdirectories add
+ * nothing). A det path given with callback-data must resolve too. Refuses
+ * (CL_ERR_INVALID, err says which): computed.json missing ("computed.json is
+ * missing from /iexec_out"), a link, not a regular file, over 64 KiB,
+ * malformed; a path outside /iexec_out or with ".."; a path that does not
+ * exist; any symbolic link on the path or among a result folder's entries;
+ * entries that are neither files nor directories. */
+cl_err tasks_result_compute(const char *out_dir, tasks_result *r, char *err, size_t errlen);
+void tasks_result_free(tasks_result *r); /* NULL is fine */
+
+/* ---- receipts (receipt.c) ---- */
+#define TASKS_RECEIPT_VERSION "cloister-receipt-v1"
+#define TASKS_RECEIPT_MAX (1 << 20) /* bytes tasks_receipt_verify reads */
+/* body: a JSON object made by the in-sandbox init, e.g. {"version":
+ * "cloister-receipt-v1", "task": ID, "app": {"arn", "address", "measurement"},
+ * "inputs": [{"name", "sha256"}], "result": {"digest", "path"}, "exit_code": N}.
+ * "version" is added when absent; "task" (= the document's module_id) and
+ * "app"."measurement" (96 lower hex = PCR0) are required; "attestation" and
+ * "signature" must be absent. Returns the receipt text (malloc'd, compact JSON,
+ * sorted keys): body's members plus "attestation": base64(doc) and
+ * "signature": base64(DER ECDSA P-384 over SHA-384 of the canonical (compact,
+ * sorted keys) JSON of body + attestation). NULL on failure (bad body, key not
+ * P-384). */
+char *tasks_receipt_seal(const json_t *body, cl_slice attestation_doc, EVP_PKEY *enclave_key);
+/* Offline verification against the node's attestation root (DER): parses
+ * (JSON object, at most 1 MiB, no duplicate keys, no floating-point numbers,
+ * version); verifies the attestation document with attest_verify_at_doc_time;
+ * its public_key (P-384 SPKI) must verify "signature"; its module_id must equal
+ * "task" and its PCR0 hex "app"."measurement". On success *body_out (if not NULL) gets the verified
+ * receipt object (caller json_decref) and *doc_out (if not NULL) the document
+ * (caller attest_doc_free; zeroed on failure). CL_ERR_INVALID (malformed) or
+ * CL_ERR_CRYPTO (a check failed) with a one-line reason saying which. */
+cl_err tasks_receipt_verify(cl_slice receipt, cl_slice root_der, json_t **body_out,
+                            attest_doc *doc_out, char *err, size_t errlen);
 
 /* ---- runs (runs.c: tasks and their API; run_host.c: one run on this node;
  * run_init.c: the init inside the sandbox; untar.c: unpacking bundles) ---- */
