@@ -246,7 +246,7 @@ def test_secret_mapping_indexes(rsrv, owner, tmp_path):
 # --------------------------------------------------------------------------- computed.json
 @pytest.mark.parametrize("mode,words", [
     ("missing", "computed.json"), ("malformed", "computed.json"),
-    ("outside", "/iexec_out"), ("dotdot", "/iexec_out"), ("symlink", "symlink"),
+    ("outside", "/iexec_out"), ("dotdot", "/iexec_out"), ("symlink", "symbolic link"),
     ("nopath", "deterministic-output-path")])
 def test_computed_json_refused(rsrv, owner, tmp_path, mode, words):
     name, _ = probe_app(rsrv, owner, tmp_path)
