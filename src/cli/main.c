@@ -19,31 +19,29 @@ static void json_release(void *p) {
 }
 
 static void usage(FILE *f) {
-    fprintf(
-        f,
-        "usage: cloister <command> [options]\n\n"
-        "commands:\n"
-        "  serve [--data DIR] [--listen HOST:PORT] [--tls-listen HOST:PORT] [--threads N]\n"
-        "        [--root-key-passphrase-file FILE] [--s3-domain DOMAIN] [--web-dir DIR]\n"
-        "        [--metrics-listen HOST:PORT]\n"
-        "                          run the server (defaults: ./var, 127.0.0.1:9000;\n"
-        "                          --web-dir: the pages at /por/, default the source web/;\n"
-        "                          --metrics-listen: serve /metrics only on this address,\n"
-        "                          not on --listen, e.g. 127.0.0.1:9100)\n"
-        "                          resource limits and every option: cloister serve --help\n"
-        "  account create NAME [--endpoint URL]\n"
-        "                          create an account (an admin of the first account only)\n"
-        "  account root-key ACCOUNT [--data DIR] [--delete KEY_ID]\n"
-        "                          an access key of the account's root user, from the\n"
-        "                          data directory (see docs/iam.md)\n"
-        "  app deploy|show|list|delete|owner ...\n"
-        "                          confidential apps (see docs/apps.md)\n"
-        "  secret push|check NAME, app secret push|check APP, wallet challenge|link|show|unlink\n"
-        "                          requester and app secrets, wallet link (docs/secrets.md)\n"
-        "  attest sign|verify ...  mint / check attestation documents (see docs/kms.md)\n"
-        "  por prove|verify|verify-inclusion ...\n"
-        "                          proof of reserves (see docs/por.md)\n"
-        "  version                 print the version\n");
+    fprintf(f, "usage: cloister <command> [options]\n\n"
+               "commands:\n"
+               "  serve [--data DIR] [--listen HOST:PORT] [--tls-listen HOST:PORT] [--threads N]\n"
+               "        [--root-key-passphrase-file FILE] [--s3-domain DOMAIN] [--web-dir DIR]\n"
+               "        [--metrics-listen HOST:PORT]\n"
+               "                          run the server (defaults: ./var, 127.0.0.1:9000;\n"
+               "                          --web-dir: the pages at /por/, default the source web/;\n"
+               "                          --metrics-listen: serve /metrics only on this address,\n"
+               "                          not on --listen, e.g. 127.0.0.1:9100)\n"
+               "                          resource limits and every option: cloister serve --help\n"
+               "  account create NAME [--endpoint URL]\n"
+               "                          create an account (an admin of the first account only)\n"
+               "  account root-key ACCOUNT [--data DIR] [--delete KEY_ID]\n"
+               "                          an access key of the account's root user, from the\n"
+               "                          data directory (see docs/iam.md)\n"
+               "  app deploy|show|list|delete|owner ...\n"
+               "                          confidential apps (see docs/apps.md)\n"
+               "  secret push|check, app secret push|check, wallet ...\n"
+               "                          secrets and wallet link (see docs/secrets.md)\n"
+               "  attest sign|verify ...  mint / check attestation documents (see docs/kms.md)\n"
+               "  por prove|verify|verify-inclusion ...\n"
+               "                          proof of reserves (see docs/por.md)\n"
+               "  version                 print the version\n");
 }
 
 int main(int argc, char **argv) {
