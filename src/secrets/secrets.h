@@ -1,11 +1,13 @@
 /* secrets.h — the one public header of src/secrets: the secret service of
- * confidential runs. So far the iExec SMS side: the wire pieces (sms_wire.c,
- * sms_sig.c), the store of requester secrets (secrets_store.c) and the SMS
- * listener (sms_http.c). Ethereum addresses, secret names and values as
- * the SMS accepts them, the challenge the stock `iexec` CLI signs, the
- * `Authorization` signature and the address it recovers to, and the parser of
- * the SMS request paths. Format: docs/secrets.md; vectors:
- * ../shared/vectors/iexec-sms.json (tests/unit/test_secrets.c). */
+ * confidential runs. The iExec SMS side: the wire pieces (sms_wire.c,
+ * sms_sig.c) and the SMS listener (sms_http.c): Ethereum addresses, secret
+ * names and values as the SMS accepts them, the challenge the stock `iexec`
+ * CLI signs, the `Authorization` signature and the address it recovers to,
+ * and the parser of the SMS request paths. The store (secrets_store.c) of
+ * secrets owned by an Ethereum address or a Cloister principal, production or
+ * debug, with the wallet links and the run engine's look-ups. The Cloister
+ * API of secrets and wallet links (secrets_api.c). Format: docs/secrets.md;
+ * vectors: ../shared/vectors/iexec-sms.json (tests/unit/test_secrets.c). */
 #ifndef CLOISTER_SECRETS_H
 #define CLOISTER_SECRETS_H
 
