@@ -134,6 +134,8 @@ def test_wallet_link(world):
     rc, out, err = run_cli(srv, user, "wallet", "challenge", addr.upper().replace("0X", "0x"))
     assert rc == 0, err
     challenge = out.strip()
+    rc, _, err = run_cli(srv, user, "wallet", "challenge", "0x1234")
+    assert rc == 1 and "ValidationException" in err and "40 hex" in err, err
     ident = caller_identity(srv, user)
     want = keccak256(b"cloister-wallet-link" + ident["Account"].encode() +
                      ident["UserId"].encode() + bytes.fromhex(addr[2:]))
