@@ -18,6 +18,7 @@ static int app_usage_to(FILE *f, int rc) {
                "       cloister app list\n"
                "       cloister app delete NAME\n"
                "       cloister app owner NAME --address 0x... --signature 0x...\n"
+               "       cloister app secret push|check NAME [--value V] [--debug]\n"
                "  every command also takes [--endpoint URL]; --entrypoint defaults to /app/run.\n"
                "  See docs/apps.md.\n");
     return rc;
@@ -128,6 +129,7 @@ int cmd_app(int argc, char **argv) {
         return app_usage_to(stdout, 0);
     if (argc < 2) return app_usage_to(stderr, 2);
     const char *sub = argv[1];
+    if (strcmp(sub, "secret") == 0) return cli_app_secret(argc - 1, argv + 1);
     bool list = strcmp(sub, "list") == 0;
     app_opts o = {0};
     if ((!list && argc < 3) || !parse_opts(argc, argv, list ? 2 : 3, &o))

@@ -24,6 +24,11 @@ int cmd_app(int argc, char **argv);
 int cmd_result(int argc, char **argv);
 /* A PEM certificate file (an attestation root) -> DER appended to der. */
 bool cli_root_der_load(const char *pem_path, cl_buf *der);
+/* `cloister secret push|check` and `cloister wallet challenge|link|show|unlink`
+ * (secret_cmd.c); `cloister app secret push|check` calls cli_app_secret. */
+int cmd_secret(int argc, char **argv);
+int cmd_wallet(int argc, char **argv);
+int cli_app_secret(int argc, char **argv);
 /* SetAppOwner's proof (tasks_sig_check_fn) through src/secrets' secp256k1 recovery. */
 cl_err cli_app_owner_sig_check(const char *signature, const uint8_t challenge[32],
                                const char *owner);
@@ -37,6 +42,7 @@ typedef struct {
     const char *web_dir;    /* static pages (/por/): `serve --web-dir`, NULL = none */
     bool metrics_elsewhere; /* `serve --metrics-listen`: /metrics is not served here */
     tasks *tasks;           /* apps (Cloister.*App* operations); NULL = not available */
+    secrets_store *secrets; /* Cloister.*Secret / *Wallet* operations; NULL = not available */
 } frontdoor;
 void frontdoor_handle(void *ctx, http_request *req, http_response *resp);
 /* The handler of the `--metrics-listen` listener: GET /metrics and nothing else. */

@@ -146,6 +146,8 @@ static void route(frontdoor *fd, http_request *req, const iam_caller *c, http_re
     } else if (strcmp(svc, "cloister") == 0) {
         if (tasks_api_owns(kvlist_get_ci(&req->headers, "X-Amz-Target")))
             tasks_api_handle(fd->tasks, c, req, resp); /* the app operations */
+        else if (secrets_api_owns(kvlist_get_ci(&req->headers, "X-Amz-Target")))
+            secrets_api_handle(fd->secrets, fd->iam, c, req, resp); /* secrets, wallet */
         else
             cloister_api_handle(fd->iam, c, req, resp);
     } else if (strcmp(svc, "s3") == 0) {

@@ -40,6 +40,8 @@ static void usage(FILE *f) {
                "                          run an app in the sandbox (see docs/runs.md)\n"
                "  task show|logs|result ID\n"
                "                          a run's state, output and receipt\n"
+               "  secret push|check, app secret push|check, wallet ...\n"
+               "                          secrets and wallet link (see docs/secrets.md)\n"
                "  attest sign|verify ...  mint / check attestation documents (see docs/kms.md)\n"
                "  result verify RECEIPT (--root ROOT.pem | --data DIR)\n"
                "                          check a run's receipt offline (see docs/attestation.md)\n"
@@ -64,6 +66,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "task") == 0) return cmd_task(argc - 1, argv + 1);
     if (strcmp(cmd, "__enclave-init") == 0) return tasks_init_main(); /* inside a run's sandbox */
     if (strcmp(cmd, "result") == 0) return cmd_result(argc - 1, argv + 1);
+    if (strcmp(cmd, "secret") == 0) return cmd_secret(argc - 1, argv + 1);
+    if (strcmp(cmd, "wallet") == 0) return cmd_wallet(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("cloister 0.1.0\n");
         return 0;

@@ -1,11 +1,13 @@
 /* secrets.h — the one public header of src/secrets: the secret service of
- * confidential runs. So far the iExec SMS side: the wire pieces (sms_wire.c,
- * sms_sig.c), the store of requester secrets (secrets_store.c) and the SMS
- * listener (sms_http.c). Ethereum addresses, secret names and values as
- * the SMS accepts them, the challenge the stock `iexec` CLI signs, the
- * `Authorization` signature and the address it recovers to, and the parser of
- * the SMS request paths. Format: docs/secrets.md; vectors:
- * ../shared/vectors/iexec-sms.json (tests/unit/test_secrets.c). */
+ * confidential runs. The iExec SMS side: the wire pieces (sms_wire.c,
+ * sms_sig.c) and the SMS listener (sms_http.c): Ethereum addresses, secret
+ * names and values as the SMS accepts them, the challenge the stock `iexec`
+ * CLI signs, the `Authorization` signature and the address it recovers to,
+ * and the parser of the SMS request paths. The store (secrets_store.c) of
+ * secrets owned by an Ethereum address or a Cloister principal, production or
+ * debug, with the wallet links and the run engine's look-ups. The Cloister
+ * API of secrets and wallet links (secrets_api.c). Format: docs/secrets.md;
+ * vectors: ../shared/vectors/iexec-sms.json (tests/unit/test_secrets.c). */
 #ifndef CLOISTER_SECRETS_H
 #define CLOISTER_SECRETS_H
 
@@ -84,30 +86,101 @@ typedef struct {
 cl_err secrets_sms_parse(cl_slice method, cl_slice path, secrets_sms_request *out, int *status,
                          const char **why);
 
-/* ---- the store of requester secrets (secrets_store.c) ---- */
+/* ---- the store of secrets (secrets_store.c) ---- */
 typedef struct store store;
 typedef struct secrets_store secrets_store;
 /* The label serve.c derives the store's sealing key with (kms_node_key). */
 #define SECRETS_NODE_KEY_PURPOSE "cloister secrets v1"
+#define SECRETS_PRINCIPAL_MAX 128 /* bytes of a principal id */
 
 /* key: 32 bytes that seal values at rest (copied; zeroised on close). */
 cl_err secrets_store_open(store *st, const uint8_t key[32], secrets_store **out);
 void secrets_store_close(secrets_store *s);
-/* Write-once: CL_ERR_EXISTS if (owner, name) is stored already,
- * CL_ERR_INVALID for a bad name, CL_ERR_TOO_LARGE for a value over 4096. */
+
+/* Who owns a secret: an Ethereum address (iExec SMS pushes, app developer
+ * secrets under the app's address) or a Cloister principal (its 12-digit
+ * account and its principal id, secrets_principal_id). Set addr, or account
+ * and principal. Each secret is production (debug = false) or debug: two
+ * separate namespaces (a debug run only ever gets debug secrets). */
+typedef struct {
+    const secrets_addr *addr;
+    const char *account;   /* 12 digits */
+    const char *principal; /* [A-Za-z0-9]{1,128} */
+} secrets_owner;
+
+/* Write-once: CL_ERR_EXISTS if (owner, name, mode) is stored already,
+ * CL_ERR_INVALID for a bad name or owner, CL_ERR_TOO_LARGE for a value over
+ * 4096 bytes. */
+cl_err secrets_owner_put(secrets_store *s, const secrets_owner *o, const char *name, bool debug,
+                         cl_slice value);
+/* CL_OK if stored (created, if not NULL, gets its ISO 8601 creation time,
+ * "" if unknown), CL_ERR_NOT_FOUND if not, CL_ERR_INVALID for a bad name. */
+cl_err secrets_owner_exists(secrets_store *s, const secrets_owner *o, const char *name, bool debug,
+                            char created[32]);
+/* Never over HTTP: appends the value to out (release with buf_free_secret).
+ * CL_ERR_NOT_FOUND, or CL_ERR_CRYPTO when it does not open under this key. */
+cl_err secrets_owner_get(secrets_store *s, const secrets_owner *o, const char *name, bool debug,
+                         cl_buf *out);
+
+/* The iExec requester secrets: production secrets of an address owner
+ * (what the SMS stores); shorthands of the secrets_owner_* calls. */
 cl_err secrets_store_put(secrets_store *s, const secrets_addr *owner, const char *name,
                          cl_slice value);
-/* CL_OK if stored, CL_ERR_NOT_FOUND if not. */
 cl_err secrets_store_exists(secrets_store *s, const secrets_addr *owner, const char *name);
-/* For the run engine only (never over HTTP): appends the value to out; the
- * caller releases it with buf_free_secret. CL_ERR_NOT_FOUND, or
- * CL_ERR_CRYPTO when it does not open under this key. */
 cl_err secrets_store_get(secrets_store *s, const secrets_addr *owner, const char *name,
                          cl_buf *out);
+
+/* ---- wallet links (secrets_store.c): a principal's Ethereum address ---- */
+/* challenge = keccak256("cloister-wallet-link" || account (12 ASCII digits) ||
+ *                       principal id (ASCII) || address (20 bytes));
+ * LinkWallet wants an EIP-191 personal-sign of it by the address. */
+void secrets_wallet_challenge(const char *account, const char *principal, const secrets_addr *a,
+                              uint8_t out[SECRETS_HASH_LEN]);
+/* One address per principal: a new link replaces the old one. */
+cl_err secrets_wallet_link(secrets_store *s, const char *account, const char *principal,
+                           const secrets_addr *a);
+/* CL_ERR_NOT_FOUND if the principal linked none. */
+cl_err secrets_wallet_get(secrets_store *s, const char *account, const char *principal,
+                          secrets_addr *out);
+/* CL_OK whether or not a link existed. */
+cl_err secrets_wallet_unlink(secrets_store *s, const char *account, const char *principal);
+
+/* ---- for the run engine ---- */
+/* The value of requester secret `name` for a run requested by principal
+ * (account, principal_id): the principal's own secret of that name first,
+ * else the one pushed (through the SMS) by the Ethereum address the principal
+ * linked. debug selects the namespace. CL_ERR_NOT_FOUND if neither exists.
+ * Appends to out; the caller frees it with buf_free_secret. */
+cl_err secrets_for_run(secrets_store *s, const char *account, const char *principal_id,
+                       const char *name, bool debug, cl_buf *out);
+/* The app developer secret of the app with this address; CL_ERR_NOT_FOUND if none. */
+cl_err secrets_app_for_run(secrets_store *s, const secrets_addr *app, bool debug, cl_buf *out);
+
+/* ---- app owners (for the SMS /apps endpoints) ---- */
+/* The Ethereum address recorded as the owner of the app with address `app`
+ * (SetAppOwner): CL_ERR_NOT_FOUND if no app has that address or it has no
+ * owner. serve.c wires it to tasks_app_owner_by_address (src/secrets does not
+ * depend on src/tasks). Without it, app secret pushes answer 404. */
+typedef cl_err (*secrets_app_owner_fn)(void *ctx, const secrets_addr *app, secrets_addr *owner);
+void secrets_set_app_owner_lookup(secrets_store *s, secrets_app_owner_fn fn, void *ctx);
+cl_err secrets_app_owner(secrets_store *s, const secrets_addr *app, secrets_addr *owner);
 
 /* ---- the SMS listener (sms_http.c) ---- */
 #include "http/http.h"
 /* The http_handler of `cloister serve --sms-listen`; ctx is the secrets_store. */
 void secrets_sms_handle(void *ctx, http_request *req, http_response *resp);
+
+/* ---- the Cloister API of secrets (secrets_api.c) ---- */
+#include "iam/iam.h"
+/* The stable id of a principal: an IAM user's unique id (AIDA...), a role
+ * session's role unique id (AROA..., the part of aws:userid before ':'), the
+ * account id for the account root. malloc'd; NULL for anonymous callers. */
+char *secrets_principal_id(const iam_caller *c);
+/* True if the X-Amz-Target names one of PutSecret, DescribeSecret, LinkWallet,
+ * GetWallet, GetWalletChallenge, UnlinkWallet. */
+bool secrets_api_owns(const char *target);
+/* Handles a `cloister` JSON 1.1 request whose target secrets_api_owns. */
+void secrets_api_handle(secrets_store *s, iam *m, const iam_caller *c, http_request *req,
+                        http_response *resp);
 
 #endif

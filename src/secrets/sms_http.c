@@ -6,8 +6,13 @@
  *        = personal-sign by {address} of the SMS challenge: 204 stored,
  *        401 bad or foreign signature, 400 bad address/name, 413 value over
  *        4096 bytes, 409 already stored (write-once)
- *   HEAD /apps/{address}/secrets  404 (no app owners are recorded yet)
- *   POST /apps/{address}/secrets  403 with a message saying so
+ *   HEAD /apps/{address}/secrets  204 the app developer secret is stored / 404
+ *   POST /apps/{address}/secrets  text/plain value, Authorization = personal-
+ *        sign of the challenge (app address, name "1", value) by the app's
+ *        recorded owner address (SetAppOwner; secrets_app_owner): 204 stored,
+ *        401 signed by another address, 404 no app with that address or no
+ *        recorded owner, 409 already stored, 413 too large
+ * Secrets pushed here are production secrets (never given to debug runs).
  * Never 5xx for "not found": the CLI treats 5xx as fatal. Values are never
  * logged or returned. Format: docs/secrets.md. */
 #include "secrets/secrets.h"
@@ -24,6 +29,18 @@ static void answer(http_response *resp, int status, const char *msg) {
     http_set_header(resp, "Content-Type", "text/plain");
 }
 
+/* The answer to a push once verify gave its verdict. */
+static void store_push(secrets_store *s, const secrets_addr *owner, const char *name,
+                       cl_slice value, http_response *resp) {
+    cl_err e = secrets_store_put(s, owner, name, value);
+    if (e == CL_OK)
+        answer(resp, 204, NULL);
+    else if (e == CL_ERR_EXISTS)
+        answer(resp, 409, "secret already exists (secrets are write-once)");
+    else
+        answer(resp, 500, "cannot store the secret");
+}
+
 static void post_requester(secrets_store *s, const secrets_sms_request *r, http_request *req,
                            http_response *resp) {
     cl_slice value = buf_slice(&req->body);
@@ -37,13 +54,34 @@ static void post_requester(secrets_store *s, const secrets_sms_request *r, http_
         answer(resp, 401, "Authorization is not a signature of this secret by the requester");
         return;
     }
-    cl_err e = secrets_store_put(s, &r->addr, r->name, value);
-    if (e == CL_OK)
-        answer(resp, 204, NULL);
-    else if (e == CL_ERR_EXISTS)
-        answer(resp, 409, "secret already exists (secrets are write-once)");
-    else
-        answer(resp, 500, "cannot store the secret");
+    store_push(s, &r->addr, r->name, value, resp);
+}
+
+/* The app developer secret: signed by the app's recorded owner address. */
+static void post_app(secrets_store *s, const secrets_sms_request *r, http_request *req,
+                     http_response *resp) {
+    cl_slice value = buf_slice(&req->body);
+    if (!secrets_value_valid(value)) {
+        answer(resp, 413, "secret value too large (at most 4096 bytes)");
+        return;
+    }
+    secrets_addr owner;
+    cl_err e = secrets_app_owner(s, &r->addr, &owner);
+    if (e == CL_ERR_NOT_FOUND) {
+        answer(resp, 404, "no app with this address has a recorded owner (cloister app owner)");
+        return;
+    }
+    if (e != CL_OK) {
+        answer(resp, 503, "cannot look up the app: retry later");
+        return;
+    }
+    const char *auth = kvlist_get_ci(&req->headers, "Authorization");
+    if (!auth ||
+        secrets_sms_verify(slice_cstr(auth), &owner, &r->addr, slice_cstr("1"), value) != CL_OK) {
+        answer(resp, 401, "Authorization is not a signature of this secret by the app's owner");
+        return;
+    }
+    store_push(s, &r->addr, "1", value, resp);
 }
 
 void secrets_sms_handle(void *ctx, http_request *req, http_response *resp) {
@@ -70,23 +108,17 @@ void secrets_sms_handle(void *ctx, http_request *req, http_response *resp) {
         answer(resp, 503, "busy: retry later");
         return;
     }
-    if (r.kind == SECRETS_SMS_APP) {
-        req->op = r.method == SECRETS_SMS_HEAD ? "CheckAppSecret" : "PushAppSecret";
-        if (r.method == SECRETS_SMS_HEAD)
-            answer(resp, 404, NULL);
-        else
-            answer(resp, 403,
-                   "app secrets are not accepted yet: Cloister records no app owner "
-                   "address (cloister app owner comes with apps)");
-        return;
-    }
+    bool app = r.kind == SECRETS_SMS_APP;
     if (r.method == SECRETS_SMS_HEAD) {
-        req->op = "CheckRequesterSecret";
+        req->op = app ? "CheckAppSecret" : "CheckRequesterSecret";
         cl_err e = secrets_store_exists(s, &r.addr, r.name);
         answer(resp, e == CL_OK ? 204 : e == CL_ERR_NOT_FOUND ? 404 : 500, NULL);
         return;
     }
-    req->op = "PushRequesterSecret";
-    post_requester(s, &r, req, resp);
+    req->op = app ? "PushAppSecret" : "PushRequesterSecret";
+    if (app)
+        post_app(s, &r, req, resp);
+    else
+        post_requester(s, &r, req, resp);
     if (req->body.ptr) cl_cleanse(req->body.ptr, req->body.cap); /* the plaintext value */
 }

@@ -1,11 +1,13 @@
 /* apps.c — the app registry and its `cloister` JSON 1.1 operations:
- * CreateApp, GetApp, ListApps, DeleteApp, SetAppOwner (X-Amz-Target
- * "Cloister.<Op>"). Every call is authorized through iam_authorize with the
- * action cloister:<Op> on arn:aws:cloister:REGION:ACCOUNT:app/NAME; apps are
- * same-account resources (no resource policies), so a principal of another
- * account naming an app by ARN is always denied. Documents live in the meta
- * store (kind "app", scope = account, name = app name); bundle bytes in a
- * blob store of their own. Formats: docs/apps.md. */
+ * CreateApp, GetApp, ListApps, DeleteApp, SetAppOwner, and the app developer
+ * secret's PutAppSecret and DescribeAppSecret (X-Amz-Target "Cloister.<Op>"). Every call is
+ * authorized through iam_authorize with the action cloister:<Op> on
+ * arn:aws:cloister:REGION:ACCOUNT:app/NAME; apps are same-account resources (no resource policies),
+ * so a principal of another account naming an app by ARN is always denied. Documents live in the
+ * meta store (kind "app", scope = account, name = app name), with an index by app address (kind
+ * "app_address", scope "", name "0x..." -> Account, Name) for the iExec SMS endpoints; bundle bytes
+ * in a blob store of their own. The app secret is stored by src/secrets (owner = the app's address,
+ * name "1"). Formats: docs/apps.md. */
 #include "tasks/tasks_internal.h"
 
 #include <jansson.h>
@@ -13,9 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+void tasks_set_secrets(tasks *t, secrets_store *s) {
+    t->secrets = s;
+}
+
 void tasks_set_sig_check(tasks *t, tasks_sig_check_fn fn) {
     t->sig_check = fn;
 }
+
+#define ADDR_KIND "app_address"
 
 cl_err tasks_open(store *st, iam *m, const char *data_dir, tasks **out) {
     char *dir = cl_sprintf("%s/app-bundles", data_dir);
@@ -46,6 +54,8 @@ static json_t *app_op_get(app_call *a);
 static json_t *app_op_list(app_call *a);
 static json_t *app_op_delete(app_call *a);
 static json_t *app_op_owner(app_call *a);
+static json_t *app_op_put_secret(app_call *a);
+static json_t *app_op_describe_secret(app_call *a);
 
 typedef enum { REF_NONE, REF_APP, REF_TASK } op_ref; /* what the request names */
 
@@ -53,12 +63,19 @@ static const struct {
     const char *name;
     app_op_fn fn;
     op_ref ref;
+    const char *ref_key; /* the field naming the app (NULL: "Name") */
 } OPS[] = {
-    {"CreateApp", app_op_create, REF_APP},       {"GetApp", app_op_get, REF_APP},
-    {"ListApps", app_op_list, REF_NONE},         {"DeleteApp", app_op_delete, REF_APP},
-    {"SetAppOwner", app_op_owner, REF_APP},      {"RunApp", runs_op_run, REF_APP},
-    {"GetTask", runs_op_get, REF_TASK},          {"GetTaskLogs", runs_op_logs, REF_TASK},
-    {"GetTaskResult", runs_op_result, REF_TASK},
+    {"CreateApp", app_op_create, REF_APP, NULL},
+    {"GetApp", app_op_get, REF_APP, NULL},
+    {"ListApps", app_op_list, REF_NONE, NULL},
+    {"DeleteApp", app_op_delete, REF_APP, NULL},
+    {"SetAppOwner", app_op_owner, REF_APP, NULL},
+    {"PutAppSecret", app_op_put_secret, REF_APP, "App"},
+    {"DescribeAppSecret", app_op_describe_secret, REF_APP, "App"},
+    {"RunApp", runs_op_run, REF_APP, NULL},
+    {"GetTask", runs_op_get, REF_TASK, NULL},
+    {"GetTaskLogs", runs_op_logs, REF_TASK, NULL},
+    {"GetTaskResult", runs_op_result, REF_TASK, NULL},
 };
 
 bool tasks_api_owns(const char *target) {
@@ -75,9 +92,9 @@ static const char *region_of(const iam_caller *c) {
 /* Name: an app name (the caller's account) or an app ARN
  * arn:aws:cloister:REGION:ACCOUNT:app/NAME (any account; authorization decides). */
 static bool parse_app_ref(app_call *a) {
-    const char *ref = json_string_value(json_object_get(a->in, "Name"));
+    const char *ref = json_string_value(json_object_get(a->in, a->ref_key));
     if (!ref) {
-        aws_fault_set(a->f, 400, "ValidationException", "Name is required.");
+        aws_fault_set(a->f, 400, "ValidationException", "%s is required.", a->ref_key);
         return false;
     }
     const char *name = ref;
@@ -96,7 +113,7 @@ static bool parse_app_ref(app_call *a) {
     }
     if (!tasks_app_name_valid(name)) {
         aws_fault_set(a->f, 400, "ValidationException",
-                      "Name must match [A-Za-z0-9_-]{1,64} (or be an app ARN).");
+                      "%s must match [A-Za-z0-9_-]{1,64} (or be an app ARN).", a->ref_key);
         return false;
     }
     snprintf(a->name, sizeof a->name, "%s", name);
@@ -217,6 +234,16 @@ static bool store_bundle(app_call *a, cl_slice bundle, char id[BLOB_ID_LEN + 1])
     return false;
 }
 
+/* The index item that finds an app by its address (the iExec SMS endpoints). */
+static void index_address(app_call *a, const char *addr) {
+    json_t *j = json_pack("{s:s, s:s}", "Account", a->account, "Name", a->name);
+    char *doc = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(j);
+    if (!addr || !doc || store_put(a->t->st, ADDR_KIND, "", addr, doc) != CL_OK)
+        log_warn("apps: cannot index %s by address", a->arn);
+    free(doc);
+}
+
 static json_t *new_doc(app_call *a, cl_slice bundle, const char *ep, const char *manifest,
                        const char *blob) {
     uint8_t meas[TASKS_MEASUREMENT_LEN], addr[TASKS_ADDRESS_LEN];
@@ -248,6 +275,7 @@ static json_t *app_op_create(app_call *a) {
         aws_fault_set(a->f, 500, "InternalFailure", "cannot record the app");
     } else {
         if (p.old_blob && blob_id_valid(p.old_blob)) blob_delete(a->t->blobs, p.old_blob);
+        index_address(a, json_string_value(json_object_get(p.doc, "Address")));
         out = json_pack("{s:O, s:O, s:O, s:O}", "Name", json_object_get(p.doc, "Name"), "Arn",
                         json_object_get(p.doc, "Arn"), "Address", json_object_get(p.doc, "Address"),
                         "Measurement", json_object_get(p.doc, "Measurement"));
@@ -291,6 +319,7 @@ static json_t *app_op_delete(app_call *a) {
     json_t *doc = tasks_load_app(a);
     if (!doc) return NULL;
     char *blob = cl_strdup(json_string_value(json_object_get(doc, "BundleBlob")));
+    char *addr = cl_strdup(json_string_value(json_object_get(doc, "Address")));
     json_decref(doc);
     json_t *out = NULL;
     cl_err e = store_delete(a->t->st, APP_KIND, a->account, a->name);
@@ -300,10 +329,12 @@ static json_t *app_op_delete(app_call *a) {
         aws_fault_set(a->f, 500, "InternalFailure", "cannot delete the app");
     } else {
         if (blob && blob_id_valid(blob)) blob_delete(a->t->blobs, blob);
+        if (addr) store_delete(a->t->st, ADDR_KIND, "", addr);
         out = json_object();
         log_info("apps: %s deleted %s", a->c->arn, a->arn);
     }
     free(blob);
+    free(addr);
     return out;
 }
 
@@ -382,10 +413,102 @@ static json_t *app_op_owner(app_call *a) {
     return json_pack("{s:s, s:s}", "Arn", a->arn, "Owner", addr);
 }
 
+/* ---- the app developer secret (stored by src/secrets under the app address) ---- */
+
+/* The app's address, from its document; false with the fault set. */
+static bool app_secret_target(app_call *a, secrets_addr *addr, bool *debug) {
+    json_t *d = json_object_get(a->in, "Debug");
+    if (d && !json_is_boolean(d)) {
+        aws_fault_set(a->f, 400, "ValidationException", "Debug must be a boolean.");
+        return false;
+    }
+    *debug = json_is_true(d);
+    if (!a->t->secrets) {
+        aws_fault_set(a->f, 501, "NotImplemented", "Secrets are not available on this server.");
+        return false;
+    }
+    json_t *doc = tasks_load_app(a);
+    if (!doc) return false;
+    const char *s = json_string_value(json_object_get(doc, "Address"));
+    bool ok = s && secrets_addr_parse(slice_cstr(s), addr) == CL_OK;
+    json_decref(doc);
+    if (!ok) aws_fault_set(a->f, 500, "InternalFailure", "the app has no address");
+    return ok;
+}
+
+static json_t *app_op_put_secret(app_call *a) {
+    json_t *v = json_object_get(a->in, "Value");
+    if (!json_is_string(v) || json_string_length(v) > SECRETS_VALUE_MAX) {
+        aws_fault_set(a->f, 400, "ValidationException",
+                      "Value is required: a string of at most %d bytes.", SECRETS_VALUE_MAX);
+        return NULL;
+    }
+    secrets_addr addr;
+    bool debug;
+    if (!app_secret_target(a, &addr, &debug)) return NULL;
+    cl_slice value = slice_of(json_string_value(v), json_string_length(v));
+    cl_err e = secrets_owner_put(a->t->secrets, &(secrets_owner){.addr = &addr}, "1", debug, value);
+    if (e == CL_ERR_EXISTS) {
+        aws_fault_set(a->f, 409, "ResourceExistsException",
+                      "The app secret of %s is already set (secrets are write-once).", a->arn);
+        return NULL;
+    }
+    if (e != CL_OK) {
+        aws_fault_set(a->f, 500, "InternalFailure", "cannot store the app secret");
+        return NULL;
+    }
+    log_info("apps: %s set the %s app secret of %s", a->c->arn, debug ? "debug" : "production",
+             a->arn);
+    return json_object();
+}
+
+static json_t *app_op_describe_secret(app_call *a) {
+    secrets_addr addr;
+    bool debug;
+    char created[32] = "";
+    if (!app_secret_target(a, &addr, &debug)) return NULL;
+    cl_err e =
+        secrets_owner_exists(a->t->secrets, &(secrets_owner){.addr = &addr}, "1", debug, created);
+    if (e == CL_ERR_NOT_FOUND) {
+        aws_fault_set(a->f, 404, "ResourceNotFoundException", "App secret not found: %s", a->arn);
+        return NULL;
+    }
+    if (e != CL_OK) {
+        aws_fault_set(a->f, 500, "InternalFailure", "cannot read the app secret");
+        return NULL;
+    }
+    return json_pack("{s:s, s:b, s:s}", "App", a->arn, "Debug", debug, "Created", created);
+}
+
+cl_err tasks_app_owner_by_address(void *tasks_ctx, const secrets_addr *app, secrets_addr *owner) {
+    tasks *t = tasks_ctx;
+    char addr[SECRETS_ADDR_STR_LEN + 1], *idx = NULL, *doc = NULL;
+    secrets_addr_format(app, addr);
+    cl_err e = store_get(t->st, ADDR_KIND, "", addr, &idx);
+    json_t *ij = e == CL_OK ? json_loads(idx, 0, NULL) : NULL;
+    const char *acct = json_string_value(json_object_get(ij, "Account"));
+    const char *name = json_string_value(json_object_get(ij, "Name"));
+    if (e == CL_OK)
+        e = acct && name ? store_get(t->st, APP_KIND, acct, name, &doc) : CL_ERR_INTERNAL;
+    json_t *dj = e == CL_OK ? json_loads(doc, 0, NULL) : NULL;
+    const char *own = json_string_value(json_object_get(dj, "Owner"));
+    const char *got = json_string_value(json_object_get(dj, "Address"));
+    if (e == CL_OK) /* the index must agree with the app it names */
+        e = !own || !got || strcmp(got, addr) != 0                ? CL_ERR_NOT_FOUND
+            : secrets_addr_parse(slice_cstr(own), owner) == CL_OK ? CL_OK
+                                                                  : CL_ERR_INTERNAL;
+    json_decref(ij);
+    json_decref(dj);
+    free(idx);
+    free(doc);
+    return e;
+}
+
 static json_t *dispatch(app_call *a, const char *target) {
     for (size_t i = 0; i < sizeof OPS / sizeof OPS[0]; i++) {
         if (strcmp(target + 9, OPS[i].name) != 0) continue;
         a->req->op = OPS[i].name;
+        a->ref_key = OPS[i].ref_key ? OPS[i].ref_key : "Name";
         if (OPS[i].ref == REF_APP) {
             if (!parse_app_ref(a)) return NULL;
             a->arn =
@@ -415,7 +538,11 @@ void tasks_api_handle(tasks *t, const iam_caller *c, http_request *req, http_res
         aws_fault_set(&f, 400, "SerializationException", "Request body is not a JSON object");
     else
         out = dispatch(&a, target);
+    json_t *v = json_object_get(in, "Value"); /* PutAppSecret's plaintext */
+    bool secret = json_is_string(v);
+    if (secret) cl_cleanse((void *)json_string_value(v), json_string_length(v));
     json_decref(in);
+    if (req->body.ptr && secret) cl_cleanse(req->body.ptr, req->body.cap);
     free(a.arn);
     if (!out) {
         if (!f.code) aws_fault_set(&f, 500, "InternalFailure", "internal error");

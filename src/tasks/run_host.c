@@ -10,7 +10,6 @@
  * only in the sealed frame and in buffers wiped right after sealing; they are
  * never logged, stored or returned. */
 #include "tasks/run_internal.h"
-#include "tasks/run_stubs.h" /* TEMPORARY */
 
 #include "attest/attest.h"
 #include "crypto/crypto.h"

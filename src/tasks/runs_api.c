@@ -10,7 +10,6 @@
  * Secret values never pass here: RunApp names secrets, the run engine reads
  * them from the secret store inside the run. Format: docs/runs.md. */
 #include "tasks/run_internal.h"
-#include "tasks/run_stubs.h" /* TEMPORARY */
 #include "tasks/tasks_internal.h"
 
 #include "crypto/crypto.h"

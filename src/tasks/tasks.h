@@ -1,9 +1,11 @@
 /* tasks.h — the one public header of src/tasks: confidential apps and their
  * runs. Apps: a folder packed into a canonical bundle (bundle.c), its
  * measurement and iExec-style address, and the `cloister` JSON API operations
- * CreateApp, GetApp, ListApps, DeleteApp and SetAppOwner (apps.c). The formats
- * are specified in docs/apps.md; results (computed.c) and receipts (receipt.c) in
- * docs/attestation.md. Depends on iam, store, crypto and attest (downward). */
+ * CreateApp, GetApp, ListApps, DeleteApp, SetAppOwner, PutAppSecret and
+ * DescribeAppSecret (apps.c), and runs (runs.c, below). The formats are
+ * specified in docs/apps.md and docs/runs.md; results (computed.c) and receipts
+ * (receipt.c) in docs/attestation.md. Depends on iam, secrets, store, crypto,
+ * attest and enclave (downward). */
 #ifndef CLOISTER_TASKS_H
 #define CLOISTER_TASKS_H
 
@@ -11,6 +13,7 @@
 #include "attest/attest.h"
 #include "http/http.h"
 #include "iam/iam.h"
+#include "secrets/secrets.h"
 #include "store/store.h"
 
 #include <jansson.h>
@@ -63,6 +66,17 @@ typedef cl_err (*tasks_sig_check_fn)(const char *signature, const uint8_t challe
 void tasks_set_sig_check(tasks *t, tasks_sig_check_fn fn);
 void tasks_owner_challenge(const uint8_t app[TASKS_ADDRESS_LEN],
                            const uint8_t owner[TASKS_ADDRESS_LEN], uint8_t out[32]);
+/* The secret store PutAppSecret / DescribeAppSecret write to and read from
+ * (the app developer secret: owner the app's address, name "1"). Without it
+ * they answer NotImplemented. */
+void tasks_set_secrets(tasks *t, secrets_store *s);
+/* The Ethereum owner address (SetAppOwner) of the app whose address is app:
+ * CL_ERR_NOT_FOUND if no app has that address or it has no owner. tasks_ctx
+ * is the tasks; the shape of secrets_app_owner_fn, for
+ * secrets_set_app_owner_lookup. Apps are found through an index item (kind
+ * "app_address", scope "", name "0x" + 40 lower-case hex -> {"Account",
+ * "Name"}) written by CreateApp and removed by DeleteApp. */
+cl_err tasks_app_owner_by_address(void *tasks_ctx, const secrets_addr *app, secrets_addr *owner);
 /* True if the X-Amz-Target names an operation of this module. */
 bool tasks_api_owns(const char *target);
 /* Handles a `cloister` JSON 1.1 request whose target tasks_api_owns. */

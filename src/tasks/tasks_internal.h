@@ -17,7 +17,8 @@ struct tasks {
     iam *m;
     blob_store *blobs;
     tasks_sig_check_fn sig_check;
-    struct runs *runs; /* NULL until tasks_runs_start */
+    struct secrets_store *secrets; /* app developer secrets (tasks_set_secrets) */
+    struct runs *runs;             /* NULL until tasks_runs_start */
 };
 
 /* One API call. */
@@ -28,7 +29,8 @@ typedef struct {
     json_t *in;
     aws_fault *f;
     char account[13], name[TASKS_ID_LEN + 1],
-        *arn; /* the app (or task: name = its id) the request names */
+        *arn;            /* the app (or task: name = its id) the request names */
+    const char *ref_key; /* the request field naming the app: "Name" or "App" */
 } app_call;
 
 #define APP_KIND "app"

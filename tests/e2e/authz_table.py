@@ -198,6 +198,22 @@ RULES = {
         "its own account and sees nothing of the owner's.",
         {"owner": OK, "cross_account": OK, "cross_account_no_grant": OK,
          "anonymous": JSON_UNSIGNED, "no_policy_user": KMS_DENIED}),
+    "cloister-caller-own": Rule(
+        "Caller's own secrets and wallet",
+        "Secrets and wallet links (docs/secrets.md) belong to the calling principal: the "
+        "request cannot name another one. The caller's identity policies must allow "
+        "cloister:<Op> on arn:aws:cloister:REGION:ACCOUNT:secret/NAME or "
+        ".../wallet/PRINCIPALID; another account's admin acts on its own.",
+        {"owner": OK, "cross_account": OK, "cross_account_no_grant": OK,
+         "anonymous": JSON_UNSIGNED, "no_policy_user": KMS_DENIED}),
+    "cloister-secret-own": Rule(
+        "Caller's own secret",
+        "DescribeSecret looks the name up among the calling principal's own secrets: "
+        "another account's admin naming the owner's secret finds nothing "
+        "(ResourceNotFoundException); no operation returns a value.",
+        {"owner": OK, "cross_account": "ResourceNotFoundException",
+         "cross_account_no_grant": "ResourceNotFoundException",
+         "anonymous": JSON_UNSIGNED, "no_policy_user": KMS_DENIED}),
 }
 
 
@@ -618,6 +634,47 @@ def _fresh_app_proof(c):
     return arn, owner_proof(0x1234567 * 999, app_address(acct, name))
 
 
+def _fresh_app_secret(c):
+    """A fresh app of the owner's account with its app secret set; -> its ARN."""
+    arn = _fresh_app(c)
+    type(c)(c.w, "owner").cloister("PutAppSecret", {"App": arn, "Value": "v"})
+    return arn
+
+
+def _fresh_secret(c):
+    """A secret of the owner account's admin; -> its name."""
+    name = c.w.uniq("s")
+    type(c)(c.w, "owner").cloister("PutSecret", {"Name": name, "Value": "v"})
+    return name
+
+
+WALLET_KEY = 0x4242 * 21
+
+
+def _link_wallet(c):
+    """Links the test wallet to the cell's principal (docs/secrets.md), as that principal."""
+    from eth_sign import address, personal_sign
+    addr = address(WALLET_KEY)
+    try:
+        sig = personal_sign(WALLET_KEY, bytes.fromhex(
+            c.cloister("GetWalletChallenge", {"Address": addr})["Challenge"][2:]))
+    except Exception:  # a refused caller: LinkWallet's own answer is the outcome
+        if c.principal in ("owner", "cross_account", "cross_account_no_grant"):
+            raise
+        sig = "0x" + "00" * 65
+    return c.cloister("LinkWallet", {"Address": addr, "Signature": sig})
+
+
+def _prep_link(c):
+    """A wallet linked for the cell's principal, where it may link one."""
+    try:
+        return _link_wallet(c)
+    except Exception:
+        if c.principal in ("owner", "cross_account", "cross_account_no_grant"):
+            raise
+        return None
+
+
 def _not_listed_app(c, resp):
     assert all(a["Account"] == c.w.account_b for a in resp["Apps"]) or c.principal == "owner", \
         resp
@@ -672,6 +729,21 @@ CLOISTER_ROWS = [
         lambda c, r: c.cloister("DeleteApp", {"Name": r}), prep=_fresh_app),
     Row("cloister", "SetAppOwner", "cloister-app-same-account",
         lambda c, r: c.cloister("SetAppOwner", dict(r[1], Name=r[0])), prep=_fresh_app_proof),
+    Row("cloister", "PutAppSecret", "cloister-app-same-account",
+        lambda c, r: c.cloister("PutAppSecret", {"App": r, "Value": "v"}), prep=_fresh_app),
+    Row("cloister", "DescribeAppSecret", "cloister-app-same-account",
+        lambda c, r: c.cloister("DescribeAppSecret", {"App": r}), prep=_fresh_app_secret),
+    Row("cloister", "PutSecret", "cloister-caller-own",
+        lambda c, r: c.cloister("PutSecret", {"Name": c.w.uniq("s"), "Value": "v"})),
+    Row("cloister", "DescribeSecret", "cloister-secret-own",
+        lambda c, r: c.cloister("DescribeSecret", {"Name": r}), prep=_fresh_secret),
+    Row("cloister", "GetWalletChallenge", "cloister-caller-own",
+        lambda c, r: c.cloister("GetWalletChallenge", {"Address": "0x" + "ab" * 20})),
+    Row("cloister", "LinkWallet", "cloister-caller-own", lambda c, r: _link_wallet(c)),
+    Row("cloister", "GetWallet", "cloister-caller-own",
+        lambda c, r: c.cloister("GetWallet", {}), prep=_prep_link),
+    Row("cloister", "UnlinkWallet", "cloister-caller-own",
+        lambda c, r: c.cloister("UnlinkWallet", {})),
     Row("cloister", "RunApp", "cloister-app-same-account",
         lambda c, r: c.cloister("RunApp", {"Name": r}), prep=_fresh_app),
     Row("cloister", "GetTask", "cloister-task-same-account",
@@ -707,8 +779,12 @@ SMS_SECTION = [
     "a personal-sign by `{address}` of the SMS challenge of this name and value | 401 "
     "missing, bad or foreign signature; 409 already stored (write-once); 413 value over "
     "4096 bytes; 400 bad address or name |",
-    "| `HEAD /apps/{address}/secrets` | anyone | always 404: no app owner is recorded yet |",
-    "| `POST /apps/{address}/secrets` | nobody yet | 403 (app owners come with apps) |",
+    "| `HEAD /apps/{address}/secrets` | anyone (204 the app secret is stored / 404) | 400 "
+    "bad address |",
+    "| `POST /apps/{address}/secrets` | only with an `Authorization` that is a personal-sign "
+    "by the app's recorded owner address (`cloister app owner`) of the SMS challenge of "
+    "(app address, `1`, value) | 401 missing, bad or foreign signature; 404 no app with "
+    "that address or no recorded owner; 409 already stored; 413 value over 4096 bytes |",
     "| any other method or path | nobody | 405 / 404 |", ""]
 
 

@@ -2,7 +2,11 @@
  * round trip, write-once, bad names and sizes refused, values sealed at rest
  * (the raw meta-store document does not hold them), write-once under
  * concurrent pushes, and a store opened with
- * another key (or an item moved to another owner or name) cannot open them. */
+ * another key (or an item moved to another owner or name) cannot open them.
+ * Owners that are Cloister principals, the separate debug namespace (an item
+ * moved across modes does not open), items in the first layout stay readable,
+ * wallet links and the run engine's look-ups (secrets_for_run: own secret
+ * first, then the linked address's). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +14,7 @@
 #include <cmocka.h>
 
 #include "secrets/secrets.h"
+#include "crypto/crypto.h"
 #include "store/store.h"
 
 #include <pthread.h>
@@ -156,11 +161,163 @@ static void test_concurrent_write_once(void **s) {
     secrets_store_close(ss);
 }
 
+static const secrets_owner PRINCIPAL = {.account = "123456789012", .principal = "AIDAEXAMPLE"};
+
+static void test_principal_and_debug_namespaces(void **s) {
+    (void)s;
+    secrets_store *ss = NULL;
+    secrets_store_open(st, KEY, &ss);
+    secrets_addr a = addr(0x21);
+    secrets_owner byaddr = {.addr = &a};
+    char created[32] = "x";
+    cl_buf v = CL_BUF_INIT;
+    assert_int_equal(secrets_owner_put(ss, &PRINCIPAL, "k", false, slice_cstr("prod")), CL_OK);
+    assert_int_equal(secrets_owner_exists(ss, &PRINCIPAL, "k", true, NULL), CL_ERR_NOT_FOUND);
+    assert_int_equal(secrets_owner_get(ss, &PRINCIPAL, "k", true, &v), CL_ERR_NOT_FOUND);
+    assert_int_equal(secrets_owner_put(ss, &PRINCIPAL, "k", true, slice_cstr("dbg")), CL_OK);
+    assert_int_equal(secrets_owner_put(ss, &PRINCIPAL, "k", true, slice_cstr("2")), CL_ERR_EXISTS);
+    assert_int_equal(secrets_owner_put(ss, &PRINCIPAL, "k", false, slice_cstr("2")), CL_ERR_EXISTS);
+    assert_int_equal(secrets_owner_exists(ss, &PRINCIPAL, "k", false, created), CL_OK);
+    assert_int_equal(strlen(created), 20); /* 2026-01-01T00:00:00Z */
+    assert_int_equal(secrets_owner_get(ss, &PRINCIPAL, "k", false, &v), CL_OK);
+    assert_int_equal(v.len, 4);
+    assert_memory_equal(v.ptr, "prod", 4);
+    v.len = 0;
+    assert_int_equal(secrets_owner_get(ss, &PRINCIPAL, "k", true, &v), CL_OK);
+    assert_int_equal(v.len, 3);
+    assert_memory_equal(v.ptr, "dbg", 3);
+    v.len = 0;
+    /* another principal, the same name: another secret */
+    secrets_owner other = {.account = "123456789012", .principal = "AIDAOTHER"};
+    assert_int_equal(secrets_owner_exists(ss, &other, "k", false, NULL), CL_ERR_NOT_FOUND);
+    /* address owners have a debug namespace too; the SMS shorthand is production */
+    assert_int_equal(secrets_owner_put(ss, &byaddr, "1", true, slice_cstr("d")), CL_OK);
+    assert_int_equal(secrets_store_exists(ss, &a, "1"), CL_ERR_NOT_FOUND);
+    assert_int_equal(secrets_store_put(ss, &a, "1", slice_cstr("p")), CL_OK);
+    assert_int_equal(secrets_owner_exists(ss, &byaddr, "1", false, NULL), CL_OK);
+    /* bad owners */
+    secrets_owner bad = {.account = "12345", .principal = "AIDA"};
+    assert_int_equal(secrets_owner_put(ss, &bad, "k", false, slice_cstr("1")), CL_ERR_INVALID);
+    bad = (secrets_owner){.account = "123456789012", .principal = "AROA:session"};
+    assert_int_equal(secrets_owner_put(ss, &bad, "k", false, slice_cstr("1")), CL_ERR_INVALID);
+    /* a debug item moved into the production namespace (and back) does not open */
+    char *doc = NULL;
+    assert_int_equal(store_get(st, "secret_debug", "123456789012/AIDAEXAMPLE", "k", &doc), CL_OK);
+    assert_null(strstr(doc, "dbg"));
+    assert_int_equal(store_insert(st, "secret", "123456789012/AIDAEXAMPLE", "moved", doc), CL_OK);
+    assert_int_equal(secrets_owner_get(ss, &PRINCIPAL, "moved", false, &v), CL_ERR_CRYPTO);
+    free(doc);
+    assert_int_equal(
+        store_get(st, "sms_secret", "0x2121212121212121212121212121212121212121", "1", &doc),
+        CL_OK);
+    assert_int_equal(store_insert(st, "sms_secret_debug",
+                                  "0x2121212121212121212121212121212121212121", "m", doc),
+                     CL_OK);
+    assert_int_equal(secrets_owner_get(ss, &byaddr, "m", true, &v), CL_ERR_CRYPTO);
+    assert_int_equal(v.len, 0);
+    free(doc);
+    buf_free_secret(&v);
+    secrets_store_close(ss);
+}
+
+/* An item written by the first layout (AAD label v1 || owner || name, no
+ * Created) opens. */
+static void test_first_layout_readable(void **s) {
+    (void)s;
+    static const char label[] = "cloister/secrets/sms/v1";
+    secrets_addr a = addr(0x31);
+    uint8_t sealed[CRYPTO_GCM_IV_LEN + 5 + CRYPTO_GCM_TAG_LEN];
+    cl_buf aad = CL_BUF_INIT, b64 = CL_BUF_INIT;
+    buf_append(&aad, label, sizeof label);
+    buf_append(&aad, a.b, sizeof a.b);
+    buf_append_cstr(&aad, "old");
+    crypto_random(sealed, CRYPTO_GCM_IV_LEN);
+    assert_int_equal(crypto_gcm_seal(KEY, sealed, buf_slice(&aad), slice_cstr("hello"),
+                                     sealed + CRYPTO_GCM_IV_LEN),
+                     CL_OK);
+    base64_encode(&b64, slice_of(sealed, sizeof sealed));
+    char *doc = cl_sprintf("{\"Sealed\":\"%s\",\"Version\":1}", buf_cstr(&b64));
+    assert_int_equal(
+        store_insert(st, "sms_secret", "0x3131313131313131313131313131313131313131", "old", doc),
+        CL_OK);
+    secrets_store *ss = NULL;
+    secrets_store_open(st, KEY, &ss);
+    cl_buf v = CL_BUF_INIT;
+    char created[32] = "x";
+    assert_int_equal(secrets_owner_exists(ss, &(secrets_owner){.addr = &a}, "old", false, created),
+                     CL_OK);
+    assert_string_equal(created, "");
+    assert_int_equal(secrets_store_get(ss, &a, "old", &v), CL_OK);
+    assert_int_equal(v.len, 5);
+    assert_memory_equal(v.ptr, "hello", 5);
+    buf_free_secret(&v);
+    secrets_store_close(ss);
+    free(doc);
+    buf_free(&aad);
+    buf_free(&b64);
+}
+
+static void test_wallet_and_for_run(void **s) {
+    (void)s;
+    secrets_store *ss = NULL;
+    secrets_store_open(st, KEY, &ss);
+    const char *acct = "210987654321", *pid = "AROARUNNER";
+    secrets_addr w = addr(0xac), ab = addr(0xab), got, app = addr(0x41);
+    uint8_t ch[32];
+    char hex[65];
+    secrets_wallet_challenge("123456789012", "AIDAEXAMPLE", &ab, ch);
+    hex_encode_to(hex, ch, sizeof ch);
+    assert_string_equal(hex, "c15d45a5c876df06695bb09547cea4b8170c7d5c2d4c475fb3583985435e5aad");
+    cl_buf v = CL_BUF_INIT;
+    assert_int_equal(secrets_wallet_get(ss, acct, pid, &got), CL_ERR_NOT_FOUND);
+    assert_int_equal(secrets_for_run(ss, acct, pid, "x1", false, &v), CL_ERR_NOT_FOUND);
+    /* pushed through the SMS by w: visible once the principal links w */
+    assert_int_equal(secrets_store_put(ss, &w, "x1", slice_cstr("2")), CL_OK);
+    assert_int_equal(secrets_for_run(ss, acct, pid, "x1", false, &v), CL_ERR_NOT_FOUND);
+    assert_int_equal(secrets_wallet_link(ss, acct, pid, &w), CL_OK);
+    assert_int_equal(secrets_wallet_get(ss, acct, pid, &got), CL_OK);
+    assert_true(secrets_addr_eq(&got, &w));
+    assert_int_equal(secrets_for_run(ss, acct, pid, "x1", false, &v), CL_OK);
+    assert_int_equal(v.len, 1);
+    assert_memory_equal(v.ptr, "2", 1);
+    v.len = 0;
+    /* a debug run does not get the production secret */
+    assert_int_equal(secrets_for_run(ss, acct, pid, "x1", true, &v), CL_ERR_NOT_FOUND);
+    /* the principal's own secret comes first */
+    secrets_owner me = {.account = acct, .principal = pid};
+    assert_int_equal(secrets_owner_put(ss, &me, "x1", false, slice_cstr("own")), CL_OK);
+    assert_int_equal(secrets_for_run(ss, acct, pid, "x1", false, &v), CL_OK);
+    assert_int_equal(v.len, 3);
+    v.len = 0;
+    /* unlinked: only its own secrets */
+    assert_int_equal(secrets_store_put(ss, &w, "x2", slice_cstr("3")), CL_OK);
+    assert_int_equal(secrets_for_run(ss, acct, pid, "x2", false, &v), CL_OK);
+    v.len = 0;
+    assert_int_equal(secrets_wallet_unlink(ss, acct, pid), CL_OK);
+    assert_int_equal(secrets_wallet_unlink(ss, acct, pid), CL_OK);
+    assert_int_equal(secrets_for_run(ss, acct, pid, "x2", false, &v), CL_ERR_NOT_FOUND);
+    /* another principal of the same account does not see them */
+    assert_int_equal(secrets_for_run(ss, acct, "AIDASOMEONE", "x1", false, &v), CL_ERR_NOT_FOUND);
+    /* the app developer secret */
+    assert_int_equal(secrets_app_for_run(ss, &app, false, &v), CL_ERR_NOT_FOUND);
+    assert_int_equal(
+        secrets_owner_put(ss, &(secrets_owner){.addr = &app}, "1", true, slice_cstr("1;1;1;1")),
+        CL_OK);
+    assert_int_equal(secrets_app_for_run(ss, &app, false, &v), CL_ERR_NOT_FOUND);
+    assert_int_equal(secrets_app_for_run(ss, &app, true, &v), CL_OK);
+    assert_int_equal(v.len, 7);
+    buf_free_secret(&v);
+    secrets_store_close(ss);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_write_once),
         cmocka_unit_test(test_sealed_at_rest),
         cmocka_unit_test(test_concurrent_write_once),
+        cmocka_unit_test(test_principal_and_debug_namespaces),
+        cmocka_unit_test(test_first_layout_readable),
+        cmocka_unit_test(test_wallet_and_for_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
