@@ -110,8 +110,11 @@ cl_err cli_call_json(const char *endpoint, const cli_creds *c, const char *targe
     char hash[65];
     crypto_sha256_hex(slice_cstr(body), hash);
     sigv4_request r = {"POST", "/", "", &h, hash, false};
+    /* x-amz-content-sha256 lets the server verify the signature before it reads
+     * the body, so large bodies (app bundles, run inputs) are not held to the
+     * pre-authentication limit (serve --preauth-body-limit) */
     sigv4_sign(&r, &h, c->access_key, c->secret, c->session_token, c->region, "cloister",
-               time(NULL), false);
+               time(NULL), true);
     char *url = cl_sprintf("%s%s", endpoint, endpoint[strlen(endpoint) - 1] == '/' ? "" : "/");
     const char *ca = getenv("AWS_CA_BUNDLE");
     cl_err e = http_client_request("POST", url, &h, slice_cstr(body), ca, out);
