@@ -16,6 +16,7 @@
 #include "enclave/enclave.h"
 #include "secrets/secrets.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <openssl/evp.h>
@@ -93,6 +94,18 @@ static int chmod_dirs(const char *p, const struct stat *st, int flag, struct FTW
 static void rm_tree(const char *dir) {
     (void)nftw(dir, chmod_dirs, 16, FTW_PHYS); /* an app may leave a dir we cannot list */
     (void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void run_workdir_clear(const char *work_dir) {
+    DIR *d = opendir(work_dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        char *p = cl_sprintf("%s/%s", work_dir, e->d_name);
+        rm_tree(p);
+        free(p);
+    }
+    if (d) closedir(d);
 }
 
 typedef struct {

@@ -61,6 +61,8 @@ typedef struct {
     cl_buf out, err; /* the app's stdout / stderr (bounded) */
 } run_outcome;
 
+/* Removes what runs left in work_dir (a process killed mid-run leaves its dirs). */
+void run_workdir_clear(const char *work_dir);
 void run_job_free(run_job *j);
 void run_outcome_free(run_outcome *o);
 /* Runs the job to completion on this node. */

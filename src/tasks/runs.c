@@ -242,6 +242,7 @@ cl_err tasks_runs_start(tasks *t, const tasks_run_config *cfg) {
         return e;
     }
     (void)store_list(t->st, ACTIVE_KIND, "", NULL, NULL, 0, fail_leftover, t, NULL);
+    run_workdir_clear(r->work_dir);
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     r->threads = cl_calloc(r->cfg.workers, sizeof *r->threads);

@@ -118,3 +118,24 @@ def test_network_when_allowed_by_operator(make_server, tmp_path):
     rc, s, out, err = run(srv, owner, app2, "--arg", "network", "--arg", "127.0.0.1",
                           "--arg", str(srv.port))
     assert rc == 0 and probe_result(srv, owner, s["TaskId"], tmp_path)["connect"] != "connected"
+
+
+def test_killed_node_marks_its_runs_failed(make_server, tmp_path):
+    """kill -9 during a run: at the next start the task is failed (not left "running")
+    and the run's scratch directory is gone."""
+    srv = make_server("sandbox-kill")
+    owner = srv.admin_creds()
+    app = uniq("probe")
+    deploy(srv, owner, PROBE, app, "python3 /app/probe.py", {"timeout_seconds": 60})
+    p = ok(cl(srv, owner, "run", app, "--arg", "sleep", "--arg", "30"))
+    task = json.loads(p.stdout)["TaskId"]
+    for _ in range(100):
+        if json.loads(ok(cl(srv, owner, "task", "show", task)).stdout)["State"] == "running":
+            break
+        time.sleep(0.05)
+    assert (srv.data_dir / "runs" / task).is_dir()
+    srv.kill()
+    srv.start()
+    doc = json.loads(ok(cl(srv, owner, "task", "show", task)).stdout)
+    assert doc["State"] == "failed" and "restarted" in doc["Error"], doc
+    assert not (srv.data_dir / "runs" / task).exists()
