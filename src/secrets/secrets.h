@@ -122,6 +122,9 @@ cl_err secrets_owner_exists(secrets_store *s, const secrets_owner *o, const char
 cl_err secrets_owner_get(secrets_store *s, const secrets_owner *o, const char *name, bool debug,
                          cl_buf *out);
 
+/* Removes a secret (DeleteApp removes the app's); CL_OK whether or not it existed. */
+cl_err secrets_owner_delete(secrets_store *s, const secrets_owner *o, const char *name, bool debug);
+
 /* The iExec requester secrets: production secrets of an address owner
  * (what the SMS stores); shorthands of the secrets_owner_* calls. */
 cl_err secrets_store_put(secrets_store *s, const secrets_addr *owner, const char *name,

@@ -216,6 +216,17 @@ cl_err secrets_owner_get(secrets_store *s, const secrets_owner *o, const char *n
     return e;
 }
 
+cl_err secrets_owner_delete(secrets_store *s, const secrets_owner *o, const char *name,
+                            bool debug) {
+    if (!name_ok(name)) return CL_ERR_INVALID;
+    const char *kind;
+    char *scope = NULL;
+    if (!locate(o, debug, &kind, &scope)) return CL_ERR_INVALID;
+    cl_err e = store_delete(s->st, kind, scope, name);
+    free(scope);
+    return e == CL_ERR_NOT_FOUND ? CL_OK : e;
+}
+
 cl_err secrets_store_put(secrets_store *s, const secrets_addr *owner, const char *name,
                          cl_slice value) {
     return secrets_owner_put(s, &(secrets_owner){.addr = owner}, name, false, value);

@@ -315,6 +315,17 @@ static json_t *app_op_list(app_call *a) {
     return json_pack("{s:o}", "Apps", apps);
 }
 
+/* A deleted app leaves no index item and no app secret behind: a new app of the
+ * same name (same address) starts without them. */
+static void delete_by_address(app_call *a, const char *addr) {
+    store_delete(a->t->st, ADDR_KIND, "", addr);
+    secrets_addr sa;
+    if (!a->t->secrets || secrets_addr_parse(slice_cstr(addr), &sa) != CL_OK) return;
+    for (int debug = 0; debug < 2; debug++)
+        if (secrets_owner_delete(a->t->secrets, &(secrets_owner){.addr = &sa}, "1", debug) != CL_OK)
+            log_warn("apps: cannot delete the app secret of %s", a->arn);
+}
+
 static json_t *app_op_delete(app_call *a) {
     json_t *doc = tasks_load_app(a);
     if (!doc) return NULL;
@@ -329,7 +340,7 @@ static json_t *app_op_delete(app_call *a) {
         aws_fault_set(a->f, 500, "InternalFailure", "cannot delete the app");
     } else {
         if (blob && blob_id_valid(blob)) blob_delete(a->t->blobs, blob);
-        if (addr) store_delete(a->t->st, ADDR_KIND, "", addr);
+        if (addr) delete_by_address(a, addr);
         out = json_object();
         log_info("apps: %s deleted %s", a->c->arn, a->arn);
     }

@@ -208,6 +208,15 @@ def test_app_secret(world):
     assert st == 404 and ans["__type"].endswith("ResourceNotFoundException"), ans
     st, ans = signed_call(srv, admin, "PutAppSecret", {"Name": name, "Value": "1"})
     assert st == 400 and "App is required" in ans["message"], ans
+    # a deleted app takes its secrets along: a new app of that name starts without one
+    st, _ = signed_call(srv, admin, "DeleteApp", {"Name": name})
+    assert st == 200
+    st, app2 = signed_call(srv, admin, "CreateApp",
+                           {"Name": name, "Entrypoint": "/app/run", "Bundle": EMPTY_BUNDLE})
+    assert st == 200 and app2["Address"] == app["Address"], app2
+    for debug in (False, True):
+        st, ans = signed_call(srv, admin, "DescribeAppSecret", {"App": name, "Debug": debug})
+        assert st == 404, ans
 
 
 def test_values_never_logged_nor_in_clear(world):

@@ -306,6 +306,11 @@ static void test_wallet_and_for_run(void **s) {
     assert_int_equal(secrets_app_for_run(ss, &app, false, &v), CL_ERR_NOT_FOUND);
     assert_int_equal(secrets_app_for_run(ss, &app, true, &v), CL_OK);
     assert_int_equal(v.len, 7);
+    v.len = 0;
+    secrets_owner appo = {.addr = &app};
+    assert_int_equal(secrets_owner_delete(ss, &appo, "1", true), CL_OK);
+    assert_int_equal(secrets_owner_delete(ss, &appo, "1", true), CL_OK);
+    assert_int_equal(secrets_app_for_run(ss, &app, true, &v), CL_ERR_NOT_FOUND);
     buf_free_secret(&v);
     secrets_store_close(ss);
 }
