@@ -52,6 +52,9 @@ typedef struct {
 } aws_fault;
 void aws_fault_set(aws_fault *f, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The answer of a JSON 1.1 operation: 200 with out (compact; consumed), or,
+ * when out is NULL, the JSON error of f (500 InternalFailure if f has no code). */
+void aws_json_answer(http_response *resp, const http_request *req, json_t *out, aws_fault *f);
 
 /* ---- JSON 1.1 request bodies (json_in.c) ----
  * Strict RFC 8259 into a jansson value (any type at top level), accepting what

@@ -66,3 +66,17 @@ void aws_fault_set(aws_fault *f, int status, const char *code, const char *fmt, 
     vsnprintf(f->message, sizeof f->message, fmt, ap);
     va_end(ap);
 }
+
+void aws_json_answer(http_response *resp, const http_request *req, json_t *out, aws_fault *f) {
+    if (!out) {
+        if (!f->code) aws_fault_set(f, 500, "InternalFailure", "internal error");
+        aws_error(resp, AWS_SHAPE_JSON, NULL, f->status, f->code, f->message, req->request_id);
+        return;
+    }
+    char *s = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    buf_append_cstr(&resp->body, s ? s : "{}");
+    if (s) cl_free_secret(s);
+    resp->status = 200;
+    http_set_header(resp, "Content-Type", "application/x-amz-json-1.1");
+}

@@ -273,15 +273,5 @@ void secrets_api_handle(secrets_store *s, iam *m, const iam_caller *c, http_requ
     json_decref(in);
     if (req->body.ptr) cl_cleanse(req->body.ptr, req->body.cap);
     free(a.principal);
-    if (!out) {
-        if (!f.code) aws_fault_set(&f, 500, "InternalFailure", "internal error");
-        aws_error(resp, AWS_SHAPE_JSON, NULL, f.status, f.code, f.message, req->request_id);
-        return;
-    }
-    char *txt = json_dumps(out, JSON_COMPACT);
-    buf_append_cstr(&resp->body, txt);
-    free(txt);
-    json_decref(out);
-    resp->status = 200;
-    http_set_header(resp, "Content-Type", "application/x-amz-json-1.1");
+    aws_json_answer(resp, req, out, &f);
 }

@@ -555,15 +555,5 @@ void tasks_api_handle(tasks *t, const iam_caller *c, http_request *req, http_res
     json_decref(in);
     if (req->body.ptr && secret) cl_cleanse(req->body.ptr, req->body.cap);
     free(a.arn);
-    if (!out) {
-        if (!f.code) aws_fault_set(&f, 500, "InternalFailure", "internal error");
-        aws_error(resp, AWS_SHAPE_JSON, NULL, f.status, f.code, f.message, req->request_id);
-        return;
-    }
-    char *s = json_dumps(out, JSON_COMPACT);
-    buf_append_cstr(&resp->body, s);
-    free(s);
-    json_decref(out);
-    resp->status = 200;
-    http_set_header(resp, "Content-Type", "application/x-amz-json-1.1");
+    aws_json_answer(resp, req, out, &f);
 }
