@@ -1,9 +1,14 @@
 /* init_main.c — cloister-init: the first program in a run's sandbox, bound
  * read-only at /.cloister/init (src/tasks/run_init.c does the work). A binary
  * of its own so that it links only libcrypto, jansson and libcbor and starts
- * fast; its SHA-384 is the run's PCR1 (docs/attestation.md). */
+ * fast; its SHA-384 is the run's PCR1 (docs/attestation.md). Inside a run,
+ * `/.cloister/init attest ...` asks for an attestation document over the
+ * app's own key (run_attest.c). */
 #include "tasks/tasks.h"
 
-int main(void) {
+#include <string.h>
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "attest") == 0) return tasks_attest_tool(argc, argv);
     return tasks_init_main();
 }

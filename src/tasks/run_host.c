@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -254,10 +255,11 @@ typedef struct {
     const run_job *job;
     const uint8_t *runtime_pcr;
     int fd;
-    json_t *env;   /* the sealed payload's plaintext; wiped by the thread */
-    char *receipt; /* from the init */
-    char *failed;  /* the init's reason */
-    bool started;  /* the init asked for its document */
+    json_t *env;       /* the sealed payload's plaintext; wiped by the thread */
+    char *receipt;     /* from the init */
+    char *failed;      /* the init's reason */
+    bool started;      /* the init asked for its document */
+    unsigned attested; /* documents signed for the app */
 } ctl_ctx;
 
 static void sha384(cl_slice s, uint8_t out[48]) {
@@ -265,7 +267,10 @@ static void sha384(cl_slice s, uint8_t out[48]) {
     EVP_Digest(s.ptr, s.len, out, &n, EVP_sha384(), NULL);
 }
 
-static cl_err sign_doc(ctl_ctx *c, cl_slice spki, cl_buf *doc) {
+/* A document of this run (PCR0 = app measurement, PCR1 = runtime, PCR3 =
+ * SHA-384 of the requester's ARN, module_id = task id) over spki. An empty
+ * nonce gets 16 random bytes. */
+static cl_err sign_doc(ctl_ctx *c, cl_slice spki, cl_slice user_data, cl_slice nonce, cl_buf *doc) {
     attest_doc d = {0};
     snprintf(d.module_id, sizeof d.module_id, "%s", c->job->task_id);
     cl_buf m = CL_BUF_INIT;
@@ -279,12 +284,63 @@ static cl_err sign_doc(ctl_ctx *c, cl_slice spki, cl_buf *doc) {
     sha384(slice_cstr(c->job->requester_arn), d.pcrs[3]);
     d.pcr_present = 1u << 0 | 1u << 1 | 1u << 3;
     buf_append_slice(&d.public_key, spki);
-    uint8_t nonce[16];
-    crypto_random(nonce, sizeof nonce);
-    buf_append(&d.nonce, nonce, sizeof nonce);
+    buf_append_slice(&d.user_data, user_data);
+    if (nonce.len) {
+        buf_append_slice(&d.nonce, nonce);
+    } else {
+        uint8_t r[16];
+        crypto_random(r, sizeof r);
+        buf_append(&d.nonce, r, sizeof r);
+    }
     cl_err e = attest_sign(c->cfg->attest, &d, doc);
     attest_doc_free(&d);
     return e;
+}
+
+/* The app's key: RSA 2048..4096 (what KMS Recipient takes) or EC P-256/P-384. */
+static bool app_key_ok(cl_slice spki) {
+    const unsigned char *p = (const unsigned char *)spki.ptr;
+    EVP_PKEY *k = spki.len <= RUN_ATTEST_FIELD_MAX ? d2i_PUBKEY(NULL, &p, (long)spki.len) : NULL;
+    bool ok = k && p == (const unsigned char *)spki.ptr + spki.len;
+    if (ok && EVP_PKEY_is_a(k, "RSA"))
+        ok = EVP_PKEY_get_bits(k) >= 2048 && EVP_PKEY_get_bits(k) <= 4096;
+    else if (ok)
+        ok = EVP_PKEY_is_a(k, "EC") && (EVP_PKEY_get_bits(k) == 256 || EVP_PKEY_get_bits(k) == 384);
+    EVP_PKEY_free(k);
+    return ok;
+}
+
+static bool b64_member(const json_t *j, const char *k, cl_buf *out) {
+    const char *s = json_string_value(json_object_get(j, k));
+    if (!s) return !json_object_get(j, k); /* absent is fine, another type is not */
+    return base64_decode(out, slice_cstr(s)) == CL_OK && out->len <= RUN_ATTEST_FIELD_MAX;
+}
+
+/* An attestation request of the app, forwarded by the init. */
+static json_t *answer_attest(ctl_ctx *c, const json_t *req) {
+    cl_buf spki = CL_BUF_INIT, ud = CL_BUF_INIT, nonce = CL_BUF_INIT, doc = CL_BUF_INIT;
+    json_t *ans = NULL;
+    if (++c->attested > RUN_ATTEST_MAX)
+        ans = json_pack("{s:s}", "error", "at most 16 attestation documents per run");
+    else if (!b64_member(req, "public_key", &spki) || !spki.len || !app_key_ok(buf_slice(&spki)))
+        ans = json_pack("{s:s}", "error",
+                        "public_key must be a DER SubjectPublicKeyInfo: RSA 2048..4096 bits "
+                        "(KMS Recipient) or EC P-256/P-384, base64");
+    else if (!b64_member(req, "user_data", &ud) || !b64_member(req, "nonce", &nonce))
+        ans = json_pack("{s:s}", "error", "user_data and nonce: base64, at most 1024 bytes each");
+    else if (sign_doc(c, buf_slice(&spki), buf_slice(&ud), buf_slice(&nonce), &doc) != CL_OK)
+        ans = json_pack("{s:s}", "error", "the node could not sign the document");
+    else {
+        cl_buf b64 = CL_BUF_INIT;
+        base64_encode(&b64, buf_slice(&doc));
+        ans = json_pack("{s:s}", "document", buf_cstr(&b64));
+        buf_free(&b64);
+    }
+    buf_free(&spki);
+    buf_free(&ud);
+    buf_free(&nonce);
+    buf_free(&doc);
+    return ans;
 }
 
 static cl_err send_env(ctl_ctx *c, json_t *hello) {
@@ -292,7 +348,7 @@ static cl_err send_env(ctl_ctx *c, json_t *hello) {
     cl_buf b1 = CL_BUF_INIT, b2 = CL_BUF_INIT;
     const char *pk = json_string_value(json_object_get(hello, "public_key"));
     cl_err e = pk ? base64_decode(&spki, slice_cstr(pk)) : CL_ERR_INVALID;
-    if (e == CL_OK) e = sign_doc(c, buf_slice(&spki), &doc);
+    if (e == CL_OK) e = sign_doc(c, buf_slice(&spki), slice_cstr(""), slice_cstr(""), &doc);
     char *plain = e == CL_OK ? json_dumps(c->env, JSON_COMPACT) : NULL;
     buf_append_cstr(&aad, RUN_ENV_AAD);
     if (e == CL_OK)
@@ -326,11 +382,22 @@ static void *ctl_main(void *arg) {
     }
     json_decref(m);
     m = NULL;
-    if (c->started && !c->failed && run_frame_read_json(c->fd, -1, &m) == CL_OK) {
+    while (c->started && !c->failed && run_frame_read_json(c->fd, -1, &m) == CL_OK) {
+        json_t *req = json_object_get(m, "attest");
+        if (json_is_object(req)) { /* the app asks for a document over its key */
+            json_t *ans = answer_attest(c, req);
+            cl_err e = run_frame_write_json(c->fd, ans);
+            json_decref(ans);
+            json_decref(m);
+            m = NULL;
+            if (e == CL_OK) continue;
+            break;
+        }
         if (json_is_string(json_object_get(m, "receipt")))
             c->receipt = cl_strdup(jstr(m, "receipt"));
         else if (json_is_string(json_object_get(m, "failed")))
             c->failed = cl_strdup(jstr(m, "failed"));
+        break;
     }
     json_decref(m);
     return NULL;

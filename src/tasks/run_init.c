@@ -10,6 +10,8 @@
  *      wiped from this process's memory as soon as they are not needed, and
  *      this process is not dumpable, so the app cannot read them through
  *      /proc/PID/mem);
+ *   3b. while the app runs, serves its requests for attestation documents over
+ *      its own keys (run_attest.c), so it can use KMS Recipient like a Nitro app;
  *   4. when the app has exited, checks /iexec_out/computed.json, computes the
  *      result digest and the input digests, and sends the receipt signed with
  *      the ephemeral key (receipt.c). Its exit status is the app's. */
@@ -24,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,9 +125,11 @@ static void json_wipe(json_t *j) {
     }
 }
 
-/* Child: the app. execvpe searches PATH of the app's environment. */
-static void exec_app(int fd, char **argv, char **envp) {
+/* Child: the app. execvpe searches PATH of the app's environment. Its end of
+ * the attestation socket (app_fd) is the one descriptor it inherits. */
+static void exec_app(int fd, int app_fd, char **argv, char **envp) {
     close(fd);
+    if (app_fd > 2 && fcntl(app_fd, F_SETFD, 0) != 0) _exit(126);
     const char *path = NULL;
     for (char **e = envp; *e; e++)
         if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
@@ -193,20 +199,31 @@ int tasks_init_main(void) {
         buf_free(&doc);
         return init_fail(fd, why, 1);
     }
+    int sv[2] = {-1, -1};
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) sv[0] = sv[1] = -1;
+    json_t *envj = json_object_get(env, "env");
+    if (sv[1] > 2) {
+        char *v = cl_sprintf("CLOISTER_ATTESTATION_FD=%d", sv[1]);
+        json_array_append_new(envj, json_string(v));
+        free(v);
+    }
     char **argv = str_array(json_object_get(env, "argv"));
-    char **envp = str_array(json_object_get(env, "env"));
-    json_wipe(json_object_get(env, "env"));
+    char **envp = str_array(envj);
+    json_wipe(envj);
     int code = 1;
     pid_t pid = argv[0] ? fork() : -1;
-    if (pid == 0) exec_app(fd, argv, envp);
+    if (pid == 0) exec_app(fd, sv[1], argv, envp);
     str_array_free(argv);
     str_array_free(envp);
+    if (sv[1] >= 0) close(sv[1]);
     if (pid < 0) {
+        if (sv[0] >= 0) close(sv[0]);
         code = init_fail(fd, "cannot start the app", 1);
     } else {
-        int st = 0;
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-        }
+        int st = sv[0] >= 0 ? run_attest_serve(fd, sv[0], pid) : 0;
+        if (sv[0] < 0)
+            while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+            }
         code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         int rc = report(fd, key, &doc, env, code);
         if (code == 0) code = rc;

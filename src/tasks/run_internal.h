@@ -10,6 +10,9 @@
  *      env (sealed to the public key, AAD "cloister-run-env-v1" || task id):
  *        {"task", "argv": [...], "env": ["NAME=value", ...], "app": {...},
  *         "inputs": ["0x…", ...]}
+ *   while the app runs, any number (at most RUN_ATTEST_MAX) of
+ *      init -> host  {"attest": {"public_key", "user_data"?, "nonce"?}} (base64)
+ *      host -> init  {"document": base64} or {"error": message}
  *   3. init -> host  {"receipt": text} after the app exited and its result was
  *                    checked, or {"failed": message, "exit_code": n} */
 #ifndef CLOISTER_TASKS_RUN_INTERNAL_H
@@ -18,10 +21,20 @@
 #include "tasks/tasks.h"
 
 #include <jansson.h>
+#include <sys/types.h>
 
 #define RUN_FRAME_MAX (1u << 20)
 #define RUN_ENV_AAD "cloister-run-env-v1"
 #define RUN_INIT_PATH "/.cloister/init"
+#define RUN_ATTEST_MAX 16u         /* attestation documents an app may ask for per run */
+#define RUN_ATTEST_FIELD_MAX 1024u /* bytes of public_key, user_data, nonce (Nitro: 1024/512/512)  \
+                                    */
+
+/* run_attest.c: the init serves the app's attestation requests (over app_fd)
+ * until the app (pid) exits, forwarding each to the node over ctl_fd; returns
+ * the app's wait status. run_attest_tool: `/.cloister/init attest ...`. */
+int run_attest_serve(int ctl_fd, int app_fd, pid_t pid);
+int run_attest_tool(int argc, char **argv);
 
 cl_err run_frame_write_json(int fd, const json_t *j);
 /* Reads one frame (waiting at most timeout_ms; < 0 = forever) and parses it.

@@ -182,5 +182,9 @@ void tasks_runs_stop(tasks *t);
  * environment, runs the app as its child, checks computed.json, computes the
  * result digest and signs the receipt. Returns the process exit status. */
 int tasks_init_main(void);
+/* `/.cloister/init attest --public-key FILE [--user-data-hex H] [--nonce-hex H]
+ * --out FILE`, run by an app inside a run: an attestation document of the run
+ * over the app's key (docs/runs.md "KMS from inside a run"). */
+int tasks_attest_tool(int argc, char **argv);
 
 #endif
