@@ -30,6 +30,8 @@ static aws_shape shape_of(const char *service, const http_request *req, const ch
     if (service && (strcmp(service, "kms") == 0 || strcmp(service, "cloister") == 0))
         return AWS_SHAPE_JSON;
     if (!service && is_form(req)) return AWS_SHAPE_QUERY;
+    /* before the service is known (a body refused unread): the JSON protocols */
+    if (!service && kvlist_get_ci(&req->headers, "X-Amz-Target")) return AWS_SHAPE_JSON;
     return AWS_SHAPE_S3;
 }
 
@@ -260,7 +262,9 @@ void frontdoor_handle(void *ctx, http_request *req, http_response *resp) {
     if (req->body_too_large) {
         req->service = "none";
         aws_fault_set(&f, 413, "EntityTooLarge",
-                      "Your request body is larger than this server accepts.");
+                      "Your request body is larger than this server accepts. A body over the "
+                      "pre-authentication limit (serve --preauth-body-limit, default 1 MiB) "
+                      "is accepted when the request signs its x-amz-content-sha256 header.");
         fail(resp, req, NULL, &f);
         return;
     }

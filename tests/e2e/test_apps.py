@@ -200,3 +200,39 @@ def test_refused_inputs(world, tmp_path):
     assert st == 400 and ans["__type"].endswith("ValidationException"), ans
     st, ans = signed_call(srv, owner, "CreateApp", body)
     assert st == 200 and re.fullmatch(r"[0-9a-f]{96}", ans["Measurement"]), ans
+
+
+def test_large_unsigned_body_hash_gets_a_json_413(world):
+    """A JSON-protocol body over the pre-authentication limit (1 MiB) whose signature does
+    not cover x-amz-content-sha256 is refused before it is read; the answer is a JSON
+    error that says how to send it (the cloister CLI signs the header, so it deploys large
+    bundles: test_runs.py::test_static_c_app)."""
+    import socket
+    srv, owner, _, _ = world
+    big = base64.b64encode(b"\0" * (1100 * 1024)).decode()
+    data = json.dumps({"Name": uniq("big"), "Entrypoint": "/app/run", "Bundle": big}).encode()
+    req = AWSRequest(method="POST", url=srv.endpoint + "/", data=data,
+                     headers={"X-Amz-Target": "Cloister.CreateApp",
+                              "Content-Type": "application/x-amz-json-1.1"})
+    SigV4Auth(Credentials(owner["AccessKeyId"], owner["SecretAccessKey"]), "cloister",
+              REGION).add_auth(req)
+    head = "POST / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: %d\r\n" % (
+        srv.port, len(data))
+    head += "".join(f"{k}: {v}\r\n" for k, v in req.headers.items() if k.lower() != "host")
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    s.sendall((head + "\r\n").encode())
+    try:
+        s.sendall(data)  # the server may answer and close before reading it
+    except OSError:
+        pass
+    resp = b""
+    try:
+        while chunk := s.recv(65536):
+            resp += chunk
+    except OSError:
+        pass
+    s.close()
+    status = int(resp.split(b" ", 2)[1])
+    body = json.loads(resp.partition(b"\r\n\r\n")[2])
+    assert status == 413 and body["__type"] == "EntityTooLarge", resp[:400]
+    assert "x-amz-content-sha256" in body["message"], body

@@ -167,9 +167,16 @@ def replace_cred(new):
 
 
 def amz_date_shift(seconds):
+    """X-Amz-Date moved by seconds, on the credential scope's day (near midnight UTC the
+    shift goes the other way, so the request is skewed rather than off its scope date)."""
     def build(ctx):
         m, t, h, b = ctx.signed()
-        ts = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() + seconds))
+        now = time.time()
+        if time.gmtime(now + seconds).tm_yday != time.gmtime(now).tm_yday:
+            seconds_ = -seconds
+        else:
+            seconds_ = seconds
+        ts = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now + seconds_))
         return serialise(m, t, with_header(h, "X-Amz-Date", ts), b)
     return build
 
