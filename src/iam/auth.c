@@ -337,3 +337,7 @@ iam_auth_result iam_authenticate(iam *m, const http_request *req, const char *pa
     sigv4_auth_free(&a);
     return r;
 }
+
+const char *iam_caller_region(const iam_caller *c) {
+    return c->region && c->region[0] ? c->region : "us-east-1";
+}

@@ -94,6 +94,9 @@ typedef struct {
 } iam_caller;
 
 void iam_caller_free(iam_caller *c);
+/* The region of the caller's credential scope, "us-east-1" when it has none
+ * (for the ARNs of regional resources it names). */
+const char *iam_caller_region(const iam_caller *c);
 
 typedef enum {
     IAM_AUTH_OK,

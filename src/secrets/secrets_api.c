@@ -64,10 +64,6 @@ bool secrets_api_owns(const char *target) {
     return false;
 }
 
-static const char *region_of(const iam_caller *c) {
-    return c->region && c->region[0] ? c->region : "us-east-1";
-}
-
 static const char *str_in(sec_call *a, const char *key) {
     return json_string_value(json_object_get(a->in, key));
 }
@@ -239,9 +235,9 @@ static json_t *dispatch(sec_call *a, const char *target) {
         a->req->op = OPS[i].name;
         const char *name = NULL;
         if (OPS[i].names_secret && (!read_name(a, &name) || !read_debug(a))) return NULL;
-        char *res = name ? cl_sprintf("arn:aws:cloister:%s:%s:secret/%s", region_of(a->c),
+        char *res = name ? cl_sprintf("arn:aws:cloister:%s:%s:secret/%s", iam_caller_region(a->c),
                                       a->c->account, name)
-                         : cl_sprintf("arn:aws:cloister:%s:%s:wallet/%s", region_of(a->c),
+                         : cl_sprintf("arn:aws:cloister:%s:%s:wallet/%s", iam_caller_region(a->c),
                                       a->c->account, a->principal);
         bool ok = authorize(a, OPS[i].name, res);
         free(res);

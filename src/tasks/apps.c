@@ -85,10 +85,6 @@ bool tasks_api_owns(const char *target) {
     return false;
 }
 
-static const char *region_of(const iam_caller *c) {
-    return c->region && c->region[0] ? c->region : "us-east-1";
-}
-
 /* Name: an app name (the caller's account) or an app ARN
  * arn:aws:cloister:REGION:ACCOUNT:app/NAME (any account; authorization decides). */
 static bool parse_app_ref(app_call *a) {
@@ -136,7 +132,7 @@ static bool parse_task_ref(app_call *a) {
 static bool authorize(app_call *a, const char *op) {
     char *action = cl_sprintf("cloister:%s", op);
     char *res = a->arn ? cl_strdup(a->arn)
-                       : cl_sprintf("arn:aws:cloister:%s:%s:app/*", region_of(a->c),
+                       : cl_sprintf("arn:aws:cloister:%s:%s:app/*", iam_caller_region(a->c),
                                     a->c->account ? a->c->account : "");
     iam_authz z = {.action = action, .resource = res, .resource_account = a->account};
     policy_decision d = iam_authorize(a->t->m, a->c, a->req, &z, a->f);
@@ -522,12 +518,12 @@ static json_t *dispatch(app_call *a, const char *target) {
         a->ref_key = OPS[i].ref_key ? OPS[i].ref_key : "Name";
         if (OPS[i].ref == REF_APP) {
             if (!parse_app_ref(a)) return NULL;
-            a->arn =
-                cl_sprintf("arn:aws:cloister:%s:%s:app/%s", region_of(a->c), a->account, a->name);
+            a->arn = cl_sprintf("arn:aws:cloister:%s:%s:app/%s", iam_caller_region(a->c),
+                                a->account, a->name);
         } else if (OPS[i].ref == REF_TASK) {
             if (!parse_task_ref(a)) return NULL;
-            a->arn =
-                cl_sprintf("arn:aws:cloister:%s:%s:task/%s", region_of(a->c), a->account, a->name);
+            a->arn = cl_sprintf("arn:aws:cloister:%s:%s:task/%s", iam_caller_region(a->c),
+                                a->account, a->name);
         } else {
             snprintf(a->account, sizeof a->account, "%s", a->c->account ? a->c->account : "");
         }

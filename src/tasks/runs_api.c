@@ -142,8 +142,7 @@ json_t *runs_op_run(app_call *a) {
     j.requester_arn = cl_strdup(a->c->arn ? a->c->arn : "");
     j.account = cl_strdup(a->account);
     j.principal_id = secrets_principal_id(a->c);
-    char *arn = cl_sprintf("arn:aws:cloister:%s:%s:task/%s",
-                           a->c->region && a->c->region[0] ? a->c->region : "us-east-1", a->account,
+    char *arn = cl_sprintf("arn:aws:cloister:%s:%s:task/%s", iam_caller_region(a->c), a->account,
                            j.task_id);
     doc = task_doc(a, &j, arn);
     char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
