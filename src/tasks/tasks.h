@@ -187,4 +187,68 @@ int tasks_init_main(void);
  * over the app's key (docs/runs.md "KMS from inside a run"). */
 int tasks_attest_tool(int argc, char **argv);
 
+
+/* ---- workers (worker.c): the loop every worker runs, in `cloister serve`
+ * (local workers, worker_local.c) or in `cloister worker` (remote: the ops
+ * are calls to the node's Cloister.*Task* operations, docs/tasks.md) ----
+ * A worker leases one task at a time, fetches its bundle and inputs, runs it
+ * with run_execute in the sandbox, heartbeats while it runs, and reports the
+ * outcome. The task spec a lease returns (JSON object, docs/tasks.md):
+ *   {"TaskId", "LeaseId", "LeaseExpires" (unix s), "Attempt", "Account",
+ *    "Requester" (ARN), "App": {"Arn", "Name", "Address", "Measurement",
+ *    "Entrypoint", "Manifest"}, "Args": [..], "Inputs": [{"Url", "Name"}],
+ *    "Event": {AWS S3 event: {"Records": [..]}} (triggered tasks), "Debug",
+ *    "Secrets": {"1": "x1"} (local workers only), "AttestationRoot": base64
+ *    DER of the node's attestation root certificate} */
+typedef struct {
+    bool ok;
+    const char *error; /* !ok: why (one line) */
+    int exit_code;     /* -1: the app never exited normally */
+    const char *receipt;
+    cl_slice output;   /* the canonical tar of /iexec_out */
+    cl_slice out, err; /* the app's stdout / stderr (bounded) */
+} tasks_worker_result;
+
+typedef struct {
+    void *ctx;
+    /* The next task this worker may run, waiting at most wait_ms: *task = NULL
+     * when none (CL_OK). Errors: the node cannot be reached or refused (msg). */
+    cl_err (*lease)(void *ctx, int wait_ms, json_t **task, char *msg, size_t msglen);
+    /* Extends the lease and records state ("running", "uploading"). *cancelled
+     * is set when the task was cancelled. CL_ERR_DENIED: the lease is lost
+     * (expired and leased again): stop working on it. */
+    cl_err (*heartbeat)(void *ctx, const json_t *task, const char *state, bool *cancelled);
+    /* The app's bundle bytes (at most TASKS_BUNDLE_MAX). */
+    cl_err (*bundle)(void *ctx, const json_t *task, cl_buf *out, char *msg, size_t msglen);
+    /* One input: s3://BUCKET/KEY, https:// or http:// (a presigned URL or a
+     * path-style endpoint URL), with the worker's own credentials; at most max
+     * bytes. msg: what went wrong, with the S3 error code (e.g. "AccessDenied:
+     * ...") when S3 refused. */
+    cl_err (*fetch)(void *ctx, const json_t *task, const char *url, size_t max, cl_buf *out,
+                    char *msg, size_t msglen);
+    /* An attestation document of the run over spki (the node signs it: PCR0 =
+     * the app's measurement, module_id = the task id). */
+    cl_err (*attest)(void *ctx, const json_t *task, cl_slice spki, cl_slice user_data,
+                     cl_slice nonce, cl_buf *doc);
+    /* Reports the outcome (idempotent for one lease). CL_ERR_DENIED: the lease
+     * was lost, the outcome is discarded. */
+    cl_err (*finish)(void *ctx, const json_t *task, const tasks_worker_result *r, char *msg,
+                     size_t msglen);
+} tasks_worker_ops;
+
+typedef struct {
+    const char *init_path;   /* the cloister-init binary */
+    const char *work_dir;    /* per-run scratch directories (cleared at start) */
+    bool allow_network;      /* what `--allow-app-network` says on this host */
+    struct secrets_store *secrets; /* local workers only; NULL: tasks get no secrets */
+    unsigned heartbeat_s;    /* seconds between heartbeats (default 5) */
+    const char *name;        /* for logs ("local-1", "worker 0x…") */
+} tasks_worker_config;
+
+/* Runs tasks until *stop becomes true (checked between leases and at each
+ * heartbeat). Returns CL_OK when stopped, an error if the worker cannot run
+ * at all (init binary missing, work dir not writable: msg says which). */
+cl_err tasks_worker_loop(const tasks_worker_config *cfg, const tasks_worker_ops *ops,
+                         volatile int *stop, char *msg, size_t msglen);
+
 #endif
