@@ -4,6 +4,7 @@
 #ifndef CLOISTER_CLI_H
 #define CLOISTER_CLI_H
 
+#include <jansson.h>
 #include "http/http.h"
 #include "attest/attest.h"
 #include "iam/iam.h"
@@ -74,5 +75,13 @@ cl_err cli_s3_get(const char *endpoint, const cli_creds *c, const char *bucket, 
 /* `cloister run APP ...` and `cloister task show|logs|result ID` (run_cmd.c). */
 int cmd_run(int argc, char **argv);
 int cmd_task(int argc, char **argv);
+/* Calls Cloister.<op> (takes body); prints errors; *out: the answer. */
+bool cli_cloister_call(const char *endpoint, const char *op, json_t *body, json_t **out);
+void cli_print_json(const json_t *j);
+/* Prints each state of task id until it ends; 0 if done. */
+int cli_task_watch(const char *endpoint, const char *id);
+/* task_cmd.c: `cloister task list|cancel|retry|logs --follow`, `cloister trigger`. */
+int cmd_task_more(int argc, char **argv);
+int cmd_trigger(int argc, char **argv);
 
 #endif

@@ -38,8 +38,11 @@ static void usage(FILE *f) {
                "                          confidential apps (see docs/apps.md)\n"
                "  run APP [--secret K=NAME]... [--input FILE|s3://B/K]... [--arg A]... [--watch]\n"
                "                          run an app in the sandbox (see docs/runs.md)\n"
-               "  task show|logs|result ID\n"
-               "                          a run's state, output and receipt\n"
+               "  task show|logs|result ID, task list [--state S] [--app A], task cancel|retry ID,\n"
+               "  task logs ID --follow   a task's state, output and receipt; the queue\n"
+               "  trigger add --bucket B [--prefix P] [--suffix S] --app APP [--arg A]...\n"
+               "              [--secret K=NAME]...   run APP when an object lands (docs/tasks.md)\n"
+               "  trigger list --bucket B\n"
                "  secret push|check, app secret push|check, wallet ...\n"
                "                          secrets and wallet link (see docs/secrets.md)\n"
                "  attest sign|verify ...  mint / check attestation documents (see docs/kms.md)\n"
@@ -64,6 +67,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "app") == 0) return cmd_app(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "task") == 0) return cmd_task(argc - 1, argv + 1);
+    if (strcmp(cmd, "trigger") == 0) return cmd_trigger(argc - 1, argv + 1);
     if (strcmp(cmd, "__enclave-init") == 0) return tasks_init_main(); /* inside a run's sandbox */
     if (strcmp(cmd, "result") == 0) return cmd_result(argc - 1, argv + 1);
     if (strcmp(cmd, "secret") == 0) return cmd_secret(argc - 1, argv + 1);

@@ -193,7 +193,8 @@ static int watch(const char *endpoint, const char *id) {
             fflush(stdout);
         }
         const char *state = json_string_value(json_object_get(task, "State"));
-        if (state && (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0)) {
+        if (state && (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0 ||
+                      strcmp(state, "cancelled") == 0)) {
             json_t *sum = json_pack("{s:s, s:s}", "TaskId", id, "State", state);
             const char *keys[] = {"App", "Measurement", "ResultDigest", "ExitCode", "Error"};
             for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -280,6 +281,7 @@ static int task_result(const char *endpoint, const char *id, const char *dir) {
 }
 
 int cmd_task(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "list") == 0) return cmd_task_more(argc, argv);
     if (argc < 3)
         return run_usage(argc == 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
                          argc == 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2);
@@ -287,6 +289,8 @@ int cmd_task(int argc, char **argv) {
     for (int i = 3; i + 1 < argc; i++)
         if (strcmp(argv[i], "--out") == 0) dir = argv[i + 1];
     json_t *ans = NULL;
+    if (strcmp(sub, "list") == 0 || (strcmp(sub, "logs") == 0 && argc > 3))
+        return cmd_task_more(argc, argv);
     if (strcmp(sub, "show") == 0) {
         if (!call(endpoint, "GetTask", json_pack("{s:s}", "TaskId", id), &ans)) return 1;
         print_json(json_object_get(ans, "Task"));
@@ -297,8 +301,21 @@ int cmd_task(int argc, char **argv) {
     } else if (strcmp(sub, "result") == 0) {
         return task_result(endpoint, id, dir);
     } else {
-        return run_usage(stderr, 2);
+        return cmd_task_more(argc, argv); /* task_cmd.c: list, cancel, retry, logs --follow */
     }
     json_decref(ans);
     return 0;
+}
+
+/* ---- shared with the other task commands (task_cmd.c) ---- */
+bool cli_cloister_call(const char *endpoint, const char *op, json_t *body, json_t **out) {
+    return call(endpoint, op, body, out);
+}
+
+void cli_print_json(const json_t *j) {
+    print_json(j);
+}
+
+int cli_task_watch(const char *endpoint, const char *id) {
+    return watch(endpoint, id);
 }

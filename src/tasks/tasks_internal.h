@@ -75,6 +75,10 @@ json_t *runs_op_list(app_call *a);
 json_t *runs_op_cancel(app_call *a);
 json_t *runs_op_retry(app_call *a);
 json_t *runs_op_submit(app_call *a);
+json_t *runs_op_trigger_options(app_call *a);
+/* Trigger options (PutTriggerOptions): kind "trigger_opts", scope account,
+ * name BUCKET "/" configuration Id -> {Args, Secrets, Requester, RequesterId}. */
+#define TRIGGER_OPTS_KIND "trigger_opts"
 /* worker_api.c: the remote workers' operations */
 json_t *worker_op_lease(app_call *a);
 json_t *worker_op_heartbeat(app_call *a);

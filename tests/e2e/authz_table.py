@@ -198,6 +198,13 @@ RULES = {
         "its own account and sees nothing of the owner's.",
         {"owner": OK, "cross_account": OK, "cross_account_no_grant": OK,
          "anonymous": JSON_UNSIGNED, "no_policy_user": KMS_DENIED}),
+    "cloister-trigger-own": Rule(
+        "Caller's own account's triggers",
+        "Trigger options (arguments, secret mapping) are stored in the caller's own account "
+        "and used only for notifications of buckets that account owns; the secrets mapped "
+        "are the caller's own. Another account's admin writes in its own account.",
+        {"owner": OK, "cross_account": OK, "cross_account_no_grant": OK,
+         "anonymous": JSON_UNSIGNED, "no_policy_user": KMS_DENIED}),
     "cloister-worker": Rule(
         "Workers: any account's principal allowed cloister:LeaseTask",
         "A worker (docs/tasks.md) leases tasks with its own credentials: its own account's "
@@ -811,6 +818,8 @@ CLOISTER_ROWS = [
     Row("cloister", "SubmitRequest", "cloister-app-same-account",
         lambda c, r: c.cloister("SubmitRequest", {"App": r, "RequireRole": NOBODY_ROLE}),
         prep=_fresh_app),
+    Row("cloister", "PutTriggerOptions", "cloister-trigger-own",
+        lambda c, r: c.cloister("PutTriggerOptions", {"Bucket": "b", "Id": "t", "Args": ["x"]})),
     Row("cloister", "LeaseTask", "cloister-worker",
         lambda c, r: c.cloister("LeaseTask", {"WaitSeconds": 0})),
     Row("cloister", "HeartbeatTask", "cloister-lease-holder",
