@@ -120,5 +120,8 @@ cl_err queue_owner_change(tasks *t, const char *account, const char *id, bool re
 void queue_wait(tasks *t, int ms); /* until woken or ms pass */
 void queue_notify(tasks *t);
 void queue_depths(tasks *t, size_t *queued, size_t *leased);
+/* task_metrics.c */
+const char *task_metrics_reason(bool ok, const char *error);
+void task_metrics_outcome(const char *reason, double seconds); /* seconds < 0: not timed */
 
 #endif
