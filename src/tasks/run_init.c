@@ -170,6 +170,13 @@ static int report(int fd, EVP_PKEY *key, const cl_buf *doc, const json_t *env, i
         json_string_value(json_object_get(env, "task")), "app", json_object_get(env, "app"),
         "inputs", input_digests(json_object_get(env, "inputs")), "result", "digest", r.digest,
         "path", r.det_path, "exit_code", code);
+    json_t *outs = tasks_outputs_digest("/iexec_out");
+    if (!outs) {
+        json_decref(body);
+        tasks_result_free(&r);
+        return init_fail(fd, "cannot read /iexec_out to digest the outputs", 1);
+    }
+    json_object_set_new(body, "outputs", outs);
     char *receipt = body ? tasks_receipt_seal(body, buf_slice(doc), key) : NULL;
     json_decref(body);
     tasks_result_free(&r);

@@ -113,6 +113,13 @@ typedef struct {
 cl_err tasks_result_compute(const char *out_dir, tasks_result *r, char *err, size_t errlen);
 void tasks_result_free(tasks_result *r); /* NULL is fine */
 
+/* The "outputs" of a receipt (outputs.c): digests of the files under dir
+ * (the run's /iexec_out), sorted by path: {"path", "sha256", "size"} per file
+ * at the top, {"path": "DIR/", "sha256", "files"} per subdirectory, whose
+ * sha256 covers the lines "REL\tSHA256\n" of every file below it. NULL if
+ * dir cannot be read. */
+json_t *tasks_outputs_digest(const char *dir);
+
 /* ---- receipts (receipt.c) ---- */
 #define TASKS_RECEIPT_VERSION "cloister-receipt-v1"
 #define TASKS_RECEIPT_MAX (1 << 20) /* bytes tasks_receipt_verify reads */

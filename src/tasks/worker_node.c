@@ -206,6 +206,12 @@ static bool check_success(tasks *t, const json_t *doc, const tasks_worker_result
         snprintf(msg, msglen, "%s", err);
         ok = false;
     }
+    json_t *outs = ok ? tasks_outputs_digest(out) : NULL;
+    if (ok && !json_equal(outs, json_object_get(body, "outputs"))) {
+        snprintf(msg, msglen, "the output files are not the ones the receipt lists");
+        ok = false;
+    }
+    json_decref(outs);
     if (ok && strcmp(res.digest, jstr(json_object_get(body, "result"), "digest")
                                      ? jstr(json_object_get(body, "result"), "digest")
                                      : "") != 0) {
