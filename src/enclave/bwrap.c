@@ -197,8 +197,12 @@ static void supervise(pid_t pid, stream st[2], const enclave_spec *s, uint64_t t
         uint64_t now = time_mono_ns();
         if (exited && (st[0].fd < 0 && st[1].fd < 0)) break;
         if (exited && now > exited_at + 200000000u) break; /* a leftover holds the pipes */
-        if (!exited && now >= deadline) {
-            res->timed_out = true;
+        bool stop = s->cancel && __atomic_load_n(s->cancel, __ATOMIC_ACQUIRE);
+        if (!exited && (now >= deadline || stop)) {
+            if (stop)
+                res->cancelled = true;
+            else
+                res->timed_out = true;
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
             if (waitpid(pid, &status, 0) != pid) status = -1;

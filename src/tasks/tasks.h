@@ -186,6 +186,7 @@ typedef struct {
     cl_err (*attest_fn)(void *ctx, cl_slice spki, cl_slice user_data, cl_slice nonce, cl_buf *doc);
     void *attest_ctx;
     cl_slice root_der;
+    const int *cancel; /* set (by another thread) to stop the run: the sandbox is killed */
     queue_limits_cfg queue; /* lease seconds, attempts, per-account limit */
 } tasks_run_config;
 /* Starts the run workers; the Cloister.RunApp/GetTask/... operations answer

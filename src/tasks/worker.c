@@ -22,6 +22,7 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool done, lost, cancelled;
+    int stop_run; /* read by the sandbox supervisor */
     const char *state;
 } beat;
 
@@ -45,6 +46,7 @@ static void *beat_main(void *arg) {
         pthread_mutex_lock(&b->mu);
         if (e == CL_ERR_DENIED) b->lost = true;
         if (cancelled) b->cancelled = true;
+        if (b->lost || b->cancelled) __atomic_store_n(&b->stop_run, 1, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&b->mu);
     return NULL;
@@ -60,6 +62,7 @@ static void on_state(void *arg, const char *state) {
     if (b->ops->heartbeat(b->ops->ctx, b->task, state, &cancelled) == CL_ERR_DENIED) {
         pthread_mutex_lock(&b->mu);
         b->lost = true;
+        __atomic_store_n(&b->stop_run, 1, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&b->mu);
     }
 }
@@ -181,7 +184,8 @@ static void run_task(const tasks_worker_config *cfg, const tasks_worker_ops *ops
                            .allow_network = cfg->allow_network,
                            .attest_fn = attest_via_ops,
                            .attest_ctx = &h,
-                           .root_der = buf_slice(&root)};
+                           .root_der = buf_slice(&root),
+                           .cancel = &b.stop_run};
     run_outcome o;
     run_execute(&rc, runtime_pcr, &j, on_state, &b, &o);
     pthread_mutex_lock(&b.mu);

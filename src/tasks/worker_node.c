@@ -476,7 +476,7 @@ void *node_local_worker_main(void *arg) {
                                .work_dir = wd,
                                .allow_network = r->cfg.allow_network,
                                .secrets = r->cfg.secrets,
-                               .heartbeat_s = 0,
+                               .heartbeat_s = 1, /* a local store write: cancels act within ~1 s */
                                .name = l.name};
     char msg[256];
     if (tasks_worker_loop(&cfg, &ops, &a->t->worker_stop, msg, sizeof msg) != CL_OK)
