@@ -230,6 +230,7 @@ typedef struct {
     const char *receipt;
     cl_slice output;   /* the canonical tar of /iexec_out */
     cl_slice out, err; /* the app's stdout / stderr (bounded) */
+    cl_slice log;      /* both, one line each with its time and stream (bounded) */
 } tasks_worker_result;
 
 typedef struct {

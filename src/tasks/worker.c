@@ -146,6 +146,7 @@ static void report(const tasks_worker_config *cfg, const tasks_worker_ops *ops, 
         r.output = buf_slice(&o->output);
         r.out = buf_slice(&o->out);
         r.err = buf_slice(&o->err);
+        r.log = buf_slice(&o->log);
     }
     if (error && !r.err.len) r.err = slice_cstr(error);
     char msg[256] = "";

@@ -178,7 +178,7 @@ json_t *worker_op_finish(app_call *a) {
         buf_free(&out);
         return NULL;
     }
-    const char *so = in_str(a, "Stdout"), *se = in_str(a, "Stderr");
+    const char *so = in_str(a, "Stdout"), *se = in_str(a, "Stderr"), *lg = in_str(a, "Log");
     tasks_worker_result r = {.ok = json_is_true(okv),
                              .error = in_str(a, "Error"),
                              .exit_code =
@@ -186,9 +186,11 @@ json_t *worker_op_finish(app_call *a) {
                              .receipt = in_str(a, "Receipt"),
                              .output = buf_slice(&out),
                              .out = slice_cstr(so ? so : ""),
-                             .err = slice_cstr(se ? se : "")};
+                             .err = slice_cstr(se ? se : ""),
+                             .log = slice_cstr(lg ? lg : "")};
     if (r.out.len > 65536) r.out.len = 65536;
     if (r.err.len > 65536) r.err.len = 65536;
+    if (r.log.len > 262144) r.log.len = 262144;
     char msg[256] = "";
     cl_err e = node_finish(a->t, id, lease, principal(a), &r, msg, sizeof msg);
     buf_free(&out);

@@ -297,8 +297,9 @@ cl_err node_finish(tasks *t, const char *id, const char *lease_id, const char *p
     CL_TRY(queue_lease_doc(t, id, lease_id, principal, &doc));
     bool ok = r->ok;
     char why[384] = "";
-    json_t *set = json_pack("{s:o, s:o, s:I}", "Stdout", text_of(r->out), "Stderr", text_of(r->err),
-                            "ExitCode", (json_int_t)r->exit_code);
+    json_t *set =
+        json_pack("{s:o, s:o, s:o, s:I}", "Stdout", text_of(r->out), "Stderr", text_of(r->err),
+                  "Log", text_of(r->log), "ExitCode", (json_int_t)r->exit_code);
     char *dir = t->runs ? scratch_dir(t) : NULL;
     publish_arg pa = {t, NULL};
     if (ok && !dir) {

@@ -70,6 +70,10 @@ def test_list_cancel_retry_follow(server, tmp_path):
     env_task = submit(server, owner, app, "--arg", "env")
     p = ok(cl(server, owner, "task", "logs", env_task, "--follow"))
     assert re.search(r"\d{4}-\d\d-\d\dT.*done", p.stdout) and "IEXEC_TASK_ID" in p.stdout
+    # --timestamps: the log line by line, each with its time (ms) and stream
+    p = ok(cl(server, owner, "task", "logs", env_task, "--timestamps"))
+    assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z out \{.*IEXEC_TASK_ID", p.stdout,
+                     re.M), p.stdout[:300]
 
 
 def test_receipt_lists_output_digests(server, tmp_path):
