@@ -71,6 +71,18 @@ void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_respons
  * an hour ago: writes whose metadata commit is in flight are spared). */
 cl_err s3_gc(s3 *s, time_t older_than, size_t *removed);
 
+/* Bucket notifications (s3_notify.c): the destinations of
+ * PutBucketNotificationConfiguration are checked by a function the CLI
+ * installs (s3 does not depend on tasks). type: "lambda" or "queue"; arn as
+ * given; owner = the bucket owner's account. Returns CL_OK, or an error with
+ * msg (one line) that the PUT answers as 400 InvalidArgument "Unable to
+ * validate the following destination configurations" (ArgumentName: the ARN,
+ * ArgumentValue: msg). Without a checker any well-formed ARN is accepted.
+ * Events go to the meta store's outbox: kind "s3_event" (see s3_event.c). */
+typedef cl_err (*s3_notify_check_fn)(void *ctx, const char *type, const char *arn,
+                                     const char *owner, char *msg, size_t msglen);
+void s3_set_notify_check(s3 *s, s3_notify_check_fn fn, void *ctx);
+
 /* Handles a request (c->p.type may be PRINCIPAL_ANONYMOUS). */
 void s3_handle(s3 *s, const iam_caller *c, http_request *req, http_response *resp);
 

@@ -258,6 +258,8 @@ static const struct {
     {"s3:PutEncryptionConfiguration", false},
     {"s3:GetBucketOwnershipControls", false},
     {"s3:PutBucketOwnershipControls", false},
+    {"s3:GetBucketNotification", false},
+    {"s3:PutBucketNotification", false},
 };
 
 /* The OWNER_ONLY entry of action (index), or -1. */
@@ -382,7 +384,6 @@ static bool unsupported_subresource(const s3_op *op) {
                                           "cors",
                                           "lifecycle",
                                           "logging",
-                                          "notification",
                                           "replication",
                                           "website",
                                           "requestPayment",
@@ -411,6 +412,8 @@ static bool route_bucket(s3_op *op) {
         s3_bucket_public_access_block(op);
     else if (s3_has_query(op, "encryption"))
         s3_bucket_encryption(op);
+    else if (s3_has_query(op, "notification"))
+        s3_bucket_notification(op);
     else if (s3_has_query(op, "location") && strcmp(m, "GET") == 0)
         s3_get_bucket_location(op);
     else if (s3_has_query(op, "delete") && strcmp(m, "POST") == 0)
