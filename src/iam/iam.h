@@ -94,6 +94,10 @@ typedef struct {
 } iam_caller;
 
 void iam_caller_free(iam_caller *c);
+/* A caller that is `account`'s root user, for a service acting as the account
+ * itself with no request behind it (s3 reading an object as its bucket owner,
+ * e.g. through KMS): no credentials, no signature keys. iam_caller_free it. */
+void iam_caller_root(iam_caller *c, const char *account);
 /* The region of the caller's credential scope, "us-east-1" when it has none
  * (for the ARNs of regional resources it names). */
 const char *iam_caller_region(const iam_caller *c);

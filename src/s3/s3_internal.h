@@ -102,6 +102,21 @@ bool s3_authorize(s3_op *op, const char *action, const char *resource, policy_ct
 /* Adds the S3 condition keys AWS supplies for `action` (request headers, object
  * tags, s3:ResourceAccount; s3_condkeys.c). Called by s3_authorize. */
 void s3_cond_keys(const s3_op *op, const char *action, policy_ctx *ctx);
+/* s3:GetObject on op->key: s3_authorize, and for an object published public
+ * ("Public": true, s3_publish.c) what no policy denies explicitly is allowed,
+ * as a public-read ACL, unless Block Public Access has IgnorePublicAcls. */
+bool s3_authorize_get_object(s3_op *op);
+/* An s3_op for a call with no HTTP request behind it (s3_owner.c): req NULL
+ * gives an empty request; bucket/key are copied. The op is ready for
+ * s3_load_bucket. */
+typedef struct {
+    s3_op op;
+    http_request req;
+    http_response resp;
+} s3_owner_op;
+void s3_owner_op_init(s3_owner_op *o, s3 *s, const iam_caller *c, const http_request *req,
+                      const char *bucket, const char *key);
+void s3_owner_op_free(s3_owner_op *o);
 char *s3_bucket_arn(const char *bucket);
 char *s3_object_arn(const char *bucket, const char *key);
 

@@ -163,9 +163,7 @@ static void send_body(s3_op *op, json_t *o, uint64_t off, uint64_t len) {
 }
 
 void s3_get_object(s3_op *op, bool head) {
-    char *arn = s3_object_arn(op->bucket, op->key);
-    bool ok = s3_load_bucket(op) && s3_authorize(op, "s3:GetObject", arn, NULL);
-    free(arn);
+    bool ok = s3_load_bucket(op) && s3_authorize_get_object(op);
     json_t *o = ok ? load_pinned(op) : NULL;
     if (!o) return;
     const char *etag = json_string_value(json_object_get(o, "ETag"));
