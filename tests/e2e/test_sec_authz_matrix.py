@@ -354,6 +354,8 @@ S3_HANDLERS = {
     "s3_get_bucket_policy_status": ["GetBucketPolicyStatus"],
     "s3_bucket_public_access_block": ["PutPublicAccessBlock", "GetPublicAccessBlock",
                                       "DeletePublicAccessBlock"],
+    "s3_bucket_notification": ["PutBucketNotificationConfiguration",
+                               "GetBucketNotificationConfiguration"],
     "s3_bucket_encryption": ["PutBucketEncryption", "GetBucketEncryption",
                              "DeleteBucketEncryption"],
     "s3_object_tagging": ["PutObjectTagging", "GetObjectTagging", "DeleteObjectTagging"],
