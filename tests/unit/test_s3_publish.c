@@ -101,9 +101,10 @@ static int teardown(void **state) {
     return 0;
 }
 
-/* One request through s3_handle -> HTTP status. */
-static int call(env *e, const iam_caller *c, const char *method, const char *path,
-                const char *query, const char *body) {
+/* One request through s3_handle -> HTTP status; the answer's body into out
+ * (may be NULL); header: one more "Name: value" request header (may be NULL). */
+static int call_full(env *e, const iam_caller *c, const char *method, const char *path,
+                     const char *query, const char *body, const char *header, cl_buf *out) {
     http_request req = {0};
     http_response resp = {0};
     req.method = method;
@@ -112,9 +113,15 @@ static int call(env *e, const iam_caller *c, const char *method, const char *pat
     snprintf(req.remote_ip, sizeof req.remote_ip, "127.0.0.1");
     snprintf(req.request_id, sizeof req.request_id, "TESTREQUEST");
     kvlist_add(&req.headers, "Host", "127.0.0.1");
+    if (header) {
+        const char *colon = strchr(header, ':');
+        kvlist_addn(&req.headers, slice_of(header, (size_t)(colon - header)),
+                    slice_cstr(colon + 2));
+    }
     if (body) buf_append_cstr(&req.body, body);
     s3_handle(e->s, c, &req, &resp);
     int status = resp.status;
+    if (out) buf_append_slice(out, buf_slice(&resp.body));
     if (resp.reader_free) resp.reader_free(resp.reader_arg);
     if (resp.fd > 0) close(resp.fd);
     kvlist_free(&req.headers);
@@ -122,6 +129,11 @@ static int call(env *e, const iam_caller *c, const char *method, const char *pat
     kvlist_free(&resp.headers);
     buf_free(&resp.body);
     return status;
+}
+
+static int call(env *e, const iam_caller *c, const char *method, const char *path,
+                const char *query, const char *body) {
+    return call_full(e, c, method, path, query, body, NULL, NULL);
 }
 
 static void make_bucket(env *e, const char *name) {
@@ -394,12 +406,53 @@ static void test_kms_default_read_as_owner(void **state) {
     buf_free(&out);
 }
 
+static cl_err checker(void *ctx, const char *type, const char *arn, const char *owner, char *msg,
+                      size_t msglen) {
+    env *e = ctx;
+    assert_string_equal(owner, e->account);
+    if (strcmp(type, "lambda") == 0 && strstr(arn, ":function:missing")) {
+        snprintf(msg, msglen, "no app named missing in account %s", owner);
+        return CL_ERR_NOT_FOUND;
+    }
+    return CL_OK;
+}
+
+static void test_destination_checker(void **state) {
+    env *e = *state;
+    s3_set_notify_check(e->s, checker, e);
+    assert_int_equal(call(e, &e->root, "PUT", "/pub-dest", "", NULL), 200);
+    const char *doc =
+        "<NotificationConfiguration><CloudFunctionConfiguration>"
+        "<CloudFunction>arn:aws:lambda:us-east-1:111122223333:function:missing</CloudFunction>"
+        "<Event>s3:ObjectCreated:*</Event></CloudFunctionConfiguration>"
+        "</NotificationConfiguration>";
+    cl_buf out = CL_BUF_INIT;
+    assert_int_equal(call_full(e, &e->root, "PUT", "/pub-dest", "notification", doc, NULL, &out),
+                     400);
+    assert_non_null(strstr(buf_cstr(&out), "<Code>InvalidArgument</Code>"));
+    assert_non_null(strstr(buf_cstr(&out), "Unable to validate the following destination "
+                                           "configurations"));
+    assert_non_null(strstr(buf_cstr(&out), "<ArgumentName>arn:aws:lambda:us-east-1:111122223333:"
+                                           "function:missing</ArgumentName>"));
+    assert_non_null(strstr(buf_cstr(&out), "<ArgumentValue>no app named missing"));
+    buf_clear(&out);
+    assert_int_equal(call_full(e, &e->root, "PUT", "/pub-dest", "notification", doc,
+                               "x-amz-skip-destination-validation: true", NULL),
+                     200);
+    assert_int_equal(call_full(e, &e->root, "GET", "/pub-dest", "notification", NULL, NULL, &out),
+                     200);
+    assert_non_null(strstr(buf_cstr(&out), ":function:missing</CloudFunction>"));
+    buf_free(&out);
+    s3_set_notify_check(e->s, NULL, NULL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_publish_three_in_one_txn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_committed_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_public_objects_and_bpa, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kms_default_read_as_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destination_checker, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
