@@ -435,6 +435,11 @@ static bool unsupported_subresource(const s3_op *op) {
     return false;
 }
 
+static bool is_form_data(const http_request *req) {
+    const char *ct = kvlist_get_ci(&req->headers, "Content-Type");
+    return ct && strncasecmp(ct, "multipart/form-data", 19) == 0;
+}
+
 static bool route_bucket(s3_op *op) {
     const char *m = op->req->method;
     if (unsupported_subresource(op)) return false;
@@ -452,6 +457,8 @@ static bool route_bucket(s3_op *op) {
         s3_get_bucket_location(op);
     else if (s3_has_query(op, "delete") && strcmp(m, "POST") == 0)
         s3_delete_objects(op);
+    else if (strcmp(m, "POST") == 0 && op->query.len == 0 && is_form_data(op->req))
+        s3_post_object(op);
     else if (s3_has_query(op, "uploads") && strcmp(m, "GET") == 0)
         s3_list_multipart_uploads(op);
     else if (strcmp(m, "PUT") == 0)

@@ -28,6 +28,7 @@
 #include "s3/s3_xml.h"
 
 #include <jansson.h>
+#include <stdio.h>
 
 /* Bucket documents and parsed bucket policies, cached (s3_bucket_cache.c). */
 typedef struct s3_bucket_cache s3_bucket_cache;
@@ -243,6 +244,13 @@ json_t *s3_check_part_target(s3_op *op, const char *upload_id, int *part_number)
 bool s3_commit_part(s3_op *op, const char *upload_id, int part, const char *blob, uint64_t size,
                     const char *etag, const char *checksum_algo, const char *checksum,
                     const char *context);
+/* Writes the bytes of f (or mem when f is NULL) to a new durable blob,
+ * encrypted as the bucket's default says for op->key (s3_sse_begin_put on
+ * op's request), and sets doc's Blob, Size, ETag, LastModified and SSE. On
+ * failure msg says why (an encryption refusal is also in op->f). */
+cl_err s3_blob_from(s3_op *op, FILE *f, cl_slice mem, json_t *doc, char *msg, size_t msglen);
+/* POST /bucket with a multipart/form-data body: browser upload (s3_post.c). */
+void s3_post_object(s3_op *op);
 /* Deletes the blob(s) of an object document (single blob or parts). */
 void s3_delete_object_blobs(s3 *s, json_t *object);
 /* Deletes the blobs of `old` that `now` (may be NULL) does not name: what a

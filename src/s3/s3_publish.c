@@ -59,8 +59,7 @@ static void publish_free(s3 *s, s3_publish *p, bool delete_new) {
     free(p);
 }
 
-/* Streams the file into a new blob (encrypted per the bucket default). */
-static cl_err write_file(s3_op *op, FILE *f, json_t *doc, char *msg, size_t msglen) {
+cl_err s3_blob_from(s3_op *op, FILE *f, cl_slice mem, json_t *doc, char *msg, size_t msglen) {
     s3_enc enc;
     if (!s3_sse_begin_put(op, &enc)) {
         snprintf(msg, msglen, "%s: cannot encrypt as the bucket's default says: %s (%s)", op->key,
@@ -73,13 +72,23 @@ static cl_err write_file(s3_op *op, FILE *f, json_t *doc, char *msg, size_t msgl
     uint64_t size = 0;
     char buf[65536];
     size_t n;
-    while (e == CL_OK && (n = fread(buf, 1, sizeof buf, f)) > 0) {
-        cl_slice piece = slice_of(buf, n);
+    size_t at = 0;
+    while (e == CL_OK) {
+        cl_slice piece;
+        if (f) {
+            if ((n = fread(buf, 1, sizeof buf, f)) == 0) break;
+            piece = slice_of(buf, n);
+        } else {
+            if (at == mem.len) break;
+            n = mem.len - at < sizeof buf ? mem.len - at : sizeof buf;
+            piece = slice_sub(mem, at, n);
+            at += n;
+        }
         crypto_md5_update(md5, piece);
         size += n;
         e = enc.on ? s3_sse_write(&enc, piece, w) : blob_append(w, piece);
     }
-    if (e == CL_OK && ferror(f)) e = CL_ERR_IO;
+    if (e == CL_OK && f && ferror(f)) e = CL_ERR_IO;
     if (e == CL_OK && enc.on) e = s3_sse_finish(&enc, w);
     uint8_t d[CRYPTO_MD5_LEN];
     crypto_md5_final(md5, d);
@@ -123,7 +132,7 @@ static cl_err prepare_item(s3_op *op, s3_publish *p, const s3_publish_item *it, 
     json_t *doc = json_pack("{s:s, s:{}, s:{}, s:s}", "ContentType", content_type(it), "Meta",
                             "Headers", "Owner", p->account);
     if (it->public_read) json_object_set_new(doc, "Public", json_true());
-    cl_err e = write_file(op, f, doc, msg, msglen);
+    cl_err e = s3_blob_from(op, f, CL_SLICE_NULL, doc, msg, msglen);
     fclose(f);
     if (e != CL_OK) {
         json_decref(doc);

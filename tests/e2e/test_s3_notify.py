@@ -326,3 +326,57 @@ def test_crash_after_commit_exactly_one_event(make_server, monkeypatch):
     assert s3.get_object(Bucket=b, Key="proof-runs/private_ledger.json")["Body"].read() == b"ledger"
     ev = events_in(srv.data_dir, b)
     assert len(ev) == 1 and ev[0][1]["Key"] == "proof-runs/private_ledger.json"
+
+
+# --------------------------------------------------------------------------- POST uploads
+def post_form(s3, bucket, key, **kw):
+    from conftest import presigner
+    return presigner(s3).generate_presigned_post(bucket, key, **kw)
+
+
+def test_presigned_post_emits_post_event(server, s3, bucket):
+    import requests
+    configure(s3, bucket)
+    p = post_form(s3, bucket, "uploads/${filename}",
+                  Fields={"Content-Type": "application/json"},
+                  Conditions=[["starts-with", "$key", "uploads/"],
+                              {"Content-Type": "application/json"},
+                              ["content-length-range", 1, 1000]])
+    r = requests.post(p["url"], data=p["fields"],
+                      files={"file": ("ledger.json", b'{"a":1}')}, timeout=10)
+    assert r.status_code == 204, r.content
+    got = s3.get_object(Bucket=bucket, Key="uploads/ledger.json")
+    assert got["Body"].read() == b'{"a":1}' and got["ContentType"] == "application/json"
+    ev = events_in(server.data_dir, bucket)
+    assert len(ev) == 1
+    d = ev[0][1]
+    assert d["Record"]["eventName"] == "ObjectCreated:Post" and d["Key"] == "uploads/ledger.json"
+    acct = server.boto3_client("sts").get_caller_identity()
+    assert d["Record"]["userIdentity"]["principalId"] == "AWS:" + acct["UserId"]
+    # 201 with the PostResponse document
+    p = post_form(s3, bucket, "k201", Fields={"success_action_status": "201"},
+                  Conditions=[{"success_action_status": "201"}])
+    r = requests.post(p["url"], data=p["fields"], files={"file": ("x", b"x")}, timeout=10)
+    assert r.status_code == 201 and b"<Key>k201</Key>" in r.content, r.content
+
+
+def test_presigned_post_refusals(server, s3, bucket):
+    import requests
+    p = post_form(s3, bucket, "small", Conditions=[["content-length-range", 1, 3]])
+    r = requests.post(p["url"], data=p["fields"], files={"file": ("x", b"too long")}, timeout=10)
+    assert r.status_code == 403 and b"Invalid according to Policy" in r.content, r.content
+    p = post_form(s3, bucket, "k")
+    bad = dict(p["fields"], **{"x-amz-meta-extra": "1"})  # not in the policy
+    r = requests.post(p["url"], data=bad, files={"file": ("x", b"x")}, timeout=10)
+    assert r.status_code == 403 and b"Extra input fields" in r.content, r.content
+    bad = dict(p["fields"], key="other")  # the policy names key k
+    r = requests.post(p["url"], data=bad, files={"file": ("x", b"x")}, timeout=10)
+    assert r.status_code == 403 and b"Policy Condition failed" in r.content, r.content
+    sig = p["fields"]["x-amz-signature"]
+    bad = dict(p["fields"], **{"x-amz-signature": ("0" if sig[0] != "0" else "1") + sig[1:]})
+    r = requests.post(p["url"], data=bad, files={"file": ("x", b"x")}, timeout=10)
+    assert r.status_code == 403 and b"SignatureDoesNotMatch" in r.content, r.content
+    # unsigned: anonymous, and the bucket is not public
+    r = requests.post(p["url"], data={"key": "anon"}, files={"file": ("x", b"x")}, timeout=10)
+    assert r.status_code == 403 and b"AccessDenied" in r.content, r.content
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
