@@ -19,106 +19,12 @@
  * The body is not authenticated before it is read, so it is bounded by the
  * front door's pre-authentication limit (serve --preauth-body-limit, 1 MiB by
  * default). Encryption fields in the form are refused (NotImplemented). */
+#include "s3/s3_form.h"
 #include "s3/s3_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-typedef struct {
-    cl_kvlist fields; /* lower-cased name -> value, form order, before the file */
-    cl_slice file;
-    char *filename;
-    bool has_file;
-} post_form;
-
-static void form_free(post_form *f) {
-    kvlist_free(&f->fields);
-    free(f->filename);
-}
-
-/* The value of param (e.g. name="key") in a Content-Disposition, or NULL. */
-static char *disposition_param(cl_slice h, const char *param) {
-    size_t n = strlen(param);
-    for (size_t i = 0; i + n + 2 <= h.len; i++) {
-        if (strncasecmp((const char *)h.ptr + i, param, n) != 0 || h.ptr[i + n] != '=') continue;
-        if (i > 0 && h.ptr[i - 1] != ' ' && h.ptr[i - 1] != ';') continue;
-        size_t at = i + n + 1;
-        if (at < h.len && h.ptr[at] == '"') {
-            const uint8_t *end = memchr(h.ptr + at + 1, '"', h.len - at - 1);
-            if (!end) return NULL;
-            return cl_strndup((const char *)h.ptr + at + 1, (size_t)(end - h.ptr - at - 1));
-        }
-        size_t e = at;
-        while (e < h.len && h.ptr[e] != ';' && h.ptr[e] != '\r')
-            e++;
-        return cl_strndup((const char *)h.ptr + at, e - at);
-    }
-    return NULL;
-}
-
-/* One part: its headers (up to the blank line) and content. */
-static bool form_part(post_form *f, cl_slice part) {
-    const uint8_t *sep = memmem(part.ptr, part.len, "\r\n\r\n", 4);
-    if (!sep) return false;
-    cl_slice headers = slice_of(part.ptr, (size_t)(sep - part.ptr) + 2);
-    cl_slice content = slice_sub(part, (size_t)(sep - part.ptr) + 4, part.len);
-    const uint8_t *cd = NULL;
-    for (size_t i = 0; i + 20 <= headers.len && !cd; i++)
-        if ((i == 0 || headers.ptr[i - 1] == '\n') &&
-            strncasecmp((const char *)headers.ptr + i, "content-disposition:", 20) == 0)
-            cd = headers.ptr + i;
-    if (!cd) return false;
-    const uint8_t *eol = memchr(cd, '\r', headers.len - (size_t)(cd - headers.ptr));
-    cl_slice line = slice_of(cd, (size_t)(eol - cd));
-    char *name = disposition_param(line, "name");
-    if (!name) return false;
-    for (char *c = name; *c; c++)
-        *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-    if (strcmp(name, "file") == 0) {
-        f->has_file = true;
-        f->file = content;
-        f->filename = disposition_param(line, "filename");
-    } else if (!f->has_file) { /* S3 ignores fields after the file */
-        kvlist_addn(&f->fields, slice_cstr(name), content);
-    }
-    free(name);
-    return true;
-}
-
-static bool form_parse(const http_request *req, post_form *f) {
-    const char *ct = kvlist_get_ci(&req->headers, "Content-Type");
-    char *boundary = ct ? disposition_param(slice_cstr(ct), "boundary") : NULL;
-    if (!boundary || !*boundary) {
-        free(boundary);
-        return false;
-    }
-    char *delim = cl_sprintf("\r\n--%s", boundary);
-    free(boundary);
-    size_t dl = strlen(delim);
-    cl_slice body = buf_slice(&req->body);
-    /* the first delimiter may open the body without the CRLF */
-    const uint8_t *at = body.len >= dl - 2 && memcmp(body.ptr, delim + 2, dl - 2) == 0
-                            ? body.ptr + dl - 2
-                            : memmem(body.ptr, body.len, delim, dl);
-    if (at && at != body.ptr + dl - 2) at += dl;
-    bool ok = at != NULL;
-    while (ok) {
-        size_t left = body.len - (size_t)(at - body.ptr);
-        if (left >= 2 && at[0] == '-' && at[1] == '-') break; /* the closing delimiter */
-        if (left < 2 || at[0] != '\r' || at[1] != '\n') {
-            ok = false;
-            break;
-        }
-        at += 2;
-        left -= 2;
-        const uint8_t *next = memmem(at, left, delim, dl);
-        if (!next || !form_part(f, slice_of(at, (size_t)(next - at)))) ok = false;
-        if (ok) at = next + dl;
-    }
-    free(delim);
-    return ok;
-}
 
 /* ---- the policy ---- */
 
@@ -129,7 +35,7 @@ static bool policy_failed(s3_op *op, const char *what, const char *detail) {
 }
 
 /* The form's value for a condition's field name ("$key" or "key"). */
-static const char *field_value(s3_op *op, const post_form *f, const char *name) {
+static const char *field_value(s3_op *op, const s3_post_form *f, const char *name) {
     if (*name == '$') name++;
     if (strcasecmp(name, "bucket") == 0) return op->bucket;
     for (size_t i = 0; i < f->fields.len; i++)
@@ -137,7 +43,7 @@ static const char *field_value(s3_op *op, const post_form *f, const char *name) 
     return NULL;
 }
 
-static bool condition_holds(s3_op *op, const post_form *f, json_t *c, uint64_t size,
+static bool condition_holds(s3_op *op, const s3_post_form *f, json_t *c, uint64_t size,
                             const char **named) {
     *named = NULL;
     if (json_is_object(c) && json_object_size(c) == 1) {
@@ -170,7 +76,7 @@ static bool exempt_field(const char *name) {
            strncmp(name, "x-ignore-", 9) == 0;
 }
 
-static bool check_policy(s3_op *op, const post_form *f, json_t *pol, uint64_t size) {
+static bool check_policy(s3_op *op, const s3_post_form *f, json_t *pol, uint64_t size) {
     time_t exp = 0;
     if (time_parse_iso8601(slice_cstr(json_string_value(json_object_get(pol, "expiration"))),
                            &exp) != CL_OK)
@@ -202,7 +108,7 @@ static bool check_policy(s3_op *op, const post_form *f, json_t *pol, uint64_t si
 
 /* Authenticates the form's signature (or leaves the anonymous caller) and
  * checks its policy. *caller is the signer on success. */
-static bool post_auth(s3_op *op, const post_form *f, iam_caller *caller, uint64_t size) {
+static bool post_auth(s3_op *op, const s3_post_form *f, iam_caller *caller, uint64_t size) {
     const char *pol64 = kvlist_get(&f->fields, "policy");
     if (!pol64) return true; /* anonymous: only what a bucket policy makes public */
     const char *alg = kvlist_get(&f->fields, "x-amz-algorithm");
@@ -231,7 +137,7 @@ static bool post_auth(s3_op *op, const post_form *f, iam_caller *caller, uint64_
 /* ---- the upload ---- */
 
 /* key with ${filename} replaced (malloc'd), or NULL with the fault set. */
-static char *form_key(s3_op *op, const post_form *f) {
+static char *form_key(s3_op *op, const s3_post_form *f) {
     const char *k = kvlist_get(&f->fields, "key");
     if (!k || !*k) {
         aws_fault_set(&op->f, 400, "InvalidArgument",
@@ -251,7 +157,7 @@ static char *form_key(s3_op *op, const post_form *f) {
     return key;
 }
 
-static json_t *form_doc(const post_form *f, const char *owner) {
+static json_t *form_doc(const s3_post_form *f, const char *owner) {
     const char *ct = NULL;
     json_t *meta = json_object();
     for (size_t i = 0; i < f->fields.len; i++) {
@@ -264,7 +170,7 @@ static json_t *form_doc(const post_form *f, const char *owner) {
                      "Meta", meta, "Headers", "Owner", owner);
 }
 
-static void post_answer(s3_op *op, const post_form *f, const char *etag) {
+static void post_answer(s3_op *op, const s3_post_form *f, const char *etag) {
     const char *status = kvlist_get(&f->fields, "success_action_status");
     char *loc = cl_sprintf("/%s/%s", op->bucket, op->key);
     http_set_header(op->resp, "ETag", etag);
@@ -284,7 +190,7 @@ static void post_answer(s3_op *op, const post_form *f, const char *etag) {
     free(loc);
 }
 
-static bool post_refusals(s3_op *op, const post_form *f) {
+static bool post_refusals(s3_op *op, const s3_post_form *f) {
     for (size_t i = 0; i < f->fields.len; i++)
         if (strncmp(f->fields.items[i].key, "x-amz-server-side-encryption", 28) == 0) {
             aws_fault_set(&op->f, 501, "NotImplemented",
@@ -302,10 +208,11 @@ static bool post_refusals(s3_op *op, const post_form *f) {
 
 void s3_post_object(s3_op *op) {
     op->req->op = "PostObject";
-    post_form f = {0};
+    s3_post_form f = {0};
     iam_caller signer = {0};
     const iam_caller *orig = op->c;
-    if (!form_parse(op->req, &f)) {
+    if (!s3_post_form_parse(kvlist_get_ci(&op->req->headers, "Content-Type"),
+                            buf_slice(&op->req->body), &f)) {
         aws_fault_set(&op->f, 400, "MalformedPOSTRequest",
                       "The body of your POST request is not well-formed multipart/form-data.");
     } else if (!post_refusals(op, &f) && s3_load_bucket(op) &&
@@ -326,5 +233,5 @@ void s3_post_object(s3_op *op) {
     }
     op->c = orig;
     iam_caller_free(&signer);
-    form_free(&f);
+    s3_post_form_free(&f);
 }

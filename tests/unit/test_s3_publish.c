@@ -7,6 +7,7 @@
  * A store, IAM and S3 are opened in a temp dir; buckets and settings are made
  * through s3_handle with hand-built requests from the owner's root. */
 #include "iam/iam.h"
+#include "kms/kms.h"
 #include "s3/s3.h"
 
 #include <dirent.h>
@@ -446,6 +447,89 @@ static void test_destination_checker(void **state) {
     s3_set_notify_check(e->s, NULL, NULL);
 }
 
+/* ---- the real key service, wired as cloister serve wires it ---- */
+static cl_err real_data_key(void *ctx, const iam_caller *c, const http_request *req,
+                            const char *key_id, const json_t *enc_ctx, uint8_t key[32],
+                            cl_buf *blob, char **key_arn, aws_fault *f) {
+    return kms_data_key_for(ctx, c, req, key_id, "s3.us-east-1.amazonaws.com", enc_ctx, key, blob,
+                            key_arn, f);
+}
+
+static cl_err real_decrypt(void *ctx, const iam_caller *c, const http_request *req,
+                           const json_t *enc_ctx, cl_slice blob, uint8_t key[32], char **key_arn,
+                           aws_fault *f) {
+    return kms_decrypt_for(ctx, c, req, "s3.us-east-1.amazonaws.com", enc_ctx, blob, key, key_arn,
+                           f);
+}
+
+/* CreateKey through the KMS API as the owner's root -> the key id (malloc'd). */
+static char *create_key(env *e, kms *k) {
+    http_request req = {0};
+    http_response resp = {0};
+    req.method = "POST";
+    req.path = "/";
+    req.query = "";
+    kvlist_add(&req.headers, "X-Amz-Target", "TrentService.CreateKey");
+    kvlist_add(&req.headers, "Content-Type", "application/x-amz-json-1.1");
+    buf_append_cstr(&req.body, "{}");
+    kms_api_handle(k, &e->root, &req, &resp);
+    assert_int_equal(resp.status, 200);
+    json_t *out = json_loadb((const char *)resp.body.ptr, resp.body.len, 0, NULL);
+    char *id =
+        cl_strdup(json_string_value(json_object_get(json_object_get(out, "KeyMetadata"), "KeyId")));
+    json_decref(out);
+    kvlist_free(&req.headers);
+    buf_free(&req.body);
+    kvlist_free(&resp.headers);
+    buf_free(&resp.body);
+    return id;
+}
+
+static void test_real_kms_read_as_owner(void **state) {
+    env *e = *state;
+    kms *k = NULL;
+    char err[256] = "";
+    kms_options ko = {.data_dir = e->dir};
+    assert_int_equal(kms_open(e->st, e->m, &ko, &k, err, sizeof err), CL_OK);
+    s3_set_key_service(e->s, &(s3_key_service){k, real_data_key, real_decrypt});
+    char *key_id = create_key(e, k);
+    const char *bodies[2] = {
+        "<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault>"
+        "<SSEAlgorithm>aws:kms</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule>"
+        "</ServerSideEncryptionConfiguration>",
+        NULL};
+    char *custom = cl_sprintf(
+        "<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault>"
+        "<SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyID>%s</KMSMasterKeyID>"
+        "</ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>",
+        key_id);
+    bodies[1] = custom;
+    const char *buckets[2] = {"pub-kms-managed", "pub-kms-custom"};
+    for (int i = 0; i < 2; i++) {
+        make_bucket(e, buckets[i]);
+        char *path = cl_sprintf("/%s", buckets[i]);
+        assert_int_equal(call(e, &e->root, "PUT", path, "encryption", bodies[i]), 200);
+        free(path);
+        publish_one(e, buckets[i], "runs/in.json", "{\"gated\":true}", false);
+        json_t *o = object(e, buckets[i], "runs/in.json");
+        const char *arn = json_string_value(json_object_get(json_object_get(o, "SSE"), "KeyId"));
+        assert_non_null(arn);
+        if (i == 1) assert_non_null(strstr(arn, key_id));
+        json_decref(o);
+        cl_buf out = CL_BUF_INIT;
+        char msg[256] = "";
+        assert_int_equal(s3_read_object_as_owner(e->s, buckets[i], "runs/in.json", NULL, 1 << 20,
+                                                 &out, NULL, msg, sizeof msg),
+                         CL_OK);
+        assert_string_equal(buf_cstr(&out), "{\"gated\":true}");
+        buf_free(&out);
+    }
+    free(custom);
+    free(key_id);
+    s3_set_key_service(e->s, &(s3_key_service){0});
+    kms_close(k);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_publish_three_in_one_txn, setup, teardown),
@@ -453,6 +537,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_public_objects_and_bpa, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kms_default_read_as_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destination_checker, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_real_kms_read_as_owner, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
