@@ -329,6 +329,8 @@ S3_ROWS = [
     # objects
     Row("s3", "PutObject", "s3-resource",
         lambda c, r: c.s3.put_object(Bucket=c.bucket, Key=c.uniq_key(), Body=b"matrix")),
+    Row("s3", "PostObject", "s3-resource",
+        lambda c, r: c.post_object(c.uniq_key())),
     Row("s3", "GetObject", "s3-resource",
         lambda c, r: c.s3.get_object(Bucket=c.bucket, Key="obj")["Body"].read()),
     Row("s3", "HeadObject", "s3-resource",
