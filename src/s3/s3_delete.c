@@ -74,12 +74,14 @@ typedef struct {
     const char *bucket, *bucket_id, *key;
     s3_event ev;
     json_t *removed; /* the document deleted, if the key existed */
+    bool notify;     /* the bucket has a notification configuration */
 } delete_one;
 
 static cl_err delete_meta(store *st, void *arg) {
     delete_one *d = arg;
     json_decref(d->removed);
-    return s3_object_delete_txn(st, d->bucket, d->bucket_id, d->key, &d->ev, &d->removed);
+    return s3_object_delete_txn(st, d->bucket, d->bucket_id, d->key, d->notify ? &d->ev : NULL,
+                                &d->removed);
 }
 
 static void report_error(cl_buf *b, const char *key, const char *code, const char *message) {
@@ -100,7 +102,8 @@ static void delete_key(s3_op *op, const s3_delete_request *d, const char *key, c
         return;
     }
     delete_one one = {op->bucket, op->bucket_id, key, s3_op_event(op, "ObjectRemoved:Delete"),
-                      NULL};
+                      NULL,       false};
+    one.notify = s3_op_notifies(op, &one.ev) != NULL;
     if (store_txn(op->s->st, delete_meta, &one) != CL_OK) {
         json_decref(one.removed);
         report_error(b, key, "InternalError",

@@ -73,6 +73,10 @@ s3_event s3_op_event(const s3_op *op, const char *name) {
                       .request_id = op->req->request_id};
 }
 
+s3_event *s3_op_notifies(const s3_op *op, s3_event *ev) {
+    return json_object_get(op->bucket_doc, "Notification") ? ev : NULL;
+}
+
 static bool matches(json_t *config, const char *event, const char *key) {
     const char *prefix = json_string_value(json_object_get(config, "Prefix"));
     const char *suffix = json_string_value(json_object_get(config, "Suffix"));

@@ -289,6 +289,9 @@ struct s3_event {
 };
 /* The event of op's request and caller. */
 s3_event s3_op_event(const s3_op *op, const char *name);
+/* ev if op's loaded (cached) bucket document has a notification configuration,
+ * else NULL: a delete then reads nothing more in its transaction. */
+s3_event *s3_op_notifies(const s3_op *op, s3_event *ev);
 /* The same as s3_commit_object_doc, for callers already inside a store_txn:
  * *old gets the replaced doc; the bucket's configurations matching ev (NULL:
  * none) write their outbox items in the same transaction. */

@@ -231,7 +231,8 @@ void s3_object_delete(s3_op *op) {
     json_t *o = NULL;
     s3_event ev = s3_op_event(op, "ObjectRemoved:Delete");
     cl_err e =
-        store_txn(op->s->st, delete_txn, &(obj_del){op->bucket, op->bucket_id, op->key, &ev, &o});
+        store_txn(op->s->st, delete_txn,
+                  &(obj_del){op->bucket, op->bucket_id, op->key, s3_op_notifies(op, &ev), &o});
     if (e == CL_OK) s3_event_after_commit(&ev);
     if (e == CL_OK && o) s3_delete_object_blobs(op->s, o);
     json_decref(o);
