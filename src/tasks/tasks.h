@@ -207,6 +207,30 @@ int tasks_init_main(void);
  * over the app's key (docs/runs.md "KMS from inside a run"). */
 int tasks_attest_tool(int argc, char **argv);
 
+/* What the node installs so tasks can read inputs and publish outputs in S3
+ * (tasks does not depend on s3: serve.c wires these to s3_read_object_as_owner
+ * and s3_publish_*). NULL members: the feature answers NotImplemented. */
+typedef struct {
+    void *ctx;
+    cl_err (*read)(void *ctx, const char *bucket, const char *key, size_t max, cl_buf *out,
+                   char *msg, size_t msglen);
+    cl_err (*check_read)(void *ctx, const iam_caller *c, const http_request *req,
+                         const char *bucket, const char *key, char *msg, size_t msglen);
+    /* files: [{"Key", "Path", "Public"}]; prepare outside, commit inside the
+     * caller's transaction, finish after it */
+    cl_err (*publish_prepare)(void *ctx, const char *account, const char *bucket,
+                              const json_t *files, const char *origin, void **prep, char *msg,
+                              size_t msglen);
+    cl_err (*publish_commit)(void *ctx, void *prep);
+    void (*publish_finish)(void *ctx, void *prep, bool committed);
+} tasks_s3_hooks;
+void tasks_set_s3(tasks *t, const tasks_s3_hooks *h);
+/* The check s3 calls for a notification target (s3_notify_check_fn's shape,
+ * tasks_ctx = the tasks): an arn:aws:lambda:REGION:ACCOUNT:function:APP must
+ * name an app of the bucket owner's account. */
+cl_err tasks_notify_check(void *tasks_ctx, const char *type, const char *arn, const char *owner,
+                          char *msg, size_t msglen);
+
 /* Appends the task queue's Prometheus figures (task_metrics.c) to out. */
 void tasks_metrics_render(tasks *t, cl_buf *out);
 
