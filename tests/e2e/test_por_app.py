@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, REGION
+from conftest import BIN, REGION, _clean_env, _creds_env
 from test_por import assets_of, gen_accounts, write_ledger
 from test_runs import cl, logs, ok, result, run, show
 
@@ -29,13 +29,9 @@ def por(*args, timeout=60):
 
 def shell(srv, creds, cmd):
     """cmd run by sh as printed, `cloister` found on PATH next to the binary under test."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AWS_") and k != "CLOISTER_ENDPOINT"}
-    env.update({"AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
-                "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
-                "AWS_DEFAULT_REGION": REGION, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-                "CLOISTER_ENDPOINT": srv.endpoint,
-                "PATH": f"{BIN.parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"})
+    env = {**_clean_env(), **_creds_env(creds), "AWS_DEFAULT_REGION": REGION,
+           "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "CLOISTER_ENDPOINT": srv.endpoint,
+           "PATH": f"{BIN.parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
     return subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, env=env, timeout=60)
 
 
