@@ -82,7 +82,8 @@ int por_prove_app(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *why = NULL;
         por_opt k = por_cli_prove_option(argc, argv, &i, &o, &why);
-        if (k == POR_OPT_BAD) return app_fail("%s %s", a, why);
+        if (k == POR_OPT_BAD)
+            return app_fail("%s (got %s)", why, i + 1 < argc ? argv[i + 1] : "nothing");
         if (k == POR_OPT_OK) continue;
         if (strcmp(a, "--ledger") == 0 && i + 1 < argc)
             ledger = argv[++i];

@@ -16,7 +16,7 @@ int cmd_por(int argc, char **argv);
 /* One prover option at argv[*i] (--assets, --threads, --padded-accounts,
  * --batch, --nonces-out) into o: POR_OPT_NONE if argv[*i] is none of them,
  * POR_OPT_OK with *i moved onto its value, POR_OPT_BAD with *why saying what
- * it takes. */
+ * it takes ("--batch takes 1..1024"). */
 typedef enum { POR_OPT_NONE, POR_OPT_OK, POR_OPT_BAD } por_opt;
 por_opt por_cli_prove_option(int argc, char **argv, int *i, por_prove_options *o, const char **why);
 /* The JSON summary of a proof both commands print: status, accounts, padded,

@@ -123,19 +123,19 @@ por_opt por_cli_prove_option(int argc, char **argv, int *i, por_prove_options *o
     const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
     uint64_t x;
     if (strcmp(a, "--assets") == 0 || strcmp(a, "--nonces-out") == 0) {
-        *why = "takes a file name";
+        *why = a[2] == 'a' ? "--assets takes a file" : "--nonces-out takes a file";
         if (!v) return POR_OPT_BAD;
         *(a[2] == 'a' ? &o->assets_path : &o->nonces_path) = v;
     } else if (strcmp(a, "--threads") == 0) {
-        *why = "takes 1..256";
+        *why = "--threads takes 1..256";
         if (!parse_u64(v, &x) || x < 1 || x > 256) return POR_OPT_BAD;
         o->threads = (unsigned)x;
     } else if (strcmp(a, "--padded-accounts") == 0) {
-        *why = "takes 1..2^32";
+        *why = "--padded-accounts takes 1..2^32";
         if (!parse_u64(v, &x) || x < 1 || x > ((uint64_t)1 << 32)) return POR_OPT_BAD;
         o->min_padded = x;
     } else if (strcmp(a, "--batch") == 0) {
-        *why = "takes 1..1024";
+        *why = "--batch takes 1..1024";
         if (!parse_u64(v, &x) || x < 1 || x > 1024) return POR_OPT_BAD;
         o->batch = (uint32_t)x;
     } else {
@@ -174,7 +174,7 @@ static int por_prove_cmd(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *why = NULL;
         por_opt k = por_cli_prove_option(argc, argv, &i, &o, &why);
-        if (k == POR_OPT_BAD) return usage_error(why, a);
+        if (k == POR_OPT_BAD) return usage_error(why, i + 1 < argc ? argv[i + 1] : NULL);
         if (k == POR_OPT_OK) continue;
         if (strcmp(a, "--out") == 0 && i + 1 < argc) {
             o.out_dir = argv[++i];
