@@ -7,7 +7,8 @@ verify` accepts, with every user's proof and without private_nonces.json (the
 operator's secret is never published). Failures say why in the task's logs: a
 malformed ledger (the prover's own message), no input file, --nonces-out
 pointing into the published outputs. The manifest's public_outputs field is
-checked by CreateApp."""
+checked by CreateApp. On the host, --nonces-out keeps the nonces outside the
+published directory."""
 import json
 import os
 import shutil
@@ -133,3 +134,34 @@ def test_manifest_public_outputs_refused(psrv, creds, app, outputs):
     p = cl(psrv, creds, "app", "deploy", str(d), "--name", "por-bad", "--entrypoint",
            "/app/cloister-por prove-app", "--manifest", m)
     assert p.returncode == 1 and "public_outputs" in p.stderr, p.stderr
+
+
+def test_nonces_out_on_the_host(tmp_path):
+    """Where an operator keeps the nonces: --nonces-out FILE (prove and prove-app), never
+    in the published directory; an existing FILE is refused before anything is proved."""
+    assets = assets_of(2)
+    accts = gen_accounts(3, assets, seed=3)
+    ledger = write_ledger(tmp_path / "l.json", assets, accts)
+    out, nonces = tmp_path / "out", tmp_path / "keep" / "nonces.json"
+    nonces.parent.mkdir()
+    out.mkdir()
+    env = {**os.environ, "IEXEC_OUT": str(out)}
+    p = subprocess.run([str(BIN), "por", "prove-app", "--ledger", str(ledger), "--nonces-out",
+                        str(nonces), "--padded-accounts", "4"], capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)
+    assert s["nonces"] == str(nonces) and s["padded"] == 4
+    assert sorted(os.listdir(out)) == ["computed.json", "final_proof.json", "merkle_tree.json",
+                                       "proofs.zip", "user_proofs"]
+    assert os.stat(nonces).st_mode & 0o777 == 0o600
+    leaves = json.loads(nonces.read_text())["leaves"]
+    assert len(leaves) == 4 and {l["user_hash"] for l in leaves} - {""} == set(accts)
+    assert por("verify", out).returncode == 0
+    again = por("prove", ledger, "--out", tmp_path / "out2", "--nonces-out", nonces)
+    assert again.returncode == 1 and "already exists" in json.loads(again.stdout)["message"]
+    assert not (tmp_path / "out2").exists()
+    p = por("prove", ledger, "--out", tmp_path / "out3", "--nonces-out", tmp_path / "n3.json",
+            "--padded-accounts", 4)
+    assert p.returncode == 0 and "private_nonces.json" not in os.listdir(tmp_path / "out3")
+    assert "private_nonces.json" not in json.loads(p.stdout)["files"]
