@@ -1,5 +1,7 @@
 /* por_cmd.c — `cloister por prove|verify|verify-inclusion`: the proof of
- * reserves (src/por, docs/por.md) as a command.
+ * reserves (src/por, docs/por.md) as a command; `prove-app` and `app` (the
+ * prover as a Cloister app) are in por_app.c. Built into cloister and into
+ * cloister-por (por_main.c).
  *
  * Shaped for unattended use (a sandboxed app, a pipeline step): stdout gets
  * exactly one line of JSON per result ({"status":"ok",...} or
