@@ -62,17 +62,23 @@ static char *first_input(void) {
     return cl_sprintf("%s/%s", in && in[0] ? in : "/iexec_in", name);
 }
 
-/* Whether path would land in dir or under it (its parent resolved). */
+/* Whether path would land in dir or under it (its parent directory resolved;
+ * a parent that cannot be resolved counts as inside: refused too). */
 static bool inside(const char *path, const char *dir) {
-    char *copy = cl_strdup(path), *slash = strrchr(copy, '/');
-    const char *parent = slash == copy ? "/" : slash ? (*slash = 0, copy) : ".";
+    char *parent = cl_strdup(path), *slash = strrchr(parent, '/');
+    if (!slash) {
+        free(parent);
+        parent = cl_strdup(".");
+    } else {
+        slash[slash == parent ? 1 : 0] = 0; /* "/x" -> "/", "a/b" -> "a" */
+    }
     char rp[PATH_MAX], rd[PATH_MAX];
-    bool in = true; /* an unresolvable parent is refused too */
+    bool in = true;
     if (realpath(parent, rp) && realpath(dir, rd)) {
         size_t n = strlen(rd);
         in = strncmp(rp, rd, n) == 0 && (rp[n] == 0 || rp[n] == '/' || n == 1);
     }
-    free(copy);
+    free(parent);
     return in;
 }
 
