@@ -9,8 +9,10 @@
  * prefix, and the nonces are the operator's secret (with them and the ledger
  * anyone can tell the dummy leaves from the real ones). They are discarded
  * unless --nonces-out names a file outside IEXEC_OUT. stdout gets one line of
- * JSON (the summary, or {"status":"error","error":...} and exit 1); stderr a
- * human line, which the run keeps in the task's logs.
+ * JSON (the summary, or {"status":"error","error":...} and exit 1; with the
+ * S3 event record of a trigger in CLOISTER_EVENT, the summary names the
+ * object as "source"); stderr a human line, which the run keeps in the
+ * task's logs.
  *
  * `app --out DIR` writes the folder `cloister app deploy` takes: the
  * cloister-por executable found next to the running binary (por_main.c), and
@@ -82,6 +84,19 @@ static bool inside(const char *path, const char *dir) {
     return in;
 }
 
+/* "s3://BUCKET/KEY" of the object a trigger's S3 event record (CLOISTER_EVENT)
+ * names, key URL-encoded as in the record; NULL without one. malloc'd. */
+static char *event_source(void) {
+    const char *text = getenv("CLOISTER_EVENT");
+    json_t *ev = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *s3 = json_object_get(json_array_get(json_object_get(ev, "Records"), 0), "s3");
+    const char *b = json_string_value(json_object_get(json_object_get(s3, "bucket"), "name"));
+    const char *k = json_string_value(json_object_get(json_object_get(s3, "object"), "key"));
+    char *out = b && k ? cl_sprintf("s3://%s/%s", b, k) : NULL;
+    json_decref(ev);
+    return out;
+}
+
 int por_prove_app(int argc, char **argv) {
     por_prove_options o = {.nonces_path = ""};
     const char *ledger = NULL;
@@ -130,6 +145,9 @@ int por_prove_app(int argc, char **argv) {
     json_t *j = por_cli_prove_summary(&o, &r);
     json_array_append_new(json_object_get(j, "files"), json_string("computed.json"));
     json_object_set_new(j, "nonces", json_string(o.nonces_path[0] ? o.nonces_path : "discarded"));
+    char *source = event_source();
+    if (source) json_object_set_new(j, "source", json_string(source));
+    free(source);
     por_cli_print_json(j);
     fprintf(stderr,
             "cloister-por prove-app: %llu accounts (padded to %llu), root %.16s…, "

@@ -145,13 +145,16 @@ def test_nonces_out_on_the_host(tmp_path):
     out, nonces = tmp_path / "out", tmp_path / "keep" / "nonces.json"
     nonces.parent.mkdir()
     out.mkdir()
-    env = {**os.environ, "IEXEC_OUT": str(out)}
+    event = {"Records": [{"eventSource": "aws:s3", "s3": {
+        "bucket": {"name": "b1"}, "object": {"key": "proof-runs/2024-01-15/private_ledger.json"}}}]}
+    env = {**os.environ, "IEXEC_OUT": str(out), "CLOISTER_EVENT": json.dumps(event)}
     p = subprocess.run([str(BIN), "por", "prove-app", "--ledger", str(ledger), "--nonces-out",
                         str(nonces), "--padded-accounts", "4"], capture_output=True, text=True,
                        env=env, timeout=60)
     assert p.returncode == 0, p.stderr
     s = json.loads(p.stdout)
     assert s["nonces"] == str(nonces) and s["padded"] == 4
+    assert s["source"] == "s3://b1/proof-runs/2024-01-15/private_ledger.json"  # a trigger's object
     assert sorted(os.listdir(out)) == ["computed.json", "final_proof.json", "merkle_tree.json",
                                        "proofs.zip", "user_proofs"]
     assert os.stat(nonces).st_mode & 0o777 == 0o600
