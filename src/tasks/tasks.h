@@ -46,6 +46,8 @@ void tasks_app_address(const char *account, const char *name, uint8_t out[TASKS_
 /* Validates a manifest JSON text (NULL/empty = {}) and returns its canonical
  * form (compact, sorted keys; malloc'd), or NULL with err set. */
 char *tasks_manifest_canonical(const char *json, char *err, size_t errlen);
+/* The public_outputs of a canonical manifest text (NULL if none): a JSON array (caller decrefs). */
+json_t *tasks_manifest_public_outputs(const char *manifest);
 
 /* ---- the apps service (apps.c) ---- */
 typedef struct tasks tasks;
