@@ -156,14 +156,6 @@ static bool rel_public(const json_t *pub, const char *rel) {
     return false;
 }
 
-/* The manifest's "public_outputs" (paths under /iexec_out), or NULL. */
-static json_t *manifest_public(const char *manifest) {
-    json_t *m = manifest ? json_loads(manifest, 0, NULL) : NULL;
-    json_t *p = json_incref(json_object_get(m, "public_outputs"));
-    json_decref(m);
-    return json_is_array(p) ? p : (json_decref(p), NULL);
-}
-
 typedef struct {
     tasks *t;
     void *prep;
@@ -254,7 +246,7 @@ static bool prepare_publish(tasks *t, const json_t *doc, const char *dir, publis
     char *out = cl_sprintf("%s/out", dir);
     json_t *files = files_under(out);
     json_t *app = task_app(t, doc);
-    json_t *pub = app ? manifest_public(jstr(app, "Manifest")) : NULL;
+    json_t *pub = app ? tasks_manifest_public_outputs(jstr(app, "Manifest")) : NULL;
     json_t *items = json_array(), *keys = json_array();
     size_t i;
     json_t *f;

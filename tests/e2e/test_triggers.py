@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import uniq
+from conftest import AWS_CLIS, uniq
 from test_runs import APPS, cl, deploy, ok, show
 
 ECHO = APPS / "trigger-echo"
@@ -74,8 +74,8 @@ def test_trigger_add_runs_the_app_once_per_matching_upload(tsrv, owner, echo_app
     src = tmp_path / "private_ledger.json"
     src.write_text('{"accounts": 1}')
     key = "proof runs/2024-01-15/private_ledger.json"
-    r = tsrv.aws("v2", ["s3", "cp", str(src), f"s3://{bucket}/{key}"], creds=owner)
-    assert r.returncode == 0, r.stderr
+    rc, _, err = tsrv.aws(AWS_CLIS[0], ["s3", "cp", str(src), f"s3://{bucket}/{key}"], creds=owner)
+    assert rc == 0, err
     result = json.loads(wait_object(s3, bucket, "proof runs/2024-01-15/result.json"))
     assert result["input"] == '{"accounts": 1}' and result["argv"] == ["hello"]
     assert result["same_event"]
@@ -111,19 +111,20 @@ def test_trigger_add_runs_the_app_once_per_matching_upload(tsrv, owner, echo_app
 def test_s3api_configuration_behaves_the_same(tsrv, owner, echo_app, tmp_path):
     s3 = tsrv.boto3_client("s3", owner)
     account = tsrv.boto3_client("sts", owner).get_caller_identity()["Account"]
-    for cli in ("v2", "v1"):
-        bucket = uniq(f"trig{cli}")
+    for cli in AWS_CLIS:  # v2, and v1 when installed
+        bucket = uniq(f"trig{cli[0][-2:]}")
         s3.create_bucket(Bucket=bucket)
         conf = {"LambdaFunctionConfigurations": [{
             "Id": "por", "Events": ["s3:ObjectCreated:*"],
             "LambdaFunctionArn": f"arn:aws:lambda:us-east-1:{account}:function:{echo_app}",
             "Filter": {"Key": {"FilterRules": [{"Name": "suffix",
                                                 "Value": "private_ledger.json"}]}}}]}
-        n = tmp_path / f"n-{cli}.json"
+        n = tmp_path / f"n-{cli[0]}.json"
         n.write_text(json.dumps(conf))
-        r = tsrv.aws(cli, ["s3api", "put-bucket-notification-configuration", "--bucket", bucket,
-                           "--notification-configuration", f"file://{n}"], creds=owner)
-        assert r.returncode == 0, r.stderr
+        rc, _, err = tsrv.aws(cli, ["s3api", "put-bucket-notification-configuration", "--bucket",
+                                    bucket, "--notification-configuration", f"file://{n}"],
+                              creds=owner)
+        assert rc == 0, err
         before = set(tasks_of(tsrv, owner, echo_app))
         s3.put_object(Bucket=bucket, Key="x/private_ledger.json", Body=b"v")
         assert json.loads(wait_object(s3, bucket, "x/result.json"))["input"] == "v"
@@ -144,7 +145,9 @@ def test_a_target_that_is_not_an_app_is_refused(tsrv, owner):
             "LambdaFunctionConfigurations": [{
                 "LambdaFunctionArn": f"arn:aws:lambda:us-east-1:{account}:function:nope",
                 "Events": ["s3:ObjectCreated:*"]}]})
-    assert "InvalidArgument" in str(e.value) and "no app named nope" in str(e.value)
+    err = e.value.response["Error"]
+    assert err["Code"] == "InvalidArgument", err
+    assert "no app named nope" in err.get("ArgumentValue", ""), err  # AWS's detail element
 
 
 def test_block_public_access_refuses_public_outputs(tsrv, owner, echo_app):
