@@ -147,7 +147,7 @@ static json_t *input_digests(const json_t *names) {
         char *p = cl_sprintf("/iexec_in/%s", n ? n : "");
         cl_buf b = CL_BUF_INIT;
         char hex[65] = "";
-        if (file_read_all(p, &b, TASKS_INPUT_MAX) == CL_OK) crypto_sha256_hex(buf_slice(&b), hex);
+        if (file_read_all(p, &b, TASKS_FETCH_MAX) == CL_OK) crypto_sha256_hex(buf_slice(&b), hex);
         json_array_append_new(out, json_pack("{s:s, s:s}", "name", n ? n : "", "sha256", hex));
         buf_free(&b);
         free(p);

@@ -124,7 +124,7 @@ static bool job_of(const tasks_worker_ops *ops, const json_t *task, run_job *j, 
         j->inputs[i].url = cl_strdup(url);
         snprintf(j->inputs[i].name, sizeof j->inputs[i].name, "%s", name);
         j->n_inputs = i + 1;
-        if (ops->fetch(ops->ctx, task, url, TASKS_INPUT_MAX - total, &j->inputs[i].bytes, m2,
+        if (ops->fetch(ops->ctx, task, url, TASKS_FETCH_MAX - total, &j->inputs[i].bytes, m2,
                        sizeof m2) != CL_OK) {
             snprintf(msg, msglen, "cannot fetch input %s: %s", url, m2);
             return false;
