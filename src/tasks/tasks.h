@@ -151,11 +151,12 @@ cl_err tasks_receipt_verify(cl_slice receipt, cl_slice root_der, json_t **body_o
  * run_init.c: the init inside the sandbox; untar.c: unpacking bundles) ---- */
 #define TASKS_ID_LEN 66             /* "0x" + 64 hex, like iExec task ids */
 #define TASKS_INPUTS_MAX 16         /* input files per run */
-#define TASKS_INPUT_MAX (4u << 20)    /* bytes of all inputs sent with a RunApp */
-#define TASKS_FETCH_MAX (64u << 20)   /* bytes of all inputs a worker fetches (s3://, URLs) */
-#define TASKS_OUTPUT_MAX (256u << 20) /* bytes of /iexec_out kept as the result (its tar):
-                                       * a 10k-account proof of reserves is ~58 MiB */
-#define TASKS_SECRET_INDEX_MAX 64   /* IEXEC_REQUESTER_SECRET_1.._64 */
+#define TASKS_INPUT_MAX (4u << 20)  /* bytes of all inputs sent with a RunApp */
+#define TASKS_FETCH_MAX (64u << 20) /* bytes of all inputs a worker fetches (s3://, URLs) */
+#define TASKS_OUTPUT_MAX                                                                           \
+    (256u << 20)                  /* bytes of /iexec_out kept as the result (its tar):             \
+                                   * a 10k-account proof of reserves is ~58 MiB */
+#define TASKS_SECRET_INDEX_MAX 64 /* IEXEC_REQUESTER_SECRET_1.._64 */
 
 /* Unpacks a bundle that passed tasks_bundle_check into the existing empty
  * directory dir (files 0644/0755 as recorded, dirs 0755). */
@@ -190,7 +191,7 @@ typedef struct {
     cl_err (*attest_fn)(void *ctx, cl_slice spki, cl_slice user_data, cl_slice nonce, cl_buf *doc);
     void *attest_ctx;
     cl_slice root_der;
-    const int *cancel; /* set (by another thread) to stop the run: the sandbox is killed */
+    const int *cancel;      /* set (by another thread) to stop the run: the sandbox is killed */
     queue_limits_cfg queue; /* lease seconds, attempts, per-account limit */
 } tasks_run_config;
 /* Starts the run workers; the Cloister.RunApp/GetTask/... operations answer

@@ -13,7 +13,6 @@
 
 struct runs;
 
-
 struct tasks {
     store *st;
     iam *m;
@@ -100,7 +99,10 @@ size_t queue_reap(tasks *t); /* expired leases: requeued or failed */
  * that allows it; CL_ERR_NOT_FOUND: no such task. */
 cl_err queue_owner_change(tasks *t, const char *account, const char *id, bool retry, char *msg,
                           size_t msglen, json_t **doc);
-void queue_wait(tasks *t, int ms); /* until woken or ms pass */
+/* The wake-up generation: read it BEFORE looking at the queue, then
+ * queue_wait(t, gen, ms) returns at once if anything was queued since. */
+uint64_t queue_gen(tasks *t);
+void queue_wait(tasks *t, uint64_t gen, int ms); /* until woken (after gen) or ms pass */
 void queue_notify(tasks *t);
 void queue_depths(tasks *t, size_t *queued, size_t *leased);
 /* task_metrics.c */

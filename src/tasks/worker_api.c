@@ -65,9 +65,12 @@ json_t *worker_op_lease(app_call *a) {
     json_t *doc = NULL;
     int64_t until = (int64_t)time(NULL) + wait;
     cl_err e;
+    uint64_t gen = queue_gen(a->t);
     while ((e = queue_lease(a->t, &qw, &doc)) == CL_ERR_NOT_FOUND && time(NULL) < until &&
-           !a->t->worker_stop)
-        queue_wait(a->t, 1000);
+           !a->t->worker_stop) {
+        queue_wait(a->t, gen, 1000);
+        gen = queue_gen(a->t);
+    }
     if (e == CL_ERR_NOT_FOUND) return json_object();
     if (e != CL_OK) {
         aws_fault_set(a->f, 500, "InternalFailure", "cannot read the queue");

@@ -357,9 +357,10 @@ static cl_err local_lease(void *ctx, int wait_ms, json_t **task, char *msg, size
     queue_worker w = {.local = true, .name = l->name};
     *task = NULL;
     json_t *doc = NULL;
+    uint64_t gen = queue_gen(l->t);
     cl_err e = queue_lease(l->t, &w, &doc);
     if (e == CL_ERR_NOT_FOUND) {
-        queue_wait(l->t, wait_ms);
+        queue_wait(l->t, gen, wait_ms);
         e = queue_lease(l->t, &w, &doc);
     }
     if (e == CL_ERR_NOT_FOUND) return CL_OK;
