@@ -24,7 +24,7 @@ static int run_usage(FILE *f, int rc) {
            "  --input   a file given to the app in IEXEC_IN (named 0x + SHA-256 of its URL)\n"
            "  --arg     an argument for the app (after its entrypoint)\n"
            "  --debug   a debug run: it sees debug secrets only\n"
-           "  --watch   wait, printing each state (queued, fetching, running, uploading,\n"
+           "  --watch   wait, printing each state (queued, leased, running, uploading,\n"
            "            done/failed); exit 1 if the run failed\n"
            "       cloister task show ID | logs ID | result ID [--out DIR]\n"
            "  result    writes the result files and receipt.json into DIR (default ./ID)\n");
