@@ -199,6 +199,12 @@ static bool collect(void *arg, const char *name, const char *doc) {
 }
 
 size_t dispatch_events(tasks *t) {
+    /* Test-only: CLOISTER_TEST_HOLD_EVENTS leaves the outbox as S3 wrote it, so
+     * tests/e2e/test_s3_notify.py can read S3's side of the contract. Never set in
+     * production. */
+    static int hold = -1;
+    if (hold < 0) hold = getenv("CLOISTER_TEST_HOLD_EVENTS") != NULL;
+    if (hold) return 0;
     scan_ctx s = {json_array()};
     (void)store_list(t->st, EVENT_KIND, "", NULL, NULL, 64, collect, &s, NULL);
     size_t i, made = 0, n = json_array_size(s.names);
