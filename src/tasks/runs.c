@@ -34,13 +34,13 @@ static bool runtime_measure(const char *path, uint8_t out[48]) {
 }
 
 /* Expired leases once a second; S3 events as soon as they are committed
- * (polled every 10 ms: one indexed range read when there is nothing). */
+ * (polled every 5 ms: one indexed range read when there is nothing). */
 static void *housekeeping_main(void *arg) {
     tasks *t = arg;
     unsigned ticks = 0;
     while (!t->worker_stop) {
-        if (ticks++ % 100 == 0) (void)queue_reap(t);
-        if (dispatch_events(t) == 0) usleep(10000);
+        if (ticks++ % 200 == 0) (void)queue_reap(t);
+        if (dispatch_events(t) == 0) usleep(5000);
     }
     return NULL;
 }

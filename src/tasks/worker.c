@@ -24,8 +24,24 @@ typedef struct {
     bool done, lost, cancelled;
     int stop_run; /* read by the sandbox supervisor */
     const char *state;
+    const char *pending[4]; /* state changes not sent yet, in order */
+    unsigned n_pending;
 } beat;
 
+/* One heartbeat (with b->mu held on entry and exit). */
+static void beat_once(beat *b, const char *st) {
+    pthread_mutex_unlock(&b->mu);
+    bool cancelled = false;
+    cl_err e = b->ops->heartbeat(b->ops->ctx, b->task, st, &cancelled);
+    pthread_mutex_lock(&b->mu);
+    if (e == CL_ERR_DENIED) b->lost = true;
+    if (cancelled) b->cancelled = true;
+    if (b->lost || b->cancelled) __atomic_store_n(&b->stop_run, 1, __ATOMIC_RELEASE);
+}
+
+/* Heartbeats every few seconds, and at once (in order) for each state change,
+ * so the run never waits for the node to record one; the changes still
+ * pending when the run ends are sent before the outcome. */
 static void *beat_main(void *arg) {
     beat *b = arg;
     json_int_t hs = json_integer_value(json_object_get(b->task, "HeartbeatSeconds"));
@@ -33,20 +49,19 @@ static void *beat_main(void *arg) {
                      : hs > 0 && hs < 3600 ? (unsigned)hs
                                            : 5;
     pthread_mutex_lock(&b->mu);
-    while (!b->done) {
+    for (;;) {
+        if (b->n_pending) {
+            const char *st = b->pending[0];
+            memmove(b->pending, b->pending + 1, --b->n_pending * sizeof b->pending[0]);
+            beat_once(b, st);
+            continue;
+        }
+        if (b->done) break;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += every;
-        pthread_cond_timedwait(&b->cv, &b->mu, &ts);
-        if (b->done) break;
-        const char *st = b->state;
-        pthread_mutex_unlock(&b->mu);
-        bool cancelled = false;
-        cl_err e = b->ops->heartbeat(b->ops->ctx, b->task, st, &cancelled);
-        pthread_mutex_lock(&b->mu);
-        if (e == CL_ERR_DENIED) b->lost = true;
-        if (cancelled) b->cancelled = true;
-        if (b->lost || b->cancelled) __atomic_store_n(&b->stop_run, 1, __ATOMIC_RELEASE);
+        if (pthread_cond_timedwait(&b->cv, &b->mu, &ts) != 0 && !b->done && !b->n_pending)
+            beat_once(b, b->state);
     }
     pthread_mutex_unlock(&b->mu);
     return NULL;
@@ -57,14 +72,9 @@ static void on_state(void *arg, const char *state) {
     if (strcmp(state, "fetching") == 0) return; /* part of "leased" here */
     pthread_mutex_lock(&b->mu);
     b->state = state;
+    if (b->n_pending < sizeof b->pending / sizeof b->pending[0]) b->pending[b->n_pending++] = state;
+    pthread_cond_broadcast(&b->cv);
     pthread_mutex_unlock(&b->mu);
-    bool cancelled = false;
-    if (b->ops->heartbeat(b->ops->ctx, b->task, state, &cancelled) == CL_ERR_DENIED) {
-        pthread_mutex_lock(&b->mu);
-        b->lost = true;
-        __atomic_store_n(&b->stop_run, 1, __ATOMIC_RELEASE);
-        pthread_mutex_unlock(&b->mu);
-    }
 }
 
 typedef struct {
