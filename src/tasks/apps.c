@@ -91,6 +91,8 @@ static const struct {
     {"RetryTask", runs_op_retry, REF_TASK, NULL},
     {"SubmitRequest", runs_op_submit, REF_APP, "App"},
     {"PutTriggerOptions", runs_op_trigger_options, REF_NONE, NULL},
+    {"ReceiveEvents", events_op_receive, REF_NONE, NULL},
+    {"DeleteEvent", events_op_delete, REF_NONE, NULL},
     {"LeaseTask", worker_op_lease, REF_WORKER, NULL},
     {"HeartbeatTask", worker_op_heartbeat, REF_WORKER, NULL},
     {"GetTaskBundle", worker_op_bundle, REF_WORKER, NULL},

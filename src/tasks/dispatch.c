@@ -46,7 +46,14 @@ static bool lambda_arn(const char *arn, char account[13], char name[65]) {
 cl_err tasks_notify_check(void *tasks_ctx, const char *type, const char *arn, const char *owner,
                           char *msg, size_t msglen) {
     tasks *t = tasks_ctx;
-    if (strcmp(type, "queue") == 0) return CL_OK; /* queues exist once written to */
+    if (strcmp(type, "queue") == 0) { /* a queue exists once written to; same account only */
+        const char *acct = strncmp(arn, "arn:aws:sqs:", 12) == 0 ? strchr(arn + 12, ':') : NULL;
+        if (acct && strlen(acct) > 14 && acct[13] == ':' && strncmp(acct + 1, owner, 12) == 0)
+            return CL_OK;
+        snprintf(msg, msglen, "%s: the queue must belong to the bucket owner's account %s", arn,
+                 owner);
+        return CL_ERR_INVALID;
+    }
     char account[13], name[65];
     if (!lambda_arn(arn, account, name)) {
         snprintf(msg, msglen, "%s is not arn:aws:lambda:REGION:ACCOUNT:function:APP", arn);
@@ -178,8 +185,9 @@ static cl_err one_txn(store *st, void *arg) {
         free(app_arn);
         json_decref(doc);
     } else if (type && strcmp(type, "queue") == 0 && tarn) {
-        char *body = json_dumps(json_pack("{s:[O]}", "Records", json_object_get(ev, "Record")),
-                                JSON_COMPACT);
+        json_t *msg = json_pack("{s:[O]}", "Records", json_object_get(ev, "Record"));
+        char *body = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+        json_decref(msg);
         e = store_insert(st, QUEUE_MSG_KIND, tarn, c->name, body ? body : "{}");
         free(body);
     }

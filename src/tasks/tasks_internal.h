@@ -58,6 +58,9 @@ json_t *runs_op_cancel(app_call *a);
 json_t *runs_op_retry(app_call *a);
 json_t *runs_op_submit(app_call *a);
 json_t *runs_op_trigger_options(app_call *a);
+/* event_queue.c: notification queues for external consumers */
+json_t *events_op_receive(app_call *a);
+json_t *events_op_delete(app_call *a);
 /* Trigger options (PutTriggerOptions): kind "trigger_opts", scope account,
  * name BUCKET "/" configuration Id -> {Args, Secrets, Requester, RequesterId}. */
 #define TRIGGER_OPTS_KIND "trigger_opts"

@@ -24,6 +24,7 @@ change or delete something); `check(c, resp)` inspects an allowed answer (for
 list calls: nothing of account A is shown to account B).
 """
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -776,6 +777,31 @@ def _not_listed_task(c, resp):
         assert not mine & {t["TaskId"] for t in resp["Tasks"]}
 
 
+def _owner_queue(c):
+    """A notification queue of the owner's account (it exists once written to)."""
+    return f"arn:aws:sqs:{c.w.region}:{c.w.account_a}:authz-q"
+
+
+def _owner_queue_message(c):
+    """A received message of the owner's queue: (queue, receipt handle). A bucket of
+    the owner with a QueueConfiguration gets one object; the owner receives its event."""
+    owner = type(c)(c.w, "owner")
+    q = _owner_queue(c)
+    s3 = c.w.s3
+    b = c.w.uniq("authzq")
+    s3.create_bucket(Bucket=b)
+    s3.put_bucket_notification_configuration(Bucket=b, NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": q, "Events": ["s3:ObjectCreated:*"]}]})
+    s3.put_object(Bucket=b, Key="k", Body=b"v")
+    for _ in range(200):
+        msgs = owner.cloister("ReceiveEvents", {"Queue": q, "MaxMessages": 10})["Messages"]
+        mine = [m for m in msgs if json.loads(m["Body"])["Records"][0]["s3"]["bucket"]["name"] == b]
+        if mine:
+            return q, mine[0]["ReceiptHandle"]
+        time.sleep(0.02)
+    raise AssertionError("no event reached the queue")
+
+
 BOGUS_LEASE = {"TaskId": "0x" + "00" * 32, "LeaseId": "0" * 32}
 
 
@@ -828,6 +854,11 @@ CLOISTER_ROWS = [
         prep=_fresh_app),
     Row("cloister", "PutTriggerOptions", "cloister-trigger-own",
         lambda c, r: c.cloister("PutTriggerOptions", {"Bucket": "b", "Id": "t", "Args": ["x"]})),
+    Row("cloister", "ReceiveEvents", "cloister-app-same-account",
+        lambda c, r: c.cloister("ReceiveEvents", {"Queue": r}), prep=_owner_queue),
+    Row("cloister", "DeleteEvent", "cloister-app-same-account",
+        lambda c, r: c.cloister("DeleteEvent", {"Queue": r[0], "ReceiptHandle": r[1]}),
+        prep=_owner_queue_message),
     Row("cloister", "LeaseTask", "cloister-worker",
         lambda c, r: c.cloister("LeaseTask", {"WaitSeconds": 0})),
     Row("cloister", "HeartbeatTask", "cloister-lease-holder",

@@ -199,3 +199,49 @@ def test_crash_between_upload_and_enqueue_gives_one_task(make_server, monkeypatc
     tasks = tasks_of(srv, creds, app)
     assert len(tasks) == 1, tasks
     assert wait_done(srv, creds, tasks[0])["State"] == "done"
+
+
+def test_queue_configuration_delivers_to_a_queue(tsrv, owner):
+    """QueueConfiguration: events wait in a Cloister queue for an external consumer
+    (ReceiveEvents / DeleteEvent, SQS's visibility model); another account's queue
+    is refused as a destination."""
+    s3 = tsrv.boto3_client("s3", owner)
+    account = tsrv.boto3_client("sts", owner).get_caller_identity()["Account"]
+    bucket = uniq("trigq")
+    s3.create_bucket(Bucket=bucket)
+    q = f"arn:aws:sqs:us-east-1:{account}:{uniq('q')}"
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "QueueConfigurations": [{"Id": "ext", "QueueArn": q, "Events": ["s3:ObjectCreated:*"],
+                                 "Filter": {"Key": {"FilterRules": [
+                                     {"Name": "prefix", "Value": "in/"}]}}}]})
+    s3.put_object(Bucket=bucket, Key="in/a b.json", Body=b"12345")
+    s3.put_object(Bucket=bucket, Key="out/x", Body=b"1")
+    msgs = []
+    for _ in range(200):
+        msgs = tsrv.cloister_call(owner, "ReceiveEvents",
+                                  {"Queue": q, "MaxMessages": 10, "VisibilityTimeout": 2})["Messages"]
+        if msgs:
+            break
+        time.sleep(0.02)
+    assert len(msgs) == 1, msgs
+    rec = json.loads(msgs[0]["Body"])["Records"][0]
+    assert rec["eventName"] == "ObjectCreated:Put" and rec["s3"]["object"]["key"] == "in/a+b.json"
+    assert rec["s3"]["configurationId"] == "ext" and rec["s3"]["object"]["size"] == 5
+    # invisible while being handled, then given again (at least once)
+    assert tsrv.cloister_call(owner, "ReceiveEvents", {"Queue": q})["Messages"] == []
+    time.sleep(2.2)
+    again = tsrv.cloister_call(owner, "ReceiveEvents", {"Queue": q})["Messages"]
+    assert [m["MessageId"] for m in again] == [msgs[0]["MessageId"]]
+    with pytest.raises(Exception) as e:  # the first handle is stale now
+        tsrv.cloister_call(owner, "DeleteEvent", {"Queue": q,
+                                                  "ReceiptHandle": msgs[0]["ReceiptHandle"]})
+    assert "ReceiptHandleIsInvalid" in str(e.value)
+    tsrv.cloister_call(owner, "DeleteEvent", {"Queue": q, "ReceiptHandle": again[0]["ReceiptHandle"]})
+    time.sleep(0.1)
+    assert tsrv.cloister_call(owner, "ReceiveEvents", {"Queue": q, "VisibilityTimeout": 0})[
+        "Messages"] == []
+    with pytest.raises(Exception) as e:
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": "arn:aws:sqs:us-east-1:000000000000:theirs",
+                                     "Events": ["s3:ObjectCreated:*"]}]})
+    assert e.value.response["Error"]["Code"] == "InvalidArgument"
