@@ -31,8 +31,7 @@ static int run_usage(FILE *f, int rc) {
     return rc;
 }
 
-/* Calls Cloister.<op>; on success *out gets the answer. Prints errors. */
-static bool call(const char *endpoint, const char *op, json_t *body, json_t **out) {
+bool cli_cloister_call(const char *endpoint, const char *op, json_t *body, json_t **out) {
     *out = NULL;
     cli_creds c;
     char err[512];
@@ -180,11 +179,11 @@ static const char *endpoint_flag(int argc, char **argv) {
     return NULL;
 }
 
-static int watch(const char *endpoint, const char *id) {
+int cli_task_watch(const char *endpoint, const char *id) {
     size_t shown = 0;
     for (;;) {
         json_t *t = NULL;
-        if (!call(endpoint, "GetTask", json_pack("{s:s}", "TaskId", id), &t)) return 1;
+        if (!cli_cloister_call(endpoint, "GetTask", json_pack("{s:s}", "TaskId", id), &t)) return 1;
         json_t *task = json_object_get(t, "Task"), *h = json_object_get(task, "States");
         for (; shown < json_array_size(h); shown++) {
             json_t *s = json_array_get(h, shown);
@@ -193,7 +192,8 @@ static int watch(const char *endpoint, const char *id) {
             fflush(stdout);
         }
         const char *state = json_string_value(json_object_get(task, "State"));
-        if (state && (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0)) {
+        if (state && (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0 ||
+                      strcmp(state, "cancelled") == 0)) {
             json_t *sum = json_pack("{s:s, s:s}", "TaskId", id, "State", state);
             const char *keys[] = {"App", "Measurement", "ResultDigest", "ExitCode", "Error"};
             for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -229,11 +229,11 @@ int cmd_run(int argc, char **argv) {
                              "Inputs", o.inputs, "Args", o.args, "Debug", o.debug);
     json_t *ans = NULL;
     rc = 1;
-    if (!call(o.endpoint, "RunApp", body, &ans)) goto out;
+    if (!cli_cloister_call(o.endpoint, "RunApp", body, &ans)) goto out;
     const char *id = json_string_value(json_object_get(ans, "TaskId"));
     if (o.watch) {
         printf("task %s\n", id);
-        rc = watch(o.endpoint, id);
+        rc = cli_task_watch(o.endpoint, id);
     } else {
         print_json(ans);
         rc = 0;
@@ -249,7 +249,8 @@ out:
 /* ---- cloister task ---- */
 static int task_result(const char *endpoint, const char *id, const char *dir) {
     json_t *ans = NULL;
-    if (!call(endpoint, "GetTaskResult", json_pack("{s:s}", "TaskId", id), &ans)) return 1;
+    if (!cli_cloister_call(endpoint, "GetTaskResult", json_pack("{s:s}", "TaskId", id), &ans))
+        return 1;
     cl_buf tar = CL_BUF_INIT;
     char err[256] = "";
     int rc = 1;
@@ -288,10 +289,12 @@ int cmd_task(int argc, char **argv) {
         if (strcmp(argv[i], "--out") == 0) dir = argv[i + 1];
     json_t *ans = NULL;
     if (strcmp(sub, "show") == 0) {
-        if (!call(endpoint, "GetTask", json_pack("{s:s}", "TaskId", id), &ans)) return 1;
+        if (!cli_cloister_call(endpoint, "GetTask", json_pack("{s:s}", "TaskId", id), &ans))
+            return 1;
         print_json(json_object_get(ans, "Task"));
     } else if (strcmp(sub, "logs") == 0) {
-        if (!call(endpoint, "GetTaskLogs", json_pack("{s:s}", "TaskId", id), &ans)) return 1;
+        if (!cli_cloister_call(endpoint, "GetTaskLogs", json_pack("{s:s}", "TaskId", id), &ans))
+            return 1;
         fputs(json_string_value(json_object_get(ans, "Stdout")), stdout);
         fputs(json_string_value(json_object_get(ans, "Stderr")), stderr);
     } else if (strcmp(sub, "result") == 0) {
