@@ -116,7 +116,7 @@ typedef struct {
     /* set by the caller before cli_worker_start */
     char *endpoint;           /* the node, http(s)://host:port */
     cli_creds base;           /* the standard chain's credentials (owned) */
-    char *role_arn, *session; /* AWS_ROLE_ARN (NULL: none), AWS_ROLE_SESSION_NAME */
+    char *role_arn, *session; /* AWS_ROLE_ARN (NULL: none), the role session name */
     unsigned wait_s;          /* LeaseTask WaitSeconds (long poll) */
     unsigned max_tasks;       /* stop after leasing this many (0: no limit) */
     bool once;                /* one LeaseTask, then stop */

@@ -26,25 +26,29 @@ static void on_signal(int sig) {
 }
 
 static int worker_usage(FILE *f, int rc) {
-    fprintf(f, "usage: cloister worker [--endpoint URL] [--work-dir DIR] [--once] [--max-tasks N]\n"
-               "                       [--allow-app-network] [--wait-seconds N]\n"
-               "  --endpoint    the node (else CLOISTER_ENDPOINT; no default)\n"
-               "  --work-dir    scratch directories of runs (default ./cloister-worker)\n"
-               "  --once        poll once (one LeaseTask), run what it gives, exit\n"
-               "  --max-tasks   exit after running N tasks\n"
-               "  --allow-app-network  let apps whose manifest asks for it reach the network\n"
-               "  --wait-seconds  LeaseTask long-poll (0..20, default 10)\n"
-               "credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN or\n"
-               "AWS_PROFILE; region: AWS_REGION, AWS_DEFAULT_REGION or the profile's region;\n"
-               "AWS_ROLE_ARN (+ AWS_ROLE_SESSION_NAME): assume that role and use it for all.\n"
-               "SIGINT/SIGTERM: stop after the current task (twice: now).\n");
+    fprintf(
+        f,
+        "usage: cloister worker [--endpoint URL] [--work-dir DIR] [--once] [--max-tasks N]\n"
+        "                       [--allow-app-network] [--wait-seconds N] [--heartbeat-seconds N]\n"
+        "  --endpoint    the node (else CLOISTER_ENDPOINT; no default)\n"
+        "  --work-dir    scratch directories of runs (default ./cloister-worker)\n"
+        "  --once        poll once (one LeaseTask), run what it gives, exit\n"
+        "  --max-tasks   exit after running N tasks\n"
+        "  --allow-app-network  let apps whose manifest asks for it reach the network\n"
+        "  --wait-seconds  LeaseTask long-poll (0..20, default 10)\n"
+        "  --heartbeat-seconds  between heartbeats of a running task (default 5; keep it\n"
+        "                well under the node's --task-lease-seconds)\n"
+        "credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN or\n"
+        "AWS_PROFILE; region: AWS_REGION, AWS_DEFAULT_REGION or the profile's region;\n"
+        "AWS_ROLE_ARN (+ AWS_ROLE_SESSION_NAME): assume that role and use it for all.\n"
+        "SIGINT/SIGTERM: stop after the current task (twice: now).\n");
     return rc;
 }
 
 typedef struct {
     const char *endpoint, *work_dir;
     bool once, allow_network;
-    unsigned max_tasks, wait_s;
+    unsigned max_tasks, wait_s, heartbeat_s;
 } worker_opts;
 
 static bool parse_uint(const char *s, unsigned max, unsigned *out) {
@@ -70,6 +74,9 @@ static bool parse_worker(int argc, char **argv, worker_opts *o) {
         else if (strcmp(a, "--max-tasks") == 0 && parse_uint(v, 1000000, &o->max_tasks))
             i++;
         else if (strcmp(a, "--wait-seconds") == 0 && parse_uint(v, 20, &o->wait_s))
+            i++;
+        else if (strcmp(a, "--heartbeat-seconds") == 0 && parse_uint(v, 3600, &o->heartbeat_s) &&
+                 o->heartbeat_s)
             i++;
         else {
             fprintf(stderr, "cloister worker: unknown or invalid option %s\n", a);
@@ -106,7 +113,9 @@ static bool worker_configure(const worker_opts *o, cli_worker *w) {
         n--;
     w->endpoint = cl_strndup(endpoint, n);
     w->role_arn = getenv("AWS_ROLE_ARN");
-    w->session = getenv("AWS_ROLE_SESSION_NAME");
+    w->session = getenv("AWS_ROLE_SESSION_NAME")
+                     ? cl_strdup(getenv("AWS_ROLE_SESSION_NAME"))
+                     : cl_sprintf("cloister-worker-%ld", (long)getpid());
     if (cli_worker_start(w, err, sizeof err) != CL_OK) {
         fprintf(stderr, "cloister worker: AssumeRole of AWS_ROLE_ARN=%s refused: %s\n", w->role_arn,
                 err);
@@ -146,7 +155,7 @@ static int worker_run(const worker_opts *o, cli_worker *w) {
     tasks_worker_config cfg = {.init_path = init,
                                .work_dir = o->work_dir,
                                .allow_network = o->allow_network,
-                               .heartbeat_s = 5,
+                               .heartbeat_s = o->heartbeat_s,
                                .name = name};
     tasks_worker_ops ops;
     cli_worker_ops(w, &ops);
@@ -163,12 +172,13 @@ static int worker_run(const worker_opts *o, cli_worker *w) {
 int cmd_worker(int argc, char **argv) {
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
         return worker_usage(stdout, 0);
-    worker_opts o = {.work_dir = "cloister-worker", .wait_s = 10};
+    worker_opts o = {.work_dir = "cloister-worker", .wait_s = 10, .heartbeat_s = 5};
     if (!parse_worker(argc, argv, &o)) return worker_usage(stderr, 2);
     cli_worker w = {
         .wait_s = o.wait_s, .max_tasks = o.max_tasks, .once = o.once, .stop = &worker_stop};
     int rc = worker_configure(&o, &w) ? worker_run(&o, &w) : 2;
     free(w.endpoint);
+    free(w.session);
     cli_worker_free(&w);
     return rc;
 }
