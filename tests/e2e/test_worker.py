@@ -309,6 +309,31 @@ def test_worker_without_role_fails_with_access_denied(wsrv, world, tmp_path):
     assert f"failed {task}" in w.text() and "AccessDenied" in w.text(), w.text()
 
 
+def test_presigned_and_path_style_inputs(wsrv, world, tmp_path):
+    """A presigned URL is fetched as is (whoever presigned it decided); a
+    path-style URL of the node itself is signed with the worker's credentials."""
+    s3 = wsrv.boto3_client("s3", world["a"])
+    presigned = s3.generate_presigned_url("get_object", Params={
+        "Bucket": world["bucket"], "Key": "runs/in.json"}, ExpiresIn=600)
+    path_style = f"{wsrv.endpoint}/{world['bucket']}/runs/in.json"
+    t1 = submit(wsrv, world, "--input", presigned, "--arg", "presigned")
+    w = Worker(wsrv, world["b"], tmp_path, "--once")  # B's own keys: the URL decides
+    assert w.wait() == 0, w.text()
+    assert wait_state(wsrv, world["a"], t1, ("done", "failed"))["State"] == "done", w.text()
+    assert world["data"] in outputs(wsrv, world["a"], t1).values()
+    assert "X-Amz-Signature" not in w.text(), "the worker logs no presigned signature"
+    t2 = submit(wsrv, world, "--input", path_style, "--arg", "path")
+    w = Worker(wsrv, world["b"], tmp_path, "--once")  # B without the role: refused
+    assert w.wait() == 0, w.text()
+    t = wait_state(wsrv, world["a"], t2, ("done", "failed"))
+    assert t["State"] == "failed" and "AccessDenied" in t.get("Error", ""), t
+    t3 = submit(wsrv, world, "--input", path_style, "--arg", "path")
+    w = Worker(wsrv, world["b"], tmp_path, "--once", role_arn=world["role"])
+    assert w.wait() == 0, w.text()
+    assert wait_state(wsrv, world["a"], t3, ("done", "failed"))["State"] == "done", w.text()
+    assert world["data"] in outputs(wsrv, world["a"], t3).values()
+
+
 def test_require_role_leased_only_by_the_role(wsrv, world, tmp_path):
     task = submit(wsrv, world, "--input", world["input"], "--require-role", world["role"])
     w = Worker(wsrv, world["b"], tmp_path, "--once")  # B itself: never this task
@@ -357,7 +382,7 @@ def test_two_workers_fifty_tasks_each_once(wsrv, world, tmp_path):
             states = [task_of(wsrv, a, t)["State"] for t in ids]
             if all(s in ("done", "failed") for s in states):
                 break
-            time.sleep(0.5)
+            time.sleep(1)
     finally:
         for w in workers:
             w.stop()
