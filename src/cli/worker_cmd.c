@@ -116,9 +116,10 @@ static bool worker_configure(const worker_opts *o, cli_worker *w) {
     w->session = getenv("AWS_ROLE_SESSION_NAME")
                      ? cl_strdup(getenv("AWS_ROLE_SESSION_NAME"))
                      : cl_sprintf("cloister-worker-%ld", (long)getpid());
-    if (cli_worker_start(w, err, sizeof err) != CL_OK) {
-        fprintf(stderr, "cloister worker: AssumeRole of AWS_ROLE_ARN=%s refused: %s\n", w->role_arn,
-                err);
+    cl_err e = cli_worker_start(w, err, sizeof err);
+    if (e != CL_OK) {
+        fprintf(stderr, "cloister worker: AssumeRole of AWS_ROLE_ARN=%s %s: %s\n", w->role_arn,
+                e == CL_ERR_DENIED ? "refused" : "failed", err);
         return false;
     }
     return true;
