@@ -30,7 +30,8 @@ typedef struct {
     const char *metrics_listen; /* --metrics-listen: /metrics on its own listener */
     const char *sms_listen;     /* --sms-listen: the iExec SMS endpoints (docs/secrets.md) */
     bool allow_app_network;     /* --allow-app-network: apps whose manifest asks get a network */
-    unsigned run_workers;       /* --run-workers: runs executed at once */
+    int run_workers;            /* --workers (--run-workers): local workers; -1 = default 1 */
+    unsigned lease_s, max_attempts, account_max; /* --task-lease-seconds ... */
 } serve_opts;
 
 static const char SERVE_USAGE[] =
@@ -53,7 +54,11 @@ static const char SERVE_USAGE[] =
     "                              off without it (docs/secrets.md)\n"
     "  --allow-app-network         let apps whose manifest asks for the network have\n"
     "                              it (default: every run gets loopback only)\n"
-    "  --run-workers N             app runs executed at once (default 2; docs/runs.md)\n"
+    "  --workers N                 local workers running tasks (default 1; 0: only\n"
+    "                              remote `cloister worker`s run them; docs/tasks.md)\n"
+    "  --task-lease-seconds N      a worker's lease on a task without heartbeat (30)\n"
+    "  --task-max-attempts N       leases before a task whose worker died fails (3)\n"
+    "  --account-max-running N     tasks of one account running at once (0: no limit)\n"
     "  --verbose                   debug logging\n"
     "resource limits (0 = no limit; sizes take K, M or G):\n"
     "  --max-connections N         open connections per listener (default 4096;\n"
@@ -107,6 +112,7 @@ static int parse_limit(const char *a, const char *v, serve_opts *o) {
 
 static int parse_opts(int argc, char **argv, serve_opts *o) {
     *o = (serve_opts){"./var", "127.0.0.1:9000", NULL, 4, false, NULL, "localhost"};
+    o->run_workers = -1;
     o->web_dir = CLOISTER_WEB_DIR; /* the source tree's web/ (meson.build) */
     o->max_conns = 4096;
     o->max_conns_per_ip = 128;
@@ -150,8 +156,14 @@ static int parse_opts(int argc, char **argv, serve_opts *o) {
             o->passphrase_file = v;
         else if (strcmp(a, "--threads") == 0)
             o->threads = (unsigned)atoi(v);
-        else if (strcmp(a, "--run-workers") == 0)
-            o->run_workers = (unsigned)atoi(v);
+        else if (strcmp(a, "--run-workers") == 0 || strcmp(a, "--workers") == 0)
+            o->run_workers = atoi(v) < 0 ? 0 : atoi(v) > 64 ? 64 : atoi(v);
+        else if (strcmp(a, "--task-lease-seconds") == 0)
+            o->lease_s = (unsigned)atoi(v);
+        else if (strcmp(a, "--task-max-attempts") == 0)
+            o->max_attempts = (unsigned)atoi(v);
+        else if (strcmp(a, "--account-max-running") == 0)
+            o->account_max = (unsigned)atoi(v);
         else {
             int rc = parse_limit(a, v, o);
             if (rc > 0) return rc;
@@ -344,7 +356,8 @@ static bool start_runs(const serve_opts *o, tasks *apps, attest_root *ar, secret
                            .init_path = init,
                            .work_dir = work,
                            .allow_network = o->allow_app_network,
-                           .workers = o->run_workers ? o->run_workers : 2};
+                           .workers = o->run_workers < 0 ? 1u : (unsigned)o->run_workers,
+                           .queue = {o->lease_s, o->max_attempts, o->account_max}};
     cl_err e = tasks_runs_start(apps, &rc);
     free(work);
     free(init);

@@ -148,3 +148,46 @@ cl_err store_update(store *s, const char *kind, const char *scope, const char *n
     update_call u = {kind, scope, name, fn, arg};
     return store_txn(s, update_run, &u);
 }
+
+/* ---- claiming (the queue primitive) ---- */
+typedef struct {
+    const char *kind, *scope;
+    size_t scan_max;
+    store_pick_fn pick;
+    void *arg;
+    char *name, *doc;
+} claim_call;
+
+static bool claim_scan(void *arg, const char *name, const char *doc) {
+    claim_call *c = arg;
+    if (!c->pick(c->arg, name, doc)) return true;
+    c->name = cl_strdup(name);
+    c->doc = cl_strdup(doc);
+    return false;
+}
+
+static cl_err claim_run(store *s, void *arg) {
+    claim_call *c = arg;
+    if (s->be->claim) {
+        cl_err e = s->be->claim(s->impl, c->kind, c->scope, c->scan_max, c->pick, c->arg, &c->name,
+                                &c->doc);
+        return bump(s, e);
+    }
+    CL_TRY(s->be->list(s->impl, c->kind, c->scope, NULL, NULL, c->scan_max, claim_scan, c, NULL));
+    if (!c->name) return CL_ERR_NOT_FOUND;
+    return bump(s, s->be->del(s->impl, c->kind, c->scope, c->name));
+}
+
+cl_err store_claim(store *s, const char *kind, const char *scope, size_t scan_max,
+                   store_pick_fn pick, void *arg, char **name, char **doc) {
+    claim_call c = {kind, scope, scan_max ? scan_max : 256, pick, arg, NULL, NULL};
+    cl_err e = store_txn(s, claim_run, &c);
+    if (e != CL_OK) {
+        free(c.name);
+        free(c.doc);
+        return e;
+    }
+    *name = c.name;
+    *doc = c.doc;
+    return CL_OK;
+}

@@ -73,6 +73,20 @@ typedef cl_err (*store_update_fn)(void *arg, const char *cur, char **next);
 cl_err store_update(store *s, const char *kind, const char *scope, const char *name,
                     store_update_fn fn, void *arg);
 
+/* Claims one item of a queue-like kind: scans (kind, scope) in name order (at
+ * most scan_max items, 0 = 256), calls pick for each until it returns true,
+ * then deletes that item and returns its name and text (malloc'd) in *name and
+ * *doc. CL_ERR_NOT_FOUND when pick accepted none. Runs in a transaction (or
+ * joins the caller's), so two claimers never get the same item: this is the
+ * queue primitive task leasing is built on. A backend with row locks (the
+ * PostgreSQL one: SELECT ... ORDER BY name FOR UPDATE SKIP LOCKED) provides
+ * `claim` so claimers do not wait for each other; without it the generic
+ * version (list, then delete, inside the transaction) is used. pick must not
+ * call the store. */
+typedef bool (*store_pick_fn)(void *arg, const char *name, const char *doc);
+cl_err store_claim(store *s, const char *kind, const char *scope, size_t scan_max,
+                   store_pick_fn pick, void *arg, char **name, char **doc);
+
 /* ---- backend interface ---- */
 struct store_backend {
     const char *name;
@@ -90,6 +104,10 @@ struct store_backend {
     cl_err (*begin)(void *impl);
     cl_err (*commit)(void *impl);
     void (*rollback)(void *impl);
+    /* optional (NULL: the generic list-then-delete): as store_claim, called
+     * inside a transaction */
+    cl_err (*claim)(void *impl, const char *kind, const char *scope, size_t scan_max,
+                    store_pick_fn pick, void *arg, char **name, char **doc);
 };
 
 extern const struct store_backend store_sqlite_backend;

@@ -35,6 +35,8 @@ cl_err tasks_open(store *st, iam *m, const char *data_dir, tasks **out) {
     t->st = st;
     t->m = m;
     t->blobs = bs;
+    pthread_mutex_init(&t->qmu, NULL);
+    pthread_cond_init(&t->qcv, NULL);
     *out = t;
     return CL_OK;
 }
@@ -43,6 +45,8 @@ void tasks_close(tasks *t) {
     if (!t) return;
     tasks_runs_stop(t);
     blob_store_close(t->blobs);
+    pthread_mutex_destroy(&t->qmu);
+    pthread_cond_destroy(&t->qcv);
     free(t);
 }
 
@@ -57,7 +61,9 @@ static json_t *app_op_owner(app_call *a);
 static json_t *app_op_put_secret(app_call *a);
 static json_t *app_op_describe_secret(app_call *a);
 
-typedef enum { REF_NONE, REF_APP, REF_TASK } op_ref; /* what the request names */
+/* REF_WORKER: a worker's call, authorized as cloister:LeaseTask on the
+ * caller's own account (the lease itself decides which task it may touch). */
+typedef enum { REF_NONE, REF_APP, REF_TASK, REF_WORKER } op_ref; /* what the request names */
 
 static const struct {
     const char *name;
@@ -76,6 +82,15 @@ static const struct {
     {"GetTask", runs_op_get, REF_TASK, NULL},
     {"GetTaskLogs", runs_op_logs, REF_TASK, NULL},
     {"GetTaskResult", runs_op_result, REF_TASK, NULL},
+    {"ListTasks", runs_op_list, REF_NONE, NULL},
+    {"CancelTask", runs_op_cancel, REF_TASK, NULL},
+    {"RetryTask", runs_op_retry, REF_TASK, NULL},
+    {"SubmitRequest", runs_op_submit, REF_APP, "App"},
+    {"LeaseTask", worker_op_lease, REF_WORKER, NULL},
+    {"HeartbeatTask", worker_op_heartbeat, REF_WORKER, NULL},
+    {"GetTaskBundle", worker_op_bundle, REF_WORKER, NULL},
+    {"AttestTask", worker_op_attest, REF_WORKER, NULL},
+    {"FinishTask", worker_op_finish, REF_WORKER, NULL},
 };
 
 bool tasks_api_owns(const char *target) {
@@ -527,7 +542,7 @@ static json_t *dispatch(app_call *a, const char *target) {
         } else {
             snprintf(a->account, sizeof a->account, "%s", a->c->account ? a->c->account : "");
         }
-        if (!authorize(a, OPS[i].name)) return NULL;
+        if (!authorize(a, OPS[i].ref == REF_WORKER ? "LeaseTask" : OPS[i].name)) return NULL;
         return OPS[i].fn(a);
     }
     aws_fault_set(a->f, 400, "UnknownOperationException", "Unknown operation");

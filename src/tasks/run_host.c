@@ -43,6 +43,7 @@ void run_job_free(run_job *j) {
     free(j->principal_id);
     json_decref(j->args);
     json_decref(j->secrets);
+    free(j->event);
     for (size_t i = 0; i < j->n_inputs; i++) {
         free(j->inputs[i].url);
         buf_free(&j->inputs[i].bytes);
@@ -150,6 +151,15 @@ static bool check_bundle(const run_job *j, run_outcome *o) {
 }
 
 static bool write_inputs(const run_job *j, const run_dirs *d, run_outcome *o) {
+    if (j->event) {
+        char *p = cl_sprintf("%s/event.json", d->in);
+        cl_err e = file_write_atomic(p, slice_cstr(j->event), 0644);
+        free(p);
+        if (e != CL_OK) {
+            fail(o, "cannot write the event file");
+            return false;
+        }
+    }
     for (size_t i = 0; i < j->n_inputs; i++) {
         char *p = cl_sprintf("%s/%s", d->in, j->inputs[i].name);
         cl_err e = file_write_atomic(p, buf_slice(&j->inputs[i].bytes), 0644);
@@ -202,6 +212,7 @@ static void env_public(const run_job *j, json_t *env) {
         snprintf(n, sizeof n, "IEXEC_INPUT_FILE_NAME_%zu", i + 1);
         env_add(env, n, j->inputs[i].name);
     }
+    if (j->event) env_add(env, "CLOISTER_EVENT", j->event);
 }
 
 /* Adds the secret variables; false (the run fails before the app starts)
@@ -209,6 +220,11 @@ static void env_public(const run_job *j, json_t *env) {
 static bool env_secrets(const run_job *j, secrets_store *ss, json_t *env, run_outcome *o) {
     secrets_addr app;
     cl_buf v = CL_BUF_INIT;
+    if (!ss) { /* a remote worker: tasks with secrets are never leased to it */
+        if (json_object_size(j->secrets) == 0) return true;
+        fail(o, "this worker holds no secrets: tasks with requester secrets run on the node");
+        return false;
+    }
     if (secrets_addr_parse(slice_cstr(jstr(j->app, "Address")), &app) == CL_OK &&
         secrets_app_for_run(ss, &app, j->debug, &v) == CL_OK) {
         env_add_secret(env, "IEXEC_APP_DEVELOPER_SECRET", &v);
@@ -267,21 +283,23 @@ static void sha384(cl_slice s, uint8_t out[48]) {
     EVP_Digest(s.ptr, s.len, out, &n, EVP_sha384(), NULL);
 }
 
-/* A document of this run (PCR0 = app measurement, PCR1 = runtime, PCR3 =
+/* A document of a run (PCR0 = app measurement, PCR1 = runtime, PCR3 =
  * SHA-384 of the requester's ARN, module_id = task id) over spki. An empty
  * nonce gets 16 random bytes. */
-static cl_err sign_doc(ctl_ctx *c, cl_slice spki, cl_slice user_data, cl_slice nonce, cl_buf *doc) {
+cl_err run_sign_doc(struct attest_root *root, const uint8_t runtime_pcr[48], const char *task_id,
+                    const char *measurement_hex, const char *requester_arn, cl_slice spki,
+                    cl_slice user_data, cl_slice nonce, cl_buf *doc) {
     attest_doc d = {0};
-    snprintf(d.module_id, sizeof d.module_id, "%s", c->job->task_id);
+    snprintf(d.module_id, sizeof d.module_id, "%s", task_id);
     cl_buf m = CL_BUF_INIT;
-    if (hex_decode(&m, slice_cstr(jstr(c->job->app, "Measurement"))) != CL_OK || m.len != 48) {
+    if (!measurement_hex || hex_decode(&m, slice_cstr(measurement_hex)) != CL_OK || m.len != 48) {
         buf_free(&m);
         return CL_ERR_INVALID;
     }
     memcpy(d.pcrs[0], m.ptr, 48);
     buf_free(&m);
-    memcpy(d.pcrs[1], c->runtime_pcr, 48);
-    sha384(slice_cstr(c->job->requester_arn), d.pcrs[3]);
+    memcpy(d.pcrs[1], runtime_pcr, 48);
+    sha384(slice_cstr(requester_arn ? requester_arn : ""), d.pcrs[3]);
     d.pcr_present = 1u << 0 | 1u << 1 | 1u << 3;
     buf_append_slice(&d.public_key, spki);
     buf_append_slice(&d.user_data, user_data);
@@ -292,9 +310,17 @@ static cl_err sign_doc(ctl_ctx *c, cl_slice spki, cl_slice user_data, cl_slice n
         crypto_random(r, sizeof r);
         buf_append(&d.nonce, r, sizeof r);
     }
-    cl_err e = attest_sign(c->cfg->attest, &d, doc);
+    cl_err e = attest_sign(root, &d, doc);
     attest_doc_free(&d);
     return e;
+}
+
+static cl_err sign_doc(ctl_ctx *c, cl_slice spki, cl_slice user_data, cl_slice nonce, cl_buf *doc) {
+    if (c->cfg->attest_fn)
+        return c->cfg->attest_fn(c->cfg->attest_ctx, spki, user_data, nonce, doc);
+    return run_sign_doc(c->cfg->attest, c->runtime_pcr, c->job->task_id,
+                        jstr(c->job->app, "Measurement"), c->job->requester_arn, spki, user_data,
+                        nonce, doc);
 }
 
 /* The app's key: RSA 2048..4096 (what KMS Recipient takes) or EC P-256/P-384. */
@@ -445,7 +471,7 @@ static void check_result(const tasks_run_config *cfg, const run_dirs *d, ctl_ctx
                          run_outcome *o) {
     json_t *body = NULL;
     char err[256] = "";
-    cl_slice root = attest_root_cert_der(cfg->attest);
+    cl_slice root = cfg->attest ? attest_root_cert_der(cfg->attest) : cfg->root_der;
     if (tasks_receipt_verify(slice_cstr(c->receipt), root, &body, NULL, err, sizeof err) != CL_OK) {
         fail(o, "the run's receipt does not verify: %s", err);
         return;

@@ -26,9 +26,10 @@
 #define RUN_FRAME_MAX (1u << 20)
 #define RUN_ENV_AAD "cloister-run-env-v1"
 #define RUN_INIT_PATH "/.cloister/init"
-#define RUN_ATTEST_MAX 16u         /* attestation documents an app may ask for per run */
-#define RUN_ATTEST_FIELD_MAX 1024u /* bytes of public_key, user_data, nonce (Nitro: 1024/512/512)  \
-                                    */
+#define RUN_ATTEST_MAX 16u /* attestation documents an app may ask for per run */
+#define RUN_ATTEST_FIELD_MAX                                                                       \
+    1024u /* bytes of public_key, user_data, nonce (Nitro: 1024/512/512)                           \
+           */
 
 /* run_attest.c: the init serves the app's attestation requests (over app_fd)
  * until the app (pid) exits, forwarding each to the node over ctl_fd; returns
@@ -52,6 +53,7 @@ typedef struct run_job {
     bool debug;
     json_t *args;    /* array of strings */
     json_t *secrets; /* {"1": "x1", ...} */
+    char *event;     /* the S3 event (JSON text) of a triggered task, or NULL */
     size_t n_inputs;
     struct {
         char *url, name[67];
@@ -78,6 +80,11 @@ typedef struct {
 void run_workdir_clear(const char *work_dir);
 void run_job_free(run_job *j);
 void run_outcome_free(run_outcome *o);
+/* The attestation document of a run (the node signs; see run_host.c). */
+struct attest_root;
+cl_err run_sign_doc(struct attest_root *root, const uint8_t runtime_pcr[48], const char *task_id,
+                    const char *measurement_hex, const char *requester_arn, cl_slice spki,
+                    cl_slice user_data, cl_slice nonce, cl_buf *doc);
 /* Runs the job to completion on this node. */
 void run_execute(const tasks_run_config *cfg, const uint8_t runtime_pcr[48], run_job *job,
                  run_state_fn state, void *arg, run_outcome *out);

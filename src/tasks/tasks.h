@@ -160,6 +160,11 @@ void tasks_manifest_limits_of(const char *manifest, tasks_manifest_limits *out);
 
 struct attest_root;
 struct secrets_store;
+typedef struct {
+    unsigned lease_s;      /* `serve --task-lease-seconds` (30) */
+    unsigned max_attempts; /* `serve --task-max-attempts` (3) */
+    unsigned account_max;  /* `serve --account-max-running` (0 = no limit) */
+} queue_limits_cfg;
 /* What the run engine needs from the node (serve.c sets it once). */
 typedef struct {
     struct attest_root *attest;    /* signs each run's attestation document */
@@ -167,7 +172,14 @@ typedef struct {
     const char *init_path;         /* host path of the cloister binary (the init) */
     const char *work_dir;          /* DATA/runs: per-run scratch directories */
     bool allow_network;            /* `serve --allow-app-network` */
-    unsigned workers;              /* runs executed at once (default 2) */
+    unsigned workers;              /* local workers (default 1; 0 = none) */
+    /* Where no attestation root is held (attest NULL: a remote worker), the
+     * run's documents are signed through attest_fn and receipts checked
+     * against root_der. */
+    cl_err (*attest_fn)(void *ctx, cl_slice spki, cl_slice user_data, cl_slice nonce, cl_buf *doc);
+    void *attest_ctx;
+    cl_slice root_der;
+    queue_limits_cfg queue; /* lease seconds, attempts, per-account limit */
 } tasks_run_config;
 /* Starts the run workers; the Cloister.RunApp/GetTask/... operations answer
  * ServiceUnavailable until this is called. Tasks left unfinished by a previous
@@ -187,13 +199,13 @@ int tasks_init_main(void);
  * over the app's key (docs/runs.md "KMS from inside a run"). */
 int tasks_attest_tool(int argc, char **argv);
 
-
 /* ---- workers (worker.c): the loop every worker runs, in `cloister serve`
  * (local workers, worker_local.c) or in `cloister worker` (remote: the ops
  * are calls to the node's Cloister.*Task* operations, docs/tasks.md) ----
  * A worker leases one task at a time, fetches its bundle and inputs, runs it
  * with run_execute in the sandbox, heartbeats while it runs, and reports the
- * outcome. The task spec a lease returns (JSON object, docs/tasks.md):
+ * outcome. The task spec a lease returns (JSON object, docs/tasks.md;
+ * "HeartbeatSeconds": how often to heartbeat):
  *   {"TaskId", "LeaseId", "LeaseExpires" (unix s), "Attempt", "Account",
  *    "Requester" (ARN), "App": {"Arn", "Name", "Address", "Measurement",
  *    "Entrypoint", "Manifest"}, "Args": [..], "Inputs": [{"Url", "Name"}],
@@ -237,12 +249,12 @@ typedef struct {
 } tasks_worker_ops;
 
 typedef struct {
-    const char *init_path;   /* the cloister-init binary */
-    const char *work_dir;    /* per-run scratch directories (cleared at start) */
-    bool allow_network;      /* what `--allow-app-network` says on this host */
+    const char *init_path;         /* the cloister-init binary */
+    const char *work_dir;          /* per-run scratch directories (cleared at start) */
+    bool allow_network;            /* what `--allow-app-network` says on this host */
     struct secrets_store *secrets; /* local workers only; NULL: tasks get no secrets */
-    unsigned heartbeat_s;    /* seconds between heartbeats (default 5) */
-    const char *name;        /* for logs ("local-1", "worker 0x…") */
+    unsigned heartbeat_s;          /* seconds between heartbeats (default 5) */
+    const char *name;              /* for logs ("local-1", "worker 0x…") */
 } tasks_worker_config;
 
 /* Runs tasks until *stop becomes true (checked between leases and at each

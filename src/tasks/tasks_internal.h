@@ -9,8 +9,27 @@
 #include "store/blob.h"
 
 #include <jansson.h>
+#include <pthread.h>
 
 struct runs;
+
+/* What the node installs so tasks can read inputs and publish outputs in S3
+ * (tasks does not depend on s3: serve.c wires these to s3_read_object_as_owner
+ * and s3_publish_*). NULL members: the feature answers NotImplemented. */
+typedef struct {
+    void *ctx;
+    cl_err (*read)(void *ctx, const char *bucket, const char *key, size_t max, cl_buf *out,
+                   char *msg, size_t msglen);
+    cl_err (*check_read)(void *ctx, const iam_caller *c, const http_request *req,
+                         const char *bucket, const char *key, char *msg, size_t msglen);
+    /* files: [{"Key", "Path", "Public"}]; prepare outside, commit inside the
+     * caller's transaction, finish after it */
+    cl_err (*publish_prepare)(void *ctx, const char *account, const char *bucket,
+                              const json_t *files, const char *origin, void **prep, char *msg,
+                              size_t msglen);
+    cl_err (*publish_commit)(void *ctx, void *prep);
+    void (*publish_finish)(void *ctx, void *prep, bool committed);
+} tasks_s3_hooks;
 
 struct tasks {
     store *st;
@@ -19,6 +38,14 @@ struct tasks {
     tasks_sig_check_fn sig_check;
     struct secrets_store *secrets; /* app developer secrets (tasks_set_secrets) */
     struct runs *runs;             /* NULL until tasks_runs_start */
+    /* the queue (queue.c) */
+    queue_limits_cfg qcfg;
+    pthread_mutex_t qmu;
+    pthread_cond_t qcv;
+    uint64_t qgen; /* bumped by every enqueue and freed slot */
+    bool qstop;
+    volatile int worker_stop; /* local workers, reaper, dispatcher */
+    tasks_s3_hooks s3;
 };
 
 /* One API call. */
@@ -44,13 +71,50 @@ json_t *runs_op_run(app_call *a);
 json_t *runs_op_get(app_call *a);
 json_t *runs_op_logs(app_call *a);
 json_t *runs_op_result(app_call *a);
-struct run_job;
-/* Queues a recorded task (takes job's contents). CL_ERR_NOT_FOUND when runs
- * are not started, CL_ERR_TOO_LARGE when the queue is full. */
-cl_err runs_enqueue(tasks *t, struct run_job *job);
+json_t *runs_op_list(app_call *a);
+json_t *runs_op_cancel(app_call *a);
+json_t *runs_op_retry(app_call *a);
+json_t *runs_op_submit(app_call *a);
+/* worker_api.c: the remote workers' operations */
+json_t *worker_op_lease(app_call *a);
+json_t *worker_op_heartbeat(app_call *a);
+json_t *worker_op_bundle(app_call *a);
+json_t *worker_op_attest(app_call *a);
+json_t *worker_op_finish(app_call *a);
 blob_store *runs_outputs(tasks *t); /* NULL when runs are not started */
-#define ACTIVE_KIND "task_active"
 /* TaskId: "0x" + 64 lower-case hex. */
 bool runs_task_id_valid(const char *id);
+
+/* ---- queue.c ---- */
+typedef struct {
+    bool local;               /* a worker of this node */
+    const char *principal_id; /* remote: the caller's unique id (lease holder) */
+    const char *role_arn;     /* remote: the role of its session, NULL if none */
+    const char *name;         /* for the task's history */
+} queue_worker;
+/* Called inside finish's transaction (after the lease is checked) to publish
+ * outputs with the task's state change: an error aborts both. */
+typedef cl_err (*queue_commit_fn)(void *arg, store *st, json_t *doc);
+void queue_set_state(json_t *doc, const char *state, const char *note);
+/* Records a new task document (State "queued") and its queue item at once. */
+cl_err queue_add(tasks *t, json_t *doc);
+cl_err queue_add_txn(store *st, json_t *doc); /* same, no wake-up (inside a txn) */
+/* CL_ERR_NOT_FOUND: nothing this worker may run now. *doc: the leased task. */
+cl_err queue_lease(tasks *t, const queue_worker *w, json_t **doc);
+/* principal NULL: a local worker (no principal check). CL_ERR_DENIED: lost. */
+cl_err queue_heartbeat(tasks *t, const char *id, const char *lease_id, const char *principal,
+                       const char *state, int64_t *expires, bool *cancelled);
+cl_err queue_lease_doc(tasks *t, const char *id, const char *lease_id, const char *principal,
+                       json_t **doc);
+cl_err queue_finish(tasks *t, const char *id, const char *lease_id, const char *principal, bool ok,
+                    json_t *set, queue_commit_fn commit, void *commit_arg, json_t **doc_out);
+size_t queue_reap(tasks *t); /* expired leases: requeued or failed */
+/* Owner's cancel (retry false) / retry. CL_ERR_EXISTS (msg): not in a state
+ * that allows it; CL_ERR_NOT_FOUND: no such task. */
+cl_err queue_owner_change(tasks *t, const char *account, const char *id, bool retry, char *msg,
+                          size_t msglen, json_t **doc);
+void queue_wait(tasks *t, int ms); /* until woken or ms pass */
+void queue_notify(tasks *t);
+void queue_depths(tasks *t, size_t *queued, size_t *leased);
 
 #endif

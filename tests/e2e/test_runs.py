@@ -107,7 +107,7 @@ def test_seed_node_app_with_secrets_and_receipt(rsrv, owner, poly, tmp_path):
     rc, summary, out, err = run(rsrv, owner, name, "--secret", "1=x1")
     assert rc == 0, out + err
     states = [line.split()[-1] for line in out.splitlines() if line[:4].isdigit()]
-    assert states == ["queued", "fetching", "running", "uploading", "done"], out
+    assert states == ["queued", "leased", "running", "uploading", "done"], out
     assert summary["State"] == "done" and summary["Measurement"] == doc["Measurement"]
     res, info = result(rsrv, owner, summary["TaskId"], tmp_path)
     assert (res / "result.txt").read_text() == '{"x":2,"result":15}'
