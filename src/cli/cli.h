@@ -125,7 +125,7 @@ typedef struct {
     pthread_mutex_t lock; /* role credentials: heartbeats and runs call concurrently */
     cli_creds role;
     time_t role_expires;
-    unsigned leased, backoff_s;
+    unsigned leased;
     bool poll_failed; /* the last LeaseTask failed */
 } cli_worker;
 /* Assumes the role if role_arn is set (err: "Code: Message" when STS refuses). */

@@ -152,12 +152,11 @@ static int worker_run(const worker_opts *o, cli_worker *w) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    char *name = cl_sprintf("worker %s", w->base.access_key);
     tasks_worker_config cfg = {.init_path = init,
                                .work_dir = o->work_dir,
                                .allow_network = o->allow_network,
                                .heartbeat_s = o->heartbeat_s,
-                               .name = name};
+                               .name = "worker"};
     tasks_worker_ops ops;
     cli_worker_ops(w, &ops);
     log_info("worker: working for %s as %s (region %s)", w->endpoint,
@@ -165,7 +164,6 @@ static int worker_run(const worker_opts *o, cli_worker *w) {
     cl_err e = tasks_worker_loop(&cfg, &ops, &worker_stop, msg, sizeof msg);
     if (e != CL_OK) fprintf(stderr, "cloister worker: %s\n", msg[0] ? msg : cl_err_str(e));
     log_info("worker: stopped");
-    free(name);
     free(init);
     return e != CL_OK || (o->once && w->poll_failed) ? 1 : 0;
 }
@@ -173,7 +171,7 @@ static int worker_run(const worker_opts *o, cli_worker *w) {
 int cmd_worker(int argc, char **argv) {
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
         return worker_usage(stdout, 0);
-    worker_opts o = {.work_dir = "cloister-worker", .wait_s = 10, .heartbeat_s = 5};
+    worker_opts o = {.work_dir = "cloister-worker", .wait_s = 10, .heartbeat_s = 0};
     if (!parse_worker(argc, argv, &o)) return worker_usage(stderr, 2);
     cli_worker w = {
         .wait_s = o.wait_s, .max_tasks = o.max_tasks, .once = o.once, .stop = &worker_stop};

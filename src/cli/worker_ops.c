@@ -17,7 +17,6 @@
 
 #define ROLE_DURATION_S 3600u
 #define ROLE_REFRESH_S 300 /* renew when fewer seconds remain */
-#define BACKOFF_MAX_S 30u
 
 static void creds_copy(const cli_creds *from, cli_creds *to) {
     to->access_key = cl_strdup(from->access_key);
@@ -41,7 +40,6 @@ static cl_err role_renew(cli_worker *w, char *err, size_t errlen) {
 
 cl_err cli_worker_start(cli_worker *w, char *err, size_t errlen) {
     pthread_mutex_init(&w->lock, NULL);
-    w->backoff_s = 1;
     if (!w->role_arn) return CL_OK;
     return role_renew(w, err, errlen);
 }
@@ -116,6 +114,8 @@ static void nap(cli_worker *w, unsigned s) {
         usleep(100 * 1000);
 }
 
+/* Errors (node unreachable or refusing) go back to the loop, which logs them
+ * and backs off (1, 2, 4.. 30 s); it logs each lease and outcome too. */
 static cl_err op_lease(void *ctx, int wait_ms, json_t **task, char *msg, size_t msglen) {
     cli_worker *w = ctx;
     (void)wait_ms; /* a remote worker long-polls for w->wait_s (the node bounds it) */
@@ -126,19 +126,10 @@ static cl_err op_lease(void *ctx, int wait_ms, json_t **task, char *msg, size_t 
                          msg, msglen);
     w->poll_failed = e != CL_OK;
     if (w->once) *w->stop = 1;
-    if (e != CL_OK) { /* unreachable or refused: say so, back off, poll again */
-        log_warn("worker: %s (retrying in %u s)", msg, w->once ? 0 : w->backoff_s);
-        if (!w->once) nap(w, w->backoff_s);
-        w->backoff_s = w->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : w->backoff_s * 2;
-        return CL_OK;
-    }
-    w->backoff_s = 1;
+    if (e != CL_OK) return e;
     json_t *t = json_object_get(ans, "Task");
     if (json_is_object(t)) {
         *task = json_incref(t);
-        const char *app = json_string_value(json_object_get(json_object_get(t, "App"), "Name"));
-        log_info("worker: leased %s (app %s, attempt %d)", task_id(t), app ? app : "?",
-                 (int)json_integer_value(json_object_get(t, "Attempt")));
         if (w->max_tasks && ++w->leased >= w->max_tasks) *w->stop = 1;
     } else if (w->wait_s && time(NULL) - t0 < 1) {
         nap(w, 1); /* a node that does not long-poll: do not spin */
@@ -234,12 +225,6 @@ static cl_err op_finish(void *ctx, const json_t *task, const tasks_worker_result
     json_object_set_new(body, "Stdout", text_json(r->out));
     json_object_set_new(body, "Stderr", text_json(r->err));
     cl_err e = node_call(ctx, "FinishTask", body, &ans, msg, msglen);
-    if (e == CL_OK && r->ok)
-        log_info("worker: done %s", task_id(task));
-    else if (e == CL_OK)
-        log_info("worker: failed %s: %s", task_id(task), r->error ? r->error : "failed");
-    else
-        log_warn("worker: %s %s (outcome discarded)", task_id(task), msg);
     json_decref(ans);
     return e;
 }
@@ -284,14 +269,15 @@ static bool split_path(const char *path, size_t n, cl_buf *bucket, cl_buf *key) 
 }
 
 /* Whether an http(s) URL is a path-style URL of the node itself without a
- * presigned signature: those are signed with the worker's credentials. */
+ * presigned signature: those are signed with the worker's credentials (a
+ * query other than a signature is not sent). */
 static bool node_url(const cli_worker *w, const char *url) {
     char *a = cli_url_host(url), *b = cli_url_host(w->endpoint);
     bool same = strcasecmp(a, b) == 0;
     free(a);
     free(b);
     const char *q = strchr(url, '?');
-    return same && !(q && strstr(q, "X-Amz-Signature="));
+    return same && !(q && strstr(q, "Signature=")); /* X-Amz-Signature (V4), Signature (V2) */
 }
 
 static cl_err op_fetch(void *ctx, const json_t *task, const char *url, size_t max, cl_buf *out,
