@@ -385,3 +385,20 @@ def test_two_workers_fifty_tasks_each_once(wsrv, world, tmp_path):
     logs = "".join(w.text() for w in workers)
     assert sum(f"task {t} done" in logs for t in ids) == 50
     assert sum(line.endswith(" done") for line in logs.splitlines()) == 50, logs
+
+
+def test_request_submit_watch(wsrv, world, tmp_path):
+    """`request submit --program … --watch` prints each state as `run --watch`
+    does and exits 0 once a worker has done the task."""
+    w = Worker(wsrv, world["a"], tmp_path, "--max-tasks", "1")
+    try:
+        p = cloister(base_env(wsrv, world["a"]), "request", "submit", "--program", world["app"],
+                     "--input", world["path_url"], "--arg", "watched", "--priority", "9",
+                     "--watch", timeout=60)
+    finally:
+        w.stop()
+    assert p.returncode == 0, (p.stdout, p.stderr, w.text())
+    states = [line.split()[-1] for line in p.stdout.splitlines() if line[:4].isdigit()]
+    assert states[0] == "queued" and states[-1] == "done", p.stdout
+    summary = json.loads(p.stdout[p.stdout.index("{"):])
+    assert summary["State"] == "done" and summary["ResultDigest"].startswith("0x"), summary
