@@ -124,7 +124,7 @@ typedef struct {
     /* private */
     pthread_mutex_t lock; /* role credentials: heartbeats and runs call concurrently */
     cli_creds role;
-    time_t role_expires;
+    time_t role_expires, role_tried;
     unsigned leased;
     bool poll_failed; /* the last LeaseTask failed */
 } cli_worker;

@@ -17,6 +17,7 @@
 
 #define ROLE_DURATION_S 3600u
 #define ROLE_REFRESH_S 300 /* renew when fewer seconds remain */
+#define ROLE_RETRY_S 15    /* between attempts when renewing fails */
 
 static void creds_copy(const cli_creds *from, cli_creds *to) {
     to->access_key = cl_strdup(from->access_key);
@@ -54,8 +55,11 @@ void cli_worker_free(cli_worker *w) {
  * when they are about to expire, else the base ones. */
 static void creds_now(cli_worker *w, cli_creds *out) {
     pthread_mutex_lock(&w->lock);
-    if (w->role_arn && time(NULL) + ROLE_REFRESH_S >= w->role_expires) {
+    time_t now = time(NULL);
+    if (w->role_arn && now + ROLE_REFRESH_S >= w->role_expires &&
+        now - w->role_tried >= ROLE_RETRY_S) {
         char err[512];
+        w->role_tried = now;
         if (role_renew(w, err, sizeof err) != CL_OK)
             log_warn("worker: renewing the credentials of %s failed: %s", w->role_arn, err);
     }
