@@ -295,12 +295,12 @@ static cl_err op_fetch(void *ctx, const json_t *task, const char *url, size_t ma
     bool http = strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
     if (s3) {
         const char *b = url + 5, *slash = strchr(b, '/');
-        if (!slash || slash == b || !slash[1])
+        /* the key percent-decoded, as the node's own workers read it (worker_node.c) */
+        if (!slash || slash == b || !slash[1] ||
+            url_decode(&key, slice_cstr(slash + 1), false) != CL_OK)
             e = CL_ERR_INVALID;
-        else {
+        else
             buf_append(&bucket, b, (size_t)(slash - b));
-            buf_append_cstr(&key, slash + 1);
-        }
     } else if (http && node_url(w, url)) {
         const char *path = strchr(strstr(url, "://") + 3, '/');
         s3 = path && split_path(path, strcspn(path, "?#"), &bucket, &key);
