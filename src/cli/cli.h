@@ -4,6 +4,7 @@
 #ifndef CLOISTER_CLI_H
 #define CLOISTER_CLI_H
 
+#include <jansson.h>
 #include "http/http.h"
 #include "attest/attest.h"
 #include "iam/iam.h"
@@ -101,12 +102,14 @@ cl_err cli_assume_role(const char *endpoint, const cli_creds *base, const char *
 /* `cloister run APP ...` and `cloister task show|logs|result ID` (run_cmd.c). */
 int cmd_run(int argc, char **argv);
 int cmd_task(int argc, char **argv);
-/* Calls Cloister.<op> with the standard chain's credentials (body is consumed);
- * on success *out gets the answer (caller json_decref). Prints errors. */
+/* Calls Cloister.<op> (takes body); prints errors; *out: the answer. */
 bool cli_cloister_call(const char *endpoint, const char *op, json_t *body, json_t **out);
-/* `--watch`: polls GetTask, printing each state as reached, then a summary;
- * 0 if the task is done, 1 if it failed or cannot be read. */
+void cli_print_json(const json_t *j);
+/* Prints each state of task id until it ends; 0 if done. */
 int cli_task_watch(const char *endpoint, const char *id);
+/* task_cmd.c: `cloister task list|cancel|retry|logs --follow`, `cloister trigger`. */
+int cmd_task_more(int argc, char **argv);
+int cmd_trigger(int argc, char **argv);
 /* `cloister request submit` (request_cmd.c) and `cloister worker` (worker_cmd.c). */
 int cmd_request(int argc, char **argv);
 int cmd_worker(int argc, char **argv);

@@ -64,6 +64,7 @@ static bool operator_endpoint(const frontdoor *fd, http_request *req, http_respo
     } else if (strcmp(req->path, "/metrics") == 0 && !fd->metrics_elsewhere) {
         req->op = "Metrics";
         metrics_render(&resp->body);
+        tasks_metrics_render(fd->tasks, &resp->body);
         http_set_header(resp, "Content-Type", "text/plain; version=0.0.4");
     } else {
         req->service = NULL;
@@ -74,7 +75,7 @@ static bool operator_endpoint(const frontdoor *fd, http_request *req, http_respo
 }
 
 void frontdoor_metrics_handle(void *ctx, http_request *req, http_response *resp) {
-    (void)ctx;
+    frontdoor *fd = ctx;
     req->service = "cloister";
     req->op = "Metrics";
     if (strcmp(req->path, "/metrics") != 0 ||
@@ -85,7 +86,10 @@ void frontdoor_metrics_handle(void *ctx, http_request *req, http_response *resp)
         http_set_header(resp, "Content-Type", "text/plain");
         return;
     }
-    if (strcmp(req->method, "GET") == 0) metrics_render(&resp->body);
+    if (strcmp(req->method, "GET") == 0) {
+        metrics_render(&resp->body);
+        tasks_metrics_render(fd->tasks, &resp->body);
+    }
     http_set_header(resp, "Content-Type", "text/plain; version=0.0.4");
     resp->status = 200;
 }

@@ -105,9 +105,7 @@ int cmd_request(int argc, char **argv) {
         fflush(stdout);
         rc = cli_task_watch(endpoint, id);
     } else {
-        char *s = json_dumps(ans, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-        printf("%s\n", s);
-        free(s);
+        cli_print_json(ans);
     }
     json_decref(ans);
     return rc;

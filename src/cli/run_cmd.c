@@ -31,7 +31,8 @@ static int run_usage(FILE *f, int rc) {
     return rc;
 }
 
-bool cli_cloister_call(const char *endpoint, const char *op, json_t *body, json_t **out) {
+/* Calls Cloister.<op>; on success *out gets the answer. Prints errors. */
+static bool call(const char *endpoint, const char *op, json_t *body, json_t **out) {
     *out = NULL;
     cli_creds c;
     char err[512];
@@ -179,11 +180,11 @@ static const char *endpoint_flag(int argc, char **argv) {
     return NULL;
 }
 
-int cli_task_watch(const char *endpoint, const char *id) {
+static int watch(const char *endpoint, const char *id) {
     size_t shown = 0;
     for (;;) {
         json_t *t = NULL;
-        if (!cli_cloister_call(endpoint, "GetTask", json_pack("{s:s}", "TaskId", id), &t)) return 1;
+        if (!call(endpoint, "GetTask", json_pack("{s:s}", "TaskId", id), &t)) return 1;
         json_t *task = json_object_get(t, "Task"), *h = json_object_get(task, "States");
         for (; shown < json_array_size(h); shown++) {
             json_t *s = json_array_get(h, shown);
@@ -229,11 +230,11 @@ int cmd_run(int argc, char **argv) {
                              "Inputs", o.inputs, "Args", o.args, "Debug", o.debug);
     json_t *ans = NULL;
     rc = 1;
-    if (!cli_cloister_call(o.endpoint, "RunApp", body, &ans)) goto out;
+    if (!call(o.endpoint, "RunApp", body, &ans)) goto out;
     const char *id = json_string_value(json_object_get(ans, "TaskId"));
     if (o.watch) {
         printf("task %s\n", id);
-        rc = cli_task_watch(o.endpoint, id);
+        rc = watch(o.endpoint, id);
     } else {
         print_json(ans);
         rc = 0;
@@ -249,8 +250,7 @@ out:
 /* ---- cloister task ---- */
 static int task_result(const char *endpoint, const char *id, const char *dir) {
     json_t *ans = NULL;
-    if (!cli_cloister_call(endpoint, "GetTaskResult", json_pack("{s:s}", "TaskId", id), &ans))
-        return 1;
+    if (!call(endpoint, "GetTaskResult", json_pack("{s:s}", "TaskId", id), &ans)) return 1;
     cl_buf tar = CL_BUF_INIT;
     char err[256] = "";
     int rc = 1;
@@ -281,6 +281,7 @@ static int task_result(const char *endpoint, const char *id, const char *dir) {
 }
 
 int cmd_task(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "list") == 0) return cmd_task_more(argc, argv);
     if (argc < 3)
         return run_usage(argc == 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
                          argc == 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2);
@@ -288,20 +289,33 @@ int cmd_task(int argc, char **argv) {
     for (int i = 3; i + 1 < argc; i++)
         if (strcmp(argv[i], "--out") == 0) dir = argv[i + 1];
     json_t *ans = NULL;
+    if (strcmp(sub, "list") == 0 || (strcmp(sub, "logs") == 0 && argc > 3))
+        return cmd_task_more(argc, argv);
     if (strcmp(sub, "show") == 0) {
-        if (!cli_cloister_call(endpoint, "GetTask", json_pack("{s:s}", "TaskId", id), &ans))
-            return 1;
+        if (!call(endpoint, "GetTask", json_pack("{s:s}", "TaskId", id), &ans)) return 1;
         print_json(json_object_get(ans, "Task"));
     } else if (strcmp(sub, "logs") == 0) {
-        if (!cli_cloister_call(endpoint, "GetTaskLogs", json_pack("{s:s}", "TaskId", id), &ans))
-            return 1;
+        if (!call(endpoint, "GetTaskLogs", json_pack("{s:s}", "TaskId", id), &ans)) return 1;
         fputs(json_string_value(json_object_get(ans, "Stdout")), stdout);
         fputs(json_string_value(json_object_get(ans, "Stderr")), stderr);
     } else if (strcmp(sub, "result") == 0) {
         return task_result(endpoint, id, dir);
     } else {
-        return run_usage(stderr, 2);
+        return cmd_task_more(argc, argv); /* task_cmd.c: list, cancel, retry, logs --follow */
     }
     json_decref(ans);
     return 0;
+}
+
+/* ---- shared with the other task commands (task_cmd.c) ---- */
+bool cli_cloister_call(const char *endpoint, const char *op, json_t *body, json_t **out) {
+    return call(endpoint, op, body, out);
+}
+
+void cli_print_json(const json_t *j) {
+    print_json(j);
+}
+
+int cli_task_watch(const char *endpoint, const char *id) {
+    return watch(endpoint, id);
 }

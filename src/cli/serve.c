@@ -206,11 +206,11 @@ static void print_banner(const serve_opts *o, const char *cred_path, bool create
 }
 
 /* `--metrics-listen`: GET /metrics alone on its own (operator-only) address. */
-static bool start_metrics(const serve_opts *o, http_server **out) {
+static bool start_metrics(const serve_opts *o, frontdoor *fd, http_server **out) {
     *out = NULL;
     if (!o->metrics_listen) return true;
     http_config cfg = {.listen = o->metrics_listen, .max_body = 4096, .threads = 1};
-    if (http_server_start(&cfg, frontdoor_metrics_handle, NULL, out) == CL_OK) return true;
+    if (http_server_start(&cfg, frontdoor_metrics_handle, fd, out) == CL_OK) return true;
     fprintf(stderr, "cloister serve: cannot listen on %s for metrics\n", o->metrics_listen);
     return false;
 }
@@ -434,7 +434,7 @@ static int run(const serve_opts *o) {
     if (!start_runs(o, apps, ar, secrets)) goto out;
     frontdoor fd = {m, st, objects, keys, o->web_dir, o->metrics_listen != NULL, apps, secrets};
     http_server *msrv = NULL, *ssrv = NULL;
-    if (!start_metrics(o, &msrv)) goto out;
+    if (!start_metrics(o, &fd, &msrv)) goto out;
     if (!start_sms(o, secrets, &ssrv)) {
         http_server_stop(msrv);
         goto out;

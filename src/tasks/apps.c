@@ -86,6 +86,7 @@ static const struct {
     {"CancelTask", runs_op_cancel, REF_TASK, NULL},
     {"RetryTask", runs_op_retry, REF_TASK, NULL},
     {"SubmitRequest", runs_op_submit, REF_APP, "App"},
+    {"PutTriggerOptions", runs_op_trigger_options, REF_NONE, NULL},
     {"LeaseTask", worker_op_lease, REF_WORKER, NULL},
     {"HeartbeatTask", worker_op_heartbeat, REF_WORKER, NULL},
     {"GetTaskBundle", worker_op_bundle, REF_WORKER, NULL},

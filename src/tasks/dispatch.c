@@ -82,6 +82,23 @@ static json_t *app_doc(store *st, const char *account, const char *name) {
     return j;
 }
 
+/* `cloister trigger add --arg/--secret`: the options of this configuration. */
+static void apply_options(store *st, const json_t *ev, const char *account, json_t *doc) {
+    const char *id = jstr(json_object_get(ev, "Target"), "Id");
+    if (!id || !jstr(ev, "Bucket")) return;
+    char *name = cl_sprintf("%s/%s", jstr(ev, "Bucket"), id), *text = NULL;
+    json_t *o = store_get(st, TRIGGER_OPTS_KIND, account, name, &text) == CL_OK
+                    ? json_loads(text, 0, NULL)
+                    : NULL;
+    free(name);
+    free(text);
+    if (!o) return;
+    const char *keys[] = {"Args", "Secrets", "Requester", "RequesterId"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (json_object_get(o, keys[i])) json_object_set(doc, keys[i], json_object_get(o, keys[i]));
+    json_decref(o);
+}
+
 /* The task of one event (State queued), or NULL if its app is gone. */
 static json_t *event_task(store *st, const json_t *ev, const char *account, const char *name) {
     json_t *app = app_doc(st, account, name);
@@ -123,6 +140,7 @@ static json_t *event_task(store *st, const json_t *ev, const char *account, cons
     free(arn);
     free(requester);
     json_decref(app);
+    apply_options(st, ev, account, doc);
     return doc;
 }
 

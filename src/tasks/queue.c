@@ -233,18 +233,19 @@ static cl_err lease_txn(store *st, void *arg) {
         json_int_t attempt = json_integer_value(json_object_get(doc, "Attempt")) + 1;
         json_object_set_new(doc, "Attempt", json_integer(attempt));
         json_object_set_new(doc, "Lease",
-                            json_pack("{s:s, s:s, s:s, s:I}", "Id", l->lease_id, "Worker",
+                            json_pack("{s:s, s:s, s:s, s:I, s:I}", "Id", l->lease_id, "Worker",
                                       l->w->name ? l->w->name : "", "Principal",
                                       l->w->principal_id ? l->w->principal_id : "local", "Expires",
-                                      (json_int_t)expires));
+                                      (json_int_t)expires, "Since", (json_int_t)l->now));
         char note[96];
         snprintf(note, sizeof note, "attempt %lld by %s", (long long)attempt,
                  l->w->name ? l->w->name : "a worker");
         queue_set_state(doc, "leased", note);
         e = save(st, TASK_KIND, account, id, doc);
-        json_t *lease = json_pack("{s:s, s:s, s:I, s:s}", "Account", account, "LeaseId",
+        json_t *lease = json_pack("{s:s, s:s, s:I, s:s, s:I}", "Account", account, "LeaseId",
                                   l->lease_id, "Expires", (json_int_t)expires, "Principal",
-                                  l->w->principal_id ? l->w->principal_id : "local");
+                                  l->w->principal_id ? l->w->principal_id : "local", "Since",
+                                  (json_int_t)l->now);
         if (e == CL_OK) e = save(st, LEASE_KIND, "", id, lease);
         json_decref(lease);
         if (e == CL_OK) e = running_add(st, account, +1);
@@ -313,9 +314,11 @@ static cl_err beat_txn(store *st, void *arg) {
     json_object_set_new(lease, "Expires", json_integer((json_int_t)b->expires));
     if (b->state && cur && strcmp(cur, b->state) != 0) queue_set_state(b->h.doc, b->state, NULL);
     CL_TRY(save(st, TASK_KIND, b->h.account, b->h.id, b->h.doc));
-    json_t *l = json_pack("{s:s, s:s, s:I, s:s}", "Account", b->h.account, "LeaseId", b->h.lease_id,
-                          "Expires", (json_int_t)b->expires, "Principal",
-                          jstr(lease, "Principal") ? jstr(lease, "Principal") : "local");
+    json_t *l = json_pack("{s:s, s:s, s:I, s:s, s:O}", "Account", b->h.account, "LeaseId",
+                          b->h.lease_id, "Expires", (json_int_t)b->expires, "Principal",
+                          jstr(lease, "Principal") ? jstr(lease, "Principal") : "local", "Since",
+                          json_object_get(lease, "Since") ? json_object_get(lease, "Since")
+                                                          : json_integer(0));
     cl_err e = save(st, LEASE_KIND, "", b->h.id, l);
     json_decref(l);
     return e;
@@ -353,6 +356,8 @@ typedef struct {
     const char *state;
     queue_commit_fn commit;
     void *commit_arg;
+    int64_t since;
+    bool cancelled;
 } finish_ctx;
 
 static cl_err finish_txn(store *st, void *arg) {
@@ -365,6 +370,8 @@ static cl_err finish_txn(store *st, void *arg) {
         if (e != CL_OK) return e;
     }
     if (f->set) json_object_update(f->h.doc, f->set);
+    f->since = json_integer_value(json_object_get(json_object_get(f->h.doc, "Lease"), "Since"));
+    f->cancelled = cancelled;
     json_object_del(f->h.doc, "Lease");
     if (!cancelled) queue_set_state(f->h.doc, f->state, NULL);
     CL_TRY(save(st, TASK_KIND, f->h.account, f->h.id, f->h.doc));
@@ -379,6 +386,11 @@ cl_err queue_finish(tasks *t, const char *id, const char *lease_id, const char *
                     .commit = commit,
                     .commit_arg = commit_arg};
     cl_err e = store_txn(t->st, finish_txn, &f);
+    if (e == CL_OK)
+        task_metrics_outcome(
+            f.cancelled ? "cancelled"
+                        : task_metrics_reason(ok, json_string_value(json_object_get(set, "Error"))),
+            f.since ? (double)(now_s() - f.since) : -1);
     if (doc_out) *doc_out = e == CL_OK ? f.h.doc : NULL;
     if (!doc_out || e != CL_OK) json_decref(f.h.doc);
     if (e == CL_OK) wake(t); /* a concurrency slot freed */
@@ -418,6 +430,7 @@ static cl_err reap_txn(store *st, void *arg) {
                  (long long)attempt, attempt == 1 ? "" : "s");
         json_object_set_new(doc, "Error", json_string(msg));
         queue_set_state(doc, "failed", msg);
+        task_metrics_outcome("lease_expired", -1);
     } else {
         int64_t backoff = (int64_t)1 << (attempt < 10 ? attempt - 1 : 9); /* 1, 2, 4.. s */
         queue_set_state(doc, "queued", "the lease expired: queued again");

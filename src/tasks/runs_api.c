@@ -467,3 +467,39 @@ json_t *runs_op_result(app_call *a) {
     json_decref(doc);
     return out;
 }
+
+/* PutTriggerOptions {Bucket, Id, Args, Secrets}: the arguments and secret
+ * mapping of the tasks a bucket notification (configuration Id, a Lambda-style
+ * target) starts. Secrets are the caller's own: triggered tasks run with the
+ * caller as requester. Options of the caller's account only (the dispatcher
+ * reads them in the bucket owner's account). */
+json_t *runs_op_trigger_options(app_call *a) {
+    const char *bucket = json_string_value(json_object_get(a->in, "Bucket"));
+    const char *id = json_string_value(json_object_get(a->in, "Id"));
+    if (!bucket || !bucket[0] || strlen(bucket) > 63 || strchr(bucket, '/') || !id || !id[0] ||
+        strlen(id) > 255) {
+        invalid(a, "Bucket (a bucket name) and Id (the notification configuration's Id) are "
+                   "required.");
+        return NULL;
+    }
+    run_job j = {0};
+    json_t *out = NULL;
+    if (read_secrets(a, &j) && read_args(a, &j)) {
+        char *pid = secrets_principal_id(a->c);
+        json_t *doc =
+            json_pack("{s:O, s:O, s:s, s:s}", "Args", j.args, "Secrets", j.secrets, "Requester",
+                      a->c->arn ? a->c->arn : "", "RequesterId", pid ? pid : "");
+        free(pid);
+        char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+        char *name = cl_sprintf("%s/%s", bucket, id);
+        if (store_put(a->t->st, TRIGGER_OPTS_KIND, a->account, name, text) == CL_OK)
+            out = json_pack("{s:s, s:s}", "Bucket", bucket, "Id", id);
+        else
+            aws_fault_set(a->f, 500, "InternalFailure", "cannot store the trigger options");
+        free(name);
+        free(text);
+        json_decref(doc);
+    }
+    run_job_free(&j);
+    return out;
+}

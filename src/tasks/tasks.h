@@ -199,6 +199,9 @@ int tasks_init_main(void);
  * over the app's key (docs/runs.md "KMS from inside a run"). */
 int tasks_attest_tool(int argc, char **argv);
 
+/* Appends the task queue's Prometheus figures (task_metrics.c) to out. */
+void tasks_metrics_render(tasks *t, cl_buf *out);
+
 /* ---- workers (worker.c): the loop every worker runs, in `cloister serve`
  * (local workers, worker_local.c) or in `cloister worker` (remote: the ops
  * are calls to the node's Cloister.*Task* operations, docs/tasks.md) ----

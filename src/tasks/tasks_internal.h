@@ -75,6 +75,10 @@ json_t *runs_op_list(app_call *a);
 json_t *runs_op_cancel(app_call *a);
 json_t *runs_op_retry(app_call *a);
 json_t *runs_op_submit(app_call *a);
+json_t *runs_op_trigger_options(app_call *a);
+/* Trigger options (PutTriggerOptions): kind "trigger_opts", scope account,
+ * name BUCKET "/" configuration Id -> {Args, Secrets, Requester, RequesterId}. */
+#define TRIGGER_OPTS_KIND "trigger_opts"
 /* worker_api.c: the remote workers' operations */
 json_t *worker_op_lease(app_call *a);
 json_t *worker_op_heartbeat(app_call *a);
@@ -116,5 +120,8 @@ cl_err queue_owner_change(tasks *t, const char *account, const char *id, bool re
 void queue_wait(tasks *t, int ms); /* until woken or ms pass */
 void queue_notify(tasks *t);
 void queue_depths(tasks *t, size_t *queued, size_t *leased);
+/* task_metrics.c */
+const char *task_metrics_reason(bool ok, const char *error);
+void task_metrics_outcome(const char *reason, double seconds); /* seconds < 0: not timed */
 
 #endif

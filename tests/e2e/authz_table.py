@@ -192,6 +192,36 @@ RULES = {
         {"owner": OK, "cross_account": "ResourceNotFoundException",
          "cross_account_no_grant": "ResourceNotFoundException",
          "anonymous": JSON_UNSIGNED, "no_policy_user": KMS_DENIED}),
+    "cloister-task-own-list": Rule(
+        "Caller's own tasks",
+        "Lists the tasks of the caller's own account: another account's admin succeeds on "
+        "its own account and sees nothing of the owner's.",
+        {"owner": OK, "cross_account": OK, "cross_account_no_grant": OK,
+         "anonymous": JSON_UNSIGNED, "no_policy_user": KMS_DENIED}),
+    "cloister-trigger-own": Rule(
+        "Caller's own account's triggers",
+        "Trigger options (arguments, secret mapping) are stored in the caller's own account "
+        "and used only for notifications of buckets that account owns; the secrets mapped "
+        "are the caller's own. Another account's admin writes in its own account.",
+        {"owner": OK, "cross_account": OK, "cross_account_no_grant": OK,
+         "anonymous": JSON_UNSIGNED, "no_policy_user": KMS_DENIED}),
+    "cloister-worker": Rule(
+        "Workers: any account's principal allowed cloister:LeaseTask",
+        "A worker (docs/tasks.md) leases tasks with its own credentials: its own account's "
+        "identity policies must allow cloister:LeaseTask (root users always). Which task it "
+        "gets is the queue's rule: a session of role R gets tasks requiring R; tasks "
+        "requiring no role and holding no secrets go to any worker; tasks with secrets and "
+        "tasks sent with their inputs (RunApp) only to the node's own workers.",
+        {"owner": OK, "cross_account": OK, "cross_account_no_grant": OK,
+         "anonymous": JSON_UNSIGNED, "no_policy_user": KMS_DENIED}),
+    "cloister-lease-holder": Rule(
+        "The lease holder only",
+        "Calls about a leased task carry its LeaseId, and are answered only for the "
+        "principal that holds that lease (409 TaskLeaseLostException otherwise, after "
+        "the cloister:LeaseTask check): here no principal holds the lease named.",
+        {"owner": "TaskLeaseLostException", "cross_account": "TaskLeaseLostException",
+         "cross_account_no_grant": "TaskLeaseLostException",
+         "anonymous": JSON_UNSIGNED, "no_policy_user": KMS_DENIED}),
     "cloister-app-own-list": Rule(
         "Caller's own apps",
         "Lists the apps of the caller's own account: another account's admin succeeds on "
@@ -714,6 +744,33 @@ def _fresh_done_task(c):
     return _fresh_task(c, wait_done=True)
 
 
+NOBODY_ROLE = "arn:aws:iam::000000000000:role/no-worker-holds-this"
+
+
+def _queued_task(c):
+    """A task that stays queued: it requires a role no worker holds."""
+    owner = type(c)(c.w, "owner")
+    app = _fresh_app(c)
+    return owner.cloister("SubmitRequest", {"App": app, "RequireRole": NOBODY_ROLE})["TaskId"]
+
+
+def _cancelled_task(c):
+    owner = type(c)(c.w, "owner")
+    task = _queued_task(c)
+    owner.cloister("CancelTask", {"TaskId": task})
+    return task
+
+
+def _not_listed_task(c, resp):
+    owner = type(c)(c.w, "owner")
+    if c.principal.startswith("cross_account"):
+        mine = {t["TaskId"] for t in owner.cloister("ListTasks", {})["Tasks"]}
+        assert not mine & {t["TaskId"] for t in resp["Tasks"]}
+
+
+BOGUS_LEASE = {"TaskId": "0x" + "00" * 32, "LeaseId": "0" * 32}
+
+
 CLOISTER_ROWS = [
     Row("cloister", "CreateAccount", "cloister-first-account",
         lambda c, r: c.cloister("CreateAccount", {"AccountName": c.w.uniq("authz-acct")})),
@@ -752,6 +809,27 @@ CLOISTER_ROWS = [
         lambda c, r: c.cloister("GetTaskLogs", {"TaskId": r}), prep=_fresh_task),
     Row("cloister", "GetTaskResult", "cloister-task-same-account",
         lambda c, r: c.cloister("GetTaskResult", {"TaskId": r}), prep=_fresh_done_task),
+    Row("cloister", "ListTasks", "cloister-task-own-list",
+        lambda c, r: c.cloister("ListTasks", {}), prep=_fresh_task, check=_not_listed_task),
+    Row("cloister", "CancelTask", "cloister-task-same-account",
+        lambda c, r: c.cloister("CancelTask", {"TaskId": r}), prep=_queued_task),
+    Row("cloister", "RetryTask", "cloister-task-same-account",
+        lambda c, r: c.cloister("RetryTask", {"TaskId": r}), prep=_cancelled_task),
+    Row("cloister", "SubmitRequest", "cloister-app-same-account",
+        lambda c, r: c.cloister("SubmitRequest", {"App": r, "RequireRole": NOBODY_ROLE}),
+        prep=_fresh_app),
+    Row("cloister", "PutTriggerOptions", "cloister-trigger-own",
+        lambda c, r: c.cloister("PutTriggerOptions", {"Bucket": "b", "Id": "t", "Args": ["x"]})),
+    Row("cloister", "LeaseTask", "cloister-worker",
+        lambda c, r: c.cloister("LeaseTask", {"WaitSeconds": 0})),
+    Row("cloister", "HeartbeatTask", "cloister-lease-holder",
+        lambda c, r: c.cloister("HeartbeatTask", dict(BOGUS_LEASE, State="running"))),
+    Row("cloister", "GetTaskBundle", "cloister-lease-holder",
+        lambda c, r: c.cloister("GetTaskBundle", BOGUS_LEASE)),
+    Row("cloister", "AttestTask", "cloister-lease-holder",
+        lambda c, r: c.cloister("AttestTask", dict(BOGUS_LEASE, PublicKey="AAAA"))),
+    Row("cloister", "FinishTask", "cloister-lease-holder",
+        lambda c, r: c.cloister("FinishTask", dict(BOGUS_LEASE, Ok=False, Error="x"))),
 ]
 
 ROWS = S3_ROWS + S3CONTROL_ROWS + KMS_ROWS + IAM_ROWS + STS_ROWS + CLOISTER_ROWS

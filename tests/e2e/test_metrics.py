@@ -152,7 +152,8 @@ def test_public_metrics_carry_no_account_data(server):
         assert secret not in text, f"{secret} appears in the public /metrics"
     samples, _ = scrape(server)
     labels = {k for _, l, _ in samples for k in l}
-    assert labels <= {"service", "op", "status", "le"}, labels
+    # "reason": the task outcomes' fixed set (done, app_failed, input, ...), no names
+    assert labels <= {"service", "op", "status", "le", "reason"}, labels
     s3.delete_object(Bucket=bucket, Key="k")
     s3.delete_bucket(Bucket=bucket)
 

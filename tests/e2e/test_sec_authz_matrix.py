@@ -302,7 +302,7 @@ def test_every_operation_has_a_row():
             ("iam", "src/iam/iam_api.c", r'\{"([A-Za-z]+)", (?:iam_)?op_'),
             ("sts", "src/iam/sts.c", r'\{"([A-Za-z]+)", op_'),
             ("cloister", "src/iam/account_api.c", r'"(CreateAccount)"'),
-            ("cloister", "src/tasks/apps.c", r'\{"([A-Za-z]+)", app_op_'),
+            ("cloister", "src/tasks/apps.c", r'\{"([A-Za-z]+)", (?:app|runs|worker)_op_'),
             ("cloister", "src/secrets/secrets_api.c", r'\{"([A-Za-z]+)", sec_op_')]:
         names = _dispatch_names(path, pattern)
         assert names, f"no operations found in {path}"
