@@ -23,3 +23,6 @@ CLOISTER_BIN=./build/cloister bash bench/por_bench.sh
 echo
 echo "== confidential run: RunApp -> first instruction / done vs fork+exec (bench/run_bench.py)"
 CLOISTER_BIN=./build/cloister /usr/bin/python3 bench/run_bench.py 100
+echo
+echo "== triggers and the task queue: upload -> app -> output listable, tasks/s, PoR on upload (bench/trigger_bench.py)"
+CLOISTER_BIN=./build/cloister /usr/bin/python3 bench/trigger_bench.py 50 40

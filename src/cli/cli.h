@@ -107,6 +107,8 @@ bool cli_cloister_call(const char *endpoint, const char *op, json_t *body, json_
 void cli_print_json(const json_t *j);
 /* Prints each state of task id until it ends; 0 if done. */
 int cli_task_watch(const char *endpoint, const char *id);
+/* wire_tasks.c: tasks <-> S3 (inputs, published outputs, notification targets). */
+void cli_wire_tasks(tasks *t, s3 *objects);
 /* task_cmd.c: `cloister task list|cancel|retry|logs --follow`, `cloister trigger`. */
 int cmd_task_more(int argc, char **argv);
 int cmd_trigger(int argc, char **argv);

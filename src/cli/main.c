@@ -55,7 +55,7 @@ static void usage(FILE *f) {
             "  attest sign|verify ...  mint / check attestation documents (see docs/kms.md)\n"
             "  result verify RECEIPT (--root ROOT.pem | --data DIR)\n"
             "                          check a run's receipt offline (see docs/attestation.md)\n"
-            "  por prove|verify|verify-inclusion ...\n"
+            "  por prove|verify|verify-inclusion|prove-app|app ...\n"
             "                          proof of reserves (see docs/por.md)\n"
             "  version                 print the version\n");
 }

@@ -1,14 +1,14 @@
 /* por_cmd.c — `cloister por prove|verify|verify-inclusion`: the proof of
- * reserves (src/por, docs/por.md) as a command.
+ * reserves (src/por, docs/por.md) as a command; `prove-app` and `app` (the
+ * prover as a Cloister app) are in por_app.c. Built into cloister and into
+ * cloister-por (por_main.c).
  *
  * Shaped for unattended use (a sandboxed app, a pipeline step): stdout gets
  * exactly one line of JSON per result ({"status":"ok",...} or
  * {"status":"error","message":...}), stderr a human line, and the exit code
  * says it all: 0 ok, 1 failed, 2 usage. Progress bars go to stderr only when
  * stderr is a terminal. */
-#include "cli/cli.h"
-
-#include "por/por.h"
+#include "cli/por_cli.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -19,7 +19,9 @@
 static int por_usage(FILE *f) {
     fprintf(f,
             "usage: cloister por prove LEDGER --out DIR [--threads N] [--assets ASSETS.json]\n"
-            "                          [--padded-accounts N] [--batch B]\n"
+            "                          [--padded-accounts N] [--batch B] [--nonces-out FILE]\n"
+            "       cloister por prove-app [--ledger LEDGER] [the options of prove but --out]\n"
+            "       cloister por app --out DIR\n"
             "       cloister por verify DIR [--threads N]\n"
             "       cloister por verify-inclusion PROOF [PROOF...] --root DIR/final_proof.json\n"
             "  prove             LEDGER is JSON, or CSV (by extension) with --assets for prices\n"
@@ -28,6 +30,12 @@ static int por_usage(FILE *f) {
             "                    N = smallest power of two >= max(accounts, --padded-accounts\n"
             "                    (default 1024)); B = values per range proof (1..1024,\n"
             "                    default 480); --threads defaults to the online CPUs\n"
+            "                    --nonces-out FILE: private_nonces.json goes there instead\n"
+            "  prove-app         the prover as an app (docs/por.md, \"As a Cloister app\"):\n"
+            "                    the ledger is the first input file in IEXEC_IN, the proof\n"
+            "                    goes to IEXEC_OUT without private_nonces.json\n"
+            "  app               writes DIR/cloister-por and DIR/manifest.json and prints the\n"
+            "                    `cloister app deploy` command for them\n"
             "  verify            checks the whole published proof in DIR (docs/por.md §9)\n"
             "  verify-inclusion  checks one user's proof against the published root\n"
             "Prints one line of JSON per result on stdout; exit 0 ok, 1 failed, 2 usage.\n");
@@ -92,7 +100,7 @@ static void bar_close(bar *b) {
     b->open = false;
 }
 
-static void print_json(json_t *o) {
+void por_cli_print_json(json_t *o) {
     char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
     printf("%s\n", s);
     fflush(stdout);
@@ -105,40 +113,73 @@ static int print_error(const char *cmd, const char *msg, const char *proof) {
     json_object_set_new(o, "status", json_string("error"));
     if (proof) json_object_set_new(o, "proof", json_string(proof));
     json_object_set_new(o, "message", json_string(msg));
-    print_json(o);
+    por_cli_print_json(o);
     fprintf(stderr, "cloister por %s: %s\n", cmd, msg);
     return 1;
 }
 
 /* ---- prove ---- */
 
+por_opt por_cli_prove_option(int argc, char **argv, int *i, por_prove_options *o,
+                             const char **why) {
+    const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    uint64_t x;
+    if (strcmp(a, "--assets") == 0 || strcmp(a, "--nonces-out") == 0) {
+        *why = a[2] == 'a' ? "--assets takes a file" : "--nonces-out takes a file";
+        if (!v) return POR_OPT_BAD;
+        *(a[2] == 'a' ? &o->assets_path : &o->nonces_path) = v;
+    } else if (strcmp(a, "--threads") == 0) {
+        *why = "--threads takes 1..256";
+        if (!parse_u64(v, &x) || x < 1 || x > 256) return POR_OPT_BAD;
+        o->threads = (unsigned)x;
+    } else if (strcmp(a, "--padded-accounts") == 0) {
+        *why = "--padded-accounts takes 1..2^32";
+        if (!parse_u64(v, &x) || x < 1 || x > ((uint64_t)1 << 32)) return POR_OPT_BAD;
+        o->min_padded = x;
+    } else if (strcmp(a, "--batch") == 0) {
+        *why = "--batch takes 1..1024";
+        if (!parse_u64(v, &x) || x < 1 || x > 1024) return POR_OPT_BAD;
+        o->batch = (uint32_t)x;
+    } else {
+        return POR_OPT_NONE;
+    }
+    (*i)++;
+    return POR_OPT_OK;
+}
+
+json_t *por_cli_prove_summary(const por_prove_options *o, const por_prove_result *r) {
+    json_t *j = json_object();
+    json_object_set_new(j, "status", json_string("ok"));
+    json_object_set_new(j, "accounts", json_integer((json_int_t)r->accounts));
+    json_object_set_new(j, "padded", json_integer((json_int_t)r->padded));
+    json_object_set_new(j, "tree_depth", json_integer(r->depth));
+    json_object_set_new(j, "assets", json_integer((json_int_t)r->assets));
+    json_object_set_new(j, "batch", json_integer(r->batch));
+    json_object_set_new(j, "threads", json_integer(r->threads));
+    json_object_set_new(j, "root", json_string(r->root_hash));
+    json_t *files = json_array();
+    static const char *const names[] = {"final_proof.json", "merkle_tree.json", "proofs.zip",
+                                        "private_nonces.json", "user_proofs/"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (i != 3 || !o->nonces_path) json_array_append_new(files, json_string(names[i]));
+    json_object_set_new(j, "files", files);
+    json_object_set_new(j, "user_proofs", json_integer((json_int_t)r->user_proofs));
+    if (o->unsafe_allow_bad_equity)
+        json_object_set_new(j, "unsafe_bad_equity_accounts",
+                            json_integer((json_int_t)r->bad_equity_accounts));
+    json_object_set_new(j, "elapsed_ms", json_integer((json_int_t)(r->t_total * 1000.0)));
+    return j;
+}
+
 static int por_prove_cmd(int argc, char **argv) {
     por_prove_options o = {0};
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        uint64_t x;
-        if (strcmp(a, "--out") == 0 && v) {
-            o.out_dir = v;
-            i++;
-        } else if (strcmp(a, "--assets") == 0 && v) {
-            o.assets_path = v;
-            i++;
-        } else if (strcmp(a, "--threads") == 0) {
-            if (!parse_u64(v, &x) || x < 1 || x > 256)
-                return usage_error("--threads takes 1..256", v);
-            o.threads = (unsigned)x;
-            i++;
-        } else if (strcmp(a, "--padded-accounts") == 0) {
-            if (!parse_u64(v, &x) || x < 1 || x > ((uint64_t)1 << 32))
-                return usage_error("--padded-accounts takes 1..2^32", v);
-            o.min_padded = x;
-            i++;
-        } else if (strcmp(a, "--batch") == 0) {
-            if (!parse_u64(v, &x) || x < 1 || x > 1024)
-                return usage_error("--batch takes 1..1024", v);
-            o.batch = (uint32_t)x;
-            i++;
+        const char *a = argv[i], *why = NULL;
+        por_opt k = por_cli_prove_option(argc, argv, &i, &o, &why);
+        if (k == POR_OPT_BAD) return usage_error(why, i + 1 < argc ? argv[i + 1] : NULL);
+        if (k == POR_OPT_OK) continue;
+        if (strcmp(a, "--out") == 0 && i + 1 < argc) {
+            o.out_dir = argv[++i];
         } else if (a[0] == '-' && a[1] != 0) {
             return usage_error("unknown option or missing value", a);
         } else if (!o.ledger_path) {
@@ -158,25 +199,8 @@ static int por_prove_cmd(int argc, char **argv) {
     bar_close(&b);
     por_cleanup();
     if (e != CL_OK) return print_error("prove", err, NULL);
-    json_t *j = json_object();
-    json_object_set_new(j, "status", json_string("ok"));
+    json_t *j = por_cli_prove_summary(&o, &r);
     json_object_set_new(j, "out", json_string(o.out_dir));
-    json_object_set_new(j, "accounts", json_integer((json_int_t)r.accounts));
-    json_object_set_new(j, "padded", json_integer((json_int_t)r.padded));
-    json_object_set_new(j, "tree_depth", json_integer(r.depth));
-    json_object_set_new(j, "assets", json_integer((json_int_t)r.assets));
-    json_object_set_new(j, "batch", json_integer(r.batch));
-    json_object_set_new(j, "threads", json_integer(r.threads));
-    json_t *files = json_array();
-    static const char *const names[] = {"final_proof.json", "merkle_tree.json", "proofs.zip",
-                                        "private_nonces.json", "user_proofs/"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        json_array_append_new(files, json_string(names[i]));
-    json_object_set_new(j, "files", files);
-    json_object_set_new(j, "user_proofs", json_integer((json_int_t)r.user_proofs));
-    if (o.unsafe_allow_bad_equity)
-        json_object_set_new(j, "unsafe_bad_equity_accounts",
-                            json_integer((json_int_t)r.bad_equity_accounts));
     json_object_set_new(j, "seconds", json_real(r.t_total));
     json_t *ph = json_object();
     json_object_set_new(ph, "read", json_real(r.t_read));
@@ -186,7 +210,7 @@ static int por_prove_cmd(int argc, char **argv) {
     json_object_set_new(ph, "range_proofs", json_real(r.t_range));
     json_object_set_new(ph, "write", json_real(r.t_write));
     json_object_set_new(j, "phases", ph);
-    print_json(j);
+    por_cli_print_json(j);
     fprintf(stderr,
             "cloister por prove: %llu accounts (padded to %llu), %zu assets: proof written to %s "
             "in %.2f s\n",
@@ -241,7 +265,7 @@ static int por_verify_cmd(int argc, char **argv) {
     json_object_set_new(ph, "link_proof", json_real(r.t_link));
     json_object_set_new(ph, "range_proofs", json_real(r.t_range));
     json_object_set_new(j, "phases", ph);
-    print_json(j);
+    por_cli_print_json(j);
     fprintf(stderr,
             "cloister por verify: OK: %llu leaves, %zu assets, root %.16s…, total equity %s "
             "(units of 10^-%u USDT), %.2f s\n",
@@ -288,7 +312,7 @@ static int por_inclusion_cmd(int argc, char **argv) {
         json_object_set_new(j, "equity_decimals", json_integer(r.equity_decimals));
         json_object_set_new(j, "root", json_string(r.root_hash));
         json_object_set_new(j, "timestamp", json_integer((json_int_t)r.timestamp));
-        print_json(j);
+        por_cli_print_json(j);
         if (nproofs == 1)
             fprintf(stderr,
                     "cloister por verify-inclusion: OK: account %.16s… is leaf %llu of root "
@@ -313,6 +337,8 @@ int cmd_por(int argc, char **argv) {
         }
     if (strcmp(sub, "prove") == 0) return por_prove_cmd(argc - 1, argv + 1);
     if (strcmp(sub, "verify") == 0) return por_verify_cmd(argc - 1, argv + 1);
+    if (strcmp(sub, "prove-app") == 0) return por_prove_app(argc - 1, argv + 1);
+    if (strcmp(sub, "app") == 0) return por_app_package(argc - 1, argv + 1);
     if (strcmp(sub, "verify-inclusion") == 0) return por_inclusion_cmd(argc - 1, argv + 1);
     if (strcmp(sub, "help") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
         por_usage(stdout);

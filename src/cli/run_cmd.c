@@ -24,7 +24,7 @@ static int run_usage(FILE *f, int rc) {
            "  --input   a file given to the app in IEXEC_IN (named 0x + SHA-256 of its URL)\n"
            "  --arg     an argument for the app (after its entrypoint)\n"
            "  --debug   a debug run: it sees debug secrets only\n"
-           "  --watch   wait, printing each state (queued, fetching, running, uploading,\n"
+           "  --watch   wait, printing each state (queued, leased, running, uploading,\n"
            "            done/failed); exit 1 if the run failed\n"
            "       cloister task show ID | logs ID | result ID [--out DIR]\n"
            "  result    writes the result files and receipt.json into DIR (default ./ID)\n");
@@ -289,7 +289,10 @@ int cmd_task(int argc, char **argv) {
     for (int i = 3; i + 1 < argc; i++)
         if (strcmp(argv[i], "--out") == 0) dir = argv[i + 1];
     json_t *ans = NULL;
-    if (strcmp(sub, "list") == 0 || (strcmp(sub, "logs") == 0 && argc > 3))
+    bool log_opts = false;
+    for (int i = 3; i < argc; i++)
+        log_opts |= strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "--timestamps") == 0;
+    if (strcmp(sub, "list") == 0 || (strcmp(sub, "logs") == 0 && log_opts))
         return cmd_task_more(argc, argv);
     if (strcmp(sub, "show") == 0) {
         if (!call(endpoint, "GetTask", json_pack("{s:s}", "TaskId", id), &ans)) return 1;

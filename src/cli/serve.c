@@ -431,6 +431,7 @@ static int run(const serve_opts *o) {
     tasks_set_sig_check(apps, cli_app_owner_sig_check);
     tasks_set_secrets(apps, secrets); /* app developer secrets */
     secrets_set_app_owner_lookup(secrets, tasks_app_owner_by_address, apps); /* SMS /apps */
+    cli_wire_tasks(apps, objects); /* inputs, outputs and notifications in S3 */
     if (!start_runs(o, apps, ar, secrets)) goto out;
     frontdoor fd = {m, st, objects, keys, o->web_dir, o->metrics_listen != NULL, apps, secrets};
     http_server *msrv = NULL, *ssrv = NULL;

@@ -71,6 +71,17 @@ static int task_follow(const char *id, const char *endpoint) {
     return rc;
 }
 
+/* The interleaved log, each line with its time and stream. */
+static int task_log(const char *id, const char *endpoint, bool follow) {
+    int rc = follow ? cli_task_watch(endpoint, id) : 0;
+    json_t *ans = NULL;
+    if (!cli_cloister_call(endpoint, "GetTaskLogs", json_pack("{s:s}", "TaskId", id), &ans))
+        return 1;
+    fputs(json_string_value(json_object_get(ans, "Log")), stdout);
+    json_decref(ans);
+    return rc;
+}
+
 int cmd_task_more(int argc, char **argv) {
     const char *endpoint = flag(argc, argv, "--endpoint"), *sub = argv[1];
     if (strcmp(sub, "list") == 0) return task_list(argc, argv, endpoint);
@@ -80,6 +91,8 @@ int cmd_task_more(int argc, char **argv) {
     }
     if (strcmp(sub, "cancel") == 0) return task_change("CancelTask", argv[2], endpoint);
     if (strcmp(sub, "retry") == 0) return task_change("RetryTask", argv[2], endpoint);
+    if (strcmp(sub, "logs") == 0 && has(argc, argv, "--timestamps"))
+        return task_log(argv[2], endpoint, has(argc, argv, "--follow"));
     if (strcmp(sub, "logs") == 0 && has(argc, argv, "--follow"))
         return task_follow(argv[2], endpoint);
     fprintf(stderr,

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,7 +161,33 @@ typedef struct {
     int fd;
     cl_buf *buf;
     bool *truncated;
+    const char *tag; /* "out" / "err" in the timestamped log */
+    bool mid_line;   /* the log's last line from this stream is not finished */
+    enclave_result *res;
 } stream;
+
+/* Appends a chunk to the interleaved log, each line stamped with the time it
+ * arrived (UTC, milliseconds) and its stream: "2026-12-06T02:55:33.123Z out hi". */
+static void log_lines(stream *s, const char *p, size_t n, size_t max) {
+    cl_buf *log = &s->res->log;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char stamp[80];
+    snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (long)(ts.tv_nsec / 1000000L) % 1000, s->tag);
+    for (size_t i = 0; i < n; i++) {
+        if (log->len + sizeof stamp + 1 > max) {
+            s->res->log_truncated = true;
+            return;
+        }
+        if (!s->mid_line) buf_append_cstr(log, stamp);
+        buf_append(log, p + i, 1);
+        s->mid_line = p[i] != '\n';
+    }
+}
 
 static void drain(stream *s, size_t max) {
     char chunk[16384];
@@ -175,6 +202,7 @@ static void drain(stream *s, size_t max) {
     size_t take = (size_t)n < room ? (size_t)n : room;
     buf_append(s->buf, chunk, take);
     if (take < (size_t)n) *s->truncated = true;
+    log_lines(s, chunk, (size_t)n, 2 * max);
 }
 
 /* Waits for the child, capturing output until the deadline; kills on expiry. */
@@ -197,8 +225,12 @@ static void supervise(pid_t pid, stream st[2], const enclave_spec *s, uint64_t t
         uint64_t now = time_mono_ns();
         if (exited && (st[0].fd < 0 && st[1].fd < 0)) break;
         if (exited && now > exited_at + 200000000u) break; /* a leftover holds the pipes */
-        if (!exited && now >= deadline) {
-            res->timed_out = true;
+        bool stop = s->cancel && __atomic_load_n(s->cancel, __ATOMIC_ACQUIRE);
+        if (!exited && (now >= deadline || stop)) {
+            if (stop)
+                res->cancelled = true;
+            else
+                res->timed_out = true;
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
             if (waitpid(pid, &status, 0) != pid) status = -1;
@@ -266,8 +298,8 @@ static cl_err bwrap_run(const enclave_spec *s, enclave_result *res) {
         e = CL_ERR_IO;
     } else {
         setpgid(pid, pid); /* both sides set it: no race with an early kill */
-        stream st[2] = {{po[0], &res->out, &res->out_truncated},
-                        {pe[0], &res->err, &res->err_truncated}};
+        stream st[2] = {{po[0], &res->out, &res->out_truncated, "out", false, res},
+                        {pe[0], &res->err, &res->err_truncated, "err", false, res}};
         supervise(pid, st, s, t0, res);
         for (int i = 0; i < 2; i++)
             if (st[i].fd >= 0) close(st[i].fd);

@@ -57,6 +57,7 @@ cl_err enclave_run(const enclave_spec *spec, enclave_result *res) {
 void enclave_result_free(enclave_result *res) {
     buf_free(&res->out);
     buf_free(&res->err);
+    buf_free(&res->log);
 }
 
 bool enclave_limits_probe(void) {

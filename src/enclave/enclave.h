@@ -44,6 +44,8 @@ typedef struct enclave_spec {
                               * not inherit each other's): only this run's child clears it. */
     const char *runtime_bin; /* host file bound read-only at /.cloister/init, or NULL */
     const struct enclave_backend *backend; /* NULL = enclave_backend_default() */
+    const int *cancel; /* when it becomes non-zero (another thread), the tree is killed
+                        * within a second (result.cancelled); NULL = never */
 } enclave_spec;
 
 /* limit_hit bits */
@@ -54,10 +56,14 @@ typedef struct enclave_result {
     int exit_code;       /* 128+N when killed by signal N inside; -1 unknown (no exit status) */
     int term_signal;     /* signal that ended the runtime itself (e.g. SIGKILL on timeout), or 0 */
     bool timed_out;      /* the wall-clock timeout fired and the tree was killed */
+    bool cancelled;      /* spec.cancel was set: the tree was killed */
     unsigned limit_hit;  /* ENCLAVE_HIT_* seen in the cgroup's counters */
     bool limits_applied; /* false when cgroups could not be written (timeout only) */
     cl_buf out, err;     /* captured stdout / stderr, at most output_max each */
     bool out_truncated, err_truncated;
+    cl_buf log;         /* both, interleaved as they arrived, each line prefixed with
+                         * "TIME out|err " (UTC, ms); at most 2 * output_max bytes */
+    bool log_truncated;
     uint64_t wall_ns;
 } enclave_result;
 

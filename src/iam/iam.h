@@ -64,6 +64,7 @@ typedef enum {
     IAM_AUTHTYPE_NONE,   /* anonymous: no signature */
     IAM_AUTHTYPE_HEADER, /* Authorization header: s3:authType REST-HEADER */
     IAM_AUTHTYPE_QUERY,  /* presigned query string: s3:authType REST-QUERY-STRING */
+    IAM_AUTHTYPE_POST,   /* a signed POST policy (S3 browser upload): s3:authType POST */
 } iam_auth_type;
 
 /* "REST-HEADER", "REST-QUERY-STRING", or NULL for anonymous requests. */
@@ -94,6 +95,10 @@ typedef struct {
 } iam_caller;
 
 void iam_caller_free(iam_caller *c);
+/* A caller that is `account`'s root user, for a service acting as the account
+ * itself with no request behind it (s3 reading an object as its bucket owner,
+ * e.g. through KMS): no credentials, no signature keys. iam_caller_free it. */
+void iam_caller_root(iam_caller *c, const char *account);
 /* The region of the caller's credential scope, "us-east-1" when it has none
  * (for the ARNs of regional resources it names). */
 const char *iam_caller_region(const iam_caller *c);
@@ -110,6 +115,15 @@ typedef enum {
  * (e.g. "s3" for anonymous-capable endpoints). */
 iam_auth_result iam_authenticate(iam *m, const http_request *req, const char *payload_hash,
                                  bool s3_paths, iam_caller *out, aws_fault *fault);
+
+/* S3's browser-based upload (POST Object): the form's policy document
+ * (base64, as sent: the string to sign), signed with SigV4's signing key of
+ * x-amz-credential (KEY/DATE/REGION/SERVICE/aws4_request). Same keys, tokens,
+ * expiry and faults as iam_authenticate; the caller's auth_type is
+ * IAM_AUTHTYPE_POST. token may be NULL. */
+iam_auth_result iam_authenticate_post(iam *m, const char *credential, const char *amz_date,
+                                      const char *token, const char *policy_b64,
+                                      const char *signature, iam_caller *out, aws_fault *f);
 
 /* ---- the one authorization entry point ---- */
 typedef struct {

@@ -69,6 +69,15 @@ cl_err iam_root_key_delete(iam *m, const char *account, const char *akid) {
     return e;
 }
 
+void iam_caller_root(iam_caller *c, const char *account) {
+    memset(c, 0, sizeof *c);
+    c->account = cl_strdup(account);
+    c->arn = cl_sprintf("arn:aws:iam::%s:root", account);
+    c->userid = cl_strdup(account); /* as iam_root_key_load */
+    c->p = (policy_principal){
+        .type = PRINCIPAL_ROOT, .account = c->account, .arn = c->arn, .userid = c->userid};
+}
+
 bool iam_root_key_load(iam *m, json_t *key, iam_key_info *k) {
     const char *account = iam_str(key, "Account");
     if (!account_exists(m, account)) return false;

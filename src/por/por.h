@@ -43,6 +43,11 @@ typedef struct {
      * proof that `verify` must reject (the soundness tests). */
     bool unsafe_allow_bad_equity;
     por_progress progress;
+    /* Where private_nonces.json goes: NULL = out_dir/private_nonces.json; "" =
+     * nowhere (the nonces are discarded); else that file (written beside its
+     * final name and renamed into place before the proof is published, mode
+     * 0600; removed again if publishing fails). */
+    const char *nonces_path;
 } por_prove_options;
 
 typedef struct {
@@ -52,6 +57,7 @@ typedef struct {
     unsigned threads;
     uint64_t user_proofs;
     uint64_t bad_equity_accounts; /* only with the test hook */
+    char root_hash[65];           /* hex of the root's hash (final_proof.json root.hash) */
     /* wall seconds per phase */
     double t_read, t_commit, t_tree, t_link, t_range, t_write, t_total;
 } por_prove_result;

@@ -520,8 +520,9 @@ static cl_err check_out(const char *out, bool *missing, char err[POR_ERR_LEN]) {
     return CL_OK;
 }
 
-/* Everything is in tmp: flush it to disk, then move it into out, final_proof.json last. */
-static cl_err publish(const char *tmp, const char *out, char err[POR_ERR_LEN]) {
+/* Everything is in tmp: flush it to disk, then move it into out, final_proof.json last
+ * (private_nonces.json only when it was written there). */
+static cl_err publish(const char *tmp, const char *out, bool nonces, char err[POR_ERR_LEN]) {
     int fd = open(tmp, O_RDONLY | O_DIRECTORY);
     if (fd < 0 || syncfs(fd) != 0) {
         if (fd >= 0) close(fd);
@@ -531,6 +532,7 @@ static cl_err publish(const char *tmp, const char *out, char err[POR_ERR_LEN]) {
     static const char *const order[] = {"user_proofs", "private_nonces.json", "merkle_tree.json",
                                         "proofs.zip", "final_proof.json"};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        if (!nonces && strcmp(order[i], "private_nonces.json") == 0) continue;
         char *a = cl_sprintf("%s/%s", tmp, order[i]), *b = cl_sprintf("%s/%s", out, order[i]);
         int rc = rename(a, b);
         int en = errno;
@@ -567,6 +569,11 @@ static cl_err setup(por_prover *P, const por_prove_options *o, char err[POR_ERR_
         return por_fail(err, CL_ERR_INVALID, "--padded-accounts must be at most 2^32");
     if (!o->ledger_path || !o->out_dir)
         return por_fail(err, CL_ERR_INVALID, "ledger and --out needed");
+    struct stat sb;
+    if (o->nonces_path && o->nonces_path[0] && lstat(o->nonces_path, &sb) == 0)
+        return por_fail(err, CL_ERR_EXISTS,
+                        "%s already exists: the nonces of each proof go to a new file",
+                        o->nonces_path);
     por_first_error_init(&P->ferr);
     return CL_OK;
 }
@@ -660,7 +667,10 @@ cl_err por_prove(const por_prove_options *o, por_prove_result *res, char err[POR
             e = por_fail(err, CL_ERR_IO, "cannot create a temporary directory in %s: %s",
                          o->out_dir, strerror(errno));
         if (e == CL_OK) e = por_prover_write(&P, tmp, err);
-        if (e == CL_OK) e = publish(tmp, o->out_dir, err);
+        bool ext = o->nonces_path && o->nonces_path[0];
+        if (e == CL_OK && ext) e = por_prover_write_nonces(&P, o->nonces_path, err);
+        if (e == CL_OK) e = publish(tmp, o->out_dir, !o->nonces_path, err);
+        if (e != CL_OK && ext) unlink(o->nonces_path);
         res->t_write = por_secs_since(t);
     }
     if (tmp && e == CL_OK) rmdir(tmp); /* empty after a successful publish */
@@ -674,6 +684,7 @@ cl_err por_prove(const por_prove_options *o, por_prove_result *res, char err[POR
     res->batch = P.batch;
     res->threads = P.threads;
     res->user_proofs = e == CL_OK ? P.count : 0;
+    if (e == CL_OK) hex_encode_to(res->root_hash, P.st.root_hash, sizeof P.st.root_hash);
     if (P.unsafe && P.bad)
         for (uint64_t i = 0; i < P.count; i++)
             res->bad_equity_accounts += P.bad[i];

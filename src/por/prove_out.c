@@ -160,6 +160,20 @@ static cl_err write_nonces(por_prover *P, const char *path) {
     return w_close(&w, NULL, true);
 }
 
+cl_err por_prover_write_nonces(por_prover *P, const char *path, char err[POR_ERR_LEN]) {
+    char *tmp = cl_sprintf("%s.tmp-%ld", path, (long)getpid());
+    cl_err e = write_nonces(P, tmp);
+    int fd = e == CL_OK ? open(tmp, O_RDONLY | O_CLOEXEC) : -1;
+    if (e == CL_OK && (fd < 0 || fsync(fd) != 0 || rename(tmp, path) != 0)) e = CL_ERR_IO;
+    if (fd >= 0) close(fd);
+    if (e != CL_OK) {
+        snprintf(err, POR_ERR_LEN, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    return e;
+}
+
 static void hexa(cl_buf *b, const uint8_t *p, size_t n) {
     buf_reserve(b, 2 * n + 1);
     hex_encode_to((char *)b->ptr + b->len, p, n);
@@ -293,11 +307,13 @@ cl_err por_prover_write(por_prover *P, const char *dir, char err[POR_ERR_LEN]) {
     free(p);
     free(text);
     CL_TRY(e);
-    p = cl_sprintf("%s/private_nonces.json", dir);
-    e = write_nonces(P, p);
-    if (e != CL_OK) snprintf(err, POR_ERR_LEN, "cannot write %s: %s", p, strerror(errno));
-    free(p);
-    CL_TRY(e);
+    if (!P->opt->nonces_path) {
+        p = cl_sprintf("%s/private_nonces.json", dir);
+        e = write_nonces(P, p);
+        if (e != CL_OK) snprintf(err, POR_ERR_LEN, "cannot write %s: %s", p, strerror(errno));
+        free(p);
+        CL_TRY(e);
+    }
     p = cl_sprintf("%s/user_proofs", dir);
     if (mkdir(p, 0700) != 0) {
         snprintf(err, POR_ERR_LEN, "cannot create %s: %s", p, strerror(errno));

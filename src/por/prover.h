@@ -49,8 +49,12 @@ typedef struct {
     por_first_error ferr;
 } por_prover;
 
-/* Writes every output into tmp_dir (prove_out.c). */
+/* Writes every output into tmp_dir (prove_out.c); private_nonces.json only
+ * when the options name no nonces_path. */
 cl_err por_prover_write(por_prover *P, const char *tmp_dir, char err[POR_ERR_LEN]);
+/* Writes private_nonces.json to path (a temporary file beside it, flushed,
+ * then renamed into place). */
+cl_err por_prover_write_nonces(por_prover *P, const char *path, char err[POR_ERR_LEN]);
 /* The hash/commitment of node k at level j (0 = leaves). */
 static inline const uint8_t *por_prover_node_hash(const por_prover *P, uint32_t j, uint64_t k) {
     return j == 0 ? P->h[k] : P->node_hash[por_level_offset(P->N, j) + k];

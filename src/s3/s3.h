@@ -71,6 +71,61 @@ void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_respons
  * an hour ago: writes whose metadata commit is in flight are spared). */
 cl_err s3_gc(s3 *s, time_t older_than, size_t *removed);
 
+/* Bucket notifications (s3_notify.c): the destinations of
+ * PutBucketNotificationConfiguration are checked by a function the CLI
+ * installs (s3 does not depend on tasks). type: "lambda" or "queue"; arn as
+ * given; owner = the bucket owner's account. Returns CL_OK, or an error with
+ * msg (one line) that the PUT answers as 400 InvalidArgument "Unable to
+ * validate the following destination configurations" (ArgumentName: the ARN,
+ * ArgumentValue: msg). Without a checker any well-formed ARN is accepted.
+ * Events go to the meta store's outbox: kind "s3_event" (see s3_event.c). */
+typedef cl_err (*s3_notify_check_fn)(void *ctx, const char *type, const char *arn,
+                                     const char *owner, char *msg, size_t msglen);
+void s3_set_notify_check(s3 *s, s3_notify_check_fn fn, void *ctx);
+
+/* Publishing task outputs as objects, all or none (s3_publish.c). */
+typedef struct {
+    const char *key;          /* full object key */
+    const char *path;         /* host file holding the bytes */
+    const char *content_type; /* NULL: by extension (.json application/json, .zip
+                                 application/zip), else binary/octet-stream */
+    bool public_read; /* anyone may GET/HEAD it, unless Block Public Access says otherwise */
+} s3_publish_item;
+typedef struct s3_publish s3_publish;
+/* Step 1, outside any transaction: checks that bucket exists and belongs to
+ * account (CL_ERR_NOT_FOUND / CL_ERR_DENIED), that no public_read item is
+ * refused by Block Public Access (the bucket's or account's BlockPublicAcls:
+ * CL_ERR_DENIED, msg names the bucket, the setting and the key), and writes
+ * every file to a new blob, encrypted as the bucket's default encryption says
+ * (SSE-S3; SSE-KMS with the bucket owner account's root as the KMS caller).
+ * origin (may be NULL) is copied into the "Origin" of every event these
+ * objects emit. */
+cl_err s3_publish_prepare(s3 *s, const char *account, const char *bucket,
+                          const s3_publish_item *items, size_t n, const char *origin,
+                          s3_publish **out, char *msg, size_t msglen);
+/* Step 2, inside the caller's store_txn (joins it): commits every object
+ * document (checking the bucket Id, emitting ObjectCreated:Put events to the
+ * outbox like any PUT). All or none: an error is the transaction's to roll back. */
+cl_err s3_publish_commit_txn(s3 *s, s3_publish *p);
+/* Step 3, after the transaction: committed -> deletes the blobs of replaced
+ * objects; not committed -> deletes the new blobs. Frees p (NULL is fine). */
+void s3_publish_finish(s3 *s, s3_publish *p, bool committed);
+
+/* Reads the whole object (at most max bytes: CL_ERR_TOO_LARGE) with the bucket
+ * owner's rights: SSE-S3 decrypted; SSE-KMS through the key service as the
+ * bucket owner account's root (iam_caller_root); SSE-C refused (CL_ERR_DENIED).
+ * version_id NULL (or "null") = current; this server keeps no other version.
+ * CL_ERR_NOT_FOUND (no bucket/key), CL_ERR_DENIED (key service refused), msg
+ * says which. *etag (may be NULL) gets the ETag (malloc'd, quoted). */
+cl_err s3_read_object_as_owner(s3 *s, const char *bucket, const char *key, const char *version_id,
+                               size_t max, cl_buf *out, char **etag, char *msg, size_t msglen);
+/* May this caller GetObject bucket/key (identity + bucket policy + BPA + public
+ * objects, exactly what a GetObject request would be checked against; req may
+ * be NULL = no request conditions)? CL_OK or CL_ERR_DENIED/CL_ERR_NOT_FOUND
+ * (no such bucket) with msg. */
+cl_err s3_check_read(s3 *s, const iam_caller *c, const http_request *req, const char *bucket,
+                     const char *key, char *msg, size_t msglen);
+
 /* Handles a request (c->p.type may be PRINCIPAL_ANONYMOUS). */
 void s3_handle(s3 *s, const iam_caller *c, http_request *req, http_response *resp);
 

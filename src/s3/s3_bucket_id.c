@@ -40,13 +40,24 @@ char *s3_bucket_new_id(void) {
     return cl_sprintf("B%s", hex); /* upper case: never a bucket name */
 }
 
-cl_err s3_bucket_txn_check(store *st, const char *name, const char *id) {
+cl_err s3_bucket_txn_load(store *st, const char *name, const char *id, json_t **doc) {
+    *doc = NULL;
     char *text = NULL;
     cl_err e = store_get(st, "bucket", "", name, &text);
     if (e != CL_OK) return e;
     json_t *d = json_loads(text, 0, NULL);
     free(text);
     e = d && id && strcmp(s3_bucket_doc_id(d, name), id) == 0 ? CL_OK : CL_ERR_NOT_FOUND;
+    if (e == CL_OK)
+        *doc = d;
+    else
+        json_decref(d);
+    return e;
+}
+
+cl_err s3_bucket_txn_check(store *st, const char *name, const char *id) {
+    json_t *d = NULL;
+    cl_err e = s3_bucket_txn_load(st, name, id, &d);
     json_decref(d);
     return e;
 }
@@ -169,32 +180,39 @@ bool s3_bucket_drop(s3_op *op) {
 /* ---- committing objects ---- */
 
 cl_err s3_object_put_txn(store *st, const char *bucket, const char *bucket_id, const char *key,
-                         json_t *doc, json_t **old) {
+                         json_t *doc, s3_event *ev, json_t **old) {
     *old = NULL;
-    CL_TRY(s3_bucket_txn_check(st, bucket, bucket_id));
+    if (ev) ev->emitted = 0;
+    json_t *bucket_doc = NULL;
+    CL_TRY(s3_bucket_txn_load(st, bucket, bucket_id, &bucket_doc));
     char *text = NULL;
     if (store_get(st, "object", bucket_id, key, &text) == CL_OK) *old = json_loads(text, 0, NULL);
     free(text);
     text = json_dumps(doc, JSON_COMPACT);
     cl_err e = store_put(st, "object", bucket_id, key, text);
     free(text);
+    if (e == CL_OK) e = s3_event_emit_txn(st, bucket_doc, bucket, bucket_id, key, doc, ev);
+    json_decref(bucket_doc);
     return e;
 }
 
 typedef struct {
     const char *bucket, *bucket_id, *key;
     json_t *doc, *old;
+    s3_event *ev;
 } put_ctx;
 
 static cl_err put_txn(store *st, void *arg) {
     put_ctx *p = arg;
-    return s3_object_put_txn(st, p->bucket, p->bucket_id, p->key, p->doc, &p->old);
+    json_decref(p->old); /* a retried transaction starts over */
+    return s3_object_put_txn(st, p->bucket, p->bucket_id, p->key, p->doc, p->ev, &p->old);
 }
 
 bool s3_commit_object_doc(s3_op *op, const char *bucket, const char *bucket_id, const char *key,
-                          json_t *doc) {
-    put_ctx p = {bucket, bucket_id, key, doc, NULL};
+                          json_t *doc, s3_event *ev) {
+    put_ctx p = {bucket, bucket_id, key, doc, NULL, ev};
     cl_err e = store_txn(op->s->st, put_txn, &p);
+    if (e == CL_OK) s3_event_after_commit(p.ev);
     if (e != CL_OK) {
         json_decref(p.old);
         s3_delete_object_blobs(op->s, doc); /* never committed: nothing names them */

@@ -239,7 +239,8 @@ static json_t *dest_document(s3_op *op, json_t *src, bool meta_replace, bool tag
 
 /* In one transaction with the check that the bucket is the one loaded. */
 static bool commit_copy(s3_op *op, json_t *doc) {
-    return s3_commit_object_doc(op, op->bucket, op->bucket_id, op->key, doc);
+    s3_event ev = s3_op_event(op, "ObjectCreated:Copy");
+    return s3_commit_object_doc(op, op->bucket, op->bucket_id, op->key, doc, &ev);
 }
 
 static bool copy_checks(s3_op *op, const copy_source *src, bool meta_replace, bool tag_replace) {

@@ -258,6 +258,8 @@ static const struct {
     {"s3:PutEncryptionConfiguration", false},
     {"s3:GetBucketOwnershipControls", false},
     {"s3:PutBucketOwnershipControls", false},
+    {"s3:GetBucketNotification", false},
+    {"s3:PutBucketNotification", false},
 };
 
 /* The OWNER_ONLY entry of action (index), or -1. */
@@ -268,8 +270,12 @@ static int owner_only(const char *action) {
 }
 
 /* Applies the owner-only rule to a policy decision: the owner root's bypass of
- * denies, then 405 for an allowed caller of another account. True: allowed. */
-static bool owner_rule(s3_op *op, const char *action, const char *owner, policy_decision d) {
+ * denies, then 405 for an allowed caller of another account. True: allowed.
+ * acl_grant: an ACL-style grant (a public object, s3_publish) allows what no
+ * policy denies explicitly, as AWS's public-read ACL does. */
+static bool owner_rule(s3_op *op, const char *action, const char *owner, policy_decision d,
+                       bool acl_grant) {
+    if (acl_grant && d == POLICY_DENY_IMPLICIT) d = POLICY_ALLOW;
     int r = owner_only(action);
     bool owner_account = owner && op->c->account && strcmp(owner, op->c->account) == 0;
     if (r >= 0 && OWNER_ONLY[r].root_bypass && owner_account && op->c->p.type == PRINCIPAL_ROOT)
@@ -286,7 +292,8 @@ static bool owner_rule(s3_op *op, const char *action, const char *owner, policy_
     return true;
 }
 
-bool s3_authorize(s3_op *op, const char *action, const char *resource, policy_ctx *ctx) {
+static bool authorize(s3_op *op, const char *action, const char *resource, policy_ctx *ctx,
+                      bool acl_grant) {
     const policy *bp = op->bucket_doc ? effective_bucket_policy(op) : NULL;
     policy_ctx *own = ctx ? ctx : policy_ctx_new();
     const char *sha = kvlist_get_ci(&op->req->headers, "x-amz-content-sha256");
@@ -303,7 +310,36 @@ bool s3_authorize(s3_op *op, const char *action, const char *resource, policy_ct
     aws_fault f = {0};
     policy_decision d = iam_authorize(op->s->m, op->c, op->req, &a, &f);
     policy_ctx_free(own);
-    return owner_rule(op, action, owner, d);
+    return owner_rule(op, action, owner, d, acl_grant);
+}
+
+bool s3_authorize(s3_op *op, const char *action, const char *resource, policy_ctx *ctx) {
+    return authorize(op, action, resource, ctx, false);
+}
+
+/* An object published with public_read (its document's "Public"). */
+static bool public_object(s3_op *op) {
+    char *text = NULL;
+    bool pub = false;
+    if (store_get(op->s->st, "object", op->bucket_id, op->key, &text) == CL_OK) {
+        json_t *o = json_loads(text, 0, NULL);
+        pub = json_is_true(json_object_get(o, "Public"));
+        json_decref(o);
+    }
+    free(text);
+    return pub;
+}
+
+bool s3_authorize_get_object(s3_op *op) {
+    char *arn = s3_object_arn(op->bucket, op->key);
+    bool ok = authorize(op, "s3:GetObject", arn, NULL, false);
+    if (!ok && op->f.status == 403 && !s3_effective_pab(op).ignore_public_acls &&
+        public_object(op)) {
+        op->f = (aws_fault){0};
+        ok = authorize(op, "s3:GetObject", arn, NULL, true);
+    }
+    free(arn);
+    return ok;
 }
 
 bool s3_query_max(s3_op *op, const char *param, size_t *max) {
@@ -382,7 +418,6 @@ static bool unsupported_subresource(const s3_op *op) {
                                           "cors",
                                           "lifecycle",
                                           "logging",
-                                          "notification",
                                           "replication",
                                           "website",
                                           "requestPayment",
@@ -400,6 +435,11 @@ static bool unsupported_subresource(const s3_op *op) {
     return false;
 }
 
+static bool is_form_data(const http_request *req) {
+    const char *ct = kvlist_get_ci(&req->headers, "Content-Type");
+    return ct && strncasecmp(ct, "multipart/form-data", 19) == 0;
+}
+
 static bool route_bucket(s3_op *op) {
     const char *m = op->req->method;
     if (unsupported_subresource(op)) return false;
@@ -411,10 +451,14 @@ static bool route_bucket(s3_op *op) {
         s3_bucket_public_access_block(op);
     else if (s3_has_query(op, "encryption"))
         s3_bucket_encryption(op);
+    else if (s3_has_query(op, "notification"))
+        s3_bucket_notification(op);
     else if (s3_has_query(op, "location") && strcmp(m, "GET") == 0)
         s3_get_bucket_location(op);
     else if (s3_has_query(op, "delete") && strcmp(m, "POST") == 0)
         s3_delete_objects(op);
+    else if (strcmp(m, "POST") == 0 && op->query.len == 0 && is_form_data(op->req))
+        s3_post_object(op);
     else if (s3_has_query(op, "uploads") && strcmp(m, "GET") == 0)
         s3_list_multipart_uploads(op);
     else if (strcmp(m, "PUT") == 0)

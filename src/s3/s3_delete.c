@@ -71,19 +71,17 @@ static bool refuse_unsupported(s3_op *op, const s3_delete_request *d) {
 }
 
 typedef struct {
-    const char *bucket_id, *key;
+    const char *bucket, *bucket_id, *key;
+    s3_event ev;
     json_t *removed; /* the document deleted, if the key existed */
+    bool notify;     /* the bucket has a notification configuration */
 } delete_one;
 
 static cl_err delete_meta(store *st, void *arg) {
     delete_one *d = arg;
-    char *text = NULL;
-    cl_err e = store_get(st, "object", d->bucket_id, d->key, &text);
-    if (e == CL_ERR_NOT_FOUND) return CL_OK; /* already gone: S3 reports it deleted */
-    if (e != CL_OK) return e;
-    d->removed = json_loads(text, 0, NULL);
-    free(text);
-    return store_delete(st, "object", d->bucket_id, d->key);
+    json_decref(d->removed);
+    return s3_object_delete_txn(st, d->bucket, d->bucket_id, d->key, d->notify ? &d->ev : NULL,
+                                &d->removed);
 }
 
 static void report_error(cl_buf *b, const char *key, const char *code, const char *message) {
@@ -103,13 +101,16 @@ static void delete_key(s3_op *op, const s3_delete_request *d, const char *key, c
         report_error(b, key, "AccessDenied", "Access Denied");
         return;
     }
-    delete_one one = {op->bucket_id, key, NULL};
+    delete_one one = {op->bucket, op->bucket_id, key, s3_op_event(op, "ObjectRemoved:Delete"),
+                      NULL,       false};
+    one.notify = s3_op_notifies(op, &one.ev) != NULL;
     if (store_txn(op->s->st, delete_meta, &one) != CL_OK) {
         json_decref(one.removed);
         report_error(b, key, "InternalError",
                      "We encountered an internal error. Please try again.");
         return;
     }
+    s3_event_after_commit(&one.ev);
     if (one.removed) s3_delete_object_blobs(op->s, one.removed); /* metadata gone: bytes next */
     json_decref(one.removed);
     if (d->quiet) return;

@@ -28,6 +28,7 @@
 #include "s3/s3_xml.h"
 
 #include <jansson.h>
+#include <stdio.h>
 
 /* Bucket documents and parsed bucket policies, cached (s3_bucket_cache.c). */
 typedef struct s3_bucket_cache s3_bucket_cache;
@@ -42,6 +43,8 @@ struct s3 {
     s3_key_service kms;  /* SSE-KMS data keys (zeroed: none) */
     char *domain;        /* virtual-host addressing: BUCKET.domain (default localhost) */
     char *reserved[S3_MAX_RESERVED]; /* bucket names CreateBucket refuses */
+    s3_notify_check_fn notify_check; /* notification destinations (NULL: any well-formed) */
+    void *notify_ctx;
 };
 
 /* One S3 request in flight. */
@@ -100,6 +103,21 @@ bool s3_authorize(s3_op *op, const char *action, const char *resource, policy_ct
 /* Adds the S3 condition keys AWS supplies for `action` (request headers, object
  * tags, s3:ResourceAccount; s3_condkeys.c). Called by s3_authorize. */
 void s3_cond_keys(const s3_op *op, const char *action, policy_ctx *ctx);
+/* s3:GetObject on op->key: s3_authorize, and for an object published public
+ * ("Public": true, s3_publish.c) what no policy denies explicitly is allowed,
+ * as a public-read ACL, unless Block Public Access has IgnorePublicAcls. */
+bool s3_authorize_get_object(s3_op *op);
+/* An s3_op for a call with no HTTP request behind it (s3_owner.c): req NULL
+ * gives an empty request; bucket/key are copied. The op is ready for
+ * s3_load_bucket. */
+typedef struct {
+    s3_op op;
+    http_request req;
+    http_response resp;
+} s3_owner_op;
+void s3_owner_op_init(s3_owner_op *o, s3 *s, const iam_caller *c, const http_request *req,
+                      const char *bucket, const char *key);
+void s3_owner_op_free(s3_owner_op *o);
 char *s3_bucket_arn(const char *bucket);
 char *s3_object_arn(const char *bucket, const char *key);
 
@@ -226,6 +244,13 @@ json_t *s3_check_part_target(s3_op *op, const char *upload_id, int *part_number)
 bool s3_commit_part(s3_op *op, const char *upload_id, int part, const char *blob, uint64_t size,
                     const char *etag, const char *checksum_algo, const char *checksum,
                     const char *context);
+/* Writes the bytes of f (or mem when f is NULL) to a new durable blob,
+ * encrypted as the bucket's default says for op->key (s3_sse_begin_put on
+ * op's request), and sets doc's Blob, Size, ETag, LastModified and SSE. On
+ * failure msg says why (an encryption refusal is also in op->f). */
+cl_err s3_blob_from(s3_op *op, FILE *f, cl_slice mem, json_t *doc, char *msg, size_t msglen);
+/* POST /bucket with a multipart/form-data body: browser upload (s3_post.c). */
+void s3_post_object(s3_op *op);
 /* Deletes the blob(s) of an object document (single blob or parts). */
 void s3_delete_object_blobs(s3 *s, json_t *object);
 /* Deletes the blobs of `old` that `now` (may be NULL) does not name: what a
@@ -238,6 +263,8 @@ const char *s3_bucket_doc_id(json_t *bucket_doc, const char *name);
 /* Inside a store_txn: CL_OK if bucket `name` exists with Id `id`, else
  * CL_ERR_NOT_FOUND (deleted, or re-created as another bucket). */
 cl_err s3_bucket_txn_check(store *st, const char *name, const char *id);
+/* The same, giving the bucket's document (*doc: the caller's) on CL_OK. */
+cl_err s3_bucket_txn_load(store *st, const char *name, const char *id, json_t **doc);
 /* A fresh random Id (malloc'd). */
 char *s3_bucket_new_id(void);
 /* DeleteBucket's transaction (s3_bucket_id.c): false with the fault set. */
@@ -247,12 +274,41 @@ cl_err s3_bucket_ids_migrate(s3 *s);
 /* Commits an object document under (bucket_id, key) in one transaction that
  * first checks the bucket still has that Id; then deletes the replaced
  * object's blobs that doc does not name. On failure the fault is set
- * (NoSuchBucket, InternalError) and doc's own blobs are deleted. */
+ * (NoSuchBucket, InternalError) and doc's own blobs are deleted. ev: the
+ * event the commit emits (s3_op_event; NULL: none). */
+typedef struct s3_event s3_event;
 bool s3_commit_object_doc(s3_op *op, const char *bucket, const char *bucket_id, const char *key,
-                          json_t *doc);
-/* The same, for callers already inside a store_txn: *old gets the replaced doc. */
+                          json_t *doc, s3_event *ev);
+/* What an object event needs beyond the object (s3_event.c). */
+struct s3_event {
+    const char *name;      /* "ObjectCreated:Put", "ObjectRemoved:Delete" (no "s3:") */
+    const char *principal; /* the caller's unique id (userIdentity is "AWS:" + it) */
+    const char *source_ip, *request_id;
+    const char *origin; /* s3_publish's, else NULL */
+    size_t emitted;     /* out: outbox items the last transaction wrote */
+};
+/* The event of op's request and caller. */
+s3_event s3_op_event(const s3_op *op, const char *name);
+/* ev if op's loaded (cached) bucket document has a notification configuration,
+ * else NULL: a delete then reads nothing more in its transaction. */
+s3_event *s3_op_notifies(const s3_op *op, s3_event *ev);
+/* The same as s3_commit_object_doc, for callers already inside a store_txn:
+ * *old gets the replaced doc; the bucket's configurations matching ev (NULL:
+ * none) write their outbox items in the same transaction. */
 cl_err s3_object_put_txn(store *st, const char *bucket, const char *bucket_id, const char *key,
-                         json_t *doc, json_t **old);
+                         json_t *doc, s3_event *ev, json_t **old);
+/* Inside a store_txn: deletes the object (if any: *removed gets it) and emits
+ * ev's events for it. */
+cl_err s3_object_delete_txn(store *st, const char *bucket, const char *bucket_id, const char *key,
+                            s3_event *ev, json_t **removed);
+/* Inside a store_txn: the outbox items of bucket_doc's configurations that
+ * match ev on key; object is the committed (or removed) document. */
+cl_err s3_event_emit_txn(store *st, json_t *bucket_doc, const char *bucket, const char *bucket_id,
+                         const char *key, json_t *object, s3_event *ev);
+/* After a commit: the test crash point "event-after-commit" if ev wrote items. */
+void s3_event_after_commit(const s3_event *ev);
+/* PUT/GET ?notification (s3_notify.c). */
+void s3_bucket_notification(s3_op *op);
 /* Pins every blob of an object document (see blob_pin_id): false if one is
  * already gone (the document was replaced meanwhile: read it again). */
 bool s3_object_pin(s3 *s, json_t *object);

@@ -306,6 +306,7 @@ typedef struct {
     const s3_complete_upload *req;
     json_t *upload, *parts, *doc, *old;
     json_t *done; /* the upload_done record: this upload was completed before */
+    s3_event ev;
     char etag[48];
 } completion;
 
@@ -342,7 +343,8 @@ static cl_err complete_txn(store *st, void *arg) {
     if (!object_parts) return CL_ERR_INVALID;
     c->doc = object_doc(op, c->upload, object_parts, c->etag, size);
     json_decref(object_parts);
-    CL_TRY(s3_object_put_txn(st, op->bucket, op->bucket_id, op->key, c->doc, &c->old));
+    c->ev = s3_op_event(op, "ObjectCreated:CompleteMultipartUpload");
+    CL_TRY(s3_object_put_txn(st, op->bucket, op->bucket_id, op->key, c->doc, &c->ev, &c->old));
     CL_TRY(remove_upload(st, op->bucket_id, c->upload_id));
     char ts[21];
     time_format_iso8601(time_now(), ts);
@@ -383,6 +385,7 @@ void s3_complete_multipart(s3_op *op) {
         aws_fault_set(&op->f, 500, "InternalError", "could not store the object");
     if (e == CL_OK) {
         if (s3_test_crash_at("complete-after-commit")) _exit(9); /* crash tests only */
+        s3_event_after_commit(&c.ev);
         if (!c.done) { /* blobs no committed item names any more */
             s3_delete_replaced_blobs(op->s, c.old, c.doc);
             delete_part_blobs(op->s, c.parts, c.doc);

@@ -19,6 +19,7 @@
 typedef struct {
     s3 *s;
     char *bucket, *bucket_id, *key, *owner; /* bucket_id: the bucket when the PUT began */
+    char *principal;                        /* the caller's unique id (for events) */
     blob_writer *w;
     crypto_md5_ctx *md5;
     crypto_sha256_ctx *sha; /* when x-amz-content-sha256 is a digest */
@@ -56,6 +57,7 @@ static void upload_free(void *arg) {
     free(u->bucket_id);
     free(u->key);
     free(u->owner);
+    free(u->principal);
     free(u);
 }
 
@@ -232,6 +234,8 @@ void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_respons
                          .key = cl_strdup(op.key),
                          .owner =
                              cl_strdup(json_string_value(json_object_get(op.bucket_doc, "Owner")))};
+        s3_event who = s3_op_event(&op, NULL);
+        u->principal = who.principal ? cl_strdup(who.principal) : NULL;
         u->md5 = crypto_md5_new();
         u->doc = s3_request_metadata(req);
         u->upload_id = upload_id ? cl_strdup(upload_id) : NULL;
@@ -335,7 +339,9 @@ static bool commit_object(s3_op *op, s3_upload *u, const char *etag, checksum_al
     if (algo != CHECKSUM_NONE && *ck)
         json_object_set_new(u->doc, "Checksum", json_pack("{s:s}", checksum_algo_name(algo), ck));
     /* committed only if the bucket is still the one the PUT began in */
-    return s3_commit_object_doc(op, u->bucket, u->bucket_id, u->key, u->doc);
+    s3_event ev = s3_op_event(op, "ObjectCreated:Put");
+    ev.principal = u->principal; /* op's caller is a placeholder once the body is in */
+    return s3_commit_object_doc(op, u->bucket, u->bucket_id, u->key, u->doc, &ev);
 }
 
 void s3_finish_upload(s3_op *op) {

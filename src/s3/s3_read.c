@@ -163,9 +163,7 @@ static void send_body(s3_op *op, json_t *o, uint64_t off, uint64_t len) {
 }
 
 void s3_get_object(s3_op *op, bool head) {
-    char *arn = s3_object_arn(op->bucket, op->key);
-    bool ok = s3_load_bucket(op) && s3_authorize(op, "s3:GetObject", arn, NULL);
-    free(arn);
+    bool ok = s3_load_bucket(op) && s3_authorize_get_object(op);
     json_t *o = ok ? load_pinned(op) : NULL;
     if (!o) return;
     const char *etag = json_string_value(json_object_get(o, "ETag"));
@@ -212,17 +210,15 @@ void s3_get_object(s3_op *op, bool head) {
 }
 
 typedef struct {
-    const char *bucket_id, *key;
+    const char *bucket, *bucket_id, *key;
+    s3_event *ev;
     json_t **removed;
 } obj_del;
 
 static cl_err delete_txn(store *st, void *arg) {
     obj_del *d = arg;
-    char *text = NULL;
-    if (store_get(st, "object", d->bucket_id, d->key, &text) != CL_OK) return CL_OK;
-    *d->removed = json_loads(text, 0, NULL);
-    free(text);
-    return store_delete(st, "object", d->bucket_id, d->key);
+    json_decref(*d->removed);
+    return s3_object_delete_txn(st, d->bucket, d->bucket_id, d->key, d->ev, d->removed);
 }
 
 void s3_object_delete(s3_op *op) {
@@ -233,7 +229,11 @@ void s3_object_delete(s3_op *op) {
     /* metadata first (one transaction), then bytes: a crash in between leaves
      * only garbage */
     json_t *o = NULL;
-    cl_err e = store_txn(op->s->st, delete_txn, &(obj_del){op->bucket_id, op->key, &o});
+    s3_event ev = s3_op_event(op, "ObjectRemoved:Delete");
+    cl_err e =
+        store_txn(op->s->st, delete_txn,
+                  &(obj_del){op->bucket, op->bucket_id, op->key, s3_op_notifies(op, &ev), &o});
+    if (e == CL_OK) s3_event_after_commit(&ev);
     if (e == CL_OK && o) s3_delete_object_blobs(op->s, o);
     json_decref(o);
     op->resp->status = 204; /* S3 answers 204 whether or not the key existed */

@@ -18,6 +18,7 @@
  * into it at the offset their schema entry names, so one hook serves all the
  * string or boolean fields of every document. */
 #include "s3/s3_xml.h"
+#include "s3/s3_xs.h"
 
 #include <expat.h>
 #include <limits.h>
@@ -28,7 +29,6 @@
 #include <strings.h>
 
 #define NS_SEP '|' /* cannot occur in an XML name, so the last one splits uri|local */
-#define XS_MAX_DEPTH 8
 
 static const char MSG_MALFORMED[] =
     "The XML you provided was not well-formed or did not validate against our published schema";
@@ -111,41 +111,6 @@ static cl_err parse_int32(cl_slice s, int *out) {
 }
 
 /* ---- the schema-driven expat layer ---- */
-
-typedef struct xs_elem xs_elem;
-typedef struct xs_state xs_state;
-/* on_start gets an empty text and may point *target at a new record for the
- * element's subtree; on_end gets the element's text (leaves only). */
-typedef cl_err (*xs_hook)(xs_state *x, const xs_elem *el, void **target, cl_slice text);
-
-enum { XS_ONCE = 1, XS_REQUIRED = 2 };
-
-struct xs_elem {
-    const char *name;
-    const xs_elem *children; /* {NULL}-terminated, at most 32; NULL: a text leaf */
-    unsigned flags;
-    xs_hook on_start, on_end;
-    size_t arg; /* for the hook: offset of the field it fills */
-};
-
-typedef struct {
-    const xs_elem *el;
-    uint32_t seen; /* which children occurred */
-    void *target;
-} xs_frame;
-
-struct xs_state {
-    XML_Parser parser;
-    const xs_elem *root;
-    xs_frame stack[XS_MAX_DEPTH];
-    size_t depth;
-    cl_buf text; /* the open leaf's character data */
-    bool failed; /* *err is filled; ignore further callbacks */
-    s3_xml_error *err;
-    const char *ns; /* the one namespace elements may be in (or none) */
-    void *out;
-    size_t cap; /* capacity of the result's one growable array */
-};
 
 static void xs_stop(xs_state *x) {
     x->failed = true;
@@ -338,11 +303,6 @@ static cl_err set_str(xs_state *x, const xs_elem *el, void **target, cl_slice te
 static cl_err set_bool(xs_state *x, const xs_elem *el, void **target, cl_slice text) {
     return parse_bool(text, field(*target, el)) == CL_OK ? CL_OK : malformed(x->err);
 }
-
-#define LEAF(n, flags, hook, type, member)                                                         \
-    { n, NULL, flags, NULL, hook, offsetof(type, member) }
-#define END                                                                                        \
-    { NULL, NULL, 0, NULL, NULL, 0 }
 
 /* ---- CompleteMultipartUpload ---- */
 
@@ -772,4 +732,26 @@ cl_err s3_xml_parse_encryption(cl_slice body, s3_encryption_config *out, s3_xml_
                  "or aws:kms:dsse");
     if (e != CL_OK) s3_encryption_config_free(out);
     return e;
+}
+
+/* ---- the schema layer for the other document files (s3_xs.h) ---- */
+
+cl_err s3_xs_parse(cl_slice body, size_t max, const xs_elem *root, void *out, s3_xml_error *err) {
+    return xs_parse(body, max, root, out, err);
+}
+
+void *s3_xs_grow(xs_state *x, void *arr, size_t len, size_t elem) {
+    return xs_grow(x, arr, len, elem);
+}
+
+cl_err s3_xs_set_str(xs_state *x, const xs_elem *el, void **target, cl_slice text) {
+    return set_str(x, el, target, text);
+}
+
+cl_err s3_xs_malformed(s3_xml_error *err) {
+    return malformed(err);
+}
+
+cl_err s3_xs_fail(s3_xml_error *err, const char *code, const char *message) {
+    return fail(err, code, "%s", message);
 }

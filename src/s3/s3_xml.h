@@ -10,6 +10,8 @@
  *     s3_tagging_parse_header         x-amz-tagging: k1=v1&k2=v2
  *     s3_xml_parse_create_bucket      CreateBucketConfiguration PUT /bucket
  *     s3_xml_parse_encryption         ServerSideEncryptionConfiguration PUT ?encryption
+ *     s3_xml_parse_notification       NotificationConfiguration PUT ?notification
+ *                                     (s3_notify_xml.c)
  *
  * Strict as S3 is: the root element must have the right name, in no namespace
  * or in S3_XML_NS (S3 Control's body: S3_CONTROL_XML_NS); an element the schema
@@ -193,5 +195,54 @@ typedef struct {
  * with AES256). */
 cl_err s3_xml_parse_encryption(cl_slice body, s3_encryption_config *out, s3_xml_error *err);
 void s3_encryption_config_free(s3_encryption_config *c);
+
+/* ---- NotificationConfiguration (s3_notify_xml.c) ---- */
+typedef enum {
+    S3_NOTIFY_QUEUE,  /* QueueConfiguration/Queue: arn:aws:sqs:REGION:ACCOUNT:NAME */
+    S3_NOTIFY_LAMBDA, /* CloudFunctionConfiguration/CloudFunction: arn:aws:lambda:...:function:N */
+    S3_NOTIFY_TOPIC,  /* TopicConfiguration/Topic: parsed, refused by validation */
+} s3_notify_kind;
+
+typedef struct {
+    char *name, *value; /* as given; NULL when absent */
+} s3_notify_rule;
+
+typedef struct {
+    s3_notify_kind kind;
+    char *id;  /* NULL when absent (the handler generates one) */
+    char *arn; /* the destination */
+    char **events;
+    size_t n_events;
+    s3_notify_rule *rules;
+    size_t n_rules;
+    const char *prefix, *suffix; /* after validation: the rules' values, NULL when none */
+} s3_notify_config;
+
+typedef struct {
+    s3_notify_config *configs; /* document order */
+    size_t len;
+    bool eventbridge; /* <EventBridgeConfiguration/> present */
+} s3_notification;
+
+#define S3_XML_MAX_NOTIFICATION_BODY (256u << 10)
+
+/* <NotificationConfiguration> with repeated TopicConfiguration, QueueConfiguration,
+ * CloudFunctionConfiguration ({Id?, destination, Event+, Filter?{S3Key{FilterRule*
+ * {Name, Value}}}}) and at most one EventBridgeConfiguration (empty). An empty
+ * document clears the configuration. Errors: MalformedXML (schema: a missing
+ * destination or Event); InvalidArgument: an event S3 does not know ("The event
+ * is not supported for notifications"), a rule name other than prefix/suffix in
+ * any letter case ("filter rule name must be either prefix or suffix"), two
+ * prefix or two suffix rules ("Cannot specify more than one prefix rule in a
+ * filter."), a destination ARN of the wrong shape ("The ARN is not well
+ * formed"), a TopicConfiguration ("Unable to validate the following destination
+ * configurations": there is no SNS here), two configurations that can match the
+ * same key for a common event type ("Configurations overlap. Configurations on
+ * the same bucket cannot share a common event type."). */
+cl_err s3_xml_parse_notification(cl_slice body, s3_notification *out, s3_xml_error *err);
+void s3_notification_free(s3_notification *n);
+/* True if the configured event name (e.g. "s3:ObjectCreated:*") covers
+ * `event` ("s3:ObjectCreated:Put"). */
+bool s3_notify_event_covers(const char *configured, const char *event);
 
 #endif

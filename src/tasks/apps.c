@@ -41,6 +41,10 @@ cl_err tasks_open(store *st, iam *m, const char *data_dir, tasks **out) {
     return CL_OK;
 }
 
+void tasks_set_s3(tasks *t, const tasks_s3_hooks *h) {
+    t->s3 = *h;
+}
+
 void tasks_close(tasks *t) {
     if (!t) return;
     tasks_runs_stop(t);

@@ -375,6 +375,32 @@ void tasks_manifest_limits_of(const char *manifest, tasks_manifest_limits *out) 
     json_decref(j);
 }
 
+#define PUBLIC_OUTPUTS_MAX 16
+#define PUBLIC_OUTPUT_LEN_MAX 255
+
+/* "public_outputs": at most 16 paths relative to /iexec_out, each 1..255
+ * bytes, clean (path_clean: no leading "/", no empty, "." or ".." part). */
+static bool public_outputs_ok(const json_t *v) {
+    if (!json_is_array(v) || json_array_size(v) > PUBLIC_OUTPUTS_MAX) return false;
+    size_t i;
+    json_t *p;
+    json_array_foreach(v, i, p) {
+        const char *s = json_string_value(p);
+        if (!s || json_string_length(p) > PUBLIC_OUTPUT_LEN_MAX ||
+            strlen(s) != json_string_length(p) || !path_clean(s))
+            return false;
+    }
+    return true;
+}
+
+json_t *tasks_manifest_public_outputs(const char *manifest) {
+    json_t *j = manifest ? json_loads(manifest, 0, NULL) : NULL;
+    json_t *v = json_object_get(j, "public_outputs");
+    json_t *out = json_is_array(v) ? json_incref(v) : NULL;
+    json_decref(j);
+    return out;
+}
+
 char *tasks_manifest_canonical(const char *text, char *err, size_t errlen) {
     json_t *j = text && text[0] ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : json_object();
     if (!json_is_object(j)) {
@@ -387,9 +413,12 @@ char *tasks_manifest_canonical(const char *text, char *err, size_t errlen) {
     json_object_foreach(j, k, v) {
         if (strcmp(k, "network") == 0 && json_is_boolean(v)) continue;
         if (manifest_limit_ok(k, v)) continue;
+        if (strcmp(k, "public_outputs") == 0 && public_outputs_ok(v)) continue;
         snprintf(err, errlen,
                  "Manifest: unknown field or bad value: %.64s (known: network: bool, "
-                 "timeout_seconds: 1..3600, memory_mb: 16..8192, pids: 8..4096)",
+                 "timeout_seconds: 1..3600, memory_mb: 16..8192, pids: 8..4096, "
+                 "public_outputs: at most 16 relative paths in /iexec_out, 1..255 bytes, "
+                 "no \"..\")",
                  k);
         json_decref(j);
         return NULL;

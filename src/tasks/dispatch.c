@@ -43,8 +43,8 @@ static bool lambda_arn(const char *arn, char account[13], char name[65]) {
     return tasks_app_name_valid(name);
 }
 
-cl_err dispatch_check_target(void *tasks_ctx, const char *type, const char *arn, const char *owner,
-                             char *msg, size_t msglen) {
+cl_err tasks_notify_check(void *tasks_ctx, const char *type, const char *arn, const char *owner,
+                          char *msg, size_t msglen) {
     tasks *t = tasks_ctx;
     if (strcmp(type, "queue") == 0) return CL_OK; /* queues exist once written to */
     char account[13], name[65];

@@ -88,7 +88,14 @@ static void wake(tasks *t) {
     pthread_mutex_unlock(&t->qmu);
 }
 
-void queue_wait(tasks *t, int ms) {
+uint64_t queue_gen(tasks *t) {
+    pthread_mutex_lock(&t->qmu);
+    uint64_t g = t->qgen;
+    pthread_mutex_unlock(&t->qmu);
+    return g;
+}
+
+void queue_wait(tasks *t, uint64_t gen, int ms) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += ms / 1000;
@@ -98,7 +105,6 @@ void queue_wait(tasks *t, int ms) {
         ts.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&t->qmu);
-    uint64_t gen = t->qgen;
     while (gen == t->qgen && !t->qstop)
         if (pthread_cond_timedwait(&t->qcv, &t->qmu, &ts) != 0) break;
     pthread_mutex_unlock(&t->qmu);

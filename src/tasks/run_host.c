@@ -58,6 +58,7 @@ void run_outcome_free(run_outcome *o) {
     buf_free(&o->output);
     buf_free(&o->out);
     buf_free(&o->err);
+    buf_free(&o->log);
     memset(o, 0, sizeof *o);
 }
 
@@ -450,7 +451,9 @@ static void take_log(cl_buf *dst, const cl_buf *src, bool truncated) {
 static void judge(const enclave_result *r, const enclave_spec *s, ctl_ctx *c, run_outcome *o) {
     take_log(&o->out, &r->out, r->out_truncated);
     take_log(&o->err, &r->err, r->err_truncated);
+    take_log(&o->log, &r->log, r->log_truncated);
     o->exit_code = r->exit_code;
+    if (r->cancelled) fail(o, "the task was cancelled: the run was killed");
     if (r->timed_out)
         fail(o, "the app did not finish within its %u s timeout: the run was killed",
              s->limits.wall_timeout_ms / 1000u);
@@ -510,6 +513,7 @@ static void sandbox(const tasks_run_config *cfg, const uint8_t *runtime_pcr, run
                       .runtime_bin = cfg->init_path,
                       .output_max = ENCLAVE_DEFAULT_OUTPUT_MAX};
     limits_of(j, cfg, &s);
+    s.cancel = cfg->cancel;
     pthread_t th;
     bool threaded = pthread_create(&th, NULL, ctl_main, &c) == 0;
     state(arg, "running");

@@ -147,7 +147,7 @@ static json_t *input_digests(const json_t *names) {
         char *p = cl_sprintf("/iexec_in/%s", n ? n : "");
         cl_buf b = CL_BUF_INIT;
         char hex[65] = "";
-        if (file_read_all(p, &b, TASKS_INPUT_MAX) == CL_OK) crypto_sha256_hex(buf_slice(&b), hex);
+        if (file_read_all(p, &b, TASKS_FETCH_MAX) == CL_OK) crypto_sha256_hex(buf_slice(&b), hex);
         json_array_append_new(out, json_pack("{s:s, s:s}", "name", n ? n : "", "sha256", hex));
         buf_free(&b);
         free(p);
@@ -170,6 +170,13 @@ static int report(int fd, EVP_PKEY *key, const cl_buf *doc, const json_t *env, i
         json_string_value(json_object_get(env, "task")), "app", json_object_get(env, "app"),
         "inputs", input_digests(json_object_get(env, "inputs")), "result", "digest", r.digest,
         "path", r.det_path, "exit_code", code);
+    json_t *outs = tasks_outputs_digest("/iexec_out");
+    if (!outs) {
+        json_decref(body);
+        tasks_result_free(&r);
+        return init_fail(fd, "cannot read /iexec_out to digest the outputs", 1);
+    }
+    json_object_set_new(body, "outputs", outs);
     char *receipt = body ? tasks_receipt_seal(body, buf_slice(doc), key) : NULL;
     json_decref(body);
     tasks_result_free(&r);

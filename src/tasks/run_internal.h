@@ -74,6 +74,7 @@ typedef struct {
     char *receipt;   /* the receipt text */
     cl_buf output;   /* the canonical tar of /iexec_out */
     cl_buf out, err; /* the app's stdout / stderr (bounded) */
+    cl_buf log;      /* both, line by line with times (enclave_result.log) */
 } run_outcome;
 
 /* Removes what runs left in work_dir (a process killed mid-run leaves its dirs). */

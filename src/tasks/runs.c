@@ -62,6 +62,7 @@ cl_err tasks_runs_start(tasks *t, const tasks_run_config *cfg) {
     r->cfg.work_dir = r->work_dir;
     t->qcfg = cfg->queue;
     if (!t->qcfg.lease_s) t->qcfg.lease_s = 30;
+    if (t->qcfg.lease_s < 2) t->qcfg.lease_s = 2; /* local heartbeats come every second */
     if (!t->qcfg.max_attempts) t->qcfg.max_attempts = 3;
     char *outdir = cl_sprintf("%s/../task-outputs", cfg->work_dir);
     cl_err e = dir_ensure(cfg->work_dir, 0700);

@@ -403,6 +403,7 @@ json_t *runs_op_get(app_call *a) {
     if (!doc) return NULL;
     json_object_del(doc, "Stdout");
     json_object_del(doc, "Stderr");
+    json_object_del(doc, "Log");
     json_object_del(doc, "OutputBlob");
     json_object_del(doc, "Account");
     json_object_del(doc, "Lease");
@@ -421,6 +422,9 @@ json_t *runs_op_logs(app_call *a) {
         json_object_set(out, "Stdout", json_object_get(doc, "Stdout"));
     if (json_object_get(doc, "Stderr"))
         json_object_set(out, "Stderr", json_object_get(doc, "Stderr"));
+    json_object_set_new(out, "Log",
+                        json_object_get(doc, "Log") ? json_incref(json_object_get(doc, "Log"))
+                                                    : json_string(""));
     json_decref(doc);
     return out;
 }

@@ -46,6 +46,8 @@ void tasks_app_address(const char *account, const char *name, uint8_t out[TASKS_
 /* Validates a manifest JSON text (NULL/empty = {}) and returns its canonical
  * form (compact, sorted keys; malloc'd), or NULL with err set. */
 char *tasks_manifest_canonical(const char *json, char *err, size_t errlen);
+/* The public_outputs of a canonical manifest text (NULL if none): a JSON array (caller decrefs). */
+json_t *tasks_manifest_public_outputs(const char *manifest);
 
 /* ---- the apps service (apps.c) ---- */
 typedef struct tasks tasks;
@@ -113,6 +115,13 @@ typedef struct {
 cl_err tasks_result_compute(const char *out_dir, tasks_result *r, char *err, size_t errlen);
 void tasks_result_free(tasks_result *r); /* NULL is fine */
 
+/* The "outputs" of a receipt (outputs.c): digests of the files under dir
+ * (the run's /iexec_out), sorted by path: {"path", "sha256", "size"} per file
+ * at the top, {"path": "DIR/", "sha256", "files"} per subdirectory, whose
+ * sha256 covers the lines "REL\tSHA256\n" of every file below it. NULL if
+ * dir cannot be read. */
+json_t *tasks_outputs_digest(const char *dir);
+
 /* ---- receipts (receipt.c) ---- */
 #define TASKS_RECEIPT_VERSION "cloister-receipt-v1"
 #define TASKS_RECEIPT_MAX (1 << 20) /* bytes tasks_receipt_verify reads */
@@ -142,9 +151,12 @@ cl_err tasks_receipt_verify(cl_slice receipt, cl_slice root_der, json_t **body_o
  * run_init.c: the init inside the sandbox; untar.c: unpacking bundles) ---- */
 #define TASKS_ID_LEN 66             /* "0x" + 64 hex, like iExec task ids */
 #define TASKS_INPUTS_MAX 16         /* input files per run */
-#define TASKS_INPUT_MAX (4u << 20)  /* bytes of all inputs of a run */
-#define TASKS_OUTPUT_MAX (4u << 20) /* bytes of /iexec_out kept as the result */
-#define TASKS_SECRET_INDEX_MAX 64   /* IEXEC_REQUESTER_SECRET_1.._64 */
+#define TASKS_INPUT_MAX (4u << 20)  /* bytes of all inputs sent with a RunApp */
+#define TASKS_FETCH_MAX (64u << 20) /* bytes of all inputs a worker fetches (s3://, URLs) */
+#define TASKS_OUTPUT_MAX                                                                           \
+    (256u << 20)                  /* bytes of /iexec_out kept as the result (its tar):             \
+                                   * a 10k-account proof of reserves is ~58 MiB */
+#define TASKS_SECRET_INDEX_MAX 64 /* IEXEC_REQUESTER_SECRET_1.._64 */
 
 /* Unpacks a bundle that passed tasks_bundle_check into the existing empty
  * directory dir (files 0644/0755 as recorded, dirs 0755). */
@@ -179,6 +191,7 @@ typedef struct {
     cl_err (*attest_fn)(void *ctx, cl_slice spki, cl_slice user_data, cl_slice nonce, cl_buf *doc);
     void *attest_ctx;
     cl_slice root_der;
+    const int *cancel;      /* set (by another thread) to stop the run: the sandbox is killed */
     queue_limits_cfg queue; /* lease seconds, attempts, per-account limit */
 } tasks_run_config;
 /* Starts the run workers; the Cloister.RunApp/GetTask/... operations answer
@@ -198,6 +211,30 @@ int tasks_init_main(void);
  * --out FILE`, run by an app inside a run: an attestation document of the run
  * over the app's key (docs/runs.md "KMS from inside a run"). */
 int tasks_attest_tool(int argc, char **argv);
+
+/* What the node installs so tasks can read inputs and publish outputs in S3
+ * (tasks does not depend on s3: serve.c wires these to s3_read_object_as_owner
+ * and s3_publish_*). NULL members: the feature answers NotImplemented. */
+typedef struct {
+    void *ctx;
+    cl_err (*read)(void *ctx, const char *bucket, const char *key, size_t max, cl_buf *out,
+                   char *msg, size_t msglen);
+    cl_err (*check_read)(void *ctx, const iam_caller *c, const http_request *req,
+                         const char *bucket, const char *key, char *msg, size_t msglen);
+    /* files: [{"Key", "Path", "Public"}]; prepare outside, commit inside the
+     * caller's transaction, finish after it */
+    cl_err (*publish_prepare)(void *ctx, const char *account, const char *bucket,
+                              const json_t *files, const char *origin, void **prep, char *msg,
+                              size_t msglen);
+    cl_err (*publish_commit)(void *ctx, void *prep);
+    void (*publish_finish)(void *ctx, void *prep, bool committed);
+} tasks_s3_hooks;
+void tasks_set_s3(tasks *t, const tasks_s3_hooks *h);
+/* The check s3 calls for a notification target (s3_notify_check_fn's shape,
+ * tasks_ctx = the tasks): an arn:aws:lambda:REGION:ACCOUNT:function:APP must
+ * name an app of the bucket owner's account. */
+cl_err tasks_notify_check(void *tasks_ctx, const char *type, const char *arn, const char *owner,
+                          char *msg, size_t msglen);
 
 /* Appends the task queue's Prometheus figures (task_metrics.c) to out. */
 void tasks_metrics_render(tasks *t, cl_buf *out);
@@ -222,6 +259,7 @@ typedef struct {
     const char *receipt;
     cl_slice output;   /* the canonical tar of /iexec_out */
     cl_slice out, err; /* the app's stdout / stderr (bounded) */
+    cl_slice log;      /* both, one line each with its time and stream (bounded) */
 } tasks_worker_result;
 
 typedef struct {

@@ -13,24 +13,6 @@
 
 struct runs;
 
-/* What the node installs so tasks can read inputs and publish outputs in S3
- * (tasks does not depend on s3: serve.c wires these to s3_read_object_as_owner
- * and s3_publish_*). NULL members: the feature answers NotImplemented. */
-typedef struct {
-    void *ctx;
-    cl_err (*read)(void *ctx, const char *bucket, const char *key, size_t max, cl_buf *out,
-                   char *msg, size_t msglen);
-    cl_err (*check_read)(void *ctx, const iam_caller *c, const http_request *req,
-                         const char *bucket, const char *key, char *msg, size_t msglen);
-    /* files: [{"Key", "Path", "Public"}]; prepare outside, commit inside the
-     * caller's transaction, finish after it */
-    cl_err (*publish_prepare)(void *ctx, const char *account, const char *bucket,
-                              const json_t *files, const char *origin, void **prep, char *msg,
-                              size_t msglen);
-    cl_err (*publish_commit)(void *ctx, void *prep);
-    void (*publish_finish)(void *ctx, void *prep, bool committed);
-} tasks_s3_hooks;
-
 struct tasks {
     store *st;
     iam *m;
@@ -117,7 +99,10 @@ size_t queue_reap(tasks *t); /* expired leases: requeued or failed */
  * that allows it; CL_ERR_NOT_FOUND: no such task. */
 cl_err queue_owner_change(tasks *t, const char *account, const char *id, bool retry, char *msg,
                           size_t msglen, json_t **doc);
-void queue_wait(tasks *t, int ms); /* until woken or ms pass */
+/* The wake-up generation: read it BEFORE looking at the queue, then
+ * queue_wait(t, gen, ms) returns at once if anything was queued since. */
+uint64_t queue_gen(tasks *t);
+void queue_wait(tasks *t, uint64_t gen, int ms); /* until woken (after gen) or ms pass */
 void queue_notify(tasks *t);
 void queue_depths(tasks *t, size_t *queued, size_t *leased);
 /* task_metrics.c */

@@ -22,6 +22,7 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool done, lost, cancelled;
+    int stop_run; /* read by the sandbox supervisor */
     const char *state;
 } beat;
 
@@ -45,6 +46,7 @@ static void *beat_main(void *arg) {
         pthread_mutex_lock(&b->mu);
         if (e == CL_ERR_DENIED) b->lost = true;
         if (cancelled) b->cancelled = true;
+        if (b->lost || b->cancelled) __atomic_store_n(&b->stop_run, 1, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&b->mu);
     return NULL;
@@ -60,6 +62,7 @@ static void on_state(void *arg, const char *state) {
     if (b->ops->heartbeat(b->ops->ctx, b->task, state, &cancelled) == CL_ERR_DENIED) {
         pthread_mutex_lock(&b->mu);
         b->lost = true;
+        __atomic_store_n(&b->stop_run, 1, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&b->mu);
     }
 }
@@ -121,7 +124,7 @@ static bool job_of(const tasks_worker_ops *ops, const json_t *task, run_job *j, 
         j->inputs[i].url = cl_strdup(url);
         snprintf(j->inputs[i].name, sizeof j->inputs[i].name, "%s", name);
         j->n_inputs = i + 1;
-        if (ops->fetch(ops->ctx, task, url, TASKS_INPUT_MAX - total, &j->inputs[i].bytes, m2,
+        if (ops->fetch(ops->ctx, task, url, TASKS_FETCH_MAX - total, &j->inputs[i].bytes, m2,
                        sizeof m2) != CL_OK) {
             snprintf(msg, msglen, "cannot fetch input %s: %s", url, m2);
             return false;
@@ -143,6 +146,7 @@ static void report(const tasks_worker_config *cfg, const tasks_worker_ops *ops, 
         r.output = buf_slice(&o->output);
         r.out = buf_slice(&o->out);
         r.err = buf_slice(&o->err);
+        r.log = buf_slice(&o->log);
     }
     if (error && !r.err.len) r.err = slice_cstr(error);
     char msg[256] = "";
@@ -181,7 +185,8 @@ static void run_task(const tasks_worker_config *cfg, const tasks_worker_ops *ops
                            .allow_network = cfg->allow_network,
                            .attest_fn = attest_via_ops,
                            .attest_ctx = &h,
-                           .root_der = buf_slice(&root)};
+                           .root_der = buf_slice(&root),
+                           .cancel = &b.stop_run};
     run_outcome o;
     run_execute(&rc, runtime_pcr, &j, on_state, &b, &o);
     pthread_mutex_lock(&b.mu);

@@ -65,9 +65,12 @@ json_t *worker_op_lease(app_call *a) {
     json_t *doc = NULL;
     int64_t until = (int64_t)time(NULL) + wait;
     cl_err e;
+    uint64_t gen = queue_gen(a->t);
     while ((e = queue_lease(a->t, &qw, &doc)) == CL_ERR_NOT_FOUND && time(NULL) < until &&
-           !a->t->worker_stop)
-        queue_wait(a->t, 1000);
+           !a->t->worker_stop) {
+        queue_wait(a->t, gen, 1000);
+        gen = queue_gen(a->t);
+    }
     if (e == CL_ERR_NOT_FOUND) return json_object();
     if (e != CL_OK) {
         aws_fault_set(a->f, 500, "InternalFailure", "cannot read the queue");
@@ -178,7 +181,7 @@ json_t *worker_op_finish(app_call *a) {
         buf_free(&out);
         return NULL;
     }
-    const char *so = in_str(a, "Stdout"), *se = in_str(a, "Stderr");
+    const char *so = in_str(a, "Stdout"), *se = in_str(a, "Stderr"), *lg = in_str(a, "Log");
     tasks_worker_result r = {.ok = json_is_true(okv),
                              .error = in_str(a, "Error"),
                              .exit_code =
@@ -186,9 +189,11 @@ json_t *worker_op_finish(app_call *a) {
                              .receipt = in_str(a, "Receipt"),
                              .output = buf_slice(&out),
                              .out = slice_cstr(so ? so : ""),
-                             .err = slice_cstr(se ? se : "")};
+                             .err = slice_cstr(se ? se : ""),
+                             .log = slice_cstr(lg ? lg : "")};
     if (r.out.len > 65536) r.out.len = 65536;
     if (r.err.len > 65536) r.err.len = 65536;
+    if (r.log.len > 262144) r.log.len = 262144;
     char msg[256] = "";
     cl_err e = node_finish(a->t, id, lease, principal(a), &r, msg, sizeof msg);
     buf_free(&out);

@@ -156,14 +156,6 @@ static bool rel_public(const json_t *pub, const char *rel) {
     return false;
 }
 
-/* The manifest's "public_outputs" (paths under /iexec_out), or NULL. */
-static json_t *manifest_public(const char *manifest) {
-    json_t *m = manifest ? json_loads(manifest, 0, NULL) : NULL;
-    json_t *p = json_incref(json_object_get(m, "public_outputs"));
-    json_decref(m);
-    return json_is_array(p) ? p : (json_decref(p), NULL);
-}
-
 typedef struct {
     tasks *t;
     void *prep;
@@ -206,6 +198,12 @@ static bool check_success(tasks *t, const json_t *doc, const tasks_worker_result
         snprintf(msg, msglen, "%s", err);
         ok = false;
     }
+    json_t *outs = ok ? tasks_outputs_digest(out) : NULL;
+    if (ok && !json_equal(outs, json_object_get(body, "outputs"))) {
+        snprintf(msg, msglen, "the output files are not the ones the receipt lists");
+        ok = false;
+    }
+    json_decref(outs);
     if (ok && strcmp(res.digest, jstr(json_object_get(body, "result"), "digest")
                                      ? jstr(json_object_get(body, "result"), "digest")
                                      : "") != 0) {
@@ -248,7 +246,7 @@ static bool prepare_publish(tasks *t, const json_t *doc, const char *dir, publis
     char *out = cl_sprintf("%s/out", dir);
     json_t *files = files_under(out);
     json_t *app = task_app(t, doc);
-    json_t *pub = app ? manifest_public(jstr(app, "Manifest")) : NULL;
+    json_t *pub = app ? tasks_manifest_public_outputs(jstr(app, "Manifest")) : NULL;
     json_t *items = json_array(), *keys = json_array();
     size_t i;
     json_t *f;
@@ -291,8 +289,9 @@ cl_err node_finish(tasks *t, const char *id, const char *lease_id, const char *p
     CL_TRY(queue_lease_doc(t, id, lease_id, principal, &doc));
     bool ok = r->ok;
     char why[384] = "";
-    json_t *set = json_pack("{s:o, s:o, s:I}", "Stdout", text_of(r->out), "Stderr", text_of(r->err),
-                            "ExitCode", (json_int_t)r->exit_code);
+    json_t *set =
+        json_pack("{s:o, s:o, s:o, s:I}", "Stdout", text_of(r->out), "Stderr", text_of(r->err),
+                  "Log", text_of(r->log), "ExitCode", (json_int_t)r->exit_code);
     char *dir = t->runs ? scratch_dir(t) : NULL;
     publish_arg pa = {t, NULL};
     if (ok && !dir) {
@@ -358,9 +357,10 @@ static cl_err local_lease(void *ctx, int wait_ms, json_t **task, char *msg, size
     queue_worker w = {.local = true, .name = l->name};
     *task = NULL;
     json_t *doc = NULL;
+    uint64_t gen = queue_gen(l->t);
     cl_err e = queue_lease(l->t, &w, &doc);
     if (e == CL_ERR_NOT_FOUND) {
-        queue_wait(l->t, wait_ms);
+        queue_wait(l->t, gen, wait_ms);
         e = queue_lease(l->t, &w, &doc);
     }
     if (e == CL_ERR_NOT_FOUND) return CL_OK;
@@ -470,7 +470,7 @@ void *node_local_worker_main(void *arg) {
                                .work_dir = wd,
                                .allow_network = r->cfg.allow_network,
                                .secrets = r->cfg.secrets,
-                               .heartbeat_s = 0,
+                               .heartbeat_s = 1, /* a local store write: cancels act within ~1 s */
                                .name = l.name};
     char msg[256];
     if (tasks_worker_loop(&cfg, &ops, &a->t->worker_stop, msg, sizeof msg) != CL_OK)

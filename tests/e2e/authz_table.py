@@ -350,9 +350,17 @@ S3_ROWS = [
         lambda c, r: c.s3.get_bucket_encryption(Bucket=c.bucket)),
     Row("s3", "DeleteBucketEncryption", "s3-bucket-owner-only",
         lambda c, r: c.s3.delete_bucket_encryption(Bucket=r), prep=lambda c: c.fresh_bucket()),
+    Row("s3", "PutBucketNotificationConfiguration", "s3-bucket-owner-only",
+        lambda c, r: c.s3.put_bucket_notification_configuration(
+            Bucket=r, NotificationConfiguration={}),
+        prep=lambda c: c.fresh_bucket()),
+    Row("s3", "GetBucketNotificationConfiguration", "s3-bucket-owner-only",
+        lambda c, r: c.s3.get_bucket_notification_configuration(Bucket=c.bucket)),
     # objects
     Row("s3", "PutObject", "s3-resource",
         lambda c, r: c.s3.put_object(Bucket=c.bucket, Key=c.uniq_key(), Body=b"matrix")),
+    Row("s3", "PostObject", "s3-resource",
+        lambda c, r: c.post_object(c.uniq_key())),
     Row("s3", "GetObject", "s3-resource",
         lambda c, r: c.s3.get_object(Bucket=c.bucket, Key="obj")["Body"].read()),
     Row("s3", "HeadObject", "s3-resource",

@@ -218,6 +218,35 @@ class CloisterServer:
     def boto3_client(self, service, creds=None, **config):
         return boto3_client(self.endpoint, service, creds or self.admin_creds(), **config)
 
+    def cloister_call(self, creds, op, body, timeout=30):
+        """A signed Cloister JSON API call (Cloister.OP) -> the answer (dict);
+        an error raises botocore's ClientError with the __type as Code."""
+        import urllib.error
+        import urllib.request
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+        from botocore.exceptions import ClientError
+        url = self.endpoint + "/"
+        data = json.dumps(body).encode()
+        req = AWSRequest(method="POST", url=url, data=data,
+                         headers={"X-Amz-Target": f"Cloister.{op}",
+                                  "Content-Type": "application/x-amz-json-1.1"})
+        SigV4Auth(Credentials(creds["AccessKeyId"], creds["SecretAccessKey"],
+                              creds.get("SessionToken")), "cloister", REGION).add_auth(req)
+        r = urllib.request.Request(url, data=data, method="POST", headers=dict(req.headers.items()))
+        try:
+            with urllib.request.urlopen(r, timeout=timeout) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                code = json.loads(raw).get("__type", "").rsplit("#", 1)[-1]
+            except ValueError:
+                code = str(e.code)
+            raise ClientError({"Error": {"Code": code, "Message": raw[:300].decode(errors="replace")},
+                               "ResponseMetadata": {"HTTPStatusCode": e.code}}, op)
+
     def aws(self, cli, args, creds=None, profile=False, cwd=None, env_extra=None, timeout=120):
         return run_aws(cli, self.endpoint, args, creds=creds,
                        credentials_file=self.credentials_path if profile else None,

@@ -204,6 +204,25 @@ class Cell:
             self.w.kms.schedule_key_deletion(KeyId=arn, PendingWindowInDays=7)
         return arn
 
+    def post_object(self, key):
+        """POST Object (browser upload): a SigV4 POST policy signed by this cell's
+        principal (boto3 generate_presigned_post), or an unsigned form if anonymous;
+        errors raise ClientError as botocore would."""
+        import requests
+        fields = {"key": key}
+        if not self.anonymous:
+            from conftest import presigner
+            fields = presigner(self.s3).generate_presigned_post(self.bucket, key)["fields"]
+        r = requests.post(f"{self.w.srv.endpoint}/{self.bucket}", data=fields,
+                          files={"file": ("f", b"matrix")}, timeout=10)
+        if r.status_code >= 300:
+            m = re.search(rb"<Code>([^<]+)</Code>", r.content)
+            raise ClientError({"Error": {"Code": m.group(1).decode() if m else str(r.status_code),
+                                         "Message": r.content[:200]},
+                               "ResponseMetadata": {"HTTPStatusCode": r.status_code}},
+                              "PostObject")
+        return {}
+
     def cloister(self, op, body):
         """A Cloister JSON API call (no botocore model): SigV4 service "cloister"."""
         return self.json_call("cloister", f"Cloister.{op}", body)
@@ -354,6 +373,9 @@ S3_HANDLERS = {
     "s3_get_bucket_policy_status": ["GetBucketPolicyStatus"],
     "s3_bucket_public_access_block": ["PutPublicAccessBlock", "GetPublicAccessBlock",
                                       "DeletePublicAccessBlock"],
+    "s3_post_object": ["PostObject"],
+    "s3_bucket_notification": ["PutBucketNotificationConfiguration",
+                               "GetBucketNotificationConfiguration"],
     "s3_bucket_encryption": ["PutBucketEncryption", "GetBucketEncryption",
                              "DeleteBucketEncryption"],
     "s3_object_tagging": ["PutObjectTagging", "GetObjectTagging", "DeleteObjectTagging"],

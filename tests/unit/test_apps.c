@@ -179,6 +179,62 @@ static void test_names_manifest_address(void **st) {
     assert_memory_not_equal(a1, a3, 20);
 }
 
+/* "public_outputs": relative paths in /iexec_out, kept in the canonical text. */
+static void test_manifest_public_outputs(void **st) {
+    (void)st;
+    char err[400];
+    char *m = tasks_manifest_canonical(
+        "{\"public_outputs\": [\"proofs.zip\", \"a/b.json\"], \"memory_mb\": 2048}", err,
+        sizeof err);
+    assert_non_null(m);
+    assert_string_equal(m, "{\"memory_mb\":2048,\"public_outputs\":[\"proofs.zip\",\"a/b.json\"]}");
+    json_t *p = tasks_manifest_public_outputs(m);
+    assert_int_equal(json_array_size(p), 2);
+    assert_string_equal(json_string_value(json_array_get(p, 0)), "proofs.zip");
+    json_decref(p);
+    free(m);
+    assert_null(tasks_manifest_public_outputs("{}"));
+    assert_null(tasks_manifest_public_outputs(NULL));
+    m = tasks_manifest_canonical("{\"public_outputs\":[]}", err, sizeof err);
+    assert_string_equal(m, "{\"public_outputs\":[]}");
+    p = tasks_manifest_public_outputs(m);
+    assert_int_equal(json_array_size(p), 0);
+    json_decref(p);
+    free(m);
+    /* 16 paths of 255 bytes: the most there may be */
+    char name[256];
+    memset(name, 'x', 255);
+    name[255] = 0;
+    json_t *arr = json_array();
+    for (int i = 0; i < 16; i++)
+        json_array_append_new(arr, json_string(name));
+    json_t *doc = json_pack("{s:O}", "public_outputs", arr);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    m = tasks_manifest_canonical(text, err, sizeof err);
+    assert_non_null(m);
+    free(m);
+    free(text);
+    json_array_append_new(arr, json_string("one-more")); /* 17 */
+    text = json_dumps(doc, JSON_COMPACT);
+    assert_null(tasks_manifest_canonical(text, err, sizeof err));
+    assert_non_null(strstr(err, "public_outputs"));
+    free(text);
+    json_decref(doc);
+    json_decref(arr);
+    char long256[300];
+    snprintf(long256, sizeof long256, "{\"public_outputs\":[\"%sy\"]}", name);
+    assert_null(tasks_manifest_canonical(long256, err, sizeof err));
+    const char *bad[] = {
+        "{\"public_outputs\":\"proofs.zip\"}", "{\"public_outputs\":[1]}",
+        "{\"public_outputs\":[\"\"]}",         "{\"public_outputs\":[\"/iexec_out/proofs.zip\"]}",
+        "{\"public_outputs\":[\"../x\"]}",     "{\"public_outputs\":[\"a/../b\"]}",
+        "{\"public_outputs\":[\"a//b\"]}",     "{\"public_outputs\":[\"a/\"]}",
+        "{\"public_outputs\":[\"./a\"]}",      "{\"public_outputs\":[\"a\\u0000b\"]}",
+        "{\"public_outputs\":{\"a\":1}}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_null(tasks_manifest_canonical(bad[i], err, sizeof err));
+}
+
 /* docs/apps.md: the measurement of the empty bundle (two zero blocks) with
  * entrypoint "/app/run" and manifest {} (computed independently with Python's
  * hashlib). */
@@ -198,6 +254,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_deterministic_and_sensitive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_refuses_altered, setup, teardown),
+        cmocka_unit_test(test_manifest_public_outputs),
         cmocka_unit_test(test_names_manifest_address),
         cmocka_unit_test(test_measurement_known_answer),
     };

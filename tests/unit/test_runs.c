@@ -12,6 +12,8 @@
 
 #include "tasks/run_internal.h"
 
+#include "crypto/crypto.h"
+
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,12 +153,53 @@ static void test_frames(void **st) {
     json_decref(j);
 }
 
+/* The receipt's "outputs": top-level files one by one, a folder as one digest
+ * over "REL\tSHA256\n" lines of its files, sorted; a changed byte changes it. */
+static void test_outputs_digest(void **state) {
+    (void)state;
+    char p[256], a[65], x[65], z[65], want[65];
+    mkdir(src, 0700);
+    snprintf(p, sizeof p, "%s/sub", src);
+    mkdir(p, 0700);
+    snprintf(p, sizeof p, "%s/sub/y", src);
+    mkdir(p, 0700);
+    put(src, "a.txt", "A", 0644);
+    put(src, "sub/x", "X", 0644);
+    put(src, "sub/y/z", "Z", 0644);
+    crypto_sha256_hex(slice_cstr("A"), a);
+    crypto_sha256_hex(slice_cstr("X"), x);
+    crypto_sha256_hex(slice_cstr("Z"), z);
+    char *lines = cl_sprintf("sub/x\t%s\nsub/y/z\t%s\n", x, z);
+    crypto_sha256_hex(slice_cstr(lines), want);
+    free(lines);
+    json_t *o = tasks_outputs_digest(src);
+    assert_non_null(o);
+    size_t n = json_array_size(o);
+    json_t *f = NULL, *d = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *path = json_string_value(json_object_get(json_array_get(o, i), "path"));
+        if (strcmp(path, "a.txt") == 0) f = json_array_get(o, i);
+        if (strcmp(path, "sub/") == 0) d = json_array_get(o, i);
+    }
+    assert_non_null(f);
+    assert_non_null(d);
+    assert_string_equal(json_string_value(json_object_get(f, "sha256")), a);
+    assert_string_equal(json_string_value(json_object_get(d, "sha256")), want);
+    assert_int_equal(json_integer_value(json_object_get(d, "files")), 2);
+    put(src, "sub/y/z", "z", 0644);
+    json_t *o2 = tasks_outputs_digest(src);
+    assert_false(json_equal(o, o2));
+    json_decref(o);
+    json_decref(o2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_unpack_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unpack_refuses_non_canonical, setup, teardown),
         cmocka_unit_test(test_manifest_limits),
         cmocka_unit_test(test_frames),
+        cmocka_unit_test_setup_teardown(test_outputs_digest, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,34 @@
+/* por_cli.h — what `cloister por` (por_cmd.c) and the proof of reserves as an
+ * app (por_app.c: `prove-app`, `app`) share. Both files are built into the
+ * cloister binary and into cloister-por (por_main.c), which links the por
+ * library and nothing of the server. */
+#ifndef CLOISTER_POR_CLI_H
+#define CLOISTER_POR_CLI_H
+
+#include "base/base.h"
+#include "por/por.h"
+
+#include <jansson.h>
+#include <stdio.h>
+
+int cmd_por(int argc, char **argv);
+
+/* One prover option at argv[*i] (--assets, --threads, --padded-accounts,
+ * --batch, --nonces-out) into o: POR_OPT_NONE if argv[*i] is none of them,
+ * POR_OPT_OK with *i moved onto its value, POR_OPT_BAD with *why saying what
+ * it takes ("--batch takes 1..1024"). */
+typedef enum { POR_OPT_NONE, POR_OPT_OK, POR_OPT_BAD } por_opt;
+por_opt por_cli_prove_option(int argc, char **argv, int *i, por_prove_options *o, const char **why);
+/* The JSON summary of a proof both commands print: status, accounts, padded,
+ * tree_depth, assets, batch, threads, root, files (private_nonces.json only
+ * when it went to the output directory), user_proofs, elapsed_ms. */
+json_t *por_cli_prove_summary(const por_prove_options *o, const por_prove_result *r);
+/* Prints o as one compact line on stdout and releases it. */
+void por_cli_print_json(json_t *o);
+
+/* `prove-app`: the prover as a Cloister/iExec app (por_app.c). */
+int por_prove_app(int argc, char **argv);
+/* `app --out DIR`: writes the ready-to-deploy app folder (por_app.c). */
+int por_app_package(int argc, char **argv);
+
+#endif

@@ -1,0 +1,237 @@
+/* s3_post.c — POST Object: browser-based uploads (POST /bucket with a
+ * multipart/form-data body, e.g. boto3's generate_presigned_post).
+ *
+ * The form carries the key (with ${filename} replaced by the file part's
+ * name), a base64 policy document {expiration, conditions[]}, and its SigV4
+ * signature (x-amz-algorithm AWS4-HMAC-SHA256, x-amz-credential, x-amz-date,
+ * x-amz-signature, x-amz-security-token for temporary credentials), verified
+ * by iam_authenticate_post; without a policy the upload is anonymous. Then,
+ * as S3 does: the policy must not have expired, every condition must hold
+ * (exact match {"f": "v"} / ["eq", "$f", "v"], ["starts-with", "$f", "p"],
+ * ["content-length-range", min, max]; "bucket" is the request's bucket) and
+ * every form field but policy, x-amz-signature, file and x-ignore-* must be
+ * named by a condition ("Invalid according to Policy: ..."). The object is
+ * authorized as s3:PutObject for the signer (s3:authType POST), stored like a
+ * PUT (bucket default encryption, Content-Type and x-amz-meta-* fields) and
+ * committed with an s3:ObjectCreated:Post event. Answer: 204, or 200/201
+ * (PostResponse XML) per success_action_status.
+ *
+ * The body is not authenticated before it is read, so it is bounded by the
+ * front door's pre-authentication limit (serve --preauth-body-limit, 1 MiB by
+ * default). Encryption fields in the form are refused (NotImplemented). */
+#include "s3/s3_form.h"
+#include "s3/s3_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- the policy ---- */
+
+static bool policy_failed(s3_op *op, const char *what, const char *detail) {
+    aws_fault_set(&op->f, 403, "AccessDenied", "Invalid according to Policy: %s%s", what,
+                  detail ? detail : "");
+    return false;
+}
+
+/* The form's value for a condition's field name ("$key" or "key"). */
+static const char *field_value(s3_op *op, const s3_post_form *f, const char *name) {
+    if (*name == '$') name++;
+    if (strcasecmp(name, "bucket") == 0) return op->bucket;
+    for (size_t i = 0; i < f->fields.len; i++)
+        if (strcasecmp(f->fields.items[i].key, name) == 0) return f->fields.items[i].value;
+    return NULL;
+}
+
+static bool condition_holds(s3_op *op, const s3_post_form *f, json_t *c, uint64_t size,
+                            const char **named) {
+    *named = NULL;
+    if (json_is_object(c) && json_object_size(c) == 1) {
+        const char *k = json_object_iter_key(json_object_iter(c));
+        const char *want = json_string_value(json_object_iter_value(json_object_iter(c)));
+        const char *got = field_value(op, f, k);
+        *named = k;
+        return want && got && strcmp(want, got) == 0;
+    }
+    const char *op_name = json_string_value(json_array_get(c, 0));
+    if (!json_is_array(c) || json_array_size(c) != 3 || !op_name) return false;
+    if (strcasecmp(op_name, "content-length-range") == 0) {
+        json_int_t lo = json_integer_value(json_array_get(c, 1)),
+                   hi = json_integer_value(json_array_get(c, 2));
+        return (json_int_t)size >= lo && (json_int_t)size <= hi;
+    }
+    const char *name = json_string_value(json_array_get(c, 1));
+    const char *want = json_string_value(json_array_get(c, 2));
+    if (!name || !want) return false;
+    *named = *name == '$' ? name + 1 : name;
+    const char *got = field_value(op, f, name);
+    if (!got) got = "";
+    if (strcasecmp(op_name, "eq") == 0) return strcmp(got, want) == 0;
+    if (strcasecmp(op_name, "starts-with") == 0) return strncmp(got, want, strlen(want)) == 0;
+    return false;
+}
+
+static bool exempt_field(const char *name) {
+    return strcmp(name, "policy") == 0 || strcmp(name, "x-amz-signature") == 0 ||
+           strncmp(name, "x-ignore-", 9) == 0;
+}
+
+static bool check_policy(s3_op *op, const s3_post_form *f, json_t *pol, uint64_t size) {
+    time_t exp = 0;
+    if (time_parse_iso8601(slice_cstr(json_string_value(json_object_get(pol, "expiration"))),
+                           &exp) != CL_OK)
+        return policy_failed(op, "Policy could not be parsed.", NULL);
+    if (time_now() > exp) return policy_failed(op, "Policy expired.", NULL);
+    json_t *conds = json_object_get(pol, "conditions");
+    if (!json_is_array(conds)) return policy_failed(op, "Policy could not be parsed.", NULL);
+    bool *covered = cl_calloc(f->fields.len + 1, sizeof *covered);
+    bool ok = true;
+    size_t i;
+    json_t *c;
+    json_array_foreach(conds, i, c) {
+        const char *named = NULL;
+        if (!condition_holds(op, f, c, size, &named)) {
+            char *text = json_dumps(c, JSON_COMPACT | JSON_ENCODE_ANY);
+            ok = policy_failed(op, "Policy Condition failed: ", text);
+            free(text);
+            break;
+        }
+        for (size_t j = 0; named && j < f->fields.len; j++)
+            if (strcasecmp(f->fields.items[j].key, named) == 0) covered[j] = true;
+    }
+    for (size_t j = 0; ok && j < f->fields.len; j++)
+        if (!covered[j] && !exempt_field(f->fields.items[j].key))
+            ok = policy_failed(op, "Extra input fields: ", f->fields.items[j].key);
+    free(covered);
+    return ok;
+}
+
+/* Authenticates the form's signature (or leaves the anonymous caller) and
+ * checks its policy. *caller is the signer on success. */
+static bool post_auth(s3_op *op, const s3_post_form *f, iam_caller *caller, uint64_t size) {
+    const char *pol64 = kvlist_get(&f->fields, "policy");
+    if (!pol64) return true; /* anonymous: only what a bucket policy makes public */
+    const char *alg = kvlist_get(&f->fields, "x-amz-algorithm");
+    if (!alg || strcmp(alg, "AWS4-HMAC-SHA256") != 0) {
+        aws_fault_set(&op->f, 400, "InvalidArgument",
+                      "Only AWS4-HMAC-SHA256 (x-amz-algorithm) is supported for POST policies");
+        return false;
+    }
+    if (iam_authenticate_post(
+            op->s->m, kvlist_get(&f->fields, "x-amz-credential"),
+            kvlist_get(&f->fields, "x-amz-date"), kvlist_get(&f->fields, "x-amz-security-token"),
+            pol64, kvlist_get(&f->fields, "x-amz-signature"), caller, &op->f) != IAM_AUTH_OK)
+        return false;
+    op->c = caller;
+    cl_buf raw = CL_BUF_INIT;
+    json_t *pol = NULL;
+    if (base64_decode(&raw, slice_cstr(pol64)) == CL_OK)
+        pol = json_loadb((const char *)raw.ptr, raw.len, JSON_REJECT_DUPLICATES, NULL);
+    buf_free(&raw);
+    bool ok = json_is_object(pol) ? check_policy(op, f, pol, size)
+                                  : policy_failed(op, "Policy could not be parsed.", NULL);
+    json_decref(pol);
+    return ok;
+}
+
+/* ---- the upload ---- */
+
+/* key with ${filename} replaced (malloc'd), or NULL with the fault set. */
+static char *form_key(s3_op *op, const s3_post_form *f) {
+    const char *k = kvlist_get(&f->fields, "key");
+    if (!k || !*k) {
+        aws_fault_set(&op->f, 400, "InvalidArgument",
+                      "Bucket POST must contain a field named 'key'.  If it is specified, please "
+                      "check the order of the fields.");
+        return NULL;
+    }
+    const char *var = strstr(k, "${filename}");
+    char *key =
+        var ? cl_sprintf("%.*s%s%s", (int)(var - k), k, f->filename ? f->filename : "", var + 11)
+            : cl_strdup(k);
+    if (strlen(key) > S3_MAX_KEY_BYTES) {
+        aws_fault_set(&op->f, 400, "KeyTooLongError", "Your key is too long");
+        free(key);
+        return NULL;
+    }
+    return key;
+}
+
+static json_t *form_doc(const s3_post_form *f, const char *owner) {
+    const char *ct = NULL;
+    json_t *meta = json_object();
+    for (size_t i = 0; i < f->fields.len; i++) {
+        const cl_kv *kv = &f->fields.items[i];
+        if (strcmp(kv->key, "content-type") == 0) ct = kv->value;
+        if (strncmp(kv->key, "x-amz-meta-", 11) == 0)
+            json_object_set_new(meta, kv->key + 11, json_string(kv->value));
+    }
+    return json_pack("{s:s, s:o, s:{}, s:s}", "ContentType", ct ? ct : "binary/octet-stream",
+                     "Meta", meta, "Headers", "Owner", owner);
+}
+
+static void post_answer(s3_op *op, const s3_post_form *f, const char *etag) {
+    const char *status = kvlist_get(&f->fields, "success_action_status");
+    char *loc = cl_sprintf("/%s/%s", op->bucket, op->key);
+    http_set_header(op->resp, "ETag", etag);
+    http_set_header(op->resp, "Location", loc);
+    if (status && strcmp(status, "201") == 0) {
+        cl_buf *o = &op->resp->body;
+        s3_xml_begin(op, "PostResponse");
+        xml_text(o, "Location", loc);
+        xml_text(o, "Bucket", op->bucket);
+        xml_text(o, "Key", op->key);
+        xml_text(o, "ETag", etag);
+        s3_xml_end(op, "PostResponse");
+        op->resp->status = 201;
+    } else {
+        op->resp->status = status && strcmp(status, "200") == 0 ? 200 : 204;
+    }
+    free(loc);
+}
+
+static bool post_refusals(s3_op *op, const s3_post_form *f) {
+    for (size_t i = 0; i < f->fields.len; i++)
+        if (strncmp(f->fields.items[i].key, "x-amz-server-side-encryption", 28) == 0) {
+            aws_fault_set(&op->f, 501, "NotImplemented",
+                          "Encryption fields in a POST form are not supported here; the bucket's "
+                          "default encryption applies.");
+            return true;
+        }
+    if (!f->has_file) {
+        aws_fault_set(&op->f, 400, "InvalidArgument",
+                      "POST requires exactly one file upload per request.");
+        return true;
+    }
+    return false;
+}
+
+void s3_post_object(s3_op *op) {
+    op->req->op = "PostObject";
+    s3_post_form f = {0};
+    iam_caller signer = {0};
+    const iam_caller *orig = op->c;
+    if (!s3_post_form_parse(kvlist_get_ci(&op->req->headers, "Content-Type"),
+                            buf_slice(&op->req->body), &f)) {
+        aws_fault_set(&op->f, 400, "MalformedPOSTRequest",
+                      "The body of your POST request is not well-formed multipart/form-data.");
+    } else if (!post_refusals(op, &f) && s3_load_bucket(op) &&
+               post_auth(op, &f, &signer, f.file.len) && (op->key = form_key(op, &f))) {
+        char *arn = s3_object_arn(op->bucket, op->key), msg[256];
+        json_t *doc = form_doc(&f, json_string_value(json_object_get(op->bucket_doc, "Owner")));
+        if (s3_authorize(op, "s3:PutObject", arn, NULL)) {
+            if (s3_blob_from(op, NULL, f.file, doc, msg, sizeof msg) != CL_OK) {
+                if (!op->f.code) aws_fault_set(&op->f, 500, "InternalError", "%s", msg);
+            } else {
+                s3_event ev = s3_op_event(op, "ObjectCreated:Post");
+                if (s3_commit_object_doc(op, op->bucket, op->bucket_id, op->key, doc, &ev))
+                    post_answer(op, &f, json_string_value(json_object_get(doc, "ETag")));
+            }
+        }
+        json_decref(doc);
+        free(arn);
+    }
+    op->c = orig;
+    iam_caller_free(&signer);
+    s3_post_form_free(&f);
+}
