@@ -303,11 +303,14 @@ def test_role_worker_reads_gated_sse_kms_input(wsrv, world, tmp_path):
     assert f"leased task {task}" in w.text() and f"task {task} done" in w.text(), w.text()
 
 
-def test_worker_without_role_fails_with_access_denied(wsrv, world, tmp_path):
-    """The same gated object as a path-style endpoint URL, no required role:
-    B's worker leases it and S3 refuses B's own keys -> AccessDenied; B's
+@pytest.mark.parametrize("kind", ["input", "path_url"])
+def test_worker_without_role_fails_with_access_denied(wsrv, world, tmp_path, kind):
+    """The gated object as s3://A-bucket/KEY (A, its owner, submits it) or as
+    a path-style endpoint URL, no required role: B's worker leases it and S3
+    refuses B's own keys -> AccessDenied in the task's error and log; B's
     worker with the role completes a second such task."""
-    task = submit(wsrv, world, "--input", world["path_url"])
+    url = world[kind]
+    task = submit(wsrv, world, "--input", url)
     w = Worker(wsrv, world["b"], tmp_path, "--once")
     assert w.wait() == 0, w.text()
     t = wait_state(wsrv, world["a"], task, ("done", "failed"))
@@ -315,9 +318,9 @@ def test_worker_without_role_fails_with_access_denied(wsrv, world, tmp_path):
     logs = call(wsrv, world["a"], "GetTaskLogs", {"TaskId": task})
     seen = t.get("Error", "") + logs.get("Stdout", "") + logs.get("Stderr", "")
     assert "AccessDenied" in seen and "AccessDenied" in t.get("Error", ""), (t, logs)
-    assert world["path_url"] in t.get("Error", ""), t
+    assert url in t.get("Error", ""), t
     assert f"task {task} failed" in w.text() and "AccessDenied" in w.text(), w.text()
-    task = submit(wsrv, world, "--input", world["path_url"], "--arg", "path")
+    task = submit(wsrv, world, "--input", url, "--arg", kind)
     w = Worker(wsrv, world["b"], tmp_path, "--once", role_arn=world["role"])
     assert w.wait() == 0, w.text()
     assert wait_state(wsrv, world["a"], task, ("done", "failed"))["State"] == "done", w.text()
