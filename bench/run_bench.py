@@ -62,6 +62,30 @@ def call(ep, creds, op, body):
         return json.loads(resp.read())
 
 
+def start_node(work, *args):
+    """`cloister serve` on a free port with its data in work/data -> (process,
+    endpoint, (access key, secret) of the bootstrap admin)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    ep = f"http://127.0.0.1:{port}"
+    srv = subprocess.Popen([str(BIN), "serve", "--data", str(work / "data"), "--listen",
+                            f"127.0.0.1:{port}", *args], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    for _ in range(400):
+        if (work / "data" / "credentials").exists():
+            try:
+                urllib.request.urlopen(ep + "/_cloister/health", timeout=1)
+                break
+            except OSError:
+                pass
+        time.sleep(0.05)
+    text = (work / "data" / "credentials").read_text().split()
+    return srv, ep, (text[text.index("aws_access_key_id") + 2],
+                     text[text.index("aws_secret_access_key") + 2])
+
+
 def main():
     work = Path(tempfile.mkdtemp(prefix="cloister-run-bench-"))
     try:
@@ -70,26 +94,8 @@ def main():
         (work / "app.c").write_text(APP_C)
         subprocess.run(["gcc", "-static", "-O2", "-o", str(app / "app"), str(work / "app.c")],
                        check=True)
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        ep = f"http://127.0.0.1:{port}"
-        srv = subprocess.Popen([str(BIN), "serve", "--data", str(work / "data"), "--listen",
-                                f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+        srv, ep, creds = start_node(work, "--run-workers", "2")
         try:
-            for _ in range(200):
-                if (work / "data" / "credentials").exists():
-                    try:
-                        urllib.request.urlopen(ep + "/_cloister/health", timeout=1)
-                        break
-                    except OSError:
-                        pass
-                time.sleep(0.05)
-            text = (work / "data" / "credentials").read_text().split()
-            creds = (text[text.index("aws_access_key_id") + 2],
-                     text[text.index("aws_secret_access_key") + 2])
             env = dict(os.environ, AWS_ACCESS_KEY_ID=creds[0], AWS_SECRET_ACCESS_KEY=creds[1],
                        AWS_DEFAULT_REGION="us-east-1", AWS_SHARED_CREDENTIALS_FILE=os.devnull)
             subprocess.run([str(BIN), "app", "deploy", str(app), "--name", "trivial",

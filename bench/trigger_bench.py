@@ -16,51 +16,25 @@
 
     python3 bench/trigger_bench.py [N] [M]   (CLOISTER_BIN; ACCOUNTS=10000)
 """
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import boto3
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_bench import APP_C, call, pct, row  # noqa: E402
+from run_bench import APP_C, call, row, start_node  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(os.environ.get("CLOISTER_BIN", ROOT / "build" / "cloister")).resolve()
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 50
 M = int(sys.argv[2]) if len(sys.argv) > 2 else 40
 ACCOUNTS = int(os.environ.get("ACCOUNTS", "10000"))
-
-
-def start(work):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    ep = f"http://127.0.0.1:{port}"
-    srv = subprocess.Popen([str(BIN), "serve", "--data", str(work / "data"), "--listen",
-                            f"127.0.0.1:{port}", "--workers", "2"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(400):
-        if (work / "data" / "credentials").exists():
-            try:
-                urllib.request.urlopen(ep + "/_cloister/health", timeout=1)
-                break
-            except OSError:
-                pass
-        time.sleep(0.05)
-    text = (work / "data" / "credentials").read_text().split()
-    creds = (text[text.index("aws_access_key_id") + 2],
-             text[text.index("aws_secret_access_key") + 2])
-    return srv, ep, creds
 
 
 def wait_key(s3, bucket, key, timeout=600, every=0.002):
@@ -154,7 +128,7 @@ def main():
         (work / "app.c").write_text(APP_C)
         subprocess.run(["gcc", "-static", "-O2", "-o", str(app / "app"), str(work / "app.c")],
                        check=True)
-        srv, ep, creds = start(work)
+        srv, ep, creds = start_node(work, "--workers", "2")
         env = dict(os.environ, AWS_ACCESS_KEY_ID=creds[0], AWS_SECRET_ACCESS_KEY=creds[1],
                    AWS_DEFAULT_REGION="us-east-1", AWS_SHARED_CREDENTIALS_FILE=os.devnull,
                    CLOISTER_ENDPOINT=ep, PATH=f"{BIN.parent}:{os.environ.get('PATH', '')}")

@@ -573,17 +573,3 @@ cl_err queue_owner_change(tasks *t, const char *account, const char *id, bool re
     }
     return e;
 }
-
-/* ---- figures for /metrics ---- */
-static bool count_one(void *arg, const char *name, const char *text) {
-    (void)name;
-    (void)text;
-    (*(size_t *)arg)++;
-    return true;
-}
-
-void queue_depths(tasks *t, size_t *queued, size_t *leased) {
-    *queued = *leased = 0;
-    (void)store_list(t->st, QUEUE_KIND, "", NULL, NULL, 0, count_one, queued, NULL);
-    (void)store_list(t->st, LEASE_KIND, "", NULL, NULL, 0, count_one, leased, NULL);
-}

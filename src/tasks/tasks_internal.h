@@ -104,7 +104,6 @@ cl_err queue_owner_change(tasks *t, const char *account, const char *id, bool re
 uint64_t queue_gen(tasks *t);
 void queue_wait(tasks *t, uint64_t gen, int ms); /* until woken (after gen) or ms pass */
 void queue_notify(tasks *t);
-void queue_depths(tasks *t, size_t *queued, size_t *leased);
 /* task_metrics.c */
 const char *task_metrics_reason(bool ok, const char *error);
 void task_metrics_outcome(const char *reason, double seconds); /* seconds < 0: not timed */
