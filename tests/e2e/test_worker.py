@@ -216,10 +216,14 @@ def test_profile_region_and_assume_role_refused(server, tmp_path):
 
 
 def test_request_submit_usage():
+    need = "request submit needs --app APP and at least one --input URL"
     p = cloister(base_env(FakeSrv, GOOD), "request", "submit", "--input", "s3://b/k")
-    assert p.returncode == 2 and "--app" in p.stderr
+    assert p.returncode == 2 and need in p.stderr, p.stderr
     p = cloister(base_env(FakeSrv, GOOD), "request", "submit", "--program", "x")
-    assert p.returncode == 2 and "--input" in p.stderr
+    assert p.returncode == 2 and need in p.stderr, p.stderr
+    p = cloister(base_env(FakeSrv, GOOD), "request", "submit", "--app", "x", "--input", "u",
+                 "--priority", "10")
+    assert p.returncode == 2 and "--priority 10" in p.stderr, p.stderr
 
 
 # --------------------------------------------------------------------------- with the queue
