@@ -12,6 +12,8 @@
 #include "s3/s3.h"
 #include "tasks/tasks.h"
 
+#include <pthread.h>
+
 int cmd_serve(int argc, char **argv);
 int cmd_account(int argc, char **argv);
 /* `cloister attest sign|verify`: mint and check attestation documents with the
@@ -72,6 +74,31 @@ cl_err cli_call_json(const char *endpoint, const cli_creds *c, const char *targe
 /* GETs s3://bucket/key (path style) signed with SigV4 (service s3). */
 cl_err cli_s3_get(const char *endpoint, const cli_creds *c, const char *bucket, const char *key,
                   http_client_response *out);
+/* "http://host:port/..." -> "host:port" (what the Host header carries; malloc'd). */
+char *cli_url_host(const char *url);
+/* Signed Query-protocol POST (form body) to the endpoint, for service (e.g. "sts"). */
+cl_err cli_call_query(const char *endpoint, const cli_creds *c, const char *service,
+                      const char *form, http_client_response *out);
+/* The text of the first <tag>..</tag> in xml, entities decoded (malloc'd), or NULL. */
+char *cli_xml_text(cl_slice xml, const char *tag);
+/* The strict chain of `cloister worker`: like cli_creds_load, but a variable set
+ * to "" is an error naming it, the region must come from AWS_REGION,
+ * AWS_DEFAULT_REGION or the profile's region in ~/.aws/config (AWS_CONFIG_FILE)
+ * (no default), and err names what is missing. */
+cl_err cli_creds_load_strict(cli_creds *c, char *err, size_t errlen);
+/* The first configuration variable (CLOISTER_ENDPOINT, AWS_*) set to "", or NULL. */
+const char *cli_env_empty(void);
+/* CL_OK if url starts with http:// or https:// and names a host; else err is
+ * "CLOISTER_ENDPOINT must start with http:// or https:// (got URL)". */
+cl_err cli_endpoint_check(const char *url, char *err, size_t errlen);
+/* STS AssumeRole with base's credentials (POST to endpoint, service "sts"):
+ * out gets the role's credentials (region copied from base), *expires their
+ * expiry. CL_ERR_IO: endpoint unreachable; CL_ERR_DENIED: STS refused, err =
+ * "Code: Message". */
+cl_err cli_assume_role(const char *endpoint, const cli_creds *base, const char *role_arn,
+                       const char *session_name, unsigned duration_s, cli_creds *out,
+                       time_t *expires, char *err, size_t errlen);
+
 /* `cloister run APP ...` and `cloister task show|logs|result ID` (run_cmd.c). */
 int cmd_run(int argc, char **argv);
 int cmd_task(int argc, char **argv);
@@ -85,5 +112,31 @@ void cli_wire_tasks(tasks *t, s3 *objects);
 /* task_cmd.c: `cloister task list|cancel|retry|logs --follow`, `cloister trigger`. */
 int cmd_task_more(int argc, char **argv);
 int cmd_trigger(int argc, char **argv);
+/* `cloister request submit` (request_cmd.c) and `cloister worker` (worker_cmd.c). */
+int cmd_request(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
+
+/* ---- a remote worker's side of the node (worker_ops.c) ---- */
+typedef struct {
+    /* set by the caller before cli_worker_start */
+    char *endpoint;           /* the node, http(s)://host:port */
+    cli_creds base;           /* the standard chain's credentials (owned) */
+    char *role_arn, *session; /* AWS_ROLE_ARN (NULL: none), the role session name */
+    unsigned wait_s;          /* LeaseTask WaitSeconds (long poll) */
+    unsigned max_tasks;       /* stop after leasing this many (0: no limit) */
+    bool once;                /* one LeaseTask, then stop */
+    volatile int *stop;       /* the loop's stop flag */
+    /* private */
+    pthread_mutex_t lock; /* role credentials: heartbeats and runs call concurrently */
+    cli_creds role;
+    time_t role_expires, role_tried;
+    unsigned leased;
+    bool poll_failed; /* the last LeaseTask failed */
+} cli_worker;
+/* Assumes the role if role_arn is set (err: "Code: Message" when STS refuses). */
+cl_err cli_worker_start(cli_worker *w, char *err, size_t errlen);
+/* The tasks_worker_ops whose functions are Cloister.*Task* calls to w's node. */
+void cli_worker_ops(cli_worker *w, tasks_worker_ops *ops);
+void cli_worker_free(cli_worker *w);
 
 #endif

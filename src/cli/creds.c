@@ -1,7 +1,8 @@
 /* creds.c — the client side of the CLI: the standard AWS credentials chain
- * (environment, then a profile of the shared credentials file) and a SigV4-signed
- * JSON 1.1 call. The INI reader handles what the aws CLI writes: [section]
- * headers, key = value lines, # and ; comments. */
+ * (environment, then a profile of the shared credentials file), its strict
+ * form for `cloister worker` (every gap named at start), STS AssumeRole, and
+ * SigV4-signed calls (JSON 1.1, Query, S3 GET). The INI reader handles what the
+ * aws CLI writes: [section] headers, key = value lines, # and ; comments. */
 #include "cli/cli.h"
 
 #include "crypto/crypto.h"
@@ -23,7 +24,7 @@ static char *env_dup(const char *name) {
     return v && *v ? cl_strdup(v) : NULL;
 }
 
-/* Reads `profile` from an INI text into c (only keys not already set). */
+/* Reads section `profile` from an INI text into c (only keys not already set). */
 static void ini_read_profile(cl_slice text, const char *profile, cli_creds *c) {
     cl_slice line;
     bool in_section = false;
@@ -86,40 +87,166 @@ cl_err cli_creds_load(cli_creds *c, char *err, size_t errlen) {
     return CL_OK;
 }
 
+/* ---- the strict chain (`cloister worker`) ---- */
+/* Every variable the chain reads: set but empty is a mistake to name, never a
+ * default to fall back on silently. */
+static const char *const strict_vars[] = {"CLOISTER_ENDPOINT",     "AWS_REGION",
+                                          "AWS_DEFAULT_REGION",    "AWS_ACCESS_KEY_ID",
+                                          "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                                          "AWS_PROFILE",           "AWS_ROLE_ARN",
+                                          "AWS_ROLE_SESSION_NAME", "AWS_SHARED_CREDENTIALS_FILE",
+                                          "AWS_CONFIG_FILE",       "AWS_CA_BUNDLE"};
+
+const char *cli_env_empty(void) {
+    for (size_t i = 0; i < sizeof strict_vars / sizeof strict_vars[0]; i++) {
+        const char *v = getenv(strict_vars[i]);
+        if (v && !*v) return strict_vars[i];
+    }
+    return NULL;
+}
+
+static char *aws_file(const char *var, const char *name) {
+    if (getenv(var)) return cl_strdup(getenv(var));
+    const char *home = getenv("HOME") ? getenv("HOME") : ".";
+    return cl_sprintf("%s/.aws/%s", home, name);
+}
+
+/* Reads section `section` of the INI file at path into c (keys not yet set). */
+static void ini_read_file(const char *path, const char *section, cli_creds *c) {
+    cl_buf text = CL_BUF_INIT;
+    if (file_read_all(path, &text, 1 << 20) == CL_OK)
+        ini_read_profile(buf_slice(&text), section, c);
+    buf_free_secret(&text);
+}
+
+static cl_err strict_keys(cli_creds *c, const char *profile, char *err, size_t errlen) {
+    bool id = getenv("AWS_ACCESS_KEY_ID"), secret = getenv("AWS_SECRET_ACCESS_KEY");
+    if (id != secret) {
+        snprintf(err, errlen, "%s is not set (%s is)",
+                 id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID",
+                 id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY");
+        return CL_ERR_NOT_FOUND;
+    }
+    if (id) {
+        c->access_key = env_dup("AWS_ACCESS_KEY_ID");
+        c->secret = env_dup("AWS_SECRET_ACCESS_KEY");
+        c->session_token = env_dup("AWS_SESSION_TOKEN");
+        return CL_OK;
+    }
+    char *path = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+    ini_read_file(path, profile, c);
+    if (!c->access_key || !c->secret) {
+        if (getenv("AWS_PROFILE"))
+            snprintf(err, errlen,
+                     "AWS_PROFILE=%s: no aws_access_key_id and aws_secret_access_key in "
+                     "profile '%s' of %s",
+                     profile, profile, path);
+        else
+            snprintf(err, errlen,
+                     "no credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set "
+                     "(nor AWS_PROFILE; no profile 'default' in %s)",
+                     path);
+        free(path);
+        return CL_ERR_NOT_FOUND;
+    }
+    free(path);
+    return CL_OK;
+}
+
+cl_err cli_creds_load_strict(cli_creds *c, char *err, size_t errlen) {
+    memset(c, 0, sizeof *c);
+    const char *empty = cli_env_empty();
+    if (empty) {
+        snprintf(err, errlen, "%s is set but empty", empty);
+        return CL_ERR_INVALID;
+    }
+    const char *profile = getenv("AWS_PROFILE") ? getenv("AWS_PROFILE") : "default";
+    c->region = env_dup("AWS_REGION");
+    if (!c->region) c->region = env_dup("AWS_DEFAULT_REGION");
+    if (!c->region) { /* ~/.aws/config names profiles "[profile NAME]", except default */
+        char *path = aws_file("AWS_CONFIG_FILE", "config");
+        char *section = strcmp(profile, "default") == 0 ? cl_strdup("default")
+                                                        : cl_sprintf("profile %s", profile);
+        cli_creds tmp = {0};
+        ini_read_file(path, section, &tmp);
+        c->region = tmp.region ? cl_strdup(tmp.region) : NULL;
+        cli_creds_free(&tmp);
+        if (!c->region)
+            snprintf(err, errlen,
+                     "AWS_REGION is not set (nor AWS_DEFAULT_REGION, nor region in profile "
+                     "'%s' of %s)",
+                     profile, path);
+        free(section);
+        free(path);
+        if (!c->region) return CL_ERR_NOT_FOUND;
+    }
+    cl_err e = strict_keys(c, profile, err, errlen);
+    if (e != CL_OK) cli_creds_free(c);
+    return e;
+}
+
+cl_err cli_endpoint_check(const char *url, char *err, size_t errlen) {
+    if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
+        const char *host = strstr(url, "://") + 3;
+        if (*host && *host != '/') return CL_OK;
+    }
+    snprintf(err, errlen, "CLOISTER_ENDPOINT must start with http:// or https:// (got %s)", url);
+    return CL_ERR_INVALID;
+}
+
 const char *cli_endpoint(const char *flag) {
     if (flag) return flag;
     const char *e = getenv("CLOISTER_ENDPOINT");
     return e && *e ? e : "http://127.0.0.1:9000";
 }
 
-/* "http://host:port/..." -> "host:port" (what the Host header carries). */
-static char *host_of(const char *url) {
+char *cli_url_host(const char *url) {
     const char *p = strstr(url, "://");
     p = p ? p + 3 : url;
     size_t n = strcspn(p, "/?#");
     return cl_strndup(p, n);
 }
 
-cl_err cli_call_json(const char *endpoint, const cli_creds *c, const char *target, const char *body,
-                     http_client_response *out) {
-    cl_kvlist h = CL_KVLIST_INIT;
-    char *host = host_of(endpoint);
-    kvlist_add(&h, "host", host);
-    kvlist_add(&h, "content-type", "application/x-amz-json-1.1");
-    kvlist_add(&h, "x-amz-target", target);
+/* One SigV4-signed request to endpoint + path (already encoded) with h's
+ * extra headers (host is added here); the one signer every client call uses. */
+static cl_err signed_request(const char *method, const char *endpoint, const char *path,
+                             cl_kvlist *h, const cli_creds *c, const char *service, cl_slice body,
+                             bool s3_paths, http_client_response *out) {
+    char *host = cli_url_host(endpoint);
+    kvlist_add(h, "host", host);
     char hash[65];
-    crypto_sha256_hex(slice_cstr(body), hash);
-    sigv4_request r = {"POST", "/", "", &h, hash, false};
+    crypto_sha256_hex(body, hash);
+    sigv4_request r = {method, path, "", h, hash, s3_paths};
     /* x-amz-content-sha256 lets the server verify the signature before it reads
      * the body, so large bodies (app bundles, run inputs) are not held to the
      * pre-authentication limit (serve --preauth-body-limit) */
-    sigv4_sign(&r, &h, c->access_key, c->secret, c->session_token, c->region, "cloister",
-               time(NULL), true);
-    char *url = cl_sprintf("%s%s", endpoint, endpoint[strlen(endpoint) - 1] == '/' ? "" : "/");
-    const char *ca = getenv("AWS_CA_BUNDLE");
-    cl_err e = http_client_request("POST", url, &h, slice_cstr(body), ca, out);
+    sigv4_sign(&r, h, c->access_key, c->secret, c->session_token, c->region, service, time(NULL),
+               true);
+    size_t n = strlen(endpoint);
+    char *url =
+        cl_sprintf("%.*s%s", (int)(n && endpoint[n - 1] == '/' ? n - 1 : n), endpoint, path);
+    cl_err e = http_client_request(method, url, h, body, getenv("AWS_CA_BUNDLE"), out);
     free(url);
     free(host);
+    return e;
+}
+
+cl_err cli_call_json(const char *endpoint, const cli_creds *c, const char *target, const char *body,
+                     http_client_response *out) {
+    cl_kvlist h = CL_KVLIST_INIT;
+    kvlist_add(&h, "content-type", "application/x-amz-json-1.1");
+    kvlist_add(&h, "x-amz-target", target);
+    cl_err e =
+        signed_request("POST", endpoint, "/", &h, c, "cloister", slice_cstr(body), false, out);
+    kvlist_free(&h);
+    return e;
+}
+
+cl_err cli_call_query(const char *endpoint, const cli_creds *c, const char *service,
+                      const char *form, http_client_response *out) {
+    cl_kvlist h = CL_KVLIST_INIT;
+    kvlist_add(&h, "content-type", "application/x-www-form-urlencoded; charset=utf-8");
+    cl_err e = signed_request("POST", endpoint, "/", &h, c, service, slice_cstr(form), false, out);
     kvlist_free(&h);
     return e;
 }
@@ -127,25 +254,99 @@ cl_err cli_call_json(const char *endpoint, const cli_creds *c, const char *targe
 cl_err cli_s3_get(const char *endpoint, const cli_creds *c, const char *bucket, const char *key,
                   http_client_response *out) {
     cl_kvlist h = CL_KVLIST_INIT;
-    char *host = host_of(endpoint);
-    kvlist_add(&h, "host", host);
     cl_buf path = CL_BUF_INIT;
     buf_append_cstr(&path, "/");
     url_encode_aws(&path, slice_cstr(bucket), false);
     buf_append_cstr(&path, "/");
     url_encode_aws(&path, slice_cstr(key), true);
-    static const char empty_sha[] =
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    sigv4_request r = {"GET", buf_cstr(&path), "", &h, empty_sha, true};
-    sigv4_sign(&r, &h, c->access_key, c->secret, c->session_token, c->region, "s3", time(NULL),
-               true);
-    size_t n = strlen(endpoint);
-    char *url = cl_sprintf("%.*s%s", (int)(n && endpoint[n - 1] == '/' ? n - 1 : n), endpoint,
-                           buf_cstr(&path));
-    cl_err e = http_client_request("GET", url, &h, slice_cstr(""), getenv("AWS_CA_BUNDLE"), out);
-    free(url);
-    free(host);
+    cl_err e =
+        signed_request("GET", endpoint, buf_cstr(&path), &h, c, "s3", slice_cstr(""), true, out);
     buf_free(&path);
     kvlist_free(&h);
+    return e;
+}
+
+char *cli_xml_text(cl_slice xml, const char *tag) {
+    char *open = cl_sprintf("<%s>", tag), *close = cl_sprintf("</%s>", tag);
+    char *text = slice_dup(xml), *out = NULL; /* may hold credentials (STS) */
+    char *a = strstr(text, open), *b = a ? strstr(a, close) : NULL;
+    if (b) {
+        static const struct {
+            const char *ent, ch;
+        } ents[] = {
+            {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+        cl_buf o = CL_BUF_INIT;
+        for (const char *p = a + strlen(open); p < b; p++) {
+            size_t i = 0;
+            for (; *p == '&' && i < sizeof ents / sizeof ents[0]; i++)
+                if (strncmp(p, ents[i].ent, strlen(ents[i].ent)) == 0) break;
+            if (*p == '&' && i < sizeof ents / sizeof ents[0]) {
+                buf_append_byte(&o, (uint8_t)ents[i].ch);
+                p += strlen(ents[i].ent) - 1;
+            } else {
+                buf_append_byte(&o, (uint8_t)*p);
+            }
+        }
+        out = buf_take_cstr(&o);
+    }
+    free(open);
+    free(close);
+    cl_free_secret(text);
+    return out;
+}
+
+/* ---- STS AssumeRole (Query protocol, POST to the same endpoint) ---- */
+static void form_add(cl_buf *b, const char *key, const char *value) {
+    buf_appendf(b, "%s%s=", b->len ? "&" : "", key);
+    url_encode_aws(b, slice_cstr(value), false);
+}
+
+static cl_err assume_answer(http_client_response *r, const cli_creds *base, cli_creds *out,
+                            time_t *expires, char *err, size_t errlen) {
+    cl_slice body = buf_slice(&r->body);
+    if (r->status != 200) {
+        char *code = cli_xml_text(body, "Code"), *msg = cli_xml_text(body, "Message");
+        snprintf(err, errlen, "%s: %s", code ? code : "HTTP error", msg ? msg : "");
+        if (!code) snprintf(err, errlen, "HTTP %ld", r->status);
+        free(code);
+        free(msg);
+        return CL_ERR_DENIED;
+    }
+    memset(out, 0, sizeof *out);
+    out->access_key = cli_xml_text(body, "AccessKeyId");
+    out->secret = cli_xml_text(body, "SecretAccessKey");
+    out->session_token = cli_xml_text(body, "SessionToken");
+    out->region = cl_strdup(base->region);
+    char *exp = cli_xml_text(body, "Expiration");
+    bool ok = out->access_key && out->secret && out->session_token && exp &&
+              time_parse_iso8601(slice_cstr(exp), expires) == CL_OK;
+    free(exp);
+    if (!ok) {
+        snprintf(err, errlen, "AssumeRole: the answer has no credentials");
+        cli_creds_free(out);
+        return CL_ERR_INVALID;
+    }
+    return CL_OK;
+}
+
+cl_err cli_assume_role(const char *endpoint, const cli_creds *base, const char *role_arn,
+                       const char *session_name, unsigned duration_s, cli_creds *out,
+                       time_t *expires, char *err, size_t errlen) {
+    cl_buf form = CL_BUF_INIT;
+    char dur[16];
+    snprintf(dur, sizeof dur, "%u", duration_s);
+    form_add(&form, "Action", "AssumeRole");
+    form_add(&form, "Version", "2011-06-15");
+    form_add(&form, "RoleArn", role_arn);
+    form_add(&form, "RoleSessionName", session_name);
+    form_add(&form, "DurationSeconds", dur);
+    http_client_response r = {0};
+    cl_err e = cli_call_query(endpoint, base, "sts", buf_cstr(&form), &r);
+    if (e != CL_OK)
+        snprintf(err, errlen, "cannot reach %s", endpoint);
+    else
+        e = assume_answer(&r, base, out, expires, err, errlen);
+    buf_free_secret(&r.body);
+    buf_free(&form);
     return e;
 }

@@ -44,6 +44,12 @@ static void usage(FILE *f) {
             "  trigger add --bucket B [--prefix P] [--suffix S] --app APP [--arg A]...\n"
             "              [--secret K=NAME]...   run APP when an object lands (docs/tasks.md)\n"
             "  trigger list --bucket B\n"
+            "  request submit --app APP --input URL... [--require-role ARN] [--watch] ...\n"
+            "                          ask for a task whose inputs workers fetch\n"
+            "                          (see docs/tasks.md)\n"
+            "  worker [--endpoint URL] [--work-dir DIR] [--once] [--max-tasks N]\n"
+            "                          a remote worker: runs the node's tasks here with\n"
+            "                          its own AWS credentials (see docs/tasks.md)\n"
             "  secret push|check, app secret push|check, wallet ...\n"
             "                          secrets and wallet link (see docs/secrets.md)\n"
             "  attest sign|verify ...  mint / check attestation documents (see docs/kms.md)\n"
@@ -73,6 +79,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "result") == 0) return cmd_result(argc - 1, argv + 1);
     if (strcmp(cmd, "secret") == 0) return cmd_secret(argc - 1, argv + 1);
     if (strcmp(cmd, "wallet") == 0) return cmd_wallet(argc - 1, argv + 1);
+    if (strcmp(cmd, "request") == 0) return cmd_request(argc - 1, argv + 1);
+    if (strcmp(cmd, "worker") == 0) return cmd_worker(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("cloister 0.1.0\n");
         return 0;
