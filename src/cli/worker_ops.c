@@ -228,6 +228,7 @@ static cl_err op_finish(void *ctx, const json_t *task, const tasks_worker_result
     }
     json_object_set_new(body, "Stdout", text_json(r->out));
     json_object_set_new(body, "Stderr", text_json(r->err));
+    json_object_set_new(body, "Log", text_json(r->log));
     cl_err e = node_call(ctx, "FinishTask", body, &ans, msg, msglen);
     json_decref(ans);
     return e;

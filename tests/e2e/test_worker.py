@@ -18,6 +18,7 @@ The node runs no local workers (`--workers 0`), so every task here is run by a
 import base64
 import io
 import json
+import re
 import os
 import signal
 import subprocess
@@ -329,6 +330,9 @@ def test_worker_without_role_fails_with_access_denied(wsrv, world, tmp_path, kin
     assert w.wait() == 0, w.text()
     assert wait_state(wsrv, world["a"], task, ("done", "failed"))["State"] == "done", w.text()
     assert world["data"] in outputs(wsrv, world["a"], task).values()
+    # the remote worker's log reaches the node line by line, with times
+    log = wsrv.cloister_call(world["a"], "GetTaskLogs", {"TaskId": task})["Log"]
+    assert re.search(r"^\d{4}-\d\d-\d\dT[\d:.]+Z out copied 1 inputs$", log, re.M), log
 
 
 def test_presigned_input_fetched_as_is(wsrv, world, tmp_path):
