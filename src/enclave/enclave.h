@@ -61,8 +61,8 @@ typedef struct enclave_result {
     bool limits_applied; /* false when cgroups could not be written (timeout only) */
     cl_buf out, err;     /* captured stdout / stderr, at most output_max each */
     bool out_truncated, err_truncated;
-    cl_buf log;         /* both, interleaved as they arrived, each line prefixed with
-                         * "TIME out|err " (UTC, ms); at most 2 * output_max bytes */
+    cl_buf log; /* both, interleaved as they arrived, each line prefixed with
+                 * "TIME out|err " (UTC, ms); at most 2 * output_max bytes */
     bool log_truncated;
     uint64_t wall_ns;
 } enclave_result;

@@ -87,8 +87,8 @@ static json_t *get(const char *account, const char *id) {
 
 static cl_err finish(const json_t *leased, bool ok) {
     json_t *set = json_pack("{s:s}", "Note", "x");
-    cl_err e = queue_finish(t, S(leased, "TaskId"), S(json_object_get(leased, "Lease"), "Id"),
-                            NULL, ok, set, NULL, NULL, NULL);
+    cl_err e = queue_finish(t, S(leased, "TaskId"), S(json_object_get(leased, "Lease"), "Id"), NULL,
+                            ok, set, NULL, NULL, NULL);
     json_decref(set);
     return e;
 }
