@@ -82,7 +82,7 @@ json_t *worker_op_lease(app_call *a) {
         char m[64];
         (void)node_finish(a->t, json_string_value(json_object_get(doc, "TaskId")),
                           json_string_value(json_object_get(json_object_get(doc, "Lease"), "Id")),
-                          principal(a), &r, m, sizeof m);
+                          principal(a), &r, NULL, m, sizeof m);
         json_decref(doc);
         return json_object();
     }
@@ -195,7 +195,8 @@ json_t *worker_op_finish(app_call *a) {
     if (r.err.len > 65536) r.err.len = 65536;
     if (r.log.len > 262144) r.log.len = 262144;
     char msg[256] = "";
-    cl_err e = node_finish(a->t, id, lease, principal(a), &r, msg, sizeof msg);
+    const char *state = "failed";
+    cl_err e = node_finish(a->t, id, lease, principal(a), &r, &state, msg, sizeof msg);
     buf_free(&out);
     if (e == CL_ERR_DENIED) {
         aws_fault_set(a->f, 409, "TaskLeaseLostException", "You do not hold this lease any more.");
@@ -205,15 +206,5 @@ json_t *worker_op_finish(app_call *a) {
         aws_fault_set(a->f, 500, "InternalFailure", "%s", msg);
         return NULL;
     }
-    char *text = NULL;
-    json_t *d = store_get(a->t->st, TASK_KIND, a->account, id, &text) == CL_OK
-                    ? json_loads(text, 0, NULL)
-                    : NULL;
-    free(text);
-    json_t *ans = json_pack("{s:s}", "State",
-                            d && json_string_value(json_object_get(d, "State"))
-                                ? json_string_value(json_object_get(d, "State"))
-                                : (r.ok ? "done" : "failed"));
-    json_decref(d);
-    return ans;
+    return json_pack("{s:s}", "State", state);
 }

@@ -34,7 +34,7 @@ cl_err node_read_input(tasks *t, const json_t *doc, const char *url, size_t max,
                        char *msg, size_t msglen);
 /* Checks and records a worker's outcome (principal NULL: a local worker). */
 cl_err node_finish(tasks *t, const char *id, const char *lease_id, const char *principal,
-                   const tasks_worker_result *r, char *msg, size_t msglen);
+                   const tasks_worker_result *r, const char **state, char *msg, size_t msglen);
 void *node_local_worker_main(void *arg); /* node_worker_arg */
 
 /* dispatch.c: turns S3 events (the outbox s3 writes) into tasks, once each. */

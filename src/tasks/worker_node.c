@@ -284,7 +284,7 @@ static char *scratch_dir(tasks *t) {
 }
 
 cl_err node_finish(tasks *t, const char *id, const char *lease_id, const char *principal,
-                   const tasks_worker_result *r, char *msg, size_t msglen) {
+                   const tasks_worker_result *r, const char **state, char *msg, size_t msglen) {
     json_t *doc = NULL;
     CL_TRY(queue_lease_doc(t, id, lease_id, principal, &doc));
     bool ok = r->ok;
@@ -330,7 +330,13 @@ cl_err node_finish(tasks *t, const char *id, const char *lease_id, const char *p
                                         : r->error ? r->error
                                                    : "the run failed"));
     }
-    cl_err e = queue_finish(t, id, lease_id, principal, ok, set, publish_commit, &pa, NULL);
+    json_t *final = NULL;
+    cl_err e = queue_finish(t, id, lease_id, principal, ok, set, publish_commit, &pa, &final);
+    if (state) {
+        const char *st = jstr(final, "State");
+        *state = st && strcmp(st, "cancelled") == 0 ? "cancelled" : ok ? "done" : "failed";
+    }
+    json_decref(final);
     if (pa.prep) t->s3.publish_finish(t->s3.ctx, pa.prep, e == CL_OK);
     if (e != CL_OK && blob_id[0]) blob_delete(t->runs->outputs, blob_id);
     if (e == CL_ERR_DENIED)
@@ -373,7 +379,7 @@ static cl_err local_lease(void *ctx, int wait_ms, json_t **task, char *msg, size
         tasks_worker_result r = {.error = "the task's app no longer exists", .exit_code = -1};
         char m[64];
         (void)node_finish(l->t, jstr(doc, "TaskId"), jstr(json_object_get(doc, "Lease"), "Id"),
-                          NULL, &r, m, sizeof m);
+                          NULL, &r, NULL, m, sizeof m);
     }
     json_decref(doc);
     return CL_OK;
@@ -455,7 +461,8 @@ static cl_err local_attest(void *ctx, const json_t *task, cl_slice spki, cl_slic
 static cl_err local_finish(void *ctx, const json_t *task, const tasks_worker_result *r, char *msg,
                            size_t msglen) {
     local_ctx *l = ctx;
-    return node_finish(l->t, jstr(task, "TaskId"), jstr(task, "LeaseId"), NULL, r, msg, msglen);
+    return node_finish(l->t, jstr(task, "TaskId"), jstr(task, "LeaseId"), NULL, r, NULL, msg,
+                       msglen);
 }
 
 void *node_local_worker_main(void *arg) {

@@ -8,6 +8,8 @@ import re
 import time
 import urllib.request
 
+import pytest
+
 from conftest import uniq
 from test_runs import PROBE, cl, deploy, ok, show
 
@@ -119,3 +121,42 @@ def test_remote_workers_never_get_node_only_tasks(make_server):
                           "SecretAccessKey": b["SecretAccessKey"]}):
         ans = srv.cloister_call(creds, "LeaseTask", {"WaitSeconds": 1})
         assert ans == {}, ans
+
+
+def test_a_lying_worker_cannot_finish_a_task(make_server):
+    """A remote worker reports success with a made-up receipt and output: the node
+    checks the receipt against its attestation root and the output against it, and
+    records the task failed; a second report on the same lease, or a report by
+    another principal, is refused (409 TaskLeaseLostException)."""
+    import base64
+    import io
+    import tarfile
+    from botocore.exceptions import ClientError
+    srv = make_server("tasks-liar", extra_args=["--workers", "0"])
+    owner = srv.admin_creds()
+    rc, b, out, err = srv.account_create(uniq("liar"))
+    assert rc == 0, out + err
+    liar = {"AccessKeyId": b["AccessKeyId"], "SecretAccessKey": b["SecretAccessKey"]}
+    app = uniq("probe")
+    deploy(srv, owner, PROBE, app, "python3 /app/probe.py")
+    task = srv.cloister_call(owner, "SubmitRequest", {"App": app})["TaskId"]
+    leased = srv.cloister_call(liar, "LeaseTask", {"WaitSeconds": 5})["Task"]
+    assert leased["TaskId"] == task and "Secrets" not in leased
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        data = b'{"deterministic-output-path":"/iexec_out/r"}'
+        info = tarfile.TarInfo("computed.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    fake = {"TaskId": task, "LeaseId": leased["LeaseId"], "Ok": True, "ExitCode": 0,
+            "Receipt": json.dumps({"version": "cloister-receipt-v1", "task": task}),
+            "Output": base64.b64encode(buf.getvalue()).decode(), "Stdout": "", "Stderr": ""}
+    with pytest.raises(ClientError) as e:  # not the lease holder
+        srv.cloister_call(owner, "FinishTask", fake)
+    assert e.value.response["Error"]["Code"] == "TaskLeaseLostException"
+    assert srv.cloister_call(liar, "FinishTask", fake) == {"State": "failed"}
+    doc = show(srv, owner, task)
+    assert doc["State"] == "failed" and "receipt does not verify" in doc["Error"], doc
+    with pytest.raises(ClientError) as e:
+        srv.cloister_call(liar, "FinishTask", fake)
+    assert e.value.response["Error"]["Code"] == "TaskLeaseLostException"
