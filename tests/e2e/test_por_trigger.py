@@ -6,8 +6,6 @@ leads to final_proof.json, merkle_tree.json, proofs.zip and user_proofs/ under t
 same prefix, a task in state done, and `cloister por verify` accepting what was
 downloaded; the operator's nonces are never published, proofs.zip is public;
 an upload of other.json starts nothing."""
-import json
-import os
 import time
 import urllib.request
 
