@@ -44,6 +44,11 @@
 
 #define ATTEST_PCR_COUNT 16
 #define ATTEST_PCR_LEN 48 /* SHA-384 */
+/* PCR4 marks a document signed for a run on a REMOTE worker (`cloister
+ * worker`): SHA-384 of the worker principal's ARN. Such a host is not this
+ * node's enclave runtime, so KMS refuses these documents as a Recipient
+ * (docs/tasks.md, "What a worker host is trusted with"); receipts carry it. */
+#define ATTEST_PCR_REMOTE_WORKER 4
 /* Documents older than this (by their timestamp) are not fresh. */
 #define ATTEST_MAX_AGE_SECONDS 300
 

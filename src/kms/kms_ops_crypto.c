@@ -63,6 +63,12 @@ static bool recipient_parse(kms_call *call, recipient *r) {
         attest_doc_free(&r->doc);
         return kms_invalid(call, "The attestation document in Recipient has no public_key");
     }
+    if (r->doc.pcr_present & (1u << ATTEST_PCR_REMOTE_WORKER)) {
+        attest_doc_free(&r->doc);
+        return kms_fail(call, 400, "AccessDeniedException",
+                        "The attestation document in Recipient is from a run on a remote worker "
+                        "(PCR4), not an enclave of this node: it cannot receive key material");
+    }
     r->present = true;
     return true;
 }

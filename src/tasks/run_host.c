@@ -288,8 +288,9 @@ static void sha384(cl_slice s, uint8_t out[48]) {
  * SHA-384 of the requester's ARN, module_id = task id) over spki. An empty
  * nonce gets 16 random bytes. */
 cl_err run_sign_doc(struct attest_root *root, const uint8_t runtime_pcr[48], const char *task_id,
-                    const char *measurement_hex, const char *requester_arn, cl_slice spki,
-                    cl_slice user_data, cl_slice nonce, cl_buf *doc) {
+                    const char *measurement_hex, const char *requester_arn,
+                    const char *remote_worker_arn, cl_slice spki, cl_slice user_data,
+                    cl_slice nonce, cl_buf *doc) {
     attest_doc d = {0};
     snprintf(d.module_id, sizeof d.module_id, "%s", task_id);
     cl_buf m = CL_BUF_INIT;
@@ -302,6 +303,10 @@ cl_err run_sign_doc(struct attest_root *root, const uint8_t runtime_pcr[48], con
     memcpy(d.pcrs[1], runtime_pcr, 48);
     sha384(slice_cstr(requester_arn ? requester_arn : ""), d.pcrs[3]);
     d.pcr_present = 1u << 0 | 1u << 1 | 1u << 3;
+    if (remote_worker_arn) {
+        sha384(slice_cstr(remote_worker_arn), d.pcrs[ATTEST_PCR_REMOTE_WORKER]);
+        d.pcr_present |= 1u << ATTEST_PCR_REMOTE_WORKER;
+    }
     buf_append_slice(&d.public_key, spki);
     buf_append_slice(&d.user_data, user_data);
     if (nonce.len) {
@@ -320,8 +325,8 @@ static cl_err sign_doc(ctl_ctx *c, cl_slice spki, cl_slice user_data, cl_slice n
     if (c->cfg->attest_fn)
         return c->cfg->attest_fn(c->cfg->attest_ctx, spki, user_data, nonce, doc);
     return run_sign_doc(c->cfg->attest, c->runtime_pcr, c->job->task_id,
-                        jstr(c->job->app, "Measurement"), c->job->requester_arn, spki, user_data,
-                        nonce, doc);
+                        jstr(c->job->app, "Measurement"), c->job->requester_arn, NULL, spki,
+                        user_data, nonce, doc);
 }
 
 /* The app's key: RSA 2048..4096 (what KMS Recipient takes) or EC P-256/P-384. */

@@ -83,9 +83,11 @@ void run_job_free(run_job *j);
 void run_outcome_free(run_outcome *o);
 /* The attestation document of a run (the node signs; see run_host.c). */
 struct attest_root;
+/* remote_worker_arn: a run on a remote worker (PCR4 = its SHA-384), else NULL. */
 cl_err run_sign_doc(struct attest_root *root, const uint8_t runtime_pcr[48], const char *task_id,
-                    const char *measurement_hex, const char *requester_arn, cl_slice spki,
-                    cl_slice user_data, cl_slice nonce, cl_buf *doc);
+                    const char *measurement_hex, const char *requester_arn,
+                    const char *remote_worker_arn, cl_slice spki, cl_slice user_data,
+                    cl_slice nonce, cl_buf *doc);
 /* Runs the job to completion on this node. */
 void run_execute(const tasks_run_config *cfg, const uint8_t runtime_pcr[48], run_job *job,
                  run_state_fn state, void *arg, run_outcome *out);

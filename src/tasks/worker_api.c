@@ -151,8 +151,8 @@ json_t *worker_op_attest(app_call *a) {
     json_t *out = NULL;
     if (b64_field(a, "PublicKey", true, 1024, &pk) && b64_field(a, "UserData", false, 1024, &ud) &&
         b64_field(a, "Nonce", false, 1024, &nonce)) {
-        if (node_attest(a->t, doc, buf_slice(&pk), buf_slice(&ud), buf_slice(&nonce), &d) !=
-            CL_OK) {
+        if (node_attest(a->t, doc, a->c->arn ? a->c->arn : principal(a), buf_slice(&pk),
+                        buf_slice(&ud), buf_slice(&nonce), &d) != CL_OK) {
             aws_fault_set(a->f, 500, "InternalFailure", "cannot sign the document");
         } else {
             base64_encode(&b64, buf_slice(&d));

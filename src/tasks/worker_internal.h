@@ -26,8 +26,9 @@ typedef struct {
  * task's app is gone. */
 json_t *node_spec(tasks *t, const json_t *doc, bool local);
 cl_err node_bundle(tasks *t, const json_t *doc, cl_buf *out, char *msg, size_t msglen);
-cl_err node_attest(tasks *t, const json_t *doc, cl_slice spki, cl_slice user_data, cl_slice nonce,
-                   cl_buf *out);
+/* remote_worker_arn: the lease holder of a remote worker (PCR4), NULL locally. */
+cl_err node_attest(tasks *t, const json_t *doc, const char *remote_worker_arn, cl_slice spki,
+                   cl_slice user_data, cl_slice nonce, cl_buf *out);
 /* An input of a leased task as the node reads it (inline copy, or s3:// as
  * the bucket owner). */
 cl_err node_read_input(tasks *t, const json_t *doc, const char *url, size_t max, cl_buf *out,

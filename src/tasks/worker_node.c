@@ -101,12 +101,12 @@ cl_err node_bundle(tasks *t, const json_t *doc, cl_buf *out, char *msg, size_t m
     return e;
 }
 
-cl_err node_attest(tasks *t, const json_t *doc, cl_slice spki, cl_slice user_data, cl_slice nonce,
-                   cl_buf *out) {
+cl_err node_attest(tasks *t, const json_t *doc, const char *remote_worker_arn, cl_slice spki,
+                   cl_slice user_data, cl_slice nonce, cl_buf *out) {
     if (!t->runs) return CL_ERR_NOT_FOUND;
     return run_sign_doc(t->runs->cfg.attest, t->runs->runtime_pcr, jstr(doc, "TaskId"),
-                        jstr(doc, "Measurement"), jstr(doc, "Requester"), spki, user_data, nonce,
-                        out);
+                        jstr(doc, "Measurement"), jstr(doc, "Requester"), remote_worker_arn, spki,
+                        user_data, nonce, out);
 }
 
 /* ---- the outcome ---- */
@@ -453,7 +453,7 @@ static cl_err local_attest(void *ctx, const json_t *task, cl_slice spki, cl_slic
     local_ctx *l = ctx;
     json_t *doc = NULL;
     cl_err e = queue_lease_doc(l->t, jstr(task, "TaskId"), jstr(task, "LeaseId"), NULL, &doc);
-    if (e == CL_OK) e = node_attest(l->t, doc, spki, user_data, nonce, out);
+    if (e == CL_OK) e = node_attest(l->t, doc, NULL, spki, user_data, nonce, out);
     json_decref(doc);
     return e;
 }

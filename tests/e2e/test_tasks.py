@@ -160,3 +160,47 @@ def test_a_lying_worker_cannot_finish_a_task(make_server):
     with pytest.raises(ClientError) as e:
         srv.cloister_call(liar, "FinishTask", fake)
     assert e.value.response["Error"]["Code"] == "TaskLeaseLostException"
+
+
+def test_a_remote_workers_document_cannot_unwrap_keys(make_server):
+    """AttestTask signs documents for a remote worker's run with PCR4 = SHA-384 of the
+    worker's ARN: such a host is not this node's enclave runtime, so KMS refuses the
+    document as a Recipient even where the key policy matches the app's measurement
+    (otherwise any account allowed to lease an open task could unwrap keys bound to
+    the app)."""
+    import base64
+    import subprocess
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from test_kms import raw_kms
+    from conftest import BIN
+    srv = make_server("tasks-remote-doc", extra_args=["--workers", "0"])
+    owner = srv.admin_creds()
+    rc, b, out, err = srv.account_create(uniq("remote"))
+    assert rc == 0, out + err
+    worker = {"AccessKeyId": b["AccessKeyId"], "SecretAccessKey": b["SecretAccessKey"]}
+    app = uniq("probe")
+    measurement = deploy(srv, owner, PROBE, app, "python3 /app/probe.py")["Measurement"]
+    task = srv.cloister_call(owner, "SubmitRequest", {"App": app})["TaskId"]
+    leased = srv.cloister_call(worker, "LeaseTask", {"WaitSeconds": 5})["Task"]
+    assert leased["TaskId"] == task
+    spki = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key() \
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    doc = srv.cloister_call(worker, "AttestTask", {
+        "TaskId": task, "LeaseId": leased["LeaseId"],
+        "PublicKey": base64.b64encode(spki).decode()})["Document"]
+    path = srv.data_dir.parent / "remote-doc.cbor"
+    path.write_bytes(base64.b64decode(doc))
+    shown = json.loads(subprocess.run([str(BIN), "attest", "verify", "--data", str(srv.data_dir),
+                                       str(path)], capture_output=True, text=True,
+                                      check=True).stdout)
+    assert shown["pcrs"]["0"] == measurement and "4" in shown["pcrs"], shown
+    kms = srv.boto3_client("kms", owner)
+    key = kms.create_key()["KeyMetadata"]["KeyId"]  # the owner may do anything with it
+    blob = base64.b64encode(kms.encrypt(KeyId=key, Plaintext=b"validator key")["CiphertextBlob"])
+    status, ans = raw_kms(srv, owner, "TrentService.Decrypt", json.dumps({
+        "CiphertextBlob": blob.decode(), "Recipient": {
+            "AttestationDocument": doc,
+            "KeyEncryptionAlgorithm": "RSAES_OAEP_SHA_256"}}).encode())
+    assert status == 400 and ans["__type"] == "AccessDeniedException", ans
+    assert "remote worker" in ans["message"], ans
