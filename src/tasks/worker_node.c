@@ -310,6 +310,10 @@ cl_err node_finish(tasks *t, const char *id, const char *lease_id, const char *p
         }
     }
     if (ok) ok = prepare_publish(t, doc, dir, &pa, set, why, sizeof why);
+    if (!ok && blob_id[0]) { /* the result is not kept when it is not published */
+        blob_delete(t->runs->outputs, blob_id);
+        blob_id[0] = 0;
+    }
     if (ok) {
         json_t *body = NULL;
         (void)tasks_receipt_verify(slice_cstr(r->receipt),
