@@ -201,18 +201,6 @@ static cl_err op_attest(void *ctx, const json_t *task, cl_slice spki, cl_slice u
     return e;
 }
 
-/* Text the app printed as a JSON string: bytes that are not UTF-8 become '?'. */
-static json_t *text_json(cl_slice s) {
-    json_t *j = json_stringn((const char *)s.ptr, s.len);
-    if (j) return j;
-    char *c = cl_malloc(s.len + 1);
-    for (size_t i = 0; i < s.len; i++)
-        c[i] = s.ptr[i] && s.ptr[i] < 0x80 ? (char)s.ptr[i] : '?';
-    j = json_stringn(c, s.len);
-    free(c);
-    return j;
-}
-
 static cl_err op_finish(void *ctx, const json_t *task, const tasks_worker_result *r, char *msg,
                         size_t msglen) {
     json_t *body = task_body(task), *ans = NULL;
@@ -226,9 +214,9 @@ static cl_err op_finish(void *ctx, const json_t *task, const tasks_worker_result
         json_object_set_new(body, "Output", json_string(buf_cstr(&b)));
         buf_free(&b);
     }
-    json_object_set_new(body, "Stdout", text_json(r->out));
-    json_object_set_new(body, "Stderr", text_json(r->err));
-    json_object_set_new(body, "Log", text_json(r->log));
+    json_object_set_new(body, "Stdout", tasks_text_json(r->out));
+    json_object_set_new(body, "Stderr", tasks_text_json(r->err));
+    json_object_set_new(body, "Log", tasks_text_json(r->log));
     cl_err e = node_call(ctx, "FinishTask", body, &ans, msg, msglen);
     json_decref(ans);
     return e;

@@ -298,6 +298,9 @@ typedef struct {
     const char *name;              /* for logs ("local-1", "worker 0x…") */
 } tasks_worker_config;
 
+/* What an app printed, as a JSON string: invalid UTF-8 (and NUL) becomes U+FFFD. */
+json_t *tasks_text_json(cl_slice s);
+
 /* Runs tasks until *stop becomes true (checked between leases and at each
  * heartbeat). Returns CL_OK when stopped, an error if the worker cannot run
  * at all (init binary missing, work dir not writable: msg says which). */

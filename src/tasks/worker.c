@@ -215,6 +215,24 @@ static void run_task(const tasks_worker_config *cfg, const tasks_worker_ops *ops
     run_job_free(&j);
 }
 
+json_t *tasks_text_json(cl_slice s) {
+    cl_buf o = CL_BUF_INIT;
+    size_t i = 0;
+    while (i < s.len) {
+        size_t start = i;
+        int32_t c = utf8_next(s, &i);
+        if (c <= 0) {
+            buf_append_cstr(&o, "\xEF\xBF\xBD");
+            if (i == start) i++;
+        } else {
+            buf_append(&o, s.ptr + start, i - start);
+        }
+    }
+    json_t *j = json_stringn((const char *)o.ptr, o.len);
+    buf_free(&o);
+    return j ? j : json_string("");
+}
+
 cl_err tasks_worker_loop(const tasks_worker_config *cfg, const tasks_worker_ops *ops,
                          volatile int *stop, char *msg, size_t msglen) {
     if (access(cfg->init_path, X_OK) != 0) {

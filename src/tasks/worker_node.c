@@ -172,7 +172,7 @@ static cl_err publish_commit(void *arg, store *st, json_t *doc) {
  * and names this task and app; the output's result digest is the one the
  * receipt signs. Unpacks the output into dir (for publishing). */
 static bool check_success(tasks *t, const json_t *doc, const tasks_worker_result *r,
-                          const char *dir, char *msg, size_t msglen) {
+                          const char *dir, json_t **body_out, char *msg, size_t msglen) {
     json_t *body = NULL;
     char err[256] = "";
     cl_slice root = attest_root_cert_der(t->runs->cfg.attest);
@@ -212,26 +212,11 @@ static bool check_success(tasks *t, const json_t *doc, const tasks_worker_result
     }
     tasks_result_free(&res);
     free(out);
-    json_decref(body);
+    if (ok)
+        *body_out = body;
+    else
+        json_decref(body);
     return ok;
-}
-
-static json_t *text_of(cl_slice s) {
-    cl_buf o = CL_BUF_INIT;
-    size_t i = 0;
-    while (i < s.len) {
-        size_t start = i;
-        int32_t c = utf8_next(s, &i);
-        if (c <= 0) {
-            buf_append_cstr(&o, "\xEF\xBF\xBD");
-            if (i == start) i++;
-        } else {
-            buf_append(&o, s.ptr + start, i - start);
-        }
-    }
-    json_t *j = json_stringn((const char *)o.ptr, o.len);
-    buf_free(&o);
-    return j ? j : json_string("");
 }
 
 /* Prepares the publication of dir/out under the task's Output. */
@@ -289,16 +274,17 @@ cl_err node_finish(tasks *t, const char *id, const char *lease_id, const char *p
     CL_TRY(queue_lease_doc(t, id, lease_id, principal, &doc));
     bool ok = r->ok;
     char why[384] = "";
-    json_t *set =
-        json_pack("{s:o, s:o, s:o, s:I}", "Stdout", text_of(r->out), "Stderr", text_of(r->err),
-                  "Log", text_of(r->log), "ExitCode", (json_int_t)r->exit_code);
+    json_t *set = json_pack("{s:o, s:o, s:o, s:I}", "Stdout", tasks_text_json(r->out), "Stderr",
+                            tasks_text_json(r->err), "Log", tasks_text_json(r->log), "ExitCode",
+                            (json_int_t)r->exit_code);
     char *dir = t->runs ? scratch_dir(t) : NULL;
     publish_arg pa = {t, NULL};
     if (ok && !dir) {
         snprintf(why, sizeof why, "the node cannot make a scratch directory");
         ok = false;
     }
-    if (ok) ok = check_success(t, doc, r, dir, why, sizeof why);
+    json_t *body = NULL; /* the verified receipt body */
+    if (ok) ok = check_success(t, doc, r, dir, &body, why, sizeof why);
     char blob_id[BLOB_ID_LEN + 1] = "";
     if (ok) {
         blob_writer *w = NULL;
@@ -315,10 +301,6 @@ cl_err node_finish(tasks *t, const char *id, const char *lease_id, const char *p
         blob_id[0] = 0;
     }
     if (ok) {
-        json_t *body = NULL;
-        (void)tasks_receipt_verify(slice_cstr(r->receipt),
-                                   attest_root_cert_der(t->runs->cfg.attest), &body, NULL, why,
-                                   sizeof why);
         json_t *res = json_object_get(body, "result");
         json_object_set_new(set, "OutputBlob", json_string(blob_id));
         json_object_set_new(set, "OutputSize", json_integer((json_int_t)r->output.len));
@@ -326,7 +308,6 @@ cl_err node_finish(tasks *t, const char *id, const char *lease_id, const char *p
         if (jstr(res, "path"))
             json_object_set(set, "DeterministicOutputPath", json_object_get(res, "path"));
         json_object_set_new(set, "Receipt", json_string(r->receipt));
-        json_decref(body);
         why[0] = 0;
     } else {
         json_object_set_new(set, "Error",
@@ -351,6 +332,7 @@ cl_err node_finish(tasks *t, const char *id, const char *lease_id, const char *p
         nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
         free(dir);
     }
+    json_decref(body);
     json_decref(set);
     json_decref(doc);
     return e;
