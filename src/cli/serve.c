@@ -283,8 +283,9 @@ static int wait_for_signal(iam *m, s3 *objects, kms *keys) {
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    for (;;) {
+    for (bool first = true;; first = false) {
         housekeeping(m, objects, keys);
+        if (first) log_info("serve: start-up housekeeping done");
         struct timespec hour = {3600, 0};
         int sig = sigtimedwait(&set, NULL, &hour);
         if (sig > 0) return sig;
