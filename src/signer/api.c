@@ -1,0 +1,2 @@
+/* api.c — (to be written; see signer.h) */
+#include "signer/signer.h"

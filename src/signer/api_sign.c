@@ -1,0 +1,2 @@
+/* api_sign.c — (to be written; see signer.h) */
+#include "signer/signer.h"

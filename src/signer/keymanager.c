@@ -1,0 +1,2 @@
+/* keymanager.c — (to be written; see signer.h) */
+#include "signer/signer.h"

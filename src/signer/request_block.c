@@ -1,0 +1,2 @@
+/* request_block.c — (to be written; see signer.h) */
+#include "signer/signer.h"

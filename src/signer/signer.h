@@ -1,0 +1,199 @@
+/* signer.h — the one public header of src/signer: an Ethereum consensus-layer
+ * remote signer with Web3Signer's HTTP API (docs/signer.md).
+ *
+ * Layers, bottom up (each its own files; the CLI and the tests use this header):
+ *   roots      SSZ hash_tree_root, compute_domain, compute_signing_root, and the
+ *              parser of Web3Signer sign requests (roots.c, ssz.c, request*.c)
+ *   keys       BLS through blst, EIP-2335 keystores, EIP-2333/2334 derivation,
+ *              the in-memory keyring, parallel loading and the sealed cache
+ *              (bls.c, keystore.c, derive.c, keyring.c, keycache.c)
+ *   slashing   EIP-3076 slashing protection in the meta store, interchange v5
+ *              import/export, pruning (slashing.c, interchange.c)
+ *   server     the HTTP API (eth2 signing, keymanager, health, reload, metrics)
+ *              and `cloister signer serve` (api*.c, keymanager.c)
+ *   kms keys   keys sealed under a KMS key whose policy names the signer app's
+ *              measurement, unwrapped inside the sandbox by KMS Decrypt with
+ *              Recipient (kmskeys.c)
+ *
+ * Builds and tests without the server: depends on store, crypto, base, blst,
+ * jansson, OpenSSL, libmicrohttpd (through src/http).
+ * Ownership: the owner frees; secret keys are zeroised (cl_cleanse) on free. */
+#ifndef CLOISTER_SIGNER_H
+#define CLOISTER_SIGNER_H
+
+#include "base/base.h"
+#include "store/store.h"
+
+#define SIGNER_SK_LEN 32
+#define SIGNER_PK_LEN 48
+#define SIGNER_SIG_LEN 96
+#define SIGNER_ROOT_LEN 32
+
+/* ================= roots: sign requests and signing roots ================= */
+
+typedef enum {
+    SIGNER_BLOCK,
+    SIGNER_BLOCK_V2,
+    SIGNER_ATTESTATION,
+    SIGNER_AGGREGATION_SLOT,
+    SIGNER_AGGREGATE_AND_PROOF,
+    SIGNER_AGGREGATE_AND_PROOF_V2,
+    SIGNER_RANDAO_REVEAL,
+    SIGNER_DEPOSIT,
+    SIGNER_VOLUNTARY_EXIT,
+    SIGNER_SYNC_COMMITTEE_MESSAGE,
+    SIGNER_SYNC_COMMITTEE_SELECTION_PROOF,
+    SIGNER_SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF,
+    SIGNER_VALIDATOR_REGISTRATION,
+    SIGNER_BLS_TO_EXECUTION_CHANGE,
+    SIGNER_TYPE_COUNT
+} signer_type;
+
+/* "BLOCK_V2" etc. (Web3Signer's names); NULL for an out-of-range value. */
+const char *signer_type_name(signer_type t);
+/* CL_ERR_NOT_FOUND for a name that is not a type. */
+cl_err signer_type_parse(const char *name, signer_type *out);
+
+/* What a sign request asks, once parsed and its root computed. */
+typedef struct {
+    signer_type type;
+    uint8_t signing_root[SIGNER_ROOT_LEN]; /* compute_signing_root(object, domain) */
+    bool has_genesis_root;                 /* fork_info was given */
+    uint8_t genesis_validators_root[SIGNER_ROOT_LEN];
+    /* the facts slashing protection needs */
+    bool is_block; /* BLOCK, BLOCK_V2 */
+    uint64_t slot;
+    bool is_attestation; /* ATTESTATION */
+    uint64_t source_epoch, target_epoch;
+} signer_request;
+
+/* Parses a `POST /api/v1/eth2/sign/{pubkey}` JSON body (Web3Signer's OpenAPI
+ * field names; uint64 as decimal strings; both `signing_root` and
+ * `signingRoot` accepted) and computes its signing root per the consensus
+ * specs. If the body carries a signing root it must equal the computed one.
+ * CL_ERR_INVALID with a message in err (what is wrong and where, e.g.
+ * "fork_info is required for ATTESTATION", "signingRoot does not match the
+ * computed root 0x…") for anything malformed; CL_ERR_NOT_FOUND for an unknown
+ * `type`. Never reads past body. */
+cl_err signer_request_parse(cl_slice body, signer_request *out, char *err, size_t errlen);
+
+/* The consensus specs' helpers, exposed for tests and tools. */
+void signer_compute_domain(const uint8_t domain_type[4], const uint8_t fork_version[4],
+                           const uint8_t genesis_validators_root[32], uint8_t domain[32]);
+void signer_compute_signing_root(const uint8_t object_root[32], const uint8_t domain[32],
+                                 uint8_t signing_root[32]);
+
+/* ================= keys: BLS, keystores, derivation, keyring ================= */
+
+/* BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_ through blst. sk is big-endian,
+ * must be in [1, r-1] (CL_ERR_INVALID otherwise). pk/sig are compressed. */
+cl_err signer_bls_pubkey(const uint8_t sk[SIGNER_SK_LEN], uint8_t pk[SIGNER_PK_LEN]);
+cl_err signer_bls_sign(const uint8_t sk[SIGNER_SK_LEN], cl_slice msg, uint8_t sig[SIGNER_SIG_LEN]);
+/* true only for a valid pk, a valid sig, and a signature of msg by pk. */
+bool signer_bls_verify(const uint8_t pk[SIGNER_PK_LEN], cl_slice msg,
+                       const uint8_t sig[SIGNER_SIG_LEN]);
+
+/* EIP-2335. password: UTF-8 as given; NFKD-normalised and C0/C1/DEL control
+ * codes stripped as the EIP says. CL_ERR_DENIED for a wrong password (checksum
+ * mismatch), CL_ERR_INVALID (message in err) for a malformed keystore. */
+cl_err signer_keystore_decrypt(cl_slice keystore_json, cl_slice password, uint8_t sk[SIGNER_SK_LEN],
+                               char *err, size_t errlen);
+typedef enum { SIGNER_KDF_SCRYPT, SIGNER_KDF_PBKDF2 } signer_kdf;
+/* Writes a version-4 keystore JSON (random salt/iv/uuid, path as given, may be ""). */
+cl_err signer_keystore_encrypt(const uint8_t sk[SIGNER_SK_LEN], cl_slice password, signer_kdf kdf,
+                               const char *path, cl_buf *json_out);
+
+/* EIP-2333 (seed >= 32 bytes) and EIP-2334 paths ("m/12381/3600/0/0/0"). */
+cl_err signer_derive_master(cl_slice seed, uint8_t sk[SIGNER_SK_LEN]);
+cl_err signer_derive_child(const uint8_t parent[SIGNER_SK_LEN], uint32_t index,
+                           uint8_t child[SIGNER_SK_LEN]);
+cl_err signer_derive_path(cl_slice seed, const char *path, uint8_t sk[SIGNER_SK_LEN]);
+
+/* The in-memory keyring: pubkey -> secret key, thread-safe (a reader lock for
+ * lookups on the signing path). A key may be disabled (keymanager DELETE):
+ * it stays known (sign requests get 412, not 404) but is never used again. */
+typedef struct signer_keyring signer_keyring;
+typedef enum { SIGNER_SRC_KEYSTORE, SIGNER_SRC_KMS, SIGNER_SRC_IMPORTED } signer_key_source;
+signer_keyring *signer_keyring_new(void);
+void signer_keyring_free(signer_keyring *k); /* zeroises every secret */
+/* Adds (or re-enables with a new secret) a key; CL_ERR_INVALID for a bad sk.
+ * origin: a file path or "kms", kept for listings (never the secret). */
+cl_err signer_keyring_add(signer_keyring *k, const uint8_t sk[SIGNER_SK_LEN], signer_key_source src,
+                          const char *origin, uint8_t pk_out[SIGNER_PK_LEN]);
+typedef enum { SIGNER_KEY_UNKNOWN, SIGNER_KEY_ACTIVE, SIGNER_KEY_DISABLED } signer_key_state;
+signer_key_state signer_keyring_state(signer_keyring *k, const uint8_t pk[SIGNER_PK_LEN]);
+/* Signs msg with pk's key: CL_ERR_NOT_FOUND unknown, CL_ERR_DENIED disabled. */
+cl_err signer_keyring_sign(signer_keyring *k, const uint8_t pk[SIGNER_PK_LEN], cl_slice msg,
+                           uint8_t sig[SIGNER_SIG_LEN]);
+/* Disables (zeroising the secret); CL_ERR_NOT_FOUND if unknown. */
+cl_err signer_keyring_disable(signer_keyring *k, const uint8_t pk[SIGNER_PK_LEN]);
+/* Removes keys of source src not in keep (reload); NULL keep = remove all of src. */
+typedef bool (*signer_key_fn)(void *arg, const uint8_t pk[SIGNER_PK_LEN], signer_key_state st,
+                              signer_key_source src, const char *origin);
+void signer_keyring_each(signer_keyring *k, signer_key_fn fn, void *arg); /* pk order */
+size_t signer_keyring_count(signer_keyring *k, bool active_only);
+
+/* Loads every EIP-2335 keystore (*.json) of keystores_dir with the password in
+ * passwords_dir/<same name without .json>.txt (Web3Signer's layout: trailing
+ * newline stripped), decrypting on `threads` threads (0 = all cores). With
+ * cache_path and cache_key, a keystore whose file bytes are unchanged is taken
+ * from the sealed cache (AES-256-GCM under cache_key) instead of re-running
+ * scrypt, and the cache is rewritten atomically afterwards. Keys already in the
+ * keyring from the same file are kept. One unreadable keystore does not stop
+ * the others: it is counted in *failed and logged by file name (never the
+ * password). */
+typedef struct {
+    size_t loaded, from_cache, failed;
+} signer_load_report;
+cl_err signer_keyring_load_dir(signer_keyring *k, const char *keystores_dir,
+                               const char *passwords_dir, const char *cache_path,
+                               const uint8_t cache_key[32], unsigned threads,
+                               signer_load_report *report);
+
+/* ================= slashing protection (EIP-3076) ================= */
+
+/* Per validator, in the meta store (kinds "slashing_validator" ...), checks and
+ * records in one store transaction, so two requests (or two instances sharing
+ * one database) never both get a conflicting message signed. Semantics as
+ * Web3Signer implements EIP-3076: a block is refused at a slot already signed
+ * with another signing root, or at or below the low watermark (minimum slot of
+ * an import) unless identical; an attestation is refused for source > target, a
+ * double vote (same target, other root), a surround either way, or source/target
+ * below the low watermarks; identical re-signs are allowed. The
+ * genesis_validators_root is pinned at first use (import or sign): a different
+ * one is refused. Records older than the pruning window are pruned
+ * (watermarks keep protecting). */
+typedef struct signer_slashing signer_slashing;
+typedef struct {
+    uint64_t prune_epochs;   /* keep this many epochs of history; 0 = 250 (Web3Signer) */
+    uint64_t slots_per_epoch; /* 0 = 32 */
+} signer_slashing_opts;
+cl_err signer_slashing_open(store *st, const signer_slashing_opts *o, signer_slashing **out);
+void signer_slashing_close(signer_slashing *sp);
+/* CL_OK: may sign (recorded); CL_ERR_DENIED: refused (reason in why);
+ * CL_ERR_CONFLICT: genesis_validators_root mismatch (reason in why). */
+cl_err signer_slashing_check_block(signer_slashing *sp, const uint8_t pk[SIGNER_PK_LEN],
+                                   const uint8_t gvr[32], uint64_t slot,
+                                   const uint8_t signing_root[32], char *why, size_t whylen);
+cl_err signer_slashing_check_attestation(signer_slashing *sp, const uint8_t pk[SIGNER_PK_LEN],
+                                         const uint8_t gvr[32], uint64_t source, uint64_t target,
+                                         const uint8_t signing_root[32], char *why, size_t whylen);
+/* EIP-3076 interchange v5. Import merges (watermarks only move up, records
+ * are added); an interchange whose genesis root differs from the pinned one,
+ * or malformed, is refused whole (CL_ERR_INVALID / CL_ERR_CONFLICT, err says why). */
+cl_err signer_slashing_import(signer_slashing *sp, cl_slice interchange, char *err, size_t errlen);
+/* pks == NULL: every validator. */
+cl_err signer_slashing_export(signer_slashing *sp, const uint8_t (*pks)[SIGNER_PK_LEN], size_t n,
+                              cl_buf *out);
+typedef struct {
+    bool has_block, has_attestation;
+    uint64_t slot, source_epoch, target_epoch; /* highest recorded */
+} signer_watermark;
+cl_err signer_slashing_high_watermark(signer_slashing *sp, const uint8_t pk[SIGNER_PK_LEN],
+                                      signer_watermark *out);
+/* Prunes every validator's history older than the window; *pruned records. */
+cl_err signer_slashing_prune(signer_slashing *sp, size_t *pruned);
+/* true if the database answers (for /healthcheck). */
+bool signer_slashing_healthy(signer_slashing *sp);
+
+#endif

@@ -1,0 +1,2 @@
+/* slashing.c — (to be written; see signer.h) */
+#include "signer/signer.h"
