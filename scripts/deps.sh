@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 libssl-dev libmicrohttpd-dev libjansson-dev libexpat1-dev libsqlite3-dev sqlite3
 libcurl4-openssl-dev libcmocka-dev libcbor-dev libseccomp-dev bubblewrap libzip-dev libpq-dev
-libsecp256k1-dev
+libsecp256k1-dev libutf8proc-dev
 awscli python3-boto3 python3-pytest nodejs curl wrk chromium"
 
 # `scripts/deps.sh bench` also installs what only the benchmarks use (nginx as the
@@ -42,10 +42,11 @@ if [ ! -f .deps/blst/libblst.a ] || [ "$(cat .deps/blst/VERSION 2>/dev/null)" !=
 fi
 
 # The AWS SDK for JavaScript v3, puppeteer-core (drives Debian's chromium) and the
-# stock iexec CLI (iexec@8.24.0, against --sms-listen) for the end-to-end tests
+# stock iexec CLI (iexec@8.24.0, against --sms-listen), and @lodestar/types,
+# @chainsafe/ssz and @noble/curves (the signer's independent cross-check) for the end-to-end tests
 # (versions pinned by package-lock.json).
 if [ ! -d tests/e2e/js/node_modules/@aws-sdk/client-s3 ] || [ ! -d tests/e2e/js/node_modules/puppeteer-core ] ||
-    [ ! -x tests/e2e/js/node_modules/.bin/iexec ]; then
+    [ ! -x tests/e2e/js/node_modules/.bin/iexec ] || [ ! -d tests/e2e/js/node_modules/@lodestar/types ]; then
     echo "deps: installing npm packages for tests/e2e/js"
     (cd tests/e2e/js && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi

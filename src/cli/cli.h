@@ -139,4 +139,14 @@ cl_err cli_worker_start(cli_worker *w, char *err, size_t errlen);
 void cli_worker_ops(cli_worker *w, tasks_worker_ops *ops);
 void cli_worker_free(cli_worker *w);
 
+/* ---- the remote signer (signer_*_cmd.c) ---- */
+typedef struct store store;
+/* The signer's meta store: meta_url if given, else sqlite:<data_dir>/signer.db. */
+cl_err signer_cli_store(const char *data_dir, const char *meta_url, store **out);
+int cmd_signer(int argc, char **argv);
+int cmd_signer_serve(int argc, char **argv);
+int cmd_signer_keys(int argc, char **argv);
+int cmd_signer_slashing(int argc, char **argv);
+int cmd_signer_root(int argc, char **argv);
+
 #endif

@@ -57,6 +57,8 @@ static void usage(FILE *f) {
             "                          check a run's receipt offline (see docs/attestation.md)\n"
             "  por prove|verify|verify-inclusion|prove-app|app ...\n"
             "                          proof of reserves (see docs/por.md)\n"
+            "  signer serve|keys|slashing|root ...\n"
+            "                          the Web3Signer-compatible remote signer (docs/signer.md)\n"
             "  version                 print the version\n");
 }
 
@@ -81,6 +83,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "wallet") == 0) return cmd_wallet(argc - 1, argv + 1);
     if (strcmp(cmd, "request") == 0) return cmd_request(argc - 1, argv + 1);
     if (strcmp(cmd, "worker") == 0) return cmd_worker(argc - 1, argv + 1);
+    if (strcmp(cmd, "signer") == 0) return cmd_signer(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("cloister 0.1.0\n");
         return 0;

@@ -67,6 +67,21 @@ typedef struct {
     uint64_t source_epoch, target_epoch;
 } signer_request;
 
+/* The network constants a signing root depends on beyond the request itself
+ * (VALIDATOR_REGISTRATION and DEPOSIT use the genesis fork version; EIP-7044
+ * pins VOLUNTARY_EXIT to the Capella fork from Deneb on), as `--network NAME`
+ * selects them. Known names: mainnet (default), sepolia, holesky, hoodi,
+ * gnosis — see signer_network_find (roots.c). */
+typedef struct {
+    const char *name;
+    uint8_t genesis_fork_version[4];
+    uint8_t capella_fork_version[4];
+    uint64_t deneb_epoch;
+    uint64_t slots_per_epoch;
+} signer_network;
+/* NULL for an unknown name. */
+const signer_network *signer_network_find(const char *name);
+
 /* Parses a `POST /api/v1/eth2/sign/{pubkey}` JSON body (Web3Signer's OpenAPI
  * field names; uint64 as decimal strings; both `signing_root` and
  * `signingRoot` accepted) and computes its signing root per the consensus
@@ -75,7 +90,8 @@ typedef struct {
  * "fork_info is required for ATTESTATION", "signingRoot does not match the
  * computed root 0x…") for anything malformed; CL_ERR_NOT_FOUND for an unknown
  * `type`. Never reads past body. */
-cl_err signer_request_parse(cl_slice body, signer_request *out, char *err, size_t errlen);
+cl_err signer_request_parse(const signer_network *net, cl_slice body, signer_request *out, char *err,
+                            size_t errlen);
 
 /* The consensus specs' helpers, exposed for tests and tools. */
 void signer_compute_domain(const uint8_t domain_type[4], const uint8_t fork_version[4],
@@ -195,5 +211,32 @@ cl_err signer_slashing_high_watermark(signer_slashing *sp, const uint8_t pk[SIGN
 cl_err signer_slashing_prune(signer_slashing *sp, size_t *pruned);
 /* true if the database answers (for /healthcheck). */
 bool signer_slashing_healthy(signer_slashing *sp);
+
+/* ================= server: the HTTP API and `cloister signer serve` ================= */
+
+typedef struct signer_server signer_server;
+/* An extra key source, called at start and on every reload (the KMS-sealed
+ * keys, kmskeys.c): adds keys to k; returns an error with a message in err
+ * (never secrets) when it cannot. */
+typedef cl_err (*signer_key_loader)(void *arg, signer_keyring *k, char *err, size_t errlen);
+typedef struct {
+    const char *listen;    /* "127.0.0.1:9000" */
+    const char *data_dir;  /* the signer's own state: meta store, key cache, API token */
+    const char *meta_url;  /* NULL: sqlite:<data_dir>/signer.db; "postgres://…" later */
+    const char *keystores_path, *passwords_path; /* NULL: no EIP-2335 keystores */
+    const signer_network *network;               /* NULL: mainnet */
+    const char *tls_cert_pem, *tls_key_pem;      /* both or neither: HTTPS */
+    unsigned http_threads, load_threads;         /* 0: defaults (cores) */
+    bool production;   /* refuse plain keystores: only attestation-gated keys */
+    signer_slashing_opts slashing;
+    signer_key_loader extra_keys; /* optional */
+    void *extra_keys_arg;
+} signer_server_opts;
+/* Opens the store, starts listening at once (/upcheck answers, /healthcheck
+ * says "loading"), then loads keys in the background. */
+cl_err signer_server_start(const signer_server_opts *o, signer_server **out, char *err,
+                           size_t errlen);
+uint16_t signer_server_port(const signer_server *s);
+void signer_server_stop(signer_server *s); /* zeroises and frees every key */
 
 #endif
