@@ -97,7 +97,7 @@ static int hexval(char ch) {
 
 /* "0x" + hex digits, decoded into out (n bytes exactly). */
 static bool hex_into(const char *s, size_t len, uint8_t *out, size_t n) {
-    if (len != 2 + 2 * n || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return false;
+    if (len != 2 + 2 * n || s[0] != '0' || s[1] != 'x') return false;
     for (size_t i = 0; i < n; i++) {
         int hi = hexval(s[2 + 2 * i]), lo = hexval(s[3 + 2 * i]);
         if (hi < 0 || lo < 0) return false;
