@@ -353,15 +353,19 @@ static const rq_type_fn type_fns[SIGNER_TYPE_COUNT] = {
 
 /* ---- the top level ---- */
 
+/* The type, case-insensitively as Web3Signer reads it (Jackson's
+ * ACCEPT_CASE_INSENSITIVE_ENUMS); messages use the canonical name. */
 static cl_err parse_type(rq_req *r) {
     json_t *t = json_object_get(r->j, "type");
     if (!t || json_is_null(t)) return rq_fail(&r->c, CL_ERR_INVALID, "type is required");
     if (!json_is_string(t)) return rq_fail(&r->c, CL_ERR_INVALID, "type must be a string");
-    r->tname = json_string_value(t);
-    if (signer_type_parse(r->tname, &r->out->type) != CL_OK ||
-        strlen(r->tname) != json_string_length(t))
-        return rq_fail(&r->c, CL_ERR_NOT_FOUND, "unknown type '%.64s'", r->tname);
-    return CL_OK;
+    for (int i = 0; i < SIGNER_TYPE_COUNT; i++)
+        if (strcasecmp(json_string_value(t), signer_type_name((signer_type)i)) == 0) {
+            r->out->type = (signer_type)i;
+            r->tname = signer_type_name((signer_type)i);
+            return CL_OK;
+        }
+    return rq_fail(&r->c, CL_ERR_NOT_FOUND, "unknown type '%.64s'", json_string_value(t));
 }
 
 /* The optional signing root the client computed: must equal ours. */

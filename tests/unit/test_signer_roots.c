@@ -336,7 +336,8 @@ static void test_malformed(void **st) {
          "fork_info is required for RANDAO_REVEAL"},
         {"DEPOSIT", "fork_info", NULL, CL_OK, NULL},
         {"ATTESTATION", "type", "\"NOPE\"", CL_ERR_NOT_FOUND, "unknown type 'NOPE'"},
-        {"ATTESTATION", "type", "\"attestation\"", CL_ERR_NOT_FOUND, "unknown type"},
+        {"ATTESTATION", "type", "\"attestation\"", CL_OK, NULL}, /* as Web3Signer */
+        {"ATTESTATION", "type", "\"ATTESTATIONS\"", CL_ERR_NOT_FOUND, "unknown type"},
         {"ATTESTATION", "type", NULL, CL_ERR_INVALID, "type is required"},
         {"ATTESTATION", "attestation.slot", "\"18446744073709551616\"", CL_ERR_INVALID,
          "attestation.slot is larger than 2^64-1"},
