@@ -27,7 +27,8 @@
  *                          contribution.slot's epoch
  *   VALIDATOR_REGISTRATION DOMAIN_APPLICATION_BUILDER with the network's genesis
  *                          fork version and a zero root (builder-specs)
- *   BLS_TO_EXECUTION_CHANGE (Lodestar's extension) DOMAIN_BLS_TO_EXECUTION_CHANGE
+ *   BLS_TO_EXECUTION_CHANGE (Lodestar's extension, its body under the key
+ *                          "BLS_TO_EXECUTION_CHANGE") DOMAIN_BLS_TO_EXECUTION_CHANGE
  *                          with the network's genesis fork version and
  *                          fork_info's genesis root (capella/beacon-chain.md)
  * "At epoch e" means fork_info.fork: previous_version if e < fork.epoch, else
@@ -319,10 +320,14 @@ static cl_err t_registration(rq_req *r) {
     return CL_OK;
 }
 
-/* BLSToExecutionChange{validator_index, from_bls_pubkey, to_execution_address}. */
+/* BLSToExecutionChange{validator_index, from_bls_pubkey, to_execution_address},
+ * under the key Lodestar sends (its externalSignerClient.ts: the upper-case
+ * "BLS_TO_EXECUTION_CHANGE"), or the snake_case key of the other types. */
 static cl_err t_bls_change(rq_req *r) {
     json_t *m;
-    const char *p = "bls_to_execution_change";
+    const char *p = "BLS_TO_EXECUTION_CHANGE";
+    if (!json_object_get(r->j, p) && json_object_get(r->j, "bls_to_execution_change"))
+        p = "bls_to_execution_change";
     CL_TRY(rq_obj(&r->c, r->j, NULL, p, &m));
     rq_cont k = {.n = 0};
     CL_TRY(rq_f_u64(&r->c, m, p, "validator_index", &k, NULL));

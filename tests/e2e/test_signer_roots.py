@@ -156,9 +156,9 @@ def requests_for(seed, spe=32):
     add("VALIDATOR_REGISTRATION", "VALIDATOR_REGISTRATION", None,
         validator_registration={"fee_recipient": g.hex(20), "gas_limit": g.u64(), "timestamp": g.u64(),
                                 "pubkey": g.hex(48)})
-    add("BLS_TO_EXECUTION_CHANGE", "BLS_TO_EXECUTION_CHANGE", "0",
-        bls_to_execution_change={"validator_index": g.u64(), "from_bls_pubkey": g.hex(48),
-                                 "to_execution_address": g.hex(20)})
+    for key in ("BLS_TO_EXECUTION_CHANGE", "bls_to_execution_change"):  # Lodestar's key, and snake_case
+        add(f"BLS_TO_EXECUTION_CHANGE {key}", "BLS_TO_EXECUTION_CHANGE", "0",
+            **{key: {"validator_index": g.u64(), "from_bls_pubkey": g.hex(48), "to_execution_address": g.hex(20)}})
     return out
 
 
@@ -268,6 +268,10 @@ def mutate(req, path, value):
     ("VALIDATOR_REGISTRATION", "validator_registration.gas_limit", "1 ", "validator_registration.gas_limit"),
     ("ATTESTATION", "signingRoot", "0x" + "00" * 32, "signingRoot does not match the computed root 0x"),
     ("ATTESTATION", "type", "NOT_A_TYPE", "unknown type 'NOT_A_TYPE'"),
+    ("BLS_TO_EXECUTION_CHANGE BLS_TO_EXECUTION_CHANGE", "BLS_TO_EXECUTION_CHANGE.to_execution_address",
+     "0x" + "00" * 32, "BLS_TO_EXECUTION_CHANGE.to_execution_address must be 0x followed by 20 hex bytes"),
+    ("BLS_TO_EXECUTION_CHANGE BLS_TO_EXECUTION_CHANGE", "fork_info", None,
+     "fork_info is required for BLS_TO_EXECUTION_CHANGE"),
     ("BLOCK_V2 PHASE0", "beacon_block.block.body.attestations", [{}] * 129,
      "beacon_block.block.body.attestations has 129 elements"),
     ("AGGREGATE_AND_PROOF_V2 ELECTRA", "aggregate_and_proof.data.aggregate.committee_bits", "0x00",

@@ -141,7 +141,7 @@ function signingRoot(net, req) {
     }
     case "BLS_TO_EXECUTION_CHANGE": {
       const t = big(ssz.capella.BLSToExecutionChange);
-      obj = t.hashTreeRoot(t.fromJson(req.bls_to_execution_change));
+      obj = t.hashTreeRoot(t.fromJson(req.BLS_TO_EXECUTION_CHANGE ?? req.bls_to_execution_change));
       domain = computeDomain(P.DOMAIN_BLS_TO_EXECUTION_CHANGE, cfg.GENESIS_FORK_VERSION, gvr);
       break;
     }
