@@ -211,6 +211,22 @@ cl_err signer_slashing_high_watermark(signer_slashing *sp, const uint8_t pk[SIGN
 cl_err signer_slashing_prune(signer_slashing *sp, size_t *pruned);
 /* true if the database answers (for /healthcheck). */
 bool signer_slashing_healthy(signer_slashing *sp);
+/* Web3Signer's global high watermark (`watermark-repair --set-high-watermark`,
+ * `GET /api/v1/eth2/highWatermark`): while set, every validator is refused a
+ * block at slot >= slot and an attestation whose source or target epoch is
+ * >= epoch. Setting replaces the previous one. */
+cl_err signer_slashing_set_high_watermark(signer_slashing *sp, uint64_t slot, uint64_t epoch);
+/* CL_ERR_NOT_FOUND when none is set. */
+cl_err signer_slashing_get_high_watermark(signer_slashing *sp, uint64_t *slot, uint64_t *epoch);
+cl_err signer_slashing_remove_high_watermark(signer_slashing *sp);
+/* The pinned genesis_validators_root; CL_ERR_NOT_FOUND before the first
+ * import or signature. */
+cl_err signer_slashing_genesis_root(signer_slashing *sp, uint8_t gvr[32]);
+/* Pins gvr as the slashing database's genesis_validators_root (e.g. from the
+ * network configuration at start); CL_OK if it already is, CL_ERR_CONFLICT
+ * (err names both) if another one is. */
+cl_err signer_slashing_pin_genesis_root(signer_slashing *sp, const uint8_t gvr[32], char *err,
+                                        size_t errlen);
 
 /* ================= server: the HTTP API and `cloister signer serve` ================= */
 

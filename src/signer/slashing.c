@@ -1,2 +1,635 @@
-/* slashing.c — (to be written; see signer.h) */
-#include "signer/signer.h"
+/* slashing.c — EIP-3076 slashing protection as Web3Signer implements it
+ * (DbSlashingProtection, BlockValidator, AttestationValidator, DbPruner), on
+ * the meta store so it works on every backend.
+ *
+ * Shape: one small document per validator (slashing_internal.h) holding its
+ * watermarks and its records within the pruning window. A check is one store
+ * transaction: read the pinned genesis root and the high watermark, then one
+ * store_update of the validator's document that applies the rules and records
+ * the message; so two concurrent requests (or two instances on one database)
+ * never both pass a conflicting check, and a sign never scans other validators
+ * or pruned history. Pruning runs inside the same update, so a document never
+ * grows beyond the window; the watermarks it raises keep protecting.
+ *
+ * Rules, in Web3Signer's order. Block: at/above the high watermark, below the
+ * low watermark, or at a slot already signed with another (or an unknown)
+ * root: refused; the identical block again: allowed. Attestation: source >
+ * target; source or target at/above the high watermark; source or target below
+ * the low watermarks; a double vote (same target, other or unknown root); a
+ * surround vote either way: refused; the identical one again: allowed. */
+#include "signer/slashing_internal.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SLP_DEFAULT_PRUNE_EPOCHS 250 /* Web3Signer's --slashing-protection-pruning-epochs-to-keep  \
+                                      */
+#define SLP_DEFAULT_SLOTS_PER_EPOCH 32
+
+/* ---------- hex ---------- */
+
+void slp_pk_hex(const uint8_t pk[SIGNER_PK_LEN], char out[2 * SIGNER_PK_LEN + 1]) {
+    hex_encode_to(out, pk, SIGNER_PK_LEN);
+}
+
+static int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+bool slp_hex_parse(const char *s, uint8_t *out, size_t n) {
+    if (!s || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return false;
+    s += 2;
+    if (strlen(s) != 2 * n) return false;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        if (hi < 0 || lo < 0) return false;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return true;
+}
+
+/* ---------- the stored history ---------- */
+
+void slp_hist_free(slp_hist *h) {
+    free(h->b);
+    free(h->a);
+    memset(h, 0, sizeof *h);
+}
+
+static size_t block_pos(const slp_hist *h, uint64_t slot) { /* first index with slot >= */
+    size_t lo = 0, hi = h->nb;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (h->b[mid].slot < slot)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static size_t att_pos(const slp_hist *h, uint64_t tgt) { /* first index with tgt > */
+    size_t lo = 0, hi = h->na;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (h->a[mid].tgt <= tgt)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void slp_hist_add_block(slp_hist *h, uint64_t slot, const uint8_t *root) {
+    if (h->nb == h->capb) {
+        h->capb = h->capb ? 2 * h->capb : 8;
+        h->b = cl_realloc(h->b, h->capb * sizeof *h->b);
+    }
+    size_t i = block_pos(h, slot);
+    while (i < h->nb && h->b[i].slot == slot)
+        i++;
+    memmove(h->b + i + 1, h->b + i, (h->nb - i) * sizeof *h->b);
+    h->b[i] = (slp_block){.slot = slot, .has_root = root != NULL};
+    if (root) memcpy(h->b[i].root, root, SIGNER_ROOT_LEN);
+    h->nb++;
+}
+
+void slp_hist_add_att(slp_hist *h, uint64_t src, uint64_t tgt, const uint8_t *root) {
+    if (h->na == h->capa) {
+        h->capa = h->capa ? 2 * h->capa : 8;
+        h->a = cl_realloc(h->a, h->capa * sizeof *h->a);
+    }
+    size_t i = att_pos(h, tgt);
+    memmove(h->a + i + 1, h->a + i, (h->na - i) * sizeof *h->a);
+    h->a[i] = (slp_att){.src = src, .tgt = tgt, .has_root = root != NULL};
+    if (root) memcpy(h->a[i].root, root, SIGNER_ROOT_LEN);
+    h->na++;
+}
+
+/* "N" -> N */
+static bool get_u64(json_t *o, const char *key, bool *has, uint64_t *v) {
+    json_t *x = json_object_get(o, key);
+    if (!x) return true;
+    if (!json_is_string(x) || slice_to_u64(slice_cstr(json_string_value(x)), v) != CL_OK)
+        return false;
+    if (has) *has = true;
+    return true;
+}
+
+/* "a:b:…[:0xroot]" with nnum numbers */
+static bool parse_rec(const char *s, uint64_t *nums, size_t nnum, bool *has_root, uint8_t *root) {
+    cl_slice in = slice_cstr(s), part;
+    for (size_t i = 0; i < nnum; i++) {
+        if (!slice_split(&in, ':', &part) || slice_to_u64(part, &nums[i]) != CL_OK) return false;
+    }
+    *has_root = in.len > 0;
+    if (!*has_root) return slice_find(slice_cstr(s), ':') < 0 || s[strlen(s) - 1] != ':';
+    char hex[2 * SIGNER_ROOT_LEN + 3];
+    if (in.len != sizeof hex - 1) return false;
+    memcpy(hex, in.ptr, in.len);
+    hex[in.len] = 0;
+    return slp_hex_parse(hex, root, SIGNER_ROOT_LEN);
+}
+
+static bool parse_records(json_t *o, slp_hist *h) {
+    json_t *bs = json_object_get(o, "b"), *as = json_object_get(o, "a"), *x;
+    size_t i;
+    if ((bs && !json_is_array(bs)) || (as && !json_is_array(as))) return false;
+    json_array_foreach(bs, i, x) {
+        uint64_t n[1];
+        slp_block b;
+        if (!json_is_string(x) || !parse_rec(json_string_value(x), n, 1, &b.has_root, b.root))
+            return false;
+        slp_hist_add_block(h, n[0], b.has_root ? b.root : NULL);
+    }
+    json_array_foreach(as, i, x) {
+        uint64_t n[2];
+        slp_att a;
+        if (!json_is_string(x) || !parse_rec(json_string_value(x), n, 2, &a.has_root, a.root))
+            return false;
+        slp_hist_add_att(h, n[0], n[1], a.has_root ? a.root : NULL);
+    }
+    return true;
+}
+
+cl_err slp_hist_parse(const char *doc, slp_hist *h) {
+    memset(h, 0, sizeof *h);
+    if (!doc) return CL_OK;
+    json_t *o = json_loads(doc, 0, NULL);
+    bool has_src = false, has_tgt = false;
+    bool ok = json_is_object(o) && get_u64(o, "ls", &h->has_ls, &h->ls) &&
+              get_u64(o, "lsrc", &has_src, &h->lsrc) && get_u64(o, "ltgt", &has_tgt, &h->ltgt) &&
+              has_src == has_tgt && parse_records(o, h);
+    h->has_le = has_src;
+    json_decref(o);
+    if (!ok) {
+        slp_hist_free(h);
+        return CL_ERR_INVALID;
+    }
+    return CL_OK;
+}
+
+static void dump_root(cl_buf *b, bool has, const uint8_t *root) {
+    if (!has) return;
+    char hex[2 * SIGNER_ROOT_LEN + 1];
+    hex_encode_to(hex, root, SIGNER_ROOT_LEN);
+    buf_appendf(b, ":0x%s", hex);
+}
+
+char *slp_hist_dump(const slp_hist *h) {
+    cl_buf b = CL_BUF_INIT;
+    buf_append_cstr(&b, "{");
+    if (h->has_ls) buf_appendf(&b, "\"ls\":\"%" PRIu64 "\",", h->ls);
+    if (h->has_le)
+        buf_appendf(&b, "\"lsrc\":\"%" PRIu64 "\",\"ltgt\":\"%" PRIu64 "\",", h->lsrc, h->ltgt);
+    buf_append_cstr(&b, "\"b\":[");
+    for (size_t i = 0; i < h->nb; i++) {
+        buf_appendf(&b, "%s\"%" PRIu64, i ? "," : "", h->b[i].slot);
+        dump_root(&b, h->b[i].has_root, h->b[i].root);
+        buf_append_cstr(&b, "\"");
+    }
+    buf_append_cstr(&b, "],\"a\":[");
+    for (size_t i = 0; i < h->na; i++) {
+        buf_appendf(&b, "%s\"%" PRIu64 ":%" PRIu64, i ? "," : "", h->a[i].src, h->a[i].tgt);
+        dump_root(&b, h->a[i].has_root, h->a[i].root);
+        buf_append_cstr(&b, "\"");
+    }
+    buf_append_cstr(&b, "]}");
+    char *s = cl_strdup(buf_cstr(&b));
+    free(b.ptr);
+    return s;
+}
+
+/* ---------- pruning (DbPruner): keep the window behind the newest record ---------- */
+
+static size_t prune_blocks(slp_hist *h, uint64_t keep) {
+    if (h->nb == 0 || h->b[h->nb - 1].slot < keep) return 0;
+    uint64_t point = h->b[h->nb - 1].slot - keep + 1;
+    size_t drop = block_pos(h, point);
+    if (drop == 0) return 0;
+    memmove(h->b, h->b + drop, (h->nb - drop) * sizeof *h->b);
+    h->nb -= drop;
+    /* Web3Signer: the watermark moves to the nearest remaining block */
+    if (!h->has_ls || h->ls < h->b[0].slot) h->ls = h->b[0].slot;
+    h->has_ls = true;
+    return drop;
+}
+
+static size_t prune_atts(slp_hist *h, uint64_t keep) {
+    if (h->na == 0 || h->a[h->na - 1].tgt < keep) return 0;
+    uint64_t point = h->a[h->na - 1].tgt - keep + 1;
+    size_t drop = att_pos(h, point - 1);
+    if (drop == 0) return 0;
+    /* Web3Signer moves both epoch watermarks to the nearest remaining
+     * attestation. The source watermark also covers every pruned source, so
+     * no new vote can surround a pruned one (a surround needs a lower source
+     * and, being above the target watermark, a higher target). */
+    uint64_t src = h->a[drop].src, tgt = h->a[drop].tgt;
+    for (size_t i = 0; i < drop; i++)
+        if (h->a[i].src > src) src = h->a[i].src;
+    memmove(h->a, h->a + drop, (h->na - drop) * sizeof *h->a);
+    h->na -= drop;
+    if (!h->has_le || h->lsrc < src) h->lsrc = src;
+    if (!h->has_le || h->ltgt < tgt) h->ltgt = tgt;
+    h->has_le = true;
+    return drop;
+}
+
+size_t slp_hist_prune(slp_hist *h, uint64_t prune_epochs, uint64_t slots_per_epoch) {
+    if (prune_epochs == 0) return 0;
+    uint64_t keep_slots =
+        prune_epochs > UINT64_MAX / slots_per_epoch ? UINT64_MAX : prune_epochs * slots_per_epoch;
+    return prune_blocks(h, keep_slots) + prune_atts(h, prune_epochs);
+}
+
+/* ---------- meta documents: the pinned root, the high watermark ---------- */
+
+cl_err slp_gvr_get(store *st, uint8_t gvr[32]) {
+    char *doc = NULL;
+    CL_TRY(store_get(st, SLP_META_KIND, "", SLP_META_GVR, &doc));
+    json_t *o = json_loads(doc, 0, NULL);
+    free(doc);
+    bool ok = slp_hex_parse(json_string_value(json_object_get(o, "genesis_validators_root")), gvr,
+                            SIGNER_ROOT_LEN);
+    json_decref(o);
+    return ok ? CL_OK : CL_ERR_INVALID;
+}
+
+cl_err slp_gvr_pin(signer_slashing *sp, store *st, const uint8_t gvr[32], char *why,
+                   size_t whylen) {
+    uint8_t pinned[SIGNER_ROOT_LEN];
+    pthread_mutex_lock(&sp->lock);
+    bool known = sp->gvr_known;
+    memcpy(pinned, sp->gvr, sizeof pinned);
+    pthread_mutex_unlock(&sp->lock);
+    if (!known) {
+        cl_err e = slp_gvr_get(st, pinned);
+        if (e == CL_ERR_NOT_FOUND) {
+            char hex[2 * SIGNER_ROOT_LEN + 1];
+            hex_encode_to(hex, gvr, SIGNER_ROOT_LEN);
+            char *doc = cl_sprintf("{\"genesis_validators_root\":\"0x%s\"}", hex);
+            e = store_insert(st, SLP_META_KIND, "", SLP_META_GVR, doc);
+            free(doc);
+            return e; /* cached once committed (signer_slashing_genesis_root) */
+        }
+        if (e != CL_OK) {
+            snprintf(why, whylen, "the slashing database cannot be read (%s)", cl_err_str(e));
+            return e;
+        }
+    }
+    if (memcmp(pinned, gvr, SIGNER_ROOT_LEN) != 0) {
+        char a[2 * SIGNER_ROOT_LEN + 1], b[2 * SIGNER_ROOT_LEN + 1];
+        hex_encode_to(a, gvr, SIGNER_ROOT_LEN);
+        hex_encode_to(b, pinned, SIGNER_ROOT_LEN);
+        snprintf(why, whylen,
+                 "genesis_validators_root 0x%s does not match the slashing database's 0x%s", a, b);
+        return CL_ERR_CONFLICT;
+    }
+    return CL_OK;
+}
+
+static cl_err hw_read(store *st, bool *has, uint64_t *slot, uint64_t *epoch) {
+    char *doc = NULL;
+    *has = false;
+    cl_err e = store_get(st, SLP_META_KIND, "", SLP_META_HW, &doc);
+    if (e == CL_ERR_NOT_FOUND) return CL_OK;
+    CL_TRY(e);
+    json_t *o = json_loads(doc, 0, NULL);
+    free(doc);
+    bool hs = false, he = false;
+    bool ok = json_is_object(o) && get_u64(o, "slot", &hs, slot) && get_u64(o, "epoch", &he, epoch);
+    json_decref(o);
+    if (!ok || !hs || !he) return CL_ERR_INVALID;
+    *has = true;
+    return CL_OK;
+}
+
+/* ---------- the checks ---------- */
+
+typedef struct {
+    signer_slashing *sp;
+    const uint8_t *pk, *gvr, *root;
+    bool is_block;
+    uint64_t slot, src, tgt;
+    bool has_hw;
+    uint64_t hw_slot, hw_epoch;
+    cl_err verdict;
+    char *why;
+    size_t whylen;
+} slp_check;
+
+#define DENY(c, ...) (snprintf((c)->why, (c)->whylen, __VA_ARGS__), CL_ERR_DENIED)
+
+/* CL_OK and *changed when it may be signed; CL_ERR_DENIED otherwise. */
+static cl_err rule_block(slp_check *c, slp_hist *h, bool *changed) {
+    if (c->has_hw && c->slot >= c->hw_slot)
+        return DENY(c, "block slot %" PRIu64 " is at or beyond the high watermark slot %" PRIu64,
+                    c->slot, c->hw_slot);
+    if (h->has_ls && c->slot < h->ls)
+        return DENY(c, "block slot %" PRIu64 " is below the low watermark slot %" PRIu64, c->slot,
+                    h->ls);
+    bool same = false;
+    for (size_t i = block_pos(h, c->slot); i < h->nb && h->b[i].slot == c->slot; i++) {
+        if (!h->b[i].has_root || memcmp(h->b[i].root, c->root, SIGNER_ROOT_LEN) != 0)
+            return DENY(c,
+                        "a block with another signing root was already signed at slot %" PRIu64
+                        " (double proposal)",
+                        c->slot);
+        same = true;
+    }
+    if (same) return CL_OK; /* the identical block again */
+    slp_hist_add_block(h, c->slot, c->root);
+    if (!h->has_ls) h->ls = c->slot, h->has_ls = true;
+    *changed = true;
+    return CL_OK;
+}
+
+static cl_err att_surround(slp_check *c, const slp_hist *h) {
+    for (size_t i = 0; i < h->na; i++) {
+        const slp_att *a = &h->a[i];
+        if (a->src < c->src && a->tgt > c->tgt)
+            return DENY(c,
+                        "attestation %" PRIu64 "->%" PRIu64
+                        " is surrounded by the signed attestation %" PRIu64 "->%" PRIu64,
+                        c->src, c->tgt, a->src, a->tgt);
+        if (a->src > c->src && a->tgt < c->tgt)
+            return DENY(c,
+                        "attestation %" PRIu64 "->%" PRIu64
+                        " surrounds the signed attestation %" PRIu64 "->%" PRIu64,
+                        c->src, c->tgt, a->src, a->tgt);
+    }
+    return CL_OK;
+}
+
+static cl_err rule_att(slp_check *c, slp_hist *h, bool *changed) {
+    if (c->src > c->tgt)
+        return DENY(c, "source epoch %" PRIu64 " is greater than target epoch %" PRIu64, c->src,
+                    c->tgt);
+    if (c->has_hw && (c->src >= c->hw_epoch || c->tgt >= c->hw_epoch))
+        return DENY(c,
+                    "attestation %" PRIu64 "->%" PRIu64
+                    " is at or beyond the high watermark epoch %" PRIu64,
+                    c->src, c->tgt, c->hw_epoch);
+    if (h->has_le && c->src < h->lsrc)
+        return DENY(c, "source epoch %" PRIu64 " is below the low watermark %" PRIu64, c->src,
+                    h->lsrc);
+    if (h->has_le && c->tgt < h->ltgt)
+        return DENY(c, "target epoch %" PRIu64 " is below the low watermark %" PRIu64, c->tgt,
+                    h->ltgt);
+    bool same = false;
+    for (size_t i = att_pos(h, c->tgt); i > 0 && h->a[i - 1].tgt == c->tgt; i--) {
+        const slp_att *a = &h->a[i - 1];
+        if (!a->has_root || memcmp(a->root, c->root, SIGNER_ROOT_LEN) != 0)
+            return DENY(c,
+                        "an attestation with another signing root was already signed for target "
+                        "epoch %" PRIu64 " (double vote)",
+                        c->tgt);
+        same = true;
+    }
+    CL_TRY(att_surround(c, h));
+    if (same) return CL_OK;
+    slp_hist_add_att(h, c->src, c->tgt, c->root);
+    if (!h->has_le) h->lsrc = c->src, h->ltgt = c->tgt, h->has_le = true;
+    *changed = true;
+    return CL_OK;
+}
+
+static cl_err check_update(void *arg, const char *cur, char **next) {
+    slp_check *c = arg;
+    slp_hist h;
+    if (slp_hist_parse(cur, &h) != CL_OK) {
+        snprintf(c->why, c->whylen, "the validator's slashing record is corrupt");
+        return CL_ERR_INTERNAL;
+    }
+    bool changed = false;
+    cl_err e = c->is_block ? rule_block(c, &h, &changed) : rule_att(c, &h, &changed);
+    if (e == CL_OK && changed) {
+        slp_hist_prune(&h, c->sp->prune_epochs, c->sp->slots_per_epoch);
+        *next = slp_hist_dump(&h);
+    }
+    slp_hist_free(&h);
+    return e;
+}
+
+static cl_err check_txn(store *st, void *arg) {
+    slp_check *c = arg;
+    cl_err e = slp_gvr_pin(c->sp, st, c->gvr, c->why, c->whylen);
+    if (e == CL_ERR_CONFLICT) { /* refused, nothing to write */
+        c->verdict = e;
+        return CL_OK;
+    }
+    CL_TRY(e);
+    if ((e = hw_read(st, &c->has_hw, &c->hw_slot, &c->hw_epoch)) != CL_OK) {
+        snprintf(c->why, c->whylen, "the high watermark cannot be read (%s)", cl_err_str(e));
+        return e;
+    }
+    char name[2 * SIGNER_PK_LEN + 1];
+    slp_pk_hex(c->pk, name);
+    e = store_update(st, SLP_KIND, "", name, check_update, c);
+    if (e == CL_ERR_DENIED) { /* refused: commit the pinned root all the same */
+        c->verdict = e;
+        return CL_OK;
+    }
+    return c->verdict = e;
+}
+
+static cl_err run_check(slp_check *c) {
+    if (c->whylen) c->why[0] = 0;
+    cl_err e = store_txn(c->sp->st, check_txn, c);
+    if (e != CL_OK) {
+        if (c->whylen && !c->why[0])
+            snprintf(c->why, c->whylen, "the slashing database failed (%s)", cl_err_str(e));
+        return e;
+    }
+    if (c->verdict == CL_OK || c->verdict == CL_ERR_DENIED) { /* the root is pinned now */
+        pthread_mutex_lock(&c->sp->lock);
+        memcpy(c->sp->gvr, c->gvr, SIGNER_ROOT_LEN);
+        c->sp->gvr_known = true;
+        pthread_mutex_unlock(&c->sp->lock);
+    }
+    return c->verdict;
+}
+
+cl_err signer_slashing_check_block(signer_slashing *sp, const uint8_t pk[SIGNER_PK_LEN],
+                                   const uint8_t gvr[32], uint64_t slot,
+                                   const uint8_t signing_root[32], char *why, size_t whylen) {
+    slp_check c = {.sp = sp,
+                   .pk = pk,
+                   .gvr = gvr,
+                   .root = signing_root,
+                   .is_block = true,
+                   .slot = slot,
+                   .why = why,
+                   .whylen = whylen};
+    return run_check(&c);
+}
+
+cl_err signer_slashing_check_attestation(signer_slashing *sp, const uint8_t pk[SIGNER_PK_LEN],
+                                         const uint8_t gvr[32], uint64_t source, uint64_t target,
+                                         const uint8_t signing_root[32], char *why, size_t whylen) {
+    slp_check c = {.sp = sp,
+                   .pk = pk,
+                   .gvr = gvr,
+                   .root = signing_root,
+                   .src = source,
+                   .tgt = target,
+                   .why = why,
+                   .whylen = whylen};
+    return run_check(&c);
+}
+
+/* ---------- open, close, watermarks, prune, health ---------- */
+
+cl_err signer_slashing_open(store *st, const signer_slashing_opts *o, signer_slashing **out) {
+    if (!st || !out) return CL_ERR_INVALID;
+    signer_slashing *sp = cl_calloc(1, sizeof *sp);
+    sp->st = st;
+    sp->prune_epochs = o && o->prune_epochs ? o->prune_epochs : SLP_DEFAULT_PRUNE_EPOCHS;
+    sp->slots_per_epoch =
+        o && o->slots_per_epoch ? o->slots_per_epoch : SLP_DEFAULT_SLOTS_PER_EPOCH;
+    pthread_mutex_init(&sp->lock, NULL);
+    *out = sp;
+    return CL_OK;
+}
+
+void signer_slashing_close(signer_slashing *sp) {
+    if (!sp) return;
+    pthread_mutex_destroy(&sp->lock);
+    free(sp);
+}
+
+cl_err signer_slashing_genesis_root(signer_slashing *sp, uint8_t gvr[32]) {
+    return slp_gvr_get(sp->st, gvr);
+}
+
+cl_err signer_slashing_high_watermark(signer_slashing *sp, const uint8_t pk[SIGNER_PK_LEN],
+                                      signer_watermark *out) {
+    char name[2 * SIGNER_PK_LEN + 1], *doc = NULL;
+    slp_pk_hex(pk, name);
+    memset(out, 0, sizeof *out);
+    cl_err e = store_get(sp->st, SLP_KIND, "", name, &doc);
+    if (e == CL_ERR_NOT_FOUND) return CL_OK;
+    CL_TRY(e);
+    slp_hist h;
+    e = slp_hist_parse(doc, &h);
+    free(doc);
+    CL_TRY(e);
+    if ((out->has_block = h.nb > 0)) out->slot = h.b[h.nb - 1].slot;
+    for (size_t i = 0; i < h.na; i++) {
+        out->has_attestation = true;
+        if (h.a[i].src > out->source_epoch) out->source_epoch = h.a[i].src;
+        if (h.a[i].tgt > out->target_epoch) out->target_epoch = h.a[i].tgt;
+    }
+    slp_hist_free(&h);
+    return CL_OK;
+}
+
+cl_err signer_slashing_set_high_watermark(signer_slashing *sp, uint64_t slot, uint64_t epoch) {
+    char *doc = cl_sprintf("{\"slot\":\"%" PRIu64 "\",\"epoch\":\"%" PRIu64 "\"}", slot, epoch);
+    cl_err e = store_put(sp->st, SLP_META_KIND, "", SLP_META_HW, doc);
+    free(doc);
+    return e;
+}
+
+cl_err signer_slashing_get_high_watermark(signer_slashing *sp, uint64_t *slot, uint64_t *epoch) {
+    bool has;
+    uint64_t s = 0, ep = 0;
+    CL_TRY(hw_read(sp->st, &has, &s, &ep));
+    if (!has) return CL_ERR_NOT_FOUND;
+    *slot = s;
+    *epoch = ep;
+    return CL_OK;
+}
+
+cl_err signer_slashing_remove_high_watermark(signer_slashing *sp) {
+    cl_err e = store_delete(sp->st, SLP_META_KIND, "", SLP_META_HW);
+    return e == CL_ERR_NOT_FOUND ? CL_OK : e;
+}
+
+typedef struct {
+    char **names;
+    size_t n, cap;
+} name_list;
+
+static bool collect_name(void *arg, const char *name, const char *doc) {
+    (void)doc;
+    name_list *l = arg;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->names = cl_realloc(l->names, l->cap * sizeof *l->names);
+    }
+    l->names[l->n++] = cl_strdup(name);
+    return true;
+}
+
+typedef struct {
+    signer_slashing *sp;
+    size_t pruned;
+} prune_call;
+
+static cl_err prune_update(void *arg, const char *cur, char **next) {
+    prune_call *p = arg;
+    slp_hist h;
+    p->pruned = 0;
+    CL_TRY(slp_hist_parse(cur, &h));
+    p->pruned = slp_hist_prune(&h, p->sp->prune_epochs, p->sp->slots_per_epoch);
+    if (p->pruned) *next = slp_hist_dump(&h);
+    slp_hist_free(&h);
+    return CL_OK;
+}
+
+/* Off the hot path: one short transaction per validator, so signing is never
+ * blocked behind the whole sweep. */
+cl_err signer_slashing_prune(signer_slashing *sp, size_t *pruned) {
+    name_list l = {0};
+    size_t total = 0;
+    cl_err e = store_list(sp->st, SLP_KIND, "", NULL, NULL, 0, collect_name, &l, NULL);
+    for (size_t i = 0; i < l.n; i++) {
+        prune_call p = {sp, 0};
+        if (e == CL_OK &&
+            (e = store_update(sp->st, SLP_KIND, "", l.names[i], prune_update, &p)) == CL_OK)
+            total += p.pruned;
+        free(l.names[i]);
+    }
+    free(l.names);
+    if (pruned) *pruned = total;
+    return e;
+}
+
+bool signer_slashing_healthy(signer_slashing *sp) {
+    if (!sp) return false;
+    char *doc = NULL;
+    cl_err e = store_get(sp->st, SLP_META_KIND, "", SLP_META_GVR, &doc);
+    free(doc);
+    return e == CL_OK || e == CL_ERR_NOT_FOUND;
+}
+
+typedef struct {
+    signer_slashing *sp;
+    const uint8_t *gvr;
+    char *err;
+    size_t errlen;
+} pin_call;
+
+static cl_err pin_txn(store *st, void *arg) {
+    pin_call *p = arg;
+    return slp_gvr_pin(p->sp, st, p->gvr, p->err, p->errlen);
+}
+
+cl_err signer_slashing_pin_genesis_root(signer_slashing *sp, const uint8_t gvr[32], char *err,
+                                        size_t errlen) {
+    pin_call p = {sp, gvr, err, errlen};
+    if (errlen) err[0] = 0;
+    CL_TRY(store_txn(sp->st, pin_txn, &p));
+    pthread_mutex_lock(&sp->lock);
+    memcpy(sp->gvr, gvr, SIGNER_ROOT_LEN);
+    sp->gvr_known = true;
+    pthread_mutex_unlock(&sp->lock);
+    return CL_OK;
+}
