@@ -246,9 +246,18 @@ typedef struct {
     signer_slashing *sp;
     const ic_validator *v;
     ic_file *f;
+    const uint8_t (*pks)[SIGNER_PK_LEN]; /* NULL: every validator */
+    size_t npks;
     char *err;
     size_t errlen;
 } ic_call;
+
+static bool wanted(const ic_call *c, const uint8_t pk[SIGNER_PK_LEN]) {
+    if (!c->pks) return true;
+    for (size_t i = 0; i < c->npks; i++)
+        if (memcmp(c->pks[i], pk, SIGNER_PK_LEN) == 0) return true;
+    return false;
+}
 
 static cl_err merge_update(void *arg, const char *cur, char **next) {
     ic_call *c = arg;
@@ -267,13 +276,14 @@ static cl_err import_txn(store *st, void *arg) {
     if (c->f->n == 0 && !c->f->has_gvr) return CL_OK; /* an empty export: nothing to do */
     cl_err e = slp_gvr_pin(c->sp, st, c->f->gvr, c->err, c->errlen);
     if (e == CL_ERR_CONFLICT) {
-        char detail[200];
+        char detail[320];
         snprintf(detail, sizeof detail, "%s", c->err);
         snprintf(c->err, c->errlen, "interchange refused: %s", detail);
     }
     CL_TRY(e);
     for (size_t i = 0; i < c->f->n; i++) {
         char name[2 * SIGNER_PK_LEN + 1];
+        if (!wanted(c, c->f->v[i].pk)) continue;
         slp_pk_hex(c->f->v[i].pk, name);
         c->v = &c->f->v[i];
         if ((e = store_update(st, SLP_KIND, "", name, merge_update, c)) != CL_OK) {
@@ -285,13 +295,19 @@ static cl_err import_txn(store *st, void *arg) {
 }
 
 cl_err signer_slashing_import(signer_slashing *sp, cl_slice interchange, char *err, size_t errlen) {
+    return signer_slashing_import_for(sp, interchange, NULL, 0, err, errlen);
+}
+
+cl_err signer_slashing_import_for(signer_slashing *sp, cl_slice interchange,
+                                  const uint8_t (*pks)[SIGNER_PK_LEN], size_t n, char *err,
+                                  size_t errlen) {
     ic_file f = {0};
     if (errlen) err[0] = 0;
     if (!ic_parse(interchange, &f, err, errlen)) {
         ic_free(&f);
         return CL_ERR_INVALID;
     }
-    ic_call c = {sp, NULL, &f, err, errlen};
+    ic_call c = {sp, NULL, &f, pks, n, err, errlen};
     cl_err e = store_txn(sp->st, import_txn, &c);
     if (e == CL_OK && f.has_gvr) {
         pthread_mutex_lock(&sp->lock);

@@ -222,6 +222,12 @@ cl_err signer_slashing_remove_high_watermark(signer_slashing *sp);
 /* The pinned genesis_validators_root; CL_ERR_NOT_FOUND before the first
  * import or signature. */
 cl_err signer_slashing_genesis_root(signer_slashing *sp, uint8_t gvr[32]);
+/* As signer_slashing_import, merging only the data of the given validators
+ * (the keymanager's POST imports the slashing data of the keys it imports,
+ * as Web3Signer's importDataWithFilter); the whole file is still checked. */
+cl_err signer_slashing_import_for(signer_slashing *sp, cl_slice interchange,
+                                  const uint8_t (*pks)[SIGNER_PK_LEN], size_t n, char *err,
+                                  size_t errlen);
 /* Pins gvr as the slashing database's genesis_validators_root (e.g. from the
  * network configuration at start); CL_OK if it already is, CL_ERR_CONFLICT
  * (err names both) if another one is. */

@@ -382,6 +382,15 @@ static void test_round_trip(void **state) {
         assert_int_equal(att(&g, v, 2, 10, v + 1), CL_ERR_DENIED);
         assert_int_equal(blk(&g, v, 200, 1), CL_OK);
     }
+    /* a filtered import merges only the given validators */
+    fixture h;
+    fx_open(&h, NULL);
+    assert_int_equal(signer_slashing_import_for(h.sp, buf_slice(&all), (const uint8_t(*)[48])pks, 1,
+                                                err, sizeof err),
+                     CL_OK);
+    assert_int_equal(blk(&h, 1, 101, 9), CL_ERR_DENIED);
+    assert_int_equal(blk(&h, 4, 104, 9), CL_OK);
+    fx_close(&h);
     /* exporting again gives an interchange the first database accepts */
     cl_buf again = CL_BUF_INIT;
     assert_int_equal(signer_slashing_export(g.sp, NULL, 0, &again), CL_OK);
