@@ -14,7 +14,7 @@
  * imported values as its low watermark, which signs messages between imported
  * ones that the interchange tests require refused; see docs/signer.md.)
  *
- * Export writes every record at or above the watermarks and, where the
+ * Export writes every record kept (the pruning window) and, where the
  * watermarks were raised past the records (pruning, imports), one record
  * without signing root at the watermark, so importing the export elsewhere
  * protects at least as much. */
@@ -334,12 +334,11 @@ static void export_blocks(cl_buf *b, const slp_hist *h) {
     bool first = true, covered = !h->has_ls || h->ls == 0;
     buf_append_cstr(b, "\"signed_blocks\":[");
     for (size_t i = 0; i < h->nb; i++) {
-        if (h->has_ls && h->b[i].slot < h->ls) continue; /* Web3Signer: below the watermark */
         buf_appendf(b, "%s{\"slot\":\"%" PRIu64 "\"", first ? "" : ",", h->b[i].slot);
         put_root(b, h->b[i].has_root, h->b[i].root);
         buf_append_cstr(b, "}");
         first = false;
-        covered = true; /* the importer's watermark will be above this slot */
+        covered |= h->b[i].slot >= h->ls - 1; /* the importer's watermark will be above */
     }
     if (!covered) buf_appendf(b, "%s{\"slot\":\"%" PRIu64 "\"}", first ? "" : ",", h->ls - 1);
     buf_append_cstr(b, "]");
@@ -352,7 +351,6 @@ static void export_atts(cl_buf *b, const slp_hist *h) {
     buf_append_cstr(b, "\"signed_attestations\":[");
     for (size_t i = 0; i < h->na; i++) {
         const slp_att *a = &h->a[i];
-        if (h->has_le && (a->src < h->lsrc || a->tgt < h->ltgt)) continue;
         buf_appendf(b, "%s{\"source_epoch\":\"%" PRIu64 "\",\"target_epoch\":\"%" PRIu64 "\"",
                     first ? "" : ",", a->src, a->tgt);
         put_root(b, a->has_root, a->root);
@@ -365,6 +363,8 @@ static void export_atts(cl_buf *b, const slp_hist *h) {
     if (h->has_le && (n == 0 || maxs < h->lsrc || plus1(maxt) < h->ltgt)) {
         uint64_t t = h->ltgt ? h->ltgt - 1 : 0;
         if (t < h->lsrc) t = h->lsrc;
+        for (size_t i = 0; i < h->na; i++) /* never a second vote for a stored target */
+            if (h->a[i].tgt == t) t = plus1(maxt);
         buf_appendf(b, "%s{\"source_epoch\":\"%" PRIu64 "\",\"target_epoch\":\"%" PRIu64 "\"}",
                     first ? "" : ",", h->lsrc, t);
     }
