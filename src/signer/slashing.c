@@ -25,92 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SLP_DEFAULT_PRUNE_EPOCHS 250 /* Web3Signer's --slashing-protection-pruning-epochs-to-keep  \
-                                      */
+#define SLP_DEFAULT_PRUNE_EPOCHS                                                                   \
+    250 /* Web3Signer's --slashing-protection-pruning-epochs-to-keep                               \
+         */
 #define SLP_DEFAULT_SLOTS_PER_EPOCH 32
-
-/* ---------- hex ---------- */
-
-void slp_pk_hex(const uint8_t pk[SIGNER_PK_LEN], char out[2 * SIGNER_PK_LEN + 1]) {
-    hex_encode_to(out, pk, SIGNER_PK_LEN);
-}
-
-static int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-bool slp_hex_parse(const char *s, uint8_t *out, size_t n) {
-    if (!s || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return false;
-    s += 2;
-    if (strlen(s) != 2 * n) return false;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) return false;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
-}
-
-/* ---------- the stored history ---------- */
-
-void slp_hist_free(slp_hist *h) {
-    free(h->b);
-    free(h->a);
-    memset(h, 0, sizeof *h);
-}
-
-static size_t block_pos(const slp_hist *h, uint64_t slot) { /* first index with slot >= */
-    size_t lo = 0, hi = h->nb;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (h->b[mid].slot < slot)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-static size_t att_pos(const slp_hist *h, uint64_t tgt) { /* first index with tgt > */
-    size_t lo = 0, hi = h->na;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (h->a[mid].tgt <= tgt)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-void slp_hist_add_block(slp_hist *h, uint64_t slot, const uint8_t *root) {
-    if (h->nb == h->capb) {
-        h->capb = h->capb ? 2 * h->capb : 8;
-        h->b = cl_realloc(h->b, h->capb * sizeof *h->b);
-    }
-    size_t i = block_pos(h, slot);
-    while (i < h->nb && h->b[i].slot == slot)
-        i++;
-    memmove(h->b + i + 1, h->b + i, (h->nb - i) * sizeof *h->b);
-    h->b[i] = (slp_block){.slot = slot, .has_root = root != NULL};
-    if (root) memcpy(h->b[i].root, root, SIGNER_ROOT_LEN);
-    h->nb++;
-}
-
-void slp_hist_add_att(slp_hist *h, uint64_t src, uint64_t tgt, const uint8_t *root) {
-    if (h->na == h->capa) {
-        h->capa = h->capa ? 2 * h->capa : 8;
-        h->a = cl_realloc(h->a, h->capa * sizeof *h->a);
-    }
-    size_t i = att_pos(h, tgt);
-    memmove(h->a + i + 1, h->a + i, (h->na - i) * sizeof *h->a);
-    h->a[i] = (slp_att){.src = src, .tgt = tgt, .has_root = root != NULL};
-    if (root) memcpy(h->a[i].root, root, SIGNER_ROOT_LEN);
-    h->na++;
-}
 
 /* "N" -> N */
 static bool get_u64(json_t *o, const char *key, bool *has, uint64_t *v) {
@@ -120,132 +38,6 @@ static bool get_u64(json_t *o, const char *key, bool *has, uint64_t *v) {
         return false;
     if (has) *has = true;
     return true;
-}
-
-/* "a:b:…[:0xroot]" with nnum numbers */
-static bool parse_rec(const char *s, uint64_t *nums, size_t nnum, bool *has_root, uint8_t *root) {
-    cl_slice in = slice_cstr(s), part;
-    for (size_t i = 0; i < nnum; i++) {
-        if (!slice_split(&in, ':', &part) || slice_to_u64(part, &nums[i]) != CL_OK) return false;
-    }
-    *has_root = in.len > 0;
-    if (!*has_root) return slice_find(slice_cstr(s), ':') < 0 || s[strlen(s) - 1] != ':';
-    char hex[2 * SIGNER_ROOT_LEN + 3];
-    if (in.len != sizeof hex - 1) return false;
-    memcpy(hex, in.ptr, in.len);
-    hex[in.len] = 0;
-    return slp_hex_parse(hex, root, SIGNER_ROOT_LEN);
-}
-
-static bool parse_records(json_t *o, slp_hist *h) {
-    json_t *bs = json_object_get(o, "b"), *as = json_object_get(o, "a"), *x;
-    size_t i;
-    if ((bs && !json_is_array(bs)) || (as && !json_is_array(as))) return false;
-    json_array_foreach(bs, i, x) {
-        uint64_t n[1];
-        slp_block b;
-        if (!json_is_string(x) || !parse_rec(json_string_value(x), n, 1, &b.has_root, b.root))
-            return false;
-        slp_hist_add_block(h, n[0], b.has_root ? b.root : NULL);
-    }
-    json_array_foreach(as, i, x) {
-        uint64_t n[2];
-        slp_att a;
-        if (!json_is_string(x) || !parse_rec(json_string_value(x), n, 2, &a.has_root, a.root))
-            return false;
-        slp_hist_add_att(h, n[0], n[1], a.has_root ? a.root : NULL);
-    }
-    return true;
-}
-
-cl_err slp_hist_parse(const char *doc, slp_hist *h) {
-    memset(h, 0, sizeof *h);
-    if (!doc) return CL_OK;
-    json_t *o = json_loads(doc, 0, NULL);
-    bool has_src = false, has_tgt = false;
-    bool ok = json_is_object(o) && get_u64(o, "ls", &h->has_ls, &h->ls) &&
-              get_u64(o, "lsrc", &has_src, &h->lsrc) && get_u64(o, "ltgt", &has_tgt, &h->ltgt) &&
-              has_src == has_tgt && parse_records(o, h);
-    h->has_le = has_src;
-    json_decref(o);
-    if (!ok) {
-        slp_hist_free(h);
-        return CL_ERR_INVALID;
-    }
-    return CL_OK;
-}
-
-static void dump_root(cl_buf *b, bool has, const uint8_t *root) {
-    if (!has) return;
-    char hex[2 * SIGNER_ROOT_LEN + 1];
-    hex_encode_to(hex, root, SIGNER_ROOT_LEN);
-    buf_appendf(b, ":0x%s", hex);
-}
-
-char *slp_hist_dump(const slp_hist *h) {
-    cl_buf b = CL_BUF_INIT;
-    buf_append_cstr(&b, "{");
-    if (h->has_ls) buf_appendf(&b, "\"ls\":\"%" PRIu64 "\",", h->ls);
-    if (h->has_le)
-        buf_appendf(&b, "\"lsrc\":\"%" PRIu64 "\",\"ltgt\":\"%" PRIu64 "\",", h->lsrc, h->ltgt);
-    buf_append_cstr(&b, "\"b\":[");
-    for (size_t i = 0; i < h->nb; i++) {
-        buf_appendf(&b, "%s\"%" PRIu64, i ? "," : "", h->b[i].slot);
-        dump_root(&b, h->b[i].has_root, h->b[i].root);
-        buf_append_cstr(&b, "\"");
-    }
-    buf_append_cstr(&b, "],\"a\":[");
-    for (size_t i = 0; i < h->na; i++) {
-        buf_appendf(&b, "%s\"%" PRIu64 ":%" PRIu64, i ? "," : "", h->a[i].src, h->a[i].tgt);
-        dump_root(&b, h->a[i].has_root, h->a[i].root);
-        buf_append_cstr(&b, "\"");
-    }
-    buf_append_cstr(&b, "]}");
-    char *s = cl_strdup(buf_cstr(&b));
-    free(b.ptr);
-    return s;
-}
-
-/* ---------- pruning (DbPruner): keep the window behind the newest record ---------- */
-
-static size_t prune_blocks(slp_hist *h, uint64_t keep) {
-    if (h->nb == 0 || h->b[h->nb - 1].slot < keep) return 0;
-    uint64_t point = h->b[h->nb - 1].slot - keep + 1;
-    size_t drop = block_pos(h, point);
-    if (drop == 0) return 0;
-    memmove(h->b, h->b + drop, (h->nb - drop) * sizeof *h->b);
-    h->nb -= drop;
-    /* Web3Signer: the watermark moves to the nearest remaining block */
-    if (!h->has_ls || h->ls < h->b[0].slot) h->ls = h->b[0].slot;
-    h->has_ls = true;
-    return drop;
-}
-
-static size_t prune_atts(slp_hist *h, uint64_t keep) {
-    if (h->na == 0 || h->a[h->na - 1].tgt < keep) return 0;
-    uint64_t point = h->a[h->na - 1].tgt - keep + 1;
-    size_t drop = att_pos(h, point - 1);
-    if (drop == 0) return 0;
-    /* Web3Signer moves both epoch watermarks to the nearest remaining
-     * attestation. The source watermark also covers every pruned source, so
-     * no new vote can surround a pruned one (a surround needs a lower source
-     * and, being above the target watermark, a higher target). */
-    uint64_t src = h->a[drop].src, tgt = h->a[drop].tgt;
-    for (size_t i = 0; i < drop; i++)
-        if (h->a[i].src > src) src = h->a[i].src;
-    memmove(h->a, h->a + drop, (h->na - drop) * sizeof *h->a);
-    h->na -= drop;
-    if (!h->has_le || h->lsrc < src) h->lsrc = src;
-    if (!h->has_le || h->ltgt < tgt) h->ltgt = tgt;
-    h->has_le = true;
-    return drop;
-}
-
-size_t slp_hist_prune(slp_hist *h, uint64_t prune_epochs, uint64_t slots_per_epoch) {
-    if (prune_epochs == 0) return 0;
-    uint64_t keep_slots =
-        prune_epochs > UINT64_MAX / slots_per_epoch ? UINT64_MAX : prune_epochs * slots_per_epoch;
-    return prune_blocks(h, keep_slots) + prune_atts(h, prune_epochs);
 }
 
 /* ---------- meta documents: the pinned root, the high watermark ---------- */
@@ -335,7 +127,7 @@ static cl_err rule_block(slp_check *c, slp_hist *h, bool *changed) {
         return DENY(c, "block slot %" PRIu64 " is below the low watermark slot %" PRIu64, c->slot,
                     h->ls);
     bool same = false;
-    for (size_t i = block_pos(h, c->slot); i < h->nb && h->b[i].slot == c->slot; i++) {
+    for (size_t i = slp_block_pos(h, c->slot); i < h->nb && h->b[i].slot == c->slot; i++) {
         if (!h->b[i].has_root || memcmp(h->b[i].root, c->root, SIGNER_ROOT_LEN) != 0)
             return DENY(c,
                         "a block with another signing root was already signed at slot %" PRIu64
@@ -383,7 +175,7 @@ static cl_err rule_att(slp_check *c, slp_hist *h, bool *changed) {
         return DENY(c, "target epoch %" PRIu64 " is below the low watermark %" PRIu64, c->tgt,
                     h->ltgt);
     bool same = false;
-    for (size_t i = att_pos(h, c->tgt); i > 0 && h->a[i - 1].tgt == c->tgt; i--) {
+    for (size_t i = slp_att_pos(h, c->tgt); i > 0 && h->a[i - 1].tgt == c->tgt; i--) {
         const slp_att *a = &h->a[i - 1];
         if (!a->has_root || memcmp(a->root, c->root, SIGNER_ROOT_LEN) != 0)
             return DENY(c,

@@ -53,6 +53,9 @@ struct signer_slashing {
 cl_err slp_hist_parse(const char *doc, slp_hist *h);
 char *slp_hist_dump(const slp_hist *h); /* malloc'd */
 void slp_hist_free(slp_hist *h);
+/* The first block with slot >= slot; the first attestation with target > tgt. */
+size_t slp_block_pos(const slp_hist *h, uint64_t slot);
+size_t slp_att_pos(const slp_hist *h, uint64_t tgt);
 void slp_hist_add_block(slp_hist *h, uint64_t slot, const uint8_t *root); /* root may be NULL */
 void slp_hist_add_att(slp_hist *h, uint64_t src, uint64_t tgt, const uint8_t *root);
 /* Drops records older than the window behind the newest and raises the

@@ -5,6 +5,7 @@
  * concurrent conflicting requests. Each test uses its own SQLite store in a
  * temporary directory. */
 #include "signer/signer.h"
+#include "signer/slashing_internal.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -542,6 +543,66 @@ static void test_two_handles(void **state) {
     fx_close(&f);
 }
 
+/* ---------- the stored document ---------- */
+
+static char *reparse(const char *doc) {
+    slp_hist h;
+    if (slp_hist_parse(doc, &h) != CL_OK) return NULL;
+    char *out = slp_hist_dump(&h);
+    slp_hist_free(&h);
+    return out;
+}
+
+static void test_document(void **state) {
+    (void)state;
+    slp_hist h = {0};
+    uint8_t r[32];
+    root_of(r, 7);
+    slp_hist_add_att(&h, 3, 9, r);
+    slp_hist_add_att(&h, 1, 2, NULL);
+    slp_hist_add_block(&h, 18446744073709551615ull, r);
+    slp_hist_add_block(&h, 4, NULL);
+    h.has_ls = true, h.ls = 4;
+    h.has_le = true, h.lsrc = 1, h.ltgt = 2;
+    char *doc = slp_hist_dump(&h);
+    slp_hist_free(&h);
+    char *again = reparse(doc);
+    assert_string_equal(again, doc);
+    free(again);
+    /* what another backend's re-serialisation may do: spaces, order, escapes, extra keys */
+    const char *same[] = {
+        "{ \"a\" : [ \"1:2\" , \"3:9:0x00000000000000000000000000000000000000000000000000000000"
+        "00000007\" ] ,\n \"b\":[\"4\",\"18446744073709551615:0x0000000000000000000000000000000"
+        "000000000000000000000000000000007\"], \"ltgt\":\"2\",\"lsrc\":\"1\",\"ls\":\"4\"}",
+        "{\"v\":1,\"ls\":\"\\u0034\",\"lsrc\":\"1\",\"ltgt\":\"2\",\"b\":[\"4\",\"184467440737"
+        "09551615:0x0000000000000000000000000000000000000000000000000000000000000007\"],\"a\":[\"1:"
+        "2\",\"3:9:0x0000000000000000000000000000000000000000000000000000000000000007\"]}",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        char *got = reparse(same[i]);
+        assert_non_null(got);
+        assert_string_equal(got, doc);
+        free(got);
+    }
+    free(doc);
+    const char *bad[] = {"",
+                         "{",
+                         "[]",
+                         "{\"b\":[\"5:\"]}",
+                         "{\"b\":[\"x\"]}",
+                         "{\"a\":[\"5\"]}",
+                         "{\"a\":[\"1:2:0x12\"]}",
+                         "{\"lsrc\":\"1\"}",
+                         "{\"ls\":\"-1\"}",
+                         "{\"b\":[5]}",
+                         "{\"b\":[\"1\"]} x",
+                         "{\"b\":[\"1\",]}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        slp_hist x;
+        if (slp_hist_parse(bad[i], &x) == CL_OK) fail_msg("accepted %s", bad[i]);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eip3076_suite), cmocka_unit_test(test_blocks),
@@ -549,7 +610,7 @@ int main(void) {
         cmocka_unit_test(test_genesis_root),  cmocka_unit_test(test_high_watermark),
         cmocka_unit_test(test_pruning),       cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_malformed),     cmocka_unit_test(test_concurrency),
-        cmocka_unit_test(test_two_handles),
+        cmocka_unit_test(test_two_handles),   cmocka_unit_test(test_document),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
