@@ -6,6 +6,9 @@
  *   prune [--epochs N]           drop history older than the window
  *   set-high-watermark --slot S --epoch E | remove-high-watermark | high-watermark
  *                                Web3Signer's watermark-repair high watermark
+ *   watermark-repair --slot S --epoch E [--set-high-watermark|--remove-high-watermark]
+ *                                Web3Signer's command as it is: raises every
+ *                                validator's low watermarks (or the high one)
  * Refusals print why and exit 1; usage errors exit 2. */
 #include "cli/cli.h"
 #include "signer/signer.h"
@@ -18,14 +21,17 @@
 #define SLASHING_MAX_FILE (1024u * 1024 * 1024) /* an interchange of ~10^6 validators */
 
 static int usage(FILE *f, int rc) {
-    fprintf(f, "usage: cloister signer slashing import FILE [--data DIR | --meta URL]\n"
-               "       cloister signer slashing export FILE [--pubkey 0x...]... "
-               "[--data DIR | --meta URL]\n"
-               "       cloister signer slashing prune [--epochs N] [--slots-per-epoch N] ...\n"
-               "       cloister signer slashing set-high-watermark --slot S --epoch E ...\n"
-               "       cloister signer slashing remove-high-watermark | high-watermark ...\n"
-               "  FILE '-' is standard input/output; --data defaults to ./var/signer.\n"
-               "  see docs/signer.md, \"Slashing protection\"\n");
+    fprintf(f,
+            "usage: cloister signer slashing import FILE [--data DIR | --meta URL]\n"
+            "       cloister signer slashing export FILE [--pubkey 0x...]... "
+            "[--data DIR | --meta URL]\n"
+            "       cloister signer slashing prune [--epochs N] [--slots-per-epoch N] ...\n"
+            "       cloister signer slashing set-high-watermark --slot S --epoch E ...\n"
+            "       cloister signer slashing remove-high-watermark | high-watermark ...\n"
+            "       cloister signer slashing watermark-repair --slot S --epoch E\n"
+            "             [--set-high-watermark | --remove-high-watermark] ...   (Web3Signer's)\n"
+            "  FILE '-' is standard input/output; --data defaults to ./var/signer.\n"
+            "  see docs/signer.md, \"Slashing protection\"\n");
     return rc;
 }
 
@@ -33,7 +39,7 @@ typedef struct {
     const char *data, *meta, *file;
     uint8_t (*pks)[SIGNER_PK_LEN];
     size_t npks;
-    bool has_slot, has_epoch;
+    bool has_slot, has_epoch, set_high, remove_high;
     uint64_t slot, epoch;
     signer_slashing_opts so;
 } sl_opts;
@@ -70,8 +76,19 @@ static bool parse_opt(sl_opts *o, const char *a, const char *v) {
     return false;
 }
 
+static bool parse_flag(sl_opts *o, const char *a) {
+    bool *flag = strncmp(a, "--set-high-watermark", 20) == 0      ? &o->set_high
+                 : strncmp(a, "--remove-high-watermark", 23) == 0 ? &o->remove_high
+                                                                  : NULL;
+    const char *rest = flag ? a + (flag == &o->set_high ? 20 : 23) : NULL;
+    if (!flag || (*rest && strcmp(rest, "=true") != 0 && strcmp(rest, "=false") != 0)) return false;
+    *flag = strcmp(rest, "=false") != 0;
+    return true;
+}
+
 static bool parse_args(int argc, char **argv, bool want_file, sl_opts *o) {
     for (int i = 2; i < argc; i++) {
+        if (parse_flag(o, argv[i])) continue;
         if (strncmp(argv[i], "--", 2) != 0 || strcmp(argv[i], "-") == 0) {
             if (!want_file || o->file) return false;
             o->file = argv[i];
@@ -162,7 +179,28 @@ out:
     return e == CL_OK ? 0 : 1;
 }
 
+/* Web3Signer's eth2 watermark-repair: the low watermarks of every validator,
+ * or with --set-high-watermark / --remove-high-watermark the global one. */
+static int do_repair(signer_slashing *sp, const sl_opts *o) {
+    if (o->remove_high) return do_high_watermark(sp, "remove-high-watermark", o);
+    if (o->set_high) return do_high_watermark(sp, "set-high-watermark", o);
+    if (!o->has_slot || !o->has_epoch) {
+        fprintf(stderr, "cloister signer slashing: watermark-repair needs --slot and --epoch\n");
+        return 2;
+    }
+    size_t n = 0;
+    cl_err e = signer_slashing_raise_low_watermarks(sp, o->slot, o->epoch, &n);
+    if (e != CL_OK) {
+        fprintf(stderr, "cloister signer slashing: watermark-repair failed (%s)\n", cl_err_str(e));
+        return 1;
+    }
+    printf("low watermarks raised to slot %" PRIu64 ", epoch %" PRIu64 " for %zu validators\n",
+           o->slot, o->epoch, n);
+    return 0;
+}
+
 static int run(signer_slashing *sp, const char *cmd, const sl_opts *o) {
+    if (strcmp(cmd, "watermark-repair") == 0) return do_repair(sp, o);
     if (strcmp(cmd, "import") == 0) return do_import(sp, o);
     if (strcmp(cmd, "export") == 0) return do_export(sp, o);
     if (strcmp(cmd, "prune") == 0) {
@@ -182,9 +220,10 @@ int cmd_signer_slashing(int argc, char **argv) {
     const char *cmd = argc > 1 ? argv[1] : NULL;
     if (!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
         return usage(cmd ? stdout : stderr, cmd ? 0 : 2);
-    static const char *const cmds[] = {"import",         "export",
-                                       "prune",          "set-high-watermark",
-                                       "high-watermark", "remove-high-watermark"};
+    static const char *const cmds[] = {"import",          "export",
+                                       "prune",           "set-high-watermark",
+                                       "high-watermark",  "remove-high-watermark",
+                                       "watermark-repair"};
     size_t k = 0;
     while (k < sizeof cmds / sizeof *cmds && strcmp(cmd, cmds[k]) != 0)
         k++;

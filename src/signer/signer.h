@@ -219,6 +219,11 @@ cl_err signer_slashing_set_high_watermark(signer_slashing *sp, uint64_t slot, ui
 /* CL_ERR_NOT_FOUND when none is set. */
 cl_err signer_slashing_get_high_watermark(signer_slashing *sp, uint64_t *slot, uint64_t *epoch);
 cl_err signer_slashing_remove_high_watermark(signer_slashing *sp);
+/* Web3Signer's `watermark-repair --slot S --epoch E` (without
+ * --set-high-watermark): raises every validator's low watermarks to slot S and
+ * source/target epoch E (never lowers them); *updated validators (may be NULL). */
+cl_err signer_slashing_raise_low_watermarks(signer_slashing *sp, uint64_t slot, uint64_t epoch,
+                                            size_t *updated);
 /* The pinned genesis_validators_root; CL_ERR_NOT_FOUND before the first
  * import or signature. */
 cl_err signer_slashing_genesis_root(signer_slashing *sp, uint8_t gvr[32]);

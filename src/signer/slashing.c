@@ -376,6 +376,49 @@ static cl_err prune_update(void *arg, const char *cur, char **next) {
     return CL_OK;
 }
 
+typedef struct {
+    uint64_t slot, epoch;
+    bool changed;
+} raise_call;
+
+static cl_err raise_update(void *arg, const char *cur, char **next) {
+    raise_call *r = arg;
+    slp_hist h;
+    CL_TRY(slp_hist_parse(cur, &h));
+    r->changed = !h.has_ls || h.ls < r->slot || !h.has_le || h.lsrc < r->epoch || h.ltgt < r->epoch;
+    if (!h.has_ls || h.ls < r->slot) h.ls = r->slot;
+    if (!h.has_le || h.lsrc < r->epoch) h.lsrc = r->epoch;
+    if (!h.has_le || h.ltgt < r->epoch) h.ltgt = r->epoch;
+    h.has_ls = h.has_le = true;
+    if (r->changed) *next = slp_hist_dump(&h);
+    slp_hist_free(&h);
+    return CL_OK;
+}
+
+/* every validator's document through fn, one short transaction each */
+static cl_err each_validator(signer_slashing *sp, store_update_fn fn, void *arg, bool *changed,
+                             size_t *count) {
+    name_list l = {0};
+    cl_err e = store_list(sp->st, SLP_KIND, "", NULL, NULL, 0, collect_name, &l, NULL);
+    for (size_t i = 0; i < l.n; i++) {
+        if (e == CL_OK && (e = store_update(sp->st, SLP_KIND, "", l.names[i], fn, arg)) == CL_OK &&
+            *changed)
+            (*count)++;
+        free(l.names[i]);
+    }
+    free(l.names);
+    return e;
+}
+
+cl_err signer_slashing_raise_low_watermarks(signer_slashing *sp, uint64_t slot, uint64_t epoch,
+                                            size_t *updated) {
+    raise_call r = {slot, epoch, false};
+    size_t n = 0;
+    cl_err e = each_validator(sp, raise_update, &r, &r.changed, &n);
+    if (updated) *updated = n;
+    return e;
+}
+
 /* Off the hot path: one short transaction per validator, so signing is never
  * blocked behind the whole sweep. */
 cl_err signer_slashing_prune(signer_slashing *sp, size_t *pruned) {

@@ -143,6 +143,12 @@ def test_high_watermark_and_prune(tmp_path):
     assert slashing(data, "remove-high-watermark").returncode == 0
     assert "no high watermark" in slashing(data, "high-watermark").stdout
 
+    # Web3Signer's watermark-repair, as it is
+    r = slashing(data, "watermark-repair", "--set-high-watermark=true", "--slot", "70", "--epoch", "9")
+    assert r.returncode == 0 and "slot 70, epoch 9" in slashing(data, "high-watermark").stdout
+    assert slashing(data, "watermark-repair", "--remove-high-watermark").returncode == 0
+    assert "no high watermark" in slashing(data, "high-watermark").stdout
+
     src = tmp_path / "in.json"
     src.write_text(json.dumps(interchange(data=[validator(PK1, [], [(t - 1, t) for t in range(1, 31)])])))
     assert slashing(data, "import", str(src)).returncode == 0
@@ -150,6 +156,12 @@ def test_high_watermark_and_prune(tmp_path):
     assert r.returncode == 0 and "pruned 20 records" in r.stdout, r.stdout + r.stderr
     atts = export(data, tmp_path)["data"][0]["signed_attestations"]
     assert [a["target_epoch"] for a in atts] == [str(t) for t in range(21, 31)]
+
+    r = slashing(data, "watermark-repair", "--slot", "100", "--epoch", "40")
+    assert r.returncode == 0 and "for 1 validators" in r.stdout, r.stderr
+    v = export(data, tmp_path)["data"][0]
+    assert v["signed_blocks"] == [{"slot": "99"}]  # carries the raised slot watermark
+    assert v["signed_attestations"][-1] == {"source_epoch": "40", "target_epoch": "40"}
 
 
 def test_usage_errors(tmp_path):

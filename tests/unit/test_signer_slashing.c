@@ -314,6 +314,18 @@ static void test_high_watermark(void **state) {
     assert_int_equal(signer_slashing_remove_high_watermark(f.sp), CL_OK);
     assert_int_equal(blk(&f, 1, 1000, 1), CL_OK);
     assert_int_equal(att(&f, 1, 29, 30, 1), CL_OK);
+    /* watermark-repair: every validator's low watermarks move up, never down */
+    assert_int_equal(blk(&f, 2, 10, 1), CL_OK);
+    size_t n = 0;
+    assert_int_equal(signer_slashing_raise_low_watermarks(f.sp, 2000, 50, &n), CL_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(blk(&f, 2, 1999, 2), CL_ERR_DENIED);
+    assert_int_equal(att(&f, 2, 49, 60, 2), CL_ERR_DENIED);
+    assert_int_equal(att(&f, 1, 50, 50, 2), CL_OK);
+    assert_int_equal(blk(&f, 2, 2000, 2), CL_OK);
+    assert_int_equal(signer_slashing_raise_low_watermarks(f.sp, 5, 5, &n), CL_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(blk(&f, 1, 1500, 2), CL_ERR_DENIED);
     fx_close(&f);
 }
 
