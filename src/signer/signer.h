@@ -168,17 +168,20 @@ cl_err signer_keyring_load_dir(signer_keyring *k, const char *keystores_dir,
 
 /* ================= slashing protection (EIP-3076) ================= */
 
-/* Per validator, in the meta store (kinds "slashing_validator" ...), checks and
- * records in one store transaction, so two requests (or two instances sharing
- * one database) never both get a conflicting message signed. Semantics as
- * Web3Signer implements EIP-3076: a block is refused at a slot already signed
- * with another signing root, or at or below the low watermark (minimum slot of
- * an import) unless identical; an attestation is refused for source > target, a
- * double vote (same target, other root), a surround either way, or source/target
- * below the low watermarks; identical re-signs are allowed. The
+/* Per validator, in the meta store (kind "signer_slashing", one document per
+ * validator; slashing.c), checked and recorded in one store transaction, so two
+ * requests (or two instances sharing one database) never both get a
+ * conflicting message signed. Semantics as Web3Signer implements EIP-3076: a
+ * block is refused at a slot already signed with another (or an unknown)
+ * signing root, or below the low watermark; an attestation is refused for
+ * source > target, a double vote (same target, other root), a surround either
+ * way, or source/target below the low watermarks; both are refused at or above
+ * the global high watermark; identical re-signs are allowed. Low watermarks:
+ * set by the first signature, raised by an import to just above everything the
+ * validator holds (EIP-3076's conservative rule) and by pruning. The
  * genesis_validators_root is pinned at first use (import or sign): a different
- * one is refused. Records older than the pruning window are pruned
- * (watermarks keep protecting). */
+ * one is refused. Records older than the pruning window are pruned inside each
+ * write (watermarks keep protecting). docs/signer.md, "Slashing protection". */
 typedef struct signer_slashing signer_slashing;
 typedef struct {
     uint64_t prune_epochs;   /* keep this many epochs of history; 0 = 250 (Web3Signer) */
