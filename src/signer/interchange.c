@@ -275,7 +275,7 @@ static cl_err import_txn(store *st, void *arg) {
     ic_call *c = arg;
     if (c->f->n == 0 && !c->f->has_gvr) return CL_OK; /* an empty export: nothing to do */
     cl_err e = slp_gvr_pin(c->sp, st, c->f->gvr, c->err, c->errlen);
-    if (e == CL_ERR_CONFLICT) {
+    if (e == CL_ERR_CONFLICT && c->errlen) {
         char detail[320];
         snprintf(detail, sizeof detail, "%s", c->err);
         snprintf(c->err, c->errlen, "interchange refused: %s", detail);
