@@ -148,6 +148,13 @@ typedef bool (*signer_key_fn)(void *arg, const uint8_t pk[SIGNER_PK_LEN], signer
                               signer_key_source src, const char *origin);
 void signer_keyring_each(signer_keyring *k, signer_key_fn fn, void *arg); /* pk order */
 size_t signer_keyring_count(signer_keyring *k, bool active_only);
+/* (keys) The removal the comment above describes: removes the active keys of
+ * source src whose pk is not among keep[0..nkeep) (keep NULL: all of src);
+ * disabled keys stay remembered. Returns how many were removed. fn of
+ * signer_keyring_each runs under the reader lock: it must not call back into
+ * the keyring's writers; returning false stops the walk. */
+size_t signer_keyring_retain(signer_keyring *k, signer_key_source src,
+                             const uint8_t (*keep)[SIGNER_PK_LEN], size_t nkeep);
 
 /* Loads every EIP-2335 keystore (*.json) of keystores_dir with the password in
  * passwords_dir/<same name without .json>.txt (Web3Signer's layout: trailing
