@@ -72,12 +72,17 @@ void signer_keyring_free(signer_keyring *k) {
     free(k);
 }
 
-cl_err signer_keyring_add(signer_keyring *k, const uint8_t sk[SIGNER_SK_LEN], signer_key_source src,
-                          const char *origin, uint8_t pk_out[SIGNER_PK_LEN]) {
+static cl_err kr_add(signer_keyring *k, const uint8_t sk[SIGNER_SK_LEN], signer_key_source src,
+                     const char *origin, bool revive, uint8_t pk_out[SIGNER_PK_LEN]) {
     uint8_t pk[SIGNER_PK_LEN];
     CL_TRY(signer_bls_pubkey(sk, pk));
+    if (pk_out) memcpy(pk_out, pk, sizeof pk);
     pthread_rwlock_wrlock(&k->lock);
     kr_entry *e = kr_get(k, pk);
+    if (e && e->state == SIGNER_KEY_DISABLED && !revive) {
+        pthread_rwlock_unlock(&k->lock);
+        return CL_ERR_DENIED;
+    }
     if (!e) {
         if (k->n == k->cap) { /* grow by copy so the old array is cleansed, never realloc'd */
             size_t cap = k->cap ? k->cap * 2 : 64;
@@ -100,8 +105,28 @@ cl_err signer_keyring_add(signer_keyring *k, const uint8_t sk[SIGNER_SK_LEN], si
     free(e->origin);
     e->origin = cl_strdup(origin ? origin : "");
     pthread_rwlock_unlock(&k->lock);
-    if (pk_out) memcpy(pk_out, pk, sizeof pk);
     return CL_OK;
+}
+
+cl_err signer_keyring_add(signer_keyring *k, const uint8_t sk[SIGNER_SK_LEN], signer_key_source src,
+                          const char *origin, uint8_t pk_out[SIGNER_PK_LEN]) {
+    return kr_add(k, sk, src, origin, true, pk_out);
+}
+
+cl_err signer_keyring_add_active(signer_keyring *k, const uint8_t sk[SIGNER_SK_LEN],
+                                 signer_key_source src, const char *origin,
+                                 uint8_t pk_out[SIGNER_PK_LEN]) {
+    return kr_add(k, sk, src, origin, false, pk_out);
+}
+
+cl_err signer_keyring_secret(signer_keyring *k, const uint8_t pk[SIGNER_PK_LEN],
+                             uint8_t sk[SIGNER_SK_LEN]) {
+    pthread_rwlock_rdlock(&k->lock);
+    kr_entry *e = kr_get(k, pk);
+    cl_err r = !e ? CL_ERR_NOT_FOUND : e->state != SIGNER_KEY_ACTIVE ? CL_ERR_DENIED : CL_OK;
+    if (r == CL_OK) memcpy(sk, e->sk, SIGNER_SK_LEN);
+    pthread_rwlock_unlock(&k->lock);
+    return r;
 }
 
 signer_key_state signer_keyring_state(signer_keyring *k, const uint8_t pk[SIGNER_PK_LEN]) {

@@ -44,4 +44,14 @@ cl_err signer_keystore_parse(cl_slice json, signer_keystore_parsed *out, char *e
  * CL_ERR_INVALID for a password that is not UTF-8. */
 cl_err signer_keystore_password(cl_slice password, cl_buf *out);
 
+/* ---- keyring internals for keycache.c ---- */
+/* Like signer_keyring_add, but a key the keyring has disabled stays disabled
+ * (CL_ERR_DENIED, pk_out still set): a reload never revives a deleted key. */
+cl_err signer_keyring_add_active(signer_keyring *k, const uint8_t sk[SIGNER_SK_LEN],
+                                 signer_key_source src, const char *origin,
+                                 uint8_t pk_out[SIGNER_PK_LEN]);
+/* Copies an active key's secret (for the sealed cache); NOT_FOUND / DENIED. */
+cl_err signer_keyring_secret(signer_keyring *k, const uint8_t pk[SIGNER_PK_LEN],
+                             uint8_t sk[SIGNER_SK_LEN]);
+
 #endif
