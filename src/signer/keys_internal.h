@@ -39,6 +39,11 @@ typedef struct {
 /* Parses and bounds-checks a keystore without deriving anything (the cheap,
  * fuzzed step). CL_ERR_INVALID with a message in err. */
 cl_err signer_keystore_parse(cl_slice json, signer_keystore_parsed *out, char *err, size_t errlen);
+/* signer_keystore_encrypt with scrypt n (or pbkdf2 c) = 2^log2_cost, 1..18
+ * (18 is the standard; lower only for tests and throwaway keys). */
+cl_err signer_keystore_encrypt_cost(const uint8_t sk[SIGNER_SK_LEN], cl_slice password,
+                                    signer_kdf kdf, unsigned log2_cost, const char *path,
+                                    cl_buf *json_out);
 /* EIP-2335 password processing: NFKD, then C0, DEL and C1 code points
  * stripped; out is the UTF-8 result (free with buf_free_secret).
  * CL_ERR_INVALID for a password that is not UTF-8. */

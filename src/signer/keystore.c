@@ -277,12 +277,21 @@ static json_t *ks_crypto_json(const signer_keystore_parsed *o) {
 
 cl_err signer_keystore_encrypt(const uint8_t sk[SIGNER_SK_LEN], cl_slice password, signer_kdf kdf,
                                const char *path, cl_buf *json_out) {
+    /* n = c = 2^18: EIP-2335's and staking-deposit-cli's */
+    return signer_keystore_encrypt_cost(sk, password, kdf, 18, path, json_out);
+}
+
+cl_err signer_keystore_encrypt_cost(const uint8_t sk[SIGNER_SK_LEN], cl_slice password,
+                                    signer_kdf kdf, unsigned log2_cost, const char *path,
+                                    cl_buf *json_out) {
+    if (log2_cost < 1 || log2_cost > 18) return CL_ERR_INVALID;
     uint8_t pk[SIGNER_PK_LEN];
     CL_TRY(signer_bls_pubkey(sk, pk));
     signer_keystore_parsed o;
     memset(&o, 0, sizeof o);
     o.kdf = kdf;
-    o.n = 262144, o.r = 8, o.p = 1, o.c = 262144; /* EIP-2335's and staking-deposit-cli's */
+    o.n = o.c = (uint64_t)1 << log2_cost;
+    o.r = 8, o.p = 1;
     o.salt_len = 32;
     crypto_random(o.salt, o.salt_len);
     crypto_random(o.iv, sizeof o.iv);

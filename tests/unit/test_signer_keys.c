@@ -341,8 +341,8 @@ static void test_eip2335_roundtrip(void **st) {
     sk[31] = 42;
     sk[0] = 0x11;
     cl_buf js = CL_BUF_INIT;
-    assert_int_equal(signer_keystore_encrypt(sk, slice_cstr(PASSWORD), SIGNER_KDF_PBKDF2,
-                                             "m/12381/3600/0/0/0", &js),
+    assert_int_equal(signer_keystore_encrypt_cost(sk, slice_cstr(PASSWORD), SIGNER_KDF_PBKDF2, 12,
+                                                  "m/12381/3600/0/0/0", &js),
                      CL_OK);
     char err[200] = "";
     assert_int_equal(
@@ -361,12 +361,23 @@ static void test_eip2335_roundtrip(void **st) {
     assert_int_equal(strlen(json_string_value(json_object_get(j, "uuid"))), 36);
     json_decref(j);
     buf_free(&js);
-    assert_int_equal(signer_keystore_encrypt(sk, slice_cstr("pw"), SIGNER_KDF_SCRYPT, "", &js),
-                     CL_OK);
+    assert_int_equal(
+        signer_keystore_encrypt_cost(sk, slice_cstr("pw"), SIGNER_KDF_SCRYPT, 12, "", &js), CL_OK);
     assert_int_equal(
         signer_keystore_decrypt(buf_slice(&js), slice_cstr("pw"), back, err, sizeof err), CL_OK);
     assert_memory_equal(sk, back, 32);
     buf_free(&js);
+    /* the standard cost (pbkdf2 c = 2^18; scrypt n = 2^18 is covered by the vector) */
+    assert_int_equal(signer_keystore_encrypt(sk, slice_cstr("pw"), SIGNER_KDF_PBKDF2, "", &js),
+                     CL_OK);
+    assert_non_null(strstr(buf_cstr(&js), "262144"));
+    assert_int_equal(
+        signer_keystore_decrypt(buf_slice(&js), slice_cstr("pw"), back, err, sizeof err), CL_OK);
+    assert_memory_equal(sk, back, 32);
+    buf_free(&js);
+    assert_int_equal(
+        signer_keystore_encrypt_cost(sk, slice_cstr("pw"), SIGNER_KDF_SCRYPT, 19, "", &js),
+        CL_ERR_INVALID);
 }
 
 /* ---- EIP-2333 / EIP-2334 ---- */
@@ -533,8 +544,8 @@ static void make_keystore(const char *ksdir, const char *pwdir, uint32_t i, cons
     uint8_t sk[32];
     sk_of(i, sk);
     cl_buf js = CL_BUF_INIT;
-    assert_int_equal(signer_keystore_encrypt(sk, slice_cstr(pw), SIGNER_KDF_PBKDF2, "", &js),
-                     CL_OK);
+    assert_int_equal(
+        signer_keystore_encrypt_cost(sk, slice_cstr(pw), SIGNER_KDF_PBKDF2, 10, "", &js), CL_OK);
     char name[64];
     snprintf(name, sizeof name, "key%u.json", i);
     write_file(ksdir, name, buf_slice(&js));
