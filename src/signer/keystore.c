@@ -166,7 +166,7 @@ static cl_err ks_derive(const signer_keystore_parsed *o, cl_slice pw, uint8_t dk
     *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)o->salt, o->salt_len);
     uint64_t n = o->n, r = o->r, pp = o->p, c = o->c;
     uint64_t maxmem = 128 * r * (n + pp + 2) + (1u << 20);
-    int pkcs5 = 0; /* no SP 800-132 minimums: EIP-2335 salts and counts are the keystore's */
+    int pkcs5 = 1; /* 1 = no SP 800-132 minimums: EIP-2335 salts and counts are the keystore's */
     if (o->kdf == SIGNER_KDF_SCRYPT) {
         *p++ = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n);
         *p++ = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_R, &r);

@@ -367,6 +367,13 @@ static void test_eip2335_roundtrip(void **st) {
         signer_keystore_decrypt(buf_slice(&js), slice_cstr("pw"), back, err, sizeof err), CL_OK);
     assert_memory_equal(sk, back, 32);
     buf_free(&js);
+    /* a count below SP 800-132's 1000 is the keystore's choice (EIP-2335 sets no minimum) */
+    assert_int_equal(
+        signer_keystore_encrypt_cost(sk, slice_cstr("pw"), SIGNER_KDF_PBKDF2, 4, "", &js), CL_OK);
+    assert_int_equal(
+        signer_keystore_decrypt(buf_slice(&js), slice_cstr("pw"), back, err, sizeof err), CL_OK);
+    assert_memory_equal(sk, back, 32);
+    buf_free(&js);
     /* the standard cost (pbkdf2 c = 2^18; scrypt n = 2^18 is covered by the vector) */
     assert_int_equal(signer_keystore_encrypt(sk, slice_cstr("pw"), SIGNER_KDF_PBKDF2, "", &js),
                      CL_OK);
