@@ -224,6 +224,9 @@ static cl_err kc_list(const char *dir, kc_job **jobs, size_t *n) {
 typedef struct {
     kc_job *jobs;
     size_t n;
+    const char *dir;
+    uint8_t (*gone)[SIGNER_PK_LEN]; /* keys from dir whose file is no longer there */
+    size_t ngone, capgone;
 } kc_kept_ctx;
 
 static bool kc_mark_kept(void *arg, const uint8_t pk[SIGNER_PK_LEN], signer_key_state st,
@@ -236,6 +239,12 @@ static bool kc_mark_kept(void *arg, const uint8_t pk[SIGNER_PK_LEN], signer_key_
     if (j && strcmp(j->path, origin) == 0) {
         j->kept = true;
         memcpy(j->kept_pk, pk, SIGNER_PK_LEN);
+    } else if (!j && slash && (size_t)(slash - origin) == strlen(c->dir) &&
+               strncmp(origin, c->dir, (size_t)(slash - origin)) == 0) {
+        if (c->ngone == c->capgone)
+            c->gone = cl_realloc(c->gone,
+                                 (c->capgone = c->capgone ? c->capgone * 2 : 16) * SIGNER_PK_LEN);
+        memcpy(c->gone[c->ngone++], pk, SIGNER_PK_LEN);
     }
     return true;
 }
@@ -260,7 +269,7 @@ cl_err signer_keyring_load_dir(signer_keyring *k, const char *keystores_dir,
                                const char *passwords_dir, const char *cache_path,
                                const uint8_t cache_key[32], unsigned threads,
                                signer_load_report *report) {
-    signer_load_report rep = {0, 0, 0};
+    signer_load_report rep = {0};
     if (report) *report = rep;
     if (!k || !keystores_dir || !passwords_dir) return CL_ERR_INVALID;
     kc_run r = {.k = k, .pwdir = passwords_dir};
@@ -268,8 +277,12 @@ cl_err signer_keyring_load_dir(signer_keyring *k, const char *keystores_dir,
         log_error("signer: cannot open the keystores directory %s", keystores_dir);
         return CL_ERR_IO;
     }
-    kc_kept_ctx kept = {r.jobs, r.njobs};
+    kc_kept_ctx kept = {.jobs = r.jobs, .n = r.njobs, .dir = keystores_dir};
     signer_keyring_each(k, kc_mark_kept, &kept);
+    if (kept.ngone)
+        rep.removed =
+            signer_keyring_drop(k, (const uint8_t(*)[SIGNER_PK_LEN])kept.gone, kept.ngone);
+    free(kept.gone);
     bool use_cache = cache_path && cache_key;
     cl_buf plain = CL_BUF_INIT;
     if (use_cache && kc_open(cache_path, cache_key, &plain, &r.ncache)) r.cache = plain.ptr + 4;
@@ -292,8 +305,9 @@ cl_err signer_keyring_load_dir(signer_keyring *k, const char *keystores_dir,
     }
     if (r.jobs) cl_cleanse(r.jobs, r.njobs * sizeof *r.jobs);
     free(r.jobs);
-    log_info("signer: %zu keystores loaded from %s (%zu from the cache, %zu failed) in %llu ms",
-             rep.loaded, keystores_dir, rep.from_cache, rep.failed,
+    log_info("signer: %zu keystores loaded from %s (%zu from the cache, %zu failed, %zu removed) "
+             "in %llu ms",
+             rep.loaded, keystores_dir, rep.from_cache, rep.failed, rep.removed,
              (unsigned long long)((time_mono_ns() - t0) / 1000000));
     if (report) *report = rep;
     return CL_OK;

@@ -163,18 +163,20 @@ static int kr_pkcmp(const void *a, const void *b) {
     return memcmp(a, b, SIGNER_PK_LEN);
 }
 
-size_t signer_keyring_retain(signer_keyring *k, signer_key_source src,
-                             const uint8_t (*keep)[SIGNER_PK_LEN], size_t nkeep) {
-    uint8_t(*sorted)[SIGNER_PK_LEN] = cl_malloc((nkeep ? nkeep : 1) * SIGNER_PK_LEN);
-    if (keep && nkeep) memcpy(sorted, keep, nkeep * SIGNER_PK_LEN);
-    if (!keep) nkeep = 0;
-    qsort(sorted, nkeep, SIGNER_PK_LEN, kr_pkcmp);
+/* Removes, in one pass under the writer lock, the active keys for which
+ * (src matches or any_src) and (pk in the sorted list) == listed. */
+static size_t kr_remove(signer_keyring *k, bool any_src, signer_key_source src,
+                        const uint8_t (*pks)[SIGNER_PK_LEN], size_t n, bool listed) {
+    uint8_t(*sorted)[SIGNER_PK_LEN] = cl_malloc((n ? n : 1) * SIGNER_PK_LEN);
+    if (!pks) n = 0;
+    if (n) memcpy(sorted, pks, n * SIGNER_PK_LEN);
+    qsort(sorted, n, SIGNER_PK_LEN, kr_pkcmp);
     pthread_rwlock_wrlock(&k->lock);
     size_t w = 0, removed = 0;
     for (size_t i = 0; i < k->n; i++) {
         kr_entry *e = &k->e[i];
-        if (e->state == SIGNER_KEY_ACTIVE && e->src == src &&
-            !bsearch(e->pk, sorted, nkeep, SIGNER_PK_LEN, kr_pkcmp)) {
+        if (e->state == SIGNER_KEY_ACTIVE && (any_src || e->src == src) &&
+            (bsearch(e->pk, sorted, n, SIGNER_PK_LEN, kr_pkcmp) != NULL) == listed) {
             free(e->origin);
             cl_cleanse(e, sizeof *e);
             removed++;
@@ -191,6 +193,15 @@ size_t signer_keyring_retain(signer_keyring *k, signer_key_source src,
     pthread_rwlock_unlock(&k->lock);
     free(sorted);
     return removed;
+}
+
+size_t signer_keyring_retain(signer_keyring *k, signer_key_source src,
+                             const uint8_t (*keep)[SIGNER_PK_LEN], size_t nkeep) {
+    return kr_remove(k, false, src, keep, nkeep, false);
+}
+
+size_t signer_keyring_drop(signer_keyring *k, const uint8_t (*pks)[SIGNER_PK_LEN], size_t n) {
+    return kr_remove(k, true, SIGNER_SRC_KEYSTORE, pks, n, true);
 }
 
 static const signer_keyring *kr_sort_ctx;

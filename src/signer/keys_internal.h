@@ -55,6 +55,8 @@ cl_err signer_keystore_password(cl_slice password, cl_buf *out);
 cl_err signer_keyring_add_active(signer_keyring *k, const uint8_t sk[SIGNER_SK_LEN],
                                  signer_key_source src, const char *origin,
                                  uint8_t pk_out[SIGNER_PK_LEN]);
+/* Removes the listed keys that are active (a disabled key stays remembered). */
+size_t signer_keyring_drop(signer_keyring *k, const uint8_t (*pks)[SIGNER_PK_LEN], size_t n);
 /* Copies an active key's secret (for the sealed cache); NOT_FOUND / DENIED. */
 cl_err signer_keyring_secret(signer_keyring *k, const uint8_t pk[SIGNER_PK_LEN],
                              uint8_t sk[SIGNER_SK_LEN]);

@@ -652,6 +652,24 @@ static void test_load_dir_cache(void **st) {
     assert_int_equal(r.failed, 2); /* key3, key4; the disabled key1 is no failure */
     assert_int_equal(signer_keyring_state(k, pk1), SIGNER_KEY_DISABLED);
     assert_int_equal(signer_keyring_count(k, true), 1);
+    /* a keystore file gone: its key leaves the keyring at the next load; a key of
+     * another source or another directory stays */
+    uint8_t sk9[32], pk2[48], pk9[48];
+    sk_of(9, sk9);
+    assert_int_equal(signer_keyring_add(k, sk9, SIGNER_SRC_KEYSTORE, "/elsewhere/key2.json", pk9),
+                     CL_OK);
+    sk_of(2, sk9);
+    assert_int_equal(signer_bls_pubkey(sk9, pk2), CL_OK);
+    assert_int_equal(signer_keyring_state(k, pk2), SIGNER_KEY_ACTIVE);
+    char *p2 = cl_sprintf("%s/key2.json", ks);
+    unlink(p2);
+    free(p2);
+    assert_int_equal(signer_keyring_load_dir(k, ks, pw, cache, other, 0, &r), CL_OK);
+    assert_int_equal(r.removed, 1);
+    assert_int_equal(r.loaded, 0);
+    assert_int_equal(signer_keyring_state(k, pk2), SIGNER_KEY_UNKNOWN);
+    assert_int_equal(signer_keyring_state(k, pk9), SIGNER_KEY_ACTIVE);
+    assert_int_equal(signer_keyring_state(k, pk1), SIGNER_KEY_DISABLED);
     signer_keyring_free(k);
     char *rm = cl_sprintf("rm -rf %s", tmpdir);
     assert_int_equal(system(rm), 0);
