@@ -11,6 +11,9 @@
  *
  * usage: signer_keys_bench            (or: meson test -C build --benchmark signer_keys -v)
  * env:   SIGNER_BENCH_KEYS=K (64)  SIGNER_BENCH_SIGN_SECONDS=S (2)  BENCH_TMP=DIR (/var/tmp)
+ *        SIGNER_BENCH_KDF_COST=LOG2 (18: scrypt n = 2^18; lower only to time the cached
+ *        restart at 10,000 keys quickly, e.g. SIGNER_BENCH_KEYS=10000 SIGNER_BENCH_KDF_COST=1
+ *        BENCH_TMP=/dev/shm)
  * Making the K keystores costs K scrypts spread over all cores before the figures. */
 #include "signer/keys_internal.h"
 
@@ -45,6 +48,7 @@ static void sk_of(uint32_t i, uint8_t sk[32]) {
 typedef struct {
     const char *ks, *pw;
     size_t k;
+    unsigned cost;
     atomic_size_t next;
 } make_run;
 
@@ -54,8 +58,8 @@ static void *make_worker(void *arg) {
         uint8_t sk[32];
         sk_of((uint32_t)i + 1, sk);
         cl_buf js = CL_BUF_INIT;
-        if (signer_keystore_encrypt(sk, slice_cstr("bench password"), SIGNER_KDF_SCRYPT, "", &js) !=
-            CL_OK)
+        if (signer_keystore_encrypt_cost(sk, slice_cstr("bench password"), SIGNER_KDF_SCRYPT,
+                                         m->cost, "", &js) != CL_OK)
             abort();
         char *p = cl_sprintf("%s/k%05zu.json", m->ks, i);
         char *q = cl_sprintf("%s/k%05zu.txt", m->pw, i);
@@ -77,7 +81,7 @@ static void run_threads(unsigned n, void *(*fn)(void *), void *arg) {
     free(t);
 }
 
-static void bench_load(const char *tmp, size_t k) {
+static void bench_load(const char *tmp, size_t k, unsigned cost) {
     char dir[256];
     snprintf(dir, sizeof dir, "%s/signer_keys_bench.XXXXXX", tmp);
     if (!mkdtemp(dir)) {
@@ -87,7 +91,7 @@ static void bench_load(const char *tmp, size_t k) {
     char *ks = cl_sprintf("%s/ks", dir), *pw = cl_sprintf("%s/pw", dir),
          *cache = cl_sprintf("%s/cache", dir);
     dir_ensure(ks, 0700), dir_ensure(pw, 0700);
-    make_run m = {.ks = ks, .pw = pw, .k = k};
+    make_run m = {.ks = ks, .pw = pw, .k = k, .cost = cost};
     atomic_init(&m.next, 0);
     double t0 = now();
     run_threads(cores(), make_worker, &m);
@@ -107,7 +111,7 @@ static void bench_load(const char *tmp, size_t k) {
     cl_cleanse(sk, sizeof sk);
     buf_free(&js);
     free(one);
-    printf("scrypt keystore (n=2^18 r=8 p=1), 1 core   %9.3f s\n", t1);
+    printf("scrypt keystore (n=2^%-2u r=8 p=1), 1 core   %9.3f s\n", cost, t1);
     printf("ideal for %zu keys on %u cores (K*t1/cores) %9.3f s\n", k, cores(), ideal);
 
     /* 2. load_dir on all cores, writing the cache */
@@ -178,7 +182,9 @@ static void bench_sign(double seconds) {
 
 int main(void) {
     const char *kenv = getenv("SIGNER_BENCH_KEYS"), *senv = getenv("SIGNER_BENCH_SIGN_SECONDS");
-    const char *tmp = getenv("BENCH_TMP");
+    const char *tmp = getenv("BENCH_TMP"), *cenv = getenv("SIGNER_BENCH_KDF_COST");
+    unsigned cost = cenv ? (unsigned)strtoul(cenv, NULL, 10) : 18;
+    if (cost < 1 || cost > 18) cost = 18;
     size_t k = kenv ? (size_t)strtoul(kenv, NULL, 10) : 64;
     double secs = senv ? strtod(senv, NULL) : 2.0;
     if (k < 1) k = 1;
@@ -186,6 +192,6 @@ int main(void) {
     log_set_level(LOG_WARN);
     printf("signer keys bench: %u online cores, K = %zu keystores\n", cores(), k);
     bench_sign(secs);
-    bench_load(tmp ? tmp : "/var/tmp", k);
+    bench_load(tmp ? tmp : "/var/tmp", k, cost);
     return 0;
 }

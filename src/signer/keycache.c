@@ -143,8 +143,9 @@ static void kc_hash(cl_slice file, cl_slice pw, uint8_t out[32]) {
 static cl_err kc_secret(kc_run *r, kc_job *j, cl_slice file, cl_slice pw, char *err,
                         size_t errlen) {
     const uint8_t *hit = r->ncache ? bsearch(j->hash, r->cache, r->ncache, KC_ENTRY, kc_cmp) : NULL;
-    uint8_t pk[SIGNER_PK_LEN];
-    if (hit && signer_bls_pubkey(hit + 32, pk) == CL_OK) {
+    blst_scalar sc; /* a cheap range check; the keyring computes the pubkey once */
+    if (hit && signer_bls_scalar(hit + 32, &sc) == CL_OK) {
+        cl_cleanse(&sc, sizeof sc);
         memcpy(j->sk, hit + 32, 32);
         j->from_cache = true;
         return CL_OK;
