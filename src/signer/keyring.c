@@ -4,6 +4,7 @@
  * a pubkey to its entry in O(1). A pthread rwlock lets signers share the
  * keyring (reader lock, held while signing so a concurrent disable cannot
  * zeroise a key mid-signature) while add/disable take the writer lock.
+ * When signer_keyring_disable returns, no signature with that key is in flight.
  * Disabled keys keep their entry (state, origin) with the secret zeroised, so
  * later requests get 412 rather than 404. Every secret is zeroised on free. */
 #include "signer/keys_internal.h"
@@ -56,7 +57,15 @@ static void kr_rehash(signer_keyring *k, size_t nslots) {
 
 signer_keyring *signer_keyring_new(void) {
     signer_keyring *k = cl_calloc(1, sizeof *k);
-    pthread_rwlock_init(&k->lock, NULL);
+    /* writers first: a reload or a DELETE is not starved by a steady stream of
+     * signers (glibc prefers readers by default) */
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+#ifdef __GLIBC__
+    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+    pthread_rwlock_init(&k->lock, &a);
+    pthread_rwlockattr_destroy(&a);
     kr_rehash(k, 64);
     return k;
 }

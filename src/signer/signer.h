@@ -151,8 +151,9 @@ size_t signer_keyring_count(signer_keyring *k, bool active_only);
 /* (keys) The removal the comment above describes: removes the active keys of
  * source src whose pk is not among keep[0..nkeep) (keep NULL: all of src);
  * disabled keys stay remembered. Returns how many were removed. fn of
- * signer_keyring_each runs under the reader lock: it must not call back into
- * the keyring's writers; returning false stops the walk. */
+ * signer_keyring_each runs under the reader lock: it must not call any
+ * signer_keyring_* function (the lock prefers writers, so even a nested read
+ * could deadlock); returning false stops the walk. */
 size_t signer_keyring_retain(signer_keyring *k, signer_key_source src,
                              const uint8_t (*keep)[SIGNER_PK_LEN], size_t nkeep);
 

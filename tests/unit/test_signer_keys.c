@@ -16,6 +16,8 @@
 
 #include <jansson.h>
 #include <openssl/bn.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -537,6 +539,58 @@ static void test_keyring_10000(void **st) {
     signer_keyring_free(k);
 }
 
+typedef struct {
+    signer_keyring *k;
+    uint8_t pk[48];
+    atomic_bool stop;
+    atomic_int after_disable_ok; /* signatures that succeeded after disable returned */
+    atomic_bool disabled;
+} race_ctx;
+
+static void *race_signer(void *arg) {
+    race_ctx *c = arg;
+    uint8_t msg[32] = {9}, sig[96];
+    uint64_t end = time_mono_ns() + 15000000000ull; /* bounded: a starved writer fails, not hangs */
+    while (!atomic_load(&c->stop) && time_mono_ns() < end) {
+        bool was_disabled = atomic_load(&c->disabled);
+        cl_err e = signer_keyring_sign(c->k, c->pk, slice_of(msg, 32), sig);
+        if (was_disabled && e == CL_OK) atomic_fetch_add(&c->after_disable_ok, 1);
+    }
+    return NULL;
+}
+
+/* Writers are not starved by signers, and once disable returns the key never signs. */
+static void test_keyring_concurrency(void **st) {
+    (void)st;
+    race_ctx c = {.k = signer_keyring_new()};
+    atomic_init(&c.stop, false);
+    atomic_init(&c.after_disable_ok, 0);
+    atomic_init(&c.disabled, false);
+    uint8_t sk[32];
+    sk_of(77, sk);
+    assert_int_equal(signer_keyring_add(c.k, sk, SIGNER_SRC_KEYSTORE, "x", c.pk), CL_OK);
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, race_signer, &c), 0);
+    uint64_t t0 = time_mono_ns();
+    for (uint32_t i = 0; i < 20; i++) {
+        sk_of(1000 + i, sk);
+        assert_int_equal(signer_keyring_add(c.k, sk, SIGNER_SRC_KEYSTORE, "y", NULL), CL_OK);
+    }
+    assert_int_equal(signer_keyring_disable(c.k, c.pk), CL_OK);
+    atomic_store(&c.disabled, true);
+    uint64_t ns = time_mono_ns() - t0;
+    usleep(50000);
+    atomic_store(&c.stop, true);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(atomic_load(&c.after_disable_ok), 0);
+    if (ns > 10000000000ull)
+        fail_msg("21 writes among signers took %llu ms", (unsigned long long)(ns / 1000000));
+    assert_int_equal(signer_keyring_count(c.k, true), 20);
+    signer_keyring_free(c.k);
+}
+
 /* ---- load_dir and the sealed cache ---- */
 
 static char tmpdir[64];
@@ -684,7 +738,8 @@ int main(void) {
         cmocka_unit_test(test_eip2335_vectors),     cmocka_unit_test(test_eip2335_refusals),
         cmocka_unit_test(test_eip2335_roundtrip),   cmocka_unit_test(test_eip2333_vectors),
         cmocka_unit_test(test_eip2334_paths),       cmocka_unit_test(test_keyring_basic),
-        cmocka_unit_test(test_keyring_10000),       cmocka_unit_test(test_load_dir_cache),
+        cmocka_unit_test(test_keyring_10000),       cmocka_unit_test(test_keyring_concurrency),
+        cmocka_unit_test(test_load_dir_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
