@@ -6,7 +6,8 @@
  * The cache is one file, written atomically (mode 0600):
  *   "CLSKC1" (6 bytes) || iv (12) || AES-256-GCM(cache_key, aad = the magic,
  *                                             n (u32 BE) || n × (hash 32 || sk 32))
- * where hash = sha256(keystore file bytes || 0x00 || password file bytes):
+ * where hash = sha256(u64 BE length of the keystore file || its bytes || the
+ * password as read, its trailing newline stripped):
  * a keystore or password that changed misses the cache and is decrypted again.
  * A cache that does not open (another key, corrupt) is ignored with a warning
  * and rewritten. Secrets are cleansed; only file names are ever logged. */
@@ -125,15 +126,20 @@ static cl_err kc_password(const char *pwdir, const char *name, cl_buf *pw) {
     cl_err e = file_read_all(p, pw, 64 * 1024);
     free(p);
     if (e != CL_OK) return e;
-    if (pw->len && pw->ptr[pw->len - 1] == '\n') pw->len--;
-    if (pw->len && pw->ptr[pw->len - 1] == '\r') pw->len--;
+    if (pw->len && pw->ptr[pw->len - 1] == '\n') { /* one "\n" or "\r\n" */
+        pw->len--;
+        if (pw->len && pw->ptr[pw->len - 1] == '\r') pw->len--;
+    }
     return CL_OK;
 }
 
 static void kc_hash(cl_slice file, cl_slice pw, uint8_t out[32]) {
+    uint8_t len[8]; /* the file's length first: no two (file, password) pairs collide */
+    for (int i = 0; i < 8; i++)
+        len[i] = (uint8_t)((uint64_t)file.len >> (56 - 8 * i));
     crypto_sha256_ctx *c = crypto_sha256_new();
+    crypto_sha256_update(c, slice_of(len, sizeof len));
     crypto_sha256_update(c, file);
-    crypto_sha256_update(c, slice_of("", 1));
     crypto_sha256_update(c, pw);
     crypto_sha256_final(c, out);
 }
