@@ -92,6 +92,7 @@ static bool kc_open(const char *path, const uint8_t key[32], cl_buf *plain, size
 static cl_err kc_write(const char *path, const uint8_t key[32], const kc_run *r) {
     cl_buf plain = CL_BUF_INIT;
     uint8_t cnt[4] = {0};
+    buf_reserve(&plain, 4 + r->njobs * KC_ENTRY); /* never regrown: no stale copy of a key */
     buf_append(&plain, cnt, 4);
     uint32_t n = 0;
     for (size_t i = 0; i < r->njobs; i++) {
