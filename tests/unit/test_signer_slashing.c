@@ -651,6 +651,86 @@ static void test_import_long_history(void **state) {
     fx_close(&f);
 }
 
+/* review: a randomized model check of the safety property. Random attestations
+ * and blocks for one validator (near 0 and near 2^64-1), interleaved with
+ * pruning (small windows), high watermark changes, re-importing its own export
+ * and moving to a second database by export/import; every pair of messages
+ * that got through must be non-slashable (no double vote, no surround, no
+ * source > target, no double proposal). Each attestation has its own root. */
+typedef struct {
+    uint64_t s, t;
+    unsigned r;
+} model_att;
+
+static void model_round(int round) {
+    uint64_t base = round % 3 == 0 ? UINT64_MAX - 70 : 0;
+    fixture f, g;
+    signer_slashing_opts o = {.prune_epochs = 1 + (unsigned)(rand() % 6), .slots_per_epoch = 2};
+    fx_open(&f, &o);
+    fixture *cur = &f;
+    bool moved = false;
+    model_att ok[300];
+    uint64_t bslot[300];
+    unsigned broot[300];
+    size_t na = 0, nb = 0;
+    char err[256];
+    for (int step = 0; step < 300; step++) {
+        int op = rand() % 100;
+        if (op < 45) {
+            uint64_t s = (uint64_t)(rand() % 30), t = (uint64_t)(rand() % 30);
+            unsigned r = (unsigned)(rand() % 3) + 3u * (unsigned)(s * 32 + t);
+            if (att(cur, 0, base + s, base + t, r) == CL_OK)
+                ok[na++] = (model_att){base + s, base + t, r};
+        } else if (op < 90) {
+            uint64_t sl = base + (uint64_t)(rand() % 60);
+            unsigned r = (unsigned)(rand() % 3);
+            if (blk(cur, 0, sl, r) == CL_OK) bslot[nb] = sl, broot[nb++] = r;
+        } else if (op < 92) {
+            if (rand() % 2)
+                signer_slashing_set_high_watermark(cur->sp, base + (uint64_t)(rand() % 60),
+                                                   base + (uint64_t)(rand() % 30));
+            else
+                signer_slashing_remove_high_watermark(cur->sp);
+        } else if (op < 97) {
+            size_t pruned;
+            assert_int_equal(signer_slashing_prune(cur->sp, &pruned), CL_OK);
+        } else {
+            cl_buf ex = CL_BUF_INIT;
+            assert_int_equal(signer_slashing_export(cur->sp, NULL, 0, &ex), CL_OK);
+            if (!moved && rand() % 2) {
+                signer_slashing_opts o2 = {.prune_epochs = 1 + (unsigned)(rand() % 6),
+                                           .slots_per_epoch = 2};
+                fx_open(&g, &o2);
+                cur = &g;
+                moved = true;
+            }
+            assert_int_equal(signer_slashing_import(cur->sp, buf_slice(&ex), err, sizeof err),
+                             CL_OK);
+            free(ex.ptr);
+        }
+    }
+    for (size_t i = 0; i < na; i++) {
+        if (ok[i].s > ok[i].t) fail_msg("round %d: source > target signed", round);
+        for (size_t j = 0; j < na; j++) {
+            if (ok[i].t == ok[j].t && ok[i].r != ok[j].r) fail_msg("round %d: double vote", round);
+            if (ok[i].s < ok[j].s && ok[i].t > ok[j].t) fail_msg("round %d: surround", round);
+        }
+    }
+    for (size_t i = 0; i < nb; i++)
+        for (size_t j = 0; j < nb; j++)
+            if (bslot[i] == bslot[j] && broot[i] != broot[j])
+                fail_msg("round %d: double proposal", round);
+    if (moved) fx_close(&g);
+    fx_close(&f);
+}
+
+static void test_model(void **state) {
+    (void)state;
+    srand(13);
+    for (int round = 0; round < 150; round++)
+        model_round(round);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eip3076_suite),
@@ -666,6 +746,7 @@ int main(void) {
         cmocka_unit_test(test_two_handles),
         cmocka_unit_test(test_document),
         cmocka_unit_test(test_import_long_history),
+        cmocka_unit_test(test_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
