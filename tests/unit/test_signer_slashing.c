@@ -731,6 +731,54 @@ static void test_model(void **state) {
         model_round(round);
 }
 
+/* review: a batch of the group commit in which some checks fail (a corrupt
+ * record, another genesis root) still decides the others exactly once. */
+static void *mixed(void *arg) {
+    worker *w = arg;
+    uint8_t pk[48], root[32];
+    char why[256];
+    pk_of(pk, w->v);
+    root_of(root, w->r);
+    w->e = signer_slashing_check_attestation(w->f->sp, pk, w->r % 5 == 0 ? GVR2 : GVR, 10, 11, root,
+                                             why, sizeof why);
+    return NULL;
+}
+
+static void test_batch_failures(void **state) {
+    (void)state;
+    fixture f;
+    fx_open(&f, NULL);
+    assert_int_equal(blk(&f, 1, 1, 1), CL_OK); /* pins GVR */
+    uint8_t pk[48];
+    char name[97];
+    pk_of(pk, 7);
+    slp_pk_hex(pk, name);
+    assert_int_equal(store_put(f.st, SLP_KIND, "", name, "{\"b\":[\"x\"]}"), CL_OK);
+    enum { N = 64 };
+    for (int rep = 0; rep < 5; rep++) {
+        pthread_t th[N];
+        worker w[N];
+        for (unsigned i = 0; i < N; i++) {
+            w[i] = (worker){&f, i % 2 ? 7 : 20 + (unsigned)rep, i + 1, CL_ERR_INVALID};
+            assert_int_equal(pthread_create(&th[i], NULL, mixed, &w[i]), 0);
+        }
+        int ok = 0;
+        for (unsigned i = 0; i < N; i++) {
+            pthread_join(th[i], NULL);
+            if ((i + 1) % 5 == 0) {
+                assert_int_equal(w[i].e, CL_ERR_CONFLICT);
+            } else if (i % 2) {
+                assert_true(w[i].e != CL_OK && w[i].e != CL_ERR_DENIED);
+            } else {
+                assert_true(w[i].e == CL_OK || w[i].e == CL_ERR_DENIED);
+                ok += w[i].e == CL_OK;
+            }
+        }
+        assert_int_equal(ok, 1);
+    }
+    fx_close(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eip3076_suite),
@@ -747,6 +795,7 @@ int main(void) {
         cmocka_unit_test(test_document),
         cmocka_unit_test(test_import_long_history),
         cmocka_unit_test(test_model),
+        cmocka_unit_test(test_batch_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
