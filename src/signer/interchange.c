@@ -126,7 +126,7 @@ static bool ic_blocks(json_t *arr, size_t vi, slp_hist *h, char *err, size_t err
             return false;
         ic_push_block(h, slot, has ? root : NULL);
     }
-    qsort(h->b, h->nb, sizeof *h->b, ic_block_cmp);
+    if (h->nb) qsort(h->b, h->nb, sizeof *h->b, ic_block_cmp);
     return true;
 }
 
@@ -148,7 +148,7 @@ static bool ic_atts(json_t *arr, size_t vi, slp_hist *h, char *err, size_t errle
             return false;
         ic_push_att(h, src, tgt, has ? root : NULL);
     }
-    qsort(h->a, h->na, sizeof *h->a, ic_att_cmp);
+    if (h->na) qsort(h->a, h->na, sizeof *h->a, ic_att_cmp);
     return true;
 }
 
