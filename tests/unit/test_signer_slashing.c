@@ -617,10 +617,11 @@ static void test_document(void **state) {
 
 /* review: a long history (one validator's unpruned Web3Signer export has one
  * attestation an epoch, ~300,000 since genesis), listed newest first, imports
- * in near-linear time; the merge was O(n^2) (6.9 s for 50,000 of each here). */
+ * in near-linear time; the merge was O(n^2) (49 s for 100,000 of each here,
+ * 1.5 s after; 2.4 s under ASan). */
 static void test_import_long_history(void **state) {
     (void)state;
-    enum { N = 60000 };
+    enum { N = 100000 };
     cl_buf in = CL_BUF_INIT;
     buf_append_cstr(&in, "{\"metadata\":{\"interchange_format_version\":\"5\","
                          "\"genesis_validators_root\":\"0x0102030000000000000000000000000000000"
@@ -641,7 +642,8 @@ static void test_import_long_history(void **state) {
     uint64_t t0 = time_mono_ns();
     assert_int_equal(signer_slashing_import(f.sp, buf_slice(&in), err, sizeof err), CL_OK);
     uint64_t ms = (time_mono_ns() - t0) / 1000000;
-    if (ms > 4000)
+    fprintf(stderr, "import of %d blocks and attestations: %llu ms\n", N, (unsigned long long)ms);
+    if (ms > 8000)
         fail_msg("importing %d blocks and attestations took %llu ms", N, (unsigned long long)ms);
     assert_int_equal(blk(&f, 0, 10 * N, 1), CL_ERR_DENIED);
     assert_int_equal(blk(&f, 0, 10 * N + 1, 1), CL_OK);
