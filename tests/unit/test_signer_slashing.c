@@ -643,7 +643,9 @@ static void test_import_long_history(void **state) {
     assert_int_equal(signer_slashing_import(f.sp, buf_slice(&in), err, sizeof err), CL_OK);
     uint64_t ms = (time_mono_ns() - t0) / 1000000;
     fprintf(stderr, "import of %d blocks and attestations: %llu ms\n", N, (unsigned long long)ms);
-    if (ms > 8000)
+    /* quadratic import took ~49 s here; linearithmic ~1.5 s (ASan ~2.4 s): a bound
+     * far from both, so a loaded CI machine does not fail it */
+    if (ms > 25000)
         fail_msg("importing %d blocks and attestations took %llu ms", N, (unsigned long long)ms);
     assert_int_equal(blk(&f, 0, 10 * N, 1), CL_ERR_DENIED);
     assert_int_equal(blk(&f, 0, 10 * N + 1, 1), CL_OK);
