@@ -1,2 +1,279 @@
-/* keymanager.c — (to be written; see signer.h) */
-#include "signer/signer.h"
+/* keymanager.c — the standard keymanager API (ethereum/keymanager-APIs):
+ * GET/POST/DELETE /eth/v1/keystores, each behind `Authorization: Bearer
+ * <token>` (401 without it, 403 with another; compared in constant time over
+ * SHA-256 digests). POST imports the request's EIP-3076 slashing_protection
+ * first, then each keystore (written into the keystores directory with its
+ * password, so a restart keeps it); DELETE disables the keys (kept disabled
+ * across restarts: later sign requests get 412) and returns their slashing
+ * protection export. Parsers: keymanager_parse_import / _delete (fuzzed). */
+#include "signer/api_internal.h"
+#include "signer/keymanager_internal.h"
+
+#include "crypto/crypto.h"
+
+#include <string.h>
+
+/* ---- request bodies ---- */
+
+void keymanager_import_free(keymanager_import *im) {
+    if (!im) return;
+    for (size_t i = 0; i < im->n; i++) {
+        free(im->keystores[i]);
+        cl_free_secret(im->passwords[i]);
+    }
+    free(im->keystores);
+    free(im->passwords);
+    free(im->slashing_protection);
+    memset(im, 0, sizeof *im);
+}
+
+static cl_err bad(char *err, size_t errlen, const char *msg) {
+    snprintf(err, errlen, "%s", msg);
+    return CL_ERR_INVALID;
+}
+
+static cl_err string_array(json_t *arr, const char *name, size_t n, char **out, char *err,
+                           size_t errlen) {
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(arr, i);
+        if (!json_is_string(v)) {
+            snprintf(err, errlen, "%s[%zu] must be a string", name, i);
+            return CL_ERR_INVALID;
+        }
+        out[i] = cl_strndup(json_string_value(v), json_string_length(v));
+    }
+    return CL_OK;
+}
+
+cl_err keymanager_parse_import(cl_slice body, keymanager_import *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    json_error_t je;
+    json_t *doc = json_loadb((const char *)body.ptr, body.len, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return bad(err, errlen, "body is not a JSON object");
+    }
+    json_t *ks = json_object_get(doc, "keystores"), *pw = json_object_get(doc, "passwords");
+    json_t *sp = json_object_get(doc, "slashing_protection");
+    cl_err e = CL_OK;
+    if (!json_is_array(ks) || !json_is_array(pw))
+        e = bad(err, errlen, "keystores and passwords must be arrays");
+    else if (json_array_size(ks) != json_array_size(pw))
+        e = bad(err, errlen, "keystores and passwords must have the same length");
+    else if (sp && !json_is_null(sp) && !json_is_string(sp))
+        e = bad(err, errlen, "slashing_protection must be a string (EIP-3076 JSON)");
+    if (e == CL_OK) {
+        size_t n = json_array_size(ks);
+        out->keystores = cl_calloc(n ? n : 1, sizeof(char *));
+        out->passwords = cl_calloc(n ? n : 1, sizeof(char *));
+        out->n = n;
+        e = string_array(ks, "keystores", n, out->keystores, err, errlen);
+        if (e == CL_OK) e = string_array(pw, "passwords", n, out->passwords, err, errlen);
+        if (e == CL_OK && json_is_string(sp))
+            out->slashing_protection = cl_strndup(json_string_value(sp), json_string_length(sp));
+    }
+    json_decref(doc);
+    if (e != CL_OK) keymanager_import_free(out);
+    return e;
+}
+
+cl_err keymanager_parse_delete(cl_slice body, uint8_t (**pks)[SIGNER_PK_LEN], size_t *n, char *err,
+                               size_t errlen) {
+    *pks = NULL;
+    *n = 0;
+    json_error_t je;
+    json_t *doc = json_loadb((const char *)body.ptr, body.len, JSON_REJECT_DUPLICATES, &je);
+    json_t *arr = json_is_object(doc) ? json_object_get(doc, "pubkeys") : NULL;
+    cl_err e = json_is_array(arr) ? CL_OK : bad(err, errlen, "pubkeys must be an array");
+    size_t len = e == CL_OK ? json_array_size(arr) : 0;
+    if (e == CL_OK) *pks = cl_calloc(len ? len : 1, SIGNER_PK_LEN);
+    for (size_t i = 0; e == CL_OK && i < len; i++) {
+        json_t *v = json_array_get(arr, i);
+        if (!json_is_string(v) ||
+            !api_parse_pubkey(slice_of(json_string_value(v), json_string_length(v)), (*pks)[i])) {
+            snprintf(err, errlen, "pubkeys[%zu] is not a 0x-prefixed 48-byte public key", i);
+            e = CL_ERR_INVALID;
+        }
+    }
+    json_decref(doc);
+    if (e != CL_OK) {
+        free(*pks);
+        *pks = NULL;
+        return e;
+    }
+    *n = len;
+    return CL_OK;
+}
+
+/* ---- authorization ---- */
+
+static bool authorized(signer_server *s, const http_request *req, http_response *resp) {
+    const char *h = kvlist_get_ci(&req->headers, "Authorization");
+    cl_slice v = slice_trim(slice_cstr(h));
+    if (!h || v.len < 7 || !slice_case_eq_cstr(slice_sub(v, 0, 7), "Bearer ")) {
+        api_json(resp, 401,
+                 json_pack("{s:s}", "message", "Unauthorized: a bearer token is required"));
+        return false;
+    }
+    uint8_t got[32];
+    crypto_sha256(slice_trim(slice_sub(v, 7, v.len - 7)), got);
+    if (!cl_ct_eq(got, s->token_hash, sizeof got)) {
+        api_json(resp, 403, json_pack("{s:s}", "message", "Forbidden: the bearer token is wrong"));
+        return false;
+    }
+    return true;
+}
+
+/* ---- GET ---- */
+
+static bool list_one(void *arg, const uint8_t pk[SIGNER_PK_LEN], signer_key_state st,
+                     signer_key_source src, const char *origin) {
+    (void)origin;
+    signer_server *s = ((void **)arg)[1];
+    if (st != SIGNER_KEY_ACTIVE || api_is_disabled(s, pk)) return true;
+    char hex[2 + 2 * SIGNER_PK_LEN + 1];
+    api_pubkey_hex(pk, hex);
+    json_array_append_new(((void **)arg)[0],
+                          json_pack("{s:s,s:s,s:b}", "validating_pubkey", hex, "derivation_path",
+                                    "", "readonly", src == SIGNER_SRC_KMS));
+    return true;
+}
+
+static void km_list(signer_server *s, http_response *resp) {
+    json_t *arr = json_array();
+    void *args[2] = {arr, s};
+    signer_keyring_each(s->keys, list_one, args);
+    api_json(resp, 200, json_pack("{s:o}", "data", arr));
+}
+
+/* ---- POST ---- */
+
+static json_t *status(const char *st, const char *msg) {
+    return json_pack("{s:s,s:s}", "status", st, "message", msg ? msg : "");
+}
+
+/* Writes the keystore and its password where the loader finds them. */
+static cl_err km_write(signer_server *s, const uint8_t pk[SIGNER_PK_LEN], const char *ks,
+                       const char *pw, char **ks_path) {
+    char hex[2 + 2 * SIGNER_PK_LEN + 1];
+    api_pubkey_hex(pk, hex);
+    CL_TRY(dir_ensure(s->keystores_dir, 0700));
+    CL_TRY(dir_ensure(s->passwords_dir, 0700));
+    char *pp = cl_sprintf("%s/%s.txt", s->passwords_dir, hex);
+    cl_err e = file_write_atomic(pp, slice_cstr(pw), 0600);
+    free(pp);
+    if (e != CL_OK) return e;
+    *ks_path = cl_sprintf("%s/%s.json", s->keystores_dir, hex);
+    e = file_write_atomic(*ks_path, slice_cstr(ks), 0600);
+    if (e != CL_OK) {
+        free(*ks_path);
+        *ks_path = NULL;
+    }
+    return e;
+}
+
+static json_t *km_import_one(signer_server *s, const char *ks, const char *pw) {
+    uint8_t sk[SIGNER_SK_LEN], pk[SIGNER_PK_LEN];
+    char err[200] = "";
+    cl_err e = signer_keystore_decrypt(slice_cstr(ks), slice_cstr(pw), sk, err, sizeof err);
+    if (e == CL_ERR_DENIED) return status("error", "wrong password (keystore checksum mismatch)");
+    if (e != CL_OK) return status("error", err[0] ? err : "invalid keystore");
+    json_t *res = NULL;
+    char *path = NULL;
+    if (signer_bls_pubkey(sk, pk) != CL_OK) {
+        res = status("error", "invalid secret key");
+    } else if (signer_keyring_state(s->keys, pk) == SIGNER_KEY_ACTIVE && !api_is_disabled(s, pk)) {
+        res = status("duplicate", "");
+    } else if (km_write(s, pk, ks, pw, &path) != CL_OK) {
+        res = status("error", "cannot write the keystore into the keystores directory");
+    } else if (signer_keyring_add(s->keys, sk, SIGNER_SRC_IMPORTED, path, pk) != CL_OK ||
+               api_set_disabled(s, pk, false) != CL_OK) {
+        res = status("error", "cannot add the key");
+    } else {
+        res = status("imported", "");
+    }
+    free(path);
+    cl_cleanse(sk, sizeof sk);
+    return res;
+}
+
+static void km_import(signer_server *s, http_request *req, http_response *resp) {
+    keymanager_import im;
+    char err[256] = "";
+    if (keymanager_parse_import(buf_slice(&req->body), &im, err, sizeof err) != CL_OK)
+        return api_json(resp, 400, json_pack("{s:s}", "message", err));
+    pthread_mutex_lock(&s->import_mu);
+    char sp_err[256] = "";
+    cl_err spe = CL_OK;
+    if (im.slashing_protection)
+        spe = signer_slashing_import(s->sp, slice_cstr(im.slashing_protection), sp_err,
+                                     sizeof sp_err);
+    json_t *data = json_array();
+    for (size_t i = 0; i < im.n; i++) {
+        if (s->o.production)
+            json_array_append_new(data, status("error", "production mode accepts only "
+                                                        "attestation-gated keys"));
+        else if (spe != CL_OK)
+            json_array_append_new(
+                data, status("error", sp_err[0] ? sp_err : "slashing_protection refused"));
+        else
+            json_array_append_new(data, km_import_one(s, im.keystores[i], im.passwords[i]));
+    }
+    pthread_mutex_unlock(&s->import_mu);
+    keymanager_import_free(&im);
+    api_json(resp, 200, json_pack("{s:o}", "data", data));
+}
+
+/* ---- DELETE ---- */
+
+static void km_delete(signer_server *s, http_request *req, http_response *resp) {
+    uint8_t(*pks)[SIGNER_PK_LEN] = NULL;
+    size_t n = 0;
+    char err[256] = "";
+    if (keymanager_parse_delete(buf_slice(&req->body), &pks, &n, err, sizeof err) != CL_OK)
+        return api_json(resp, 400, json_pack("{s:s}", "message", err));
+    pthread_mutex_lock(&s->import_mu);
+    json_t *data = json_array();
+    uint8_t(*known)[SIGNER_PK_LEN] = cl_calloc(n ? n : 1, SIGNER_PK_LEN);
+    size_t nk = 0;
+    for (size_t i = 0; i < n; i++) {
+        signer_key_state st = signer_keyring_state(s->keys, pks[i]);
+        bool was_disabled = st == SIGNER_KEY_DISABLED || api_is_disabled(s, pks[i]);
+        if (st == SIGNER_KEY_UNKNOWN && !was_disabled) {
+            json_array_append_new(data, status("not_found", ""));
+            continue;
+        }
+        /* disabled in the store first: a restart never brings it back */
+        if (api_set_disabled(s, pks[i], true) != CL_OK) {
+            json_array_append_new(data, status("error", "cannot record the deletion"));
+            continue;
+        }
+        if (st == SIGNER_KEY_ACTIVE) signer_keyring_disable(s->keys, pks[i]);
+        json_array_append_new(data, status(was_disabled ? "not_active" : "deleted", ""));
+        memcpy(known[nk++], pks[i], SIGNER_PK_LEN);
+    }
+    cl_buf exp = CL_BUF_INIT;
+    cl_err e = nk ? signer_slashing_export(s->sp, (const uint8_t(*)[SIGNER_PK_LEN])known, nk, &exp)
+                  : CL_OK;
+    pthread_mutex_unlock(&s->import_mu);
+    if (e == CL_OK && !nk) buf_append_cstr(&exp, "");
+    json_t *doc = json_pack("{s:o,s:s}", "data", data, "slashing_protection",
+                            e == CL_OK ? buf_cstr(&exp) : "");
+    if (e != CL_OK)
+        log_error("signer: keymanager delete: slashing export failed: %s", cl_err_str(e));
+    buf_free(&exp);
+    free(known);
+    free(pks);
+    api_json(resp, e == CL_OK ? 200 : 500, doc);
+}
+
+void keymanager_handle(signer_server *s, http_request *req, http_response *resp) {
+    req->op = "keymanager";
+    if (!slice_eq_cstr(slice_cstr(req->path), "/eth/v1/keystores"))
+        return api_json(resp, 404, json_pack("{s:s}", "message", "Resource not found"));
+    if (!authorized(s, req, resp)) return;
+    if (strcmp(req->method, "GET") == 0) return km_list(s, resp);
+    if (strcmp(req->method, "POST") == 0) return km_import(s, req, resp);
+    if (strcmp(req->method, "DELETE") == 0) return km_delete(s, req, resp);
+    api_json(resp, 405, json_pack("{s:s}", "message", "Method Not Allowed"));
+}
