@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #define DISABLED_KIND "signer_disabled_key"
+#define PRUNE_EVERY_S 3600
 
 /* ---- small shared helpers ---- */
 
@@ -177,13 +178,36 @@ static size_t load_keys(signer_server *s, size_t *total) {
     return failed;
 }
 
+/* Slashing history older than the window goes (watermarks keep protecting):
+ * after the first load, then hourly. */
+static void prune(signer_server *s) {
+    size_t n = 0;
+    cl_err e = signer_slashing_prune(s->sp, &n);
+    if (e != CL_OK)
+        log_warn("signer: slashing history pruning failed: %s", cl_err_str(e));
+    else if (n)
+        log_info("signer: pruned %zu slashing protection records", n);
+}
+
 static void *loader_main(void *arg) {
     signer_server *s = arg;
     pthread_mutex_lock(&s->mu);
+    bool prune_due = false;
     for (;;) {
-        while (!s->stop && !s->load_wanted)
-            pthread_cond_wait(&s->cv, &s->mu);
+        while (!s->stop && !s->load_wanted && !prune_due) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += PRUNE_EVERY_S;
+            prune_due = pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT;
+        }
         if (s->stop) break;
+        if (prune_due) {
+            pthread_mutex_unlock(&s->mu);
+            prune(s);
+            pthread_mutex_lock(&s->mu);
+            prune_due = false;
+            continue;
+        }
         s->load_wanted = false;
         s->reload = RELOAD_RUNNING;
         pthread_mutex_unlock(&s->mu);
@@ -195,6 +219,8 @@ static void *loader_main(void *arg) {
         s->reload = failed ? RELOAD_DONE_ERRORS : RELOAD_DONE;
         s->reload_time = time(NULL);
         log_info("signer: %zu keys active", signer_keyring_count(s->keys, true));
+        prune_due = !s->pruned_once;
+        s->pruned_once = true;
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;

@@ -49,7 +49,7 @@ struct signer_server {
     bool loader_started;
     pthread_mutex_t mu; /* guards everything below */
     pthread_cond_t cv;
-    bool stop, load_wanted, loaded;
+    bool stop, load_wanted, loaded, pruned_once;
     reload_state reload;
     time_t reload_time;
     size_t load_failed, load_total;
