@@ -256,7 +256,8 @@ static void public_keys(signer_server *s, http_response *resp) {
 }
 
 /* Web3Signer's health shape: {status, checks: [{id, status, checks?, data?}], outcome};
- * DOWN (503) until the first load is done and the slashing database answers. */
+ * DOWN (503) until the first load is done (without failures) and the slashing
+ * database answers: a load balancer sends no duty to a signer without its keys. */
 static void healthcheck(signer_server *s, http_response *resp) {
     pthread_mutex_lock(&s->mu);
     bool loaded = s->loaded;
@@ -264,8 +265,9 @@ static void healthcheck(signer_server *s, http_response *resp) {
     pthread_mutex_unlock(&s->mu);
     bool db = signer_slashing_healthy(s->sp);
     size_t active = signer_keyring_count(s->keys, true);
-    const char *keys_st = loaded && !failed ? "UP" : loaded ? "UP" : "DOWN";
-    bool up = loaded && db;
+    /* as Web3Signer: a key that failed to load makes the keys check DOWN */
+    bool keys_up = loaded && !failed, up = keys_up && db;
+    const char *keys_st = keys_up ? "UP" : "DOWN";
     json_t *keys = json_pack(
         "{s:s,s:s,s:[{s:s,s:s,s:{s:I,s:I,s:I,s:b}}]}", "id", "keys-check", "status", keys_st,
         "checks", "id", "keys-loading", "status", keys_st, "data", "keys-check-total-count",
