@@ -41,22 +41,6 @@ static void api_text(http_response *r, int status, const char *text) {
     http_set_header(r, "Content-Type", "text/plain; charset=utf-8");
 }
 
-bool api_parse_pubkey(cl_slice hex, uint8_t pk[SIGNER_PK_LEN]) {
-    if (hex.len != 2 + 2 * SIGNER_PK_LEN || hex.ptr[0] != '0' || (hex.ptr[1] | 0x20) != 'x')
-        return false;
-    cl_buf b = CL_BUF_INIT;
-    bool ok = hex_decode(&b, slice_sub(hex, 2, hex.len - 2)) == CL_OK && b.len == SIGNER_PK_LEN;
-    if (ok) memcpy(pk, b.ptr, SIGNER_PK_LEN);
-    buf_free(&b);
-    return ok;
-}
-
-void api_pubkey_hex(const uint8_t pk[SIGNER_PK_LEN], char out[2 + 2 * SIGNER_PK_LEN + 1]) {
-    out[0] = '0';
-    out[1] = 'x';
-    hex_encode_to(out + 2, pk, SIGNER_PK_LEN);
-}
-
 /* ---- the disabled set (keymanager DELETE), mirrored in the store ---- */
 
 bool api_is_disabled(signer_server *s, const uint8_t pk[SIGNER_PK_LEN]) {
