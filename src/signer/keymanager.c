@@ -160,11 +160,11 @@ static void km_delete(signer_server *s, http_request *req, http_response *resp) 
         json_array_append_new(data, status(was_disabled ? "not_active" : "deleted", ""));
         memcpy(known[nk++], pks[i], SIGNER_PK_LEN);
     }
+    /* the standard: the interchange of the keys deleted or not active (an empty
+     * data array, never every validator, when there are none) */
     cl_buf exp = CL_BUF_INIT;
-    cl_err e = nk ? signer_slashing_export(s->sp, (const uint8_t(*)[SIGNER_PK_LEN])known, nk, &exp)
-                  : CL_OK;
+    cl_err e = signer_slashing_export(s->sp, (const uint8_t(*)[SIGNER_PK_LEN])known, nk, &exp);
     pthread_mutex_unlock(&s->import_mu);
-    if (e == CL_OK && !nk) buf_append_cstr(&exp, "");
     json_t *doc = json_pack("{s:o,s:s}", "data", data, "slashing_protection",
                             e == CL_OK ? buf_cstr(&exp) : "");
     if (e != CL_OK)

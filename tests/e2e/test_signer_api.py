@@ -247,7 +247,9 @@ def _independent_roots(requests_):
     script = JS / "signer_roots.mjs"
     if not script.exists():
         return None
-    return js("signer_roots.mjs", requests_)
+    roots = js("signer_roots.mjs", [{"network": "mainnet", "request": r} for r in requests_])
+    assert all(isinstance(r, str) for r in roots), roots
+    return roots
 
 
 def test_every_type_and_fork_matches_noble(signer, keys):
