@@ -128,9 +128,10 @@ static bool dir_exists(const char *p) {
 
 /* One load: keystores (when configured and not in production), then the extra
  * source (KMS-sealed keys). Returns the number of failures. */
-static size_t load_keys(signer_server *s, size_t *total) {
+static size_t load_keys(signer_server *s, size_t *total, char *why, size_t whylen) {
     size_t failed = 0;
     *total = 0;
+    why[0] = 0;
     if (!s->o.production && dir_exists(s->keystores_dir)) {
         signer_load_report rep = {0};
         uint64_t t0 = time_mono_ns();
@@ -138,6 +139,8 @@ static size_t load_keys(signer_server *s, size_t *total) {
                                            s->cache_path, s->cache_key, s->o.load_threads, &rep);
         if (e != CL_OK) {
             log_error("signer: cannot load keystores from %s: %s", s->keystores_dir, cl_err_str(e));
+            snprintf(why, whylen, "cannot load keystores from %s: %s", s->keystores_dir,
+                     cl_err_str(e));
             failed++;
         }
         failed += rep.failed;
@@ -154,6 +157,8 @@ static size_t load_keys(signer_server *s, size_t *total) {
         if (s->o.extra_keys(s->o.extra_keys_arg, s->keys, err, sizeof err) != CL_OK) {
             log_error("signer: the attestation-gated keys did not load: %s",
                       err[0] ? err : "unknown error");
+            snprintf(why, whylen, "the attestation-gated keys did not load: %s",
+                     err[0] ? err : "unknown error");
             failed++;
         }
         *total += signer_keyring_count(s->keys, false) - before;
@@ -195,8 +200,12 @@ static void *loader_main(void *arg) {
         s->load_wanted = false;
         s->reload = RELOAD_RUNNING;
         pthread_mutex_unlock(&s->mu);
-        size_t total = 0, failed = load_keys(s, &total);
+        char why[sizeof s->load_error];
+        size_t total = 0, failed = load_keys(s, &total, why, sizeof why);
+        if (failed && !why[0])
+            snprintf(why, sizeof why, "%zu keystores did not load (see the log)", failed);
         pthread_mutex_lock(&s->mu);
+        memcpy(s->load_error, why, sizeof why);
         s->loaded = true;
         s->load_failed = failed;
         s->load_total = total;
@@ -246,6 +255,8 @@ static void healthcheck(signer_server *s, http_response *resp) {
     pthread_mutex_lock(&s->mu);
     bool loaded = s->loaded;
     size_t failed = s->load_failed, total = s->load_total;
+    char why[sizeof s->load_error];
+    memcpy(why, s->load_error, sizeof why);
     pthread_mutex_unlock(&s->mu);
     bool db = signer_slashing_healthy(s->sp);
     size_t active = signer_keyring_count(s->keys, true);
@@ -257,6 +268,10 @@ static void healthcheck(signer_server *s, http_response *resp) {
         "checks", "id", "keys-loading", "status", keys_st, "data", "keys-check-total-count",
         (json_int_t)total, "keys-check-error-count", (json_int_t)failed, "keys-check-active-count",
         (json_int_t)active, "keys-check-loading", !loaded);
+    if (why[0]) /* e.g. KMS refused the sandbox's measurement: say why, never a secret */
+        json_object_set_new(
+            json_object_get(json_array_get(json_object_get(keys, "checks"), 0), "data"),
+            "keys-check-error", json_string(why));
     json_t *doc = json_pack("{s:s,s:[{s:s,s:s},o,{s:s,s:s}],s:s}", "status", up ? "UP" : "DOWN",
                             "checks", "id", "default-check", "status", "UP", keys, "id",
                             "slashing-protection-db-health-check", "status", db ? "UP" : "DOWN",
