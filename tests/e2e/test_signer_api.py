@@ -508,3 +508,24 @@ def test_production_refuses_plain_keystores(tmp_path):
     out = subprocess.run(s.args(), capture_output=True, text=True, timeout=30)
     assert out.returncode != 0
     assert "production" in out.stderr and "keystores" in out.stderr
+
+
+def test_keys_generate_then_serve(tmp_path):
+    """The quick start: `cloister signer keys generate`, then `signer serve` over its
+    keystores; the generated keys are served and sign (verified by @noble/curves)."""
+    s = Signer(tmp_path)
+    p = subprocess.run([str(BIN), "signer", "keys", "generate", "--count", "2", "--kdf", "pbkdf2",
+                        "--keystores-path", str(s.kdir), "--keystores-passwords-path", str(s.pdir)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    pks = json.loads(p.stdout)
+    s.start()
+    try:
+        assert sorted(s.get("/api/v1/eth2/publicKeys").json()) == sorted(pks)
+        r = s.sign(pks[0], randao(3))
+        assert r.status_code == 200
+        root = js_roots([randao(3)])[0]
+        out = js("signer_verify.mjs", [{"pk": pks[0], "root": root, "sig": r.json()["signature"]}])
+        assert out == [True]
+    finally:
+        assert s.stop() == 0, s.stderr()
