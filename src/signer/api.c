@@ -95,32 +95,6 @@ static void apply_disabled(signer_server *s) {
 
 /* ---- the background loader ---- */
 
-typedef struct {
-    uint8_t (*pks)[SIGNER_PK_LEN];
-    size_t n;
-} pk_list;
-
-static bool collect_gone(void *arg, const uint8_t pk[SIGNER_PK_LEN], signer_key_state st,
-                         signer_key_source src, const char *origin) {
-    pk_list *l = arg;
-    if (st != SIGNER_KEY_ACTIVE || src == SIGNER_SRC_KMS || !origin || !origin[0]) return true;
-    if (access(origin, F_OK) == 0 || errno != ENOENT) return true;
-    l->pks = cl_realloc(l->pks, (l->n + 1) * sizeof *l->pks);
-    memcpy(l->pks[l->n++], pk, SIGNER_PK_LEN);
-    return true;
-}
-
-/* A reload drops the keys whose keystore file is gone (they are no longer
- * used: disabled in the keyring, zeroised; a file put back re-enables it). */
-static size_t drop_removed(signer_server *s) {
-    pk_list gone = {NULL, 0};
-    signer_keyring_each(s->keys, collect_gone, &gone);
-    for (size_t i = 0; i < gone.n; i++)
-        signer_keyring_disable(s->keys, gone.pks[i]);
-    free(gone.pks);
-    return gone.n;
-}
-
 static bool dir_exists(const char *p) {
     struct stat sb;
     return p && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
@@ -133,8 +107,9 @@ static size_t load_keys(signer_server *s, size_t *total, char *why, size_t whyle
     *total = 0;
     why[0] = 0;
     if (!s->o.production && dir_exists(s->keystores_dir)) {
+        /* the keys layer adds new files, drops the keys of removed ones, and
+         * logs the counts and the time */
         signer_load_report rep = {0};
-        uint64_t t0 = time_mono_ns();
         cl_err e = signer_keyring_load_dir(s->keys, s->keystores_dir, s->passwords_dir,
                                            s->cache_path, s->cache_key, s->o.load_threads, &rep);
         if (e != CL_OK) {
@@ -145,11 +120,6 @@ static size_t load_keys(signer_server *s, size_t *total, char *why, size_t whyle
         }
         failed += rep.failed;
         *total += rep.loaded + rep.failed;
-        size_t dropped = drop_removed(s);
-        log_info("signer: keystores: %zu loaded (%zu from the sealed cache), %zu failed, %zu "
-                 "removed, in %.2f s",
-                 rep.loaded, rep.from_cache, rep.failed, dropped,
-                 (double)(time_mono_ns() - t0) / 1e9);
     }
     if (s->o.extra_keys) {
         char err[256] = "";
@@ -296,38 +266,20 @@ static void reload_status(signer_server *s, http_response *resp) {
     api_json(resp, 200, doc);
 }
 
-typedef struct {
-    signer_server *s;
-    bool has_block, has_att;
-    uint64_t slot, epoch;
-} hw_acc;
-
-static bool add_watermark(void *arg, const uint8_t pk[SIGNER_PK_LEN], signer_key_state st,
-                          signer_key_source src, const char *origin) {
-    (void)st;
-    (void)src;
-    (void)origin;
-    hw_acc *a = arg;
-    signer_watermark w = {0};
-    if (signer_slashing_high_watermark(a->s->sp, pk, &w) != CL_OK) return true;
-    if (w.has_block && (!a->has_block || w.slot > a->slot)) a->slot = w.slot;
-    if (w.has_attestation && (!a->has_att || w.target_epoch > a->epoch)) a->epoch = w.target_epoch;
-    a->has_block |= w.has_block;
-    a->has_att |= w.has_attestation;
-    return true;
-}
-
-/* Web3Signer: {"slot": "...", "epoch": "..."}, {} when nothing is recorded.
- * Here: the highest block slot and attestation target epoch over our keys. */
+/* Web3Signer's GET /api/v1/eth2/highWatermark: the global high watermark set
+ * by the operator (`cloister signer slashing set-high-watermark`), as
+ * {"slot": "…", "epoch": "…"}; {} when none is set. */
 static void high_watermark(signer_server *s, http_response *resp) {
-    hw_acc a = {s, false, false, 0, 0};
-    signer_keyring_each(s->keys, add_watermark, &a);
+    uint64_t slot = 0, epoch = 0;
+    cl_err e = signer_slashing_get_high_watermark(s->sp, &slot, &epoch);
+    if (e != CL_OK && e != CL_ERR_NOT_FOUND)
+        return api_error(resp, 500, "the slashing database did not answer");
     json_t *doc = json_object();
-    char n[24];
-    if (a.has_block || a.has_att) {
-        snprintf(n, sizeof n, "%llu", (unsigned long long)a.slot);
+    if (e == CL_OK) {
+        char n[24];
+        snprintf(n, sizeof n, "%llu", (unsigned long long)slot);
         json_object_set_new(doc, "slot", json_string(n));
-        snprintf(n, sizeof n, "%llu", (unsigned long long)a.epoch);
+        snprintf(n, sizeof n, "%llu", (unsigned long long)epoch);
         json_object_set_new(doc, "epoch", json_string(n));
     }
     api_json(resp, 200, doc);

@@ -1,11 +1,11 @@
 /* keymanager.c — the standard keymanager API (ethereum/keymanager-APIs):
  * GET/POST/DELETE /eth/v1/keystores, each behind `Authorization: Bearer
  * <token>` (401 without it, 403 with another; compared in constant time over
- * SHA-256 digests). POST imports the request's EIP-3076 slashing_protection
- * first, then each keystore (written into the keystores directory with its
- * password, so a restart keeps it); DELETE disables the keys (kept disabled
- * across restarts: later sign requests get 412) and returns their slashing
- * protection export. The body parsers are in keymanager_parse.c. */
+ * SHA-256 digests). POST decrypts each keystore, imports the request's EIP-3076
+ * slashing_protection for those keys (before any can sign), then each keystore (written into the
+ * keystores directory with its password, so a restart keeps it); DELETE disables the keys (kept
+ * disabled across restarts: later sign requests get 412) and returns their slashing protection
+ * export. The body parsers are in keymanager_parse.c. */
 #include "signer/api_internal.h"
 #include "signer/keymanager_internal.h"
 
@@ -80,29 +80,80 @@ static cl_err km_write(signer_server *s, const uint8_t pk[SIGNER_PK_LEN], const 
     return e;
 }
 
-static json_t *km_import_one(signer_server *s, const char *ks, const char *pw) {
+/* One keystore of a POST, between its decryption and its import. */
+typedef struct {
     uint8_t sk[SIGNER_SK_LEN], pk[SIGNER_PK_LEN];
+    json_t *result; /* set once decided (error, duplicate) */
+} km_item;
+
+static json_t *km_decrypt(signer_server *s, km_item *items, size_t i, const char *ks,
+                          const char *pw) {
+    km_item *it = &items[i];
     char err[200] = "";
-    cl_err e = signer_keystore_decrypt(slice_cstr(ks), slice_cstr(pw), sk, err, sizeof err);
+    cl_err e = signer_keystore_decrypt(slice_cstr(ks), slice_cstr(pw), it->sk, err, sizeof err);
     if (e == CL_ERR_DENIED) return status("error", "wrong password (keystore checksum mismatch)");
     if (e != CL_OK) return status("error", err[0] ? err : "invalid keystore");
-    json_t *res = NULL;
+    if (signer_bls_pubkey(it->sk, it->pk) != CL_OK) return status("error", "invalid secret key");
+    if (signer_keyring_state(s->keys, it->pk) == SIGNER_KEY_ACTIVE && !api_is_disabled(s, it->pk))
+        return status("duplicate", "");
+    for (size_t j = 0; j < i; j++) /* the same key twice in one request */
+        if (!items[j].result && memcmp(items[j].pk, it->pk, SIGNER_PK_LEN) == 0)
+            return status("duplicate", "");
+    return NULL;
+}
+
+static json_t *km_add(signer_server *s, km_item *it, const char *ks, const char *pw) {
     char *path = NULL;
-    if (signer_bls_pubkey(sk, pk) != CL_OK) {
-        res = status("error", "invalid secret key");
-    } else if (signer_keyring_state(s->keys, pk) == SIGNER_KEY_ACTIVE && !api_is_disabled(s, pk)) {
-        res = status("duplicate", "");
-    } else if (km_write(s, pk, ks, pw, &path) != CL_OK) {
+    json_t *res;
+    if (km_write(s, it->pk, ks, pw, &path) != CL_OK)
         res = status("error", "cannot write the keystore into the keystores directory");
-    } else if (signer_keyring_add(s->keys, sk, SIGNER_SRC_IMPORTED, path, pk) != CL_OK ||
-               api_set_disabled(s, pk, false) != CL_OK) {
+    else if (signer_keyring_add(s->keys, it->sk, SIGNER_SRC_IMPORTED, path, NULL) != CL_OK ||
+             api_set_disabled(s, it->pk, false) != CL_OK)
         res = status("error", "cannot add the key");
-    } else {
+    else
         res = status("imported", "");
-    }
     free(path);
-    cl_cleanse(sk, sizeof sk);
     return res;
+}
+
+/* The interchange's data for the keys about to be imported (Web3Signer's
+ * filtered import), before any of them can sign. */
+static cl_err km_slashing(signer_server *s, const char *interchange, km_item *items, size_t n,
+                          char *err, size_t errlen) {
+    if (!interchange) return CL_OK;
+    uint8_t(*pks)[SIGNER_PK_LEN] = cl_calloc(n ? n : 1, SIGNER_PK_LEN);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!items[i].result) memcpy(pks[m++], items[i].pk, SIGNER_PK_LEN);
+    cl_err e = signer_slashing_import_for(s->sp, slice_cstr(interchange),
+                                          (const uint8_t(*)[SIGNER_PK_LEN])pks, m, err, errlen);
+    free(pks);
+    return e;
+}
+
+static json_t *km_import_all(signer_server *s, const keymanager_import *im) {
+    json_t *data = json_array();
+    if (s->o.production) {
+        for (size_t i = 0; i < im->n; i++)
+            json_array_append_new(data, status("error", "production mode accepts only "
+                                                        "attestation-gated keys"));
+        return data;
+    }
+    km_item *items = cl_calloc(im->n ? im->n : 1, sizeof *items);
+    for (size_t i = 0; i < im->n; i++)
+        items[i].result = km_decrypt(s, items, i, im->keystores[i], im->passwords[i]);
+    char err[256] = "";
+    cl_err e = km_slashing(s, im->slashing_protection, items, im->n, err, sizeof err);
+    for (size_t i = 0; i < im->n; i++) {
+        km_item *it = &items[i];
+        if (!it->result)
+            it->result = e != CL_OK ? status("error", err[0] ? err : "slashing_protection refused")
+                                    : km_add(s, it, im->keystores[i], im->passwords[i]);
+        json_array_append_new(data, it->result);
+    }
+    cl_cleanse(items, (im->n ? im->n : 1) * sizeof *items);
+    free(items);
+    return data;
 }
 
 static void km_import(signer_server *s, http_request *req, http_response *resp) {
@@ -111,22 +162,7 @@ static void km_import(signer_server *s, http_request *req, http_response *resp) 
     if (keymanager_parse_import(buf_slice(&req->body), &im, err, sizeof err) != CL_OK)
         return api_json(resp, 400, json_pack("{s:s}", "message", err));
     pthread_mutex_lock(&s->import_mu);
-    char sp_err[256] = "";
-    cl_err spe = CL_OK;
-    if (im.slashing_protection)
-        spe = signer_slashing_import(s->sp, slice_cstr(im.slashing_protection), sp_err,
-                                     sizeof sp_err);
-    json_t *data = json_array();
-    for (size_t i = 0; i < im.n; i++) {
-        if (s->o.production)
-            json_array_append_new(data, status("error", "production mode accepts only "
-                                                        "attestation-gated keys"));
-        else if (spe != CL_OK)
-            json_array_append_new(
-                data, status("error", sp_err[0] ? sp_err : "slashing_protection refused"));
-        else
-            json_array_append_new(data, km_import_one(s, im.keystores[i], im.passwords[i]));
-    }
+    json_t *data = km_import_all(s, &im);
     pthread_mutex_unlock(&s->import_mu);
     keymanager_import_free(&im);
     api_json(resp, 200, json_pack("{s:o}", "data", data));

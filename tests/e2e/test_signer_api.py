@@ -349,9 +349,21 @@ def test_slashing_through_http(signer, keys):
     assert signer.sign(pk, block(100, body_byte="77")).status_code == 412  # double proposal
     other = {**FORK_INFO, "genesis_validators_root": "0x" + "ee" * 32}
     assert signer.sign(pk, {**att(20, 21), "fork_info": other}).status_code == 412
+    # Web3Signer's global high watermark: none set, then set by the operator's CLI
     hw = signer.get("/api/v1/eth2/highWatermark")
-    assert hw.status_code == 200
-    assert int(hw.json()["slot"]) >= 100 and int(hw.json()["epoch"]) >= 10
+    assert (hw.status_code, hw.json()) == (200, {})
+    cli = [str(BIN), "signer", "slashing"]
+    p = subprocess.run(cli + ["set-high-watermark", "--slot", "1000", "--epoch", "40", "--data",
+                              str(signer.data)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert signer.get("/api/v1/eth2/highWatermark").json() == {"slot": "1000", "epoch": "40"}
+    assert signer.sign(pk, block(1000)).status_code == 412
+    assert signer.sign(pk, att(40, 41)).status_code == 412
+    p = subprocess.run(cli + ["remove-high-watermark", "--data", str(signer.data)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert signer.get("/api/v1/eth2/highWatermark").json() == {}
+    assert signer.sign(pk, block(1000)).status_code == 200
     m = signer.get("/metrics").text
     assert 'cloister_signer_signings_total{type="ATTESTATION",outcome="slashing_refused"}' in m
     assert "cloister_signer_slashing_refusals_total" in m
