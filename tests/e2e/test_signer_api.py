@@ -526,7 +526,8 @@ def test_keys_generate_then_serve(tmp_path):
     """The quick start: `cloister signer keys generate`, then `signer serve` over its
     keystores; the generated keys are served and sign (verified by @noble/curves)."""
     s = Signer(tmp_path)
-    p = subprocess.run([str(BIN), "signer", "keys", "generate", "--count", "2", "--kdf", "pbkdf2", "--kdf-cost", "10",
+    p = subprocess.run([str(BIN), "signer", "keys", "generate", "--count", "2", "--kdf", "pbkdf2",
+                        "--kdf-cost", "10",
                         "--keystores-path", str(s.kdir), "--keystores-passwords-path", str(s.pdir)],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
