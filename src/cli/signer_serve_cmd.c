@@ -35,6 +35,7 @@ static const char USAGE[] =
 typedef struct {
     signer_server_opts so;
     const char *tls_cert_file, *tls_key_file;
+    char *cert_pem, *key_pem; /* read from those files; owned here */
     bool verbose;
 } serve_args;
 
@@ -106,10 +107,6 @@ static int parse_args(int argc, char **argv, serve_args *a) {
         if (rc) return rc;
         i++;
     }
-    if (!a->tls_cert_file != !a->tls_key_file) {
-        fprintf(stderr, "cloister signer serve: --tls-cert and --tls-key go together\n");
-        return 2;
-    }
     if (a->so.passwords_path && !a->so.keystores_path) {
         fprintf(stderr,
                 "cloister signer serve: --keystores-passwords-path needs --keystores-path\n");
@@ -118,7 +115,7 @@ static int parse_args(int argc, char **argv, serve_args *a) {
     return 0;
 }
 
-static bool read_pem(const char *path, const char **out) {
+static bool read_pem(const char *path, char **out) {
     cl_buf b = CL_BUF_INIT;
     if (file_read_all(path, &b, 1u << 20) != CL_OK) {
         fprintf(stderr, "cloister signer serve: cannot read %s\n", path);
@@ -162,12 +159,29 @@ static void say_mode(const serve_args *a) {
              "with KMS-sealed keys in a sandbox for real validators");
 }
 
+/* TLS material from files, then the other key sources (KMS-sealed keys). */
+static bool key_sources(serve_args *a, char *err, size_t errlen) {
+    if ((a->tls_cert_file && !read_pem(a->tls_cert_file, &a->cert_pem)) ||
+        (a->tls_key_file && !read_pem(a->tls_key_file, &a->key_pem)))
+        return false;
+    a->so.tls_cert_pem = a->cert_pem;
+    a->so.tls_key_pem = a->key_pem;
+    if (!a->so.tls_cert_pem != !a->so.tls_key_pem) {
+        snprintf(err, errlen,
+                 "a TLS certificate needs its key and a key its certificate "
+                 "(--tls-cert with --tls-key)");
+        return false;
+    }
+    return true;
+}
+
 static int run(serve_args *a) {
-    if (a->tls_cert_file && (!read_pem(a->tls_cert_file, &a->so.tls_cert_pem) ||
-                             !read_pem(a->tls_key_file, &a->so.tls_key_pem)))
-        return 1;
-    say_mode(a);
     char err[512] = "";
+    if (!key_sources(a, err, sizeof err)) {
+        if (err[0]) fprintf(stderr, "cloister signer serve: %s\n", err);
+        return 1;
+    }
+    say_mode(a);
     signer_server *srv = NULL;
     if (signer_server_start(&a->so, &srv, err, sizeof err) != CL_OK) {
         fprintf(stderr, "cloister signer serve: %s\n", err[0] ? err : "cannot start");
@@ -205,7 +219,7 @@ int cmd_signer_serve(int argc, char **argv) {
     if (lock < 0) return 1;
     rc = run(&a);
     close(lock);
-    cl_free_secret((char *)a.so.tls_key_pem);
-    free((char *)a.so.tls_cert_pem);
+    cl_free_secret(a.key_pem);
+    free(a.cert_pem);
     return rc;
 }
