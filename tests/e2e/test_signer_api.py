@@ -236,9 +236,9 @@ def test_upcheck_health_public_keys(signer, keys):
     kc = next(c for c in doc["checks"] if c["id"] == "keys-check")
     assert kc["status"] == "UP"
     data = kc["checks"][0]["data"]
-    assert data["keys-check-total-count"] == N_KEYS and data["keys-check-error-count"] == 0
+    assert data["keys-check-total-count"] >= N_KEYS and data["keys-check-error-count"] == 0
     pks = signer.get("/api/v1/eth2/publicKeys").json()
-    assert sorted(pks) == sorted(pk for _, pk in keys)
+    assert set(pks) >= {pk for _, pk in keys} and len(pks) == data["keys-check-active-count"]
     assert "development mode" in signer.stderr().lower()
 
 
