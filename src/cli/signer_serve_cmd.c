@@ -154,10 +154,24 @@ static void say_mode(const serve_args *a) {
         log_info("signer: production mode: only attestation-gated keys are loaded");
         return;
     }
+    if (a->so.extra_keys && !a->so.keystores_path) {
+        log_info("signer: development mode: attestation-gated keys; keymanager imports of plain "
+                 "keystores are allowed (--production refuses them)");
+        return;
+    }
     log_warn("signer: DEVELOPMENT MODE: keys come from plain EIP-2335 keystores and are NOT "
              "attestation-gated (a compromise of this host exposes them); use --production "
              "with KMS-sealed keys in a sandbox for real validators");
 }
+
+/* The KMS-sealed keys (`--kms-keys NAME`, `--tls-key-kms FILE`) are
+ * src/cli/signer_kms.c's: cmd_signer took its options off the command line,
+ * cli_signer_kms_apply sets o->extra_keys (and the TLS key) from them. Weak, so
+ * this file builds and links with or without that one. */
+#pragma weak cli_signer_kms_apply
+#pragma weak cli_signer_kms_done
+cl_err cli_signer_kms_apply(signer_server_opts *o, char *err, size_t errlen);
+void cli_signer_kms_done(void);
 
 /* TLS material from files, then the other key sources (KMS-sealed keys). */
 static bool key_sources(serve_args *a, char *err, size_t errlen) {
@@ -166,6 +180,10 @@ static bool key_sources(serve_args *a, char *err, size_t errlen) {
         return false;
     a->so.tls_cert_pem = a->cert_pem;
     a->so.tls_key_pem = a->key_pem;
+    if (cli_signer_kms_apply && cli_signer_kms_apply(&a->so, err, errlen) != CL_OK) {
+        if (!err[0]) snprintf(err, errlen, "the KMS-sealed key sources are not usable");
+        return false;
+    }
     if (!a->so.tls_cert_pem != !a->so.tls_key_pem) {
         snprintf(err, errlen,
                  "a TLS certificate needs its key and a key its certificate "
@@ -221,5 +239,6 @@ int cmd_signer_serve(int argc, char **argv) {
     close(lock);
     cl_free_secret(a.key_pem);
     free(a.cert_pem);
+    if (cli_signer_kms_done) cli_signer_kms_done(); /* zeroises a KMS-unwrapped TLS key */
     return rc;
 }
