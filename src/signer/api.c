@@ -122,7 +122,7 @@ static size_t load_keys(signer_server *s, size_t *total, char *why, size_t whyle
         *total += rep.loaded + rep.failed;
     }
     if (s->o.extra_keys) {
-        char err[256] = "";
+        char err[1024] = "";
         size_t before = signer_keyring_count(s->keys, false);
         if (s->o.extra_keys(s->o.extra_keys_arg, s->keys, err, sizeof err) != CL_OK) {
             log_error("signer: the attestation-gated keys did not load: %s",

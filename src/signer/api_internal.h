@@ -53,7 +53,7 @@ struct signer_server {
     reload_state reload;
     time_t reload_time;
     size_t load_failed, load_total;
-    char load_error[256]; /* why the last load failed (never a secret), or "" */
+    char load_error[1100]; /* why the last load failed (never a secret), or "" */
     /* keys deleted through the keymanager (kept in the store: a restart keeps them disabled) */
     uint8_t (*disabled)[SIGNER_PK_LEN];
     size_t n_disabled;
