@@ -28,6 +28,8 @@ static const char USAGE[] =
     "  --load-threads N                   keystore decryption threads (default all cores)\n"
     "  --slashing-protection-pruning-epochs N\n"
     "                                     slashing history kept (default 250 epochs)\n"
+    "  --kms-keys NAME [--endpoint URL]   KMS-sealed keys, unwrapped inside the signer app's\n"
+    "                                     sandbox (--tls-key-kms FILE: the TLS key too)\n"
     "  --production                       refuse keys that are not attestation-gated\n"
     "  --verbose                          debug logging\n"
     "see docs/signer.md\n";
