@@ -30,16 +30,6 @@
          */
 #define SLP_DEFAULT_SLOTS_PER_EPOCH 32
 
-/* "N" -> N */
-static bool get_u64(json_t *o, const char *key, bool *has, uint64_t *v) {
-    json_t *x = json_object_get(o, key);
-    if (!x) return true;
-    if (!json_is_string(x) || slice_to_u64(slice_cstr(json_string_value(x)), v) != CL_OK)
-        return false;
-    if (has) *has = true;
-    return true;
-}
-
 /* ---------- meta documents: the pinned root, the high watermark ---------- */
 
 cl_err slp_gvr_get(store *st, uint8_t gvr[32]) {
@@ -95,7 +85,8 @@ static cl_err hw_read(store *st, bool *has, uint64_t *slot, uint64_t *epoch) {
     json_t *o = json_loads(doc, 0, NULL);
     free(doc);
     bool hs = false, he = false;
-    bool ok = json_is_object(o) && get_u64(o, "slot", &hs, slot) && get_u64(o, "epoch", &he, epoch);
+    bool ok = json_is_object(o) && slp_get_u64(o, "slot", &hs, slot) &&
+              slp_get_u64(o, "epoch", &he, epoch);
     json_decref(o);
     if (!ok || !hs || !he) return CL_ERR_INVALID;
     *has = true;

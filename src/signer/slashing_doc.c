@@ -98,8 +98,8 @@ void slp_hist_add_att(slp_hist *h, uint64_t src, uint64_t tgt, const uint8_t *ro
     h->na++;
 }
 
-/* "N" -> N */
-static bool get_u64(json_t *o, const char *key, bool *has, uint64_t *v) {
+/* A decimal-string field "N" -> N (slashing_internal.h) */
+bool slp_get_u64(json_t *o, const char *key, bool *has, uint64_t *v) {
     json_t *x = json_object_get(o, key);
     if (!x) return true;
     if (!json_is_string(x) || slice_to_u64(slice_cstr(json_string_value(x)), v) != CL_OK)
@@ -235,9 +235,10 @@ static bool parse_records(json_t *o, slp_hist *h) {
 static cl_err parse_jansson(const char *doc, slp_hist *h) {
     json_t *o = json_loads(doc, 0, NULL);
     bool has_src = false, has_tgt = false;
-    bool ok = json_is_object(o) && get_u64(o, "ls", &h->has_ls, &h->ls) &&
-              get_u64(o, "lsrc", &has_src, &h->lsrc) && get_u64(o, "ltgt", &has_tgt, &h->ltgt) &&
-              has_src == has_tgt && parse_records(o, h);
+    bool ok = json_is_object(o) && slp_get_u64(o, "ls", &h->has_ls, &h->ls) &&
+              slp_get_u64(o, "lsrc", &has_src, &h->lsrc) &&
+              slp_get_u64(o, "ltgt", &has_tgt, &h->ltgt) && has_src == has_tgt &&
+              parse_records(o, h);
     h->has_le = has_src;
     json_decref(o);
     return ok ? CL_OK : CL_ERR_INVALID;

@@ -13,6 +13,8 @@
 
 #include "signer/signer.h"
 
+#include <jansson.h>
+
 #include <pthread.h>
 
 #define SLP_KIND "signer_slashing"
@@ -53,6 +55,10 @@ struct signer_slashing {
     struct slp_check *gc_queue;
     bool gc_leader;
 };
+
+/* A decimal-string field of o: absent -> true and *v untouched; present and
+ * valid -> true, *v set and *has (if given) true; anything else -> false. */
+bool slp_get_u64(json_t *o, const char *key, bool *has, uint64_t *v);
 
 /* doc NULL: empty history. CL_ERR_INVALID for a corrupt document. */
 cl_err slp_hist_parse(const char *doc, slp_hist *h);
