@@ -70,6 +70,9 @@ const char *cli_endpoint(const char *flag);
 /* POSTs a JSON 1.1 request to the `cloister` service, signed with SigV4. */
 cl_err cli_call_json(const char *endpoint, const cli_creds *c, const char *target, const char *body,
                      http_client_response *out);
+/* The same for another JSON 1.1 service (e.g. "kms", "TrentService.Decrypt"). */
+cl_err cli_call_service_json(const char *endpoint, const cli_creds *c, const char *service,
+                             const char *target, const char *body, http_client_response *out);
 
 /* GETs s3://bucket/key (path style) signed with SigV4 (service s3). */
 cl_err cli_s3_get(const char *endpoint, const cli_creds *c, const char *bucket, const char *key,
@@ -148,5 +151,16 @@ int cmd_signer_serve(int argc, char **argv);
 int cmd_signer_keys(int argc, char **argv);
 int cmd_signer_slashing(int argc, char **argv);
 int cmd_signer_root(int argc, char **argv);
+/* KMS-sealed keys (signer_kms.c, signer_app.c; docs/signer.md "Keys sealed by KMS"):
+ * `signer keys seal`, `signer app`, `signer serve --supervise`, `signer status`.
+ * cli_signer_kms_take removes `--kms-keys NAME` and `--endpoint URL` from a
+ * `signer serve` command line (returns the new argc); cli_signer_kms_apply then
+ * sets o->extra_keys to the loader that unwraps that key set inside the sandbox. */
+int cli_signer_keys_seal(int argc, char **argv);
+int cli_signer_app(int argc, char **argv);
+int cli_signer_supervise(int argc, char **argv);
+int cli_signer_status(int argc, char **argv);
+int cli_signer_kms_take(int argc, char **argv);
+bool cli_signer_kms_wanted(void);
 
 #endif
