@@ -92,12 +92,15 @@ static cl_err json_call(const char *endpoint, const cli_creds *c, const char *se
 
 /* ---- the loader, inside the sandbox ---- */
 
-/* KMS Decrypt of the set's data key with this sandbox's attestation as Recipient. */
-static cl_err unwrap_data_key(const char *endpoint, const cli_creds *c, const signer_kms_set *s,
-                              uint8_t dk[SIGNER_KMS_DATA_KEY_LEN], char *err, size_t errlen) {
+/* KMS Decrypt of blob with this sandbox's attestation as Recipient: what (for
+ * messages) names it; context: the encryption context (NULL: none); plain gets
+ * the plaintext (free with buf_free_secret). */
+static cl_err recipient_decrypt(const char *endpoint, const cli_creds *c, const char *what,
+                                cl_slice blob, const char *key_id, json_t *context, cl_buf *plain,
+                                char *err, size_t errlen) {
     signer_kms_recipient *r = NULL;
-    cl_buf spki = CL_BUF_INIT, doc = CL_BUF_INIT, b64doc = CL_BUF_INIT, edk = CL_BUF_INIT,
-           cms = CL_BUF_INIT, plain = CL_BUF_INIT;
+    cl_buf spki = CL_BUF_INIT, doc = CL_BUF_INIT, b64doc = CL_BUF_INIT, b64blob = CL_BUF_INIT,
+           cms = CL_BUF_INIT;
     json_t *ans = NULL;
     char why[400] = "";
     cl_err e = signer_kms_recipient_new(&r);
@@ -108,44 +111,60 @@ static cl_err unwrap_data_key(const char *endpoint, const cli_creds *c, const si
     }
     if (e == CL_OK) {
         base64_encode(&b64doc, buf_slice(&doc));
-        base64_encode(&edk, buf_slice(&s->encrypted_data_key));
-        json_t *body =
-            json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s}}", "CiphertextBlob", buf_cstr(&edk),
-                      "KeyId", s->kms_key_id, "EncryptionContext", SIGNER_KMS_CONTEXT_KEY, s->name,
-                      "Recipient", "KeyEncryptionAlgorithm", "RSAES_OAEP_SHA_256",
-                      "AttestationDocument", buf_cstr(&b64doc));
+        base64_encode(&b64blob, blob);
+        json_t *body = json_pack("{s:s, s:{s:s, s:s}}", "CiphertextBlob", buf_cstr(&b64blob),
+                                 "Recipient", "KeyEncryptionAlgorithm", "RSAES_OAEP_SHA_256",
+                                 "AttestationDocument", buf_cstr(&b64doc));
+        if (key_id) json_object_set_new(body, "KeyId", json_string(key_id));
+        if (context) json_object_set(body, "EncryptionContext", context);
         e = json_call(endpoint, c, "kms", "TrentService.Decrypt", body, &ans, why, sizeof why);
         json_decref(body);
         if (e == CL_ERR_DENIED)
             snprintf(err, errlen,
-                     "KMS refused to decrypt key set %s's data key for this sandbox (%s): the "
-                     "key policy of %s does not let this app's measurement decrypt it (its "
-                     "condition kms:RecipientAttestation:ImageSha384 must name the signer "
-                     "app's measurement, `cloister app show`)",
-                     s->name, why, s->kms_key_id);
+                     "KMS refused to decrypt %s for this sandbox (%s): the key policy%s%s does "
+                     "not let this app's measurement decrypt it (its condition "
+                     "kms:RecipientAttestation:ImageSha384 must name the signer app's "
+                     "measurement, `cloister app show`)",
+                     what, why, key_id ? " of " : "", key_id ? key_id : "");
         else if (e != CL_OK)
-            snprintf(err, errlen, "KMS Decrypt of key set %s's data key failed: %s", s->name, why);
+            snprintf(err, errlen, "KMS Decrypt of %s failed: %s", what, why);
     }
     const char *cfr = json_string_value(json_object_get(ans, "CiphertextForRecipient"));
     if (e == CL_OK && (json_object_get(ans, "Plaintext") || !cfr ||
                        base64_decode(&cms, slice_cstr(cfr)) != CL_OK)) {
-        snprintf(err, errlen, "KMS Decrypt did not answer with CiphertextForRecipient only");
+        snprintf(err, errlen, "KMS Decrypt of %s did not answer with CiphertextForRecipient only",
+                 what);
         e = CL_ERR_CRYPTO;
     }
-    if (e == CL_OK && (signer_kms_recipient_open(r, buf_slice(&cms), &plain) != CL_OK ||
-                       plain.len != SIGNER_KMS_DATA_KEY_LEN)) {
-        snprintf(err, errlen, "CiphertextForRecipient does not open to a 32-byte data key");
+    if (e == CL_OK && signer_kms_recipient_open(r, buf_slice(&cms), plain) != CL_OK) {
+        snprintf(err, errlen, "CiphertextForRecipient of %s does not open", what);
         e = CL_ERR_CRYPTO;
     }
-    if (e == CL_OK) memcpy(dk, plain.ptr, SIGNER_KMS_DATA_KEY_LEN);
     json_decref(ans);
     signer_kms_recipient_free(r);
     buf_free(&spki);
     buf_free(&doc);
     buf_free(&b64doc);
-    buf_free(&edk);
+    buf_free(&b64blob);
     buf_free(&cms);
+    return e;
+}
+
+static cl_err unwrap_data_key(const char *endpoint, const cli_creds *c, const signer_kms_set *s,
+                              uint8_t dk[SIGNER_KMS_DATA_KEY_LEN], char *err, size_t errlen) {
+    cl_buf plain = CL_BUF_INIT;
+    json_t *ctx = json_pack("{s:s}", SIGNER_KMS_CONTEXT_KEY, s->name);
+    char *what = cl_sprintf("key set %s's data key", s->name);
+    cl_err e = recipient_decrypt(endpoint, c, what, buf_slice(&s->encrypted_data_key),
+                                 s->kms_key_id, ctx, &plain, err, errlen);
+    if (e == CL_OK && plain.len != SIGNER_KMS_DATA_KEY_LEN) {
+        snprintf(err, errlen, "%s is not 32 bytes", what);
+        e = CL_ERR_CRYPTO;
+    }
+    if (e == CL_OK) memcpy(dk, plain.ptr, SIGNER_KMS_DATA_KEY_LEN);
     buf_free_secret(&plain);
+    json_decref(ctx);
+    free(what);
     return e;
 }
 
@@ -176,6 +195,14 @@ static cl_err kms_loader(void *arg, signer_keyring *k, char *err, size_t errlen)
     signer_kms_set s = {0};
     uint8_t dk[SIGNER_KMS_DATA_KEY_LEN];
     size_t loaded = 0;
+    const char *fd = getenv("CLOISTER_ATTESTATION_FD");
+    if (!fd || !fd[0]) { /* no attestation to offer: do not even fetch the set */
+        snprintf(err, errlen,
+                 "not inside a Cloister run (CLOISTER_ATTESTATION_FD is not set): KMS-sealed "
+                 "keys are unwrapped only inside the signer app's sandbox (cloister signer app)");
+        log_error("signer: KMS-sealed key set %s: %s", kms_opts.name, err);
+        return CL_ERR_NOT_FOUND;
+    }
     cl_err e = sandbox_creds(&c, err, errlen);
     if (e != CL_OK) return e;
     e = fetch_set(endpoint, &c, kms_opts.name, &s, err, errlen);
