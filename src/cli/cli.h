@@ -11,6 +11,7 @@
 #include "kms/kms.h"
 #include "s3/s3.h"
 #include "tasks/tasks.h"
+#include "signer/signer.h"
 
 #include <pthread.h>
 
@@ -162,5 +163,9 @@ int cli_signer_supervise(int argc, char **argv);
 int cli_signer_status(int argc, char **argv);
 int cli_signer_kms_take(int argc, char **argv);
 bool cli_signer_kms_wanted(void);
+/* --tls-key-kms FILE also sets o->tls_key_pem (the PEM, unwrapped by KMS Decrypt
+ * with Recipient; err says why not). cli_signer_kms_done frees (zeroises) it. */
+cl_err cli_signer_kms_apply(signer_server_opts *o, char *err, size_t errlen);
+void cli_signer_kms_done(void);
 
 #endif

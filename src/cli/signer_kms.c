@@ -26,18 +26,24 @@
 #include <string.h>
 
 /* ---- what `serve --kms-keys` was given ---- */
-static struct { char *name, *endpoint; } kms_opts;
+static struct {
+    char *name, *endpoint, *tls_key_file;
+    char *tls_key_pem; /* the unwrapped TLS key (cli_signer_kms_apply), zeroised at exit */
+} kms_opts;
 
 int cli_signer_kms_take(int argc, char **argv) {
     int out = 0;
     for (int i = 0; i < argc; i++) {
         bool ours = i + 1 < argc &&
-                    (strcmp(argv[i], "--kms-keys") == 0 || strcmp(argv[i], "--endpoint") == 0);
+                    (strcmp(argv[i], "--kms-keys") == 0 || strcmp(argv[i], "--endpoint") == 0 ||
+                     strcmp(argv[i], "--tls-key-kms") == 0);
         if (!ours) {
             argv[out++] = argv[i];
             continue;
         }
-        char **slot = strcmp(argv[i], "--kms-keys") == 0 ? &kms_opts.name : &kms_opts.endpoint;
+        char **slot = strcmp(argv[i], "--kms-keys") == 0   ? &kms_opts.name
+                      : strcmp(argv[i], "--endpoint") == 0 ? &kms_opts.endpoint
+                                                           : &kms_opts.tls_key_file;
         free(*slot);
         *slot = cl_strdup(argv[++i]);
     }
@@ -220,10 +226,56 @@ static cl_err kms_loader(void *arg, signer_keyring *k, char *err, size_t errlen)
     return e;
 }
 
-void cli_signer_kms_apply(signer_server_opts *o) {
-    if (!kms_opts.name) return;
-    o->extra_keys = kms_loader;
-    o->extra_keys_arg = NULL;
+/* The TLS key: FILE holds a KMS ciphertext (CiphertextBlob, raw or base64 as `aws kms
+ * encrypt --output text` prints it) of the PEM key, unwrapped like the data keys. */
+static cl_err unwrap_tls_key(char *err, size_t errlen) {
+    cl_buf text = CL_BUF_INIT, blob = CL_BUF_INIT, plain = CL_BUF_INIT;
+    cli_creds c = {0};
+    cl_err e = file_read_all(kms_opts.tls_key_file, &text, 64 * 1024);
+    if (e != CL_OK) {
+        snprintf(err, errlen, "--tls-key-kms: cannot read %s", kms_opts.tls_key_file);
+        return e;
+    }
+    while (text.len && (text.ptr[text.len - 1] == '\n' || text.ptr[text.len - 1] == '\r'))
+        text.len--;
+    if (base64_decode(&blob, buf_slice(&text)) != CL_OK || blob.len == 0) {
+        blob.len = 0;
+        buf_append_slice(&blob, buf_slice(&text));
+    }
+    e = sandbox_creds(&c, err, errlen);
+    if (e == CL_OK)
+        e = recipient_decrypt(cli_endpoint(kms_opts.endpoint), &c, "the TLS key", buf_slice(&blob),
+                              NULL, NULL, &plain, err, errlen);
+    if (e == CL_OK && !memmem(plain.ptr, plain.len, "-----BEGIN", 10)) {
+        snprintf(err, errlen, "--tls-key-kms: the plaintext is not a PEM key");
+        e = CL_ERR_INVALID;
+    }
+    if (e == CL_OK) kms_opts.tls_key_pem = cl_strndup((const char *)plain.ptr, plain.len);
+    buf_free_secret(&plain);
+    buf_free(&text);
+    buf_free(&blob);
+    if (c.access_key) cli_creds_free(&c);
+    return e;
+}
+
+cl_err cli_signer_kms_apply(signer_server_opts *o, char *err, size_t errlen) {
+    if (kms_opts.name) {
+        o->extra_keys = kms_loader;
+        o->extra_keys_arg = NULL;
+    }
+    if (kms_opts.tls_key_file) {
+        CL_TRY(unwrap_tls_key(err, errlen));
+        o->tls_key_pem = kms_opts.tls_key_pem;
+    }
+    return CL_OK;
+}
+
+void cli_signer_kms_done(void) {
+    cl_free_secret(kms_opts.tls_key_pem);
+    free(kms_opts.name);
+    free(kms_opts.endpoint);
+    free(kms_opts.tls_key_file);
+    memset(&kms_opts, 0, sizeof kms_opts);
 }
 
 bool cli_signer_kms_wanted(void) {
