@@ -250,7 +250,7 @@ def signer_pids(port):
 
 @pytest.fixture(scope="module")
 def ksrv(make_server):
-    return make_server("signer-kms", extra_args=["--allow-app-network"])
+    return make_server("signer-kms", extra_args=["--allow-app-network", "--workers", "2"])
 
 
 def files_contain(root, needles):
