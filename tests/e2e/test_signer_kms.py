@@ -270,6 +270,21 @@ def files_contain(root, needles):
 
 def test_signer_app_unwraps_sealed_keys_by_attestation(ksrv, tmp_path):
     owner = ksrv.admin_creds()
+    kms = ksrv.boto3_client("kms", owner)
+    admin_arn = ksrv.boto3_client("sts", owner).get_caller_identity()["Arn"]
+    key_set = uniq("validators")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    # seal on the operator's side: the node gets ciphertexts only
+    write_keystore(tmp_path / "ks", tmp_path / "pw", SECRET, PASSWORD)
+    p = ok(cl(ksrv, owner, "signer", "keys", "seal", "--name", key_set, "--kms-key-id", key,
+              "--keystores-path", str(tmp_path / "ks"),
+              "--keystores-passwords-path", str(tmp_path / "pw")))
+    assert json.loads(p.stdout) == {"Name": key_set, "KeyCount": 1}
+    stored = ksrv.cloister_call(owner, "GetSignerKeys", {"Name": key_set})["SignerKeys"]
+    assert [k["Pubkey"] for k in stored["Keys"]] == [PUBKEY]
+    needles = [SECRET, SECRET.hex().encode(), base64.b64encode(SECRET)]
+    assert not any(n in json.dumps(stored).encode() for n in needles)
+
     app_dir = tmp_path / "signer-app"
     p = subprocess.run([str(BIN), "signer", "app", "--out", str(app_dir)], capture_output=True,
                        text=True)
@@ -291,14 +306,10 @@ def test_signer_app_unwraps_sealed_keys_by_attestation(ksrv, tmp_path):
 
     # the KMS key: the admin manages it; the signer's identity may Decrypt only into a
     # sandbox whose measurement is the signer app's
-    kms = ksrv.boto3_client("kms", owner)
-    admin_arn = ksrv.boto3_client("sts", owner).get_caller_identity()["Arn"]
-    key_set = uniq("validators")
     creds, user_arn = new_user(ksrv, uniq("signer-id"), admin_creds=owner, policy={
         "Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Action": "cloister:GetSignerKeys",
             "Resource": f"arn:aws:cloister:{REGION}:*:signer-keys/{key_set}"}]})
-    key = kms.create_key()["KeyMetadata"]["KeyId"]
     kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps({
         "Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Principal": {"AWS": admin_arn}, "Action": "kms:*",
@@ -308,16 +319,7 @@ def test_signer_app_unwraps_sealed_keys_by_attestation(ksrv, tmp_path):
                  "kms:RecipientAttestation:ImageSha384": app["Measurement"]}}}]}))
     ok(cl(ksrv, owner, "secret", "push", "signer-akid", "--value", creds["AccessKeyId"]))
     ok(cl(ksrv, owner, "secret", "push", "signer-sk", "--value", creds["SecretAccessKey"]))
-
-    # seal on the operator's side: the node gets ciphertexts only
-    write_keystore(tmp_path / "ks", tmp_path / "pw", SECRET, PASSWORD)
-    p = ok(cl(ksrv, owner, "signer", "keys", "seal", "--name", key_set, "--kms-key-id", key,
-              "--keystores-path", str(tmp_path / "ks"),
-              "--keystores-passwords-path", str(tmp_path / "pw")))
-    assert json.loads(p.stdout) == {"Name": key_set, "KeyCount": 1}
-    stored = ksrv.cloister_call(owner, "GetSignerKeys", {"Name": key_set})["SignerKeys"]
-    assert [k["Pubkey"] for k in stored["Keys"]] == [PUBKEY]
-    # the plain KMS Decrypt of the data key outside a sandbox needs a measurement too
+    # the signer's identity cannot decrypt the data key outside a sandbox
     with pytest.raises(ClientError) as e:
         ksrv.boto3_client("kms", creds).decrypt(
             CiphertextBlob=base64.b64decode(stored["EncryptedDataKey"]),
@@ -343,7 +345,6 @@ def test_signer_app_unwraps_sealed_keys_by_attestation(ksrv, tmp_path):
         assert status["Health"]["status"] == "UP", status
         # no plaintext key anywhere on the node (its data dir holds the run's
         # /iexec_out, the signer's own data dir), in its logs, or in /metrics
-        needles = [SECRET, SECRET.hex().encode(), base64.b64encode(SECRET)]
         assert files_contain(ksrv.data_dir, needles) == []
         assert files_contain(ksrv.log_dir, needles) == []
         for url in (ksrv.endpoint + "/metrics", sup.url + "/metrics"):
