@@ -4,7 +4,8 @@
  * set's JSON round-trips and malformed sets are refused with a reason; the
  * Recipient key opens a CMS envelope made for it (as KMS makes
  * CiphertextForRecipient) and not one made for another key; the attestation
- * request speaks the init's framed protocol and fails outside a run. */
+ * request speaks the init's framed protocol and fails outside a run; a set loads
+ * into a real keyring (and signs), a tampered one loads nothing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -235,11 +236,42 @@ static void test_attest(void **state) {
     attest_with(true);
 }
 
+/* The set into a real keyring: the key loads and signs; a tampered set loads nothing. */
+static void test_set_load(void **state) {
+    (void)state;
+    uint8_t dk[32], sk[32], sig[SIGNER_SIG_LEN];
+    fill(dk, 32, 3);
+    fill(sk, 32, 0x11); /* a valid scalar (< r) */
+    signer_kms_set s = {.name = "v", .kms_key_id = "k", .n = 1};
+    s.keys = calloc(1, sizeof *s.keys);
+    assert_int_equal(signer_bls_pubkey(sk, s.keys[0].pk), CL_OK);
+    assert_int_equal(signer_kms_seal(dk, s.keys[0].pk, sk, s.keys[0].sealed), CL_OK);
+    signer_keyring *k = signer_keyring_new();
+    size_t loaded = 0;
+    char err[300] = "";
+    assert_int_equal(signer_kms_set_load(&s, dk, k, &loaded, err, sizeof err), CL_OK);
+    assert_int_equal(loaded, 1);
+    assert_int_equal(signer_keyring_state(k, s.keys[0].pk), SIGNER_KEY_ACTIVE);
+    assert_int_equal(signer_keyring_sign(k, s.keys[0].pk, slice_cstr("msg"), sig), CL_OK);
+    assert_true(signer_bls_verify(s.keys[0].pk, slice_cstr("msg"), sig));
+    signer_keyring_free(k);
+
+    k = signer_keyring_new();
+    s.keys[0].sealed[20] ^= 1;
+    assert_int_not_equal(signer_kms_set_load(&s, dk, k, &loaded, err, sizeof err), CL_OK);
+    assert_int_equal(loaded, 0);
+    assert_non_null(strstr(err, "does not open"));
+    assert_int_equal(signer_keyring_count(k, false), 0);
+    signer_keyring_free(k);
+    free(s.keys);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seal_round_trip), cmocka_unit_test(test_unseal_refuses),
         cmocka_unit_test(test_set_json),        cmocka_unit_test(test_set_refused),
         cmocka_unit_test(test_recipient),       cmocka_unit_test(test_attest),
+        cmocka_unit_test(test_set_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
