@@ -168,17 +168,20 @@ cl_err signer_keyring_load_dir(signer_keyring *k, const char *keystores_dir,
 
 /* ================= slashing protection (EIP-3076) ================= */
 
-/* Per validator, in the meta store (kinds "slashing_validator" ...), checks and
- * records in one store transaction, so two requests (or two instances sharing
- * one database) never both get a conflicting message signed. Semantics as
- * Web3Signer implements EIP-3076: a block is refused at a slot already signed
- * with another signing root, or at or below the low watermark (minimum slot of
- * an import) unless identical; an attestation is refused for source > target, a
- * double vote (same target, other root), a surround either way, or source/target
- * below the low watermarks; identical re-signs are allowed. The
+/* Per validator, in the meta store (kind "signer_slashing", one document per
+ * validator; slashing.c), checked and recorded in one store transaction, so two
+ * requests (or two instances sharing one database) never both get a
+ * conflicting message signed. Semantics as Web3Signer implements EIP-3076: a
+ * block is refused at a slot already signed with another (or an unknown)
+ * signing root, or below the low watermark; an attestation is refused for
+ * source > target, a double vote (same target, other root), a surround either
+ * way, or source/target below the low watermarks; both are refused at or above
+ * the global high watermark; identical re-signs are allowed. Low watermarks:
+ * set by the first signature, raised by an import to just above everything the
+ * validator holds (EIP-3076's conservative rule) and by pruning. The
  * genesis_validators_root is pinned at first use (import or sign): a different
- * one is refused. Records older than the pruning window are pruned
- * (watermarks keep protecting). */
+ * one is refused. Records older than the pruning window are pruned inside each
+ * write (watermarks keep protecting). docs/signer.md, "Slashing protection". */
 typedef struct signer_slashing signer_slashing;
 typedef struct {
     uint64_t prune_epochs;   /* keep this many epochs of history; 0 = 250 (Web3Signer) */
@@ -211,6 +214,33 @@ cl_err signer_slashing_high_watermark(signer_slashing *sp, const uint8_t pk[SIGN
 cl_err signer_slashing_prune(signer_slashing *sp, size_t *pruned);
 /* true if the database answers (for /healthcheck). */
 bool signer_slashing_healthy(signer_slashing *sp);
+/* Web3Signer's global high watermark (`watermark-repair --set-high-watermark`,
+ * `GET /api/v1/eth2/highWatermark`): while set, every validator is refused a
+ * block at slot >= slot and an attestation whose source or target epoch is
+ * >= epoch. Setting replaces the previous one. */
+cl_err signer_slashing_set_high_watermark(signer_slashing *sp, uint64_t slot, uint64_t epoch);
+/* CL_ERR_NOT_FOUND when none is set. */
+cl_err signer_slashing_get_high_watermark(signer_slashing *sp, uint64_t *slot, uint64_t *epoch);
+cl_err signer_slashing_remove_high_watermark(signer_slashing *sp);
+/* Web3Signer's `watermark-repair --slot S --epoch E` (without
+ * --set-high-watermark): raises every validator's low watermarks to slot S and
+ * source/target epoch E (never lowers them); *updated validators (may be NULL). */
+cl_err signer_slashing_raise_low_watermarks(signer_slashing *sp, uint64_t slot, uint64_t epoch,
+                                            size_t *updated);
+/* The pinned genesis_validators_root; CL_ERR_NOT_FOUND before the first
+ * import or signature. */
+cl_err signer_slashing_genesis_root(signer_slashing *sp, uint8_t gvr[32]);
+/* As signer_slashing_import, merging only the data of the given validators
+ * (the keymanager's POST imports the slashing data of the keys it imports,
+ * as Web3Signer's importDataWithFilter); the whole file is still checked. */
+cl_err signer_slashing_import_for(signer_slashing *sp, cl_slice interchange,
+                                  const uint8_t (*pks)[SIGNER_PK_LEN], size_t n, char *err,
+                                  size_t errlen);
+/* Pins gvr as the slashing database's genesis_validators_root (e.g. from the
+ * network configuration at start); CL_OK if it already is, CL_ERR_CONFLICT
+ * (err names both) if another one is. */
+cl_err signer_slashing_pin_genesis_root(signer_slashing *sp, const uint8_t gvr[32], char *err,
+                                        size_t errlen);
 
 /* ================= server: the HTTP API and `cloister signer serve` ================= */
 
