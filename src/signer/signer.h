@@ -148,7 +148,18 @@ typedef bool (*signer_key_fn)(void *arg, const uint8_t pk[SIGNER_PK_LEN], signer
                               signer_key_source src, const char *origin);
 void signer_keyring_each(signer_keyring *k, signer_key_fn fn, void *arg); /* pk order */
 size_t signer_keyring_count(signer_keyring *k, bool active_only);
+/* (keys) The removal the comment above describes: removes the active keys of
+ * source src whose pk is not among keep[0..nkeep) (keep NULL: all of src);
+ * disabled keys stay remembered. Returns how many were removed. fn of
+ * signer_keyring_each runs under the reader lock: it must not call any
+ * signer_keyring_* function (the lock prefers writers, so even a nested read
+ * could deadlock); returning false stops the walk. */
+size_t signer_keyring_retain(signer_keyring *k, signer_key_source src,
+                             const uint8_t (*keep)[SIGNER_PK_LEN], size_t nkeep);
 
+/* (keys) A reload: a key the keyring got from keystores_dir/NAME.json (its
+ * origin is that path) whose file is gone is removed (report.removed); a
+ * disabled key is never revived by a load. */
 /* Loads every EIP-2335 keystore (*.json) of keystores_dir with the password in
  * passwords_dir/<same name without .json>.txt (Web3Signer's layout: trailing
  * newline stripped), decrypting on `threads` threads (0 = all cores). With
@@ -160,6 +171,7 @@ size_t signer_keyring_count(signer_keyring *k, bool active_only);
  * password). */
 typedef struct {
     size_t loaded, from_cache, failed;
+    size_t removed; /* (keys) active keys of files gone from keystores_dir since the last load */
 } signer_load_report;
 cl_err signer_keyring_load_dir(signer_keyring *k, const char *keystores_dir,
                                const char *passwords_dir, const char *cache_path,

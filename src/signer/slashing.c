@@ -104,7 +104,7 @@ static cl_err hw_read(store *st, bool *has, uint64_t *slot, uint64_t *epoch) {
 
 /* ---------- the checks ---------- */
 
-typedef struct {
+typedef struct slp_check {
     signer_slashing *sp;
     const uint8_t *pk, *gvr, *root;
     bool is_block;
@@ -114,6 +114,9 @@ typedef struct {
     cl_err verdict;
     char *why;
     size_t whylen;
+    struct slp_check *next; /* group commit: the batch it is in */
+    cl_err txn_err;         /* the batch transaction's own failure */
+    bool done;
 } slp_check;
 
 #define DENY(c, ...) (snprintf((c)->why, (c)->whylen, __VA_ARGS__), CL_ERR_DENIED)
@@ -231,21 +234,71 @@ static cl_err check_txn(store *st, void *arg) {
     return c->verdict = e;
 }
 
-static cl_err run_check(slp_check *c) {
-    if (c->whylen) c->why[0] = 0;
-    cl_err e = store_txn(c->sp->st, check_txn, c);
-    if (e != CL_OK) {
+/* Group commit. Every check must be durable before its signature is released,
+ * and with SQLite each commit costs an fsync (milliseconds), which would cap
+ * signing at a few hundred per second. So concurrent checks share one
+ * transaction: the first waiting check becomes the leader, takes every check
+ * queued so far, runs them one after another inside one store_txn (each sees
+ * the writes of those before it, so two conflicting messages in one batch are
+ * still decided in order), commits once, and wakes them. A check's own failure
+ * writes nothing (store_update discards it) and does not undo the others; a
+ * failed commit fails them all, so nothing is signed without its record. */
+static cl_err batch_txn(store *st, void *arg) {
+    for (slp_check *c = arg; c; c = c->next) {
+        if (c->whylen) c->why[0] = 0;
+        cl_err e = check_txn(st, c);
+        if (e != CL_OK) c->verdict = e;
+    }
+    return CL_OK;
+}
+
+static void run_batch(signer_slashing *sp, slp_check *batch) {
+    cl_err e = store_txn(sp->st, batch_txn, batch);
+    for (slp_check *c = batch; c; c = c->next)
+        c->txn_err = e;
+}
+
+static cl_err finish_check(slp_check *c) {
+    cl_err e = c->txn_err != CL_OK ? c->txn_err : c->verdict;
+    if (c->txn_err != CL_OK || (e != CL_OK && e != CL_ERR_DENIED && e != CL_ERR_CONFLICT)) {
         if (c->whylen && !c->why[0])
             snprintf(c->why, c->whylen, "the slashing database failed (%s)", cl_err_str(e));
         return e;
     }
-    if (c->verdict == CL_OK || c->verdict == CL_ERR_DENIED) { /* the root is pinned now */
+    if (e == CL_OK || e == CL_ERR_DENIED) { /* the root is pinned now */
         pthread_mutex_lock(&c->sp->lock);
         memcpy(c->sp->gvr, c->gvr, SIGNER_ROOT_LEN);
         c->sp->gvr_known = true;
         pthread_mutex_unlock(&c->sp->lock);
     }
-    return c->verdict;
+    return e;
+}
+
+static cl_err run_check(slp_check *c) {
+    signer_slashing *sp = c->sp;
+    if (c->whylen) c->why[0] = 0;
+    c->verdict = CL_OK;
+    pthread_mutex_lock(&sp->gc_lock);
+    c->next = sp->gc_queue; /* order within a batch: any (each is decided in turn) */
+    sp->gc_queue = c;
+    while (!c->done) {
+        if (sp->gc_leader) {
+            pthread_cond_wait(&sp->gc_done, &sp->gc_lock);
+            continue;
+        }
+        sp->gc_leader = true;
+        slp_check *batch = sp->gc_queue;
+        sp->gc_queue = NULL;
+        pthread_mutex_unlock(&sp->gc_lock);
+        run_batch(sp, batch);
+        pthread_mutex_lock(&sp->gc_lock);
+        for (slp_check *b = batch; b; b = b->next)
+            b->done = true;
+        sp->gc_leader = false;
+        pthread_cond_broadcast(&sp->gc_done);
+    }
+    pthread_mutex_unlock(&sp->gc_lock);
+    return finish_check(c);
 }
 
 cl_err signer_slashing_check_block(signer_slashing *sp, const uint8_t pk[SIGNER_PK_LEN],
@@ -286,6 +339,8 @@ cl_err signer_slashing_open(store *st, const signer_slashing_opts *o, signer_sla
     sp->slots_per_epoch =
         o && o->slots_per_epoch ? o->slots_per_epoch : SLP_DEFAULT_SLOTS_PER_EPOCH;
     pthread_mutex_init(&sp->lock, NULL);
+    pthread_mutex_init(&sp->gc_lock, NULL);
+    pthread_cond_init(&sp->gc_done, NULL);
     *out = sp;
     return CL_OK;
 }
@@ -293,6 +348,8 @@ cl_err signer_slashing_open(store *st, const signer_slashing_opts *o, signer_sla
 void signer_slashing_close(signer_slashing *sp) {
     if (!sp) return;
     pthread_mutex_destroy(&sp->lock);
+    pthread_mutex_destroy(&sp->gc_lock);
+    pthread_cond_destroy(&sp->gc_done);
     free(sp);
 }
 

@@ -47,6 +47,11 @@ struct signer_slashing {
     pthread_mutex_t lock; /* guards the cached pinned root */
     bool gvr_known;
     uint8_t gvr[SIGNER_ROOT_LEN];
+    /* group commit (slashing.c): checks waiting for the next transaction */
+    pthread_mutex_t gc_lock;
+    pthread_cond_t gc_done;
+    struct slp_check *gc_queue;
+    bool gc_leader;
 };
 
 /* doc NULL: empty history. CL_ERR_INVALID for a corrupt document. */
