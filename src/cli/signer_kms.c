@@ -63,6 +63,7 @@ static cl_err sandbox_creds(cli_creds *c, char *err, size_t errlen) {
         return CL_ERR_NOT_FOUND;
     }
     memset(c, 0, sizeof *c);
+    if (errlen) err[0] = 0;
     c->access_key = cl_strdup(ak);
     c->secret = cl_strdup(sk);
     c->region = cl_strdup(getenv("AWS_REGION") ? getenv("AWS_REGION") : "us-east-1");
