@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #define SIGNER_APP_MANIFEST "{\"network\": true, \"timeout_seconds\": 3600}"
-#define SIGNER_APP_ENTRYPOINT "/app/cloister signer serve"
+#define SIGNER_APP_ENTRYPOINT "/app/cloister signer serve --production"
 #define BACKOFF_MAX_S 60
 #define STABLE_RUN_S 60
 

@@ -296,12 +296,13 @@ def test_signer_app_unwraps_sealed_keys_by_attestation(ksrv, tmp_path):
     manifest = json.loads((app_dir / "manifest.json").read_text())
     assert manifest["network"] is True
     name = uniq("signer")
-    app = deploy(ksrv, owner, app_dir, name, "/app/cloister signer serve", manifest)
+    app = deploy(ksrv, owner, app_dir, name, "/app/cloister signer serve --production",
+                 manifest)
     other_dir = tmp_path / "signer-other"
     shutil.copytree(app_dir, other_dir)
     (other_dir / "extra.txt").write_text("a modified signer app")
-    other = deploy(ksrv, owner, other_dir, uniq("signer-mod"), "/app/cloister signer serve",
-                   manifest)
+    other = deploy(ksrv, owner, other_dir, uniq("signer-mod"),
+                   "/app/cloister signer serve --production", manifest)
     assert other["Measurement"] != app["Measurement"]
 
     # the KMS key: the admin manages it; the signer's identity may Decrypt only into a
