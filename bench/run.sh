@@ -26,3 +26,6 @@ CLOISTER_BIN=./build/cloister /usr/bin/python3 bench/run_bench.py 100
 echo
 echo "== triggers and the task queue: upload -> app -> output listable, tasks/s, PoR on upload (bench/trigger_bench.py)"
 CLOISTER_BIN=./build/cloister /usr/bin/python3 bench/trigger_bench.py 50 40
+echo
+echo "== remote signer: ATTESTATION signatures/s and p50/p99 via HTTP, slashing on, vs raw blst (bench/signer_bench.py)"
+CLOISTER_BIN=./build/cloister /usr/bin/python3 bench/signer_bench.py 256 5

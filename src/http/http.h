@@ -72,7 +72,7 @@ typedef void (*http_handler)(void *ctx, http_request *req, http_response *resp);
 typedef void (*http_headers_fn)(void *ctx, http_request *req, http_response *resp);
 
 typedef struct {
-    const char *listen;     /* "127.0.0.1:9000" */
+    const char *listen;     /* "127.0.0.1:9000"; NULL: HTTPS on tls_listen only */
     const char *tls_listen; /* NULL = no TLS listener */
     const char *tls_cert_pem, *tls_key_pem;
     size_t max_body;  /* bytes; larger bodies get 413 before the handler runs */

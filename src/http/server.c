@@ -423,9 +423,12 @@ cl_err http_server_start(const http_config *cfg, http_handler h, void *ctx, http
     srv->max_body = cfg->max_body ? cfg->max_body : 1 << 20;
     srv->preauth_limit = cfg->preauth_body_limit;
     srv->guard = guard_new(cfg);
-    srv->plain = start_daemon(srv, cfg, cfg->listen, false);
-    if (srv->plain && cfg->tls_listen) srv->tls = start_daemon(srv, cfg, cfg->tls_listen, true);
-    if (!srv->plain || (cfg->tls_listen && !srv->tls)) {
+    /* listen may be NULL for an HTTPS-only server (the remote signer) */
+    if (cfg->listen) srv->plain = start_daemon(srv, cfg, cfg->listen, false);
+    if ((srv->plain || !cfg->listen) && cfg->tls_listen)
+        srv->tls = start_daemon(srv, cfg, cfg->tls_listen, true);
+    if ((cfg->listen && !srv->plain) || (cfg->tls_listen && !srv->tls) ||
+        (!srv->plain && !srv->tls)) {
         http_server_stop(srv);
         return CL_ERR_IO;
     }

@@ -76,6 +76,39 @@ static bool ic_root(json_t *o, bool *has, uint8_t root[32], const char *where, c
     return true;
 }
 
+/* Records are appended as read and sorted once (slashing_internal.h keeps
+ * them sorted): inserting each in order would cost O(n^2) for a long history
+ * (a validator's unpruned Web3Signer export holds one attestation an epoch). */
+static void ic_push_block(slp_hist *h, uint64_t slot, const uint8_t *root) {
+    if (h->nb == h->capb) {
+        h->capb = h->capb ? 2 * h->capb : 8;
+        h->b = cl_realloc(h->b, h->capb * sizeof *h->b);
+    }
+    h->b[h->nb] = (slp_block){.slot = slot, .has_root = root != NULL};
+    if (root) memcpy(h->b[h->nb].root, root, SIGNER_ROOT_LEN);
+    h->nb++;
+}
+
+static void ic_push_att(slp_hist *h, uint64_t src, uint64_t tgt, const uint8_t *root) {
+    if (h->na == h->capa) {
+        h->capa = h->capa ? 2 * h->capa : 8;
+        h->a = cl_realloc(h->a, h->capa * sizeof *h->a);
+    }
+    h->a[h->na] = (slp_att){.src = src, .tgt = tgt, .has_root = root != NULL};
+    if (root) memcpy(h->a[h->na].root, root, SIGNER_ROOT_LEN);
+    h->na++;
+}
+
+static int ic_block_cmp(const void *x, const void *y) {
+    uint64_t a = ((const slp_block *)x)->slot, b = ((const slp_block *)y)->slot;
+    return a < b ? -1 : a > b;
+}
+
+static int ic_att_cmp(const void *x, const void *y) {
+    uint64_t a = ((const slp_att *)x)->tgt, b = ((const slp_att *)y)->tgt;
+    return a < b ? -1 : a > b;
+}
+
 static bool ic_blocks(json_t *arr, size_t vi, slp_hist *h, char *err, size_t errlen) {
     size_t i;
     json_t *x;
@@ -91,8 +124,9 @@ static bool ic_blocks(json_t *arr, size_t vi, slp_hist *h, char *err, size_t err
         if (!ic_u64(x, "slot", &slot, where, err, errlen) ||
             !ic_root(x, &has, root, where, err, errlen))
             return false;
-        slp_hist_add_block(h, slot, has ? root : NULL);
+        ic_push_block(h, slot, has ? root : NULL);
     }
+    if (h->nb) qsort(h->b, h->nb, sizeof *h->b, ic_block_cmp);
     return true;
 }
 
@@ -112,8 +146,9 @@ static bool ic_atts(json_t *arr, size_t vi, slp_hist *h, char *err, size_t errle
             !ic_u64(x, "target_epoch", &tgt, where, err, errlen) ||
             !ic_root(x, &has, root, where, err, errlen))
             return false;
-        slp_hist_add_att(h, src, tgt, has ? root : NULL);
+        ic_push_att(h, src, tgt, has ? root : NULL);
     }
+    if (h->na) qsort(h->a, h->na, sizeof *h->a, ic_att_cmp);
     return true;
 }
 
@@ -178,8 +213,7 @@ out:
 
 static bool has_block(const slp_hist *h, uint64_t slot, bool *conflict, const slp_block *b) {
     bool same = false;
-    for (size_t i = 0; i < h->nb; i++) {
-        if (h->b[i].slot != slot) continue;
+    for (size_t i = slp_block_pos(h, slot); i < h->nb && h->b[i].slot == slot; i++) {
         if (b->has_root ? h->b[i].has_root && !memcmp(h->b[i].root, b->root, SIGNER_ROOT_LEN)
                         : !h->b[i].has_root)
             same = true;
@@ -191,10 +225,9 @@ static bool has_block(const slp_hist *h, uint64_t slot, bool *conflict, const sl
 
 static bool has_att(const slp_hist *h, bool *conflict, const slp_att *a) {
     bool same = false;
-    for (size_t i = 0; i < h->na; i++) {
-        if (h->a[i].tgt != a->tgt) continue;
-        if (a->has_root ? h->a[i].has_root && !memcmp(h->a[i].root, a->root, SIGNER_ROOT_LEN)
-                        : !h->a[i].has_root)
+    for (size_t i = slp_att_pos(h, a->tgt); i > 0 && h->a[i - 1].tgt == a->tgt; i--) {
+        const slp_att *x = &h->a[i - 1];
+        if (a->has_root ? x->has_root && !memcmp(x->root, a->root, SIGNER_ROOT_LEN) : !x->has_root)
             same = true;
         else if (a->has_root)
             *conflict = true;

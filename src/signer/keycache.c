@@ -35,6 +35,7 @@ typedef struct {
     uint8_t hash[32];
     uint8_t sk[SIGNER_SK_LEN];
     bool ok, from_cache, disabled, kept; /* kept: the keyring holds kept_pk from this path */
+    bool reused; /* the kept key was reused: the password was not checked, so not cached */
     uint8_t kept_pk[SIGNER_PK_LEN];
 } kc_job;
 
@@ -92,10 +93,11 @@ static bool kc_open(const char *path, const uint8_t key[32], cl_buf *plain, size
 static cl_err kc_write(const char *path, const uint8_t key[32], const kc_run *r) {
     cl_buf plain = CL_BUF_INIT;
     uint8_t cnt[4] = {0};
+    buf_reserve(&plain, 4 + r->njobs * KC_ENTRY); /* never regrown: no stale copy of a key */
     buf_append(&plain, cnt, 4);
     uint32_t n = 0;
     for (size_t i = 0; i < r->njobs; i++) {
-        if (!r->jobs[i].ok) continue;
+        if (!r->jobs[i].ok || r->jobs[i].reused) continue;
         buf_append(&plain, r->jobs[i].hash, 32);
         buf_append(&plain, r->jobs[i].sk, 32);
         n++;
@@ -159,8 +161,10 @@ static cl_err kc_secret(kc_run *r, kc_job *j, cl_slice file, cl_slice pw, char *
     signer_keystore_parsed ks;
     if (j->kept && signer_keystore_parse(file, &ks, NULL, 0) == CL_OK && ks.has_pubkey &&
         memcmp(ks.pubkey, j->kept_pk, SIGNER_PK_LEN) == 0 &&
-        signer_keyring_secret(r->k, j->kept_pk, j->sk) == CL_OK)
+        signer_keyring_secret(r->k, j->kept_pk, j->sk) == CL_OK) {
+        j->reused = true;
         return CL_OK;
+    }
     return signer_keystore_decrypt(file, pw, j->sk, err, errlen);
 }
 

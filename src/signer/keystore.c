@@ -37,6 +37,7 @@ cl_err signer_keystore_password(cl_slice password, cl_buf *out) {
                                       UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT);
     if (n < 0) return CL_ERR_INVALID;
     cl_slice s = slice_of(nfkd, (size_t)n);
+    buf_reserve(out, s.len + 1); /* never regrown: no stale copy of the password */
     for (size_t i = 0; i < s.len;) {
         size_t start = i;
         int32_t cp = utf8_next(s, &i);
