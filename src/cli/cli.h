@@ -11,6 +11,7 @@
 #include "kms/kms.h"
 #include "s3/s3.h"
 #include "tasks/tasks.h"
+#include "signer/signer.h"
 
 #include <pthread.h>
 
@@ -70,6 +71,9 @@ const char *cli_endpoint(const char *flag);
 /* POSTs a JSON 1.1 request to the `cloister` service, signed with SigV4. */
 cl_err cli_call_json(const char *endpoint, const cli_creds *c, const char *target, const char *body,
                      http_client_response *out);
+/* The same for another JSON 1.1 service (e.g. "kms", "TrentService.Decrypt"). */
+cl_err cli_call_service_json(const char *endpoint, const cli_creds *c, const char *service,
+                             const char *target, const char *body, http_client_response *out);
 
 /* GETs s3://bucket/key (path style) signed with SigV4 (service s3). */
 cl_err cli_s3_get(const char *endpoint, const cli_creds *c, const char *bucket, const char *key,
@@ -148,5 +152,20 @@ int cmd_signer_serve(int argc, char **argv);
 int cmd_signer_keys(int argc, char **argv);
 int cmd_signer_slashing(int argc, char **argv);
 int cmd_signer_root(int argc, char **argv);
+/* KMS-sealed keys (signer_kms.c, signer_app.c; docs/signer.md "Keys sealed by KMS"):
+ * `signer keys seal`, `signer app`, `signer serve --supervise`, `signer status`.
+ * cli_signer_kms_take removes `--kms-keys NAME` and `--endpoint URL` from a
+ * `signer serve` command line (returns the new argc); cli_signer_kms_apply then
+ * sets o->extra_keys to the loader that unwraps that key set inside the sandbox. */
+int cli_signer_keys_seal(int argc, char **argv);
+int cli_signer_app(int argc, char **argv);
+int cli_signer_supervise(int argc, char **argv);
+int cli_signer_status(int argc, char **argv);
+int cli_signer_kms_take(int argc, char **argv);
+bool cli_signer_kms_wanted(void);
+/* --tls-key-kms FILE also sets o->tls_key_pem (the PEM, unwrapped by KMS Decrypt
+ * with Recipient; err says why not). cli_signer_kms_done frees (zeroises) it. */
+cl_err cli_signer_kms_apply(signer_server_opts *o, char *err, size_t errlen);
+void cli_signer_kms_done(void);
 
 #endif

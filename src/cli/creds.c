@@ -242,6 +242,16 @@ cl_err cli_call_json(const char *endpoint, const cli_creds *c, const char *targe
     return e;
 }
 
+cl_err cli_call_service_json(const char *endpoint, const cli_creds *c, const char *service,
+                             const char *target, const char *body, http_client_response *out) {
+    cl_kvlist h = CL_KVLIST_INIT;
+    kvlist_add(&h, "content-type", "application/x-amz-json-1.1");
+    kvlist_add(&h, "x-amz-target", target);
+    cl_err e = signed_request("POST", endpoint, "/", &h, c, service, slice_cstr(body), false, out);
+    kvlist_free(&h);
+    return e;
+}
+
 cl_err cli_call_query(const char *endpoint, const cli_creds *c, const char *service,
                       const char *form, http_client_response *out) {
     cl_kvlist h = CL_KVLIST_INIT;

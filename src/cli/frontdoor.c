@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 
 #include "crypto/crypto.h"
+#include "signer/kmskeys_api.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -154,6 +155,8 @@ static void route(frontdoor *fd, http_request *req, const iam_caller *c, http_re
             tasks_api_handle(fd->tasks, c, req, resp); /* the app operations */
         else if (secrets_api_owns(kvlist_get_ci(&req->headers, "X-Amz-Target")))
             secrets_api_handle(fd->secrets, fd->iam, c, req, resp); /* secrets, wallet */
+        else if (signer_kmskeys_api_owns(kvlist_get_ci(&req->headers, "X-Amz-Target")))
+            signer_kmskeys_api_handle(fd->st, fd->iam, c, req, resp); /* signer key sets */
         else
             cloister_api_handle(fd->iam, c, req, resp);
     } else if (strcmp(svc, "s3") == 0) {

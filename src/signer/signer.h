@@ -281,4 +281,74 @@ cl_err signer_server_start(const signer_server_opts *o, signer_server **out, cha
 uint16_t signer_server_port(const signer_server *s);
 void signer_server_stop(signer_server *s); /* zeroises and frees every key */
 
+/* ================= kms keys: sealed under a KMS data key (the enclave path) =================
+ * A key set (docs/signer.md, "Keys sealed by KMS"): a 32-byte data key from KMS
+ * GenerateDataKey (encryption context {"cloister:signer-keys": NAME}), kept only
+ * as its KMS ciphertext, and per validator key its pubkey and
+ *   sealed = iv (12) || AES-256-GCM(data key, iv, aad = pubkey (48), sk) (32) || tag (16).
+ * Sealing happens on the operator's machine; the node stores ciphertexts only;
+ * inside the signer app's sandbox the data key comes back from KMS Decrypt with a
+ * Recipient (CMS to an RSA key made there) and the keys are unsealed into the
+ * keyring. kmskeys.c (no I/O but the attestation descriptor; the KMS and
+ * Cloister calls are the CLI's, src/cli/signer_kms.c). */
+#define SIGNER_KMS_DATA_KEY_LEN 32
+#define SIGNER_KMS_SEALED_LEN (12 + SIGNER_SK_LEN + 16)
+#define SIGNER_KMS_MAX_KEYS 20000
+/* The encryption context key GenerateDataKey and Decrypt are called with. */
+#define SIGNER_KMS_CONTEXT_KEY "cloister:signer-keys"
+
+cl_err signer_kms_seal(const uint8_t data_key[SIGNER_KMS_DATA_KEY_LEN],
+                       const uint8_t pk[SIGNER_PK_LEN], const uint8_t sk[SIGNER_SK_LEN],
+                       uint8_t sealed[SIGNER_KMS_SEALED_LEN]);
+/* CL_ERR_CRYPTO if it does not open (other data key, other pubkey, any changed
+ * byte); sk is zeroed then. */
+cl_err signer_kms_unseal(const uint8_t data_key[SIGNER_KMS_DATA_KEY_LEN],
+                         const uint8_t pk[SIGNER_PK_LEN],
+                         const uint8_t sealed[SIGNER_KMS_SEALED_LEN], uint8_t sk[SIGNER_SK_LEN]);
+
+typedef struct {
+    uint8_t pk[SIGNER_PK_LEN];
+    uint8_t sealed[SIGNER_KMS_SEALED_LEN];
+} signer_kms_entry;
+/* A key set as the Cloister API carries it (PutSignerKeys' request, GetSignerKeys'
+ * SignerKeys): {"Name", "KmsKeyId", "EncryptedDataKey": base64, "Keys":
+ * [{"Pubkey": "0x" + 96 hex, "Sealed": base64 of 60 bytes}]}; other members
+ * are ignored. Owned; signer_kms_set_free frees. */
+typedef struct {
+    char *name, *kms_key_id;
+    cl_buf encrypted_data_key;
+    signer_kms_entry *keys;
+    size_t n;
+} signer_kms_set;
+/* Checks everything (name [A-Za-z0-9_-]{1,64}, KmsKeyId 1..2048 bytes, data key
+ * ciphertext 1..6144 bytes, 0..SIGNER_KMS_MAX_KEYS keys, no pubkey twice);
+ * CL_ERR_INVALID with what is wrong in err. */
+cl_err signer_kms_set_parse(cl_slice json, signer_kms_set *out, char *err, size_t errlen);
+void signer_kms_set_free(signer_kms_set *s);
+bool signer_kms_name_valid(const char *name);
+/* The set as that JSON object (no trailing newline). */
+void signer_kms_set_json(const signer_kms_set *s, cl_buf *out);
+/* Unseals every key into k (source SIGNER_SRC_KMS, origin "kms:NAME"). All or
+ * nothing: a key that does not open (err names its pubkey) adds none. Every
+ * intermediate secret is zeroised. kmskeys_load.c. */
+cl_err signer_kms_set_load(const signer_kms_set *s, const uint8_t data_key[SIGNER_KMS_DATA_KEY_LEN],
+                           signer_keyring *k, size_t *loaded, char *err, size_t errlen);
+
+/* The sandbox side of KMS Decrypt with Recipient: an RSA-2048 key made in this
+ * process (never written anywhere), its DER SubjectPublicKeyInfo for the
+ * attestation document, and the opening of CiphertextForRecipient (CMS
+ * EnvelopedData, RSAES-OAEP-SHA-256) with it. */
+typedef struct signer_kms_recipient signer_kms_recipient;
+cl_err signer_kms_recipient_new(signer_kms_recipient **out);
+void signer_kms_recipient_free(signer_kms_recipient *r); /* NULL is fine */
+void signer_kms_recipient_spki(const signer_kms_recipient *r, cl_buf *der_out);
+/* Appends the plaintext to out (free it with buf_free_secret); CL_ERR_CRYPTO if
+ * cms is not an envelope this key opens. */
+cl_err signer_kms_recipient_open(const signer_kms_recipient *r, cl_slice cms_der, cl_buf *out);
+/* Asks the run's init for an attestation document over spki_der (DER SPKI) on
+ * the descriptor CLOISTER_ATTESTATION_FD names (docs/runs.md, "KMS from inside a
+ * run": one frame, u32 big-endian length then JSON, each way). CL_ERR_NOT_FOUND
+ * outside a run (the variable is unset); CL_ERR_DENIED / CL_ERR_IO with err. */
+cl_err signer_kms_attest(cl_slice spki_der, cl_buf *doc_out, char *err, size_t errlen);
+
 #endif

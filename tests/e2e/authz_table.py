@@ -245,6 +245,20 @@ RULES = {
         {"owner": OK, "cross_account": "ResourceNotFoundException",
          "cross_account_no_grant": "ResourceNotFoundException",
          "anonymous": JSON_UNSIGNED, "no_policy_user": KMS_DENIED}),
+    "cloister-signer-keys-same-account": Rule(
+        "Signer key set, same account only",
+        "Signer key sets (docs/signer.md, \"Keys sealed by KMS\") are same-account "
+        "resources with no resource policy: the caller's identity policies must allow "
+        "cloister:<Op> on arn:aws:cloister:REGION:ACCOUNT:signer-keys/NAME, and a principal "
+        "of another account naming the set by ARN is always refused.",
+        {"owner": OK, "cross_account": KMS_DENIED, "cross_account_no_grant": KMS_DENIED,
+         "anonymous": JSON_UNSIGNED, "no_policy_user": KMS_DENIED}),
+    "cloister-signer-keys-own-list": Rule(
+        "Caller's own signer key sets",
+        "Lists the key sets of the caller's own account: another account's admin succeeds "
+        "on its own account and sees nothing of the owner's.",
+        {"owner": OK, "cross_account": OK, "cross_account_no_grant": OK,
+         "anonymous": JSON_UNSIGNED, "no_policy_user": KMS_DENIED}),
 }
 
 
@@ -770,6 +784,31 @@ def _cancelled_task(c):
     return task
 
 
+def _signer_key_set(name):
+    import base64
+    return {"Name": name, "KmsKeyId": "alias/signer",
+            "EncryptedDataKey": base64.b64encode(b"edk").decode(),
+            "Keys": [{"Pubkey": "0x" + "01" * 48,
+                      "Sealed": base64.b64encode(b"s" * 60).decode()}]}
+
+
+def _fresh_signer_keys(c):
+    """A signer key set of the owner's account (docs/signer.md); -> its ARN."""
+    owner = type(c)(c.w, "owner")
+    return owner.cloister("PutSignerKeys", _signer_key_set(c.w.uniq("ks")))["Arn"]
+
+
+def _owner_signer_keys_arn(c):
+    return f"arn:aws:cloister:{c.w.region}:{c.w.account_a}:signer-keys/{c.w.uniq('ks')}"
+
+
+def _not_listed_signer_keys(c, resp):
+    owner = type(c)(c.w, "owner")
+    if c.principal.startswith("cross_account"):
+        mine = {s["Arn"] for s in owner.cloister("ListSignerKeys", {})["SignerKeys"]}
+        assert not mine & {s["Arn"] for s in resp["SignerKeys"]}
+
+
 def _not_listed_task(c, resp):
     owner = type(c)(c.w, "owner")
     if c.principal.startswith("cross_account"):
@@ -869,6 +908,15 @@ CLOISTER_ROWS = [
         lambda c, r: c.cloister("AttestTask", dict(BOGUS_LEASE, PublicKey="AAAA"))),
     Row("cloister", "FinishTask", "cloister-lease-holder",
         lambda c, r: c.cloister("FinishTask", dict(BOGUS_LEASE, Ok=False, Error="x"))),
+    Row("cloister", "PutSignerKeys", "cloister-signer-keys-same-account",
+        lambda c, r: c.cloister("PutSignerKeys", _signer_key_set(_owner_signer_keys_arn(c)))),
+    Row("cloister", "GetSignerKeys", "cloister-signer-keys-same-account",
+        lambda c, r: c.cloister("GetSignerKeys", {"Name": r}), prep=_fresh_signer_keys),
+    Row("cloister", "ListSignerKeys", "cloister-signer-keys-own-list",
+        lambda c, r: c.cloister("ListSignerKeys", {}), prep=_fresh_signer_keys,
+        check=_not_listed_signer_keys),
+    Row("cloister", "DeleteSignerKeys", "cloister-signer-keys-same-account",
+        lambda c, r: c.cloister("DeleteSignerKeys", {"Name": r}), prep=_fresh_signer_keys),
 ]
 
 ROWS = S3_ROWS + S3CONTROL_ROWS + KMS_ROWS + IAM_ROWS + STS_ROWS + CLOISTER_ROWS

@@ -322,7 +322,8 @@ def test_every_operation_has_a_row():
             ("sts", "src/iam/sts.c", r'\{"([A-Za-z]+)", op_'),
             ("cloister", "src/iam/account_api.c", r'"(CreateAccount)"'),
             ("cloister", "src/tasks/apps.c", r'\{"([A-Za-z]+)", (?:app|runs|worker|events)_op_'),
-            ("cloister", "src/secrets/secrets_api.c", r'\{"([A-Za-z]+)", sec_op_')]:
+            ("cloister", "src/secrets/secrets_api.c", r'\{"([A-Za-z]+)", sec_op_'),
+            ("cloister", "src/signer/kmskeys_api.c", r'\{"([A-Za-z]+)", kk_')]:
         names = _dispatch_names(path, pattern)
         assert names, f"no operations found in {path}"
         routed |= {f"{svc}:{n}" for n in names}
