@@ -168,12 +168,7 @@ static void say_mode(const serve_args *a) {
 
 /* The KMS-sealed keys (`--kms-keys NAME`, `--tls-key-kms FILE`) are
  * src/cli/signer_kms.c's: cmd_signer took its options off the command line,
- * cli_signer_kms_apply sets o->extra_keys (and the TLS key) from them. Weak, so
- * this file builds and links with or without that one. */
-#pragma weak cli_signer_kms_apply
-#pragma weak cli_signer_kms_done
-cl_err cli_signer_kms_apply(signer_server_opts *o, char *err, size_t errlen);
-void cli_signer_kms_done(void);
+ * cli_signer_kms_apply sets o->extra_keys (and the TLS key) from them. */
 
 /* TLS material from files, then the other key sources (KMS-sealed keys). */
 static bool key_sources(serve_args *a, char *err, size_t errlen) {
@@ -182,7 +177,7 @@ static bool key_sources(serve_args *a, char *err, size_t errlen) {
         return false;
     a->so.tls_cert_pem = a->cert_pem;
     a->so.tls_key_pem = a->key_pem;
-    if (cli_signer_kms_apply && cli_signer_kms_apply(&a->so, err, errlen) != CL_OK) {
+    if (cli_signer_kms_apply(&a->so, err, errlen) != CL_OK) {
         if (!err[0]) snprintf(err, errlen, "the KMS-sealed key sources are not usable");
         return false;
     }
@@ -241,6 +236,6 @@ int cmd_signer_serve(int argc, char **argv) {
     close(lock);
     cl_free_secret(a.key_pem);
     free(a.cert_pem);
-    if (cli_signer_kms_done) cli_signer_kms_done(); /* zeroises a KMS-unwrapped TLS key */
+    cli_signer_kms_done(); /* zeroises a KMS-unwrapped TLS key */
     return rc;
 }
