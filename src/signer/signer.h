@@ -90,8 +90,8 @@ const signer_network *signer_network_find(const char *name);
  * "fork_info is required for ATTESTATION", "signingRoot does not match the
  * computed root 0x…") for anything malformed; CL_ERR_NOT_FOUND for an unknown
  * `type`. Never reads past body. */
-cl_err signer_request_parse(const signer_network *net, cl_slice body, signer_request *out, char *err,
-                            size_t errlen);
+cl_err signer_request_parse(const signer_network *net, cl_slice body, signer_request *out,
+                            char *err, size_t errlen);
 
 /* The consensus specs' helpers, exposed for tests and tools. */
 void signer_compute_domain(const uint8_t domain_type[4], const uint8_t fork_version[4],
@@ -196,7 +196,7 @@ cl_err signer_keyring_load_dir(signer_keyring *k, const char *keystores_dir,
  * write (watermarks keep protecting). docs/signer.md, "Slashing protection". */
 typedef struct signer_slashing signer_slashing;
 typedef struct {
-    uint64_t prune_epochs;   /* keep this many epochs of history; 0 = 250 (Web3Signer) */
+    uint64_t prune_epochs;    /* keep this many epochs of history; 0 = 250 (Web3Signer) */
     uint64_t slots_per_epoch; /* 0 = 32 */
 } signer_slashing_opts;
 cl_err signer_slashing_open(store *st, const signer_slashing_opts *o, signer_slashing **out);
@@ -262,14 +262,14 @@ typedef struct signer_server signer_server;
  * (never secrets) when it cannot. */
 typedef cl_err (*signer_key_loader)(void *arg, signer_keyring *k, char *err, size_t errlen);
 typedef struct {
-    const char *listen;    /* "127.0.0.1:9000" */
-    const char *data_dir;  /* the signer's own state: meta store, key cache, API token */
-    const char *meta_url;  /* NULL: sqlite:<data_dir>/signer.db; "postgres://…" later */
+    const char *listen;   /* "127.0.0.1:9000" */
+    const char *data_dir; /* the signer's own state: meta store, key cache, API token */
+    const char *meta_url; /* NULL: sqlite:<data_dir>/signer.db; "postgres://…" later */
     const char *keystores_path, *passwords_path; /* NULL: no EIP-2335 keystores */
     const signer_network *network;               /* NULL: mainnet */
     const char *tls_cert_pem, *tls_key_pem;      /* both or neither: HTTPS */
     unsigned http_threads, load_threads;         /* 0: defaults (cores) */
-    bool production;   /* refuse plain keystores: only attestation-gated keys */
+    bool production; /* refuse plain keystores: only attestation-gated keys */
     signer_slashing_opts slashing;
     signer_key_loader extra_keys; /* optional */
     void *extra_keys_arg;
