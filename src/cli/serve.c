@@ -352,15 +352,18 @@ static bool start_runs(const serve_opts *o, tasks *apps, attest_root *ar, secret
         init = cl_strdup(exe);
     }
     char *work = cl_sprintf("%s/runs", o->data);
+    char *state = cl_sprintf("%s/app-state", o->data);
     tasks_run_config rc = {.attest = ar,
                            .secrets = ss,
                            .init_path = init,
                            .work_dir = work,
+                           .state_dir = state,
                            .allow_network = o->allow_app_network,
                            .workers = o->run_workers < 0 ? 1u : (unsigned)o->run_workers,
                            .queue = {o->lease_s, o->max_attempts, o->account_max}};
     cl_err e = tasks_runs_start(apps, &rc);
     free(work);
+    free(state);
     free(init);
     if (e != CL_OK) {
         fprintf(stderr, "cloister serve: cannot start the run engine in %s/runs: %s\n", o->data,

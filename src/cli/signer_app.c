@@ -4,7 +4,8 @@
  * `cloister signer app --out DIR` writes the folder `cloister app deploy`
  * takes: this cloister executable (the signer is one of its subcommands; the
  * system libraries come read-only from the host's /usr, as for every app) and
- * manifest.json (network access, the longest run a manifest allows).
+ * manifest.json (network access, a state directory kept across runs for the
+ * slashing database — /cloister_state — and the longest run a manifest allows).
  *
  * `cloister signer serve --supervise --app NAME [--endpoint URL]
  * [--secret K=NAME ...] -- SERVE ARGS` runs on the host as the seed's
@@ -29,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SIGNER_APP_MANIFEST "{\"network\": true, \"timeout_seconds\": 3600}"
+#define SIGNER_APP_MANIFEST "{\"network\": true, \"state\": true, \"timeout_seconds\": 3600}"
 #define SIGNER_APP_ENTRYPOINT "/app/cloister signer serve --production"
 #define BACKOFF_MAX_S 60
 #define STABLE_RUN_S 60

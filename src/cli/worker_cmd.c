@@ -152,8 +152,12 @@ static int worker_run(const worker_opts *o, cli_worker *w) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* apps' state directories (manifest "state"): beside the work dir, which
+     * is cleared at every start */
+    char *state = cl_sprintf("%s.state", o->work_dir);
     tasks_worker_config cfg = {.init_path = init,
                                .work_dir = o->work_dir,
+                               .state_dir = state,
                                .allow_network = o->allow_network,
                                .heartbeat_s = o->heartbeat_s,
                                .name = "worker"};
@@ -165,6 +169,7 @@ static int worker_run(const worker_opts *o, cli_worker *w) {
     if (e != CL_OK) fprintf(stderr, "cloister worker: %s\n", msg[0] ? msg : cl_err_str(e));
     log_info("worker: stopped");
     free(init);
+    free(state);
     return e != CL_OK || (o->once && w->poll_failed) ? 1 : 0;
 }
 

@@ -109,8 +109,10 @@ static void build_argv(argv_t *a, const char *bwrap, const enclave_spec *s, int 
     if (s->app_dir) push3(a, "--ro-bind", s->app_dir, "/app");
     if (s->in_dir) push3(a, "--ro-bind", s->in_dir, "/iexec_in");
     push3(a, "--bind", s->out_dir, "/iexec_out");
+    if (s->state_dir) push3(a, "--bind", s->state_dir, "/cloister_state");
     if (s->runtime_bin) push3(a, "--ro-bind", s->runtime_bin, "/.cloister/init");
-    push3(a, "--remount-ro", "/", NULL); /* the root tmpfs itself: only /tmp and /iexec_out rw */
+    push3(a, "--remount-ro", "/",
+          NULL); /* the root tmpfs itself: only /tmp, /iexec_out (and /cloister_state) rw */
     push3(a, "--chdir", "/", NULL);
     for (const char *const *e = s->env; e && *e; e++) {
         const char *eq = strchr(*e, '=');

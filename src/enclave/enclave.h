@@ -36,6 +36,7 @@ typedef struct enclave_spec {
     const char *app_dir;     /* host dir bound read-only at /app, or NULL */
     const char *in_dir;      /* host dir bound read-only at /iexec_in, or NULL */
     const char *out_dir;     /* host dir bound read-write at /iexec_out; must be empty */
+    const char *state_dir;   /* host dir bound read-write at /cloister_state, or NULL */
     bool network;            /* false (default): a private net namespace with only lo */
     enclave_limits limits;
     size_t output_max;       /* bytes kept of stdout and of stderr each */

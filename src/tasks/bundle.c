@@ -369,6 +369,7 @@ void tasks_manifest_limits_of(const char *manifest, tasks_manifest_limits *out) 
     memset(out, 0, sizeof *out);
     json_t *j = manifest ? json_loads(manifest, 0, NULL) : NULL;
     out->network = json_is_true(json_object_get(j, "network"));
+    out->state = json_is_true(json_object_get(j, "state"));
     out->timeout_seconds = (uint32_t)json_integer_value(json_object_get(j, "timeout_seconds"));
     out->memory_mb = (uint32_t)json_integer_value(json_object_get(j, "memory_mb"));
     out->pids = (uint32_t)json_integer_value(json_object_get(j, "pids"));
@@ -411,11 +412,11 @@ char *tasks_manifest_canonical(const char *text, char *err, size_t errlen) {
     const char *k;
     json_t *v;
     json_object_foreach(j, k, v) {
-        if (strcmp(k, "network") == 0 && json_is_boolean(v)) continue;
+        if ((strcmp(k, "network") == 0 || strcmp(k, "state") == 0) && json_is_boolean(v)) continue;
         if (manifest_limit_ok(k, v)) continue;
         if (strcmp(k, "public_outputs") == 0 && public_outputs_ok(v)) continue;
         snprintf(err, errlen,
-                 "Manifest: unknown field or bad value: %.64s (known: network: bool, "
+                 "Manifest: unknown field or bad value: %.64s (known: network: bool, state: bool, "
                  "timeout_seconds: 1..3600, memory_mb: 16..8192, pids: 8..4096, "
                  "public_outputs: at most 16 relative paths in /iexec_out, 1..255 bytes, "
                  "no \"..\")",

@@ -436,6 +436,26 @@ static void *ctl_main(void *arg) {
 }
 
 /* ---- the sandbox ---- */
+/* The app's persistent directory (manifest "state": true): state_dir/<hex
+ * SHA-256 of the app's ARN>, so it follows the app (its owner's account and
+ * name) across runs and code updates; malloc'd, or NULL when the app has none
+ * or it cannot be made (the run then fails: the app relies on it). */
+static char *state_dir_of(const run_job *j, const tasks_run_config *cfg, bool *failed) {
+    tasks_manifest_limits ml;
+    tasks_manifest_limits_of(jstr(j->app, "Manifest"), &ml);
+    *failed = false;
+    if (!ml.state) return NULL;
+    char hex[65];
+    crypto_sha256_hex(slice_cstr(jstr(j->app, "Arn")), hex);
+    char *dir = cfg->state_dir ? cl_sprintf("%s/%s", cfg->state_dir, hex) : NULL;
+    if (!dir || dir_ensure(dir, 0700) != CL_OK) {
+        free(dir);
+        *failed = true;
+        return NULL;
+    }
+    return dir;
+}
+
 static void limits_of(const run_job *j, const tasks_run_config *cfg, enclave_spec *s) {
     tasks_manifest_limits ml;
     tasks_manifest_limits_of(jstr(j->app, "Manifest"), &ml);
@@ -519,6 +539,16 @@ static void sandbox(const tasks_run_config *cfg, const uint8_t *runtime_pcr, run
                       .output_max = ENCLAVE_DEFAULT_OUTPUT_MAX};
     limits_of(j, cfg, &s);
     s.cancel = cfg->cancel;
+    bool no_state;
+    char *state_dir = state_dir_of(j, cfg, &no_state);
+    if (no_state) {
+        fail(o, "the app asks for a state directory (manifest \"state\") and this host "
+                "cannot give it one");
+        close(sv[0]);
+        close(sv[1]);
+        return;
+    }
+    s.state_dir = state_dir;
     pthread_t th;
     bool threaded = pthread_create(&th, NULL, ctl_main, &c) == 0;
     state(arg, "running");
@@ -538,6 +568,7 @@ static void sandbox(const tasks_run_config *cfg, const uint8_t *runtime_pcr, run
         c.receipt = NULL;
     }
     enclave_result_free(&r);
+    free(state_dir);
     free(c.receipt);
     free(c.failed);
 }

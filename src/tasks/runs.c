@@ -49,6 +49,7 @@ static void free_runs(struct runs *r) {
     blob_store_close(r->outputs);
     free(r->init_path);
     free(r->work_dir);
+    free(r->state_dir);
     free(r->threads);
     free(r);
 }
@@ -60,6 +61,8 @@ cl_err tasks_runs_start(tasks *t, const tasks_run_config *cfg) {
     r->work_dir = cl_strdup(cfg->work_dir);
     r->cfg.init_path = r->init_path;
     r->cfg.work_dir = r->work_dir;
+    r->state_dir = cfg->state_dir ? cl_strdup(cfg->state_dir) : NULL;
+    r->cfg.state_dir = r->state_dir;
     t->qcfg = cfg->queue;
     if (!t->qcfg.lease_s) t->qcfg.lease_s = 30;
     if (t->qcfg.lease_s < 2) t->qcfg.lease_s = 2; /* local heartbeats come every second */

@@ -165,6 +165,7 @@ cl_err tasks_bundle_unpack(cl_slice bundle, const char *dir, char *err, size_t e
 /* The limits a manifest asks for (0 = the node's default). */
 typedef struct {
     bool network;
+    bool state; /* "state": true — a directory kept across the app's runs */
     uint32_t timeout_seconds, memory_mb, pids;
 } tasks_manifest_limits;
 /* From a canonical manifest text. */
@@ -183,8 +184,12 @@ typedef struct {
     struct secrets_store *secrets; /* requester and app developer secrets */
     const char *init_path;         /* host path of the cloister binary (the init) */
     const char *work_dir;          /* DATA/runs: per-run scratch directories */
-    bool allow_network;            /* `serve --allow-app-network` */
-    unsigned workers;              /* local workers (default 1; 0 = none) */
+    /* DATA/app-state: one directory per app whose manifest says "state": true,
+     * bound read-write at /cloister_state in each of its runs and kept across
+     * them (the signer's slashing database); NULL: no such directories. */
+    const char *state_dir;
+    bool allow_network; /* `serve --allow-app-network` */
+    unsigned workers;   /* local workers (default 1; 0 = none) */
     /* Where no attestation root is held (attest NULL: a remote worker), the
      * run's documents are signed through attest_fn and receipts checked
      * against root_der. */
@@ -292,6 +297,7 @@ typedef struct {
 typedef struct {
     const char *init_path;         /* the cloister-init binary */
     const char *work_dir;          /* per-run scratch directories (cleared at start) */
+    const char *state_dir;         /* apps' state directories (tasks_run_config), or NULL */
     bool allow_network;            /* what `--allow-app-network` says on this host */
     struct secrets_store *secrets; /* local workers only; NULL: tasks get no secrets */
     unsigned heartbeat_s;          /* seconds between heartbeats (default 5) */

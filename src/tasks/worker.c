@@ -192,6 +192,7 @@ static void run_task(const tasks_worker_config *cfg, const tasks_worker_ops *ops
     tasks_run_config rc = {.secrets = cfg->secrets,
                            .init_path = cfg->init_path,
                            .work_dir = cfg->work_dir,
+                           .state_dir = cfg->state_dir,
                            .allow_network = cfg->allow_network,
                            .attest_fn = attest_via_ops,
                            .attest_ctx = &h,

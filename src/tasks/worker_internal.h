@@ -10,7 +10,7 @@
 
 struct runs {
     tasks_run_config cfg;
-    char *init_path, *work_dir;
+    char *init_path, *work_dir, *state_dir;
     uint8_t runtime_pcr[48];
     blob_store *outputs; /* DATA/task-outputs: results and inputs sent inline */
     pthread_t *threads;

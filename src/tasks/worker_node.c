@@ -461,6 +461,7 @@ void *node_local_worker_main(void *arg) {
     char *wd = cl_sprintf("%s/%s", r->work_dir, l.name);
     tasks_worker_config cfg = {.init_path = r->init_path,
                                .work_dir = wd,
+                               .state_dir = r->state_dir,
                                .allow_network = r->cfg.allow_network,
                                .secrets = r->cfg.secrets,
                                .heartbeat_s = 1, /* a local store write: cancels act within ~1 s */

@@ -205,7 +205,7 @@ class Supervisor:
         self.proc = subprocess.Popen(
             [str(BIN), "signer", "serve", "--supervise", "--app", app, "--endpoint", srv.endpoint,
              "--secret", "1=signer-akid", "2=signer-sk", "--",
-             "--listen", f"127.0.0.1:{port}", "--data", "/iexec_out/signer",
+             "--listen", f"127.0.0.1:{port}", "--data", "/cloister_state/signer",
              "--kms-keys", key_set, "--endpoint", srv.endpoint],
             stdout=subprocess.PIPE, stderr=self.log, text=True, env=cl_env(srv, creds))
 
@@ -229,6 +229,18 @@ class Supervisor:
         text = self.log.read()
         self.log.close()
         return text
+
+
+def attestation(block_root_byte):
+    """An ATTESTATION (source 0, target 1) under the RANDAO example's fork_info;
+    two of them with different block roots are a double vote."""
+    req = RANDAO["request"]
+    req = json.loads(req) if isinstance(req, (str, bytes)) else req
+    root = "0x" + block_root_byte * 32
+    return {"type": "ATTESTATION", "fork_info": req["fork_info"], "attestation": {
+        "slot": "32", "index": "0", "beacon_block_root": root,
+        "source": {"epoch": "0", "root": "0x" + "00" * 32},
+        "target": {"epoch": "1", "root": root}}}
 
 
 def signer_pids(port):
@@ -294,7 +306,7 @@ def test_signer_app_unwraps_sealed_keys_by_attestation(ksrv, tmp_path):
     ok(p)
     assert "cloister app deploy" in p.stdout
     manifest = json.loads((app_dir / "manifest.json").read_text())
-    assert manifest["network"] is True
+    assert manifest["network"] is True and manifest["state"] is True
     name = uniq("signer")
     app = deploy(ksrv, owner, app_dir, name, "/app/cloister signer serve --production",
                  manifest)
@@ -351,6 +363,11 @@ def test_signer_app_unwraps_sealed_keys_by_attestation(ksrv, tmp_path):
         for url in (ksrv.endpoint + "/metrics", sup.url + "/metrics"):
             assert not any(n in http("GET", url)[1] for n in needles), url
 
+        # an attestation signed before the signer dies ...
+        st, body = http("POST", f"{sup.url}/api/v1/eth2/sign/{PUBKEY}", attestation("aa"),
+                        {"Content-Type": "application/json", "Accept": "application/json"})
+        assert st == 200, body
+
         # the watchdog: the signer dies, a new run unwraps the keys again
         pids = signer_pids(port)
         assert pids, "the signer's process was not found"
@@ -359,6 +376,15 @@ def test_signer_app_unwraps_sealed_keys_by_attestation(ksrv, tmp_path):
         second = sup.next_run(timeout=40)
         assert second["Run"] == 2 and second["TaskId"] != first["TaskId"]
         wait_health(sup.url, "UP")
+        # ... is still on record in the new run (the slashing database lives in the
+        # app's state directory, not in the run's fresh /iexec_out): a double vote is
+        # refused, the identical vote signed again
+        st, body = http("POST", f"{sup.url}/api/v1/eth2/sign/{PUBKEY}", attestation("bb"),
+                        {"Content-Type": "application/json", "Accept": "application/json"})
+        assert st == 412, body
+        st, body = http("POST", f"{sup.url}/api/v1/eth2/sign/{PUBKEY}", attestation("aa"),
+                        {"Content-Type": "application/json", "Accept": "application/json"})
+        assert st == 200, body
     finally:
         log = sup.stop()
     assert "restarting" in log, log
