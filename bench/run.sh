@@ -29,3 +29,12 @@ CLOISTER_BIN=./build/cloister /usr/bin/python3 bench/trigger_bench.py 50 40
 echo
 echo "== remote signer: ATTESTATION signatures/s and p50/p99 via HTTP, slashing on, vs raw blst (bench/signer_bench.py)"
 CLOISTER_BIN=./build/cloister /usr/bin/python3 bench/signer_bench.py 256 5
+echo
+echo "== remote signer: keystores on all cores vs raw scrypt, the sealed-cache restart, raw blst signing (bench/signer_keys_bench)"
+./build/bench/signer_keys_bench
+echo
+echo "== remote signer: slashing checks at 10,000 validators vs 1, and the in-memory part (bench/signer_slashing_bench)"
+./build/bench/signer_slashing_bench
+echo
+echo "== remote signer: start-up with 10,000 KMS-sealed keys vs deriving their public keys (bench/signer_kms_bench)"
+./build/bench/signer_kms_bench
