@@ -332,7 +332,10 @@ static int setup(void **st) {
 
 static int teardown(void **st) {
     (void)st;
-    nftw(tmpdir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    if (getenv("POR2_TEST_KEEP")) /* the fuzz seeds come from here */
+        fprintf(stderr, "kept %s\n", tmpdir);
+    else
+        nftw(tmpdir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
     por_cleanup();
     return 0;
 }
