@@ -31,8 +31,9 @@
 #define SC POR_SCALAR_LEN
 
 bool rp_shape_of(rp_shape *s, size_t m, size_t n) {
-    if (n != 8 && n != 16 && n != 32 && n != 64) return false;
+    if (n < 8 || n > POR_RP_MAX_N || n % 8 != 0) return false;
     if (m < 1 || m > POR_RP_MAX_M) return false;
+    if (m * (n / 8) + RP_TABLE > POR_RP_MAX_SLOTS) return false;
     s->m = m;
     s->n = n;
     s->K = n / 8;
@@ -313,7 +314,8 @@ static void digits_forged(rp_secret *w, const rp_shape *s, const por_scalar *for
 }
 
 /* D = Σ_t m_t·G_(nd+t) - Σ_i d_i·H_i + ρ_D·H: the digits and the table counts,
- * committed before X is drawn. Constant time (digits < 2^8, counts < 2^14). */
+ * committed before X is drawn. Constant time (digits < 2^8, counts <= nd <
+ * POR_RP_MAX_SLOTS = 2^16). */
 static void commit_table(por_point *D, const rp_secret *w, const rp_shape *s, const rp_gens *g,
                          const uint32_t *mult) {
     const por_affine **rows = cl_malloc((s->nd > RP_TABLE ? s->nd : RP_TABLE) * sizeof *rows);
@@ -363,25 +365,35 @@ static cl_err commit_recip(por_point *A, por_point *S, rp_secret *w, const rp_sh
     return CL_OK;
 }
 
-static cl_err prove_core(por_transcript *t, const por_scalar *values, const por_scalar *blindings,
-                         const por_scalar *forged, size_t m, size_t n, cl_buf *proof,
-                         por_point *commitments) {
-    rp_shape s;
-    if (!rp_shape_of(&s, m, n)) return CL_ERR_INVALID;
-    rp_gens g;
-    gens_load(&g, &s, true);
-    size_t N = s.slots;
-
-    /* V_j, into the transcript */
-    uint8_t *Vb = cl_malloc(m * PT);
-    for (size_t j = 0; j < m; j++) {
+/* V_j into the transcript: the given commitments, or made here (and written
+ * to commitments if it is not NULL). */
+static void start_commitments(por_transcript *t, const rp_shape *s, const por_scalar *values,
+                              const por_scalar *blindings, const por_affine *given,
+                              por_point *commitments) {
+    uint8_t *Vb = cl_malloc(s->m * PT);
+    for (size_t j = 0; j < s->m; j++) {
+        if (given) {
+            por_affine_to_bytes(Vb + j * PT, &given[j]);
+            continue;
+        }
         por_point V;
         por_commit(&V, &values[j], &blindings[j]);
         if (commitments) commitments[j] = V;
         por_point_to_bytes(Vb + j * PT, &V);
     }
-    rp_transcript_start(t, &s, Vb);
+    rp_transcript_start(t, s, Vb);
     free(Vb);
+}
+
+static cl_err prove_core(por_transcript *t, const por_scalar *values, const por_scalar *blindings,
+                         const por_scalar *forged, const por_affine *given, size_t m, size_t n,
+                         cl_buf *proof, por_point *commitments) {
+    rp_shape s;
+    if (!rp_shape_of(&s, m, n)) return CL_ERR_INVALID;
+    rp_gens g;
+    gens_load(&g, &s, true);
+    size_t N = s.slots;
+    start_commitments(t, &s, values, blindings, given, commitments);
 
     rp_secret w = {0};
     w.d = cl_malloc(s.nd * sizeof *w.d);
@@ -527,14 +539,46 @@ fail:
 cl_err por_rangeproof_prove_unchecked(por_transcript *t, const por_scalar *values,
                                       const por_scalar *blindings, size_t m, size_t n,
                                       cl_buf *proof, por_point *commitments) {
-    return prove_core(t, values, blindings, NULL, m, n, proof, commitments);
+    return prove_core(t, values, blindings, NULL, NULL, m, n, proof, commitments);
 }
 
 cl_err por_rangeproof_prove_forged_digits(por_transcript *t, const por_scalar *values,
                                           const por_scalar *blindings, const por_scalar *digits,
                                           size_t m, size_t n, cl_buf *proof,
                                           por_point *commitments) {
-    return prove_core(t, values, blindings, digits, m, n, proof, commitments);
+    return prove_core(t, values, blindings, digits, NULL, m, n, proof, commitments);
+}
+
+/* Whether every value is < 2^n: the bytes above the low n/8 of each are all
+ * zero. Constant time in the values (only the verdict is revealed). */
+static bool values_fit(const por_scalar *values, size_t m, size_t n) {
+    uint8_t be[SC], acc = 0;
+    size_t K = n / 8;
+    for (size_t j = 0; j < m; j++) {
+        por_scalar_to_bytes(be, &values[j]);
+        for (size_t i = 0; i < SC - K; i++)
+            acc |= be[i];
+    }
+    cl_cleanse(be, sizeof be);
+    return acc == 0;
+}
+
+cl_err por_rangeproof_prove_scalars(por_transcript *t, const por_scalar *values,
+                                    const por_scalar *blindings, size_t m, size_t n, cl_buf *proof,
+                                    por_point *commitments) {
+    rp_shape s;
+    if (!rp_shape_of(&s, m, n) || !values_fit(values, m, n)) return CL_ERR_INVALID;
+    return prove_core(t, values, blindings, NULL, NULL, m, n, proof, commitments);
+}
+
+cl_err por_rangeproof_prove_committed(por_transcript *t, const por_scalar *values,
+                                      const por_scalar *blindings, const por_affine *commitments,
+                                      size_t m, size_t n, cl_buf *proof) {
+    rp_shape s;
+    if (!commitments || !rp_shape_of(&s, m, n) || !values_fit(values, m, n)) return CL_ERR_INVALID;
+    for (size_t j = 0; j < m; j++)
+        if (por_affine_is_identity(&commitments[j])) return CL_ERR_INVALID;
+    return prove_core(t, values, blindings, NULL, commitments, m, n, proof, NULL);
 }
 
 cl_err por_rangeproof_prove(por_transcript *t, const uint64_t *values, const por_scalar *blindings,
@@ -546,7 +590,7 @@ cl_err por_rangeproof_prove(por_transcript *t, const uint64_t *values, const por
     por_scalar *v = cl_malloc(m * sizeof *v);
     for (size_t j = 0; j < m; j++)
         por_scalar_from_u64(&v[j], values[j]);
-    cl_err e = por_rangeproof_prove_unchecked(t, v, blindings, m, n, proof, commitments);
+    cl_err e = prove_core(t, v, blindings, NULL, NULL, m, n, proof, commitments);
     por_scalars_cleanse(v, m);
     free(v);
     return e;

@@ -1,7 +1,13 @@
 /* rangeproof.h — aggregated range proofs over BLS12-381 G1: given m Pedersen
  * commitments V_j = v_j·G + γ_j·H (G, H the Pedersen bases of curve.h), prove
- * that every v_j lies in [0, 2^n), n one of 8, 16, 32, 64, m from 1 to
- * POR_RP_MAX_M. Each value is written as K = n/8 base-256 digits; a
+ * that every v_j lies in [0, 2^n), n any multiple of 8 from 8 to
+ * POR_RP_MAX_N = 248, m from 1 to POR_RP_MAX_M, and m·n/8 + 256 <=
+ * POR_RP_MAX_SLOTS (always true for those m and n: at most 32000; the cap
+ * bounds the generator tables should POR_RP_MAX_M grow). n = 64 proofs are
+ * byte for byte those of cloister-por-v1 (which allowed n = 8, 16, 32, 64).
+ * Why 248: 2^248 < r, so K digits below 256 add up to Σ 256^k·d_k < 2^n
+ * without wrapping mod r; a value's digits are the low K bytes of its
+ * canonical encoding. Each value is written as K = n/8 base-256 digits; a
  * logarithmic-derivative lookup shows every digit is in the table 0..255, and
  * a Bulletproofs-style argument (Bünz et al. 2018: vector polynomials l, r,
  * commitments T1, T2, the logarithmic inner-product argument) shows the
@@ -19,7 +25,8 @@
  *   t_hat, tau_x, mu          3 scalars, 32 bytes each (big-endian, < r)
  *   L_1, R_1, ..., L_lg, R_lg 2 points a round
  *   a, b                      2 scalars
- * e.g. m = 1..32, n = 64: 1264 bytes; m = 480: 1552 bytes. A decoder rejects a
+ * e.g. m = 1..32, n = 64: 1264 bytes; m = 480: 1552 bytes, as for m = 240,
+ * n = 128 and m = 142, n = 216 (4096 slots each). A decoder rejects a
  * wrong length, a non-canonical scalar, any point that does not decode to the
  * subgroup, and the identity (an honest prover never makes one; the
  * commitments V_j are held to the same rule).
@@ -88,6 +95,8 @@
 #define POR_RP_LABEL_H "bulletproofs/H"
 #define POR_RP_LABEL_U "bulletproofs/U"
 #define POR_RP_MAX_M 1024
+#define POR_RP_MAX_N 248        /* widths: multiples of 8, 8..248 */
+#define POR_RP_MAX_SLOTS 65536u /* m·n/8 + 256 must not exceed it */
 
 /* Bytes of a proof for (m, n); 0 if the parameters are not allowed. */
 size_t por_rangeproof_size(size_t m, size_t n);
@@ -96,9 +105,26 @@ size_t por_rangeproof_slots(size_t m, size_t n);
 
 /* Proves values[j] in [0, 2^n) for j < m with blindings[j]. Appends the proof
  * to *proof and, if commitments is not NULL, writes V_j there. CL_ERR_INVALID
- * for bad (m, n) or a value >= 2^n (nothing is written then). */
+ * for bad (m, n) or a value >= 2^n (nothing is written then, and the
+ * transcript is untouched). For n > 64 every value fits. */
 cl_err por_rangeproof_prove(por_transcript *t, const uint64_t *values, const por_scalar *blindings,
                             size_t m, size_t n, cl_buf *proof, por_point *commitments);
+
+/* The same with the values as scalars (any width up to POR_RP_MAX_N): value j
+ * must be < 2^n, checked in constant time; its digits are the little-endian
+ * bytes of its canonical encoding. */
+cl_err por_rangeproof_prove_scalars(por_transcript *t, const por_scalar *values,
+                                    const por_scalar *blindings, size_t m, size_t n, cl_buf *proof,
+                                    por_point *commitments);
+
+/* The same for commitments the caller has already made (V_j = values[j]·G +
+ * blindings[j]·H, e.g. by the sum tree): they are not recomputed but appended
+ * to the transcript as given, exactly as por_rangeproof_prove appends its own.
+ * A commitment that does not open to (values[j], blindings[j]) gives a proof
+ * that does not verify; the identity, or NULL, is CL_ERR_INVALID. */
+cl_err por_rangeproof_prove_committed(por_transcript *t, const por_scalar *values,
+                                      const por_scalar *blindings, const por_affine *commitments,
+                                      size_t m, size_t n, cl_buf *proof);
 
 /* CL_OK if the proof shows every committed value (m compressed commitments,
  * 48 bytes each) is in [0, 2^n); CL_ERR_INVALID if something does not decode,
@@ -131,9 +157,9 @@ typedef struct {
 cl_err por_rangeproof_verify_batch(const por_rangeproof_item *items, size_t count);
 
 /* FOR TESTS ONLY: proves without the range check, taking the committed values
- * as scalars and their low n bits as the bit vector. For a value outside
- * [0, 2^n) the bits do not add up to it, so the proof it makes must be rejected
- * by the verifier; the soundness tests show that it is. */
+ * as scalars and the low n/8 bytes of each as its digits (any allowed n). For
+ * a value outside [0, 2^n) the digits do not add up to it, so the proof it
+ * makes must be rejected by the verifier; the soundness tests show that it is. */
 cl_err por_rangeproof_prove_unchecked(por_transcript *t, const por_scalar *values,
                                       const por_scalar *blindings, size_t m, size_t n,
                                       cl_buf *proof, por_point *commitments);
