@@ -2,9 +2,10 @@
  * multi-scalar multiplication (1 and 2 threads), SHA-256, the single operations
  * the prover repeats per account (Pedersen commitment, compression, decoding
  * with the subgroup check, hash-to-curve), and the range proofs
- * (prove, verify, batch verify) for m = 1, 32, 480 values of n = 64 bits, and
+ * (prove, verify, batch verify) for m = 1, 32, 480 values of n = 64 bits with
+ * v1's short challenges, and with v2's wide challenges m = 480 at n = 64 and
  * the widths PoR v2 uses: m = 240 values of n = 128 bits, m = 142 of n = 216
- * (both fill 4096 slots, as m = 480, n = 64 does).
+ * (all three fill 4096 slots).
  * Prints one line per figure; exits 1 only if a proof it made does not verify.
  *
  * usage: por_curve_bench [quick]   ("quick" skips the 2^16-point MSMs) */
@@ -147,9 +148,10 @@ static void rp_values(por_scalar *sv, uint64_t *v, size_t m, size_t n) {
     }
 }
 
-/* One line: prove, verify, batch verify m values of n bits (n = 64 through
- * the uint64 entry, as the v1 prover does; wider ones as scalars). */
-static int bench_rangeproof(size_t m, size_t n) {
+/* One line: prove, verify, batch verify m values of n bits: v1's short
+ * challenges through the uint64 entry (n <= 64), or v2's wide ones with the
+ * values as scalars. */
+static int bench_rangeproof(size_t m, size_t n, bool wide) {
     int bad = 0;
     uint64_t *v = malloc(m * sizeof *v);
     por_scalar *sv = malloc(m * sizeof *sv), *g = malloc(m * sizeof *g);
@@ -170,8 +172,8 @@ static int bench_rangeproof(size_t m, size_t n) {
     for (int r = 0; r < reps; r++) {
         buf_clear(&proof);
         por_transcript_init(&t, "bench");
-        cl_err e = n == 64 ? por_rangeproof_prove(&t, v, g, m, n, &proof, V)
-                           : por_rangeproof_prove_scalars(&t, sv, g, m, n, &proof, V);
+        cl_err e = wide ? por_rangeproof_prove_scalars(&t, sv, g, m, n, &proof, V)
+                        : por_rangeproof_prove(&t, v, g, m, n, &proof, V);
         if (e != CL_OK) bad = 1;
     }
     double tp = (now() - t0) / reps;
@@ -180,7 +182,8 @@ static int bench_rangeproof(size_t m, size_t n) {
     t0 = now();
     for (int r = 0; r < reps; r++) {
         por_transcript_init(&t, "bench");
-        if (por_rangeproof_verify(&t, Vb, m, n, buf_slice(&proof)) != CL_OK) bad = 1;
+        por_rangeproof_item one = {&t, Vb, m, n, buf_slice(&proof), NULL, wide};
+        if (por_rangeproof_verify_batch(&one, 1) != CL_OK) bad = 1;
     }
     double tv = (now() - t0) / reps;
     /* batch: 16 copies of the proof (same transcript label each) */
@@ -189,7 +192,7 @@ static int bench_rangeproof(size_t m, size_t n) {
     por_rangeproof_item items[B];
     for (int i = 0; i < B; i++) {
         por_transcript_init(&ts[i], "bench");
-        items[i] = (por_rangeproof_item){&ts[i], Vb, m, n, buf_slice(&proof), NULL};
+        items[i] = (por_rangeproof_item){&ts[i], Vb, m, n, buf_slice(&proof), NULL, wide};
     }
     t0 = now();
     if (por_rangeproof_verify_batch(items, B) != CL_OK) bad = 1;
@@ -206,11 +209,12 @@ static int bench_rangeproof(size_t m, size_t n) {
     if (por_rangeproof_verify_batch(items, B) != CL_OK) bad = 1;
     double tbp = (now() - t0) / B;
     free(Va);
-    printf("rangeproof m=%-3zu n=%-3zu %4zu B  prove %7.1f ms = %5.2f ms/value   verify %6.1f ms "
-           "= %4.2f ms/value   batch of 16: %5.2f ms/proof = %5.3f ms/value (commitments as "
-           "points: %5.3f)   [generators %.0f ms once]\n",
-           m, n, proof.len, tp * 1e3, tp * 1e3 / (double)m, tv * 1e3, tv * 1e3 / (double)m,
-           tb * 1e3, tb * 1e3 / (double)m, tbp * 1e3 / (double)m, setup * 1e3);
+    printf(
+        "rangeproof %s m=%-3zu n=%-3zu %4zu B  prove %7.1f ms = %5.2f ms/value   verify %6.1f ms "
+        "= %4.2f ms/value   batch of 16: %5.2f ms/proof = %5.3f ms/value (commitments as "
+        "points: %5.3f)   [generators %.0f ms once]\n",
+        wide ? "wide " : "short", m, n, proof.len, tp * 1e3, tp * 1e3 / (double)m, tv * 1e3,
+        tv * 1e3 / (double)m, tb * 1e3, tb * 1e3 / (double)m, tbp * 1e3 / (double)m, setup * 1e3);
     buf_free(&proof);
     free(v);
     free(sv);
@@ -222,11 +226,14 @@ static int bench_rangeproof(size_t m, size_t n) {
 
 static int bench_rangeproofs(void) {
     /* 32 and 480 values of 64 bits fill 512 and 4096 slots exactly (8 per
-     * value + 256); so do 240 of 128 bits and 142 of 216 (16 and 27 a value) */
-    const size_t cases[][2] = {{1, 64}, {32, 64}, {480, 64}, {240, 128}, {142, 216}};
+     * value + 256); so do 240 of 128 bits and 142 of 216 (16 and 27 a value).
+     * v1: short challenges; v2 (wide): 480 at n = 64 for the cost of the
+     * wide challenges alone, then the v2 widths. */
+    const size_t cases[][3] = {{1, 64, 0},   {32, 64, 0},   {480, 64, 0},
+                               {480, 64, 1}, {240, 128, 1}, {142, 216, 1}};
     int bad = 0;
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
-        bad |= bench_rangeproof(cases[k][0], cases[k][1]);
+        bad |= bench_rangeproof(cases[k][0], cases[k][1], cases[k][2]);
     return bad;
 }
 

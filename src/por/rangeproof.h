@@ -2,15 +2,15 @@
  * commitments V_j = v_j·G + γ_j·H (G, H the Pedersen bases of curve.h), prove
  * that every v_j lies in [0, 2^n), n any multiple of 8 from 8 to
  * POR_RP_MAX_N = 248, m from 1 to POR_RP_MAX_M, and m·n/8 + 256 <=
- * POR_RP_MAX_SLOTS (always true for those m and n: at most 32000; the cap
- * bounds the generator tables should POR_RP_MAX_M grow). n = 64 proofs are
- * byte for byte those of cloister-por-v1 (which allowed n = 8, 16, 32, 64).
- * Why 248: 2^248 < r, so K digits below 256 add up to Σ 256^k·d_k < 2^n
- * without wrapping mod r; a value's digits are the low K bytes of its
- * canonical encoding. Each value is written as K = n/8 base-256 digits; a
- * logarithmic-derivative lookup shows every digit is in the table 0..255, and
- * a Bulletproofs-style argument (Bünz et al. 2018: vector polynomials l, r,
- * commitments T1, T2, the logarithmic inner-product argument) shows the
+ * POR_RP_MAX_SLOTS (true for every such m and n: at most 32000; the cap bounds
+ * the generator tables should POR_RP_MAX_M grow). The byte format, transcript
+ * and equations below are the same for every n: cloister-por-v1 allowed n =
+ * 8, 16, 32, 64, and its proofs verify unchanged. Why 248: 2^248 < r, so K
+ * digits below 256 add up to Σ_k 256^k·d_k < 2^n without wrapping mod r.
+ * Each value is written as K = n/8 base-256 digits (the low K bytes of its
+ * canonical encoding, little-endian); a logarithmic-derivative lookup shows
+ * every digit is in the table 0..255, and a Bulletproofs-style argument (Bünz et al. 2018: vector
+ * polynomials l, r, commitments T1, T2, the logarithmic inner-product argument) shows the
  * multiplication, lookup and digit-sum equations. docs/por.md §6 and §10 give
  * the why; this comment is the normative byte-level specification.
  *
@@ -58,7 +58,8 @@
  *   append_point("A"), append_point("S"); ξ = scalar("xi"); y = scalar("y"); z = scalar("z")
  *   append_point("T1"), append_point("T2"); x = scalar("x")
  *   append_scalar("t_hat"), append_scalar("tau_x"), append_scalar("mu"); w = scalar("w")
- *   per round k: append_point("L"), append_point("R"); u_k = short("u")
+ *   per round k: append_point("L"), append_point("R"); u_k = short("u"),
+ *     or u_k = scalar("u") in wide mode (below)
  * (scalar = challenge_scalar, short = challenge_short.) The transcript is left
  * in the state after the last u_k, so a caller may bind more after it. A
  * verifier rejects if X is one of 0..255 or ξ or y is zero (never in practice).
@@ -70,7 +71,8 @@
  *   a' = a_lo + u⁻¹·a_hi    b' = b_lo + u·b_hi
  *   G' = G_lo + u·G_hi      H'' = H'_lo + u⁻¹·H'_hi     P' = P + u·L + u⁻¹·R
  * (the paper's round with u = x², multiplied through by x so that G folds by u
- * alone; u is a short challenge, curve.h). After lg rounds the proof ends with
+ * alone; u is a short challenge, curve.h, or a full scalar in wide mode).
+ * After lg rounds the proof ends with
  * a, b. The verifier checks, in ONE multi-scalar multiplication with a random
  * weight c for the second equation:
  *   ξ·A + D + x·S + Σ_k (u_k·L_k + u_k⁻¹·R_k) + Σ_i (y^-i·wR_i − a·s_i)·G_i
@@ -79,6 +81,16 @@
  * where, with challenges u_1..u_lg in round order,
  * s_i = Π_{r=1..lg} u_r^(bit (lg - r) of i)  (round 1 folds on the top bit of i)
  * and y^-i = (y⁻¹)^i. The verifier rejects if the MSM is not the identity.
+ *
+ * ---- challenge modes ----
+ * Short (cloister-por-v1): the inner-product round challenges u_k are short
+ * (2^128 values), which adds a term of order lg·2^-127 (≈ 2^-123 a proof) to
+ * the soundness error. Wide
+ * (cloister-por-v2, POR2SPEC §5): u_k = challenge_scalar("u"), full scalars;
+ * everything else is byte for byte the same, so the mode is not visible in a
+ * proof: the caller chooses it (por_rangeproof_prove and the _verify
+ * functions are short; _prove_scalars and _prove_committed are wide; batch
+ * items say which). A proof checked in the other mode fails.
  *
  * Secrets (values, blindings, digits, counts, reciprocals, α, ρ_D, ρ, s_L,
  * s_R, τ1, τ2) are used only in constant-time arithmetic and wiped after
@@ -110,14 +122,15 @@ size_t por_rangeproof_slots(size_t m, size_t n);
 cl_err por_rangeproof_prove(por_transcript *t, const uint64_t *values, const por_scalar *blindings,
                             size_t m, size_t n, cl_buf *proof, por_point *commitments);
 
-/* The same with the values as scalars (any width up to POR_RP_MAX_N): value j
- * must be < 2^n, checked in constant time; its digits are the little-endian
- * bytes of its canonical encoding. */
+/* cloister-por-v2's prover: the same with the values as scalars (any width up
+ * to POR_RP_MAX_N) and WIDE challenges. Value j must be < 2^n, checked in
+ * constant time; its digits are the little-endian bytes of its canonical
+ * encoding. Verify with a batch item with .wide = true. */
 cl_err por_rangeproof_prove_scalars(por_transcript *t, const por_scalar *values,
                                     const por_scalar *blindings, size_t m, size_t n, cl_buf *proof,
                                     por_point *commitments);
 
-/* The same for commitments the caller has already made (V_j = values[j]·G +
+/* The same (wide) for commitments the caller has already made (V_j = values[j]·G +
  * blindings[j]·H, e.g. by the sum tree): they are not recomputed but appended
  * to the transcript as given, exactly as por_rangeproof_prove appends its own.
  * A commitment that does not open to (values[j], blindings[j]) gives a proof
@@ -126,9 +139,9 @@ cl_err por_rangeproof_prove_committed(por_transcript *t, const por_scalar *value
                                       const por_scalar *blindings, const por_affine *commitments,
                                       size_t m, size_t n, cl_buf *proof);
 
-/* CL_OK if the proof shows every committed value (m compressed commitments,
- * 48 bytes each) is in [0, 2^n); CL_ERR_INVALID if something does not decode,
- * CL_ERR_CRYPTO if it decodes but does not verify. */
+/* CL_OK if the (short-challenge) proof shows every committed value (m
+ * compressed commitments, 48 bytes each) is in [0, 2^n); CL_ERR_INVALID if something does not
+ * decode, CL_ERR_CRYPTO if it decodes but does not verify. */
 cl_err por_rangeproof_verify(por_transcript *t, const uint8_t *commitments, size_t m, size_t n,
                              cl_slice proof);
 
@@ -152,6 +165,7 @@ typedef struct {
     size_t m, n;
     cl_slice proof;
     const por_affine *commitment_points; /* used when commitments is NULL */
+    bool wide;                           /* wide challenges (cloister-por-v2); false: short (v1) */
 } por_rangeproof_item;
 
 cl_err por_rangeproof_verify_batch(const por_rangeproof_item *items, size_t count);
@@ -163,6 +177,10 @@ cl_err por_rangeproof_verify_batch(const por_rangeproof_item *items, size_t coun
 cl_err por_rangeproof_prove_unchecked(por_transcript *t, const por_scalar *values,
                                       const por_scalar *blindings, size_t m, size_t n,
                                       cl_buf *proof, por_point *commitments);
+/* The same with wide challenges (forged cloister-por-v2 proofs). */
+cl_err por_rangeproof_prove_unchecked_wide(por_transcript *t, const por_scalar *values,
+                                           const por_scalar *blindings, size_t m, size_t n,
+                                           cl_buf *proof, por_point *commitments);
 
 /* FOR TESTS ONLY: proves with the given digits (m·n/8 scalars, value j's
  * digit k at j·n/8 + k) instead of the values' own, counting in the table only
@@ -173,5 +191,11 @@ cl_err por_rangeproof_prove_forged_digits(por_transcript *t, const por_scalar *v
                                           const por_scalar *blindings, const por_scalar *digits,
                                           size_t m, size_t n, cl_buf *proof,
                                           por_point *commitments);
+
+/* The same with wide challenges. */
+cl_err por_rangeproof_prove_forged_digits_wide(por_transcript *t, const por_scalar *values,
+                                               const por_scalar *blindings,
+                                               const por_scalar *digits, size_t m, size_t n,
+                                               cl_buf *proof, por_point *commitments);
 
 #endif

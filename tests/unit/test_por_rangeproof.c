@@ -114,10 +114,19 @@ static void wcase_prove(wcase *c, const char *label) {
     free(P);
 }
 
+/* One proof through the batch verifier in the given challenge mode, its
+ * commitments as bytes (V) or, if V is NULL, as points (Va). */
+static cl_err verify1(por_transcript *t, const uint8_t *V, const por_affine *Va, size_t m, size_t n,
+                      cl_slice proof, bool wide) {
+    por_rangeproof_item it = {t, V, m, n, proof, Va, wide};
+    return por_rangeproof_verify_batch(&it, 1);
+}
+
+/* c's proof (wide: made by the v2 entries) checked as n bits. */
 static cl_err wcase_verify(const wcase *c, size_t n, const char *label, uint8_t *state) {
     por_transcript t;
     por_transcript_init(&t, label);
-    cl_err e = por_rangeproof_verify(&t, c->V, c->m, n, buf_slice(&c->proof));
+    cl_err e = verify1(&t, c->V, NULL, c->m, n, buf_slice(&c->proof), true);
     if (state) memcpy(state, t.state, 32);
     return e;
 }
@@ -184,7 +193,10 @@ static void roundtrip(size_t m, size_t n) {
     assert_memory_equal(state, c.state, 32); /* prover and verifier end alike */
     por_transcript t;
     por_transcript_init(&t, "test/width");
-    assert_int_equal(por_rangeproof_verify_points(&t, c.Va, m, n, buf_slice(&c.proof)), CL_OK);
+    assert_int_equal(verify1(&t, NULL, c.Va, m, n, buf_slice(&c.proof), true), CL_OK);
+    /* a wide proof is not a short one */
+    por_transcript_init(&t, "test/width");
+    assert_int_equal(por_rangeproof_verify(&t, c.V, m, n, buf_slice(&c.proof)), CL_ERR_CRYPTO);
     wcase_free(&c);
 }
 
@@ -297,22 +309,27 @@ static void test_forged_wide(void **st) {
                 }
             }
             cl_err want = kind < 0 ? CL_OK : CL_ERR_CRYPTO;
-            for (int forged = 0; forged < 2; forged++) {
+            for (int mode = 0; mode < 4; mode++) { /* forged digits?, wide? */
+                bool forged = mode & 1, wide = mode & 2;
                 por_transcript t;
                 por_point P[2];
                 uint8_t Vb[2 * PT];
                 cl_buf proof = CL_BUF_INIT;
                 por_transcript_init(&t, "t/forged");
-                if (forged)
-                    assert_int_equal(
-                        por_rangeproof_prove_forged_digits(&t, v, g, d, 2, n, &proof, P), CL_OK);
+                cl_err e;
+                if (forged && wide)
+                    e = por_rangeproof_prove_forged_digits_wide(&t, v, g, d, 2, n, &proof, P);
+                else if (forged)
+                    e = por_rangeproof_prove_forged_digits(&t, v, g, d, 2, n, &proof, P);
+                else if (wide)
+                    e = por_rangeproof_prove_unchecked_wide(&t, v, g, 2, n, &proof, P);
                 else
-                    assert_int_equal(por_rangeproof_prove_unchecked(&t, v, g, 2, n, &proof, P),
-                                     CL_OK);
+                    e = por_rangeproof_prove_unchecked(&t, v, g, 2, n, &proof, P);
+                assert_int_equal(e, CL_OK);
                 por_point_to_bytes(Vb, &P[0]);
                 por_point_to_bytes(Vb + PT, &P[1]);
                 por_transcript_init(&t, "t/forged");
-                assert_int_equal(por_rangeproof_verify(&t, Vb, 2, n, buf_slice(&proof)), want);
+                assert_int_equal(verify1(&t, Vb, NULL, 2, n, buf_slice(&proof), wide), want);
                 buf_free(&proof);
             }
             free(d);
@@ -344,7 +361,7 @@ static void test_committed(void **st) {
         assert_int_equal(wcase_verify(&c, n, "t/committed", state), CL_OK);
         assert_memory_equal(state, t.state, 32);
         por_transcript_init(&t, "t/committed");
-        assert_int_equal(por_rangeproof_verify_points(&t, c.Va, m, n, buf_slice(&c.proof)), CL_OK);
+        assert_int_equal(verify1(&t, NULL, c.Va, m, n, buf_slice(&c.proof), true), CL_OK);
 
         /* a commitment that does not open to (v, g): to v + 1, or with
          * another blinding. The prover does not notice; the proof fails. */
@@ -364,8 +381,7 @@ static void test_committed(void **st) {
             por_transcript_init(&t, "t/committed");
             assert_int_equal(por_rangeproof_prove_committed(&t, c.v, c.g, Vw, m, n, &proof), CL_OK);
             por_transcript_init(&t, "t/committed");
-            assert_int_equal(por_rangeproof_verify_points(&t, Vw, m, n, buf_slice(&proof)),
-                             CL_ERR_CRYPTO);
+            assert_int_equal(verify1(&t, NULL, Vw, m, n, buf_slice(&proof), true), CL_ERR_CRYPTO);
             buf_free(&proof);
             free(Vw);
         }
@@ -384,23 +400,42 @@ static void test_committed(void **st) {
 
 /* ---- batches and widths ---- */
 
+/* v1's short-challenge proof of two uint64 at n = 64, into c (m = 2). */
+static void wcase_prove_v1(wcase *c, const char *label) {
+    const uint64_t v[2] = {UINT64_MAX, 7};
+    por_point P[2];
+    por_transcript t;
+    for (size_t j = 0; j < 2; j++)
+        por_scalar_from_u64(&c->v[j], v[j]);
+    por_transcript_init(&t, label);
+    assert_int_equal(por_rangeproof_prove(&t, v, c->g, 2, 64, &c->proof, P), CL_OK);
+    memcpy(c->state, t.state, 32);
+    por_point_to_bytes(c->V, &P[0]);
+    por_point_to_bytes(c->V + PT, &P[1]);
+    por_points_to_affine(c->Va, P, 2);
+}
+
+/* One batch of wide proofs at five widths and a short (v1) one. */
 static void test_batch_mixed(void **st) {
     (void)st;
-    enum { NB = 5 };
-    const size_t ms[NB] = {1, 3, 2, 5, 1}, ns[NB] = {8, 72, 128, 216, 248};
+    enum { NB = 6 };
+    const size_t ms[NB] = {1, 3, 2, 5, 1, 2}, ns[NB] = {8, 72, 128, 216, 248, 64};
     wcase c[NB];
     por_transcript ts[NB];
     por_rangeproof_item items[NB];
     for (int k = 0; k < NB; k++) {
         wcase_alloc(&c[k], ms[k], ns[k]);
         sc_top(&c[k].v[0], ns[k]);
-        wcase_prove(&c[k], "t/batch");
+        if (k < NB - 1)
+            wcase_prove(&c[k], "t/batch");
+        else
+            wcase_prove_v1(&c[k], "t/batch");
     }
-    for (int pass = 0; pass < 3; pass++) {
+    for (int pass = 0; pass < 5; pass++) {
         for (int k = 0; k < NB; k++) {
             por_transcript_init(&ts[k], "t/batch");
-            items[k] =
-                (por_rangeproof_item){&ts[k], c[k].V, c[k].m, c[k].n, buf_slice(&c[k].proof), NULL};
+            items[k] = (por_rangeproof_item){
+                &ts[k], c[k].V, c[k].m, c[k].n, buf_slice(&c[k].proof), NULL, k < NB - 1};
         }
         items[3].commitments = NULL; /* one item as points */
         items[3].commitment_points = c[3].Va;
@@ -411,10 +446,16 @@ static void test_batch_mixed(void **st) {
         } else if (pass == 1) { /* 128 checked as 136: same size, fails */
             items[2].n = 136;
             assert_int_equal(por_rangeproof_verify_batch(items, NB), CL_ERR_CRYPTO);
-        } else { /* two proofs' widths swapped */
+        } else if (pass == 2) { /* two proofs' widths swapped */
             items[0].n = 248;
             items[4].n = 8;
             assert_int_not_equal(por_rangeproof_verify_batch(items, NB), CL_OK);
+        } else if (pass == 3) { /* a wide proof checked as short */
+            items[1].wide = false;
+            assert_int_equal(por_rangeproof_verify_batch(items, NB), CL_ERR_CRYPTO);
+        } else { /* the short one checked as wide */
+            items[NB - 1].wide = true;
+            assert_int_equal(por_rangeproof_verify_batch(items, NB), CL_ERR_CRYPTO);
         }
     }
     for (int k = 0; k < NB; k++)
