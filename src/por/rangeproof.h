@@ -139,9 +139,10 @@ cl_err por_rangeproof_prove_committed(por_transcript *t, const por_scalar *value
                                       const por_scalar *blindings, const por_affine *commitments,
                                       size_t m, size_t n, cl_buf *proof);
 
-/* CL_OK if the (short-challenge) proof shows every committed value (m
- * compressed commitments, 48 bytes each) is in [0, 2^n); CL_ERR_INVALID if something does not
- * decode, CL_ERR_CRYPTO if it decodes but does not verify. */
+/* CL_OK if the proof (short challenges: cloister-por-v1's) shows every
+ * committed value (m compressed commitments, 48 bytes each) is in [0, 2^n);
+ * CL_ERR_INVALID if something does not decode, CL_ERR_CRYPTO if it decodes
+ * but does not verify. Wide proofs: por_rangeproof_verify_batch. */
 cl_err por_rangeproof_verify(por_transcript *t, const uint8_t *commitments, size_t m, size_t n,
                              cl_slice proof);
 
@@ -158,7 +159,8 @@ cl_err por_rangeproof_verify_points(por_transcript *t, const por_affine *commitm
  * por_rangeproof_verify. CL_OK if all verify; otherwise an error, and which
  * item failed is not said (verify them one by one to find out). Each item
  * gives its commitments either as bytes (commitments: m * 48, decoded and
- * checked) or as points (commitment_points, as for _verify_points). */
+ * checked) or as points (commitment_points, as for _verify_points), and its
+ * challenge mode (wide; items of both modes may share a batch). */
 typedef struct {
     por_transcript *transcript;
     const uint8_t *commitments;
