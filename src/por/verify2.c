@@ -237,12 +237,11 @@ static por_rangeproof_item range_item(v2job *J, uint64_t k, por_transcript *tr) 
     uint64_t first = j * por2_column_batch(st->padded, st->batch, bits);
     por2_range_transcript(tr, st->digest, c, j);
     por_rangeproof_item it = {
-        tr,
-        NULL,
-        len,
-        bits,
-        slice_of(J->t->range_proofs + J->rp_off[k], por_rangeproof_size(len, bits)),
-        NULL};
+        .transcript = tr,
+        .m = len,
+        .n = bits,
+        .proof = slice_of(J->t->range_proofs + J->rp_off[k], por_rangeproof_size(len, bits)),
+        .wide = true};
     if (c == 0)
         it.commitment_points = &J->V[first];
     else

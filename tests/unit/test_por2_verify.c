@@ -144,7 +144,8 @@ static void prove_ranges(const por2_statement *s, const tleaf *leaves, cl_buf *r
                 column_value(s, &leaves[j * B + k], c, &v[k], &g[k]);
             por_transcript t;
             por2_range_transcript(&t, s->digest, c, j);
-            assert_int_equal(por_rangeproof_prove_unchecked(&t, v, g, m, bits, rp, NULL), CL_OK);
+            assert_int_equal(por_rangeproof_prove_unchecked_wide(&t, v, g, m, bits, rp, NULL),
+                             CL_OK);
             free(v);
             free(g);
         }
