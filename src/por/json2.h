@@ -11,6 +11,10 @@
 
 #include <jansson.h>
 
+/* Integers written as JSON numbers stay below 2^53 (spec §6: larger ones are
+ * decimal strings), so a JavaScript verifier reads them exactly and agrees. */
+#define POR2_JSON_INT_MAX ((1LL << 53) - 1)
+
 typedef struct {
     char *err;        /* POR_ERR_LEN bytes */
     const char *file; /* message prefix, e.g. "final_proof.json" */

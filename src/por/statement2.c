@@ -283,7 +283,7 @@ static cl_err parse_tail(por2j *p, json_t *root, por2_statement *s) {
     CL_TRY(por2j_hex(p, root, "statement_digest", s->digest, POR_HASH_LEN));
     CL_TRY(por2j_obj(p, root, "range_proofs", &o));
     CL_TRY(por2j_only(p, o, "range_proofs", rp_fields, NF(rp_fields)));
-    CL_TRY(por2j_int(p, o, "count", 0, INT64_MAX, &v));
+    CL_TRY(por2j_int(p, o, "count", 0, POR2_JSON_INT_MAX, &v));
     s->range_count = (uint64_t)v;
     uint64_t want = por2_range_count(s);
     if (s->range_count != want)
@@ -294,7 +294,7 @@ static cl_err parse_tail(por2j *p, json_t *root, por2_statement *s) {
     CL_TRY(por2j_hex(p, o, "sha256", s->range_sha256, POR_HASH_LEN));
     CL_TRY(por2j_obj(p, root, "merkle_tree", &o));
     CL_TRY(por2j_only(p, o, "merkle_tree", mt_fields, NF(mt_fields)));
-    CL_TRY(por2j_int(p, o, "bytes", 0, INT64_MAX, &v));
+    CL_TRY(por2j_int(p, o, "bytes", 0, POR2_JSON_INT_MAX, &v));
     s->tree_bytes = (uint64_t)v;
     CL_TRY(por2j_hex(p, o, "sha256", s->tree_sha256, POR_HASH_LEN));
     return CL_OK;
@@ -304,7 +304,7 @@ static cl_err parse_final(por2j *p, json_t *root, por2_statement *s) {
     CL_TRY(por2j_only(p, root, "final_proof.json", top_fields, NF(top_fields)));
     CL_TRY(por2j_version(p, root));
     long long v;
-    CL_TRY(por2j_int(p, root, "timestamp", 0, INT64_MAX, &v));
+    CL_TRY(por2j_int(p, root, "timestamp", 0, POR2_JSON_INT_MAX, &v));
     s->timestamp = (uint64_t)v;
     CL_TRY(parse_params(p, root, s));
     CL_TRY(parse_assets(p, root, s));

@@ -357,6 +357,7 @@ EDIT(e_root_hash,
      json_object_set_new(
          json_object_get(r, "root"), "hash",
          json_string("abababababababababababababababababababababababababababababababac")))
+EDIT(e_ts_big, json_object_set_new(r, "timestamp", json_integer(1LL << 53)))
 EDIT(e_timestamp, json_object_set_new(r, "timestamp", json_integer(1700000000001)))
 
 static void test_checks(void **st) {
@@ -406,6 +407,7 @@ static void test_checks(void **st) {
         {e_digest, "statement_digest does not match"},
         {e_root_hash, "statement_digest does not match"},
         {e_timestamp, "statement_digest does not match"},
+        {e_ts_big, "timestamp is out of range 0..9007199254740991"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         expect_edit_refused(cases[i].f, cases[i].want);
