@@ -241,7 +241,7 @@ static cl_err prove_one(por_prover *P, size_t c, uint64_t j, por_scalar *vals, p
     por_transcript t;
     por2_range_transcript(&t, P->st.digest, c, j);
     buf_clear(proof);
-    cl_err e = bad ? por_rangeproof_prove_unchecked(&t, vals, blind, m, bits, proof, V)
+    cl_err e = bad ? por_rangeproof_prove_unchecked_wide(&t, vals, blind, m, bits, proof, V)
                    : por_rangeproof_prove_scalars(&t, vals, blind, m, bits, proof, V);
     if (e == CL_OK && proof->len != por_rangeproof_size(m, bits)) e = CL_ERR_INTERNAL;
     if (e == CL_OK && !same_commitments(P, c, start, m, V, A)) e = CL_ERR_INTERNAL;
