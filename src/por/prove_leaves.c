@@ -38,14 +38,20 @@ void por_prover_parts(const por_prover *P, uint64_t leaf, size_t a, por_i256 *e,
         return;
     }
     por_i128 b = P->balances[(size_t)acc * P->n + a];
-    por_i256 bi;
+    por_i256 bi, nb;
     por_i256_from_i128(&bi, b);
-    if (b >= 0)
-        *e = bi;
-    else if (P->hooks & POR_HOOK_NEGATIVE_PART)
+    por_i256_zero(&nb);
+    por_i256_sub(&nb, &bi); /* −b, 2^127 included */
+    /* e = max(b, 0), d = max(−b, 0) without a branch on the secret sign */
+    uint64_t neg = 0 - (uint64_t)((unsigned __int128)b >> 127);
+    for (int k = 0; k < 4; k++) {
+        e->w[k] = bi.w[k] & ~neg;
+        d->w[k] = nb.w[k] & neg;
+    }
+    if ((P->hooks & POR_HOOK_NEGATIVE_PART) && b < 0) {
         *e = bi; /* TEST HOOK: a negative equity part, no debt */
-    else
-        por_i256_sub(d, &bi); /* −b, 2^127 included */
+        por_i256_zero(d);
+    }
     if ((P->hooks & POR_HOOK_OVERFLOW_PART) && b != 0) {
         por_i256 t; /* TEST HOOK: both parts lifted by 2^k, the net unchanged */
         i256_pow2(&t, P->st.assets[a].range_bits);
@@ -53,6 +59,7 @@ void por_prover_parts(const por_prover *P, uint64_t leaf, size_t a, por_i256 *e,
         por_i256_add(d, &t);
     }
     cl_cleanse(&bi, sizeof bi);
+    cl_cleanse(&nb, sizeof nb);
 }
 
 void por_prover_net(const por_prover *P, uint64_t leaf, por_i256 *v) {
@@ -147,6 +154,7 @@ void por_prover_leaves(por_prover *P) {
         por_scalars_cleanse(&r, 1);
     }
     por_scalars_cleanse(P->R_part, slots);
+    cl_cleanse(P->T_part, slots * sizeof *P->T_part);
 }
 
 /* ---- the tree and the statement ---- */
@@ -182,39 +190,51 @@ typedef struct {
     uint64_t *first; /* columns + 1: the first proof index of each column */
 } range_job;
 
-/* The values and blindings of batch j of column c; *out_of_range if one is
- * not below 2^bits (only the test hooks make such). */
+/* The values and blindings of batch j of column c, in constant time (scalar
+ * arithmetic; the honest values are in range, which the range prover checks).
+ * With test hooks, *out_of_range says whether one is not below 2^bits. */
 static void batch_values(const por_prover *P, size_t c, uint64_t start, uint32_t m, uint32_t bits,
                          por_scalar *vals, por_scalar *blind, bool *out_of_range) {
     *out_of_range = false;
+    por_i256 e, d, x;
+    por_scalar se, sd, w, p0, p1;
     for (uint32_t k = 0; k < m; k++) {
         uint64_t i = start + k;
-        por_i256 x, y;
         if (c == 0) {
-            por_prover_net(P, i, &x);
+            por_scalar_zero(&vals[k]);
             por_scalar_zero(&blind[k]);
             for (size_t a = 0; a < P->n; a++) {
-                por_scalar p0, p1, w;
+                por_scalar_from_i128(&w, P->weights[a]);
+                por_prover_parts(P, i, a, &e, &d);
+                por_i256_to_scalar(&e, &se);
+                por_i256_to_scalar(&d, &sd);
+                por_scalar_sub(&se, &se, &sd);
+                por_scalar_mul(&se, &se, &w);
+                por_scalar_add(&vals[k], &vals[k], &se);
                 por2_blinding(P->nonce[i], (uint32_t)a, 0, &p0);
                 por2_blinding(P->nonce[i], (uint32_t)a, 1, &p1);
                 por_scalar_sub(&p0, &p0, &p1);
-                por_scalar_from_i128(&w, P->weights[a]);
                 por_scalar_mul(&p0, &p0, &w);
                 por_scalar_add(&blind[k], &blind[k], &p0);
-                por_scalars_cleanse(&p0, 1);
-                por_scalars_cleanse(&p1, 1);
             }
+            if (P->hooks) por_prover_net(P, i, &x);
         } else {
             size_t a = (c - 1) / 2;
             uint8_t s = (uint8_t)((c - 1) % 2);
-            por_prover_parts(P, i, a, s ? &y : &x, s ? &x : &y);
+            por_prover_parts(P, i, a, &e, &d);
+            x = s ? d : e;
+            por_i256_to_scalar(&x, &vals[k]);
             por2_blinding(P->nonce[i], (uint32_t)a, s, &blind[k]);
-            cl_cleanse(&y, sizeof y);
         }
-        if (!fits(&x, bits)) *out_of_range = true;
-        por_i256_to_scalar(&x, &vals[k]);
-        cl_cleanse(&x, sizeof x);
+        if (P->hooks && !fits(&x, bits)) *out_of_range = true;
     }
+    cl_cleanse(&e, sizeof e);
+    cl_cleanse(&d, sizeof d);
+    cl_cleanse(&x, sizeof x);
+    por_scalars_cleanse(&se, 1);
+    por_scalars_cleanse(&sd, 1);
+    por_scalars_cleanse(&p0, 1);
+    por_scalars_cleanse(&p1, 1);
 }
 
 /* A part column's commitments must be the leaves' (compressed, in order). */

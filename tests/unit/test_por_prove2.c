@@ -380,7 +380,7 @@ static void test_roundtrip(void **st) {
     (void)st;
     tcase c;
     tcase_open(&c, LEDGER);
-    por_prove_options o = {.batch = 2};
+    por_prove_options o = {.batch = 4};
     por_prove_result r;
     char err[POR_ERR_LEN];
     assert_int_equal(prove(&c, &o, &r, err), CL_OK);
@@ -394,9 +394,9 @@ static void test_roundtrip(void **st) {
     assert_int_equal(r.net_bits, p.st.net_bits);
     assert_int_equal(r.net_bits, por2_net_equity_bits(p.st.assets, p.n, NULL));
     assert_int_equal(r.range_proofs, p.st.range_count);
-    /* B = 2, N = 4: k_eq = 152 and 128-bit columns batch 1 value, 64-bit ones 2 */
+    /* B = 4, N = 4: k_eq = 152 batches 1 value, 128-bit columns 2, 64-bit ones 4 */
     assert_int_equal(r.net_bits, 152);
-    assert_int_equal(p.st.range_count, 4 + 2 + 2 + 4 + 4);
+    assert_int_equal(p.st.range_count, 4 + 1 + 1 + 2 + 2);
     check_structure(&p);
     assert_int_equal(failing_columns(&p), 0);
     /* totals: E, D exact; the net of ETH negative-free */
