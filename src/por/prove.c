@@ -406,7 +406,8 @@ static cl_err parse_hooks(por_prover *P, char err[POR_ERR_LEN]) {
             char *colon = strchr(h, ':');
             *colon = 0;
             snprintf(P->dummy_symbol, sizeof P->dummy_symbol, "%s", h + 11);
-            if (!por_dec_parse_i128(colon + 1, 1, INT64_MAX, &P->dummy_amount)) P->hooks = ~0u;
+            por_i128 max = (por_i128)(((por_u128)1 << 127) - 1);
+            if (!por_dec_parse_i128(colon + 1, 1, max, &P->dummy_amount)) P->hooks = ~0u;
         } else if (len) {
             P->hooks = ~0u;
         }
