@@ -132,7 +132,8 @@ uint64_t por2_range_total(const por2_statement *s);
 /* Values in batch j of column c (its leaves start at j·B_c). */
 uint32_t por2_range_len(const por2_statement *s, size_t c, uint64_t j);
 /* The transcript of proof (c, j): init(range), statement digest, column,
- * batch; marked for wide inner-product challenges. */
+ * batch. v2 proofs use rangeproof.h's wide challenges (the _scalars and
+ * _committed provers; .wide = true in verify items). */
 void por2_range_transcript(por_transcript *t, const uint8_t digest[POR_HASH_LEN], uint64_t c,
                            uint64_t j);
 
