@@ -261,7 +261,7 @@ export function verifyInclusion1(userProof, finalProof, mismatch = null) {
     for (const a of st.assets) C = C.add(mul(genAsset(a.symbol), a.total));
     if (pointToHex(C) !== st.rootHex.commitment)
       fail('the root commitment is not Σ total·G_asset + total_blinding·H: the published totals are not what the tree sums to');
-    return { detail: 'the root commitment opens to the published totals, which include your balances' };
+    return { detail: 'the root commitment opens to the published totals (v1 does not range-check each asset\'s balances: see docs/por.md)' };
   });
 
   return finish();

@@ -235,7 +235,7 @@ function published(st) {
     equity_decimals: e, net_equity_bits: st.kEq, root_hash: st.rootHex, statement_digest: st.digestHex,
     total_net_equity: st.totalNet.toString(), total_net_equity_text: formatUnits(st.totalNet, e),
     assets: st.assets.map((a) => ({
-      symbol: a.symbol, decimals: a.d, price: a.price.toString(), range_bits: a.k,
+      symbol: a.symbol, decimals: a.d, price: a.price.toString(), price_text: formatUnits(a.price, st.q), range_bits: a.k,
       equity: a.E.toString(), debt: a.Dt.toString(), net: a.net.toString(),
       equity_text: formatUnits(a.E, a.d), debt_text: formatUnits(a.Dt, a.d), net_text: formatUnits(a.net, a.d),
     })),
