@@ -21,14 +21,14 @@
 //                  assets: [{symbol, ...; v2: equity, debt, net and their texts}] } | null,
 //     warnings: [text] (v2 §8: they do not fail the check),
 //     established: what a passing check establishes (v2 §7), or '' }
-import { NonInteger, parseJson } from './json.js';
+import { JsonError, NonInteger, parseJson } from './json.js';
 import { VERSION as V1, verifyInclusion1 } from './verify1.js';
 import { VERSION as V2, verifyInclusion2 } from './verify2.js';
 
 export * from './common.js';
 export { genAsset, leafHash, leafId, nodeOf, statementDigest } from './verify1.js';
 export { statementDigest2, userHash } from './verify2.js';
-export { parseJson, NonInteger };
+export { JsonError, NonInteger, parseJson };
 export const VERSIONS = [V2, V1];
 
 // The "version" of a file's text, or null if it cannot be read.

@@ -409,3 +409,46 @@ test('a v1 user proof with a v2 final_proof.json (and the reverse) is refused', 
   assert.equal(r.version, 'cloister-por-v1');
   rejects(check(A, { ...big.final, version: 'cloister-por-v9' }), 'files', /version/);
 });
+
+// ---- robustness: json.js against JSON.parse, and random damage never crashes the check
+test('json.js reads what JSON.parse reads (when no key repeats and every number is an integer)', () => {
+  const docs = [big.final, A, { a: [1, -2, 0, [], {}, [{}]], 'é\u2028': 'x\\"\n\t\u0001 😀', n: null, t: true, f: false },
+    { big: 'x'.repeat(1000), deep: [[[[[[{ a: [] }]]]]]] }];
+  for (const d of docs) {
+    for (const text of [JSON.stringify(d), JSON.stringify(d, null, 2), JSON.stringify(d, null, '\t')]) {
+      const v = V.parseJson(text);
+      assert.deepEqual(JSON.parse(JSON.stringify(v)), JSON.parse(text));
+    }
+  }
+  assert.equal(V.parseJson('9007199254740993'), 9007199254740993n); // exact above 2^53
+  assert.ok(Object.is(V.parseJson('-0'), 0)); // an integer 0, as jansson reads it
+  assert.ok(V.parseJson('[1.0]')[0] instanceof V.NonInteger);
+  assert.equal(String(V.parseJson('[1e3]')[0]), '1e3');
+  assert.equal(Object.getPrototypeOf(V.parseJson('{"__proto__": {"x": 1}}')), null);
+  for (const bad of ['', ' ', '{', '{"a":1,}', '[1,]', '{"a" 1}', '01', '1.', '.5', '-', '+1', 'tru', '"\\x"', '"a\nb"',
+    '{"a":1}{', 'NaN', '"\\ud800"', '"\\udc00"', '"\\u0000"', "{'a':1}", '[1 2]', '{"a":1 "b":2}'])
+    assert.throws(() => V.parseJson(bad), V.JsonError, JSON.stringify(bad));
+  assert.throws(() => V.parseJson('{"a":1,"a":1}'), /duplicate key "a"/);
+  assert.throws(() => V.parseJson('['.repeat(100) + ']'.repeat(100)), /nested too deeply/);
+});
+
+test('random damage to either file is refused or accepted, never an internal error (bounded fuzz)', () => {
+  const ut = JSON.stringify(A, null, 1), ft = JSON.stringify(big.final, null, 1);
+  const alphabet = '{}[]",:0123456789abcdef-.eE \\u';
+  const t0 = Date.now();
+  let runs = 0;
+  while (runs < 300 && Date.now() - t0 < 2500) {
+    const which = randomInt(2);
+    let s = which ? ft : ut;
+    for (let k = randomInt(1, 4); k > 0; k--) {
+      const i = randomInt(s.length);
+      const op = randomInt(3);
+      const c = alphabet[randomInt(alphabet.length)];
+      s = op === 0 ? s.slice(0, i) + c + s.slice(i + 1) : op === 1 ? s.slice(0, i) + s.slice(i + 1) : s.slice(0, i) + c + s.slice(i);
+    }
+    const rep = which ? V.verifyInclusion(ut, s) : V.verifyInclusion(s, ft);
+    for (const st of rep.steps) assert.ok(!st.reason.startsWith('internal error'), `${st.id}: ${st.reason}`);
+    runs++;
+  }
+  assert.ok(runs >= 50, `only ${runs} runs`);
+});
