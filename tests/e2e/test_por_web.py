@@ -349,6 +349,10 @@ def test_c_and_js_agree_on_v2_js_fixtures(tmp_path):
                                                          f'"leaf_index": {d["leaf_index"]}.0'), "files")
     variant("balance-number", lambda d: d["balances"].update(BTC=int(d["balances"]["BTC"])), "files")
     variant("balance-2^127", lambda d: d["balances"].update(BTC=str(2**127)), "files")
+    variant("bom", lambda d: "\ufeff" + first.read_text(), "files")
+    latin1 = tmp_path / "latin1.json"  # not UTF-8
+    latin1.write_bytes(first.read_bytes().replace(b'"version"', b'"v\xe9rsion"', 1))
+    cases.append(("latin1", latin1, final, None, False, "files"))
     # final_proof.json variants, checked with an honest user proof
     text = final.read_text()
     fdoc = json.loads(text)

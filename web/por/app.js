@@ -43,9 +43,9 @@ function guessKind(text) {
 
 async function take(fileList, kind) {
   for (const file of fileList) {
-    const text = await file.text();
-    const k = kind ?? guessKind(text) ?? (files.user ? 'final' : 'user');
-    files[k] = { name: file.name, text };
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const k = kind ?? guessKind(new TextDecoder().decode(bytes)) ?? (files.user ? 'final' : 'user');
+    files[k] = { name: file.name, text: bytes }; // verify.js decodes (strict UTF-8)
     showSlot(k);
   }
   run();

@@ -166,8 +166,19 @@ export function exactFields(x, what, names) {
   return x;
 }
 
-// A file's text (or an already parsed object) -> its top-level object.
+// A file's bytes as UTF-8 text: invalid UTF-8 is refused and a byte-order
+// mark is kept (and then refused by the JSON reader), as jansson does.
+export function utf8(bytes, what) {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    fail(`${what} is not valid UTF-8`);
+  }
+}
+
+// A file's bytes or text (or an already parsed object) -> its top-level object.
 export function parse(text, what) {
+  if (text instanceof Uint8Array) text = utf8(text, what);
   if (typeof text !== 'string') return obj(text, what);
   let v;
   try {

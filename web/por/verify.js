@@ -10,8 +10,9 @@
 // proof and a final_proof.json of different versions are refused.
 //
 // API: verifyInclusion(userProof, finalProof, { uid }) -> report, where each
-// proof argument is the file's text (or an already parsed object, which
-// cannot tell `1.0` from `1`) and uid, optional (v2), is the account ID the
+// proof argument is the file's bytes (a Uint8Array: invalid UTF-8 refused, as
+// the C verifier does), its text, or an already parsed object (which cannot
+// tell `1.0` from `1`), and uid, optional (v2), is the account ID the
 // exchange shows the user. The report:
 //   { ok, failed: id of the first failing step or null, version,
 //     steps: [{ id, title, status: 'pass'|'fail'|'info'|'skip', detail, reason }],
@@ -34,7 +35,8 @@ export const VERSIONS = [V2, V1];
 // The "version" of a file's text, or null if it cannot be read.
 function versionOf(x) {
   try {
-    const v = typeof x === 'string' ? parseJson(x) : x;
+    const t = x instanceof Uint8Array ? new TextDecoder().decode(x) : x;
+    const v = typeof t === 'string' ? parseJson(t) : t;
     return v && typeof v === 'object' && typeof v.version === 'string' ? v.version : null;
   } catch {
     return null;

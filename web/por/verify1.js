@@ -11,7 +11,7 @@
 // could not be decoded is 'skip'; the independent steps still run when an
 // earlier one fails, so the report says everything that is wrong.
 import {
-  Ht, Hs, ascii, be, bytesToHex, concat, decimal, decodePoint, decodeScalar, fail, formatUnits, gen, genG, genH,
+  Ht, Hs, ascii, be, bytesToHex, decimal, decodePoint, decodeScalar, fail, formatUnits, gen, genG, genH,
   hexToBytes, i128be, int, intBig, isoTime, mul, obj, parse, pointToHex, stepper, u16be, u64be, u8,
 } from './common.js';
 

@@ -452,3 +452,14 @@ test('random damage to either file is refused or accepted, never an internal err
   }
   assert.ok(runs >= 50, `only ${runs} runs`);
 });
+
+test('files given as bytes: strict UTF-8, no byte-order mark (as jansson)', () => {
+  const enc = (x) => new TextEncoder().encode(JSON.stringify(x));
+  accepts(V.verifyInclusion(enc(A), enc(big.final)));
+  const bad = enc({ ...A, note: 'x' });
+  const at = bad.indexOf(0x78); // the 'x'
+  bad[at] = 0xff;
+  rejects(V.verifyInclusion(bad, enc(big.final)), 'files', /user proof is not valid UTF-8/);
+  const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...enc(big.final)]);
+  rejects(V.verifyInclusion(enc(A), bom), 'files', /final_proof.json is not valid JSON/);
+});

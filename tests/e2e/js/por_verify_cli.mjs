@@ -13,9 +13,9 @@ const finalPath = args.shift();
 let uid;
 const ui = args.indexOf('--uid');
 if (ui >= 0) [, uid] = args.splice(ui, 2);
-const finalText = readFileSync(finalPath, 'utf8');
+const finalBytes = new Uint8Array(readFileSync(finalPath));
 for (const file of args) {
-  const rep = verifyInclusion(readFileSync(file, 'utf8'), finalText, { uid });
+  const rep = verifyInclusion(new Uint8Array(readFileSync(file)), finalBytes, { uid });
   const failed = rep.steps.find((s) => s.id === rep.failed);
   console.log(JSON.stringify({
     file, ok: rep.ok, failed: rep.failed, reason: failed?.reason ?? '', version: rep.version,
