@@ -382,6 +382,7 @@ def test_c_and_js_agree_on_v2_js_fixtures(tmp_path):
     final_variant("k_eq-1.0", lambda f: text.replace(f'"net_equity_bits": {k_eq}', f'"net_equity_bits": {k_eq}.0'))
     final_variant("k_eq", lambda f: f["parameters"].update(net_equity_bits=k_eq + 8))
     final_variant("count", lambda f: f["range_proofs"].update(count=f["range_proofs"]["count"] + 1))
+    final_variant("ts-2^53", lambda f: f.update(timestamp=2**53))
     final_variant("debt", lambda f: f["assets"][1].update(debt=str(int(f["assets"][1]["debt"]) + 1)))
 
     # the hidden-debt ledger: honest (warning) and forged with a negative equity part

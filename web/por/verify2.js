@@ -31,6 +31,9 @@ const INT64_END = 1n << 63n;
 const BAL_END = 1n << 127n;
 const MAX_NET_BITS = 216;
 const MAX_BATCH = 1024;
+// JSON-number integers stay below 2^53 (larger ones are decimal strings, §6),
+// so they are read exactly here; the C verifier has the same bound.
+const JSON_INT_MAX = Number.MAX_SAFE_INTEGER;
 
 // ---------------------------------------------------------------- parameters (§1, §5)
 // k_eq = max(8, 8·⌈bitlen(W)/8⌉), W = Σ_a w_a·(2^k_a − 1); 0 if W needs more
@@ -90,7 +93,7 @@ export function decodeFinalProof2(f) {
   exactFields(f, F, FINAL_FIELDS);
   if (f.version !== VERSION) fail(`${F}: version is ${JSON.stringify(f.version)}, want "${VERSION}"`);
   const problems = [];
-  const timestamp = intBig(f.timestamp, `${F}: timestamp`, 0, INT64_END - 1n);
+  const timestamp = intBig(f.timestamp, `${F}: timestamp`, 0, JSON_INT_MAX);
   const par = exactFields(f.parameters, `${F}: parameters`, PARAM_FIELDS);
   const m = int(par.tree_depth, 'parameters.tree_depth', 1, 32);
   const N = 2 ** m;
@@ -132,12 +135,12 @@ export function decodeFinalProof2(f) {
   const rootHash = hexToBytes(root.hash, 32, `${F}: root.hash`);
   const digest = hexToBytes(f.statement_digest, 32, `${F}: statement_digest`);
   const rp = exactFields(f.range_proofs, `${F}: range_proofs`, ['count', 'sha256']);
-  const count = intBig(rp.count, 'range_proofs.count', 0, INT64_END - 1n);
+  const count = intBig(rp.count, 'range_proofs.count', 0, JSON_INT_MAX);
   const want = rangeCount(N, B, kEq, assets);
   if (count !== BigInt(want)) problems.push(`range_proofs.count is ${count}, want Σ over columns ⌈N/B_c⌉ = ${want}`);
   hexToBytes(rp.sha256, 32, `${F}: range_proofs.sha256`);
   const mt = exactFields(f.merkle_tree, `${F}: merkle_tree`, ['bytes', 'sha256']);
-  intBig(mt.bytes, 'merkle_tree.bytes', 0, INT64_END - 1n);
+  intBig(mt.bytes, 'merkle_tree.bytes', 0, JSON_INT_MAX);
   hexToBytes(mt.sha256, 32, `${F}: merkle_tree.sha256`);
   const st = { timestamp, m, N, B, q, D, kEq, assets, totalNet, rootHash, digest, problems,
                rootHex: root.hash, digestHex: f.statement_digest };

@@ -463,3 +463,10 @@ test('files given as bytes: strict UTF-8, no byte-order mark (as jansson)', () =
   const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...enc(big.final)]);
   rejects(V.verifyInclusion(enc(A), bom), 'files', /final_proof.json is not valid JSON/);
 });
+
+test('JSON-number integers are at most 2^53 − 1 (as the C verifier)', () => {
+  for (const path of [['timestamp'], ['range_proofs', 'count'], ['merkle_tree', 'bytes']]) {
+    const { text } = withLiteral(big.final, path, () => '9007199254740992');
+    rejects(check(A, text), 'files', /out of range 0..9007199254740991 \(got 9007199254740992\)/);
+  }
+});
