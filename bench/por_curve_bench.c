@@ -2,7 +2,10 @@
  * multi-scalar multiplication (1 and 2 threads), SHA-256, the single operations
  * the prover repeats per account (Pedersen commitment, compression, decoding
  * with the subgroup check, hash-to-curve), and the range proofs
- * (prove, verify, batch verify) for m = 1, 8, 64 values of n = 64 bits.
+ * (prove, verify, batch verify) for m = 1, 32, 480 values of n = 64 bits with
+ * v1's short challenges, and with v2's wide challenges m = 480 at n = 64 and
+ * the widths PoR v2 uses: m = 240 values of n = 128 bits, m = 142 of n = 216
+ * (all three fill 4096 slots).
  * Prints one line per figure; exits 1 only if a proof it made does not verify.
  *
  * usage: por_curve_bench [quick]   ("quick" skips the 2^16-point MSMs) */
@@ -130,79 +133,107 @@ static void bench_ops(void) {
     printf("transcript append point       %9.2f us\n", (now() - t0) / n * 1e6);
 }
 
-static int bench_rangeproofs(void) {
-    /* 32 and 480 values fill 512 and 4096 slots exactly (8 per value + 256) */
-    const size_t ms[] = {1, 32, 480};
-    const size_t n = 64;
-    int bad = 0;
-    for (int k = 0; k < 3; k++) {
-        size_t m = ms[k];
-        uint64_t *v = malloc(m * sizeof *v);
-        por_scalar *g = malloc(m * sizeof *g);
-        por_point *V = malloc(m * sizeof *V);
-        uint8_t *Vb = malloc(m * 48);
-        for (size_t j = 0; j < m; j++) {
-            crypto_random(&v[j], sizeof v[j]);
-            por_scalar_random(&g[j]);
+/* m random values below 2^n, as scalars and (n <= 64) as uint64 */
+static void rp_values(por_scalar *sv, uint64_t *v, size_t m, size_t n) {
+    for (size_t j = 0; j < m; j++) {
+        uint8_t be[32];
+        crypto_random(be, sizeof be);
+        memset(be, 0, 32 - n / 8);
+        if (n <= 64) {
+            v[j] = 0;
+            for (size_t k = 24; k < 32; k++)
+                v[j] = v[j] << 8 | be[k];
         }
-        /* generators and their tables are built on first use, once per process */
-        double t0 = now();
-        por_generator_rows(POR_RP_LABEL_G, m * n);
-        por_generator_rows(POR_RP_LABEL_H, m * n);
-        double setup = now() - t0;
-        int reps = m == 1 ? 10 : (m == 8 ? 3 : 1);
-        cl_buf proof = CL_BUF_INIT;
-        por_transcript t;
-        t0 = now();
-        for (int r = 0; r < reps; r++) {
-            buf_clear(&proof);
-            por_transcript_init(&t, "bench");
-            if (por_rangeproof_prove(&t, v, g, m, n, &proof, V) != CL_OK) bad = 1;
-        }
-        double tp = (now() - t0) / reps;
-        for (size_t j = 0; j < m; j++)
-            por_point_to_bytes(Vb + 48 * j, &V[j]);
-        t0 = now();
-        for (int r = 0; r < reps; r++) {
-            por_transcript_init(&t, "bench");
-            if (por_rangeproof_verify(&t, Vb, m, n, buf_slice(&proof)) != CL_OK) bad = 1;
-        }
-        double tv = (now() - t0) / reps;
-        /* batch: 16 copies of the proof (same transcript label each) */
-        enum { B = 16 };
-        por_transcript ts[B];
-        por_rangeproof_item items[B];
-        for (int i = 0; i < B; i++) {
-            por_transcript_init(&ts[i], "bench");
-            items[i] = (por_rangeproof_item){&ts[i], Vb, m, n, buf_slice(&proof), NULL};
-        }
-        t0 = now();
-        if (por_rangeproof_verify_batch(items, B) != CL_OK) bad = 1;
-        double tb = (now() - t0) / B;
-        /* the same with commitments already held as points (no decoding) */
-        por_affine *Va = malloc(m * sizeof *Va);
-        por_points_to_affine(Va, V, m);
-        for (int i = 0; i < B; i++) {
-            por_transcript_init(&ts[i], "bench");
-            items[i].commitments = NULL;
-            items[i].commitment_points = Va;
-        }
-        t0 = now();
-        if (por_rangeproof_verify_batch(items, B) != CL_OK) bad = 1;
-        double tbp = (now() - t0) / B;
-        free(Va);
-        printf(
-            "rangeproof m=%-2zu n=64  %4zu B  prove %7.1f ms = %5.2f ms/value   verify %6.1f ms = "
-            "%4.2f ms/value   batch of 16: %5.2f ms/proof = %5.3f ms/value (commitments as "
-            "points: %5.3f)   [generators %.0f ms once]\n",
-            m, proof.len, tp * 1e3, tp * 1e3 / (double)m, tv * 1e3, tv * 1e3 / (double)m, tb * 1e3,
-            tb * 1e3 / (double)m, tbp * 1e3 / (double)m, setup * 1e3);
-        buf_free(&proof);
-        free(v);
-        free(g);
-        free(V);
-        free(Vb);
+        (void)por_scalar_from_bytes(&sv[j], be);
     }
+}
+
+/* One line: prove, verify, batch verify m values of n bits: v1's short
+ * challenges through the uint64 entry (n <= 64), or v2's wide ones with the
+ * values as scalars. */
+static int bench_rangeproof(size_t m, size_t n, bool wide) {
+    int bad = 0;
+    uint64_t *v = malloc(m * sizeof *v);
+    por_scalar *sv = malloc(m * sizeof *sv), *g = malloc(m * sizeof *g);
+    por_point *V = malloc(m * sizeof *V);
+    uint8_t *Vb = malloc(m * 48);
+    rp_values(sv, v, m, n);
+    for (size_t j = 0; j < m; j++)
+        por_scalar_random(&g[j]);
+    /* generators and their tables are built on first use, once per process */
+    double t0 = now();
+    por_generator_rows(POR_RP_LABEL_G, por_rangeproof_slots(m, n));
+    por_generator_rows(POR_RP_LABEL_H, por_rangeproof_slots(m, n));
+    double setup = now() - t0;
+    int reps = m == 1 ? 10 : 1;
+    cl_buf proof = CL_BUF_INIT;
+    por_transcript t;
+    t0 = now();
+    for (int r = 0; r < reps; r++) {
+        buf_clear(&proof);
+        por_transcript_init(&t, "bench");
+        cl_err e = wide ? por_rangeproof_prove_scalars(&t, sv, g, m, n, &proof, V)
+                        : por_rangeproof_prove(&t, v, g, m, n, &proof, V);
+        if (e != CL_OK) bad = 1;
+    }
+    double tp = (now() - t0) / reps;
+    for (size_t j = 0; j < m; j++)
+        por_point_to_bytes(Vb + 48 * j, &V[j]);
+    t0 = now();
+    for (int r = 0; r < reps; r++) {
+        por_transcript_init(&t, "bench");
+        por_rangeproof_item one = {&t, Vb, m, n, buf_slice(&proof), NULL, wide};
+        if (por_rangeproof_verify_batch(&one, 1) != CL_OK) bad = 1;
+    }
+    double tv = (now() - t0) / reps;
+    /* batch: 16 copies of the proof (same transcript label each) */
+    enum { B = 16 };
+    por_transcript ts[B];
+    por_rangeproof_item items[B];
+    for (int i = 0; i < B; i++) {
+        por_transcript_init(&ts[i], "bench");
+        items[i] = (por_rangeproof_item){&ts[i], Vb, m, n, buf_slice(&proof), NULL, wide};
+    }
+    t0 = now();
+    if (por_rangeproof_verify_batch(items, B) != CL_OK) bad = 1;
+    double tb = (now() - t0) / B;
+    /* the same with commitments already held as points (no decoding) */
+    por_affine *Va = malloc(m * sizeof *Va);
+    por_points_to_affine(Va, V, m);
+    for (int i = 0; i < B; i++) {
+        por_transcript_init(&ts[i], "bench");
+        items[i].commitments = NULL;
+        items[i].commitment_points = Va;
+    }
+    t0 = now();
+    if (por_rangeproof_verify_batch(items, B) != CL_OK) bad = 1;
+    double tbp = (now() - t0) / B;
+    free(Va);
+    printf(
+        "rangeproof %s m=%-3zu n=%-3zu %4zu B  prove %7.1f ms = %5.2f ms/value   verify %6.1f ms "
+        "= %4.2f ms/value   batch of 16: %5.2f ms/proof = %5.3f ms/value (commitments as "
+        "points: %5.3f)   [generators %.0f ms once]\n",
+        wide ? "wide " : "short", m, n, proof.len, tp * 1e3, tp * 1e3 / (double)m, tv * 1e3,
+        tv * 1e3 / (double)m, tb * 1e3, tb * 1e3 / (double)m, tbp * 1e3 / (double)m, setup * 1e3);
+    buf_free(&proof);
+    free(v);
+    free(sv);
+    free(g);
+    free(V);
+    free(Vb);
+    return bad;
+}
+
+static int bench_rangeproofs(void) {
+    /* 32 and 480 values of 64 bits fill 512 and 4096 slots exactly (8 per
+     * value + 256); so do 240 of 128 bits and 142 of 216 (16 and 27 a value).
+     * v1: short challenges; v2 (wide): 480 at n = 64 for the cost of the
+     * wide challenges alone, then the v2 widths. */
+    const size_t cases[][3] = {{1, 64, 0},   {32, 64, 0},   {480, 64, 0},
+                               {480, 64, 1}, {240, 128, 1}, {142, 216, 1}};
+    int bad = 0;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        bad |= bench_rangeproof(cases[k][0], cases[k][1], cases[k][2]);
     return bad;
 }
 

@@ -26,6 +26,12 @@ json_t *por_cli_prove_summary(const por_prove_options *o, const por_prove_result
 /* Prints o as one compact line on stdout and releases it. */
 void por_cli_print_json(json_t *o);
 
+/* cloister-por-v2 output (por_cmd_v2.c): verify's and verify-inclusion's
+ * JSON line (and human lines on stderr), and `user-hash UID`. */
+void por_cli_verify2_print(const char *dir, const por_verify_result *r);
+void por_cli_inclusion2_print(const char *proof, const por_inclusion_result *r, bool human);
+int por_user_hash_cmd(int argc, char **argv);
+
 /* `prove-app`: the prover as a Cloister/iExec app (por_app.c). */
 int por_prove_app(int argc, char **argv);
 /* `app --out DIR`: writes the ready-to-deploy app folder (por_app.c). */

@@ -24,6 +24,8 @@ static int por_usage(FILE *f) {
             "       cloister por app --out DIR\n"
             "       cloister por verify DIR [--threads N]\n"
             "       cloister por verify-inclusion PROOF [PROOF...] --root DIR/final_proof.json\n"
+            "                                     [--uid UID]\n"
+            "       cloister por user-hash UID\n"
             "  prove             LEDGER is JSON, or CSV (by extension) with --assets for prices\n"
             "                    and decimals; writes final_proof.json, merkle_tree.json,\n"
             "                    proofs.zip, private_nonces.json and user_proofs/ into DIR.\n"
@@ -37,7 +39,9 @@ static int por_usage(FILE *f) {
             "  app               writes DIR/cloister-por and DIR/manifest.json and prints the\n"
             "                    `cloister app deploy` command for them\n"
             "  verify            checks the whole published proof in DIR (docs/por.md §9)\n"
-            "  verify-inclusion  checks one user's proof against the published root\n"
+            "  verify-inclusion  checks one user's proof against the published root; --uid UID\n"
+            "                    (v2) also that the proof's user hash is this account's\n"
+            "  user-hash         prints the v2 user hash of an account identifier\n"
             "Prints one line of JSON per result on stdout; exit 0 ok, 1 failed, 2 usage.\n");
     return 2;
 }
@@ -247,7 +251,15 @@ static int por_verify_cmd(int argc, char **argv) {
     cl_err e = por_verify_dir(dir, &o, &r, err);
     bar_close(&b);
     por_cleanup();
-    if (e != CL_OK) return print_error("verify", err, NULL);
+    if (e != CL_OK) {
+        por_verify_result_free(&r);
+        return print_error("verify", err, NULL);
+    }
+    if (r.totals) { /* cloister-por-v2 */
+        por_cli_verify2_print(dir, &r);
+        por_verify_result_free(&r);
+        return 0;
+    }
     json_t *j = json_object();
     json_object_set_new(j, "status", json_string("ok"));
     json_object_set_new(j, "dir", json_string(dir));
@@ -277,12 +289,14 @@ static int por_verify_cmd(int argc, char **argv) {
 /* ---- verify-inclusion ---- */
 
 static int por_inclusion_cmd(int argc, char **argv) {
-    const char *root = NULL;
+    const char *root = NULL, *uid = NULL;
     const char **proofs = cl_calloc((size_t)argc, sizeof *proofs);
     size_t nproofs = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
             root = argv[++i];
+        } else if (strcmp(argv[i], "--uid") == 0 && i + 1 < argc) {
+            uid = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
             free(proofs);
             return usage_error("unknown option or missing value", argv[i]);
@@ -298,9 +312,15 @@ static int por_inclusion_cmd(int argc, char **argv) {
     for (size_t k = 0; k < nproofs; k++) {
         por_inclusion_result r;
         char err[POR_ERR_LEN];
-        if (por_verify_inclusion(proofs[k], root, &r, err) != CL_OK) {
+        if (por_verify_inclusion_uid(proofs[k], root, uid, &r, err) != CL_OK) {
+            por_inclusion_result_free(&r);
             print_error("verify-inclusion", err, proofs[k]);
             rc = 1;
+            continue;
+        }
+        if (r.totals) { /* cloister-por-v2 */
+            por_cli_inclusion2_print(proofs[k], &r, nproofs == 1);
+            por_inclusion_result_free(&r);
             continue;
         }
         json_t *j = json_object();
@@ -340,6 +360,7 @@ int cmd_por(int argc, char **argv) {
     if (strcmp(sub, "prove-app") == 0) return por_prove_app(argc - 1, argv + 1);
     if (strcmp(sub, "app") == 0) return por_app_package(argc - 1, argv + 1);
     if (strcmp(sub, "verify-inclusion") == 0) return por_inclusion_cmd(argc - 1, argv + 1);
+    if (strcmp(sub, "user-hash") == 0) return por_user_hash_cmd(argc - 1, argv + 1);
     if (strcmp(sub, "help") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
         por_usage(stdout);
         return 0;

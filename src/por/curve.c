@@ -609,7 +609,6 @@ void por_transcript_init(por_transcript *t, const char *label) {
     crypto_sha256_update(c, slice_cstr(TRANSCRIPT_DOMAIN));
     update_lp(c, slice_cstr(label));
     crypto_sha256_final(c, t->state);
-    t->wide_ipa = false;
 }
 
 void por_transcript_append(por_transcript *t, const char *label, cl_slice data) {

@@ -187,10 +187,6 @@ void por_vector_commit(por_point *out, const por_affine *const *rows, const por_
 /* ---- transcript ---- */
 typedef struct {
     uint8_t state[32];
-    /* Set by the caller after init: the range proof's inner-product rounds
-     * then draw full scalars (challenge_scalar) instead of 128-bit short ones
-     * (protocol cloister-por-v2; v1 proofs use short ones). */
-    bool wide_ipa;
 } por_transcript;
 
 void por_transcript_init(por_transcript *t, const char *label);

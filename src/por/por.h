@@ -71,15 +71,29 @@ typedef struct {
     por_progress progress;
 } por_verify_options;
 
+/* v2: one asset's published totals (units of 10^-balance_decimals). */
+typedef struct {
+    char symbol[33];
+    char equity[80], debt[80], net[80];
+} por_asset_total;
+
 typedef struct {
     uint64_t padded;
     size_t assets;
     uint32_t depth, batch;
     char root_hash[65];
-    char total_equity[80];
+    char total_equity[80]; /* v2: total_net_equity */
     uint32_t equity_decimals;
-    double t_read, t_tree, t_link, t_range, t_total;
+    double t_read, t_tree, t_link, t_range, t_total; /* v2: t_link = per-asset sums */
+    /* v2 (cloister-por-v2 files; zero/NULL for v1): */
+    char version[24];              /* the file's "version" */
+    uint32_t net_equity_bits;      /* k_eq */
+    por_asset_total *totals;       /* `assets` entries, owned */
+    char (*warnings)[POR_ERR_LEN]; /* spec §8, owned */
+    size_t nwarnings;
 } por_verify_result;
+/* Frees a result's owned arrays (safe on a zeroed or v1 result). */
+void por_verify_result_free(por_verify_result *r);
 
 /* §9 "verify DIR": CL_OK only if every step holds. */
 cl_err por_verify_dir(const char *dir, const por_verify_options *o, por_verify_result *res,
@@ -88,15 +102,33 @@ cl_err por_verify_dir(const char *dir, const por_verify_options *o, por_verify_r
 typedef struct {
     char user_hash[129];
     uint64_t leaf_index;
-    char equity[80]; /* Σ w_a·b_a, in units of 10^-equity_decimals USDT */
+    char equity[80]; /* Σ w_a·b_a, in units of 10^-equity_decimals USDT (v2: net equity) */
     uint32_t equity_decimals;
     char root_hash[65];
     uint64_t timestamp;
+    /* v2 only (zero/NULL for v1): */
+    char version[24];
+    char statement_digest[65];
+    bool uid_checked;        /* the user hash is Ht(cloister-por-v2/user, UID) */
+    char claim[POR_ERR_LEN]; /* exactly what the passing check establishes (spec §7) */
+    size_t assets;
+    por_asset_total *totals; /* the published per-asset totals, owned */
+    char (*warnings)[POR_ERR_LEN];
+    size_t nwarnings;
 } por_inclusion_result;
 
-/* §9 "verify-inclusion PROOF --root final_proof.json" (steps 1–5). */
+/* §9 "verify-inclusion PROOF --root final_proof.json" (steps 1–5); v1 or v2
+ * by the files' "version". */
 cl_err por_verify_inclusion(const char *proof_path, const char *final_proof_path,
                             por_inclusion_result *res, char err[POR_ERR_LEN]);
+/* The same, and (v2 only; NULL = not checked) that the proof's user hash is
+ * the one account identifier uid gives (docs/por.md v2 §9). */
+cl_err por_verify_inclusion_uid(const char *proof_path, const char *final_proof_path,
+                                const char *uid, por_inclusion_result *res, char err[POR_ERR_LEN]);
+void por_inclusion_result_free(por_inclusion_result *r);
+/* hex of Ht("cloister-por-v2/user", uid): the user hash a v2 ledger must carry
+ * for the account the exchange shows as uid. */
+void por_user_hash_hex(const char *uid, char out[65]);
 
 /* Frees process-wide caches (generators); for leak checkers at exit. */
 void por_cleanup(void);

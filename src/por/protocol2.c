@@ -352,5 +352,4 @@ void por2_range_transcript(por_transcript *t, const uint8_t digest[POR_HASH_LEN]
     por_transcript_append(t, "statement", slice_of(digest, POR_HASH_LEN));
     por_transcript_append_u64(t, "column", c);
     por_transcript_append_u64(t, "batch", j);
-    t->wide_ipa = true;
 }

@@ -37,7 +37,8 @@
 void por_i256_from_i128(por_i256 *out, por_i128 v);
 void por_i256_add(por_i256 *acc, const por_i256 *x);
 void por_i256_sub(por_i256 *acc, const por_i256 *x);
-/* acc += x·w; |x| < 2^200 and |w| < 2^127 (callers bound them first). */
+/* acc += x·w, exact while |x·w| < 2^255: callers bound x and w first (the
+ * verifier checks k_eq, which bounds w_a·2^k_a, before any total). */
 void por_i256_add_mul_i128(por_i256 *acc, const por_i256 *x, por_i128 w);
 int por_i256_cmp(const por_i256 *a, const por_i256 *b);
 /* Bits of a non-negative value (0 for 0); 256 for a negative one. */
@@ -131,7 +132,8 @@ uint64_t por2_range_total(const por2_statement *s);
 /* Values in batch j of column c (its leaves start at j·B_c). */
 uint32_t por2_range_len(const por2_statement *s, size_t c, uint64_t j);
 /* The transcript of proof (c, j): init(range), statement digest, column,
- * batch; marked for wide inner-product challenges. */
+ * batch. v2 proofs use rangeproof.h's wide challenges (the _scalars and
+ * _committed provers; .wide = true in verify items). */
 void por2_range_transcript(por_transcript *t, const uint8_t digest[POR_HASH_LEN], uint64_t c,
                            uint64_t j);
 

@@ -31,8 +31,9 @@
 #define SC POR_SCALAR_LEN
 
 bool rp_shape_of(rp_shape *s, size_t m, size_t n) {
-    if (n != 8 && n != 16 && n != 32 && n != 64) return false;
+    if (n < 8 || n > POR_RP_MAX_N || n % 8 != 0) return false;
     if (m < 1 || m > POR_RP_MAX_M) return false;
+    if (m * (n / 8) + RP_TABLE > POR_RP_MAX_SLOTS) return false;
     s->m = m;
     s->n = n;
     s->K = n / 8;
@@ -63,6 +64,17 @@ void rp_transcript_start(por_transcript *t, const rp_shape *s, const uint8_t *V)
     por_transcript_append_u64(t, "m", s->m);
     for (size_t j = 0; j < s->m; j++)
         por_transcript_append(t, "V", slice_of(V + j * PT, PT));
+}
+
+/* A round's challenge u of the inner-product argument: short (v1; k1, k2 its
+ * halves for por_points_fold_endo) or a full scalar (wide; k1 = k2 = 0). */
+void rp_ipa_challenge(por_transcript *t, bool wide, por_scalar *u, uint64_t *k1, uint64_t *k2) {
+    if (wide) {
+        por_transcript_challenge_scalar(t, "u", u);
+        *k1 = *k2 = 0;
+    } else {
+        por_transcript_challenge_short(t, "u", u, k1, k2);
+    }
 }
 
 /* c_t and ξ⁻¹, y⁻¹ (public, variable time). CL_ERR_CRYPTO if X is a table
@@ -145,10 +157,11 @@ static void powers(por_scalar *out, const por_scalar *base, size_t n) {
 
 /* The inner-product argument on a (= l) and b (= r), both of length N, with
  * generators G0 and H'_i = y^-i·H0_i (H0 unweighted), writing L_1, R_1, ...
- * into lr and the final scalars into fa, fb. Variable time (see rangeproof.h). */
+ * into lr and leaving the final scalars in a[0], b[0]; wide: full-scalar
+ * round challenges. Variable time (see rangeproof.h). */
 static void ipa_prove(por_transcript *t, por_scalar *a, por_scalar *b, size_t N,
                       const por_affine *G0, const por_affine *H0, const por_scalar *y,
-                      const por_affine *Q, uint8_t *lr) {
+                      const por_affine *Q, bool wide, uint8_t *lr) {
     por_scalar yinv, *d = cl_malloc(N * sizeof *d);
     por_scalar_inv(&yinv, y);
     powers(d, &yinv, N); /* d_i = y^-i */
@@ -195,7 +208,7 @@ static void ipa_prove(por_transcript *t, por_scalar *a, por_scalar *b, size_t N,
         por_transcript_append(t, "R", slice_of(lr + PT, PT));
         lr += 2 * PT;
         uint64_t k1, k2;
-        por_transcript_challenge_short(t, "u", &u, &k1, &k2);
+        rp_ipa_challenge(t, wide, &u, &k1, &k2);
         por_scalar_inv(&uinv, &u);
 
         for (size_t i = 0; i < h; i++) {
@@ -206,7 +219,10 @@ static void ipa_prove(por_transcript *t, por_scalar *a, por_scalar *b, size_t N,
         }
         if (h > 1) {                          /* the last round's generators are never used */
             por_scalar_mul(&e, &uinv, &d[h]); /* u⁻¹·y^-h */
-            por_points_fold_endo(G, Gc, Gc + h, k1, k2, h);
+            if (wide)
+                por_points_fold_vartime(G, Gc, Gc + h, &u, h);
+            else
+                por_points_fold_endo(G, Gc, Gc + h, k1, k2, h);
             por_points_fold_vartime(X, Xc, Xc + h, &e, h);
             Gc = G;
             Xc = X;
@@ -313,7 +329,8 @@ static void digits_forged(rp_secret *w, const rp_shape *s, const por_scalar *for
 }
 
 /* D = Σ_t m_t·G_(nd+t) - Σ_i d_i·H_i + ρ_D·H: the digits and the table counts,
- * committed before X is drawn. Constant time (digits < 2^8, counts < 2^14). */
+ * committed before X is drawn. Constant time (digits < 2^8, counts <= nd <
+ * POR_RP_MAX_SLOTS = 2^16). */
 static void commit_table(por_point *D, const rp_secret *w, const rp_shape *s, const rp_gens *g,
                          const uint32_t *mult) {
     const por_affine **rows = cl_malloc((s->nd > RP_TABLE ? s->nd : RP_TABLE) * sizeof *rows);
@@ -363,25 +380,42 @@ static cl_err commit_recip(por_point *A, por_point *S, rp_secret *w, const rp_sh
     return CL_OK;
 }
 
-static cl_err prove_core(por_transcript *t, const por_scalar *values, const por_scalar *blindings,
-                         const por_scalar *forged, size_t m, size_t n, cl_buf *proof,
+/* What a proof is made from. */
+typedef struct {
+    const por_scalar *values, *blindings; /* m each */
+    const por_scalar *forged;             /* test hook: the digits to use, or NULL */
+    const por_affine *given;              /* commitments made elsewhere, or NULL */
+    bool wide;                            /* full-scalar inner-product challenges */
+} rp_input;
+
+/* V_j into the transcript: the given commitments, or made here (and written
+ * to commitments if it is not NULL). */
+static void start_commitments(por_transcript *t, const rp_shape *s, const rp_input *in,
+                              por_point *commitments) {
+    uint8_t *Vb = cl_malloc(s->m * PT);
+    for (size_t j = 0; j < s->m; j++) {
+        if (in->given) {
+            por_affine_to_bytes(Vb + j * PT, &in->given[j]);
+            continue;
+        }
+        por_point V;
+        por_commit(&V, &in->values[j], &in->blindings[j]);
+        if (commitments) commitments[j] = V;
+        por_point_to_bytes(Vb + j * PT, &V);
+    }
+    rp_transcript_start(t, s, Vb);
+    free(Vb);
+}
+
+static cl_err prove_core(por_transcript *t, const rp_input *in, size_t m, size_t n, cl_buf *proof,
                          por_point *commitments) {
     rp_shape s;
     if (!rp_shape_of(&s, m, n)) return CL_ERR_INVALID;
     rp_gens g;
     gens_load(&g, &s, true);
     size_t N = s.slots;
-
-    /* V_j, into the transcript */
-    uint8_t *Vb = cl_malloc(m * PT);
-    for (size_t j = 0; j < m; j++) {
-        por_point V;
-        por_commit(&V, &values[j], &blindings[j]);
-        if (commitments) commitments[j] = V;
-        por_point_to_bytes(Vb + j * PT, &V);
-    }
-    rp_transcript_start(t, &s, Vb);
-    free(Vb);
+    const por_scalar *blindings = in->blindings;
+    start_commitments(t, &s, in, commitments);
 
     rp_secret w = {0};
     w.d = cl_malloc(s.nd * sizeof *w.d);
@@ -394,10 +428,10 @@ static cl_err prove_core(por_transcript *t, const por_scalar *values, const por_
     por_scalar_random(&w.tau1);
     por_scalar_random(&w.tau2);
     uint32_t mult[RP_TABLE];
-    if (forged)
-        digits_forged(&w, &s, forged, mult);
+    if (in->forged)
+        digits_forged(&w, &s, in->forged, mult);
     else
-        digits(&w, &s, values, mult);
+        digits(&w, &s, in->values, mult);
 
     /* D → X; A, S → ξ, y, z */
     rp_chal ch;
@@ -503,7 +537,7 @@ static cl_err prove_core(por_transcript *t, const por_scalar *values, const por_
     por_point_mul_vartime(&Qp, &Up, &wch);
     por_point_to_affine(&Q, &Qp);
     uint8_t *lr = cl_malloc(2 * s.lg * PT + 1);
-    ipa_prove(t, l, r, N, g.G, g.H, &ch.y, &Q, lr);
+    ipa_prove(t, l, r, N, g.G, g.H, &ch.y, &Q, in->wide, lr);
     buf_append(proof, lr, 2 * s.lg * PT);
     append_scalar_bytes(proof, &l[0]);
     append_scalar_bytes(proof, &r[0]);
@@ -527,14 +561,65 @@ fail:
 cl_err por_rangeproof_prove_unchecked(por_transcript *t, const por_scalar *values,
                                       const por_scalar *blindings, size_t m, size_t n,
                                       cl_buf *proof, por_point *commitments) {
-    return prove_core(t, values, blindings, NULL, m, n, proof, commitments);
+    rp_input in = {values, blindings, NULL, NULL, false};
+    return prove_core(t, &in, m, n, proof, commitments);
+}
+
+cl_err por_rangeproof_prove_unchecked_wide(por_transcript *t, const por_scalar *values,
+                                           const por_scalar *blindings, size_t m, size_t n,
+                                           cl_buf *proof, por_point *commitments) {
+    rp_input in = {values, blindings, NULL, NULL, true};
+    return prove_core(t, &in, m, n, proof, commitments);
 }
 
 cl_err por_rangeproof_prove_forged_digits(por_transcript *t, const por_scalar *values,
                                           const por_scalar *blindings, const por_scalar *digits,
                                           size_t m, size_t n, cl_buf *proof,
                                           por_point *commitments) {
-    return prove_core(t, values, blindings, digits, m, n, proof, commitments);
+    rp_input in = {values, blindings, digits, NULL, false};
+    return prove_core(t, &in, m, n, proof, commitments);
+}
+
+cl_err por_rangeproof_prove_forged_digits_wide(por_transcript *t, const por_scalar *values,
+                                               const por_scalar *blindings,
+                                               const por_scalar *digits, size_t m, size_t n,
+                                               cl_buf *proof, por_point *commitments) {
+    rp_input in = {values, blindings, digits, NULL, true};
+    return prove_core(t, &in, m, n, proof, commitments);
+}
+
+/* Whether every value is < 2^n: the bytes above the low n/8 of each are all
+ * zero. Constant time in the values (only the verdict is revealed). */
+static bool values_fit(const por_scalar *values, size_t m, size_t n) {
+    uint8_t be[SC], acc = 0;
+    size_t K = n / 8;
+    for (size_t j = 0; j < m; j++) {
+        por_scalar_to_bytes(be, &values[j]);
+        for (size_t i = 0; i < SC - K; i++)
+            acc |= be[i];
+    }
+    cl_cleanse(be, sizeof be);
+    return acc == 0;
+}
+
+cl_err por_rangeproof_prove_scalars(por_transcript *t, const por_scalar *values,
+                                    const por_scalar *blindings, size_t m, size_t n, cl_buf *proof,
+                                    por_point *commitments) {
+    rp_shape s;
+    if (!rp_shape_of(&s, m, n) || !values_fit(values, m, n)) return CL_ERR_INVALID;
+    rp_input in = {values, blindings, NULL, NULL, true};
+    return prove_core(t, &in, m, n, proof, commitments);
+}
+
+cl_err por_rangeproof_prove_committed(por_transcript *t, const por_scalar *values,
+                                      const por_scalar *blindings, const por_affine *commitments,
+                                      size_t m, size_t n, cl_buf *proof) {
+    rp_shape s;
+    if (!commitments || !rp_shape_of(&s, m, n) || !values_fit(values, m, n)) return CL_ERR_INVALID;
+    for (size_t j = 0; j < m; j++)
+        if (por_affine_is_identity(&commitments[j])) return CL_ERR_INVALID;
+    rp_input in = {values, blindings, NULL, commitments, true};
+    return prove_core(t, &in, m, n, proof, NULL);
 }
 
 cl_err por_rangeproof_prove(por_transcript *t, const uint64_t *values, const por_scalar *blindings,
@@ -546,7 +631,8 @@ cl_err por_rangeproof_prove(por_transcript *t, const uint64_t *values, const por
     por_scalar *v = cl_malloc(m * sizeof *v);
     for (size_t j = 0; j < m; j++)
         por_scalar_from_u64(&v[j], values[j]);
-    cl_err e = por_rangeproof_prove_unchecked(t, v, blindings, m, n, proof, commitments);
+    rp_input in = {v, blindings, NULL, NULL, false};
+    cl_err e = prove_core(t, &in, m, n, proof, commitments);
     por_scalars_cleanse(v, m);
     free(v);
     return e;

@@ -22,6 +22,10 @@ bool rp_shape_of(rp_shape *s, size_t m, size_t n);
 /* dom-sep, n, m and the commitments (m × 48 bytes) into the transcript. */
 void rp_transcript_start(por_transcript *t, const rp_shape *s, const uint8_t *V);
 
+/* A round's inner-product challenge "u": challenge_short (v1; k1, k2 its
+ * halves) or, wide, challenge_scalar (k1 = k2 = 0). */
+void rp_ipa_challenge(por_transcript *t, bool wide, por_scalar *u, uint64_t *k1, uint64_t *k2);
+
 /* The challenges after the table is fixed, and what prover and verifier derive
  * from them. */
 typedef struct {

@@ -114,7 +114,7 @@ static cl_err replay(const por_rangeproof_item *it, const rp_shape *s, const rp_
         uint64_t k1, k2;
         por_transcript_append(t, "L", slice_of(lr + 2 * k * PT, PT));
         por_transcript_append(t, "R", slice_of(lr + (2 * k + 1) * PT, PT));
-        por_transcript_challenge_short(t, "u", &u[k], &k1, &k2);
+        rp_ipa_challenge(t, it->wide, &u[k], &k1, &k2);
         u[s->lg + k] = u[k];
     }
     if (por_scalar_batch_inv(u + s->lg, s->lg) != CL_OK) return CL_ERR_CRYPTO;

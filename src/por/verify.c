@@ -10,11 +10,15 @@
  * threads. Steps run cheapest first so a broken file fails fast; acceptance
  * does not depend on the order.
  *
- * `verify-inclusion` is the user's check (steps 1–5), on two small files. */
+ * `verify-inclusion` is the user's check (steps 1–5), on two small files.
+ *
+ * Both entry points read final_proof.json's "version" first: cloister-por-v2
+ * files go to verify2.c; v1 files are checked here, unchanged. */
 #include "por/protocol.h"
 
 #include "crypto/crypto.h"
 #include "por/rangeproof.h"
+#include "por/verify2.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -278,12 +282,17 @@ cl_err por_verify_dir(const char *dir, const por_verify_options *o, por_verify_r
     uint64_t t0 = time_mono_ns();
     memset(res, 0, sizeof *res);
     err[0] = 0;
+    char *fp = cl_sprintf("%s/final_proof.json", dir);
+    bool v2 = por2_file_is_v2(fp);
+    free(fp);
+    if (v2) return por2_verify_dir(dir, o, res, err);
+    snprintf(res->version, sizeof res->version, "%s", POR_VERSION);
     static const por_verify_options defaults = {0};
     if (!o) o = &defaults;
     const por_progress *pg = o->progress.fn ? &o->progress : NULL;
     unsigned threads = o->threads ? o->threads : por_default_threads();
     por_statement st;
-    char *fp = cl_sprintf("%s/final_proof.json", dir);
+    fp = cl_sprintf("%s/final_proof.json", dir);
     cl_err e = load_final(fp, &st, err); /* steps 1 and 5 */
     free(fp);
     if (e != CL_OK) return e;
@@ -338,8 +347,21 @@ cl_err por_verify_dir(const char *dir, const por_verify_options *o, por_verify_r
 
 cl_err por_verify_inclusion(const char *proof_path, const char *final_proof_path,
                             por_inclusion_result *res, char err[POR_ERR_LEN]) {
+    return por_verify_inclusion_uid(proof_path, final_proof_path, NULL, res, err);
+}
+
+cl_err por_verify_inclusion_uid(const char *proof_path, const char *final_proof_path,
+                                const char *uid, por_inclusion_result *res, char err[POR_ERR_LEN]) {
+    if (por2_file_is_v2(final_proof_path))
+        return por2_verify_inclusion(proof_path, final_proof_path, uid, res, err);
     memset(res, 0, sizeof *res);
     err[0] = 0;
+    if (uid)
+        return por_fail(err, CL_ERR_INVALID,
+                        "--uid: %s is a cloister-por-v1 proof, whose user hashes follow no "
+                        "published rule; only cloister-por-v2 proofs can be checked against an "
+                        "account identifier",
+                        final_proof_path);
     por_statement st;
     CL_TRY(load_final(final_proof_path, &st, err));
     cl_buf b = CL_BUF_INIT;
