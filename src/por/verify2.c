@@ -72,7 +72,7 @@ typedef struct {
     por_point *sums;         /* threads × 2n partial column sums */
     unsigned threads;
     uint32_t level;
-    uint64_t *rp_col, *rp_batch, *rp_off; /* per stored proof */
+    uint64_t *rp_col, *rp_batch, *rp_off, *rp_index; /* per proof, in checking order */
     por_first_error ferr;
 } v2job;
 
@@ -259,7 +259,7 @@ static void range_fail(v2job *J, uint64_t k) {
     por_first_error_set(&J->ferr, k,
                         "range proof %llu (%s, batch %llu, leaves %llu..%llu) does not verify: "
                         "some %s there is not in [0, 2^%u)",
-                        (unsigned long long)k, col, (unsigned long long)j,
+                        (unsigned long long)J->rp_index[k], col, (unsigned long long)j,
                         (unsigned long long)first,
                         (unsigned long long)(first + por2_range_len(st, c, j) - 1),
                         c == 0        ? "net equity"
@@ -293,20 +293,27 @@ static void range_chunk(void *ctx, size_t b, size_t e, unsigned w) {
     free(items);
 }
 
+/* The order proofs are checked in: the part columns first, then column 0,
+ * so a proof whose parts are out of range (which also breaks its leaves' net
+ * equity) is reported in the part column, the cause. */
 static void range_layout(v2job *J) {
     const por2_statement *st = J->st;
-    uint64_t n = J->t->rp_count, k = 0, off = 0;
+    size_t cols = por2_columns(st->nassets);
+    uint64_t n = J->t->rp_count, k = 0;
     J->rp_col = cl_malloc(n * sizeof *J->rp_col);
     J->rp_batch = cl_malloc(n * sizeof *J->rp_batch);
     J->rp_off = cl_malloc(n * sizeof *J->rp_off);
-    for (size_t c = 0; c < por2_columns(st->nassets); c++) {
+    J->rp_index = cl_malloc(n * sizeof *J->rp_index);
+    for (size_t o = 1; o <= cols; o++) {
+        size_t c = o % cols; /* 1, 2, ..., 2n, 0 */
         uint32_t bits = por2_column_bits(st, c);
         uint64_t nb = por2_column_batches(st->padded, st->batch, bits);
+        uint64_t first = por2_range_first(st, c);
         for (uint64_t j = 0; j < nb && k < n; j++, k++) {
             J->rp_col[k] = c;
             J->rp_batch[k] = j;
-            J->rp_off[k] = off;
-            off += por_rangeproof_size(por2_range_len(st, c, j), bits);
+            J->rp_off[k] = por2_range_offset(st, c, j);
+            J->rp_index[k] = first + j;
         }
     }
 }
@@ -438,6 +445,7 @@ static cl_err verify_loaded(const char *dir, const por2_statement *st, const por
     free(J.rp_col);
     free(J.rp_batch);
     free(J.rp_off);
+    free(J.rp_index);
     por_first_error_free(&J.ferr);
     por2_tree_free(&t);
     return e;
