@@ -4,10 +4,12 @@ private_ledger.json format (docs/por.md §7) for benchmarks and tests.
 
 usage: por_gen_ledger.py ACCOUNTS ASSETS OUT.json [--seed S] [--csv OUT.csv ASSETS.json]
 
-Balances are random int64 values in units of 10^-balance_decimals (each
-asset's value below 2^62/n units of 10^-10 USDT, so equity < 2^64); about one
-account in ten holds a debt (a negative balance) covered by enough of asset 0,
-so every account's equity is >= 0 and the prover accepts the ledger. User
+Balances are random integers in units of 10^-balance_decimals below 2^63 in
+magnitude (each asset's value below 2^62/n units of 10^-10 USDT, so net equity
+< 2^64); about one account in ten holds a debt (a negative balance) covered by
+enough of asset 0, so every account's net equity is >= 0 and the prover
+accepts the ledger. Every equity and debt part is below 2^64, so the
+cloister-por-v2 prover picks 64-bit ranges for every asset (docs/por.md §3). User
 hashes are 32 random bytes (hex), as the seed's are. Streams its output, so a
 1M x 50 ledger needs little memory (it takes a minute or two in Python).
 """
@@ -31,7 +33,7 @@ def weights(table):
 
 
 def account(rng, n, w):
-    # each asset's value below 2^62 / n, so equity stays below 2^64 (docs/por.md §3)
+    # each asset's value below 2^62 / n, so net equity stays below 2^64
     bal = [rng.randrange(0, 2 ** 62 // (n * x) + 1) for x in w]
     if n > 1 and rng.random() < 0.1:  # a debt, covered by asset 0
         debt = rng.randrange(1, 2 ** 60 // (n * w[1]) + 2)
