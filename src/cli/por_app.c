@@ -134,14 +134,20 @@ int por_prove_app(int argc, char **argv) {
     cl_err e = por_prove(&o, &r, err);
     por_cleanup();
     free(input);
-    if (e != CL_OK) return app_fail("%s", err);
+    if (e != CL_OK) {
+        por_prove_result_free(&r);
+        return app_fail("%s", err);
+    }
     char *computed = cl_sprintf("%s/computed.json", out);
     e = file_write_atomic(computed,
                           slice_cstr("{\"deterministic-output-path\":"
                                      "\"/iexec_out/final_proof.json\"}\n"),
                           0644);
     free(computed);
-    if (e != CL_OK) return app_fail("cannot write %s/computed.json: %s", out, cl_err_str(e));
+    if (e != CL_OK) {
+        por_prove_result_free(&r);
+        return app_fail("cannot write %s/computed.json: %s", out, cl_err_str(e));
+    }
     json_t *j = por_cli_prove_summary(&o, &r);
     json_array_append_new(json_object_get(j, "files"), json_string("computed.json"));
     json_object_set_new(j, "nonces", json_string(o.nonces_path[0] ? o.nonces_path : "discarded"));
@@ -154,6 +160,7 @@ int por_prove_app(int argc, char **argv) {
             "proof written to %s in %.2f s\n",
             (unsigned long long)r.accounts, (unsigned long long)r.padded, r.root_hash, out,
             r.t_total);
+    por_prove_result_free(&r);
     return 0;
 }
 

@@ -14,13 +14,17 @@
 int cmd_por(int argc, char **argv);
 
 /* One prover option at argv[*i] (--assets, --threads, --padded-accounts,
- * --batch, --nonces-out) into o: POR_OPT_NONE if argv[*i] is none of them,
+ * --batch, --nonces-out, --range-bits) into o: POR_OPT_NONE if argv[*i] is none of them,
  * POR_OPT_OK with *i moved onto its value, POR_OPT_BAD with *why saying what
  * it takes ("--batch takes 1..1024"). */
 typedef enum { POR_OPT_NONE, POR_OPT_OK, POR_OPT_BAD } por_opt;
 por_opt por_cli_prove_option(int argc, char **argv, int *i, por_prove_options *o, const char **why);
+/* The test hooks from the environment (CLOISTER_POR_UNSAFE_ALLOW_NEGATIVE=1,
+ * CLOISTER_POR_UNSAFE_HOOK=list; honoured only by debug builds). */
+void por_cli_prove_hooks(por_prove_options *o);
 /* The JSON summary of a proof both commands print: status, accounts, padded,
- * tree_depth, assets, batch, threads, root, files (private_nonces.json only
+ * tree_depth, assets, batch, threads, root, range_bits {SYM: k}, net_equity_bits,
+ * range_proofs, files (private_nonces.json only
  * when it went to the output directory), user_proofs, elapsed_ms. */
 json_t *por_cli_prove_summary(const por_prove_options *o, const por_prove_result *r);
 /* Prints o as one compact line on stdout and releases it. */

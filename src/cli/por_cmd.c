@@ -20,6 +20,7 @@ static int por_usage(FILE *f) {
     fprintf(f,
             "usage: cloister por prove LEDGER --out DIR [--threads N] [--assets ASSETS.json]\n"
             "                          [--padded-accounts N] [--batch B] [--nonces-out FILE]\n"
+            "                          [--range-bits BITS] [--range-bits SYM=BITS ...]\n"
             "       cloister por prove-app [--ledger LEDGER] [the options of prove but --out]\n"
             "       cloister por app --out DIR\n"
             "       cloister por verify DIR [--threads N]\n"
@@ -30,8 +31,11 @@ static int por_usage(FILE *f) {
             "                    and decimals; writes final_proof.json, merkle_tree.json,\n"
             "                    proofs.zip, private_nonces.json and user_proofs/ into DIR.\n"
             "                    N = smallest power of two >= max(accounts, --padded-accounts\n"
-            "                    (default 1024)); B = values per range proof (1..1024,\n"
-            "                    default 480); --threads defaults to the online CPUs\n"
+            "                    (default 1024)); B = values per range proof at 64 bits\n"
+            "                    (1..1024, default 480); --threads defaults to the online CPUs\n"
+            "                    --range-bits: the range width of every asset, or of SYM\n"
+            "                    (a multiple of 8, 8..128; default 64, or 128 when a balance\n"
+            "                    needs it; repeatable)\n"
             "                    --nonces-out FILE: private_nonces.json goes there instead\n"
             "  prove-app         the prover as an app (docs/por.md, \"As a Cloister app\"):\n"
             "                    the ledger is the first input file in IEXEC_IN, the proof\n"
@@ -124,6 +128,39 @@ static int print_error(const char *cmd, const char *msg, const char *proof) {
 
 /* ---- prove ---- */
 
+/* --range-bits BITS | SYM=BITS. */
+static bool parse_range_bits(const char *v, por_prove_options *o) {
+    if (!v) return false;
+    const char *eq = strchr(v, '=');
+    uint64_t x;
+    if (!parse_u64(eq ? eq + 1 : v, &x) || x < 8 || x > 128 || x % 8) return false;
+    if (!eq) {
+        o->range_bits_all = (uint32_t)x;
+        return true;
+    }
+    size_t len = (size_t)(eq - v);
+    if (len == 0 || len >= sizeof o->range_force[0].symbol ||
+        o->nrange_force >= POR_MAX_RANGE_FORCE)
+        return false;
+    for (size_t f = 0; f < o->nrange_force; f++)
+        if (strlen(o->range_force[f].symbol) == len &&
+            memcmp(o->range_force[f].symbol, v, len) == 0) {
+            o->range_force[f].bits = (uint32_t)x;
+            return true;
+        }
+    memcpy(o->range_force[o->nrange_force].symbol, v, len);
+    o->range_force[o->nrange_force].symbol[len] = 0;
+    o->range_force[o->nrange_force++].bits = (uint32_t)x;
+    return true;
+}
+
+void por_cli_prove_hooks(por_prove_options *o) {
+    const char *neg = getenv("CLOISTER_POR_UNSAFE_ALLOW_NEGATIVE");
+    if (neg && strcmp(neg, "1") == 0) o->unsafe_allow_bad_equity = true;
+    const char *hook = getenv("CLOISTER_POR_UNSAFE_HOOK");
+    if (hook && hook[0]) o->unsafe_hook = hook;
+}
+
 por_opt por_cli_prove_option(int argc, char **argv, int *i, por_prove_options *o,
                              const char **why) {
     const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
@@ -144,6 +181,9 @@ por_opt por_cli_prove_option(int argc, char **argv, int *i, por_prove_options *o
         *why = "--batch takes 1..1024";
         if (!parse_u64(v, &x) || x < 1 || x > 1024) return POR_OPT_BAD;
         o->batch = (uint32_t)x;
+    } else if (strcmp(a, "--range-bits") == 0) {
+        *why = "--range-bits takes BITS or SYM=BITS (BITS a multiple of 8 in 8..128)";
+        if (!parse_range_bits(v, o)) return POR_OPT_BAD;
     } else {
         return POR_OPT_NONE;
     }
@@ -154,6 +194,7 @@ por_opt por_cli_prove_option(int argc, char **argv, int *i, por_prove_options *o
 json_t *por_cli_prove_summary(const por_prove_options *o, const por_prove_result *r) {
     json_t *j = json_object();
     json_object_set_new(j, "status", json_string("ok"));
+    json_object_set_new(j, "version", json_string(r->version ? r->version : ""));
     json_object_set_new(j, "accounts", json_integer((json_int_t)r->accounts));
     json_object_set_new(j, "padded", json_integer((json_int_t)r->padded));
     json_object_set_new(j, "tree_depth", json_integer(r->depth));
@@ -161,6 +202,12 @@ json_t *por_cli_prove_summary(const por_prove_options *o, const por_prove_result
     json_object_set_new(j, "batch", json_integer(r->batch));
     json_object_set_new(j, "threads", json_integer(r->threads));
     json_object_set_new(j, "root", json_string(r->root_hash));
+    json_t *bits = json_object();
+    for (size_t a = 0; r->symbols && a < r->assets; a++)
+        json_object_set_new(bits, r->symbols[a], json_integer(r->range_bits[a]));
+    json_object_set_new(j, "range_bits", bits);
+    json_object_set_new(j, "net_equity_bits", json_integer(r->net_bits));
+    json_object_set_new(j, "range_proofs", json_integer((json_int_t)r->range_proofs));
     json_t *files = json_array();
     static const char *const names[] = {"final_proof.json", "merkle_tree.json", "proofs.zip",
                                         "private_nonces.json", "user_proofs/"};
@@ -168,9 +215,15 @@ json_t *por_cli_prove_summary(const por_prove_options *o, const por_prove_result
         if (i != 3 || !o->nonces_path) json_array_append_new(files, json_string(names[i]));
     json_object_set_new(j, "files", files);
     json_object_set_new(j, "user_proofs", json_integer((json_int_t)r->user_proofs));
-    if (o->unsafe_allow_bad_equity)
+    if (o->unsafe_allow_bad_equity || o->unsafe_hook) {
+        char *h = cl_sprintf("%s%s%s", o->unsafe_allow_bad_equity ? "negative-net" : "",
+                             o->unsafe_allow_bad_equity && o->unsafe_hook ? "," : "",
+                             o->unsafe_hook ? o->unsafe_hook : "");
+        json_object_set_new(j, "unsafe_hook", json_string(h));
+        free(h);
         json_object_set_new(j, "unsafe_bad_equity_accounts",
                             json_integer((json_int_t)r->bad_equity_accounts));
+    }
     json_object_set_new(j, "elapsed_ms", json_integer((json_int_t)(r->t_total * 1000.0)));
     return j;
 }
@@ -193,8 +246,7 @@ static int por_prove_cmd(int argc, char **argv) {
         }
     }
     if (!o.ledger_path || !o.out_dir) return usage_error("prove needs LEDGER and --out DIR", NULL);
-    const char *hook = getenv("CLOISTER_POR_UNSAFE_ALLOW_NEGATIVE");
-    if (hook && strcmp(hook, "1") == 0) o.unsafe_allow_bad_equity = true;
+    por_cli_prove_hooks(&o);
     bar b;
     o.progress = progress_for(&b);
     por_prove_result r;
@@ -202,7 +254,10 @@ static int por_prove_cmd(int argc, char **argv) {
     cl_err e = por_prove(&o, &r, err);
     bar_close(&b);
     por_cleanup();
-    if (e != CL_OK) return print_error("prove", err, NULL);
+    if (e != CL_OK) {
+        por_prove_result_free(&r);
+        return print_error("prove", err, NULL);
+    }
     json_t *j = por_cli_prove_summary(&o, &r);
     json_object_set_new(j, "out", json_string(o.out_dir));
     json_object_set_new(j, "seconds", json_real(r.t_total));
@@ -210,7 +265,6 @@ static int por_prove_cmd(int argc, char **argv) {
     json_object_set_new(ph, "read", json_real(r.t_read));
     json_object_set_new(ph, "commitments", json_real(r.t_commit));
     json_object_set_new(ph, "tree", json_real(r.t_tree));
-    json_object_set_new(ph, "link_proof", json_real(r.t_link));
     json_object_set_new(ph, "range_proofs", json_real(r.t_range));
     json_object_set_new(ph, "write", json_real(r.t_write));
     json_object_set_new(j, "phases", ph);
@@ -220,6 +274,7 @@ static int por_prove_cmd(int argc, char **argv) {
             "in %.2f s\n",
             (unsigned long long)r.accounts, (unsigned long long)r.padded, r.assets, o.out_dir,
             r.t_total);
+    por_prove_result_free(&r);
     return 0;
 }
 

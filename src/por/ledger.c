@@ -20,6 +20,8 @@
 
 /* --------------------------------------------------------------- helpers */
 
+#define BALANCE_RANGE_MSG "balance out of range: must be in [-2^127, 2^127)"
+
 static bool tok_is(const token *t, const char *s) {
     return !t->truncated && t->len == strlen(s) && memcmp(t->str, s, t->len) == 0;
 }
@@ -111,13 +113,17 @@ static void start_account(por_ledger *l) {
     }
 }
 
-/* Every asset set, then added into the totals. */
+/* Every asset set, then folded into the per-asset maxima. */
 static cl_err finish_account(por_ledger *l, por_account *acc) {
     for (size_t a = 0; a < l->n_assets; a++)
         if (l->seen[a] != l->gen)
             return lg_acct_fail(l, "asset %s is missing", l->assets[a].symbol);
-    for (size_t a = 0; a < l->n_assets; a++)
-        l->totals[a] += l->bal[a];
+    for (size_t a = 0; a < l->n_assets; a++) {
+        por_i128 b = l->bal[a];
+        por_u128 eq = b > 0 ? (por_u128)b : 0, debt = b < 0 ? -(por_u128)b : 0;
+        if (eq > l->max_eq[a]) l->max_eq[a] = eq;
+        if (debt > l->max_debt[a]) l->max_debt[a] = debt;
+    }
     memcpy(acc->user_hash, l->user, l->user_len);
     acc->user_hash_len = l->user_len;
     acc->balances = l->bal;
@@ -154,11 +160,11 @@ static cl_err parse_asset_fields(por_ledger *l, const char *sym, asset_fields *f
             token *t = &l->tok;
             if (t->type != TK_NUMBER || !t->is_int || t->overflow)
                 return lg_fail(l, CL_ERR_INVALID, "asset %s: %s is not an integer", sym, name);
-            bool ok = which == 2 ? t->num >= 1 : t->num >= 0 && t->num <= POR_LEDGER_MAX_DECIMALS;
+            bool ok = which == 2 ? t->num >= 0 : t->num >= 0 && t->num <= POR_LEDGER_MAX_DECIMALS;
             if (!ok)
                 return lg_fail(l, CL_ERR_INVALID, "asset %s: %s %lld is out of range (%s)", sym,
                                name, (long long)t->num,
-                               which == 2 ? "must be at least 1" : "must be 0..18");
+                               which == 2 ? "must be 0..2^63-1" : "must be 0..18");
             f->v[which] = t->num;
             f->have[which] = true;
         }
@@ -199,7 +205,8 @@ static cl_err finish_assets(por_ledger *l) {
     l->bal = cl_calloc(n, sizeof *l->bal);
     l->seen = cl_calloc(n, sizeof *l->seen);
     l->hint = cl_calloc(n, sizeof *l->hint);
-    l->totals = cl_calloc(n, sizeof *l->totals);
+    l->max_eq = cl_calloc(n, sizeof *l->max_eq);
+    l->max_debt = cl_calloc(n, sizeof *l->max_debt);
     for (size_t a = 0; a < n; a++)
         l->hint[a] = a;
     return CL_OK;
@@ -365,15 +372,14 @@ static cl_err json_balance(por_ledger *l, size_t a) {
     token *t = &l->tok;
     const char *sym = l->assets[a].symbol;
     if (t->type == TK_EOF) return lg_eof_fail(l);
-    if (t->type == TK_NUMBER && t->is_int && !t->overflow) {
-        l->bal[a] = t->num;
+    if (t->type == TK_NUMBER && t->is_int && !t->overflow128) {
+        l->bal[a] = t->num128;
         return CL_OK;
     }
     cl_buf b = CL_BUF_INIT;
     const char *got = lg_tok_desc(l, &b);
-    if (t->type == TK_NUMBER && t->overflow)
-        lg_acct_fail(l, "asset %s: balance does not fit in a signed 64-bit integer (got %s)", sym,
-                     got);
+    if (t->type == TK_NUMBER && t->is_int)
+        lg_acct_fail(l, "asset %s: " BALANCE_RANGE_MSG " (got %s)", sym, got);
     else
         lg_acct_fail(l, "asset %s: balance is not an integer (got %s)", sym, got);
     buf_free(&b);
@@ -542,18 +548,18 @@ static cl_err csv_header(por_ledger *l) {
 }
 
 /* Parses a CSV integer cell already known to be int-shaped. */
-static bool csv_int(const token *t, int64_t *out) {
+static bool csv_int(const token *t, por_i128 *out) {
     if (t->truncated) return false;
-    const uint64_t cap = (uint64_t)INT64_MAX + 1;
+    const por_u128 cap = (por_u128)1 << 127;
     bool neg = t->str[0] == '-';
-    uint64_t mag = 0;
+    por_u128 mag = 0;
     for (size_t i = neg; i < t->len; i++) {
-        uint64_t d = (uint64_t)(t->str[i] - '0');
+        unsigned d = (unsigned)(t->str[i] - '0');
         if (mag > (cap - d) / 10) return false;
         mag = mag * 10 + d;
     }
     if (!neg && mag == cap) return false;
-    *out = neg ? (mag == cap ? INT64_MIN : -(int64_t)mag) : (int64_t)mag;
+    *out = neg ? (por_i128)(-mag) : (por_i128)mag; /* -2^127 wraps to itself */
     return true;
 }
 
@@ -567,9 +573,8 @@ static cl_err csv_balance(por_ledger *l, size_t col, cell_info *ci) {
         cl_buf b = CL_BUF_INIT;
         lg_append_quoted(&b, t->str, t->len, t->truncated, 40);
         lg_acct_fail(l,
-                     ci->int_shape
-                         ? "asset %s: balance does not fit in a signed 64-bit integer (got %s)"
-                         : "asset %s: balance is not an integer (got %s)",
+                     ci->int_shape ? "asset %s: " BALANCE_RANGE_MSG " (got %s)"
+                                   : "asset %s: balance is not an integer (got %s)",
                      sym, buf_cstr(&b));
         buf_free(&b);
         return l->err_code;
@@ -696,8 +701,12 @@ uint64_t por_ledger_count(const por_ledger *l) {
     return l->count;
 }
 
-const por_i128 *por_ledger_totals(const por_ledger *l) {
-    return l->totals;
+const por_u128 *por_ledger_max_equity(const por_ledger *l) {
+    return l->max_eq;
+}
+
+const por_u128 *por_ledger_max_debt(const por_ledger *l) {
+    return l->max_debt;
 }
 
 por_ledger_stats por_ledger_get_stats(const por_ledger *l) {
@@ -714,10 +723,12 @@ void por_ledger_free(por_ledger *l) {
     free(l->rd.buf);
     buf_free(&l->err);
     free(l->assets);
+    if (l->bal) cl_cleanse(l->bal, l->n_assets * sizeof *l->bal);
     free(l->bal);
     free(l->seen);
     free(l->hint);
-    free(l->totals);
+    free(l->max_eq);
+    free(l->max_debt);
     free(l->col_asset);
     lg_hs_free(&l->users);
     free(l);

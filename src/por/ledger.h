@@ -21,8 +21,8 @@
  *    "timestamp" and "assets" and no "accounts".
  *  Both: optional UTF-8 BOM. User hash: even-length hex, either case, 1..64 bytes,
  *  unique over the ledger. Asset symbol: 1..32 of [A-Za-z0-9._-]. Decimals 0..18,
- *  usdt_decimals equal for all assets, price 1..INT64_MAX, balances int64 JSON
- *  integers (no fraction, no exponent, no strings), every asset in every account
+ *  usdt_decimals equal for all assets, price 0..INT64_MAX, balances JSON integers
+ *  in [-2^127, 2^127) (no fraction, no exponent, no strings), every asset in every account
  *  exactly once, at least one account and at most POR_LEDGER_MAX_ASSETS assets.
  *
  * Errors: every call returns cl_err; por_ledger_error() gives a message naming
@@ -45,8 +45,9 @@
 #define POR_LEDGER_MAX_DECIMALS 18
 #define POR_LEDGER_DEFAULT_CHUNK 65536
 
-/* Totals and weights need more than 64 bits (docs/por.md §3). */
+/* Balances, weights and per-asset maxima need more than 64 bits (docs/por.md §3). */
 __extension__ typedef __int128 por_i128;
+__extension__ typedef unsigned __int128 por_u128;
 
 /* A byte stream. read fills up to cap bytes and sets *got (0 = end of input).
  * rewind (NULL if the stream cannot) restarts at the first byte. close (may be
@@ -79,15 +80,15 @@ typedef struct {
     char symbol[POR_LEDGER_MAX_SYMBOL + 1];
     uint32_t usdt_decimals;
     uint32_t balance_decimals;
-    int64_t price;   /* > 0 */
+    int64_t price;   /* >= 0 */
     por_i128 weight; /* price * 10^(max balance_decimals - balance_decimals) */
 } por_asset;
 
 typedef struct {
     uint8_t user_hash[POR_LEDGER_MAX_USER_HASH];
     size_t user_hash_len;
-    const int64_t *balances; /* one per asset, in por_ledger_assets() order */
-    uint64_t index;          /* 0-based position in the ledger */
+    const por_i128 *balances; /* one per asset, in por_ledger_assets() order */
+    uint64_t index;           /* 0-based position in the ledger */
 } por_account;
 
 /* What the reader holds, for tests and the bounded-memory claim. */
@@ -122,8 +123,11 @@ int64_t por_ledger_timestamp(const por_ledger *l);
 /* max balance_decimals + usdt_decimals: the equity unit is 10^-this USDT. */
 uint32_t por_ledger_equity_decimals(const por_ledger *l);
 uint64_t por_ledger_count(const por_ledger *l); /* accounts returned so far */
-/* Per-asset sums over the accounts returned so far (final once done). */
-const por_i128 *por_ledger_totals(const por_ledger *l);
+/* Per asset, over the accounts returned so far (final once done): the largest
+ * equity part max(b, 0) and the largest debt part max(-b, 0) of any balance b
+ * (a debt part can be 2^127). What a prover needs to choose range widths. */
+const por_u128 *por_ledger_max_equity(const por_ledger *l);
+const por_u128 *por_ledger_max_debt(const por_ledger *l);
 por_ledger_stats por_ledger_get_stats(const por_ledger *l);
 void por_ledger_free(por_ledger *l);
 

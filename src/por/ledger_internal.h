@@ -61,10 +61,12 @@ typedef struct {
     uint64_t offset;
     char str[TOK_MAX + 1]; /* string: decoded bytes; number: its text */
     size_t len;
-    bool truncated; /* more bytes than kept */
-    bool is_int;    /* number without fraction or exponent */
-    bool overflow;  /* integer outside int64 */
+    bool truncated;   /* more bytes than kept */
+    bool is_int;      /* number without fraction or exponent */
+    bool overflow;    /* integer outside int64 */
+    bool overflow128; /* integer outside [-2^127, 2^127) */
     int64_t num;
+    por_i128 num128; /* the integer when !overflow128 */
 } token;
 
 /* ---------------------------------------------------------------- ledger */
@@ -86,11 +88,11 @@ struct por_ledger {
     bool have_ts, have_assets, have_accounts, second_pass;
     uint32_t equity_decimals;
 
-    int64_t *bal;
+    por_i128 *bal;
     uint32_t *seen; /* seen[a] == gen: asset a already set in this account */
     uint32_t gen;
     size_t *hint; /* asset index at each position of the previous account */
-    por_i128 *totals;
+    por_u128 *max_eq, *max_debt;
     uint64_t count;
     bool first_member;
     hashset users;

@@ -380,8 +380,8 @@ static bool lex_digits(por_ledger *l) {
 static cl_err lex_number(por_ledger *l) {
     byte_reader *r = &l->rd;
     token *t = &l->tok;
-    const uint64_t cap = (uint64_t)INT64_MAX + 1;
-    uint64_t mag = 0;
+    const por_u128 cap = (por_u128)1 << 127;
+    por_u128 mag = 0;
     bool neg = rd_peek(r) == '-';
     if (neg) {
         lg_tok_put(l, '-', NUM_TEXT_MAX);
@@ -396,10 +396,10 @@ static cl_err lex_number(por_ledger *l) {
     } else {
         for (; lg_is_digit(c = rd_peek(r)); rd_skip(r)) {
             lg_tok_put(l, (uint8_t)c, NUM_TEXT_MAX);
-            uint64_t d = (uint64_t)(c - '0');
+            unsigned d = (unsigned)(c - '0');
             if (mag > (cap - d) / 10)
-                t->overflow = true;
-            else if (!t->overflow)
+                t->overflow128 = true;
+            else if (!t->overflow128)
                 mag = mag * 10 + d;
         }
     }
@@ -422,8 +422,11 @@ static cl_err lex_number(por_ledger *l) {
         }
         if (!lex_digits(l)) return lg_at_fail(l, t->offset, "invalid number");
     }
-    if (!neg && mag == cap) t->overflow = true;
-    if (!t->overflow) t->num = neg ? (mag == cap ? INT64_MIN : -(int64_t)mag) : (int64_t)mag;
+    if (!neg && mag == cap) t->overflow128 = true;
+    if (!t->overflow128)
+        t->num128 = neg ? (por_i128)(-mag) : (por_i128)mag; /* -2^127 wraps to itself */
+    t->overflow = t->overflow128 || t->num128 < INT64_MIN || t->num128 > INT64_MAX;
+    if (!t->overflow) t->num = (int64_t)t->num128;
     return CL_OK;
 }
 
@@ -445,8 +448,9 @@ cl_err lg_lex(por_ledger *l) {
         rd_skip(r);
     t->offset = rd_offset(r);
     t->len = 0;
-    t->truncated = t->is_int = t->overflow = false;
+    t->truncated = t->is_int = t->overflow = t->overflow128 = false;
     t->num = 0;
+    t->num128 = 0;
     static const char punct[] = "{}[]:,";
     static const tk_type ptype[] = {TK_LBRACE,   TK_RBRACE, TK_LBRACKET,
                                     TK_RBRACKET, TK_COLON,  TK_COMMA};

@@ -1,13 +1,14 @@
-/* por.h — proof of reserves, protocol `cloister-por-v1` (docs/por.md): the
- * prover (`cloister por prove`) and the two verifiers (`verify` of a whole
- * published proof, `verify-inclusion` of one user's proof). The one header
- * the CLI needs; the protocol pieces are in protocol.h (internal).
+/* por.h — proof of reserves (docs/por.md): the prover (`cloister por prove`,
+ * which makes `cloister-por-v2` proofs) and the two verifiers (`verify` of a
+ * whole published proof, `verify-inclusion` of one user's proof). The one
+ * header the CLI needs; the protocol pieces are in protocol.h / protocol2.h
+ * (internal). POR_VERSION names v1, which the verifiers still read.
  *
  * Shape: each entry point is a batch job over files. por_prove reads the
  * ledger (streaming, ledger.h), keeps one compact record per leaf in flat
- * arrays (no per-leaf JSON in memory: about 0.6 KB per account + 8 B per
- * balance), computes commitments, the tree, the link proof and the range
- * proofs on `threads` threads, writes every output into a temporary
+ * arrays (no per-leaf JSON in memory: 16 B per balance and 96 B per asset and
+ * leaf for the two compressed commitments), computes commitments, the tree
+ * and the range proofs on `threads` threads, writes every output into a temporary
  * directory inside --out and renames them into place only when all is done,
  * so a failed run leaves --out as it was.
  *
@@ -23,6 +24,7 @@
 #define POR_VERSION "cloister-por-v1"
 #define POR_DEFAULT_BATCH 480 /* 8·480 + 256 = 4096 range-proof slots */
 #define POR_DEFAULT_MIN_PADDED 1024
+#define POR_MAX_RANGE_FORCE 64 /* --range-bits SYM=BITS options per run */
 
 typedef struct {
     /* phase: a short name ("reading ledger", "commitments", ...); done/total in
@@ -37,11 +39,26 @@ typedef struct {
     const char *out_dir;     /* created if missing; must not hold a proof already */
     unsigned threads;        /* 0 = online CPUs */
     uint64_t min_padded;     /* N = smallest power of two >= max(count, this, 2); 0 = 1024 */
-    uint32_t batch;          /* values per range proof, 1..1024; 0 = 480; capped at N */
-    /* TEST HOOK (honoured only in builds with POR_TEST_HOOKS): prove accounts
-     * with negative equity or equity >= 2^64 instead of refusing, making a
-     * proof that `verify` must reject (the soundness tests). */
+    uint32_t batch;          /* B, 1..1024; 0 = 480 (v2: B_c = 64·B / k_c per column) */
+    /* Range widths (v2 §1): 0 = chosen by the data (64, or 128 if some part
+     * needs it); range_bits_all forces every asset, range_force[i] one asset
+     * (wins over range_bits_all). Each a multiple of 8 in 8..128. */
+    uint32_t range_bits_all;
+    struct {
+        char symbol[33];
+        uint32_t bits;
+    } range_force[POR_MAX_RANGE_FORCE];
+    size_t nrange_force;
+    /* TEST HOOKS (honoured only in builds with POR_TEST_HOOKS), each making a
+     * complete, well-formed proof that `verify` must reject (the soundness
+     * tests). unsafe_allow_bad_equity = the hook "negative-net". unsafe_hook
+     * is a comma list of: negative-net (accounts with negative net equity are
+     * proved, not refused), negative-part (a negative balance is committed as
+     * an equity part b mod r, debt 0), overflow-part (every nonzero balance as
+     * e = max(b,0) + 2^k, d = max(-b,0) + 2^k), dummy-debt=SYM:AMOUNT (the
+     * first padding leaf's equity part of SYM is -AMOUNT mod r). NULL = none. */
     bool unsafe_allow_bad_equity;
+    const char *unsafe_hook;
     por_progress progress;
     /* Where private_nonces.json goes: NULL = out_dir/private_nonces.json; "" =
      * nowhere (the nonces are discarded); else that file (written beside its
@@ -56,13 +73,22 @@ typedef struct {
     uint32_t depth, batch;
     unsigned threads;
     uint64_t user_proofs;
-    uint64_t bad_equity_accounts; /* only with the test hook */
+    uint64_t bad_equity_accounts; /* only with the test hooks: accounts proved out of range */
     char root_hash[65];           /* hex of the root's hash (final_proof.json root.hash) */
-    /* wall seconds per phase */
+    const char *version;          /* POR2_VERSION */
+    /* per asset (assets entries, canonical order; freed by por_prove_result_free) */
+    char (*symbols)[33];
+    uint32_t *range_bits;  /* k_a */
+    uint32_t net_bits;     /* k_eq */
+    uint64_t range_proofs; /* count over all columns */
+    /* wall seconds per phase (t_link: unused in v2, 0) */
     double t_read, t_commit, t_tree, t_link, t_range, t_write, t_total;
 } por_prove_result;
 
+/* Makes a cloister-por-v2 proof. res is always filled (free it with
+ * por_prove_result_free, also on failure). */
 cl_err por_prove(const por_prove_options *o, por_prove_result *res, char err[POR_ERR_LEN]);
+void por_prove_result_free(por_prove_result *res);
 /* Whether this build has the test hooks (debug builds). */
 bool por_test_hooks_available(void);
 

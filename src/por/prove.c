@@ -1,18 +1,19 @@
-/* prove.c — `cloister por prove`: ledger in, cloister-por-v1 proof out
- * (docs/por.md §3–§6; the files of §8 are written by prove_out.c).
+/* prove.c — `cloister por prove`: ledger in, cloister-por-v2 proof out
+ * (POR2SPEC; the cryptographic phases are in prove_leaves.c, the files of §6
+ * in prove_out.c).
  *
  * Phases, each over flat arrays (prover.h) and, where it pays, threads:
- *   1. read the ledger streaming; keep balances and user hashes; compute each
- *      account's equity exactly (256-bit) and refuse, naming the account,
- *      anything outside [0, 2^64) — before anything is written;
- *   2. pad to N = 2^m, shuffle accounts and dummies into leaves (CSPRNG);
- *   3. per leaf: nonce, η, γ, L (constant-time vector commitment; balances
- *      are committed as b + 2^63 < 2^64 so the table walk is 64 bits, and the
- *      public offset 2^63·Σ G_a is subtracted), V, id, leaf hash;
- *   4. the tree, level by level; opened totals T_a and R; the statement;
- *   5. the equity link proof (§5) and the range proofs (§6) in batches of B;
- *   6. outputs into a temporary directory inside --out, renamed into place.
- * Secrets (balances, nonces, blindings, partial sums) are wiped when freed. */
+ *   1. read the ledger streaming; keep balances (128-bit) and user hashes;
+ *   2. choose each asset's range width k_a (64, or 128 when a part needs it,
+ *      or as forced) and the net-equity width k_eq, and refuse — naming the
+ *      asset or the account — a forced width a part does not fit, parameters
+ *      whose net equity cannot be proved, and an account whose net equity is
+ *      negative; all before anything is committed or written;
+ *   3. pad to N = 2^m, shuffle accounts and dummies into leaves (CSPRNG);
+ *   4. commitments, tree, statement, range proofs (prove_leaves.c);
+ *   5. outputs into a temporary directory inside --out, renamed into place.
+ * Secrets (balances, nonces, blindings, partial sums) are wiped when freed.
+ * Test hooks (POR_TEST_HOOKS builds): see por.h's unsafe_hook. */
 #include "por/prover.h"
 
 #include "crypto/crypto.h"
@@ -29,9 +30,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define COMMIT_CHUNK 256
-#define LINK_CHUNK 1024
-
 static const char *const OUTPUTS[] = {"final_proof.json", "merkle_tree.json", "private_nonces.json",
                                       "proofs.zip", "user_proofs"};
 #define NOUTPUTS (sizeof OUTPUTS / sizeof OUTPUTS[0])
@@ -46,61 +44,58 @@ bool por_test_hooks_available(void) {
 
 /* ---- 1. the ledger ---- */
 
-static cl_err equity_of(por_prover *P, const por_account *a, uint64_t acc, char err[POR_ERR_LEN]) {
-    char text[80];
-    uint64_t e = 0;
-    por_equity_class c = por_equity(P->weights, a->balances, P->n, &e, text);
-    P->equity[acc] = e;
-    if (c == POR_EQUITY_OK) return CL_OK;
-    char hex[2 * POR_LEDGER_MAX_USER_HASH + 1];
-    hex_encode_to(hex, a->user_hash, a->user_hash_len);
-    if (P->unsafe) {
-        /* TEST HOOK: keep the account, committing its equity mod r */
-        por_scalar t, w, b;
-        por_scalar_zero(&P->equity_sc[acc]);
-        for (size_t k = 0; k < P->n; k++) {
-            por_scalar_from_i128(&w, P->weights[k]);
-            por_scalar_from_i64(&b, a->balances[k]);
-            por_scalar_mul(&t, &w, &b);
-            por_scalar_add(&P->equity_sc[acc], &P->equity_sc[acc], &t);
-        }
-        P->bad[acc] = 1;
-        P->equity[acc] = 0;
-        fprintf(stderr, "cloister por: TEST HOOK: proving account %s with equity %s anyway\n", hex,
-                text);
-        return CL_OK;
-    }
-    if (c == POR_EQUITY_NEGATIVE)
-        return por_fail(
-            err, CL_ERR_INVALID,
-            "account %s: equity Σ price·balance is negative (%s in units of 10^-%u USDT); "
-            "a proof of reserves cannot include it; nothing was written",
-            hex, text, P->st.equity_decimals);
-    return por_fail(
-        err, CL_ERR_INVALID,
-        "account %s: equity %s (units of 10^-%u USDT) is not below 2^64, the range-proved "
-        "bound; nothing was written",
-        hex, text, P->st.equity_decimals);
-}
-
 static void grow(por_prover *P, uint64_t need, uint64_t *cap) {
     if (need <= *cap) return;
     uint64_t c = *cap ? *cap * 2 : 1024;
     while (c < need)
         c *= 2;
-    P->balances = cl_realloc(P->balances, c * P->n * sizeof *P->balances);
-    P->uh_off = cl_realloc(P->uh_off, (c + 1) * sizeof *P->uh_off);
-    P->equity = cl_realloc(P->equity, c * sizeof *P->equity);
-    if (P->unsafe) {
-        P->equity_sc = cl_realloc(P->equity_sc, c * sizeof *P->equity_sc);
-        P->bad = cl_realloc(P->bad, c);
+    por_i128 *nb = cl_malloc(c * P->n * sizeof *nb);
+    if (P->balances) {
+        memcpy(nb, P->balances, P->count * P->n * sizeof *nb);
+        cl_cleanse(P->balances, P->count * P->n * sizeof *nb);
+        free(P->balances);
     }
+    P->balances = nb;
+    P->uh_off = cl_realloc(P->uh_off, (c + 1) * sizeof *P->uh_off);
     *cap = c;
 }
 
 static uint64_t file_size(const char *path) {
     struct stat sb;
     return strcmp(path, "-") != 0 && stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+}
+
+static void take_assets(por_prover *P, por_ledger *l) {
+    P->n = por_ledger_asset_count(l);
+    const por_asset *as = por_ledger_assets(l);
+    P->weights = cl_malloc(P->n * sizeof *P->weights);
+    P->st.nassets = P->n;
+    P->st.assets = cl_calloc(P->n, sizeof *P->st.assets);
+    for (size_t a = 0; a < P->n; a++) {
+        por2_asset *s = &P->st.assets[a];
+        snprintf(s->symbol, sizeof s->symbol, "%s", as[a].symbol);
+        s->usdt_decimals = as[a].usdt_decimals;
+        s->balance_decimals = as[a].balance_decimals;
+        s->price = as[a].price;
+        s->weight = P->weights[a] = as[a].weight;
+    }
+    P->st.timestamp = (uint64_t)por_ledger_timestamp(l);
+    P->st.equity_decimals = por_ledger_equity_decimals(l);
+}
+
+/* k_a from the largest parts (64 unless a part needs more), or as forced. */
+static void choose_widths(por_prover *P, por_ledger *l) {
+    const por_u128 *me = por_ledger_max_equity(l), *md = por_ledger_max_debt(l);
+    const por_prove_options *o = P->opt;
+    for (size_t a = 0; a < P->n; a++) {
+        por2_asset *s = &P->st.assets[a];
+        por_u128 big = me[a] > md[a] ? me[a] : md[a];
+        s->range_bits = big >> 64 ? POR2_MAX_ASSET_BITS : POR2_DEFAULT_ASSET_BITS;
+        if (o->range_bits_all) s->range_bits = o->range_bits_all;
+        for (size_t f = 0; f < o->nrange_force; f++)
+            if (strcmp(o->range_force[f].symbol, s->symbol) == 0)
+                s->range_bits = o->range_force[f].bits;
+    }
 }
 
 static cl_err read_ledger(por_prover *P, char err[POR_ERR_LEN]) {
@@ -113,21 +108,7 @@ static cl_err read_ledger(por_prover *P, char err[POR_ERR_LEN]) {
         por_ledger_free(l);
         return e;
     }
-    P->n = por_ledger_asset_count(l);
-    const por_asset *as = por_ledger_assets(l);
-    P->weights = cl_malloc(P->n * sizeof *P->weights);
-    P->st.nassets = P->n;
-    P->st.assets = cl_calloc(P->n, sizeof *P->st.assets);
-    for (size_t a = 0; a < P->n; a++) {
-        por_stmt_asset *s = &P->st.assets[a];
-        snprintf(s->symbol, sizeof s->symbol, "%s", as[a].symbol);
-        s->usdt_decimals = as[a].usdt_decimals;
-        s->balance_decimals = as[a].balance_decimals;
-        s->price = as[a].price;
-        s->weight = P->weights[a] = as[a].weight;
-    }
-    P->st.timestamp = (uint64_t)por_ledger_timestamp(l);
-    P->st.equity_decimals = por_ledger_equity_decimals(l);
+    take_assets(P, l);
     uint64_t cap = 0, total = file_size(o->ledger_path), last = 0;
     P->uh_off = cl_malloc(sizeof *P->uh_off);
     P->uh_off[0] = 0;
@@ -149,9 +130,7 @@ static cl_err read_ledger(por_prover *P, char err[POR_ERR_LEN]) {
         memcpy(&P->balances[i * P->n], acc.balances, P->n * sizeof *acc.balances);
         buf_append(&P->uh, acc.user_hash, acc.user_hash_len);
         P->uh_off[i + 1] = P->uh.len;
-        if (P->unsafe) P->bad[i] = 0;
         P->count = i + 1;
-        if ((e = equity_of(P, &acc, i, err)) != CL_OK) break;
         if ((P->count & 4095) == 0 && P->pg->fn) {
             uint64_t b = por_ledger_get_stats(l).bytes_read;
             if (b - last > (1u << 22)) {
@@ -161,16 +140,103 @@ static cl_err read_ledger(por_prover *P, char err[POR_ERR_LEN]) {
         }
     }
     if (e == CL_OK) {
-        const por_i128 *t = por_ledger_totals(l);
-        for (size_t a = 0; a < P->n; a++)
-            P->st.assets[a].total = t[a];
+        choose_widths(P, l);
         por_report(P->pg, "reading ledger", total, total);
     }
     por_ledger_free(l);
     return e;
 }
 
-/* ---- 2. padding and shuffle ---- */
+/* ---- 2. widths and refusals ---- */
+
+static void account_hex(const por_prover *P, uint64_t acc, char *hex) {
+    hex_encode_to(hex, P->uh.ptr + P->uh_off[acc], P->uh_off[acc + 1] - P->uh_off[acc]);
+}
+
+/* A forced width every part must fit: the first account (ledger order) that
+ * does not is named. */
+static cl_err check_forced_widths(por_prover *P, char err[POR_ERR_LEN]) {
+    for (uint64_t i = 0; i < P->count; i++)
+        for (size_t a = 0; a < P->n; a++) {
+            por_i128 b = P->balances[i * P->n + a];
+            por_u128 part = b < 0 ? -(por_u128)b : (por_u128)b;
+            uint32_t k = P->st.assets[a].range_bits;
+            if (k >= 128 || part >> k == 0) continue;
+            char hex[2 * POR_LEDGER_MAX_USER_HASH + 1], num[41];
+            account_hex(P, i, hex);
+            return por_fail(err, CL_ERR_INVALID,
+                            "account %s: asset %s: balance %s does not fit the %u-bit range "
+                            "(--range-bits); nothing was written",
+                            hex, P->st.assets[a].symbol, por_i128_format(b, num), k);
+        }
+    return CL_OK;
+}
+
+/* Each account's net equity v = Σ w_a·b_a must be >= 0 (< 2^k_eq by the
+ * choice of k_eq). The negative-net hook proves such accounts anyway. */
+static cl_err check_net_equity(por_prover *P, char err[POR_ERR_LEN]) {
+    for (uint64_t i = 0; i < P->count; i++) {
+        char text[80];
+        por_equity_class c =
+            por2_net_equity(P->weights, &P->balances[i * P->n], P->n, P->st.net_bits, NULL, text);
+        if (c == POR_EQUITY_OK) continue;
+        char hex[2 * POR_LEDGER_MAX_USER_HASH + 1];
+        account_hex(P, i, hex);
+        if (P->hooks & POR_HOOK_NEGATIVE_NET) {
+            fprintf(stderr, "cloister por: TEST HOOK: proving account %s with net equity %s\n", hex,
+                    text);
+            continue;
+        }
+        if (c == POR_EQUITY_NEGATIVE)
+            return por_fail(
+                err, CL_ERR_INVALID,
+                "account %s: net equity Σ price·balance is negative (%s in units of 10^-%u "
+                "USDT); a proof of reserves cannot include it; nothing was written",
+                hex, text, P->st.equity_decimals);
+        return por_fail(err, CL_ERR_INTERNAL,
+                        "account %s: net equity %s does not fit %u bits (internal error)", hex,
+                        text, P->st.net_bits);
+    }
+    return CL_OK;
+}
+
+static cl_err choose_parameters(por_prover *P, char err[POR_ERR_LEN]) {
+    for (size_t f = 0; f < P->opt->nrange_force; f++) {
+        bool found = false;
+        for (size_t a = 0; a < P->n && !found; a++)
+            found = strcmp(P->opt->range_force[f].symbol, P->st.assets[a].symbol) == 0;
+        if (!found)
+            return por_fail(err, CL_ERR_INVALID,
+                            "--range-bits names asset %s, which the ledger does not have; "
+                            "nothing was written",
+                            P->opt->range_force[f].symbol);
+    }
+    CL_TRY(check_forced_widths(P, err));
+    char why[POR_ERR_LEN];
+    P->st.net_bits = por2_net_equity_bits(P->st.assets, P->n, why);
+    if (!P->st.net_bits) return por_fail(err, CL_ERR_INVALID, "%s; nothing was written", why);
+    return check_net_equity(P, err);
+}
+
+/* With test hooks: how many accounts have a part or a net equity out of range. */
+static uint64_t count_bad(por_prover *P) {
+    uint64_t bad = 0;
+    for (uint64_t i = 0; i < P->N; i++) {
+        if (P->acc_of_leaf[i] == POR_DUMMY) continue;
+        por_i256 v, e, d;
+        por_prover_net(P, i, &v);
+        bool out = por_i256_bitlen(&v) > P->st.net_bits;
+        for (size_t a = 0; a < P->n && !out; a++) {
+            por_prover_parts(P, i, a, &e, &d);
+            uint32_t k = P->st.assets[a].range_bits;
+            out = por_i256_bitlen(&e) > k || por_i256_bitlen(&d) > k;
+        }
+        bad += out;
+    }
+    return bad;
+}
+
+/* ---- 3. padding and shuffle ---- */
 
 typedef struct {
     uint8_t buf[4096];
@@ -210,277 +276,48 @@ static void shuffle(por_prover *P) {
         P->acc_of_leaf[j] = t;
     }
     cl_cleanse(&r, sizeof r);
-    for (uint64_t i = 0; i < P->N; i++)
-        if (P->acc_of_leaf[i] != POR_DUMMY) P->leaf_of_acc[P->acc_of_leaf[i]] = (uint32_t)i;
+    P->first_dummy = P->N;
+    for (uint64_t i = 0; i < P->N; i++) {
+        if (P->acc_of_leaf[i] != POR_DUMMY)
+            P->leaf_of_acc[P->acc_of_leaf[i]] = (uint32_t)i;
+        else if (P->first_dummy == P->N)
+            P->first_dummy = i;
+    }
 }
 
-/* ---- 3. leaves ---- */
-
-static void commit_chunk(void *ctx, size_t b, size_t e, unsigned w) {
-    por_prover *P = ctx;
-    size_t n = P->n, cnt = e - b;
-    por_scalar *v = cl_malloc(n * sizeof *v), eta, gamma, rsum;
-    por_point *J = cl_malloc(2 * cnt * sizeof *J);
-    por_affine *A = cl_malloc(2 * cnt * sizeof *A);
-    por_scalar_zero(&rsum);
-    for (size_t i = b; i < e; i++) {
-        uint32_t acc = P->acc_of_leaf[i];
-        const int64_t *bal = acc == POR_DUMMY ? P->zero_balances : &P->balances[(size_t)acc * n];
-        crypto_random(P->nonce[i], POR_NONCE_LEN);
-        por_leaf_blindings(P->nonce[i], &eta, &gamma);
-        for (size_t a = 0; a < n; a++)
-            por_scalar_from_u64(&v[a], (uint64_t)bal[a] ^ ((uint64_t)1 << 63));
-        por_vector_commit(&J[i - b], P->rows, v, n, 64, &eta);
-        por_point_add_affine(&J[i - b], &J[i - b], &P->neg_offset);
-        if (acc != POR_DUMMY && P->unsafe && P->bad[acc])
-            por_commit(&J[cnt + i - b], &P->equity_sc[acc], &gamma);
-        else
-            por_commit_u64(&J[cnt + i - b], acc == POR_DUMMY ? 0 : P->equity[acc], &gamma);
-        por_scalar_add(&rsum, &rsum, &eta);
-        if (acc == POR_DUMMY)
-            por_leaf_id(NULL, 0, P->nonce[i], P->id[i]);
-        else
-            por_leaf_id(P->uh.ptr + P->uh_off[acc], P->uh_off[acc + 1] - P->uh_off[acc],
-                        P->nonce[i], P->id[i]);
-    }
-    por_points_to_affine(A, J, 2 * cnt);
-    for (size_t i = b; i < e; i++) {
-        P->Laff[i] = A[i - b];
-        por_affine_to_bytes(P->Lb[i], &A[i - b]);
-        por_affine_to_bytes(P->Vb[i], &A[cnt + i - b]);
-        por_leaf_hash(P->id[i], P->Lb[i], P->Vb[i], P->h[i]);
-    }
-    por_scalar_add(&P->R_part[w], &P->R_part[w], &rsum);
-    por_scalars_cleanse(v, n);
-    por_scalars_cleanse(&eta, 1);
-    por_scalars_cleanse(&gamma, 1);
-    por_scalars_cleanse(&rsum, 1);
-    free(v);
-    free(J);
-    free(A);
-}
-
+/* The range-proof generator tables, warmed once before the threads race for them. */
 static void setup_generators(por_prover *P) {
-    P->rows = cl_malloc(P->n * sizeof *P->rows);
-    por_point sum, off;
-    por_point_identity(&sum);
-    for (size_t a = 0; a < P->n; a++) {
-        P->rows[a] = por_asset_row(P->st.assets[a].symbol);
-        por_point_add_affine(&sum, &sum, por_asset_generator(P->st.assets[a].symbol));
+    size_t slots = 0;
+    for (size_t c = 0; c < por2_columns(P->n); c++) {
+        uint32_t bits = por2_column_bits(&P->st, c);
+        size_t s = por_rangeproof_slots(por2_column_batch(P->N, P->batch, bits), bits);
+        if (s > slots) slots = s;
     }
-    por_scalar s;
-    por_scalar_from_u64(&s, (uint64_t)1 << 63);
-    por_point_mul_vartime(&off, &sum, &s); /* public */
-    por_point_neg(&off, &off);
-    por_point_to_affine(&P->neg_offset, &off);
-    /* warm the range-proof generator tables once, before the threads race for them */
-    size_t slots = por_rangeproof_slots(P->batch, POR_RANGE_BITS);
     por_generator_rows(POR_RP_LABEL_G, slots);
     por_generator_rows(POR_RP_LABEL_H, slots);
-}
-
-/* ---- 4. the tree ---- */
-
-typedef struct {
-    por_prover *P;
-    uint32_t j;
-    const por_affine *prev;
-    por_affine *cur;
-} level_job;
-
-static void level_chunk(void *ctx, size_t b, size_t e, unsigned w) {
-    (void)w;
-    level_job *L = ctx;
-    por_prover *P = L->P;
-    por_point *J = cl_malloc((e - b) * sizeof *J);
-    for (size_t k = b; k < e; k++) {
-        por_point_from_affine(&J[k - b], &L->prev[2 * k]);
-        por_point_add_affine(&J[k - b], &J[k - b], &L->prev[2 * k + 1]);
-    }
-    por_points_to_affine(&L->cur[b], J, e - b);
-    uint64_t off = por_level_offset(P->N, L->j);
-    for (size_t k = b; k < e; k++) {
-        por_affine_to_bytes(P->node_C[off + k], &L->cur[k]);
-        por_node_hash(por_prover_node_hash(P, L->j - 1, 2 * k),
-                      por_prover_node_C(P, L->j - 1, 2 * k),
-                      por_prover_node_hash(P, L->j - 1, 2 * k + 1),
-                      por_prover_node_C(P, L->j - 1, 2 * k + 1), P->node_hash[off + k]);
-    }
-    free(J);
-}
-
-static void build_tree(por_prover *P) {
-    por_affine *prev = P->Laff;
-    for (uint32_t j = 1; j <= P->depth; j++) {
-        size_t cnt = P->N >> j;
-        level_job L = {P, j, prev, cl_malloc(cnt * sizeof(por_affine))};
-        por_parallel(P->threads, cnt, 512, level_chunk, &L, j == 1 ? P->pg : NULL, "tree");
-        free(prev);
-        prev = L.cur;
-    }
-    free(prev);
-    P->Laff = NULL;
-    uint64_t root = por_level_offset(P->N, P->depth);
-    memcpy(P->st.root_hash, P->node_hash[root], POR_HASH_LEN);
-    memcpy(P->st.root_commitment, P->node_C[root], POR_POINT_LEN);
-}
-
-/* ---- 5a. the equity link proof ---- */
-
-typedef struct {
-    por_prover *P;
-    por_scalar rho, *start; /* ρ^(chunk·LINK_CHUNK + 1) */
-    por_scalar *part;       /* per worker: n + 2 sums, secret */
-} link_job;
-
-static void link_chunk(void *ctx, size_t b, size_t e, unsigned w) {
-    link_job *L = ctx;
-    por_prover *P = L->P;
-    size_t n = P->n;
-    por_scalar *x = &L->part[(size_t)w * (n + 2)], rp = L->start[b / LINK_CHUNK], eta, gamma, t;
-    for (size_t i = b; i < e; i++) {
-        if (i > b) por_scalar_mul(&rp, &rp, &L->rho);
-        por_leaf_blindings(P->nonce[i], &eta, &gamma);
-        por_scalar_mul(&t, &rp, &eta);
-        por_scalar_add(&x[n], &x[n], &t);
-        por_scalar_mul(&t, &rp, &gamma);
-        por_scalar_add(&x[n + 1], &x[n + 1], &t);
-        uint32_t acc = P->acc_of_leaf[i];
-        if (acc == POR_DUMMY) continue;
-        const int64_t *bal = &P->balances[(size_t)acc * n];
-        for (size_t a = 0; a < n; a++) {
-            por_scalar_from_i64(&t, bal[a]);
-            por_scalar_mul(&t, &t, &rp);
-            por_scalar_add(&x[a], &x[a], &t);
-        }
-    }
-    por_scalars_cleanse(&eta, 1);
-    por_scalars_cleanse(&gamma, 1);
-    por_scalars_cleanse(&t, 1);
-}
-
-static void link_proof(por_prover *P) {
-    size_t n = P->n;
-    link_job L = {.P = P};
-    por_link_rho(P->st.digest, &L.rho);
-    size_t nchunks = (P->N + LINK_CHUNK - 1) / LINK_CHUNK;
-    L.start = cl_malloc(nchunks * sizeof *L.start);
-    por_scalar p = L.rho;
-    for (uint64_t i = 0; i < P->N; i++) {
-        if (i % LINK_CHUNK == 0) L.start[i / LINK_CHUNK] = p;
-        por_scalar_mul(&p, &p, &L.rho);
-    }
-    L.part = cl_calloc((size_t)P->threads * (n + 2), sizeof *L.part);
-    for (size_t i = 0; i < (size_t)P->threads * (n + 2); i++)
-        por_scalar_zero(&L.part[i]);
-    por_parallel(P->threads, P->N, LINK_CHUNK, link_chunk, &L, P->pg, "link proof");
-    for (unsigned w = 1; w < P->threads; w++)
-        for (size_t a = 0; a < n + 2; a++)
-            por_scalar_add(&L.part[a], &L.part[a], &L.part[(size_t)w * (n + 2) + a]);
-    P->st.link_proof_len = por_link_proof_size(n);
-    P->st.link_proof = cl_malloc(P->st.link_proof_len);
-    por_link_prove(P->st.digest, P->st.assets, n, L.part, &L.part[n], &L.part[n + 1],
-                   P->st.link_proof);
-    por_scalars_cleanse(L.part, (size_t)P->threads * (n + 2));
-    free(L.part);
-    free(L.start);
-}
-
-/* ---- 5b. range proofs ---- */
-
-static void range_chunk(void *ctx, size_t b, size_t e, unsigned w) {
-    (void)w;
-    por_prover *P = ctx;
-    size_t B = P->batch, first;
-    uint64_t *vals = cl_malloc(B * sizeof *vals);
-    por_scalar *blind = cl_malloc(B * sizeof *blind), *vsc = cl_malloc(B * sizeof *vsc);
-    por_point *V = cl_malloc(B * sizeof *V);
-    cl_buf proof = CL_BUF_INIT;
-    for (size_t j = b; j < e && !P->ferr.failed; j++) {
-        bool unchecked = false;
-        size_t m = por_range_len(P->N, P->batch, j), size = por_range_size(P->N, P->batch, j);
-        first = j * B;
-        for (size_t k = 0; k < m; k++) {
-            size_t i = first + k;
-            uint32_t acc = P->acc_of_leaf[i];
-            vals[k] = acc == POR_DUMMY ? 0 : P->equity[acc];
-            por_scalar_from_u64(&vsc[k], vals[k]);
-            if (acc != POR_DUMMY && P->unsafe && P->bad[acc]) {
-                vsc[k] = P->equity_sc[acc];
-                unchecked = true;
-            }
-            por_leaf_blindings(P->nonce[i], NULL, &blind[k]);
-        }
-        por_transcript t;
-        por_range_transcript(&t, P->st.digest, j);
-        buf_clear(&proof);
-        cl_err err =
-            unchecked ? por_rangeproof_prove_unchecked(&t, vsc, blind, m, POR_RANGE_BITS, &proof, V)
-                      : por_rangeproof_prove(&t, vals, blind, m, POR_RANGE_BITS, &proof, V);
-        if (err == CL_OK && proof.len != size) err = CL_ERR_INTERNAL;
-        for (size_t k = 0; err == CL_OK && k < m; k++) {
-            uint8_t vb[POR_POINT_LEN];
-            por_point_to_bytes(vb, &V[k]);
-            if (memcmp(vb, P->Vb[first + k], POR_POINT_LEN) != 0) err = CL_ERR_INTERNAL;
-        }
-        if (err != CL_OK) {
-            por_first_error_set(&P->ferr, j, "range proof of batch %zu failed (%s)", j,
-                                cl_err_str(err));
-            break;
-        }
-        memcpy(P->rp + por_range_offset(P->N, P->batch, j), proof.ptr, size);
-    }
-    cl_cleanse(vals, B * sizeof *vals);
-    por_scalars_cleanse(blind, B);
-    por_scalars_cleanse(vsc, B);
-    free(vals);
-    free(blind);
-    free(vsc);
-    free(V);
-    buf_free(&proof);
-}
-
-static cl_err range_proofs(por_prover *P, char err[POR_ERR_LEN]) {
-    uint64_t count = por_range_count(P->N, P->batch);
-    P->rp_total = por_range_total(P->N, P->batch);
-    P->rp = cl_malloc(P->rp_total);
-    por_parallel(P->threads, count, 1, range_chunk, P, P->pg, "range proofs");
-    if (P->ferr.failed) return por_fail(err, CL_ERR_INTERNAL, "%s", P->ferr.msg);
-    P->st.range_count = count;
-    crypto_sha256(slice_of(P->rp, P->rp_total), P->st.range_sha256);
-    return CL_OK;
 }
 
 /* ---- the whole run ---- */
 
 static void prover_free(por_prover *P) {
     if (P->balances) cl_cleanse(P->balances, P->count * P->n * sizeof *P->balances);
-    if (P->equity) cl_cleanse(P->equity, P->count * sizeof *P->equity);
-    if (P->equity_sc) por_scalars_cleanse(P->equity_sc, P->count);
     if (P->nonce) cl_cleanse(P->nonce, P->N * sizeof *P->nonce);
-    if (P->R_part) por_scalars_cleanse(P->R_part, P->threads);
+    if (P->R_part) por_scalars_cleanse(P->R_part, (size_t)P->threads * 2 * P->n);
     free(P->balances);
-    free(P->equity);
-    free(P->equity_sc);
-    free(P->bad);
     free(P->nonce);
     free(P->R_part);
+    free(P->T_part);
     buf_free(&P->uh);
     free(P->uh_off);
     free(P->weights);
-    free(P->rows);
     free(P->leaf_of_acc);
     free(P->acc_of_leaf);
     free(P->id);
-    free(P->Lb);
-    free(P->Vb);
+    free(P->pq);
     free(P->h);
-    free(P->Laff);
     free(P->node_hash);
-    free(P->node_C);
     free(P->rp);
-    free(P->zero_balances);
-    por_statement_free(&P->st);
+    por2_statement_free(&P->st);
     por_first_error_free(&P->ferr);
 }
 
@@ -550,21 +387,69 @@ static cl_err publish(const char *tmp, const char *out, bool nonces, char err[PO
     return CL_OK;
 }
 
+/* The test hooks of por.h (unsafe_hook, unsafe_allow_bad_equity). */
+static cl_err parse_hooks(por_prover *P, char err[POR_ERR_LEN]) {
+    const por_prove_options *o = P->opt;
+    if (o->unsafe_allow_bad_equity) P->hooks |= POR_HOOK_NEGATIVE_NET;
+    const char *s = o->unsafe_hook ? o->unsafe_hook : "";
+    while (*s) {
+        size_t len = strcspn(s, ",");
+        char *h = cl_strndup(s, len);
+        if (strcmp(h, "negative-net") == 0) {
+            P->hooks |= POR_HOOK_NEGATIVE_NET;
+        } else if (strcmp(h, "negative-part") == 0) {
+            P->hooks |= POR_HOOK_NEGATIVE_PART;
+        } else if (strcmp(h, "overflow-part") == 0) {
+            P->hooks |= POR_HOOK_OVERFLOW_PART;
+        } else if (strncmp(h, "dummy-debt=", 11) == 0 && strchr(h, ':')) {
+            P->hooks |= POR_HOOK_DUMMY_DEBT;
+            char *colon = strchr(h, ':');
+            *colon = 0;
+            snprintf(P->dummy_symbol, sizeof P->dummy_symbol, "%s", h + 11);
+            por_i128 max = (por_i128)(((por_u128)1 << 127) - 1);
+            if (!por_dec_parse_i128(colon + 1, 1, max, &P->dummy_amount)) P->hooks = ~0u;
+        } else if (len) {
+            P->hooks = ~0u;
+        }
+        free(h);
+        if (P->hooks == ~0u)
+            return por_fail(err, CL_ERR_INVALID,
+                            "unknown test hook in %s (negative-net, negative-part, "
+                            "overflow-part, dummy-debt=SYM:AMOUNT)",
+                            o->unsafe_hook);
+        s += len + (s[len] == ',');
+    }
+    if (P->hooks && !por_test_hooks_available())
+        return por_fail(err, CL_ERR_DENIED, "this build has no test hooks (%s)",
+                        o->unsafe_hook ? o->unsafe_hook : "unsafe_allow_bad_equity");
+    return CL_OK;
+}
+
 static cl_err setup(por_prover *P, const por_prove_options *o, char err[POR_ERR_LEN]) {
     P->opt = o;
     static const por_progress none = {0};
     P->pg = o->progress.fn ? &o->progress : &none;
     P->threads = o->threads ? o->threads : por_default_threads();
     if (P->threads > 256) P->threads = 256;
-    P->unsafe = o->unsafe_allow_bad_equity;
-    if (P->unsafe && !por_test_hooks_available())
-        return por_fail(err, CL_ERR_DENIED,
-                        "this build has no test hooks (unsafe_allow_bad_equity)");
+    por_first_error_init(&P->ferr);
+    CL_TRY(parse_hooks(P, err));
     uint32_t B = o->batch ? o->batch : POR_DEFAULT_BATCH;
     if (B > POR_MAX_BATCH)
         return por_fail(err, CL_ERR_INVALID, "--batch must be from 1 to %u (got %u)", POR_MAX_BATCH,
                         B);
     P->batch = B;
+    if (o->range_bits_all && !por2_range_bits_ok(o->range_bits_all))
+        return por_fail(err, CL_ERR_INVALID,
+                        "--range-bits must be a multiple of 8 from 8 to 128 (got %u)",
+                        o->range_bits_all);
+    for (size_t f = 0; f < o->nrange_force; f++)
+        if (!por2_range_bits_ok(o->range_force[f].bits))
+            return por_fail(err, CL_ERR_INVALID,
+                            "--range-bits %s=%u: must be a multiple of 8 from 8 to 128",
+                            o->range_force[f].symbol, o->range_force[f].bits);
+    if (o->nrange_force > POR_MAX_RANGE_FORCE)
+        return por_fail(err, CL_ERR_INVALID, "more than %d --range-bits SYM=BITS options",
+                        POR_MAX_RANGE_FORCE);
     if (o->min_padded > ((uint64_t)1 << POR_MAX_DEPTH))
         return por_fail(err, CL_ERR_INVALID, "--padded-accounts must be at most 2^32");
     if (!o->ledger_path || !o->out_dir)
@@ -574,7 +459,6 @@ static cl_err setup(por_prover *P, const por_prove_options *o, char err[POR_ERR_
         return por_fail(err, CL_ERR_EXISTS,
                         "%s already exists: the nonces of each proof go to a new file",
                         o->nonces_path);
-    por_first_error_init(&P->ferr);
     return CL_OK;
 }
 
@@ -588,53 +472,68 @@ static void size_tree(por_prover *P) {
         P->N <<= 1;
         P->depth++;
     }
-    if (P->batch > P->N) P->batch = (uint32_t)P->N;
     P->st.depth = P->depth;
     P->st.padded = P->N;
-    P->st.range_bits = POR_RANGE_BITS;
     P->st.batch = P->batch;
 }
 
 static cl_err compute(por_prover *P, por_prove_result *res, char err[POR_ERR_LEN]) {
     uint64_t t = time_mono_ns();
     shuffle(P);
+    if (P->hooks & POR_HOOK_DUMMY_DEBT) {
+        P->dummy_asset = P->n;
+        for (size_t a = 0; a < P->n; a++)
+            if (strcmp(P->st.assets[a].symbol, P->dummy_symbol) == 0) P->dummy_asset = a;
+        if (P->dummy_asset == P->n || P->first_dummy == P->N)
+            return por_fail(err, CL_ERR_INVALID, "dummy-debt: no asset %s or no padding leaf",
+                            P->dummy_symbol);
+    }
+    if (P->hooks) res->bad_equity_accounts = count_bad(P);
     setup_generators(P);
     size_t N = P->N;
     P->nonce = cl_malloc(N * sizeof *P->nonce);
     P->id = cl_malloc(N * sizeof *P->id);
-    P->Lb = cl_malloc(N * sizeof *P->Lb);
-    P->Vb = cl_malloc(N * sizeof *P->Vb);
+    P->pq = cl_malloc(N * 2 * P->n * POR_POINT_LEN);
     P->h = cl_malloc(N * sizeof *P->h);
-    P->Laff = cl_malloc(N * sizeof *P->Laff);
     P->node_hash = cl_malloc((N - 1) * sizeof *P->node_hash);
-    P->node_C = cl_malloc((N - 1) * sizeof *P->node_C);
-    P->zero_balances = cl_calloc(P->n, sizeof *P->zero_balances);
-    P->R_part = cl_malloc(P->threads * sizeof *P->R_part);
-    for (unsigned w = 0; w < P->threads; w++)
-        por_scalar_zero(&P->R_part[w]);
-    por_parallel(P->threads, N, COMMIT_CHUNK, commit_chunk, P, P->pg, "commitments");
+    por_prover_leaves(P);
     res->t_commit = por_secs_since(t);
     t = time_mono_ns();
-    build_tree(P);
-    por_scalar R;
-    por_scalar_zero(&R);
-    for (unsigned w = 0; w < P->threads; w++)
-        por_scalar_add(&R, &R, &P->R_part[w]);
-    por_scalar_to_bytes(P->st.total_blinding, &R);
-    por_scalars_cleanse(&R, 1);
-    por_statement_total_equity(P->st.assets, P->n, P->st.total_equity, NULL);
-    por_statement_digest(&P->st, P->st.digest);
-    char e2[POR_ERR_LEN];
-    if (por_statement_check_opening(&P->st, e2) != CL_OK)
-        return por_fail(err, CL_ERR_INTERNAL, "internal error: %s", e2);
+    por_prover_tree(P);
     res->t_tree = por_secs_since(t);
     t = time_mono_ns();
-    link_proof(P);
-    res->t_link = por_secs_since(t);
-    t = time_mono_ns();
-    CL_TRY(range_proofs(P, err));
+    CL_TRY(por_prover_range_proofs(P, err));
     res->t_range = por_secs_since(t);
     return CL_OK;
+}
+
+static void fill_result(const por_prover *P, por_prove_result *res, bool ok) {
+    res->version = POR2_VERSION;
+    res->accounts = P->count;
+    res->padded = P->N;
+    res->assets = P->n;
+    res->depth = P->depth;
+    res->batch = P->batch;
+    res->threads = P->threads;
+    res->user_proofs = ok ? P->count : 0;
+    res->net_bits = P->st.net_bits;
+    res->range_proofs = ok ? P->st.range_count : 0;
+    if (ok) hex_encode_to(res->root_hash, P->st.root_hash, sizeof P->st.root_hash);
+    if (P->n && P->st.assets) {
+        res->symbols = cl_calloc(P->n, sizeof *res->symbols);
+        res->range_bits = cl_calloc(P->n, sizeof *res->range_bits);
+        for (size_t a = 0; a < P->n; a++) {
+            snprintf(res->symbols[a], sizeof res->symbols[a], "%s", P->st.assets[a].symbol);
+            res->range_bits[a] = P->st.assets[a].range_bits;
+        }
+    }
+}
+
+void por_prove_result_free(por_prove_result *res) {
+    free(res->symbols);
+    free(res->range_bits);
+    res->symbols = NULL;
+    res->range_bits = NULL;
 }
 
 cl_err por_prove(const por_prove_options *o, por_prove_result *res, char err[POR_ERR_LEN]) {
@@ -646,14 +545,13 @@ cl_err por_prove(const por_prove_options *o, por_prove_result *res, char err[POR
     char *tmp = NULL;
     cl_err e = setup(&P, o, err);
     if (e == CL_OK) e = check_out(o->out_dir, &missing, err);
-    if (e == CL_OK) {
-        e = read_ledger(&P, err);
-        res->t_read = por_secs_since(t0);
-    }
+    if (e == CL_OK) e = read_ledger(&P, err);
     if (e == CL_OK) {
         size_tree(&P);
-        e = compute(&P, res, err);
+        e = choose_parameters(&P, err);
+        res->t_read = por_secs_since(t0);
     }
+    if (e == CL_OK) e = compute(&P, res, err);
     if (e == CL_OK) {
         uint64_t t = time_mono_ns();
         if (missing) {
@@ -677,17 +575,7 @@ cl_err por_prove(const por_prove_options *o, por_prove_result *res, char err[POR
     if (tmp && e != CL_OK && !created) rm_rf(tmp);
     if (e != CL_OK && created) rm_rf(o->out_dir);
     free(tmp);
-    res->accounts = P.count;
-    res->padded = P.N;
-    res->assets = P.n;
-    res->depth = P.depth;
-    res->batch = P.batch;
-    res->threads = P.threads;
-    res->user_proofs = e == CL_OK ? P.count : 0;
-    if (e == CL_OK) hex_encode_to(res->root_hash, P.st.root_hash, sizeof P.st.root_hash);
-    if (P.unsafe && P.bad)
-        for (uint64_t i = 0; i < P.count; i++)
-            res->bad_equity_accounts += P.bad[i];
+    fill_result(&P, res, e == CL_OK);
     prover_free(&P);
     res->t_total = por_secs_since(t0);
     return e;

@@ -1,5 +1,5 @@
-/* prove_out.c — the prover's files (docs/por.md §8), written into the
- * temporary directory prove.c publishes from.
+/* prove_out.c — the prover's files (cloister-por-v2, POR2SPEC §6), written
+ * into the temporary directory prove.c publishes from.
  *
  * merkle_tree.json and private_nonces.json are streamed from the flat arrays
  * through a 1 MiB buffer (merkle_tree.json is hashed on the way: its size and
@@ -15,6 +15,7 @@
 #include "por/prover.h"
 
 #include "crypto/crypto.h"
+#include "por/rangeproof.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -90,28 +91,18 @@ static cl_err w_close(writer *w, uint8_t out_sha[POR_HASH_LEN], bool secret) {
     return w->failed ? CL_ERR_IO : CL_OK;
 }
 
-static void node_json(writer *w, const uint8_t *h, const uint8_t *C) {
-    w_str(w, "{\"hash\":\"");
-    w_hex(w, h, POR_HASH_LEN);
-    w_str(w, "\",\"commitment\":\"");
-    w_hex(w, C, POR_POINT_LEN);
-    w_str(w, "\"}");
-}
-
 static cl_err write_tree(por_prover *P, const char *path) {
     writer w;
     CL_TRY(w_open(&w, path, 0644, true));
     char head[128];
     snprintf(head, sizeof head, "{\"version\":\"%s\",\"tree_depth\":%u,\n\"leaves\":[\n",
-             POR_VERSION, P->depth);
+             POR2_VERSION, P->depth);
     w_str(&w, head);
     for (uint64_t i = 0; i < P->N; i++) {
         w_str(&w, "{\"id\":\"");
         w_hex(&w, P->id[i], POR_HASH_LEN);
-        w_str(&w, "\",\"commitment\":\"");
-        w_hex(&w, P->Lb[i], POR_POINT_LEN);
-        w_str(&w, "\",\"equity_commitment\":\"");
-        w_hex(&w, P->Vb[i], POR_POINT_LEN);
+        w_str(&w, "\",\"commitments\":\"");
+        w_hex(&w, por_prover_pq(P, i), 2 * P->n * POR_POINT_LEN);
         w_str(&w, "\",\"hash\":\"");
         w_hex(&w, P->h[i], POR_HASH_LEN);
         w_str(&w, i + 1 < P->N ? "\"},\n" : "\"}\n");
@@ -120,18 +111,26 @@ static cl_err write_tree(por_prover *P, const char *path) {
     w_str(&w, "],\n\"levels\":[\n");
     for (uint32_t j = 1; j <= P->depth; j++) {
         uint64_t cnt = P->N >> j, off = por_level_offset(P->N, j);
-        w_str(&w, "[\n");
+        w_str(&w, "[");
         for (uint64_t k = 0; k < cnt; k++) {
-            node_json(&w, P->node_hash[off + k], P->node_C[off + k]);
-            w_str(&w, k + 1 < cnt ? ",\n" : "\n");
+            w_str(&w, k ? ",\"" : "\"");
+            w_hex(&w, P->node_hash[off + k], POR_HASH_LEN);
+            w_str(&w, (k & 3) == 3 && k + 1 < cnt ? "\"\n" : "\"");
         }
         w_str(&w, j < P->depth ? "],\n" : "]\n");
     }
     w_str(&w, "],\n\"range_proofs\":[\n");
-    for (uint64_t j = 0; j < P->st.range_count; j++) {
-        w_str(&w, "\"");
-        w_hex(&w, P->rp + por_range_offset(P->N, P->batch, j), por_range_size(P->N, P->batch, j));
-        w_str(&w, j + 1 < P->st.range_count ? "\",\n" : "\"\n");
+    size_t cols = por2_columns(P->n);
+    uint64_t done = 0;
+    for (size_t c = 0; c < cols; c++) {
+        uint32_t bits = por2_column_bits(&P->st, c);
+        uint64_t nb = por2_column_batches(P->N, P->batch, bits);
+        for (uint64_t j = 0; j < nb; j++, done++) {
+            w_str(&w, "\"");
+            w_hex(&w, P->rp + por2_range_offset(&P->st, c, j),
+                  por_rangeproof_size(por2_range_len(&P->st, c, j), bits));
+            w_str(&w, done + 1 < P->st.range_count ? "\",\n" : "\"\n");
+        }
     }
     w_str(&w, "]}\n");
     cl_err e = w_close(&w, P->st.tree_sha256, false);
@@ -143,7 +142,7 @@ static cl_err write_tree(por_prover *P, const char *path) {
 static cl_err write_nonces(por_prover *P, const char *path) {
     writer w;
     CL_TRY(w_open(&w, path, 0600, false));
-    w_str(&w, "{\"version\":\"" POR_VERSION "\",\n\"leaves\":[\n");
+    w_str(&w, "{\"version\":\"" POR2_VERSION "\",\n\"leaves\":[\n");
     char idx[48];
     for (uint64_t i = 0; i < P->N; i++) {
         uint32_t acc = P->acc_of_leaf[i];
@@ -180,44 +179,38 @@ static void hexa(cl_buf *b, const uint8_t *p, size_t n) {
     b->len += 2 * n;
 }
 
-/* One user proof into b (§8). */
+/* One user proof into b (§6). */
 static void user_proof_json(const por_prover *P, uint64_t acc, cl_buf *b) {
     uint64_t leaf = P->leaf_of_acc[acc];
     const uint8_t *uh = P->uh.ptr + P->uh_off[acc];
     size_t ul = P->uh_off[acc + 1] - P->uh_off[acc];
-    const int64_t *bal = &P->balances[acc * P->n];
-    buf_append_cstr(b, "{\n  \"version\": \"" POR_VERSION "\",\n  \"user_hash\": \"");
+    const por_i128 *bal = &P->balances[acc * P->n];
+    buf_append_cstr(b, "{\n  \"version\": \"" POR2_VERSION "\",\n  \"user_hash\": \"");
     hexa(b, uh, ul);
     buf_append_cstr(b, "\",\n  \"nonce\": \"");
     hexa(b, P->nonce[leaf], POR_NONCE_LEN);
     buf_appendf(b, "\",\n  \"leaf_index\": %llu,\n  \"balances\": {", (unsigned long long)leaf);
+    char num[80];
     for (size_t a = 0; a < P->n; a++)
-        buf_appendf(b, "%s\"%s\": \"%lld\"", a ? ", " : "", P->st.assets[a].symbol,
-                    (long long)bal[a]);
-    char eq[80];
-    por_equity(P->weights, bal, P->n, NULL, eq);
-    buf_appendf(b, "},\n  \"equity\": \"%s\",\n  \"leaf\": {\"id\": \"", eq);
-    cl_cleanse(eq, sizeof eq);
+        buf_appendf(b, "%s\"%s\": \"%s\"", a ? ", " : "", P->st.assets[a].symbol,
+                    por_i128_format(bal[a], num));
+    por_i256 v;
+    por2_net_equity(P->weights, bal, P->n, P->st.net_bits, &v, num);
+    buf_appendf(b, "},\n  \"net_equity\": \"%s\",\n  \"leaf\": {\"id\": \"", num);
+    cl_cleanse(num, sizeof num);
+    cl_cleanse(&v, sizeof v);
     hexa(b, P->id[leaf], POR_HASH_LEN);
-    buf_append_cstr(b, "\", \"commitment\": \"");
-    hexa(b, P->Lb[leaf], POR_POINT_LEN);
-    buf_append_cstr(b, "\", \"equity_commitment\": \"");
-    hexa(b, P->Vb[leaf], POR_POINT_LEN);
     buf_append_cstr(b, "\", \"hash\": \"");
     hexa(b, P->h[leaf], POR_HASH_LEN);
     buf_append_cstr(b, "\"},\n  \"path\": [");
     for (uint32_t j = 0; j < P->depth; j++) {
         uint64_t sib = (leaf >> j) ^ 1;
-        buf_append_cstr(b, j ? ",\n    {\"hash\": \"" : "\n    {\"hash\": \"");
+        buf_append_cstr(b, j ? ",\n    \"" : "\n    \"");
         hexa(b, por_prover_node_hash(P, j, sib), POR_HASH_LEN);
-        buf_append_cstr(b, "\", \"commitment\": \"");
-        hexa(b, por_prover_node_C(P, j, sib), POR_POINT_LEN);
-        buf_append_cstr(b, "\"}");
+        buf_append_cstr(b, "\"");
     }
     buf_append_cstr(b, "\n  ],\n  \"root\": {\"hash\": \"");
     hexa(b, P->st.root_hash, POR_HASH_LEN);
-    buf_append_cstr(b, "\", \"commitment\": \"");
-    hexa(b, P->st.root_commitment, POR_POINT_LEN);
     buf_append_cstr(b, "\"},\n  \"statement_digest\": \"");
     hexa(b, P->st.digest, POR_HASH_LEN);
     buf_append_cstr(b, "\"\n}\n");
@@ -295,7 +288,7 @@ cl_err por_prover_write(por_prover *P, const char *dir, char err[POR_ERR_LEN]) {
     if (e != CL_OK) snprintf(err, POR_ERR_LEN, "cannot write %s: %s", p, strerror(errno));
     free(p);
     CL_TRY(e);
-    char *text = por_final_proof_format(&P->st);
+    char *text = por2_final_proof_format(&P->st);
     p = cl_sprintf("%s/final_proof.json", dir);
     writer w;
     e = w_open(&w, p, 0644, false);

@@ -23,9 +23,10 @@ typedef struct {
     uint8_t *leafbuf; /* one leaf's 2n·48 bytes */
 } t2ctx;
 
-uint64_t por2_tree_min_bytes(uint64_t N, size_t nassets) {
-    /* id, hash and the commitments in hex: 2·(32 + 32 + 96n) per leaf */
-    return N * (128 + 192 * (uint64_t)nassets);
+uint64_t por2_tree_min_bytes(const por2_statement *st) {
+    /* id, hash and the commitments in hex: 2·(32 + 32 + 96n) per leaf; the
+     * range proofs in hex */
+    return st->padded * (128 + 192 * (uint64_t)st->nassets) + 2 * por2_range_total(st);
 }
 
 static cl_err leaf_field(t2ctx *c, uint64_t i, unsigned *seen) {

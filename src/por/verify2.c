@@ -340,8 +340,7 @@ static cl_err read_tree(const char *dir, const por2_statement *st, por2_tree_fil
     if (stat(path, &sb) != 0) {
         e = por_fail(err, CL_ERR_NOT_FOUND, "merkle_tree.json: cannot open %s: %s", path,
                      strerror(errno));
-    } else if ((uint64_t)sb.st_size != st->tree_bytes ||
-               st->tree_bytes < por2_tree_min_bytes(st->padded, st->nassets)) {
+    } else if ((uint64_t)sb.st_size != st->tree_bytes || st->tree_bytes < por2_tree_min_bytes(st)) {
         e = por_fail(err, CL_ERR_CRYPTO,
                      "merkle_tree.json has %llu bytes, but final_proof.json states %llu (for "
                      "%llu leaves): the file was changed or does not belong to this proof",

@@ -27,9 +27,9 @@ typedef struct {
     uint8_t sha256[POR_HASH_LEN];
 } por2_tree_file;
 
-/* The smallest merkle_tree.json a tree of N leaves and n assets can be (each
- * leaf's hex alone), for bounding N by the file's size before allocating. */
-uint64_t por2_tree_min_bytes(uint64_t N, size_t nassets);
+/* The smallest merkle_tree.json statement st allows (the hex of its leaves
+ * and range proofs), for bounding what is allocated by the file's size. */
+uint64_t por2_tree_min_bytes(const por2_statement *st);
 /* Reads merkle_tree.json for statement st (depth, assets, range layout) from
  * src (not closed here): every listed field exactly once, none other, sizes
  * exact, hex canonical. Points are not decoded here. Arrays are sized by st

@@ -1,18 +1,23 @@
-"""The proof-of-reserves verification page (web/por, docs/por.md §9) and the static
+"""The proof-of-reserves verification page (web/por, docs/por.md §7) and the static
 file responder that serves it (`cloister serve` at /por/, src/cli/static.c).
 
 - The page's verifier (web/por/verify.js) under node:test, on proofs built from the
-  spec alone by tests/e2e/js/por_fixture.mjs (tests/e2e/js/por_verify.test.mjs).
-- Cross-checks with the C implementation when it is built: proofs made by
-  `cloister por prove` verified by verify.js, and `cloister por verify-inclusion`
-  against the JS fixtures. Skipped (never passed) while those commands do not exist.
+  spec alone by tests/e2e/js/por_fixture.mjs (tests/e2e/js/por_verify.test.mjs: v1,
+  por_verify2.test.mjs: cloister-por-v2).
+- Cross-checks with the C implementation: proofs made by `cloister por prove` verified
+  by verify.js and by `cloister por verify-inclusion`; the C verifier on the JS fixtures
+  (v1, and v2 once the binary reads v2: `cloister por user-hash` exists), same verdicts
+  and, for v2, the same failing step; the committed v1 files in tests/data/por_v1/.
 - The page itself in headless Chromium (Debian's chromium + puppeteer-core) against
-  the real server: a valid pair passes, a tampered balance fails at a named step.
+  the real server: a valid pair passes (with the account ID), a tampered balance and a
+  wrong account ID fail at the named step, the per-asset equity/debt/net table and the
+  warnings are shown.
 - The static responder: index, content types, HEAD, 404 for traversal (plain and
   percent-encoded), directories, unknown files and symlinks out of the web root;
   the bucket name "por" is kept by the node (CreateBucket answers
   BucketAlreadyExists), so no bucket's anonymous reads are shadowed by the page.
 """
+import hashlib
 import http.client
 import json
 import os
@@ -67,12 +72,13 @@ def equity(ledger, balances):
                for s, a in ledger["assets"].items())
 
 
-def write_fixture(tmp_path, ledger, name="fx"):
-    """JS fixture (spec-built proof) -> (final_proof path, {user hash: user proof path})."""
+def write_fixture(tmp_path, ledger, name="fx", *flags):
+    """JS fixture (spec-built proof; v2 unless flags has "--v1") ->
+    (final_proof path, {user hash: user proof path})."""
     lp = tmp_path / f"{name}-ledger.json"
     lp.write_text(json.dumps(ledger))
     out = tmp_path / name
-    p = node(JS / "por_fixture.mjs", lp, out)
+    p = node(JS / "por_fixture.mjs", lp, out, *flags)
     assert p.returncode == 0, p.stderr
     users = json.loads(p.stdout.strip().splitlines()[-1])["users"]
     return out / "final_proof.json", {u: out / "user_proofs" / f"{u}.json" for u in users}
@@ -101,12 +107,13 @@ def por_command(sub):
 # --------------------------------------------------------------------------- verify.js
 def test_verify_js_node_unit_tests():
     require_noble()
-    p = node("--test", "--test-reporter=tap", JS / "por_verify.test.mjs", timeout=120)
+    p = node("--test", "--test-reporter=tap", JS / "por_verify.test.mjs", JS / "por_verify2.test.mjs",
+             timeout=180)
     out = p.stdout + p.stderr
     assert p.returncode == 0, out[-8000:]
     assert "# fail 0" in out and "# pass " in out, out[-2000:]
     passed = int(out.split("# pass ")[1].split()[0])
-    assert passed >= 15, out[-2000:]
+    assert passed >= 40, out[-2000:]
 
 
 def test_c_prover_proofs_verify_in_js(tmp_path):
@@ -137,15 +144,34 @@ def test_c_prover_proofs_verify_in_js(tmp_path):
             assert v["ok"], f"{accounts}x{nassets}: {path.name} rejected at {v['failed']}: {v['reason']}"
             assert v["user_hash"] == path.stem
             assert int(v["equity"]) == equity(ledger, ledger["accounts"][path.stem])
+            if v["version"] == "cloister-por-v2":  # per-asset totals: the ledger's sums
+                want = [{"symbol": sym, "equity": str(sum(max(b[sym], 0) for b in ledger["accounts"].values())),
+                         "debt": str(sum(max(-b[sym], 0) for b in ledger["accounts"].values())),
+                         "net": str(sum(b[sym] for b in ledger["accounts"].values()))}
+                        for sym in sorted(ledger["assets"])]
+                assert v["assets"] == want, (v["assets"], want)
         assert verdicts[-1]["ok"] is False and verdicts[-1]["failed"] == "leaf"
         if por_command("verify-inclusion"):
             for path in users:
-                c = subprocess.run([str(BIN), "por", "verify-inclusion", str(path), "--root", str(final)],
-                                   capture_output=True, text=True, timeout=120)
+                c = c_verify_inclusion(path, final)
                 assert c.returncode == 0, f"C verify-inclusion rejected {path.name}: {c.stderr}"
-            c = subprocess.run([str(BIN), "por", "verify-inclusion", str(bad), "--root", str(final)],
-                               capture_output=True, text=True, timeout=120)
-            assert c.returncode != 0, "C verify-inclusion accepted a tampered balance"
+            c = c_verify_inclusion(bad, final)
+            assert c.returncode == 1, "C verify-inclusion accepted a tampered balance"
+            if verdicts[0]["version"] == "cloister-por-v2":
+                assert c_step(c.stdout + c.stderr) == "leaf", c.stdout + c.stderr
+                # the same tamperings the JS fixtures get, on the C prover's proofs
+                cases = []
+                for name, mutate, step in [
+                        ("nonce", lambda d: d.update(nonce="11" * 32), "leaf"),
+                        ("index", lambda d: d.update(leaf_index=d["leaf_index"] ^ 1), "path"),
+                        ("net", lambda d: d.update(net_equity=str(int(d["net_equity"]) + 1)), "leaf"),
+                        ("unknown", lambda d: d.update(note=1), "files")]:
+                    doc = json.loads(users[0].read_text())
+                    mutate(doc)
+                    t = tmp_path / f"c-{name}-{accounts}x{nassets}.json"
+                    t.write_text(json.dumps(doc))
+                    cases.append((f"C proof {name}", t, final, None, False, step))
+                agree(cases)
 
 
 def test_c_verify_inclusion_agrees_on_js_fixtures(tmp_path):
@@ -155,7 +181,7 @@ def test_c_verify_inclusion_agrees_on_js_fixtures(tmp_path):
     require_noble()
     rng = random.Random(7)
     ledger = make_ledger(3, 3, rng)
-    final, users = write_fixture(tmp_path, ledger)
+    final, users = write_fixture(tmp_path, ledger, "fx", "--v1")
     first = next(iter(users.values()))
     cases = [(p, final, True) for p in users.values()]
 
@@ -192,11 +218,31 @@ def test_c_verify_inclusion_agrees_on_js_fixtures(tmp_path):
     neg = make_ledger(2, 2, rng)
     bad_user = next(iter(neg["accounts"]))
     neg["accounts"][bad_user] = {"BTC": -10**6, "ETH": 3}  # equity < 0
-    neg_final, neg_users = write_fixture(tmp_path, neg, "neg")
+    neg_final, neg_users = write_fixture(tmp_path, neg, "neg", "--v1")
     cases += [(p, neg_final, u != bad_user) for u, p in neg_users.items()]
+    # final_proof.json without what the C v1 verifier requires, or with 1.0 for an
+    # integer (issue 14: the page used to accept these)
+    text = final.read_text()
+    depth = json.loads(text)["parameters"]["tree_depth"]
+    for name, mutate in [("no-link", lambda f: f.pop("equity_link_proof")),
+                         ("no-range", lambda f: f.pop("range_proofs")),
+                         ("no-tree", lambda f: f.pop("merkle_tree"))]:
+        doc = json.loads(text)
+        mutate(doc)
+        (tmp_path / f"final-{name}.json").write_text(json.dumps(doc))
+        cases.append((first, tmp_path / f"final-{name}.json", False))
+    for name, old, new in [("depth-1.0", f'"tree_depth": {depth},', f'"tree_depth": {depth}.0,'),
+                           ("bits-6.4e1", '"range_bits": 64,', '"range_bits": 6.4e1,')]:
+        assert old in text, old
+        (tmp_path / f"final-{name}.json").write_text(text.replace(old, new))
+        cases.append((first, tmp_path / f"final-{name}.json", False))
 
+    groups = {}  # one node process per final_proof.json
+    for user, fin, _ in cases:
+        groups.setdefault(fin, []).append(user)
+    verdicts = {(fin, v["file"]): v for fin, us in groups.items() for v in js_verify(fin, us)}
     for user, fin, want in cases:
-        js = json_lines(node(JS / "por_verify_cli.mjs", fin, user).stdout)[0]
+        js = verdicts[(fin, str(user))]
         c = subprocess.run([str(BIN), "por", "verify-inclusion", str(user), "--root", str(fin)],
                            capture_output=True, text=True, timeout=120)
         assert js["ok"] is want, f"JS on {user.name}: {js}"
@@ -207,31 +253,277 @@ def test_c_verify_inclusion_agrees_on_js_fixtures(tmp_path):
             assert c.returncode == 1, f"C on {user.name}: rc {c.returncode} (want 1: failed) {c.stderr[-1000:]}"
 
 
-# --------------------------------------------------------------------------- the page in Chromium
-def test_page_in_headless_chromium(server, tmp_path):
+def c_verify_inclusion(user, final, uid=None):
+    args = [str(BIN), "por", "verify-inclusion", str(user), "--root", str(final)]
+    if uid is not None:
+        args += ["--uid", uid]
+    return subprocess.run(args, capture_output=True, text=True, timeout=120)
+
+
+# The C verifier's message -> the page's step (verify2.js): C checks in the page's order
+# (files, uid, equity, leaf, path) and stops at the first failure.
+C_STEPS = [("not for account", "uid"), ("does not fit the published", "equity"), ("is negative", "equity"),
+           ("not below 2^", "equity"), ("states net_equity", "leaf"), ("leaf id", "leaf"),
+           ("leaf hash", "leaf"), ("does not reach the published root", "path")]
+
+
+def c_step(text):
+    msg = text.split("user proof: ", 1)
+    if len(msg) == 1 or "names a different" in msg[1][:40]:
+        return "files"
+    return next((step for key, step in C_STEPS if key in msg[1]), "files")
+
+
+def js_verify(final, users, uid=None):
+    args = [JS / "por_verify_cli.mjs", final] + (["--uid", uid] if uid is not None else []) + list(users)
+    p = node(*args)
+    assert p.returncode == 0, p.stderr
+    return json_lines(p.stdout)
+
+
+def c_reads_v2():
+    """True when the binary under test has the v2 verifier (`por user-hash` derives §9's hash)."""
+    try:
+        p = subprocess.run([str(BIN), "por", "user-hash", "alice"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return p.returncode == 0 and p.stdout.strip() == user_hash_of("alice")
+
+
+def require_c_v2():
+    if not c_reads_v2():
+        pytest.skip(f"C/JS v2 cross-check not run: `{BIN} por user-hash` does not exist (no v2 verifier)")
     require_noble()
+
+
+def agree(cases):
+    """cases: [(name, user, final, uid, want_ok, want_step or None)]: C and JS give the
+    verdict wanted and, when it fails, fail at the same step."""
+    groups = {}  # one node process per (final, uid): node's start-up dominates
+    for case in cases:
+        groups.setdefault((case[2], case[3]), []).append(case)
+    verdicts = {}
+    for (fin, uid), group in groups.items():
+        for case, js in zip(group, js_verify(fin, [c[1] for c in group], uid)):
+            verdicts[case[0]] = js
+    for name, user, fin, uid, want, step in cases:
+        js = verdicts[name]
+        c = c_verify_inclusion(user, fin, uid)
+        out = c.stdout + c.stderr
+        assert js["ok"] is want, f"{name}: JS {js}"
+        assert c.returncode == (0 if want else 1), f"{name}: C rc {c.returncode}: {out[-1500:]}"
+        if want:
+            cj = json.loads(c.stdout.strip().splitlines()[-1])
+            assert cj["version"] == js["version"] == "cloister-por-v2", name
+            assert cj["assets"] == js["assets"] and cj["warnings"] == js["warnings"], (name, cj, js)
+            assert cj["net_equity"] == js["equity"], name
+        else:
+            assert js["failed"] == c_step(out), f"{name}: JS failed at {js['failed']} ({js['reason']}), C: {out[-1500:]}"
+            if step:
+                assert js["failed"] == step, f"{name}: {js}"
+
+
+def test_c_and_js_agree_on_v2_js_fixtures(tmp_path):
+    """The C verifier and verify.js on v2 proofs built from the spec in JS: same verdicts,
+    same failing step, same per-asset totals and warnings."""
+    require_c_v2()
+    rng = random.Random(8)
+    uids = ["alice", "bob@example.com", "carol"]
+    ledger = make_ledger(3, 3, rng)
+    ledger["accounts"] = {user_hash_of(u): b for u, b in zip(uids, ledger["accounts"].values())}
+    final, users = write_fixture(tmp_path, ledger)
+    first = users[user_hash_of("bob@example.com")]  # has an ETH debt
+    cases = [(f"user {u}", users[user_hash_of(u)], final, u, True, None) for u in uids]
+    cases.append(("no uid", first, final, None, True, None))
+    cases.append(("wrong uid", first, final, "alice", False, "uid"))
+
+    def variant(name, mutate, step, fin=final, doc_path=first):
+        doc = json.loads(doc_path.read_text())
+        text = mutate(doc)
+        path = tmp_path / f"{name}.json"
+        path.write_text(text if isinstance(text, str) else json.dumps(doc))
+        cases.append((name, path, fin, None, False, step))
+
+    other = [u for u in users if u != user_hash_of("bob@example.com")][0]
+    variant("balance", lambda d: d["balances"].update(BTC=str(int(d["balances"]["BTC"]) + 1)), "leaf")
+    variant("net-equity", lambda d: d.update(net_equity=str(int(d["net_equity"]) + 1)), "leaf")
+    variant("other-hash", lambda d: d.update(user_hash=other), "leaf")
+    variant("nonce", lambda d: d.update(nonce="00" * 32), "leaf")
+    variant("swapped", lambda d: d.update(path=[d["path"][1], d["path"][0], *d["path"][2:]]), "path")
+    variant("index", lambda d: d.update(leaf_index=d["leaf_index"] ^ 1), "path")
+    variant("short-path", lambda d: d["path"].pop(), "files")
+    variant("truncated", lambda d: first.read_text()[:200], "files")
+    variant("dup-key", lambda d: json.dumps(d).replace('"balances": {', '"balances": {"BTC": "0", ', 1), "files")
+    variant("unknown", lambda d: d.update(note="x"), "files")
+    variant("missing", lambda d: d.pop("net_equity"), "files")
+    variant("index-1.0", lambda d: json.dumps(d).replace(f'"leaf_index": {d["leaf_index"]}',
+                                                         f'"leaf_index": {d["leaf_index"]}.0'), "files")
+    variant("balance-number", lambda d: d["balances"].update(BTC=int(d["balances"]["BTC"])), "files")
+    variant("balance-2^127", lambda d: d["balances"].update(BTC=str(2**127)), "files")
+    variant("bom", lambda d: "\ufeff" + first.read_text(), "files")
+    latin1 = tmp_path / "latin1.json"  # not UTF-8
+    latin1.write_bytes(first.read_bytes().replace(b'"version"', b'"v\xe9rsion"', 1))
+    cases.append(("latin1", latin1, final, None, False, "files"))
+    # final_proof.json variants, checked with an honest user proof
+    text = final.read_text()
+    fdoc = json.loads(text)
+    k_eq = fdoc["parameters"]["net_equity_bits"]
+
+    def final_variant(name, mutate):
+        doc = json.loads(text)
+        t = mutate(doc)
+        path = tmp_path / f"final-{name}.json"
+        path.write_text(t if isinstance(t, str) else json.dumps(doc))
+        cases.append((f"final {name}", first, path, None, False, "files"))
+
+    final_variant("weight", lambda f: f["assets"][0].update(weight=str(int(f["assets"][0]["weight"]) + 1)))
+    final_variant("no-range", lambda f: f.pop("range_proofs"))
+    final_variant("unknown", lambda f: f["assets"][1].update(note="x"))
+    final_variant("k_eq-1.0", lambda f: text.replace(f'"net_equity_bits": {k_eq}', f'"net_equity_bits": {k_eq}.0'))
+    final_variant("k_eq", lambda f: f["parameters"].update(net_equity_bits=k_eq + 8))
+    final_variant("count", lambda f: f["range_proofs"].update(count=f["range_proofs"]["count"] + 1))
+    final_variant("ts-2^53", lambda f: f.update(timestamp=2**53))
+    final_variant("debt", lambda f: f["assets"][1].update(debt=str(int(f["assets"][1]["debt"]) + 1)))
+
+    # the hidden-debt ledger: honest (warning) and forged with a negative equity part
+    hd = {"timestamp": 1700000000000,
+          "assets": {"BTC": {"usdt_decimals": 2, "balance_decimals": 8, "price": 4000000},
+                     "JUNK": {"usdt_decimals": 2, "balance_decimals": 0, "price": 10**9}},
+          "accounts": {"aa01": {"BTC": 100, "JUNK": 0}, "aa02": {"BTC": 50, "JUNK": 0},
+                       "ff99": {"BTC": -150, "JUNK": 1}}}
+    hd_final, hd_users = write_fixture(tmp_path, hd, "hd")
+    cases += [(f"hidden-debt {u}", p, hd_final, None, True, None) for u, p in hd_users.items()]
+    f_final, f_users = write_fixture(tmp_path, hd, "forged", "--forge-negative-part")
+    cases += [(f"forged {u}", p, f_final, None, u != "ff99", "leaf") for u, p in f_users.items()]
+    # a part outside its published width; a negative net equity; a price of 0
+    w = {"timestamp": 1700000000000,
+         "assets": {"BTC": {"usdt_decimals": 2, "balance_decimals": 8, "price": 1},
+                    "ZERO": {"usdt_decimals": 2, "balance_decimals": 0, "price": 0}},
+         "accounts": {"aa01": {"BTC": 255, "ZERO": 1}, "aa02": {"BTC": 256, "ZERO": -1},
+                      "aa03": {"BTC": -5, "ZERO": 0}, "aa04": {"BTC": 300, "ZERO": 0}}}
+    w_final, w_users = write_fixture(tmp_path, w, "width", "--range-bits", "BTC=8", "--range-bits", "ZERO=8")
+    cases += [("width ok", w_users["aa01"], w_final, None, True, None),
+              ("width 256", w_users["aa02"], w_final, None, False, "equity"),
+              ("negative net", w_users["aa03"], w_final, None, False, "equity")]
+    agree(cases)
+    js = js_verify(hd_final, [hd_users["aa01"]])[0]
+    assert js["warnings"] == ["asset BTC: customers owe the exchange as much BTC as it owes them or more "
+                              "(equity 150, debt 150, net 0)"], js
+
+
+def test_v1_files_from_the_last_v1_prover(tmp_path):
+    """tests/data/por_v1/ (made by the last v1 prover): every user proof passes in JS and
+    in C; a tampered balance fails in both (at the leaf); a user proof checked against a
+    final_proof.json of the other version is refused by both."""
+    data = REPO / "tests" / "data" / "por_v1"
+    if not (data / "final_proof.json").is_file():
+        pytest.skip("tests/data/por_v1/ is not in this tree yet (the verifier helper commits it)")
+    require_noble()
+    final = data / "final_proof.json"
+    users = sorted((data / "user_proofs").glob("*.json"))
+    assert users
+    bad = tamper_balance(users[0], tmp_path / "tampered.json")
+    verdicts = js_verify(final, [*users, bad])
+    for v in verdicts[:-1]:
+        assert v["ok"] and v["version"] == "cloister-por-v1", v
+    assert verdicts[-1]["ok"] is False and verdicts[-1]["failed"] == "leaf", verdicts[-1]
+    for u in users:
+        assert c_verify_inclusion(u, final).returncode == 0, u
+    assert c_verify_inclusion(bad, final).returncode == 1
+    if c_reads_v2():  # a v2 final_proof.json with a v1 user proof
+        v2_final, _ = write_fixture(tmp_path, make_ledger(2, 2, random.Random(3)), "v2")
+        assert js_verify(v2_final, [users[0]])[0]["failed"] == "files"
+        assert c_verify_inclusion(users[0], v2_final).returncode == 1
+
+
+# --------------------------------------------------------------------------- the page in Chromium
+def user_hash_of(uid):
+    """docs/por.md v2 §9: Ht("cloister-por-v2/user", UTF-8 uid), hex."""
+    tag = b"cloister-por-v2/user"
+    return hashlib.sha256(bytes([len(tag)]) + tag + uid.encode()).hexdigest()
+
+
+def page_server(make_server, tmp_path):
+    """A server whose /por/ is this tree's web/por (whatever binary runs the tests). In a
+    git worktree web/por/node_modules links outside the web root, which the static
+    responder rightly refuses to serve: then the page is served from a copy."""
+    root = REPO / "web"
+    if not (WEB / "node_modules").resolve().is_relative_to(root.resolve()):
+        root = tmp_path / "web"
+        shutil.copytree(REPO / "web", root)  # follows the link: a real node_modules
+    return make_server("page", extra_args=["--web-dir", str(root)])
+
+
+def test_page_in_headless_chromium(make_server, tmp_path):
+    require_noble()
+    server = page_server(make_server, tmp_path)
     if not (JS / "node_modules" / "puppeteer-core").is_dir():
         pytest.fail("puppeteer-core is not installed in tests/e2e/js: run `make deps`")
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} not found: run `make deps` (Debian package chromium)")
     ledger = make_ledger(3, 3, random.Random(11))
+    # account IDs: the user hashes are derived from them (v2 §9)
+    uids = ["alice", "bob@example.com", "carol"]
+    ledger["accounts"] = {user_hash_of(u): b for u, b in zip(uids, ledger["accounts"].values())}
     final, users = write_fixture(tmp_path, ledger)
-    user_hash, good = next(iter(users.items()))
+    good = users[user_hash_of("alice")]
     bad = tamper_balance(good, tmp_path / "tampered.json", delta=1)
-    p = node(JS / "por_page.mjs", server.endpoint + "/por/", final, good, bad, timeout=120)
+    # the hidden-debt ledger of issue 14, proved honestly: BTC equity 150, debt 150, net 0
+    hd_final, hd_users = write_fixture(tmp_path, {
+        "timestamp": 1700000000000,
+        "assets": {"BTC": {"usdt_decimals": 2, "balance_decimals": 8, "price": 4000000},
+                   "JUNK": {"usdt_decimals": 2, "balance_decimals": 0, "price": 10**9}},
+        "accounts": {"aa01": {"BTC": 100, "JUNK": 0}, "aa02": {"BTC": 50, "JUNK": 0},
+                     "ff99": {"BTC": -150, "JUNK": 1}}}, "hd")
+    v1_final, v1_users = write_fixture(tmp_path, make_ledger(2, 2, random.Random(12)), "v1", "--v1")
+    p = node(JS / "por_page.mjs", server.endpoint + "/por/", final, f"{good}::alice", bad,
+             f"{good}::bob@example.com", good, "--final", hd_final, hd_users["aa01"],
+             "--final", v1_final, next(iter(v1_users.values())), timeout=180)
     assert p.returncode == 0, p.stderr[-4000:]
-    ok, tampered, done = json_lines(p.stdout)
+    *out, done = json_lines(p.stdout)
     assert done["problems"] == [], done["problems"]
+    ok, tampered, wrong_uid, no_uid, honest_debt, v1 = out
+
     assert ok["status"] == "pass", ok
-    assert ok["userHash"] == user_hash
+    assert ok["version"] == "cloister-por-v2"
+    assert ok["userHash"] == user_hash_of("alice")
     assert [s["status"] for s in ok["steps"]] == ["pass", "info", "pass", "pass", "pass", "pass"], ok["steps"]
-    balances = json.loads(good.read_text())["balances"]
-    assert all(any(b in row for row in ok["balances"]) for b in balances.values()), ok["balances"]
-    assert tampered["status"] == "fail", tampered
-    assert tampered["failed"] == "leaf", tampered
+    doc = json.loads(good.read_text())
+    assert ok["summary"] == (
+        f"Verified: your balances, as listed, are committed in leaf {doc['leaf_index']} of the tree whose root "
+        "and per-asset totals are shown; that those totals are the sums of all leaves, with every balance part "
+        "and every account's net equity non-negative, is what `cloister por verify` checks on the public files.")
+    assert "covered" not in ok["summary"] and "included in" not in ok["summary"]
+    assert all(any(b in row for row in ok["balances"]) for b in doc["balances"].values()), ok["balances"]
+    assert ok["totals"][0] == ["asset", "equity (owed to customers)", "debt (owed by customers)", "net",
+                            "price (USDT per unit)"]
+    assert len(ok["totals"]) == 4 and ok["warnings"] == [], ok
+    fp = json.loads(final.read_text())
+    for row, a in zip(ok["totals"][1:], fp["assets"]):
+        d = a["balance_decimals"]
+        fmt = lambda v: f"{'-' if int(v) < 0 else ''}{abs(int(v)) // 10**d}.{abs(int(v)) % 10**d:0{d}d}"
+        price = f"{int(a['price']) // 100}.{int(a['price']) % 100:02d}"  # usdt_decimals 2
+        assert row == [a["symbol"], fmt(a["equity"]), fmt(a["debt"]), fmt(a["net"]), price], (row, a)
+    assert any(r[2] != "0.0000" for r in ok["totals"][1:]), "make_ledger has a debt in ETH"
+    assert ok["totalNet"].startswith("Total net equity: ") and ok["totalNet"].endswith(" USDT (Σ price·net over the assets).")
+
+    assert tampered["status"] == "fail" and tampered["failed"] == "leaf", tampered
     assert [s["id"] for s in tampered["steps"] if s["status"] == "fail"] == ["leaf"], tampered["steps"]
     assert "3b. Your leaf is recomputed" in tampered["summary"], tampered["summary"]
-    assert "balance commitment L" in tampered["summary"], tampered["summary"]
+    assert "leaf hash" in tampered["summary"], tampered["summary"]
+
+    assert wrong_uid["status"] == "fail" and wrong_uid["failed"] == "uid", wrong_uid
+    assert "this proof is not for account bob@example.com" in wrong_uid["summary"]
+    assert no_uid["status"] == "pass" and no_uid["steps"][2]["status"] == "info", no_uid
+
+    assert honest_debt["status"] == "pass", honest_debt
+    assert honest_debt["warnings"] == ["asset BTC: customers owe the exchange as much BTC as it owes them or more "
+                                       "(equity 150, debt 150, net 0)"], honest_debt
+    assert honest_debt["totals"][1] == ["BTC", "0.00000150", "0.00000150", "0.00000000", "40000.00"]
+
+    assert v1["status"] == "pass" and v1["version"] == "cloister-por-v1", v1
+    assert [s["status"] for s in v1["steps"]] == ["pass", "info", "pass", "pass", "pass", "pass"], v1["steps"]
+    assert "v1 does not range-check" in v1["summary"], v1["summary"]
 
 
 # --------------------------------------------------------------------------- static responder

@@ -6,7 +6,7 @@
  * (1..64 bytes, so every token crosses chunk boundaries). For CSV the rest is
  * "ASSETS-JSON \0 CSV", or just CSV with a built-in assets table if there is no
  * NUL. Beyond not crashing, leaking or reading out of bounds, it checks: the
- * reader's totals equal the sums of the balances it returned, every account has
+ * reader's per-asset maxima equal those of the balances it returned, every account has
  * a 1..64-byte user hash, a failure has a message and stays failed. */
 #include "por/ledger.h"
 
@@ -37,12 +37,15 @@ static void check(por_ledger *l) {
     por_account acc;
     bool done = false;
     cl_err e = CL_OK;
-    por_i128 sums[POR_LEDGER_MAX_ASSETS] = {0};
+    por_u128 me[POR_LEDGER_MAX_ASSETS] = {0}, md[POR_LEDGER_MAX_ASSETS] = {0};
     while (!done && (e = por_ledger_next(l, &acc, &done)) == CL_OK) {
         if (done) break;
         if (acc.user_hash_len < 1 || acc.user_hash_len > POR_LEDGER_MAX_USER_HASH) abort();
-        for (size_t a = 0; a < por_ledger_asset_count(l); a++)
-            sums[a] += acc.balances[a];
+        for (size_t a = 0; a < por_ledger_asset_count(l); a++) {
+            por_i128 b = acc.balances[a];
+            if (b > 0 && (por_u128)b > me[a]) me[a] = (por_u128)b;
+            if (b < 0 && -(por_u128)b > md[a]) md[a] = -(por_u128)b;
+        }
     }
     if (e != CL_OK) {
         if (!por_ledger_error(l)[0]) abort();              /* every failure says why */
@@ -54,9 +57,9 @@ static void check(por_ledger *l) {
     if (n == 0 || n > POR_LEDGER_MAX_ASSETS) abort();
     const por_asset *as = por_ledger_assets(l);
     for (size_t a = 0; a < n; a++) {
-        if (sums[a] != por_ledger_totals(l)[a]) abort();
+        if (me[a] != por_ledger_max_equity(l)[a] || md[a] != por_ledger_max_debt(l)[a]) abort();
         if (a && strcmp(as[a - 1].symbol, as[a].symbol) >= 0) abort(); /* sorted, distinct */
-        if (as[a].price < 1 || as[a].weight < as[a].price) abort();
+        if (as[a].price < 0 || as[a].weight < as[a].price) abort();
     }
 }
 

@@ -3,11 +3,12 @@
  * the independent JS implementation of docs/por.md (web/por/verify.js), the
  * exact 256-bit equity arithmetic, strict decimals, the equity link proof
  * (accepts honest proofs; rejects a wrong equity, a tampered proof, another
- * statement, reordered leaves), and a whole prove → verify → verify-inclusion
- * round trip on a tiny tree with the path, leaf and user binding tampered in
- * memory, the streaming merkle_tree.json reader on good and broken input, and
- * the prover's refusal of negative equity (and, through the test hook, that a
- * proof forced past that refusal fails verification). */
+ * statement, reordered leaves), and v1's verify → verify-inclusion on a tiny
+ * tree (fixtures/por_v1, made by the v1 prover: the prover now makes v2 only,
+ * test_por_prove2.c) with the path, leaf and user binding tampered in memory,
+ * the streaming merkle_tree.json reader on good and broken input, the v2
+ * prover's refusal of negative net equity, and a v1 proof the v1 prover's test
+ * hook forced past that refusal failing verification. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -284,17 +285,41 @@ static cl_err tree_read_mem(cl_slice data, uint32_t depth, uint32_t batch, por_t
     return e;
 }
 
+/* DIR/NAME in a static buffer (one at a time). */
+static const char *cl_sprintf_tmp(const char *dir, const char *name) {
+    static char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return p;
+}
+
+/* fixtures/por_v1/NAME: v1 proofs made by the v1 prover (`cloister por prove`
+ * of LEDGER, --padded-accounts 4 --batch 2; "negative": the ledger of
+ * test_negative_equity with CLOISTER_POR_UNSAFE_ALLOW_NEGATIVE=1). They live
+ * next to this file; run from elsewhere, the build directory is two levels
+ * above the executable. */
+static char *v1_fixture(const char *name) {
+    const char *here = __FILE__, *slash = strrchr(here, '/');
+    int dirlen = slash ? (int)(slash - here) : 1;
+    char *path = cl_sprintf("%.*s/fixtures/por_v1/%s", dirlen, slash ? here : ".", name);
+    char *probe = cl_sprintf("%s/final_proof.json", path);
+    struct stat sb;
+    bool ok = stat(probe, &sb) == 0;
+    free(probe);
+    if (ok || here[0] == '/') return path;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    assert_true(n > 0);
+    exe[n] = 0;
+    for (int up = 0; up < 3; up++)
+        *strrchr(exe, '/') = 0;
+    free(path);
+    return cl_sprintf("%s/%.*s/fixtures/por_v1/%s", exe, dirlen, here, name);
+}
+
 static void test_roundtrip(void **st) {
     (void)st;
-    char *dir = tmpdir(), err[POR_ERR_LEN];
-    char *ledger = write_ledger(dir, LEDGER), *out = cl_sprintf("%s/out", dir);
-    por_prove_options o = {
-        .ledger_path = ledger, .out_dir = out, .threads = 2, .min_padded = 4, .batch = 2};
-    por_prove_result r;
-    assert_int_equal(por_prove(&o, &r, err), CL_OK);
-    assert_int_equal(r.accounts, 3);
-    assert_int_equal(r.padded, 4);
-    assert_int_equal(r.batch, 2);
+    char err[POR_ERR_LEN];
+    char *out = v1_fixture("ok");
     por_verify_result vr;
     por_verify_options vo = {.threads = 2};
     assert_int_equal(por_verify_dir(out, &vo, &vr, err), CL_OK);
@@ -382,20 +407,35 @@ static void test_roundtrip(void **st) {
     assert_int_not_equal(tree_read_mem(slice_cstr(alt), s.depth, s.batch, &t, err), CL_OK);
     free(alt);
 
-    /* a second prove into the same --out is refused, and changes nothing */
+    /* the same ledger through today's prover (v2); a second prove into the
+     * same --out is refused and writes nothing */
+    char *dir = tmpdir(), *ledger = write_ledger(dir, LEDGER), *out2 = cl_sprintf("%s/out", dir);
+    por_prove_options o = {
+        .ledger_path = ledger, .out_dir = out2, .threads = 2, .min_padded = 4, .batch = 2};
+    por_prove_result r;
+    assert_int_equal(por_prove(&o, &r, err), CL_OK);
+    assert_int_equal(r.accounts, 3);
+    assert_int_equal(r.padded, 4);
+    assert_string_equal(r.version, "cloister-por-v2");
+    por_prove_result_free(&r);
+    load(cl_sprintf_tmp(out2, "final_proof.json"), &b);
+    size_t before = b.len;
     assert_int_equal(por_prove(&o, &r, err), CL_ERR_EXISTS);
-    assert_int_equal(por_verify_dir(out, &vo, &vr, err), CL_OK);
+    por_prove_result_free(&r);
+    load(cl_sprintf_tmp(out2, "final_proof.json"), &b);
+    assert_int_equal(b.len, before);
+    nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    free(ledger);
+    free(out2);
+    free(dir);
 
     for (int k = 0; k < 3; k++)
         por_user_proof_free(&u[k]);
     por_statement_free(&s);
     buf_free(&b);
-    nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
     free(tp);
     free(fp);
-    free(ledger);
     free(out);
-    free(dir);
 }
 
 static void test_negative_equity(void **st) {
@@ -411,14 +451,14 @@ static void test_negative_equity(void **st) {
         .ledger_path = ledger, .out_dir = out, .threads = 1, .min_padded = 4, .batch = 4};
     por_prove_result r;
     assert_int_equal(por_prove(&o, &r, err), CL_ERR_INVALID);
+    por_prove_result_free(&r);
     assert_non_null(strstr(err, "account bb02"));
     assert_non_null(strstr(err, "negative"));
     struct stat sb;
     assert_int_not_equal(stat(out, &sb), 0); /* nothing written, not even --out */
-    if (por_test_hooks_available()) {
-        o.unsafe_allow_bad_equity = true;
-        assert_int_equal(por_prove(&o, &r, err), CL_OK);
-        assert_int_equal(r.bad_equity_accounts, 1);
+    free(out);
+    out = v1_fixture("negative"); /* v1, forced through by v1's test hook */
+    {
         por_verify_result vr;
         assert_int_equal(por_verify_dir(out, NULL, &vr, err), CL_ERR_CRYPTO);
         assert_non_null(strstr(err, "range proof"));

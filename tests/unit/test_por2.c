@@ -345,7 +345,7 @@ EDIT(e_blinding_upper,
          json_string("1111111111111111111111111111111111111111111111111111111111111A11")))
 EDIT(e_usdt_dec, json_object_set_new(asset0(r), "usdt_decimals", json_integer(3)))
 EDIT(e_symbol, json_object_set_new(asset0(r), "symbol", json_string("B TC")))
-EDIT(e_unsorted, json_array_insert(json_object_get(r, "assets"), 2, json_copy(asset0(r)));
+EDIT(e_unsorted, json_array_insert_new(json_object_get(r, "assets"), 2, json_copy(asset0(r)));
      json_array_remove(json_object_get(r, "assets"), 0))
 EDIT(e_dup_asset, json_array_append(json_object_get(r, "assets"), asset0(r)))
 EDIT(e_no_assets, json_array_clear(json_object_get(r, "assets")))

@@ -58,14 +58,21 @@ static por_ledger *open_csv(const char *csv, const char *assets, size_t chunk) {
 }
 
 /* Reads to the end; returns the status and the count via *n. */
+/* Per-asset sums of the accounts the last read_all returned. */
+static por_i128 g_sums[16];
+
 static cl_err read_all(por_ledger *l, uint64_t *n) {
     por_account acc;
     bool done = false;
     *n = 0;
+    memset(g_sums, 0, sizeof g_sums);
     while (!done) {
         cl_err e = por_ledger_next(l, &acc, &done);
         if (e != CL_OK) return e;
-        if (!done) (*n)++;
+        if (done) break;
+        (*n)++;
+        for (size_t a = 0; a < por_ledger_asset_count(l) && a < 16; a++)
+            g_sums[a] += acc.balances[a];
     }
     return CL_OK;
 }
@@ -154,10 +161,10 @@ static void valid_json(void **state) {
     assert_true(done);
     assert_int_equal(por_ledger_next(l, &acc, &done), CL_OK); /* stays done */
     assert_true(done);
-    const por_i128 *t = por_ledger_totals(l);
-    assert_true(t[0] == (por_i128)534054 + INT64_MIN);
-    assert_true(t[1] == -4760);
-    assert_true(t[2] == INT64_MAX);
+    const por_u128 *me = por_ledger_max_equity(l), *md = por_ledger_max_debt(l);
+    assert_true(me[0] == 534054 && md[0] == (por_u128)1 << 63);
+    assert_true(me[1] == 1 && md[1] == 4761);
+    assert_true(me[2] == INT64_MAX && md[2] == 0);
     assert_int_equal(por_ledger_count(l), 2);
     assert_string_equal(por_ledger_error(l), "");
     por_ledger_free(l);
@@ -177,8 +184,8 @@ static void one_account_and_any_key_order(void **state) {
         uint64_t n;
         assert_int_equal(read_all(l, &n), CL_OK);
         assert_int_equal(n, 1);
-        assert_true(por_ledger_totals(l)[0] == 7);
-        assert_true(por_ledger_totals(l)[1] == -5);
+        assert_true(g_sums[0] == 7 && por_ledger_max_equity(l)[0] == 7);
+        assert_true(g_sums[1] == -5 && por_ledger_max_debt(l)[1] == 5);
         assert_int_equal(por_ledger_get_stats(l).passes, 2);
         por_ledger_free(l);
     }
@@ -271,7 +278,7 @@ static void check_generated(por_ledger *l, size_t n, const por_i128 *want) {
     if (e != CL_OK) fail_msg("%s", por_ledger_error(l));
     assert_int_equal(got, n);
     for (int j = 0; j < GEN_ASSETS; j++)
-        assert_true(por_ledger_totals(l)[j] == want[j]);
+        assert_true(g_sums[j] == want[j]);
 }
 
 static void many_accounts_both_formats(void **state) {
@@ -312,7 +319,7 @@ static void valid_csv(void **state) {
     assert_int_equal(por_ledger_next(l, &acc, &done), CL_OK);
     assert_true(done);
     assert_int_equal(por_ledger_timestamp(l), 5);
-    assert_true(por_ledger_totals(l)[1] == -1);
+    assert_true(por_ledger_max_debt(l)[1] == 1 && por_ledger_max_equity(l)[1] == 0);
     por_ledger_free(l);
 }
 
@@ -366,13 +373,58 @@ static void fault_not_integer(void **state) {
 
 static void fault_overflow(void **state) {
     (void)state;
-    const char *bad[] = {"9223372036854775808", "-9223372036854775809",
+    const char *bad[] = {"170141183460469231731687303715884105728",
+                         "-170141183460469231731687303715884105729",
                          "123456789012345678901234567890123456789012345678901234567890"};
     for (size_t i = 0; i < 3; i++) {
         char *acc = cl_sprintf("\"3f2a\": {\"BTC\": %s, \"ETH\": 1, \"USDT\": 0}", bad[i]);
-        account_fault(acc, "account 3f2a", "asset BTC", "does not fit in a signed 64-bit", NULL);
+        account_fault(acc, "account 3f2a", "asset BTC", "balance out of range", NULL);
         free(acc);
     }
+}
+
+/* v2: 128-bit balances (18-decimal assets), price 0, maxima per asset. */
+static void wide_balances_and_price_zero(void **state) {
+    (void)state;
+    const char *text =
+        "{\"timestamp\": 1, \"assets\": {\"ETH\": {\"usdt_decimals\": 2, \"balance_decimals\": 18, "
+        "\"price\": 400000}, \"JUNK\": {\"usdt_decimals\": 2, \"balance_decimals\": 0, \"price\": "
+        "0}},"
+        " \"accounts\": {\"01\": {\"ETH\": 1000000000000000000000, \"JUNK\": 5},"
+        " \"02\": {\"ETH\": 170141183460469231731687303715884105727, \"JUNK\": 0},"
+        " \"03\": {\"ETH\": -170141183460469231731687303715884105728, \"JUNK\": -1}}}";
+    for (size_t chunk = 1; chunk < 64; chunk += 9) {
+        por_ledger *l = open_json(text, chunk);
+        assert_int_equal(por_ledger_begin(l), CL_OK);
+        const por_asset *as = por_ledger_assets(l);
+        assert_string_equal(as[0].symbol, "ETH");
+        assert_true(as[1].price == 0 && as[1].weight == 0);
+        por_account acc;
+        bool done;
+        assert_int_equal(por_ledger_next(l, &acc, &done), CL_OK);
+        assert_true(acc.balances[0] == (por_i128)1000000000000000000ull * 1000);
+        assert_int_equal(por_ledger_next(l, &acc, &done), CL_OK);
+        assert_true(acc.balances[0] == (por_i128)(((por_u128)1 << 127) - 1));
+        assert_int_equal(por_ledger_next(l, &acc, &done), CL_OK);
+        assert_true(acc.balances[0] == (por_i128)((por_u128)1 << 127)); /* -2^127 */
+        assert_int_equal(por_ledger_next(l, &acc, &done), CL_OK);
+        assert_true(done);
+        assert_true(por_ledger_max_equity(l)[0] == ((por_u128)1 << 127) - 1);
+        assert_true(por_ledger_max_debt(l)[0] == (por_u128)1 << 127);
+        assert_true(por_ledger_max_equity(l)[1] == 5 && por_ledger_max_debt(l)[1] == 1);
+        por_ledger_free(l);
+    }
+    por_ledger *l = open_csv("id,ETH,BTC\n01,-170141183460469231731687303715884105728,"
+                             "170141183460469231731687303715884105727\n",
+                             CSV_ASSETS, 5);
+    uint64_t n;
+    assert_int_equal(read_all(l, &n), CL_OK);
+    assert_true(por_ledger_max_debt(l)[1] == (por_u128)1 << 127);
+    assert_true(por_ledger_max_equity(l)[0] == ((por_u128)1 << 127) - 1);
+    por_ledger_free(l);
+    account_fault("\"3f2a\": {\"BTC\": 1, \"ETH\": 170141183460469231731687303715884105728, "
+                  "\"USDT\": 0}",
+                  "account 3f2a", "asset ETH", "balance out of range", NULL);
 }
 
 static void fault_duplicate_user(void **state) {
@@ -423,8 +475,8 @@ static void fault_decimals_and_price(void **state) {
     a = cl_sprintf("%s, \"Y\": {\"usdt_decimals\": 2, \"balance_decimals\": 19, \"price\": 5}", x);
     asset_fault(a, "asset Y", "balance_decimals 19 is out of range", NULL);
     free(a);
-    a = cl_sprintf("%s, \"Y\": {\"usdt_decimals\": 2, \"balance_decimals\": 1, \"price\": 0}", x);
-    asset_fault(a, "asset Y", "price 0 is out of range", NULL);
+    a = cl_sprintf("%s, \"Y\": {\"usdt_decimals\": 2, \"balance_decimals\": 1, \"price\": -1}", x);
+    asset_fault(a, "asset Y", "price -1 is out of range", NULL);
     free(a);
     a = cl_sprintf("%s, \"Y\": {\"usdt_decimals\": 2, \"balance_decimals\": 1, \"price\": 2.5}", x);
     asset_fault(a, "asset Y", "price is not an integer", NULL);
@@ -520,8 +572,8 @@ static void fault_csv(void **state) {
     csv_fault("id,ETH,BTC\n01, 1,2\n", "account 01", "asset ETH", "not an integer", NULL);
     csv_fault("id,ETH,BTC\n01,-,2\n", "account 01", "asset ETH", "not an integer", NULL);
     csv_fault("id,ETH,BTC\n01,1,\n", "account 01", "asset BTC", "balance is missing", NULL);
-    csv_fault("id,ETH,BTC\n01,1,9223372036854775808\n", "account 01", "asset BTC",
-              "does not fit in a signed 64-bit", NULL);
+    csv_fault("id,ETH,BTC\n01,1,170141183460469231731687303715884105728\n", "account 01",
+              "asset BTC", "balance out of range", NULL);
     csv_fault("id,ETH,BTC\n01,1,\"2\"\n", "line 2", "quoted fields are not supported", NULL);
     csv_fault("id,ETH,BTC\n01,1,2\n02,1,2\n01,3,4\n", "line 4 (account 01)", "duplicate user hash",
               NULL);
@@ -654,6 +706,7 @@ int main(void) {
         cmocka_unit_test(fault_structure),
         cmocka_unit_test(fault_every_truncation),
         cmocka_unit_test(fault_csv),
+        cmocka_unit_test(wide_balances_and_price_zero),
         cmocka_unit_test(large_ledger_bounded_memory),
         cmocka_unit_test(files_and_formats),
         cmocka_unit_test(i128_format),

@@ -1,9 +1,12 @@
 // app.js — the page's UI: takes the two files (file pickers, or dropped
-// anywhere on the page, together or one at a time), runs verify.js's
-// verifyInclusion on their text and shows each step of docs/por.md §9
-// "verify-inclusion" with its result. No network: the files are read with the
-// File API and never leave the browser. The result is also left in the DOM in a
-// machine-readable form (data-status / data-step attributes) for the tests.
+// anywhere on the page, together or one at a time) and the optional account
+// ID, runs verify.js's verifyInclusion on their text and shows each step of
+// docs/por.md §7 "verify-inclusion" with its result, the per-asset published
+// equity, debt and net, and the §8 warnings. On success the summary says
+// exactly what the check establishes (verify2.js's `established`), no more.
+// No network: the files are read with the File API and never leave the
+// browser. The result is also left in the DOM in a machine-readable form
+// (data-status / data-step / data-warnings attributes) for the tests.
 import { verifyInclusion } from './verify.js';
 
 const $ = (id) => document.getElementById(id);
@@ -40,9 +43,9 @@ function guessKind(text) {
 
 async function take(fileList, kind) {
   for (const file of fileList) {
-    const text = await file.text();
-    const k = kind ?? guessKind(text) ?? (files.user ? 'final' : 'user');
-    files[k] = { name: file.name, text };
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const k = kind ?? guessKind(new TextDecoder().decode(bytes)) ?? (files.user ? 'final' : 'user');
+    files[k] = { name: file.name, text: bytes }; // verify.js decodes (strict UTF-8)
     showSlot(k);
   }
   run();
@@ -53,14 +56,31 @@ function renderTable(table, head, rows) {
     ...rows.map((r) => el('tr', {}, ...r.map((c, i) => el('td', i ? { class: 'num' } : {}, c)))));
 }
 
+const V1_PASS = 'Verified (cloister-por-v1): your balances, as listed, are committed in the tree whose root ' +
+  'opens to the totals shown. v1 does not range-check each asset\'s balances, so its per-asset totals ' +
+  'carry no guarantee (docs/por.md).';
+
+function summaryOf(report) {
+  if (!report.ok) {
+    const failed = report.steps.find((s) => s.id === report.failed);
+    return `Not verified: step “${failed.title}” failed: ${failed.reason}`;
+  }
+  return report.established ? `Verified: ${report.established}` : V1_PASS;
+}
+
+function renderWarnings(list) {
+  $('warnings').hidden = list.length === 0;
+  $('warnings').dataset.count = String(list.length);
+  $('warning-list').replaceChildren(...list.map((w) => el('li', {}, w)));
+}
+
 function render(report) {
   const result = $('result');
   result.dataset.status = report.ok ? 'pass' : 'fail';
   result.dataset.failed = report.failed ?? '';
-  const failed = report.steps.find((s) => s.id === report.failed);
-  $('summary').textContent = report.ok
-    ? 'Verified: your account is included in the published proof of reserves with the balances below.'
-    : `Not verified: step “${failed.title}” failed: ${failed.reason}`;
+  result.dataset.version = report.version ?? '';
+  $('summary').textContent = summaryOf(report);
+  renderWarnings(report.warnings ?? []);
   const icon = { pass: '✔', fail: '✘', info: 'ℹ', skip: '–' };
   $('steps').replaceChildren(...report.steps.map((s) =>
     el('li', { 'data-step': s.id, 'data-status': s.status, class: s.status },
@@ -73,18 +93,26 @@ function render(report) {
   if (acc) {
     $('user-hash').textContent = acc.user_hash;
     $('leaf-index').textContent = String(acc.leaf_index);
+    const v2 = report.version === 'cloister-por-v2';
     renderTable($('balances'), ['asset', 'balance', 'raw (units of 10^-decimals)'],
       [...acc.balances.map((b) => [b.symbol, b.text, b.balance]),
-       ['equity (USDT)', acc.equity_text, acc.equity]]);
+       [v2 ? 'net equity (USDT)' : 'equity (USDT)', acc.equity_text, acc.equity]]);
   }
   const pub = report.published;
   $('published').hidden = !pub;
   if (pub) {
     const when = new Date(pub.timestamp);
     $('pub-meta').textContent = `snapshot ${Number.isNaN(when.getTime()) ? pub.timestamp : when.toISOString()}; ` +
-      `${pub.padded_accounts} leaves ` +
-      `(depth ${pub.tree_depth}); root ${pub.root_hash}`;
-    renderTable($('totals'), ['asset', 'published total'], pub.assets.map((a) => [a.symbol, a.text]));
+      `${pub.padded_accounts} leaves (depth ${pub.tree_depth}); root ${pub.root_hash}` +
+      (pub.statement_digest ? `; statement digest ${pub.statement_digest} (compare it with the one the exchange published)` : '');
+    if (pub.version === 'cloister-por-v2') {
+      renderTable($('totals'), ['asset', 'equity (owed to customers)', 'debt (owed by customers)', 'net', 'price (USDT per unit)'],
+        pub.assets.map((a) => [a.symbol, a.equity_text, a.debt_text, a.net_text, a.price_text]));
+      $('total-net').textContent = `Total net equity: ${pub.total_net_equity_text} USDT (Σ price·net over the assets).`;
+    } else {
+      renderTable($('totals'), ['asset', 'published total'], pub.assets.map((a) => [a.symbol, a.text]));
+      $('total-net').textContent = '';
+    }
   }
 }
 
@@ -104,9 +132,9 @@ function run() {
     if (mine !== generation) return;
     let report;
     try {
-      report = verifyInclusion(files.user.text, files.final.text);
+      report = verifyInclusion(files.user.text, files.final.text, { uid: $('uid').value.trim() });
     } catch (e) {
-      report = { ok: false, failed: 'files', account: null, published: null,
+      report = { ok: false, failed: 'files', account: null, published: null, warnings: [],
                  steps: [{ id: 'files', title: 'Verification', status: 'fail', reason: String(e?.message ?? e) }] };
     }
     render(report);
@@ -131,9 +159,11 @@ document.addEventListener('drop', (ev) => {
   ev.preventDefault();
   take(ev.dataTransfer.files, undefined);
 });
+$('uid').addEventListener('change', () => run());
 $('reset').addEventListener('click', () => {
   files.user = files.final = null;
   $('user-file').value = $('final-file').value = '';
+  renderWarnings([]);
   showSlot('user');
   showSlot('final');
   $('steps').replaceChildren();

@@ -392,3 +392,35 @@ test("index.html's Content-Security-Policy admits its import map by hash", () =>
   assert.ok(html.includes(`'sha256-${h}'`), `CSP lacks 'sha256-${h}' (update it after editing the import map)`);
   assert.match(html, /connect-src 'none'/);
 });
+
+// ---- v1 strictness, as the C v1 verifier (issue 14: the page used to accept these)
+test('a v1 final_proof.json without its link proof, range or tree digests is refused', () => {
+  const cases = [
+    [(f) => { delete f.equity_link_proof; }, /equity_link_proof/],
+    [(f) => { f.equity_link_proof = f.equity_link_proof.slice(2); }, /equity_link_proof/],
+    [(f) => { delete f.range_proofs; }, /range_proofs/],
+    [(f) => { delete f.range_proofs.sha256; }, /range_proofs.sha256/],
+    [(f) => { f.range_proofs.count += 1; }, /range_proofs.count/],
+    [(f) => { delete f.merkle_tree; }, /merkle_tree/],
+    [(f) => { f.merkle_tree.bytes = '0'; }, /merkle_tree.bytes/],
+  ];
+  for (const [mutate, match] of cases) {
+    const f = clone(big.final);
+    mutate(f);
+    rejects(check(A, f), 'files', match);
+  }
+});
+
+test('v1: 1.0 or 1e3 where an integer is expected is refused', () => {
+  const ft = JSON.stringify(big.final), ut = JSON.stringify(A);
+  const m = big.final.parameters.tree_depth;
+  for (const [from, to] of [[`"tree_depth":${m}`, `"tree_depth":${m}.0`], [`"range_bits":64`, `"range_bits":64.0`],
+    [`"batch_size":`, `"batch_size":1e0,"x":`], [`"timestamp":1700000000000`, `"timestamp":1.7e12`],
+    [`"usdt_decimals":2`, `"usdt_decimals":2.0`], [`"count":`, `"count":1.0,"y":`]]) {
+    assert.ok(ft.includes(from), from);
+    rejects(V.verifyInclusion(ut, ft.replace(from, to)), 'files');
+  }
+  const idx = `"leaf_index":${A.leaf_index}`;
+  rejects(V.verifyInclusion(ut.replace(idx, `${idx}.0`), ft), 'files', /leaf_index/);
+  accepts(V.verifyInclusion(ut.replace(idx, ` ${idx} `), ft));
+});
