@@ -168,6 +168,18 @@ void s3_get_object(s3_op *op, bool head);
 void s3_object_delete(s3_op *op);
 void s3_finish_upload(s3_op *op); /* after a streamed PUT body */
 
+/* Object ownership and ACLs (s3_acl.c): BucketOwnerEnforced, ACLs disabled. */
+void s3_bucket_acl(s3_op *op);                /* GET/PUT /bucket?acl */
+void s3_object_acl(s3_op *op);                /* GET/PUT /bucket/key?acl */
+void s3_bucket_ownership_controls(s3_op *op); /* PUT/GET/DELETE ?ownershipControls */
+/* x-amz-acl / x-amz-grant-* of a write into op's loaded bucket: true when they
+ * grant nothing beyond the bucket owner's FULL_CONTROL (or are absent), else
+ * 400 AccessControlListNotSupported. */
+bool s3_check_acl_headers(s3_op *op);
+/* The same for CreateBucket (the caller will own it), and x-amz-object-ownership:
+ * InvalidBucketAclWithObjectOwnership / NotImplemented. */
+bool s3_check_create_bucket_acl(s3_op *op);
+
 /* S3 Control (s3_control.c): a request s3_is_control recognised. */
 void s3_control_handle(s3 *s, const iam_caller *c, http_request *req, http_response *resp);
 

@@ -97,7 +97,8 @@ static cl_err create_txn(store *st, void *arg) {
 
 void s3_create_multipart(s3_op *op) {
     op->req->op = "CreateMultipartUpload";
-    if (!s3_load_bucket(op) || !authorize_key(op, "s3:PutObject") || !s3_check_request_tags(op))
+    if (!s3_load_bucket(op) || !authorize_key(op, "s3:PutObject") || !s3_check_acl_headers(op) ||
+        !s3_check_request_tags(op))
         return;
     json_t *u = s3_request_metadata(op->req);
     if (!s3_sse_begin_upload(op, u)) { /* the encryption is decided now, for every part */

@@ -1,0 +1,198 @@
+"""S3 object semantics of issue 16, with the stock clients (boto3; both aws CLIs where
+the CLI has the command): unimplemented sub-resources answer 501 (never the object's
+bytes), object ownership as AWS defaults it (BucketOwnerEnforced, ACLs disabled),
+conditional writes, partNumber on GET/HEAD, GetObjectAttributes, the response-*
+overrides, and small listing/metadata details."""
+import json
+import threading
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import aws_error_code, client_error, uniq
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def s3(server):
+    return server.boto3_client("s3")
+
+
+@pytest.fixture(scope="module")
+def bucket(s3):
+    name = uniq("compat")
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="obj", Body=b"object-bytes")
+    return name
+
+
+@pytest.fixture(scope="module")
+def owner_id(s3):
+    return s3.list_buckets()["Owner"]["ID"]
+
+
+def expect(code, status, fn, *args, **kwargs):
+    with pytest.raises(ClientError) as ei:
+        fn(*args, **kwargs)
+    got = client_error(ei.value)
+    assert got[0] == code and (status is None or got[1] == status), got
+    return got
+
+
+def add_headers(client, headers, event="before-sign.s3.*"):
+    """Adds headers to the client's requests before signing (so they are signed):
+    for headers the installed botocore does not model yet. Returns the remover."""
+    def hook(request, **kwargs):
+        for k, v in headers.items():
+            request.headers[k] = v
+    client.meta.events.register(event, hook)
+    return lambda: client.meta.events.unregister(event, hook)
+
+
+# --------------------------------------------------------------------- 1. sub-resources
+def test_object_acl_is_not_the_object(s3, bucket, owner_id):
+    """GET /b/k?acl used to answer the object's bytes with 200."""
+    r = s3.get_object_acl(Bucket=bucket, Key="obj")
+    assert r["Owner"]["ID"] == owner_id
+    assert r["Grants"] == [{"Grantee": {"ID": owner_id, "DisplayName": owner_id,
+                                        "Type": "CanonicalUser"},
+                            "Permission": "FULL_CONTROL"}]
+
+
+@pytest.mark.parametrize("call", [
+    lambda c, b: c.get_object_retention(Bucket=b, Key="obj"),
+    lambda c, b: c.get_object_legal_hold(Bucket=b, Key="obj"),
+    lambda c, b: c.put_object_retention(Bucket=b, Key="obj", Retention={
+        "Mode": "GOVERNANCE", "RetainUntilDate": "2030-01-01T00:00:00Z"}),
+    lambda c, b: c.put_object_legal_hold(Bucket=b, Key="obj", LegalHold={"Status": "ON"}),
+    lambda c, b: c.get_object_torrent(Bucket=b, Key="obj")["Body"].read(),
+    lambda c, b: c.restore_object(Bucket=b, Key="obj", RestoreRequest={"Days": 1}),
+], ids=["get-retention", "get-legal-hold", "put-retention", "put-legal-hold", "torrent",
+        "restore"])
+def test_unimplemented_object_subresources_501(s3, bucket, call):
+    expect("NotImplemented", 501, call, s3, bucket)
+    assert s3.get_object(Bucket=bucket, Key="obj")["Body"].read() == b"object-bytes"
+
+
+def test_unimplemented_select_501(server, s3, bucket):
+    import requests
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    url = f"{server.endpoint}/{bucket}/obj?select&select-type=2"
+    req = AWSRequest(method="POST", url=url, data=b"<SelectObjectContentRequest/>")
+    creds = s3._request_signer._credentials
+    req.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
+    SigV4Auth(creds, "s3", "us-east-1").add_auth(req)
+    r = requests.post(url, data=b"<SelectObjectContentRequest/>", headers=dict(req.headers))
+    assert r.status_code == 501 and b"NotImplemented" in r.content
+
+
+# --------------------------------------------------------------------- 2. ownership and ACLs
+def test_bucket_acl_owner_full_control(s3, bucket, owner_id):
+    r = s3.get_bucket_acl(Bucket=bucket)
+    assert r["Owner"] == {"ID": owner_id, "DisplayName": owner_id}
+    assert [(g["Grantee"]["ID"], g["Permission"]) for g in r["Grants"]] == [
+        (owner_id, "FULL_CONTROL")]
+
+
+def test_put_acls_private_accepted_others_refused(s3, bucket, owner_id):
+    for acl in ("private", "bucket-owner-full-control"):
+        s3.put_object_acl(Bucket=bucket, Key="obj", ACL=acl)
+        s3.put_object(Bucket=bucket, Key="acl-ok", Body=b"x", ACL=acl)
+    s3.put_bucket_acl(Bucket=bucket, ACL="private")
+    s3.put_object_acl(Bucket=bucket, Key="obj", GrantFullControl=f'id="{owner_id}"')
+    for acl in ("public-read", "public-read-write", "authenticated-read"):
+        expect("AccessControlListNotSupported", 400, s3.put_object_acl, Bucket=bucket,
+               Key="obj", ACL=acl)
+        expect("AccessControlListNotSupported", 400, s3.put_bucket_acl, Bucket=bucket, ACL=acl)
+        expect("AccessControlListNotSupported", 400, s3.put_object, Bucket=bucket,
+               Key="acl-no", Body=b"x", ACL=acl)
+        expect("AccessControlListNotSupported", 400, s3.copy_object, Bucket=bucket,
+               Key="acl-no", CopySource={"Bucket": bucket, "Key": "obj"}, ACL=acl)
+        expect("AccessControlListNotSupported", 400, s3.create_multipart_upload,
+               Bucket=bucket, Key="acl-no", ACL=acl)
+    expect("AccessControlListNotSupported", 400, s3.put_object, Bucket=bucket, Key="acl-no",
+           Body=b"x", GrantRead="uri=http://acs.amazonaws.com/groups/global/AllUsers")
+    _, msg = None, expect("AccessControlListNotSupported", 400, s3.put_object_acl,
+                          Bucket=bucket, Key="obj", GrantRead=f'id="{owner_id}"')[2]
+    assert msg == "The bucket does not allow ACLs"
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="acl-no")  # nothing was stored
+
+
+def test_put_acl_xml_body(s3, bucket, owner_id):
+    me = {"ID": owner_id, "Type": "CanonicalUser"}
+    s3.put_bucket_acl(Bucket=bucket, AccessControlPolicy={
+        "Owner": {"ID": owner_id},
+        "Grants": [{"Grantee": me, "Permission": "FULL_CONTROL"}]})
+    s3.put_object_acl(Bucket=bucket, Key="obj", AccessControlPolicy={
+        "Owner": {"ID": owner_id},
+        "Grants": [{"Grantee": me, "Permission": "FULL_CONTROL"}]})
+    bad = [
+        [{"Grantee": me, "Permission": "FULL_CONTROL"},
+         {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"},
+          "Permission": "READ"}],
+        [{"Grantee": {"ID": "123456789012", "Type": "CanonicalUser"},
+          "Permission": "FULL_CONTROL"}],
+        [{"Grantee": me, "Permission": "READ"}],
+    ]
+    for grants in bad:
+        expect("AccessControlListNotSupported", 400, s3.put_bucket_acl, Bucket=bucket,
+               AccessControlPolicy={"Owner": {"ID": owner_id}, "Grants": grants})
+
+
+def test_object_acl_missing_key(s3, bucket):
+    expect("NoSuchKey", 404, s3.get_object_acl, Bucket=bucket, Key="no-such-key")
+
+
+def test_create_bucket_acl(s3):
+    ok = uniq("compat-acl")
+    s3.create_bucket(Bucket=ok, ACL="private")
+    bad = uniq("compat-acl")
+    expect("InvalidBucketAclWithObjectOwnership", 400, s3.create_bucket, Bucket=bad,
+           ACL="public-read")
+    expect("404", 404, s3.head_bucket, Bucket=bad)
+    s3.create_bucket(Bucket=bad, ObjectOwnership="BucketOwnerEnforced")
+
+
+def test_ownership_controls(s3):
+    b = uniq("compat-own")
+    s3.create_bucket(Bucket=b)
+    rules = s3.get_bucket_ownership_controls(Bucket=b)["OwnershipControls"]["Rules"]
+    assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    s3.delete_bucket_ownership_controls(Bucket=b)
+    expect("OwnershipControlsNotFoundError", 404, s3.get_bucket_ownership_controls, Bucket=b)
+    # ACLs stay disabled
+    expect("AccessControlListNotSupported", 400, s3.put_bucket_acl, Bucket=b, ACL="public-read")
+    for other in ("ObjectWriter", "BucketOwnerPreferred"):
+        expect("NotImplemented", 501, s3.put_bucket_ownership_controls, Bucket=b,
+               OwnershipControls={"Rules": [{"ObjectOwnership": other}]})
+    expect("OwnershipControlsNotFoundError", 404, s3.get_bucket_ownership_controls, Bucket=b)
+    s3.put_bucket_ownership_controls(
+        Bucket=b, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+    rules = s3.get_bucket_ownership_controls(Bucket=b)["OwnershipControls"]["Rules"]
+    assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+
+
+def test_acls_with_cli(server, aws_cli, s3, bucket, owner_id, tmp_path):
+    rc, out, err = server.aws(aws_cli, ["s3api", "get-object-acl", "--bucket", bucket,
+                                        "--key", "obj"], profile=True)
+    assert rc == 0, err
+    assert json.loads(out)["Grants"][0]["Grantee"]["ID"] == owner_id
+    rc, out, err = server.aws(aws_cli, ["s3api", "put-object-acl", "--bucket", bucket,
+                                        "--key", "obj", "--acl", "public-read"], profile=True)
+    assert rc != 0 and aws_error_code(err) == "AccessControlListNotSupported", err
+    f = tmp_path / "f.txt"
+    f.write_bytes(b"cli")
+    rc, out, err = server.aws(aws_cli, ["s3", "cp", str(f), f"s3://{bucket}/cli-acl",
+                                        "--acl", "public-read"], profile=True)
+    assert rc != 0 and "AccessControlListNotSupported" in err, err
+    rc, out, err = server.aws(aws_cli, ["s3", "cp", str(f), f"s3://{bucket}/cli-acl",
+                                        "--acl", "bucket-owner-full-control"], profile=True)
+    assert rc == 0, err
+    rc, out, err = server.aws(aws_cli, ["s3api", "get-bucket-ownership-controls", "--bucket",
+                                        bucket], profile=True)
+    assert rc == 0, err
+    assert json.loads(out)["OwnershipControls"]["Rules"][0]["ObjectOwnership"] == \
+        "BucketOwnerEnforced"
