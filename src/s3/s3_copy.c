@@ -258,7 +258,8 @@ static bool copy_checks(s3_op *op, const copy_source *src, bool meta_replace, bo
                       (unsigned long long)COPY_MAX_SIZE);
         return false;
     }
-    return s3_check_acl_headers(op) && (!tag_replace || s3_check_request_tags(op));
+    return s3_check_acl_headers(op) && s3_write_cond_valid(op) &&
+           (!tag_replace || s3_check_request_tags(op));
 }
 
 void s3_copy_object(s3_op *op) {

@@ -291,6 +291,16 @@ cl_err s3_bucket_ids_migrate(s3 *s);
 typedef struct s3_event s3_event;
 bool s3_commit_object_doc(s3_op *op, const char *bucket, const char *bucket_id, const char *key,
                           json_t *doc, s3_event *ev);
+/* Conditional writes (PutObject, CopyObject, CompleteMultipartUpload): the
+ * request's If-None-Match must be "*" (else 501 NotImplemented, as AWS), checked
+ * before any byte is read. s3_write_cond_txn, inside the transaction that writes
+ * the object (so two conditional writes never both succeed): If-None-Match: *
+ * and the key exists, or If-Match names another ETag -> 412 PreconditionFailed;
+ * If-Match and no such key -> 404 NoSuchKey (AWS User Guide, "Conditional
+ * writes"). On refusal CL_ERR_CONFLICT with op->f set. s3_commit_object_doc
+ * applies it. */
+bool s3_write_cond_valid(s3_op *op);
+cl_err s3_write_cond_txn(s3_op *op, store *st, const char *bucket_id, const char *key);
 /* What an object event needs beyond the object (s3_event.c). */
 struct s3_event {
     const char *name;      /* "ObjectCreated:Put", "ObjectRemoved:Delete" (no "s3:") */

@@ -338,6 +338,7 @@ static cl_err complete_txn(store *st, void *arg) {
         c->upload = NULL;
         return replay(st, c);
     }
+    CL_TRY(s3_write_cond_txn(op, st, op->bucket_id, op->key)); /* the upload stays */
     c->parts = load_parts(st, op->bucket_id, c->upload_id);
     uint64_t size = 0;
     json_t *object_parts = assemble(op, c->req, c->parts, c->etag, &size);
@@ -373,7 +374,8 @@ static void complete_result(s3_op *op, const char *etag, json_t *sse) {
 void s3_complete_multipart(s3_op *op) {
     op->req->op = "CompleteMultipartUpload";
     const char *upload_id = kvlist_get(&op->query, "uploadId");
-    if (!s3_load_bucket(op) || !authorize_key(op, "s3:PutObject")) return;
+    if (!s3_load_bucket(op) || !authorize_key(op, "s3:PutObject") || !s3_write_cond_valid(op))
+        return;
     s3_complete_upload req = {0};
     s3_xml_error xe = {0};
     if (s3_xml_parse_complete_upload(buf_slice(&op->req->body), &req, &xe) != CL_OK) {

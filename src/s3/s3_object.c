@@ -222,7 +222,8 @@ void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_respons
     if (ok) {
         char *arn = s3_object_arn(op.bucket, op.key);
         ok = s3_authorize(&op, "s3:PutObject", arn, NULL) &&
-             (upload_id || (s3_check_acl_headers(&op) && s3_check_request_tags(&op)));
+             (upload_id || (s3_check_acl_headers(&op) && s3_write_cond_valid(&op) &&
+                            s3_check_request_tags(&op)));
         free(arn);
     }
     s3_upload *u = NULL;
