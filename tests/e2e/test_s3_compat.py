@@ -303,3 +303,102 @@ def test_conditional_put_cli_v1(server, aws_cli, bucket, tmp_path):
     assert rc == 0, err
     rc, out, err = server.aws(aws_cli, args, profile=True)
     assert rc != 0 and aws_error_code(err) == "PreconditionFailed", err
+
+
+# --------------------------------------------------------------------- 5. partNumber
+@pytest.fixture(scope="module")
+def mpu_object(s3, bucket):
+    key = uniq("parts")
+    p1, p2 = b"a" * (5 * MiB), b"second part"
+    uid = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    e1 = s3.upload_part(Bucket=bucket, Key=key, UploadId=uid, PartNumber=1, Body=p1)["ETag"]
+    e2 = s3.upload_part(Bucket=bucket, Key=key, UploadId=uid, PartNumber=2, Body=p2)["ETag"]
+    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=uid, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
+    return key, p1, p2
+
+
+def test_get_part_number(s3, bucket, mpu_object):
+    key, p1, p2 = mpu_object
+    total = len(p1) + len(p2)
+    r = s3.get_object(Bucket=bucket, Key=key, PartNumber=2)
+    assert r["Body"].read() == p2
+    assert r["PartsCount"] == 2
+    assert r["ContentRange"] == f"bytes {len(p1)}-{total - 1}/{total}"
+    assert r["ResponseMetadata"]["HTTPStatusCode"] == 206
+    r = s3.get_object(Bucket=bucket, Key=key, PartNumber=1)
+    assert r["Body"].read() == p1 and r["ContentRange"] == f"bytes 0-{len(p1) - 1}/{total}"
+    h = s3.head_object(Bucket=bucket, Key=key, PartNumber=2)
+    assert h["ContentLength"] == len(p2) and h["PartsCount"] == 2
+    expect("InvalidPartNumber", 416, s3.get_object, Bucket=bucket, Key=key, PartNumber=3)
+    expect("InvalidArgument", 400, s3.get_object, Bucket=bucket, Key=key, PartNumber=0)
+    expect("InvalidRequest", 400, s3.get_object, Bucket=bucket, Key=key, PartNumber=1,
+           Range="bytes=0-1")
+
+
+def test_part_number_simple_object(s3, bucket):
+    r = s3.get_object(Bucket=bucket, Key="obj", PartNumber=1)
+    assert r["Body"].read() == b"object-bytes" and "PartsCount" not in r
+    expect("InvalidPartNumber", 416, s3.get_object, Bucket=bucket, Key="obj", PartNumber=2)
+
+
+def test_part_number_cli(server, aws_cli, bucket, mpu_object, tmp_path):
+    key, p1, p2 = mpu_object
+    out_file = tmp_path / "part2"
+    rc, out, err = server.aws(aws_cli, ["s3api", "get-object", "--bucket", bucket, "--key", key,
+                                        "--part-number", "2", str(out_file)], profile=True)
+    assert rc == 0, err
+    assert out_file.read_bytes() == p2 and json.loads(out)["PartsCount"] == 2
+    rc, out, err = server.aws(aws_cli, ["s3api", "head-object", "--bucket", bucket, "--key", key,
+                                        "--part-number", "9"], profile=True)
+    assert rc != 0 and "416" in err, err
+
+
+# --------------------------------------------------------------------- 6. response-* overrides
+OVERRIDES = {"ResponseContentType": ("ContentType", "text/x-override"),
+             "ResponseContentLanguage": ("ContentLanguage", "fr"),
+             "ResponseCacheControl": ("CacheControl", "no-store"),
+             "ResponseContentDisposition": ("ContentDisposition", 'attachment; filename="x.bin"'),
+             "ResponseContentEncoding": ("ContentEncoding", "identity")}
+
+
+def test_response_overrides(server, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="ovr", Body=b"o", ContentType="text/plain",
+                  CacheControl="max-age=60")
+    r = s3.get_object(Bucket=bucket, Key="ovr", ResponseExpires="Wed, 21 Oct 2037 07:28:00 GMT",
+                      **{k: v[1] for k, v in OVERRIDES.items()})
+    for k, (field, value) in OVERRIDES.items():
+        assert r[field] == value, (field, r[field])
+    hdrs = r["ResponseMetadata"]["HTTPHeaders"]
+    assert hdrs["expires"] == "Wed, 21 Oct 2037 07:28:00 GMT"
+    assert hdrs["content-type"] == "text/x-override"  # replaced, not sent twice
+    import requests
+    from conftest import presigner
+    url = presigner(s3).generate_presigned_url("get_object", Params={
+        "Bucket": bucket, "Key": "ovr", "ResponseContentDisposition": "attachment"})
+    g = requests.get(url)
+    assert g.status_code == 200 and g.headers["Content-Disposition"] == "attachment"
+
+
+def test_response_overrides_anonymous_refused(server, s3):
+    import requests
+    b = uniq("compat-pub")
+    s3.create_bucket(Bucket=b)
+    s3.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": False,
+        "RestrictPublicBuckets": False})
+    s3.put_bucket_policy(Bucket=b, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{b}/*"}]}))
+    s3.put_object(Bucket=b, Key="pub", Body=b"public")
+    assert requests.get(f"{server.endpoint}/{b}/pub").content == b"public"
+    r = requests.get(f"{server.endpoint}/{b}/pub?response-content-type=text/html")
+    assert r.status_code == 400 and b"<Code>InvalidRequest</Code>" in r.content
+
+
+def test_response_overrides_cli(server, aws_cli, bucket, tmp_path):
+    rc, out, err = server.aws(aws_cli, ["s3api", "get-object", "--bucket", bucket, "--key", "obj",
+                                        "--response-content-type", "application/x-cli",
+                                        str(tmp_path / "o")], profile=True)
+    assert rc == 0, err
+    assert json.loads(out)["ContentType"] == "application/x-cli"
