@@ -470,8 +470,8 @@ static bool route_bucket(s3_op *op) {
  * never the object's bytes (GET /b/k?retention is not GetObject) nor a PUT of
  * the body as the object. Versioning (?versionId) is decided elsewhere. */
 static bool unsupported_object_subresource(const s3_op *op) {
-    static const char *const NOT_YET[] = {"retention", "legal-hold",  "torrent",   "restore",
-                                          "select",    "select-type", "attributes"};
+    static const char *const NOT_YET[] = {"retention", "legal-hold", "torrent",
+                                          "restore",   "select",     "select-type"};
     for (size_t i = 0; i < sizeof NOT_YET / sizeof NOT_YET[0]; i++)
         if (s3_has_query(op, NOT_YET[i])) return true;
     return false;
@@ -490,6 +490,8 @@ static bool route_object(s3_op *op) {
         s3_object_tagging(op);
     else if (s3_has_query(op, "acl"))
         s3_object_acl(op);
+    else if (s3_has_query(op, "attributes"))
+        s3_get_object_attributes(op);
     else if (strcmp(m, "PUT") == 0 && copy && upload_id)
         s3_upload_part_copy(op);
     else if (strcmp(m, "PUT") == 0 && copy)

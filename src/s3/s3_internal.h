@@ -165,6 +165,11 @@ void s3_get_bucket_policy_status(s3_op *op);
 void s3_bucket_public_access_block(s3_op *op); /* PUT/GET/DELETE ?publicAccessBlock */
 void s3_list_objects(s3_op *op);               /* GET bucket (v1 and list-type=2) */
 void s3_get_object(s3_op *op, bool head);
+void s3_get_object_attributes(s3_op *op); /* GET /bucket/key?attributes (s3_attrs.c) */
+/* op->key's document (the caller's), or NULL with the fault: 404 NoSuchKey to a
+ * caller who may list the bucket, else 403 AccessDenied (as S3: keys cannot be
+ * probed). */
+json_t *s3_object_load(s3_op *op);
 void s3_object_delete(s3_op *op);
 void s3_finish_upload(s3_op *op); /* after a streamed PUT body */
 

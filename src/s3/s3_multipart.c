@@ -267,9 +267,10 @@ static json_t *assemble(s3_op *op, const s3_complete_upload *req, json_t *parts,
         crypto_md5_update(md5, buf_slice(&raw));
         buf_free(&raw);
         *size += psize;
-        json_array_append_new(out, json_pack("{s:O, s:I, s:O*}", "Blob", json_object_get(p, "Blob"),
-                                             "Size", (json_int_t)psize, "Context",
-                                             json_object_get(p, "Context")));
+        json_array_append_new(out, json_pack("{s:O, s:I, s:O*, s:O*}", "Blob",
+                                             json_object_get(p, "Blob"), "Size", (json_int_t)psize,
+                                             "Context", json_object_get(p, "Context"), "Checksum",
+                                             json_object_get(p, "Checksum")));
     }
     uint8_t d[CRYPTO_MD5_LEN];
     crypto_md5_final(md5, d);

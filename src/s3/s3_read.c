@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-static json_t *load_object(s3_op *op) {
+json_t *s3_object_load(s3_op *op) {
     char *text = NULL;
     json_t *o = NULL;
     if (store_get(op->s->st, "object", op->bucket_id, op->key, &text) == CL_OK)
@@ -212,7 +212,7 @@ static long no_body(void *arg, uint64_t pos, char *buf, size_t max) {
 static json_t *load_pinned(s3_op *op) {
     json_t *prev = NULL;
     for (int attempt = 0; attempt < 8; attempt++) {
-        json_t *o = load_object(op);
+        json_t *o = s3_object_load(op);
         if (!o || s3_object_pin(op->s, o)) {
             json_decref(prev);
             return o;

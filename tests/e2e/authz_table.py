@@ -388,6 +388,10 @@ S3_ROWS = [
     # objects
     Row("s3", "GetObjectAcl", "s3-resource",
         lambda c, r: c.s3.get_object_acl(Bucket=c.bucket, Key="obj")),
+    Row("s3", "GetObjectAttributes", "s3-resource",
+        lambda c, r: c.s3.get_object_attributes(Bucket=c.bucket, Key="obj",
+                                                ObjectAttributes=["ETag", "ObjectSize"]),
+        note="needs s3:GetObject and s3:GetObjectAttributes"),
     Row("s3", "PutObjectAcl", "s3-resource",
         lambda c, r: c.s3.put_object_acl(Bucket=c.bucket, Key="obj", ACL="private")),
     Row("s3", "PutObject", "s3-resource",

@@ -402,3 +402,61 @@ def test_response_overrides_cli(server, aws_cli, bucket, tmp_path):
                                         str(tmp_path / "o")], profile=True)
     assert rc == 0, err
     assert json.loads(out)["ContentType"] == "application/x-cli"
+
+
+# --------------------------------------------------------------------- 3. GetObjectAttributes
+ALL_ATTRS = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"]
+
+
+def test_get_object_attributes_simple(s3, bucket):
+    key = uniq("attrs")
+    put = s3.put_object(Bucket=bucket, Key=key, Body=b"attribute-bytes",
+                        ChecksumAlgorithm="SHA256")
+    r = s3.get_object_attributes(Bucket=bucket, Key=key, ObjectAttributes=ALL_ATTRS)
+    assert r["ETag"] == put["ETag"].strip('"')
+    assert r["ObjectSize"] == len(b"attribute-bytes")
+    assert r["StorageClass"] == "STANDARD"
+    assert r["Checksum"]["ChecksumSHA256"] == put["ChecksumSHA256"]
+    assert "ObjectParts" not in r and r["LastModified"]
+    r = s3.get_object_attributes(Bucket=bucket, Key=key, ObjectAttributes=["ObjectSize"])
+    assert "ETag" not in r and r["ObjectSize"] == 15
+    expect("NoSuchKey", 404, s3.get_object_attributes, Bucket=bucket, Key="nope",
+           ObjectAttributes=["ETag"])
+    expect("InvalidArgument", 400, s3.get_object_attributes, Bucket=bucket, Key=key,
+           ObjectAttributes=["Bogus"])
+
+
+def test_get_object_attributes_parts(s3, bucket, mpu_object):
+    key, p1, p2 = mpu_object
+    r = s3.get_object_attributes(Bucket=bucket, Key=key, ObjectAttributes=ALL_ATTRS)
+    assert r["ObjectSize"] == len(p1) + len(p2) and r["ETag"].endswith("-2")
+    parts = r["ObjectParts"]
+    assert parts["TotalPartsCount"] == 2 and parts["IsTruncated"] is False
+    assert [(p["PartNumber"], p["Size"]) for p in parts["Parts"]] == [(1, len(p1)), (2, len(p2))]
+    r = s3.get_object_attributes(Bucket=bucket, Key=key, ObjectAttributes=["ObjectParts"],
+                                 MaxParts=1)
+    assert r["ObjectParts"]["IsTruncated"] is True
+    assert r["ObjectParts"]["NextPartNumberMarker"] == 1
+    assert [p["PartNumber"] for p in r["ObjectParts"]["Parts"]] == [1]
+    r = s3.get_object_attributes(Bucket=bucket, Key=key, ObjectAttributes=["ObjectParts"],
+                                 MaxParts=1, PartNumberMarker=1)
+    assert [p["PartNumber"] for p in r["ObjectParts"]["Parts"]] == [2]
+
+
+def test_get_object_attributes_needs_its_permission(server, s3, bucket):
+    from conftest import new_user
+    creds, _ = new_user(server, uniq("attrs-user"), policy={
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                "Resource": f"arn:aws:s3:::{bucket}/*"}]})
+    u = server.boto3_client("s3", creds)
+    assert u.get_object(Bucket=bucket, Key="obj")["Body"].read() == b"object-bytes"
+    expect("AccessDenied", 403, u.get_object_attributes, Bucket=bucket, Key="obj",
+           ObjectAttributes=["ETag"])
+
+
+def test_get_object_attributes_cli(server, aws_cli, bucket):
+    rc, out, err = server.aws(aws_cli, ["s3api", "get-object-attributes", "--bucket", bucket,
+                                        "--key", "obj", "--object-attributes", "ETag",
+                                        "ObjectSize"], profile=True)
+    assert rc == 0, err
+    assert json.loads(out)["ObjectSize"] == len(b"object-bytes")

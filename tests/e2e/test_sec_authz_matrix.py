@@ -388,6 +388,7 @@ S3_HANDLERS = {
     "s3_finish_upload": ["PutObject", "UploadPart"],  # streamed bodies (s3_begin_upload)
     "s3_bucket_acl": ["GetBucketAcl", "PutBucketAcl"], "s3_object_acl": ["GetObjectAcl",
                                                                          "PutObjectAcl"],
+    "s3_get_object_attributes": ["GetObjectAttributes"],
     "s3_bucket_ownership_controls": ["PutBucketOwnershipControls", "GetBucketOwnershipControls",
                                      "DeleteBucketOwnershipControls"],
 }
