@@ -315,8 +315,8 @@ static bool copy_range(s3_op *op, uint64_t size, uint64_t *off, uint64_t *len) {
         return bad_source(op, "The x-amz-copy-source-range value must be of the form "
                               "bytes=first-last where first and last are the zero-based offsets "
                               "of the first and last bytes to copy");
-    if (b >= size) {
-        aws_fault_set(&op->f, 400, "InvalidArgument",
+    if (b >= size) { /* InvalidRange, as s3-tests' test_multipart_copy_invalid_range expects */
+        aws_fault_set(&op->f, 416, "InvalidRange",
                       "Range specified is not valid for source object of size: %llu",
                       (unsigned long long)size);
         return false;

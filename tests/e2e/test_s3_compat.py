@@ -460,3 +460,70 @@ def test_get_object_attributes_cli(server, aws_cli, bucket):
                                         "ObjectSize"], profile=True)
     assert rc == 0, err
     assert json.loads(out)["ObjectSize"] == len(b"object-bytes")
+
+
+# --------------------------------------------------------------------- 7. small details
+def test_empty_metadata_value_kept(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="meta", Body=b"m", Metadata={"empty": "", "full": "v"})
+    assert s3.head_object(Bucket=bucket, Key="meta")["Metadata"] == {"empty": "", "full": "v"}
+
+
+def test_aws_chunked_not_stored_as_content_encoding(server, s3, bucket):
+    import requests
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    creds = s3._request_signer._credentials
+    for sent, stored in (("aws-chunked", None), ("aws-chunked,gzip", "gzip"),
+                         ("gzip, aws-chunked", "gzip")):
+        key = uniq("enc")
+        url = f"{server.endpoint}/{bucket}/{key}"
+        req = AWSRequest(method="PUT", url=url, data=b"hello", headers={
+            "Content-Encoding": sent, "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+            "x-amz-decoded-content-length": "5"})
+        SigV4Auth(creds, "s3", "us-east-1").add_auth(req)
+        body = b"5\r\nhello\r\n0\r\n\r\n"
+        r = requests.put(url, data=body, headers=dict(req.headers))
+        assert r.status_code == 200, r.text
+        h = s3.head_object(Bucket=bucket, Key=key)
+        assert h.get("ContentEncoding") == stored, (sent, h.get("ContentEncoding"))
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"hello"
+
+
+def test_listing_details(s3, bucket, owner_id):
+    b = uniq("compat-list")
+    s3.create_bucket(Bucket=b)
+    for k in ("a b+c/1", "plain"):
+        s3.put_object(Bucket=b, Key=k, Body=b"x")
+    r = s3.list_objects_v2(Bucket=b, FetchOwner=True)
+    assert all(c["Owner"]["ID"] == owner_id for c in r["Contents"])
+    assert "Owner" not in s3.list_objects_v2(Bucket=b)["Contents"][0]
+    assert all(c["Owner"]["ID"] == owner_id for c in s3.list_objects(Bucket=b)["Contents"])
+    # an empty delimiter is no delimiter and is not echoed
+    r = s3.list_objects_v2(Bucket=b, Delimiter="")
+    assert "Delimiter" not in r and len(r["Contents"]) == 2
+    # v1: Prefix as sent (botocore adds encoding-type=url and does not decode Prefix)
+    assert s3.list_objects(Bucket=b, Prefix="a b+c/")["Prefix"] == "a b+c/"
+    assert s3.list_objects_v2(Bucket=b, Prefix="a b+c/")["Prefix"] == "a b+c/"
+
+
+def test_tags_sorted(s3, bucket):
+    tags = [{"Key": k, "Value": k.upper()} for k in ("zeta", "alpha", "mid", "Beta")]
+    s3.put_object_tagging(Bucket=bucket, Key="obj", Tagging={"TagSet": tags})
+    got = [t["Key"] for t in s3.get_object_tagging(Bucket=bucket, Key="obj")["TagSet"]]
+    assert got == ["Beta", "alpha", "mid", "zeta"]
+
+
+def test_upload_part_copy_invalid_range(s3, bucket):
+    key = uniq("upc")
+    uid = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    expect("InvalidRange", 416, s3.upload_part_copy, Bucket=bucket, Key=key, UploadId=uid,
+           PartNumber=1, CopySource={"Bucket": bucket, "Key": "obj"},
+           CopySourceRange="bytes=0-100")
+    s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=uid)
+
+
+def test_listing_cli(server, aws_cli, bucket, owner_id):
+    rc, out, err = server.aws(aws_cli, ["s3api", "list-objects-v2", "--bucket", bucket,
+                                        "--fetch-owner", "--max-items", "1"], profile=True)
+    assert rc == 0, err
+    assert json.loads(out)["Contents"][0]["Owner"]["ID"] == owner_id
