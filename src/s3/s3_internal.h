@@ -1,6 +1,7 @@
 /* s3_internal.h — shared between the files of src/s3, not for other modules.
  * Meta store kinds (scope / name):
- *   bucket  ""      / bucket name  {Name, Id, Owner, CreationDate, Region, Policy?, PAB?}
+ *   bucket  ""      / bucket name  {Name, Id, Owner, CreationDate, Region, Policy?, PAB?,
+ *                                   Ownership? (s3_acl.c)}
  *   object  bucket id / object key {Blob, Size, ETag, LastModified, ContentType, Meta{},
  *                                   Headers{}, Checksum{algo: b64}?, Tags{k: v}?, Owner}
  *   upload  bucket id / uploadId   (s3_multipart.c)
