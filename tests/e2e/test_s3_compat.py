@@ -291,15 +291,14 @@ def test_complete_multipart_if_match(s3, bucket):
 def test_conditional_put_cli_v1(server, aws_cli, bucket, tmp_path):
     """aws s3api put-object --if-none-match (CLI v1 with a current botocore; Debian's
     v2 2.9 predates the option and is skipped)."""
-    rc, out, err = server.aws(aws_cli, ["s3api", "put-object", "help"], profile=True)
-    if "--if-none-match" not in out:
-        pytest.skip(f"{aws_cli[0]} has no --if-none-match")
     f = tmp_path / "body"
     f.write_bytes(b"cli")
     key = uniq("cli-inm")
     args = ["s3api", "put-object", "--bucket", bucket, "--key", key, "--body", str(f),
             "--if-none-match", "*"]
     rc, out, err = server.aws(aws_cli, args, profile=True)
+    if rc != 0 and "Unknown options" in err:
+        pytest.skip(f"{aws_cli[0]} has no --if-none-match")
     assert rc == 0, err
     rc, out, err = server.aws(aws_cli, args, profile=True)
     assert rc != 0 and aws_error_code(err) == "PreconditionFailed", err
