@@ -189,7 +189,8 @@ static bool setup_payload(s3_op *op, s3_upload *u) {
     }
     const char *sha = kvlist_get_ci(&op->req->headers, "x-amz-content-sha256");
     chunked_mode mode;
-    if (!sha && op->c->auth_type == IAM_AUTHTYPE_HEADER) { /* presigned: UNSIGNED-PAYLOAD */
+    /* presigned: UNSIGNED-PAYLOAD; SigV2 signs no payload hash */
+    if (!sha && op->c->auth_type == IAM_AUTHTYPE_HEADER && !op->c->sigv2) {
         aws_fault_set(&op->f, 400, "InvalidRequest",
                       "Missing required header for this request: x-amz-content-sha256");
         return false;
