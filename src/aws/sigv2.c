@@ -354,8 +354,13 @@ static int cmp_qparam(const void *a, const void *b) {
 /* /bucket + path + ?sub-resources (sorted; values decoded). */
 static void canonical_resource(const sigv4_request *req, const qlist *q, const char *vhost_bucket,
                                cl_buf *out) {
+    const char *path = req->path && *req->path ? req->path : "/";
     if (vhost_bucket) buf_appendf(out, "/%s", vhost_bucket);
-    buf_append_cstr(out, req->path && *req->path ? req->path : "/");
+    buf_append_cstr(out, path);
+    /* a path-style bucket request "/bucket" signs "/bucket/", as a virtual-host
+     * one does (what botocore signs: its auth_path) */
+    if (!vhost_bucket && path[0] == '/' && path[1] && !strchr(path + 1, '/'))
+        buf_append_byte(out, '/');
     qparam *sub = cl_calloc(q->n + 1, sizeof *sub);
     size_t m = 0;
     for (size_t i = 0; i < q->n; i++)
