@@ -265,3 +265,22 @@ def test_sigv2_off(make_server):
     status, body = call(url)
     assert status == 400 and code_of(body) == "InvalidRequest"
     assert v4.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v"
+
+
+def test_sigv2_authorized_like_sigv4(server, setup):
+    """Same identity, same policies, same answers whatever the signature version."""
+    from conftest import new_user
+    _, bucket = setup
+    reader, _ = new_user(server, uniq("v2reader"), {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]})
+    nobody, _ = new_user(server, uniq("v2nobody"))
+    time.sleep(0.5)  # a fresh key: let the server see it
+    for make in (v2_client, v4_client):
+        r, n = make(server, reader), make(server, nobody)
+        assert r.get_object(Bucket=bucket, Key="doc.txt")["Body"].read() == b"hello sigv2"
+        with pytest.raises(ClientError) as e:
+            r.put_object(Bucket=bucket, Key="nope", Body=b"x")
+        assert client_error(e.value)[:2] == ("AccessDenied", 403), make
+        with pytest.raises(ClientError) as e:
+            n.get_object(Bucket=bucket, Key="doc.txt")
+        assert client_error(e.value)[:2] == ("AccessDenied", 403), make
