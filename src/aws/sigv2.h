@@ -16,7 +16,8 @@
  * each. So every x-amz-* header of a SigV2 request is signed by construction:
  * one added to a signed request makes the signature not match.
  * CanonicalizedResource: "/BUCKET" for virtual-host requests, then the path
- * as sent ("/BUCKET" alone as "/BUCKET/", what botocore signs), then the signed sub-resources present (sigv2.c SIGNED), sorted,
+ * as sent ("/BUCKET" alone as "/BUCKET/", what botocore signs), then the signed sub-resources
+ * present (sigv2.c SIGNED), sorted,
  * "?name[=decoded value]" joined by '&'. A query parameter that is neither
  * signed nor a known harmless one (listing parameters...) could change what a
  * signed request does without touching its signature: such a request is

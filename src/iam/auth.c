@@ -308,7 +308,10 @@ void iam_set_s3_domain(iam *m, const char *domain) {
 /* Faults of a SigV2 request that did not parse or whose time is off, in the
  * words S3 uses for them. */
 static void fault_v2(aws_fault *f, sigv2_status st, const sigv2_auth *a) {
-    if (st == SIGV2_MALFORMED)
+    if (st == SIGV2_MALFORMED && a->presigned && a->date_line)
+        aws_fault_set(f, 403, "AccessDenied", "Invalid date (should be seconds since epoch): %.32s",
+                      a->date_line);
+    else if (st == SIGV2_MALFORMED)
         aws_fault_set(f, 400, "InvalidArgument",
                       "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature");
     else if (st == SIGV2_QUERY_PARTS)

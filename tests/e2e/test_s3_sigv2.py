@@ -284,3 +284,15 @@ def test_sigv2_authorized_like_sigv4(server, setup):
         with pytest.raises(ClientError) as e:
             n.get_object(Bucket=bucket, Key="doc.txt")
         assert client_error(e.value)[:2] == ("AccessDenied", 403), make
+
+
+def test_query_form_malformed(server, setup):
+    creds, bucket = setup
+    base = f"{server.endpoint}/{bucket}/doc.txt?AWSAccessKeyId={creds['AccessKeyId']}"
+    status, body = call(base + "&Signature=abc%3D")  # no Expires
+    assert status == 403 and code_of(body) == "AccessDenied" and b"Query-string authentication" in body
+    status, body = call(base + "&Signature=abc%3D&Expires=soon")
+    assert status == 403 and code_of(body) == "AccessDenied" and b"seconds since epoch" in body
+    far = int(time.time()) + 8 * 86400
+    status, body = call(base + f"&Signature=abc%3D&Expires={far}")
+    assert status == 400 and code_of(body) == "AuthorizationQueryParametersError"
