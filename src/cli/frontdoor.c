@@ -43,6 +43,19 @@ static void fail(http_response *resp, const http_request *req, const char *servi
     aws_error(resp, shape, xmlns, f->status, f->code, f->message, req->request_id);
 }
 
+/* SigV2's SignatureDoesNotMatch shows what S3 shows: the key, the
+ * StringToSign the server computed (also as hex bytes) and the signature. */
+static void sigv2_mismatch_details(http_response *resp, const iam_caller *c) {
+    cl_buf hex = CL_BUF_INIT;
+    for (const char *p = c->string_to_sign; *p; p++)
+        buf_appendf(&hex, "%s%02x", p == c->string_to_sign ? "" : " ", (unsigned char)*p);
+    if (c->access_key) aws_error_detail(resp, "AWSAccessKeyId", c->access_key);
+    aws_error_detail(resp, "StringToSign", c->string_to_sign);
+    aws_error_detail(resp, "SignatureProvided", c->signature_provided ? c->signature_provided : "");
+    aws_error_detail(resp, "StringToSignBytes", buf_cstr(&hex));
+    buf_free(&hex);
+}
+
 /* An authentication failure; S3 lists unsigned x-amz-* headers in HeadersNotSigned. */
 static void auth_fail(http_response *resp, http_request *req, const char *service,
                       const iam_caller *c, const aws_fault *f) {
@@ -50,6 +63,7 @@ static void auth_fail(http_response *resp, http_request *req, const char *servic
     req->op = f->code;
     fail(resp, req, service, f);
     if (c->headers_not_signed) aws_error_detail(resp, "HeadersNotSigned", c->headers_not_signed);
+    if (c->string_to_sign) sigv2_mismatch_details(resp, c);
 }
 
 static bool operator_endpoint(const frontdoor *fd, http_request *req, http_response *resp) {
@@ -204,7 +218,9 @@ static bool has_body(const http_request *req) {
 }
 
 static bool is_signed(const http_request *req) {
-    return kvlist_get_ci(&req->headers, "Authorization") || strstr(req->query, "X-Amz-Signature=");
+    return kvlist_get_ci(&req->headers, "Authorization") ||
+           strstr(req->query, "X-Amz-Signature=") ||
+           strstr(req->query, "Signature="); /* SigV2 presigned */
 }
 
 /* Before a buffered body is read: a signature that covers the payload hash

@@ -30,6 +30,7 @@ typedef struct {
     const char *metrics_listen; /* --metrics-listen: /metrics on its own listener */
     const char *sms_listen;     /* --sms-listen: the iExec SMS endpoints (docs/secrets.md) */
     bool allow_app_network;     /* --allow-app-network: apps whose manifest asks get a network */
+    bool sigv2_off;             /* --sigv2 off: S3 refuses Signature Version 2 */
     int run_workers;            /* --workers (--run-workers): local workers; -1 = default 1 */
     unsigned lease_s, max_attempts, account_max; /* --task-lease-seconds ... */
 } serve_opts;
@@ -52,6 +53,8 @@ static const char SERVE_USAGE[] =
     "                              (/requesters/{address}/secrets/{name}) on this\n"
     "                              address, for the stock iexec CLI (chain.json \"sms\");\n"
     "                              off without it (docs/secrets.md)\n"
+    "  --sigv2 on|off              accept S3 Signature Version 2 (aws CLI v1 and\n"
+    "                              boto3 presigned URLs; default on; docs/s3.md)\n"
     "  --allow-app-network         let apps whose manifest asks for the network have\n"
     "                              it (default: every run gets loopback only)\n"
     "  --workers N                 local workers running tasks (default 1; 0: only\n"
@@ -146,6 +149,8 @@ static int parse_opts(int argc, char **argv, serve_opts *o) {
             o->tls_listen = v;
         else if (strcmp(a, "--s3-domain") == 0)
             o->s3_domain = v;
+        else if (strcmp(a, "--sigv2") == 0 && (strcmp(v, "on") == 0 || strcmp(v, "off") == 0))
+            o->sigv2_off = strcmp(v, "off") == 0;
         else if (strcmp(a, "--web-dir") == 0)
             o->web_dir = v;
         else if (strcmp(a, "--metrics-listen") == 0)
@@ -418,6 +423,8 @@ static int run(const serve_opts *o) {
         goto out;
     }
     s3_set_domain(objects, o->s3_domain);
+    iam_set_s3_domain(m, o->s3_domain); /* SigV2 signs the bucket of BUCKET.DOMAIN */
+    iam_set_sigv2(m, !o->sigv2_off);
     s3_reserve_bucket_name(objects, "por"); /* anonymous GET /por/ is the PoR page */
     s3_set_key_service(objects, &(s3_key_service){keys, s3_data_key, s3_decrypt});
     uint8_t sms_seal[32]; /* requester secrets at rest, under the root key */

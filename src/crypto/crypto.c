@@ -35,6 +35,13 @@ void crypto_hmac_sha256(cl_slice key, cl_slice data, uint8_t out[CRYPTO_SHA256_L
         abort();
 }
 
+void crypto_hmac_sha1(cl_slice key, cl_slice data, uint8_t out[CRYPTO_SHA1_LEN]) {
+    unsigned int n = 0;
+    if (!HMAC(EVP_sha1(), key.ptr ? key.ptr : (const uint8_t *)"", (int)key.len,
+              data.ptr ? data.ptr : (const uint8_t *)"", data.len, out, &n))
+        abort();
+}
+
 /* One incremental digest type serves SHA-256 and MD5 (S3 ETags). */
 struct crypto_sha256_ctx {
     EVP_MD_CTX *md;

@@ -18,6 +18,9 @@ void crypto_sha256(cl_slice data, uint8_t out[CRYPTO_SHA256_LEN]);
 /* Lower-case hex of SHA-256 into out (65 bytes). */
 void crypto_sha256_hex(cl_slice data, char out[65]);
 void crypto_hmac_sha256(cl_slice key, cl_slice data, uint8_t out[CRYPTO_SHA256_LEN]);
+/* HMAC-SHA1: only for S3's legacy Signature Version 2 (aws/sigv2.c). */
+#define CRYPTO_SHA1_LEN 20
+void crypto_hmac_sha1(cl_slice key, cl_slice data, uint8_t out[CRYPTO_SHA1_LEN]);
 void crypto_md5(cl_slice data, uint8_t out[CRYPTO_MD5_LEN]);
 
 /* Incremental SHA-256 for streamed bodies. */

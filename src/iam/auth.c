@@ -1,9 +1,12 @@
-/* auth.c — turns a signed request into a caller: parse the SigV4 signature,
+/* auth.c — turns a signed request into a caller: parse the SigV4 signature
+ * (or S3's SigV2, authenticate_v2 below),
  * find the access key (long-term AKIA in `access_key`, temporary ASIA in
  * `session`), check the session token and its expiry, then the clock and the
  * signature. Each failure maps to the code AWS returns for the service named in
  * the credential scope (S3 words some of them differently from IAM/STS). */
 #include "iam/iam_internal.h"
+
+#include "aws/sigv2.h"
 
 #include "crypto/crypto.h"
 
@@ -93,6 +96,8 @@ void iam_caller_free(iam_caller *c) {
     free(c->scope);
     free(c->signature);
     free(c->headers_not_signed);
+    free(c->string_to_sign);
+    free(c->signature_provided);
     cl_cleanse(c->signing_key, sizeof c->signing_key);
     memset(c, 0, sizeof *c);
 }
@@ -286,10 +291,116 @@ static iam_auth_result check_signed_headers(const sigv4_request *sr, const sigv4
     return IAM_AUTH_FAILED;
 }
 
+/* ---- S3 Signature Version 2 ---- */
+
+void iam_set_sigv2(iam *m, bool on) {
+    m->sigv2_off = !on;
+}
+
+void iam_set_s3_domain(iam *m, const char *domain) {
+    free(m->s3_domain);
+    m->s3_domain = domain && *domain ? cl_strdup(domain) : NULL;
+}
+
+#define V2_NOT_HERE                                                                                \
+    "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
+
+/* Faults of a SigV2 request that did not parse or whose time is off, in the
+ * words S3 uses for them. */
+static void fault_v2(aws_fault *f, sigv2_status st, const sigv2_auth *a) {
+    if (st == SIGV2_MALFORMED && a->presigned && a->date_line)
+        aws_fault_set(f, 403, "AccessDenied", "Invalid date (should be seconds since epoch): %.32s",
+                      a->date_line);
+    else if (st == SIGV2_MALFORMED)
+        aws_fault_set(f, 400, "InvalidArgument",
+                      "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature");
+    else if (st == SIGV2_QUERY_PARTS)
+        aws_fault_set(f, 403, "AccessDenied",
+                      "Query-string authentication requires the Signature, Expires and "
+                      "AWSAccessKeyId parameters");
+    else if (st == SIGV2_NO_DATE)
+        aws_fault_set(f, 403, "AccessDenied",
+                      "AWS authentication requires a valid Date or x-amz-date header");
+    else if (st == SIGV2_UNSIGNABLE)
+        aws_fault_set(f, 400, "InvalidRequest",
+                      "The authorization mechanism you have provided is not supported for this "
+                      "request: Signature Version 2 cannot sign the query parameter '%.64s' (send "
+                      "x-amz-* values as headers). Please use AWS4-HMAC-SHA256.",
+                      a->unsignable ? a->unsignable : "?");
+    else if (st == SIGV2_SKEWED)
+        aws_fault_set(f, 403, "RequestTimeTooSkewed",
+                      "The difference between the request time and the current time is too large.");
+    else if (st == SIGV2_EXPIRED)
+        aws_fault_set(f, 403, "AccessDenied", "Request has expired");
+    else if (st == SIGV2_EXPIRES_TOO_LONG)
+        aws_fault_set(f, 400, "AuthorizationQueryParametersError",
+                      "Expires must be at most 604800 seconds (a week) from now");
+    else
+        aws_fault_set(f, 403, "SignatureDoesNotMatch",
+                      "The request signature we calculated does not match the signature you "
+                      "provided. Check your key and signing method.");
+}
+
+/* Verifies a parsed SigV2 request; on mismatch keeps what S3's error shows. */
+static iam_auth_result verify_v2(iam *m, const sigv4_request *sr, const sigv2_auth *a,
+                                 const iam_key_info *k, iam_caller *out, aws_fault *f) {
+    char *bucket = sigv2_host_bucket(kvlist_get_ci(sr->headers, "host"),
+                                     m->s3_domain ? m->s3_domain : "localhost");
+    cl_buf sts = CL_BUF_INIT;
+    sigv2_status st = sigv2_verify(sr, a, bucket, k->secret, time_now(), &sts);
+    free(bucket);
+    if (st == SIGV2_SIGNATURE_MISMATCH) {
+        out->string_to_sign = buf_take_cstr(&sts);
+        out->signature_provided = cl_strdup(a->signature);
+        out->access_key = cl_strdup(a->access_key);
+    }
+    buf_free(&sts);
+    if (st == SIGV2_OK) return IAM_AUTH_OK;
+    fault_v2(f, st, a);
+    return IAM_AUTH_FAILED;
+}
+
+/* S3 only: the caller's service is "s3" and it has no region (us-east-1) and
+ * no signing key (aws-chunked bodies need SigV4). Every x-amz-* header is in
+ * the StringToSign (sigv2.h), so check_signed_headers has nothing to add. */
+static iam_auth_result authenticate_v2(iam *m, const sigv4_request *sr, sigv2_status st,
+                                       sigv2_auth a, iam_caller *out, aws_fault *f) {
+    out->service = cl_strdup("s3");
+    out->sigv2 = true;
+    iam_auth_result r = IAM_AUTH_FAILED;
+    iam_key_info k = {0};
+    uint8_t key[32];
+    bool has_key = false;
+    if (m->sigv2_off)
+        aws_fault_set(f, 400, "InvalidRequest", V2_NOT_HERE);
+    else if (st != SIGV2_OK)
+        fault_v2(f, st, &a);
+    else if (!key_info_get(m, a.access_key, "sigv2", &k, key, &has_key))
+        fault_unknown_key(f, "s3");
+    else {
+        sigv4_auth shim = {.service = (char *)"s3", .security_token = a.security_token};
+        r = check_key(&shim, &k, f);
+    }
+    if (r == IAM_AUTH_OK) r = verify_v2(m, sr, &a, &k, out, f);
+    if (r == IAM_AUTH_OK) {
+        fill_caller(out, &k, a.access_key);
+        out->auth_type = a.presigned ? IAM_AUTHTYPE_QUERY : IAM_AUTHTYPE_HEADER;
+        out->request_time = a.presigned ? time_now() : a.request_time;
+    }
+    cl_cleanse(key, sizeof key);
+    iam_key_info_free(&k);
+    sigv2_auth_free(&a);
+    return r;
+}
+
 iam_auth_result iam_authenticate(iam *m, const http_request *req, const char *payload_hash,
                                  bool s3_paths, iam_caller *out, aws_fault *f) {
     memset(out, 0, sizeof *out);
     sigv4_request sr = {req->method, req->path, req->query, &req->headers, payload_hash, s3_paths};
+    sigv2_auth a2;
+    sigv2_status st2 = sigv2_parse(&sr, &a2);
+    if (st2 != SIGV2_MISSING) return authenticate_v2(m, &sr, st2, a2, out, f); /* frees a2 */
+    sigv2_auth_free(&a2);
     sigv4_auth a = {0};
     sigv4_status st = sigv4_parse(&sr, &a);
     if (st == SIGV4_MISSING) {

@@ -92,6 +92,12 @@ typedef struct {
     /* Set when authentication failed because x-amz-* headers were not signed:
      * their names, comma-separated (S3's HeadersNotSigned error element). */
     char *headers_not_signed;
+    /* S3 Signature Version 2 (aws/sigv2.h): the request was signed with it
+     * (s3:signatureversion "AWS"). On SignatureDoesNotMatch, the StringToSign
+     * the server computed and the signature provided, which S3 returns in its
+     * error (with access_key set to the key the request named). */
+    bool sigv2;
+    char *string_to_sign, *signature_provided;
 } iam_caller;
 
 void iam_caller_free(iam_caller *c);
@@ -115,6 +121,13 @@ typedef enum {
  * (e.g. "s3" for anonymous-capable endpoints). */
 iam_auth_result iam_authenticate(iam *m, const http_request *req, const char *payload_hash,
                                  bool s3_paths, iam_caller *out, aws_fault *fault);
+
+/* S3 Signature Version 2 is accepted (default) or refused server-wide with
+ * 400 InvalidRequest "Please use AWS4-HMAC-SHA256." (`serve --sigv2 off`). */
+void iam_set_sigv2(iam *m, bool on);
+/* The S3 domain of virtual-host addressing (as s3_set_domain), which SigV2's
+ * CanonicalizedResource needs: BUCKET.DOMAIN signs "/BUCKET/...". */
+void iam_set_s3_domain(iam *m, const char *domain);
 
 /* S3's browser-based upload (POST Object): the form's policy document
  * (base64, as sent: the string to sign), signed with SigV4's signing key of

@@ -67,6 +67,8 @@ struct iam {
     char root_account[13];
     iam_auth_cache *auth_cache;
     iam_policy_cache *policy_cache;
+    bool sigv2_off;  /* iam_set_sigv2(m, false): `serve --sigv2 off` */
+    char *s3_domain; /* virtual-host S3 requests name BUCKET.s3_domain (SigV2 signs the bucket) */
 };
 
 #define IAM_ADMIN_POLICY_ARN "arn:aws:iam::aws:policy/AdministratorAccess"

@@ -341,6 +341,7 @@ void iam_close(iam *m) {
     iam_auth_cache_free(m->auth_cache);
     iam_policy_cache_free(m->policy_cache);
     cl_cleanse(m->seal_key, sizeof m->seal_key);
+    free(m->s3_domain);
     free(m);
 }
 

@@ -7,6 +7,8 @@
  * (OWNER_ONLY below). */
 #include "s3/s3_internal.h"
 
+#include "aws/sigv2.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,12 +75,7 @@ bool s3_bucket_name_reserved(const s3 *s, const char *name) {
 /* Virtual-host style: "my.bucket.DOMAIN[:port]" -> "my.bucket" (bucket names
  * may hold dots, so the bucket is everything before ".DOMAIN"); else NULL. */
 char *s3_host_bucket(const s3 *s, const http_request *req) {
-    const char *host = kvlist_get_ci(&req->headers, "Host");
-    if (!host) return NULL;
-    size_t n = strcspn(host, ":"), d = strlen(s->domain);
-    if (n < d + 2 || host[n - d - 1] != '.' || strncasecmp(host + n - d, s->domain, d) != 0)
-        return NULL;
-    return cl_strndup(host, n - d - 1);
+    return sigv2_host_bucket(kvlist_get_ci(&req->headers, "Host"), s->domain); /* one rule */
 }
 
 bool s3_op_init(s3_op *op, s3 *s, const iam_caller *c, http_request *req, http_response *resp) {
@@ -219,13 +216,15 @@ static const policy *effective_bucket_policy(s3_op *op) {
 
 /* S3's signature keys, from the verified caller (auth.c), never from the raw
  * query text: s3:authType (REST-HEADER / REST-QUERY-STRING),
- * s3:signatureversion and s3:signatureAge (milliseconds since the signed
+ * s3:signatureversion ("AWS" for SigV2, "AWS4-HMAC-SHA256") and, SigV4 only,
+ * s3:signatureAge (milliseconds since the signed
  * X-Amz-Date). Anonymous requests carry none of them. */
 static void add_signature_keys(policy_ctx *ctx, const iam_caller *c) {
     const char *type = iam_auth_type_name(c->auth_type);
     if (!type) return;
     policy_ctx_add(ctx, "s3:authType", type);
-    policy_ctx_add(ctx, "s3:signatureversion", "AWS4-HMAC-SHA256");
+    policy_ctx_add(ctx, "s3:signatureversion", c->sigv2 ? "AWS" : "AWS4-HMAC-SHA256");
+    if (c->sigv2) return; /* s3:signatureAge is SigV4's only (AWS) */
     int64_t age = (int64_t)time_now() - (int64_t)c->request_time;
     char ms[24];
     snprintf(ms, sizeof ms, "%lld", (long long)(age > 0 ? age * 1000 : 0));

@@ -86,6 +86,13 @@ static cl_err upload_body(void *arg, cl_slice piece) {
     return chunked_feed(u->dec, piece) == CHUNKED_OK ? CL_OK : CL_ERR_INVALID;
 }
 
+/* What a SigV2 presigned URL adds (botocore moves Content-Type there too). */
+static bool sigv2_query_param(const char *k) {
+    return strcmp(k, "AWSAccessKeyId") == 0 || strcmp(k, "Signature") == 0 ||
+           strcmp(k, "Expires") == 0 || strcmp(k, "content-type") == 0 ||
+           strcmp(k, "content-md5") == 0;
+}
+
 bool s3_is_upload(const s3 *s, const http_request *req) {
     if (strcmp(req->method, "PUT") != 0 || kvlist_get_ci(&req->headers, "x-amz-copy-source") ||
         s3_is_control(req))
@@ -96,7 +103,8 @@ bool s3_is_upload(const s3 *s, const http_request *req) {
         bool sub = false;
         if (kvlist_parse_form(&q, slice_cstr(req->query)) == CL_OK)
             for (size_t i = 0; i < q.len; i++)
-                sub |= strncmp(q.items[i].key, "X-Amz-", 6) != 0 &&
+                sub |= strncasecmp(q.items[i].key, "X-Amz-", 6) != 0 &&
+                       !sigv2_query_param(q.items[i].key) &&
                        strcmp(q.items[i].key, "partNumber") != 0 &&
                        strcmp(q.items[i].key, "uploadId") != 0 &&
                        strcmp(q.items[i].key, "x-id") != 0; /* SDKs add x-id=PutObject */
@@ -208,7 +216,8 @@ static bool setup_payload(s3_op *op, s3_upload *u) {
     }
     const char *sha = kvlist_get_ci(&op->req->headers, "x-amz-content-sha256");
     chunked_mode mode;
-    if (!sha && op->c->auth_type == IAM_AUTHTYPE_HEADER) { /* presigned: UNSIGNED-PAYLOAD */
+    /* presigned: UNSIGNED-PAYLOAD; SigV2 signs no payload hash */
+    if (!sha && op->c->auth_type == IAM_AUTHTYPE_HEADER && !op->c->sigv2) {
         aws_fault_set(&op->f, 400, "InvalidRequest",
                       "Missing required header for this request: x-amz-content-sha256");
         return false;
