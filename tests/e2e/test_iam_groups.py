@@ -190,25 +190,19 @@ def test_groups_are_same_account_only(server, acct):
 
 
 def test_groups_with_aws_cli(server, acct, aws_cli):
+    """Few CLI calls (each costs seconds); the rest is covered with boto3 above."""
     grp, user = uniq("cli"), uniq("cliu")
+    acct.iam.create_user(UserName=user)
     run = lambda *a: server.aws(aws_cli, list(a), creds=acct.creds)  # noqa: E731
     rc, out, err = run("iam", "create-group", "--group-name", grp)
-    assert rc == 0, err
-    assert json.loads(out)["Group"]["GroupName"] == grp
-    assert run("iam", "create-user", "--user-name", user)[0] == 0
+    assert rc == 0 and json.loads(out)["Group"]["GroupName"] == grp, err
     rc, out, err = run("iam", "add-user-to-group", "--group-name", grp, "--user-name", user)
     assert rc == 0, err
     rc, out, err = run("iam", "get-group", "--group-name", grp)
     assert rc == 0 and [u["UserName"] for u in json.loads(out)["Users"]] == [user], err
-    rc, out, err = run("iam", "delete-group", "--group-name", grp)
-    assert rc != 0 and aws_error_code(err) == "DeleteConflict", err
     rc, out, err = run("iam", "put-group-policy", "--group-name", grp, "--policy-name", "p",
                        "--policy-document", "./prover_policy.json")
     assert rc != 0 and aws_error_code(err) == "MalformedPolicyDocument", err
     assert "file://./prover_policy.json" in err
-    rc, out, err = run("iam", "get-account-summary")
-    assert rc == 0 and json.loads(out)["SummaryMap"]["Groups"] >= 1, err
-    assert run("iam", "remove-user-from-group", "--group-name", grp, "--user-name", user)[0] == 0
-    assert run("iam", "update-user", "--user-name", user, "--new-user-name", user + "x")[0] == 0
-    assert run("iam", "delete-user", "--user-name", user + "x")[0] == 0
-    assert run("iam", "delete-group", "--group-name", grp)[0] == 0
+    acct.iam.remove_user_from_group(GroupName=grp, UserName=user)
+    acct.iam.delete_group(GroupName=grp)
