@@ -196,8 +196,7 @@ def test_groups_with_aws_cli(server, acct, aws_cli):
     run = lambda *a: server.aws(aws_cli, list(a), creds=acct.creds)  # noqa: E731
     rc, out, err = run("iam", "create-group", "--group-name", grp)
     assert rc == 0 and json.loads(out)["Group"]["GroupName"] == grp, err
-    rc, out, err = run("iam", "add-user-to-group", "--group-name", grp, "--user-name", user)
-    assert rc == 0, err
+    acct.iam.add_user_to_group(GroupName=grp, UserName=user)
     rc, out, err = run("iam", "get-group", "--group-name", grp)
     assert rc == 0 and [u["UserName"] for u in json.loads(out)["Users"]] == [user], err
     rc, out, err = run("iam", "put-group-policy", "--group-name", grp, "--policy-name", "p",
