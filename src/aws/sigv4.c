@@ -131,7 +131,12 @@ static bool parse_credential(cl_slice cred, sigv4_auth *out) {
         cred = slice_sub(cred, (size_t)i + 1, cred.len);
     }
     if (n != 5 || !slice_eq_cstr(part[4], "aws4_request") || part[1].len != 8) return false;
-    if (!is_scope_word(part[0]) || !is_scope_word(part[2]) || !is_scope_word(part[3])) return false;
+    /* S3 answers an empty region with AuthorizationHeaderMalformed naming the
+     * region it expects (s3_check_region): parsed here so S3 can say which */
+    bool empty_s3_region = part[2].len == 0 && slice_eq_cstr(part[3], "s3");
+    if (!is_scope_word(part[0]) || !(is_scope_word(part[2]) || empty_s3_region) ||
+        !is_scope_word(part[3]))
+        return false;
     out->access_key = slice_dup(part[0]);
     out->date = slice_dup(part[1]);
     out->region = slice_dup(part[2]);

@@ -410,7 +410,7 @@ iam_auth_result iam_authenticate(iam *m, const http_request *req, const char *pa
     }
     sr.s3_paths = s3_paths || is_s3(a.service); /* S3 signs paths without normalising */
     out->service = dup_or_null(a.service);
-    out->region = dup_or_null(a.region);
+    out->region = a.region ? cl_strdup(a.region) : NULL; /* "" for S3: s3_check_region */
     if (st != SIGV4_OK) {
         fault_malformed(f, a.service ? a.service : (s3_paths ? "s3" : NULL), st);
         sigv4_auth_free(&a);

@@ -68,6 +68,27 @@ static bool collect(void *arg, const char *name, const char *text) {
     return true;
 }
 
+/* A user's groups: each group's inline and attached policies join the set
+ * (AWS evaluates them as the user's own identity policies, allow and deny). */
+typedef struct {
+    collect_ctx *cc;
+    const char *account;
+    cl_err e;
+} groups_ctx;
+
+static bool collect_group(void *arg, const char *gkey, const char *text) {
+    (void)text;
+    groups_ctx *g = arg;
+    char *scope = cl_sprintf("%s/%s", g->account, gkey);
+    g->cc->attached = false;
+    g->e = store_list(g->cc->m->st, "group_policy", scope, NULL, NULL, 0, collect, g->cc, NULL);
+    g->cc->attached = true;
+    if (g->e == CL_OK)
+        g->e = store_list(g->cc->m->st, "group_attach", scope, NULL, NULL, 0, collect, g->cc, NULL);
+    free(scope);
+    return g->e == CL_OK;
+}
+
 cl_err iam_load_identity_policies(iam *m, const iam_caller *c, iam_policy_set *out) {
     memset(out, 0, sizeof *out);
     const char *inline_kind, *attach_kind, *name;
@@ -83,6 +104,11 @@ cl_err iam_load_identity_policies(iam *m, const iam_caller *c, iam_policy_set *o
     cl_err e = store_list(m->st, inline_kind, scope, NULL, NULL, 0, collect, &cc, NULL);
     cc.attached = true;
     if (e == CL_OK) e = store_list(m->st, attach_kind, scope, NULL, NULL, 0, collect, &cc, NULL);
+    if (e == CL_OK && c->p.type == PRINCIPAL_USER) {
+        groups_ctx g = {&cc, c->account, CL_OK};
+        e = store_list(m->st, "user_group", scope, NULL, NULL, 0, collect_group, &g, NULL);
+        if (e == CL_OK) e = g.e;
+    }
     free(scope);
     return e;
 }

@@ -33,8 +33,12 @@ void iam_respond_fault(http_response *r, const aws_fault *f, const char *xmlns, 
  * the operations that attach or detach a managed policy (AWS's service
  * authorization reference lists it for exactly those). */
 static void add_iam_keys(iam_op *op, const char *action, policy_ctx *ctx) {
-    static const char *const POLICY_ARN_OPS[] = {"iam:AttachUserPolicy", "iam:DetachUserPolicy",
-                                                 "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+    static const char *const POLICY_ARN_OPS[] = {"iam:AttachUserPolicy",
+                                                 "iam:DetachUserPolicy",
+                                                 "iam:AttachRolePolicy",
+                                                 "iam:DetachRolePolicy",
+                                                 "iam:AttachGroupPolicy",
+                                                 "iam:DetachGroupPolicy",
                                                  NULL};
     const char *arn = iam_param(op->params, "PolicyArn");
     for (int i = 0; arn && POLICY_ARN_OPS[i]; i++)
@@ -130,7 +134,26 @@ void iam_xml_policy_doc(cl_buf *b, const char *tag, const char *doc) {
     buf_free(&enc);
 }
 
+/* A document that is a bare file name ("./p.json", "policy.json", "/tmp/x.json"):
+ * the aws CLI sends the argument as is unless it says file://. */
+static bool looks_like_path(const char *doc) {
+    while (*doc == ' ' || *doc == '\t' || *doc == '\n' || *doc == '\r')
+        doc++;
+    size_t n = strlen(doc);
+    if (n == 0 || n > 1024 || doc[0] == '{' || strpbrk(doc, " \t\r\n\"{}:") != NULL) return false;
+    return doc[0] == '.' || doc[0] == '/' || doc[0] == '~' || strchr(doc, '/') != NULL ||
+           (n > 5 && strcasecmp(doc + n - 5, ".json") == 0);
+}
+
 cl_err iam_check_policy(const char *doc, policy_kind kind, aws_fault *f) {
+    if (looks_like_path(doc)) {
+        const char *d = doc + strspn(doc, " \t\r\n");
+        aws_fault_set(f, 400, "MalformedPolicyDocument",
+                      "Syntax errors in policy. The policy document is a file name, not JSON: "
+                      "did you mean file://%.256s?",
+                      d);
+        return CL_ERR_INVALID;
+    }
     policy *p = NULL;
     char err[384] = "";
     if (policy_parse(slice_cstr(doc), kind, &p, err, sizeof err) != CL_OK) {
@@ -302,7 +325,9 @@ static cl_err op_delete_user(iam_op *op) {
     if (!u) return CL_ERR_NOT_FOUND;
     json_decref(u);
     char *scope = iam_scope2(op->c->account, name);
-    const char *what = scope_has_items(op->m, "user_key", scope)      ? "delete access keys"
+    /* AWS refuses DeleteUser while the user is in a group, has keys or policies */
+    const char *what = scope_has_items(op->m, "user_group", scope) ? "remove user from all groups"
+                       : scope_has_items(op->m, "user_key", scope) ? "delete access keys"
                        : scope_has_items(op->m, "user_policy", scope) ? "delete policies"
                        : scope_has_items(op->m, "user_attach", scope) ? "detach all policies"
                                                                       : NULL;
@@ -525,8 +550,20 @@ void iam_query_dispatch(iam *m, const iam_caller *c, http_request *req, const cl
     iam_respond_fault(resp, &f, xmlns, req->request_id);
 }
 
+static bool table_has(const iam_op_entry *ops, size_t n, const char *action) {
+    for (size_t i = 0; action && i < n; i++)
+        if (strcmp(ops[i].action, action) == 0) return true;
+    return false;
+}
+
 void iam_api_handle(iam *m, const iam_caller *c, http_request *req, const cl_kvlist *params,
                     http_response *resp) {
-    iam_query_dispatch(m, c, req, params, resp, OPS, sizeof OPS / sizeof OPS[0], AWS_XMLNS_IAM,
-                       "2010-05-08");
+    const char *action = kvlist_get(params, "Action");
+    const iam_op_entry *ops = OPS;
+    size_t n = sizeof OPS / sizeof OPS[0];
+    if (table_has(IAM_GROUP_OPS, IAM_GROUP_OPS_LEN, action))
+        ops = IAM_GROUP_OPS, n = IAM_GROUP_OPS_LEN;
+    else if (table_has(IAM_ACCOUNT_OPS, IAM_ACCOUNT_OPS_LEN, action))
+        ops = IAM_ACCOUNT_OPS, n = IAM_ACCOUNT_OPS_LEN;
+    iam_query_dispatch(m, c, req, params, resp, ops, n, AWS_XMLNS_IAM, "2010-05-08");
 }

@@ -1,6 +1,6 @@
-/* iam_api_policies.c — inline policies (Put/Get/Delete/List User|RolePolicy) and
- * managed-policy attachments (Attach/Detach/ListAttached User|RolePolicy). Users
- * and roles behave the same here, so one implementation serves both: the action
+/* iam_api_policies.c — inline policies (Put/Get/Delete/List User|Role|GroupPolicy)
+ * and managed-policy attachments (Attach/Detach/ListAttached User|Role|GroupPolicy).
+ * Users, roles and groups behave the same here, so one implementation serves both: the action
  * name says which entity, and `entity` carries the differences. */
 #include "iam/iam_internal.h"
 
@@ -17,9 +17,10 @@ typedef struct {
 
 static const entity USER = {"UserName", "user", "user_policy", "user_attach", "user"};
 static const entity ROLE = {"RoleName", "role", "role_policy", "role_attach", "role"};
+static const entity GROUP = {"GroupName", "group", "group_policy", "group_attach", "group"};
 
 static const entity *entity_of(iam_op *op) {
-    return strstr(op->action, "Role") ? &ROLE : &USER;
+    return strstr(op->action, "Role") ? &ROLE : strstr(op->action, "Group") ? &GROUP : &USER;
 }
 
 /* Authorizes the operation on the entity's ARN and returns its scope key
@@ -27,7 +28,7 @@ static const entity *entity_of(iam_op *op) {
 static char *entity_scope(iam_op *op, const entity *en, const char **name_out) {
     const char *name;
     if (!iam_require(op->params, en->param, &name, op->f) ||
-        !iam_valid_name(op, en->param, name, 64))
+        !iam_valid_name(op, en->param, name, en == &GROUP ? 128 : 64))
         return NULL;
     char *key = iam_lower(name);
     json_t *d = iam_doc_get(op->m, en->kind, op->c->account, key);

@@ -14,7 +14,13 @@
  *   access_key   ""            / AKIA...       root keys: {AccessKeyId, Secret, Account, Root:
  * true, Status, CreateDate} (iam_root.c) root_key     acct          / AKIA...       {}  (index of
  * the account root's keys) session      ""            / ASIA...       {Secret, Token, Account,
- * Type, Arn, UserId, ..., Expiration, Policy} IAM names are unique case-insensitively, as in AWS:
+ * Type, Arn, UserId, ..., Expiration, Policy}
+ *   group        acct          / lower(name)   {GroupName, GroupId, Arn, Path, CreateDate}
+ *   group_member acct/lower(g) / lower(user)   {UserName}   } both written in one
+ *   user_group   acct/lower(u) / lower(group)  {GroupName}  } transaction
+ *   group_policy acct/lower(g) / policy name   {PolicyName, PolicyDocument}
+ *   group_attach acct/lower(g) / policy ARN    {PolicyArn, PolicyName}
+ * IAM names are unique case-insensitively, as in AWS:
  * keys are lower-cased and the display name is kept in the document. */
 #ifndef CLOISTER_IAM_INTERNAL_H
 #define CLOISTER_IAM_INTERNAL_H
@@ -206,5 +212,12 @@ cl_err iam_op_list_entity_policies(iam_op *op);
 cl_err iam_op_attach_entity_policy(iam_op *op);
 cl_err iam_op_detach_entity_policy(iam_op *op);
 cl_err iam_op_list_attached_entity_policies(iam_op *op);
+
+/* Further operation tables: groups (iam_api_groups.c); UpdateUser,
+ * GetAccountSummary, ListEntitiesForPolicy (iam_api_account.c). */
+extern const iam_op_entry IAM_GROUP_OPS[];
+extern const size_t IAM_GROUP_OPS_LEN;
+extern const iam_op_entry IAM_ACCOUNT_OPS[];
+extern const size_t IAM_ACCOUNT_OPS_LEN;
 
 #endif

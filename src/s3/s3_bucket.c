@@ -2,7 +2,12 @@
  * bucket policies (validated by the policy engine; BlockPublicPolicy, the
  * bucket's or its owner account's, refuses a public one) and their status, and
  * bucket-level Block Public Access (whose XML answer the account level shares).
- * Bucket names are global, as in S3; a bucket belongs to the creator's account. */
+ * Bucket names are global, as in S3; a bucket belongs to the creator's account.
+ * As AWS today: a new bucket has all four Block Public Access settings on, and
+ * remembers its region (LocationConstraint, else S3_DEFAULT_REGION), which a
+ * request's credential scope must name (s3_check_region); re-creating a bucket
+ * one already owns answers 200 in us-east-1 (AWS's legacy behaviour) and
+ * BucketAlreadyOwnedByYou elsewhere. */
 #include "s3/s3_internal.h"
 
 #include "s3/s3_xml.h"
@@ -83,9 +88,14 @@ void s3_create_bucket(s3_op *op) {
     char ts[21];
     time_format_iso8601(time_now(), ts);
     char *id = s3_bucket_new_id(); /* what its objects and uploads belong to */
-    json_t *b = json_pack("{s:s, s:s, s:s, s:s, s:s}", "Name", op->bucket, "Id", id, "Owner",
-                          op->c->account, "CreationDate", ts, "Region",
-                          region && *region ? region : "us-east-1");
+    const char *want = region && *region ? region : S3_DEFAULT_REGION;
+    /* AWS since April 2023: a new bucket has all four Block Public Access
+     * settings on (buckets created before keep what they had) */
+    s3_pab all = {true, true, true, true};
+    json_t *b =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "Name", op->bucket, "Id", id, "Owner",
+                  op->c->account, "CreationDate", ts, "Region", want, "PAB", s3_pab_to_json(all));
+    bool us_east_1 = strcmp(want, "us-east-1") == 0;
     free(id);
     free(region);
     char *text = json_dumps(b, JSON_COMPACT);
@@ -96,14 +106,20 @@ void s3_create_bucket(s3_op *op) {
     free(text);
     if (e == CL_ERR_EXISTS) {
         char *existing = NULL;
-        bool mine = false;
+        bool mine = false, legacy = false;
         if (store_get(op->s->st, "bucket", "", op->bucket, &existing) == CL_OK) {
             json_t *d = json_loads(existing, 0, NULL);
             mine = d && strcmp(json_string_value(json_object_get(d, "Owner")), op->c->account) == 0;
+            legacy = mine && us_east_1 && strcmp(s3_bucket_region(d), "us-east-1") == 0;
             json_decref(d);
             free(existing);
         }
-        if (mine)
+        if (legacy) { /* AWS's legacy us-east-1 answer: 200, the bucket unchanged */
+            char *loc = cl_sprintf("/%s", op->bucket);
+            http_set_header(op->resp, "Location", loc);
+            free(loc);
+            op->resp->status = 200;
+        } else if (mine)
             aws_fault_set(&op->f, 409, "BucketAlreadyOwnedByYou",
                           "Your previous request to create the named bucket succeeded and you "
                           "already own it.");

@@ -111,6 +111,7 @@ bool s3_op_init(s3_op *op, s3 *s, const iam_caller *c, http_request *req, http_r
 
 void s3_op_free(s3_op *op) {
     free(op->bucket);
+    free(op->fault_region);
     free(op->bucket_id);
     free(op->key);
     kvlist_free(&op->query);
@@ -126,6 +127,10 @@ void s3_respond_fault(s3_op *op) {
     http_response *r = op->resp;
     kvlist_free(&r->headers);
     aws_error(r, AWS_SHAPE_S3, NULL, op->f.status, op->f.code, op->f.message, op->req->request_id);
+    if (op->fault_region) {
+        aws_error_detail(r, "Region", op->fault_region);
+        http_set_header(r, "x-amz-bucket-region", op->fault_region);
+    }
     if (strcmp(op->req->method, "HEAD") == 0) buf_clear(&r->body); /* HEAD answers carry no body */
 }
 
@@ -156,9 +161,28 @@ bool s3_valid_bucket_name(const char *n) {
     return true;
 }
 
+bool s3_check_region(s3_op *op, const char *expected) {
+    const char *got = op->c->region;
+    if (op->c->p.type == PRINCIPAL_ANONYMOUS || !got || strcmp(got, expected) == 0) return true;
+    /* AWS's text, e.g. "...; the region 'us-west-2' is wrong; expecting 'us-east-1'" */
+    aws_fault_set(&op->f, 400, "AuthorizationHeaderMalformed",
+                  "The authorization header is malformed; the region '%.64s' is wrong; "
+                  "expecting '%.64s'",
+                  got, expected);
+    free(op->fault_region);
+    op->fault_region = cl_strdup(expected);
+    return false;
+}
+
+const char *s3_bucket_region(json_t *bucket_doc) {
+    const char *r = json_string_value(json_object_get(bucket_doc, "Region"));
+    return r && *r ? r : S3_DEFAULT_REGION;
+}
+
 bool s3_load_bucket(s3_op *op) {
     op->bucket_entry = s3_bucket_acquire(op->s, op->bucket);
     if (op->bucket_entry) op->bucket_doc = s3_bucket_entry_doc_copy(op->bucket_entry);
+    if (op->bucket_doc && !s3_check_region(op, s3_bucket_region(op->bucket_doc))) return false;
     if (op->bucket_doc) {
         free(op->bucket_id);
         op->bucket_id = cl_strdup(s3_bucket_doc_id(op->bucket_doc, op->bucket));
@@ -534,6 +558,8 @@ void s3_handle(s3 *s, const iam_caller *c, http_request *req, http_response *res
     }
     bool ok = s3_op_init(&op, s, c, req, resp);
     req->op = op_name(&op);
+    /* no bucket yet to say which region: an empty one is never right */
+    if (ok && c->region && !c->region[0]) ok = s3_check_region(&op, S3_DEFAULT_REGION);
     if (ok && req->state) {
         s3_finish_upload(&op); /* the body of a streamed PUT has arrived */
     } else if (ok && !op.bucket && strcmp(req->method, "GET") == 0) {

@@ -54,8 +54,9 @@ typedef struct {
     const iam_caller *c;
     http_request *req;
     http_response *resp;
-    char *bucket; /* NULL for service-level requests (ListBuckets) */
-    char *key;    /* decoded object key, NULL for bucket-level requests */
+    char *bucket;       /* NULL for service-level requests (ListBuckets) */
+    char *fault_region; /* AuthorizationHeaderMalformed: the <Region> S3 expects */
+    char *key;          /* decoded object key, NULL for bucket-level requests */
     cl_kvlist query;
     json_t *bucket_doc;            /* loaded by s3_load_bucket: the op's own copy, free to edit */
     char *bucket_id;               /* the loaded bucket's unique Id: the scope of its items */
@@ -90,8 +91,18 @@ void s3_op_free(s3_op *op);
 void s3_respond_fault(s3_op *op);
 bool s3_has_query(const s3_op *op, const char *name);
 
-/* Loads op->bucket's document; NoSuchBucket fault if absent. */
+/* Loads op->bucket's document; NoSuchBucket fault if absent, and
+ * AuthorizationHeaderMalformed (s3_check_region) if the request was signed for
+ * a region other than the bucket's. */
 bool s3_load_bucket(s3_op *op);
+
+/* The region a bucket has no record of, and the server's (Cloister serves one). */
+#define S3_DEFAULT_REGION "us-east-1"
+/* A bucket's region ("Region" of its document; S3_DEFAULT_REGION if none). */
+const char *s3_bucket_region(json_t *bucket_doc);
+/* True if the request's credential scope names `expected` (or it is anonymous);
+ * else AuthorizationHeaderMalformed with <Region>expected</Region>, as S3. */
+bool s3_check_region(s3_op *op, const char *expected);
 bool s3_valid_bucket_name(const char *name);
 
 /* Authorizes `action` (e.g. "s3:GetObject") on `resource` for the caller with

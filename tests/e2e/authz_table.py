@@ -595,6 +595,76 @@ def _attached(kind):
     return prep
 
 
+def _fresh_group(c):
+    name = c.w.uniq("authz-g")
+    c.w.iam.create_group(GroupName=name)
+    return name
+
+
+def _group_with(what):
+    """A fresh group with a member, an inline policy or the test policy attached."""
+    def prep(c):
+        g = _fresh_group(c)
+        if what == "member":
+            c.w.iam.add_user_to_group(GroupName=g, UserName=c.w.user_t)
+        elif what == "inline":
+            c.w.iam.put_group_policy(GroupName=g, PolicyName="inl", PolicyDocument=ALLOW_NOTHING)
+        else:
+            c.w.iam.attach_group_policy(GroupName=g, PolicyArn=c.w.policy_arn)
+        return g
+    return prep
+
+
+def _groups_not_listed(c, resp):
+    """The owner sees its groups (made by prep); another account sees none of them."""
+    mine = [x for x in resp["Groups"] if x["GroupName"].startswith("authz-g")]
+    assert bool(mine) == (c.principal == "owner") or c.principal == "no_policy_user", resp
+
+
+IAM_GROUP_ROWS = [
+    Row("iam", "CreateGroup", "iam-caller-account",
+        lambda c, r: c.iam.create_group(GroupName=c.w.uniq("authz-new"))),
+    Row("iam", "GetGroup", "iam-same-account", lambda c, r: c.iam.get_group(GroupName=r),
+        prep=_fresh_group),
+    Row("iam", "ListGroups", "iam-caller-account", lambda c, r: c.iam.list_groups(),
+        prep=_fresh_group, check=_groups_not_listed),
+    Row("iam", "DeleteGroup", "iam-same-account", lambda c, r: c.iam.delete_group(GroupName=r),
+        prep=_fresh_group),
+    Row("iam", "AddUserToGroup", "iam-same-account",
+        lambda c, r: c.iam.add_user_to_group(GroupName=r, UserName=c.w.user_t),
+        prep=_fresh_group),
+    Row("iam", "RemoveUserFromGroup", "iam-same-account",
+        lambda c, r: c.iam.remove_user_from_group(GroupName=r, UserName=c.w.user_t),
+        prep=_group_with("member")),
+    Row("iam", "ListGroupsForUser", "iam-same-account",
+        lambda c, r: c.iam.list_groups_for_user(UserName=c.w.user_t)),
+    Row("iam", "PutGroupPolicy", "iam-same-account",
+        lambda c, r: c.iam.put_group_policy(GroupName=r, PolicyName="authz-inline",
+                                            PolicyDocument=ALLOW_NOTHING), prep=_fresh_group),
+    Row("iam", "GetGroupPolicy", "iam-same-account",
+        lambda c, r: c.iam.get_group_policy(GroupName=r, PolicyName="inl"),
+        prep=_group_with("inline")),
+    Row("iam", "DeleteGroupPolicy", "iam-same-account",
+        lambda c, r: c.iam.delete_group_policy(GroupName=r, PolicyName="inl"),
+        prep=_group_with("inline")),
+    Row("iam", "ListGroupPolicies", "iam-same-account",
+        lambda c, r: c.iam.list_group_policies(GroupName=r), prep=_fresh_group),
+    Row("iam", "AttachGroupPolicy", "iam-same-account",
+        lambda c, r: c.iam.attach_group_policy(GroupName=r, PolicyArn=c.w.policy_arn),
+        prep=_fresh_group),
+    Row("iam", "DetachGroupPolicy", "iam-same-account",
+        lambda c, r: c.iam.detach_group_policy(GroupName=r, PolicyArn=c.w.policy_arn),
+        prep=_group_with("attached")),
+    Row("iam", "ListAttachedGroupPolicies", "iam-same-account",
+        lambda c, r: c.iam.list_attached_group_policies(GroupName=r), prep=_fresh_group),
+    Row("iam", "UpdateUser", "iam-same-account",
+        lambda c, r: c.iam.update_user(UserName=r, NewPath="/moved/"), prep=_fresh_user),
+    Row("iam", "GetAccountSummary", "iam-caller-account",
+        lambda c, r: c.iam.get_account_summary()),
+    Row("iam", "ListEntitiesForPolicy", "iam-same-account-arn",
+        lambda c, r: c.iam.list_entities_for_policy(PolicyArn=c.w.policy_arn)),
+]
+
 IAM_ROWS = [
     Row("iam", "CreateUser", "iam-caller-account",
         lambda c, r: c.iam.create_user(UserName=c.w.uniq("authz-new"))),
@@ -941,7 +1011,8 @@ CLOISTER_ROWS = [
         lambda c, r: c.cloister("DeleteSignerKeys", {"Name": r}), prep=_fresh_signer_keys),
 ]
 
-ROWS = S3_ROWS + S3CONTROL_ROWS + KMS_ROWS + IAM_ROWS + STS_ROWS + CLOISTER_ROWS
+ROWS = (S3_ROWS + S3CONTROL_ROWS + KMS_ROWS + IAM_ROWS + IAM_GROUP_ROWS + STS_ROWS
+        + CLOISTER_ROWS)
 
 SERVICE_TITLES = {"s3": "S3", "s3control": "S3 Control", "kms": "KMS", "iam": "IAM",
                   "sts": "STS", "cloister": "Cloister API"}

@@ -153,6 +153,7 @@ def test_block_public_policy_at_account_level(acct, aws_cli):
     o = s3(acct)
     bucket = "acctpab-bpp-" + aws_cli[0].replace("awscli-", "")
     o.create_bucket(Bucket=bucket)
+    o.delete_public_access_block(Bucket=bucket)  # a new bucket blocks public access, as on AWS since 2023
     ep = acct.srv.endpoint
     with no_account_setting(aws_cli, acct):
         rc, _, err = put_pab(aws_cli, acct, "BlockPublicPolicy=true")
@@ -184,6 +185,7 @@ def test_restrict_public_buckets_at_account_level(acct, other, aws_cli):
     o = s3(acct)
     bucket = "acctpab-rpb-" + aws_cli[0].replace("awscli-", "")
     o.create_bucket(Bucket=bucket)
+    o.delete_public_access_block(Bucket=bucket)  # a new bucket blocks public access, as on AWS since 2023
     o.put_object(Bucket=bucket, Key="pub.txt", Body=b"public bytes")
     o.put_bucket_policy(Bucket=bucket, Policy=public_policy(bucket))
     url = f"{acct.srv.endpoint}/{bucket}/pub.txt"

@@ -126,6 +126,7 @@ def test_public_sse_kms_object_needs_signed_requests(server):
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="o", Body=b"secret", ServerSideEncryption="aws:kms")
     s3.put_object(Bucket=bucket, Key="plain", Body=b"open")
+    s3.delete_public_access_block(Bucket=bucket)  # a new bucket blocks public access (AWS default)
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
     with urllib.request.urlopen(f"{server.endpoint}/{bucket}/plain") as r:

@@ -319,6 +319,8 @@ def test_every_operation_has_a_row():
     for svc, path, pattern in [
             ("kms", "src/kms/kms_api.c", r'\{"([A-Za-z]+)", kms_op_'),
             ("iam", "src/iam/iam_api.c", r'\{"([A-Za-z]+)", (?:iam_)?op_'),
+            ("iam", "src/iam/iam_api_groups.c", r'\{"([A-Za-z]+)", (?:iam_)?op_'),
+            ("iam", "src/iam/iam_api_account.c", r'\{"([A-Za-z]+)", (?:iam_)?op_'),
             ("sts", "src/iam/sts.c", r'\{"([A-Za-z]+)", op_'),
             ("cloister", "src/iam/account_api.c", r'"(CreateAccount)"'),
             ("cloister", "src/tasks/apps.c", r'\{"([A-Za-z]+)", (?:app|runs|worker|events)_op_'),
@@ -392,7 +394,8 @@ S3_HANDLERS = {
     "s3_bucket_ownership_controls": ["PutBucketOwnershipControls", "GetBucketOwnershipControls",
                                      "DeleteBucketOwnershipControls"],
 }
-S3_NOT_HANDLERS = {"s3_op_init", "s3_op_free", "s3_respond_fault", "s3_has_query"}
+S3_NOT_HANDLERS = {"s3_op_init", "s3_op_free", "s3_respond_fault", "s3_has_query",
+                   "s3_check_region"}
 
 
 def test_every_s3_handler_has_rows():

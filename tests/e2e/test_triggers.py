@@ -68,6 +68,7 @@ def test_trigger_add_runs_the_app_once_per_matching_upload(tsrv, owner, echo_app
     s3 = tsrv.boto3_client("s3", owner)
     bucket = uniq("trig")
     s3.create_bucket(Bucket=bucket)
+    s3.delete_public_access_block(Bucket=bucket)  # public outputs: new buckets block them (AWS default)
     ok(cl(tsrv, owner, "trigger", "add", "--bucket", bucket, "--suffix", "private_ledger.json",
           "--app", echo_app, "--arg", "hello"))
     src = tmp_path / "private_ledger.json"
@@ -113,6 +114,7 @@ def test_s3api_configuration_behaves_the_same(tsrv, owner, echo_app, tmp_path):
     for cli in AWS_CLIS:  # v2, and v1 when installed
         bucket = uniq(f"trig{cli[0][-2:]}")
         s3.create_bucket(Bucket=bucket)
+        s3.delete_public_access_block(Bucket=bucket)  # public outputs: new buckets block them (AWS default)
         conf = {"LambdaFunctionConfigurations": [{
             "Id": "por", "Events": ["s3:ObjectCreated:*"],
             "LambdaFunctionArn": f"arn:aws:lambda:us-east-1:{account}:function:{echo_app}",
@@ -184,6 +186,7 @@ def test_crash_between_upload_and_enqueue_gives_one_task(make_server, monkeypatc
     s3 = srv.boto3_client("s3", creds)
     bucket = "crash"
     s3.create_bucket(Bucket=bucket)
+    s3.delete_public_access_block(Bucket=bucket)  # public outputs: new buckets block them (AWS default)
     ok(cl(srv, creds, "trigger", "add", "--bucket", bucket, "--suffix", ".json", "--app", app))
     with pytest.raises(Exception):
         s3.put_object(Bucket=bucket, Key="a/private_ledger.json", Body=b"crash")

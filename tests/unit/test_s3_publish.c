@@ -140,6 +140,9 @@ static int call(env *e, const iam_caller *c, const char *method, const char *pat
 static void make_bucket(env *e, const char *name) {
     char *path = cl_sprintf("/%s", name);
     assert_int_equal(call(e, &e->root, "PUT", path, "", NULL), 200);
+    /* a new bucket blocks public access (AWS's default); these tests publish public outputs */
+    assert_int_equal(call(e, &e->root, "GET", path, "publicAccessBlock", NULL), 200);
+    assert_int_equal(call(e, &e->root, "DELETE", path, "publicAccessBlock", NULL), 204);
     assert_int_equal(
         call(e, &e->root, "PUT", path, "notification",
              "<NotificationConfiguration><CloudFunctionConfiguration><Id>out</Id>"
