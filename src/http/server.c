@@ -187,8 +187,13 @@ static struct MHD_Response *make_response(http_response *r) {
 static enum MHD_Result send_response(struct MHD_Connection *con, http_response *r) {
     struct MHD_Response *mr = make_response(r);
     if (!mr) return MHD_NO;
-    for (size_t i = 0; i < r->headers.len; i++)
-        MHD_add_response_header(mr, r->headers.items[i].key, r->headers.items[i].value);
+    for (size_t i = 0; i < r->headers.len; i++) {
+        /* libmicrohttpd refuses an empty value; a lone space is the same header to
+         * every client (RFC 9110 5.5: surrounding whitespace is not part of the
+         * value), e.g. an S3 x-amz-meta-* stored empty */
+        const char *v = r->headers.items[i].value;
+        MHD_add_response_header(mr, r->headers.items[i].key, v[0] ? v : " ");
+    }
     enum MHD_Result rc = MHD_queue_response(con, (unsigned)r->status, mr);
     MHD_destroy_response(mr);
     return rc;

@@ -356,14 +356,16 @@ cl_err por_verify_inclusion_uid(const char *proof_path, const char *final_proof_
         return por2_verify_inclusion(proof_path, final_proof_path, uid, res, err);
     memset(res, 0, sizeof *res);
     err[0] = 0;
-    if (uid)
+    por_statement st;
+    CL_TRY(load_final(final_proof_path, &st, err));
+    if (uid) {
+        por_statement_free(&st);
         return por_fail(err, CL_ERR_INVALID,
                         "--uid: %s is a cloister-por-v1 proof, whose user hashes follow no "
                         "published rule; only cloister-por-v2 proofs can be checked against an "
                         "account identifier",
                         final_proof_path);
-    por_statement st;
-    CL_TRY(load_final(final_proof_path, &st, err));
+    }
     cl_buf b = CL_BUF_INIT;
     por_user_proof u;
     memset(&u, 0, sizeof u);

@@ -67,12 +67,13 @@ static const char *part_name(uint8_t s) {
 typedef struct {
     const por2_statement *st;
     const por2_tree_file *t;
-    por_scalar *wpos, *wneg; /* w_a and −w_a */
-    por_affine *V;           /* N computed net-equity commitments */
-    por_point *sums;         /* threads × 2n partial column sums */
+    uint8_t *wdig; /* n × nwin 4-bit digits of w_a, most significant first */
+    unsigned nwin;
+    por_affine *V;   /* N computed net-equity commitments */
+    por_point *sums; /* threads × 2n partial column sums */
     unsigned threads;
     uint32_t level;
-    uint64_t *rp_col, *rp_batch, *rp_off; /* per stored proof */
+    uint64_t *rp_col, *rp_batch, *rp_off, *rp_index; /* per proof, in checking order */
     por_first_error ferr;
 } v2job;
 
@@ -95,20 +96,42 @@ static bool leaf_points(v2job *J, uint64_t i, uint8_t *bytes, por_affine *pts) {
     return true;
 }
 
+/* V = Σ_a w_a·(P_a − Q_a) by 4-bit windows shared across the assets
+ * (Straus): the weights are public and below 2^123, so this is several times
+ * cheaper than a general multi-scalar multiplication with full-size scalars.
+ * tab holds n × 16 points. */
+static void net_commitment(const v2job *J, const por_affine *pts, por_point *tab, por_point *out) {
+    size_t n = J->t->nassets;
+    for (size_t a = 0; a < n; a++) {
+        por_point *T = tab + 16 * a, q;
+        por_point_identity(&T[0]);
+        por_point_from_affine(&q, &pts[2 * a + 1]);
+        por_point_neg(&q, &q);
+        por_point_add_affine(&T[1], &q, &pts[2 * a]);
+        for (int k = 2; k < 16; k++)
+            por_point_add(&T[k], &T[k - 1], &T[1]);
+    }
+    por_point_identity(out);
+    for (unsigned win = 0; win < J->nwin; win++) {
+        if (win)
+            for (int d = 0; d < 4; d++)
+                por_point_double(out, out);
+        for (size_t a = 0; a < n; a++) {
+            uint8_t dig = J->wdig[a * J->nwin + win];
+            if (dig) por_point_add(out, out, &tab[16 * a + dig]);
+        }
+    }
+}
+
 static void leaves_chunk(void *ctx, size_t b, size_t e, unsigned w) {
     v2job *J = ctx;
     const por2_tree_file *t = J->t;
     size_t k2 = 2 * t->nassets;
     uint8_t *bytes = cl_malloc(k2 * POR_POINT_LEN);
     por_affine *pts = cl_malloc(k2 * sizeof *pts);
-    const por_affine **pp = cl_malloc(k2 * sizeof *pp);
-    por_scalar *sc = cl_malloc(k2 * sizeof *sc);
+    por_point *tab = cl_malloc(16 * t->nassets * sizeof *tab);
     por_point *Vp = cl_malloc((e - b) * sizeof *Vp);
     por_point *sums = J->sums + (size_t)w * k2;
-    for (size_t k = 0; k < k2; k++) {
-        pp[k] = &pts[k];
-        sc[k] = k % 2 ? J->wneg[k / 2] : J->wpos[k / 2];
-    }
     size_t i;
     for (i = b; i < e && !J->ferr.failed; i++) {
         if (!leaf_points(J, i, bytes, pts)) break;
@@ -123,14 +146,33 @@ static void leaves_chunk(void *ctx, size_t b, size_t e, unsigned w) {
         }
         for (size_t k = 0; k < k2; k++)
             por_point_add_affine(&sums[k], &sums[k], &pts[k]);
-        por_msm_ptrs(&Vp[i - b], pp, sc, k2);
+        net_commitment(J, pts, tab, &Vp[i - b]);
     }
     if (i == e) por_points_to_affine(&J->V[b], Vp, e - b);
     free(bytes);
     free(pts);
-    free(pp);
-    free(sc);
+    free(tab);
     free(Vp);
+}
+
+/* The weights' 4-bit digits for net_commitment (w_a >= 0, below 2^123). */
+static void weight_digits(v2job *J) {
+    const por2_statement *st = J->st;
+    unsigned bits = 1;
+    for (size_t a = 0; a < st->nassets; a++) {
+        unsigned __int128 w = (unsigned __int128)st->assets[a].weight;
+        unsigned l = 0;
+        while (w >> l && l < 128)
+            l++;
+        if (l > bits) bits = l;
+    }
+    J->nwin = (bits + 3) / 4;
+    J->wdig = cl_malloc(st->nassets * J->nwin);
+    for (size_t a = 0; a < st->nassets; a++) {
+        unsigned __int128 w = (unsigned __int128)st->assets[a].weight;
+        for (unsigned win = 0; win < J->nwin; win++)
+            J->wdig[a * J->nwin + win] = (uint8_t)((w >> (4 * (J->nwin - 1 - win))) & 15);
+    }
 }
 
 static int cmp_id(const void *a, const void *b) {
@@ -259,7 +301,7 @@ static void range_fail(v2job *J, uint64_t k) {
     por_first_error_set(&J->ferr, k,
                         "range proof %llu (%s, batch %llu, leaves %llu..%llu) does not verify: "
                         "some %s there is not in [0, 2^%u)",
-                        (unsigned long long)k, col, (unsigned long long)j,
+                        (unsigned long long)J->rp_index[k], col, (unsigned long long)j,
                         (unsigned long long)first,
                         (unsigned long long)(first + por2_range_len(st, c, j) - 1),
                         c == 0        ? "net equity"
@@ -293,20 +335,27 @@ static void range_chunk(void *ctx, size_t b, size_t e, unsigned w) {
     free(items);
 }
 
+/* The order proofs are checked in: the part columns first, then column 0,
+ * so a proof whose parts are out of range (which also breaks its leaves' net
+ * equity) is reported in the part column, the cause. */
 static void range_layout(v2job *J) {
     const por2_statement *st = J->st;
-    uint64_t n = J->t->rp_count, k = 0, off = 0;
+    size_t cols = por2_columns(st->nassets);
+    uint64_t n = J->t->rp_count, k = 0;
     J->rp_col = cl_malloc(n * sizeof *J->rp_col);
     J->rp_batch = cl_malloc(n * sizeof *J->rp_batch);
     J->rp_off = cl_malloc(n * sizeof *J->rp_off);
-    for (size_t c = 0; c < por2_columns(st->nassets); c++) {
+    J->rp_index = cl_malloc(n * sizeof *J->rp_index);
+    for (size_t o = 1; o <= cols; o++) {
+        size_t c = o % cols; /* 1, 2, ..., 2n, 0 */
         uint32_t bits = por2_column_bits(st, c);
         uint64_t nb = por2_column_batches(st->padded, st->batch, bits);
+        uint64_t first = por2_range_first(st, c);
         for (uint64_t j = 0; j < nb && k < n; j++, k++) {
             J->rp_col[k] = c;
             J->rp_batch[k] = j;
-            J->rp_off[k] = off;
-            off += por_rangeproof_size(por2_range_len(st, c, j), bits);
+            J->rp_off[k] = por2_range_offset(st, c, j);
+            J->rp_index[k] = first + j;
         }
     }
 }
@@ -412,12 +461,7 @@ static cl_err verify_loaded(const char *dir, const por2_statement *st, const por
     uint64_t t1 = time_mono_ns();
     if (e == CL_OK) {
         size_t n = st->nassets;
-        J.wpos = cl_malloc(n * sizeof *J.wpos);
-        J.wneg = cl_malloc(n * sizeof *J.wneg);
-        for (size_t a = 0; a < n; a++) {
-            por_scalar_from_i128(&J.wpos[a], st->assets[a].weight);
-            por_scalar_neg(&J.wneg[a], &J.wpos[a]);
-        }
+        weight_digits(&J);
         J.V = cl_malloc(t.N * sizeof *J.V);
         J.sums = cl_malloc((size_t)J.threads * 2 * n * sizeof *J.sums);
         for (size_t k = 0; k < (size_t)J.threads * 2 * n; k++)
@@ -431,13 +475,13 @@ static cl_err verify_loaded(const char *dir, const por2_statement *st, const por
     t1 = time_mono_ns();
     if (e == CL_OK) e = check_range(&J, pg, err);
     res->t_range = por_secs_since(t1);
-    free(J.wpos);
-    free(J.wneg);
+    free(J.wdig);
     free(J.V);
     free(J.sums);
     free(J.rp_col);
     free(J.rp_batch);
     free(J.rp_off);
+    free(J.rp_index);
     por_first_error_free(&J.ferr);
     por2_tree_free(&t);
     return e;

@@ -73,7 +73,8 @@ void s3_create_bucket(s3_op *op) {
         return;
     }
     char *region = NULL, *arn = s3_bucket_arn(op->bucket);
-    bool ok = parse_location(op, &region) && s3_authorize(op, "s3:CreateBucket", arn, NULL);
+    bool ok = parse_location(op, &region) && s3_authorize(op, "s3:CreateBucket", arn, NULL) &&
+              s3_check_create_bucket_acl(op);
     free(arn);
     if (!ok) {
         free(region);

@@ -196,7 +196,42 @@ cl_err s3_object_put_txn(store *st, const char *bucket, const char *bucket_id, c
     return e;
 }
 
+/* ---- conditional writes ---- */
+
+bool s3_write_cond_valid(s3_op *op) {
+    const char *inm = kvlist_get_ci(&op->req->headers, "If-None-Match");
+    if (!inm || slice_eq_cstr(slice_trim(slice_cstr(inm)), "*")) return true;
+    /* AWS accepts only "*" (PutObject, CompleteMultipartUpload: "Expects the '*'
+     * (asterisk) character") */
+    aws_fault_set(&op->f, 501, "NotImplemented",
+                  "A header you provided implies functionality that is not implemented");
+    return false;
+}
+
+cl_err s3_write_cond_txn(s3_op *op, store *st, const char *bucket_id, const char *key) {
+    const char *im = kvlist_get_ci(&op->req->headers, "If-Match");
+    const char *inm = kvlist_get_ci(&op->req->headers, "If-None-Match");
+    if (!im && !inm) return CL_OK;
+    char *text = NULL;
+    json_t *cur = NULL;
+    if (store_get(st, "object", bucket_id, key, &text) == CL_OK) cur = json_loads(text, 0, NULL);
+    free(text);
+    const char *etag = json_string_value(json_object_get(cur, "ETag"));
+    cl_err e = CL_OK;
+    if (im && !cur) {
+        aws_fault_set(&op->f, 404, "NoSuchKey", "The specified key does not exist.");
+        e = CL_ERR_CONFLICT;
+    } else if ((im && !s3_etag_listed(im, etag ? etag : "")) || (inm && cur)) {
+        aws_fault_set(&op->f, 412, "PreconditionFailed",
+                      "At least one of the pre-conditions you specified did not hold");
+        e = CL_ERR_CONFLICT;
+    }
+    json_decref(cur);
+    return e;
+}
+
 typedef struct {
+    s3_op *op;
     const char *bucket, *bucket_id, *key;
     json_t *doc, *old;
     s3_event *ev;
@@ -205,20 +240,24 @@ typedef struct {
 static cl_err put_txn(store *st, void *arg) {
     put_ctx *p = arg;
     json_decref(p->old); /* a retried transaction starts over */
+    p->old = NULL;
+    p->op->f = (aws_fault){0};
+    CL_TRY(s3_write_cond_txn(p->op, st, p->bucket_id, p->key)); /* checked where written */
     return s3_object_put_txn(st, p->bucket, p->bucket_id, p->key, p->doc, p->ev, &p->old);
 }
 
 bool s3_commit_object_doc(s3_op *op, const char *bucket, const char *bucket_id, const char *key,
                           json_t *doc, s3_event *ev) {
-    put_ctx p = {bucket, bucket_id, key, doc, NULL, ev};
+    put_ctx p = {op, bucket, bucket_id, key, doc, NULL, ev};
     cl_err e = store_txn(op->s->st, put_txn, &p);
     if (e == CL_OK) s3_event_after_commit(p.ev);
     if (e != CL_OK) {
         json_decref(p.old);
         s3_delete_object_blobs(op->s, doc); /* never committed: nothing names them */
-        if (e == CL_ERR_NOT_FOUND)
+        bool precondition = e == CL_ERR_CONFLICT && op->f.code; /* op->f says which */
+        if (!precondition && e == CL_ERR_NOT_FOUND)
             aws_fault_set(&op->f, 404, "NoSuchBucket", "The specified bucket does not exist");
-        else
+        else if (!precondition)
             aws_fault_set(&op->f, 500, "InternalError", "could not store the object's metadata");
         return false;
     }

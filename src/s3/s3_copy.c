@@ -258,7 +258,8 @@ static bool copy_checks(s3_op *op, const copy_source *src, bool meta_replace, bo
                       (unsigned long long)COPY_MAX_SIZE);
         return false;
     }
-    return !tag_replace || s3_check_request_tags(op);
+    return s3_check_acl_headers(op) && s3_write_cond_valid(op) &&
+           (!tag_replace || s3_check_request_tags(op));
 }
 
 void s3_copy_object(s3_op *op) {
@@ -314,8 +315,8 @@ static bool copy_range(s3_op *op, uint64_t size, uint64_t *off, uint64_t *len) {
         return bad_source(op, "The x-amz-copy-source-range value must be of the form "
                               "bytes=first-last where first and last are the zero-based offsets "
                               "of the first and last bytes to copy");
-    if (b >= size) {
-        aws_fault_set(&op->f, 400, "InvalidArgument",
+    if (b >= size) { /* InvalidRange, as s3-tests' test_multipart_copy_invalid_range expects */
+        aws_fault_set(&op->f, 416, "InvalidRange",
                       "Range specified is not valid for source object of size: %llu",
                       (unsigned long long)size);
         return false;

@@ -413,23 +413,11 @@ void s3_set_time_header(http_response *r, const char *name, const char *iso) {
  * rather than mistaken for the plain bucket operation (PUT ?versioning is not
  * CreateBucket). */
 static bool unsupported_subresource(const s3_op *op) {
-    static const char *const NOT_YET[] = {"versioning",
-                                          "acl",
-                                          "cors",
-                                          "lifecycle",
-                                          "logging",
-                                          "replication",
-                                          "website",
-                                          "requestPayment",
-                                          "object-lock",
-                                          "ownershipControls",
-                                          "intelligent-tiering",
-                                          "inventory",
-                                          "metrics",
-                                          "analytics",
-                                          "accelerate",
-                                          "tagging",
-                                          "versions"};
+    static const char *const NOT_YET[] = {"versioning",     "cors",        "lifecycle",
+                                          "logging",        "replication", "website",
+                                          "requestPayment", "object-lock", "intelligent-tiering",
+                                          "inventory",      "metrics",     "analytics",
+                                          "accelerate",     "tagging",     "versions"};
     for (size_t i = 0; i < sizeof NOT_YET / sizeof NOT_YET[0]; i++)
         if (s3_has_query(op, NOT_YET[i])) return true;
     return false;
@@ -445,6 +433,10 @@ static bool route_bucket(s3_op *op) {
     if (unsupported_subresource(op)) return false;
     if (s3_has_query(op, "policy"))
         s3_bucket_policy(op);
+    else if (s3_has_query(op, "acl"))
+        s3_bucket_acl(op);
+    else if (s3_has_query(op, "ownershipControls"))
+        s3_bucket_ownership_controls(op);
     else if (s3_has_query(op, "policyStatus"))
         s3_get_bucket_policy_status(op);
     else if (s3_has_query(op, "publicAccessBlock"))
@@ -474,8 +466,20 @@ static bool route_bucket(s3_op *op) {
     return true;
 }
 
+/* Object sub-resources this server does not implement: 501 NotImplemented,
+ * never the object's bytes (GET /b/k?retention is not GetObject) nor a PUT of
+ * the body as the object. Versioning (?versionId) is decided elsewhere. */
+static bool unsupported_object_subresource(const s3_op *op) {
+    static const char *const NOT_YET[] = {"retention", "legal-hold", "torrent",
+                                          "restore",   "select",     "select-type"};
+    for (size_t i = 0; i < sizeof NOT_YET / sizeof NOT_YET[0]; i++)
+        if (s3_has_query(op, NOT_YET[i])) return true;
+    return false;
+}
+
 static bool route_object(s3_op *op) {
     const char *m = op->req->method;
+    if (unsupported_object_subresource(op)) return false;
     bool upload_id = s3_has_query(op, "uploadId");
     /* Safe to route on x-amz-* headers: for a signed request, authentication
      * (iam/auth.c check_signed_headers) has refused any x-amz-* header the
@@ -484,6 +488,10 @@ static bool route_object(s3_op *op) {
     bool copy = kvlist_get_ci(&op->req->headers, "x-amz-copy-source") != NULL;
     if (s3_has_query(op, "tagging"))
         s3_object_tagging(op);
+    else if (s3_has_query(op, "acl"))
+        s3_object_acl(op);
+    else if (s3_has_query(op, "attributes"))
+        s3_get_object_attributes(op);
     else if (strcmp(m, "PUT") == 0 && copy && upload_id)
         s3_upload_part_copy(op);
     else if (strcmp(m, "PUT") == 0 && copy)

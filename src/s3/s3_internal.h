@@ -1,6 +1,7 @@
 /* s3_internal.h — shared between the files of src/s3, not for other modules.
  * Meta store kinds (scope / name):
- *   bucket  ""      / bucket name  {Name, Id, Owner, CreationDate, Region, Policy?, PAB?}
+ *   bucket  ""      / bucket name  {Name, Id, Owner, CreationDate, Region, Policy?, PAB?,
+ *                                   Ownership? (s3_acl.c)}
  *   object  bucket id / object key {Blob, Size, ETag, LastModified, ContentType, Meta{},
  *                                   Headers{}, Checksum{algo: b64}?, Tags{k: v}?, Owner}
  *   upload  bucket id / uploadId   (s3_multipart.c)
@@ -165,8 +166,25 @@ void s3_get_bucket_policy_status(s3_op *op);
 void s3_bucket_public_access_block(s3_op *op); /* PUT/GET/DELETE ?publicAccessBlock */
 void s3_list_objects(s3_op *op);               /* GET bucket (v1 and list-type=2) */
 void s3_get_object(s3_op *op, bool head);
+void s3_get_object_attributes(s3_op *op); /* GET /bucket/key?attributes (s3_attrs.c) */
+/* op->key's document (the caller's), or NULL with the fault: 404 NoSuchKey to a
+ * caller who may list the bucket, else 403 AccessDenied (as S3: keys cannot be
+ * probed). */
+json_t *s3_object_load(s3_op *op);
 void s3_object_delete(s3_op *op);
 void s3_finish_upload(s3_op *op); /* after a streamed PUT body */
+
+/* Object ownership and ACLs (s3_acl.c): BucketOwnerEnforced, ACLs disabled. */
+void s3_bucket_acl(s3_op *op);                /* GET/PUT /bucket?acl */
+void s3_object_acl(s3_op *op);                /* GET/PUT /bucket/key?acl */
+void s3_bucket_ownership_controls(s3_op *op); /* PUT/GET/DELETE ?ownershipControls */
+/* x-amz-acl / x-amz-grant-* of a write into op's loaded bucket: true when they
+ * grant nothing beyond the bucket owner's FULL_CONTROL (or are absent), else
+ * 400 AccessControlListNotSupported. */
+bool s3_check_acl_headers(s3_op *op);
+/* The same for CreateBucket (the caller will own it), and x-amz-object-ownership:
+ * InvalidBucketAclWithObjectOwnership / NotImplemented. */
+bool s3_check_create_bucket_acl(s3_op *op);
 
 /* S3 Control (s3_control.c): a request s3_is_control recognised. */
 void s3_control_handle(s3 *s, const iam_caller *c, http_request *req, http_response *resp);
@@ -279,6 +297,16 @@ cl_err s3_bucket_ids_migrate(s3 *s);
 typedef struct s3_event s3_event;
 bool s3_commit_object_doc(s3_op *op, const char *bucket, const char *bucket_id, const char *key,
                           json_t *doc, s3_event *ev);
+/* Conditional writes (PutObject, CopyObject, CompleteMultipartUpload): the
+ * request's If-None-Match must be "*" (else 501 NotImplemented, as AWS), checked
+ * before any byte is read. s3_write_cond_txn, inside the transaction that writes
+ * the object (so two conditional writes never both succeed): If-None-Match: *
+ * and the key exists, or If-Match names another ETag -> 412 PreconditionFailed;
+ * If-Match and no such key -> 404 NoSuchKey (AWS User Guide, "Conditional
+ * writes"). On refusal CL_ERR_CONFLICT with op->f set. s3_commit_object_doc
+ * applies it. */
+bool s3_write_cond_valid(s3_op *op);
+cl_err s3_write_cond_txn(s3_op *op, store *st, const char *bucket_id, const char *key);
 /* What an object event needs beyond the object (s3_event.c). */
 struct s3_event {
     const char *name;      /* "ObjectCreated:Put", "ObjectRemoved:Delete" (no "s3:") */

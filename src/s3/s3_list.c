@@ -11,7 +11,7 @@
 typedef struct {
     s3_op *op;
     const char *prefix, *delim;
-    bool url;
+    bool url, owner;
     size_t max, count;
     char *last_cp;  /* the last common prefix emitted */
     char *last_key; /* the last key or prefix counted (for markers and tokens) */
@@ -51,6 +51,13 @@ static bool list_one(void *arg, const char *key, const char *text) {
     xml_text(b, "LastModified", json_string_value(json_object_get(o, "LastModified")));
     xml_text(b, "ETag", json_string_value(json_object_get(o, "ETag")));
     xml_textf(b, "Size", "%lld", (long long)json_integer_value(json_object_get(o, "Size")));
+    if (l->owner) { /* v1 always; v2 with fetch-owner=true */
+        const char *owner = json_string_value(json_object_get(o, "Owner"));
+        xml_open(b, "Owner");
+        xml_text(b, "ID", owner ? owner : "");
+        xml_text(b, "DisplayName", owner ? owner : "");
+        xml_close(b, "Owner");
+    }
     xml_text(b, "StorageClass", "STANDARD");
     xml_close(b, "Contents");
     json_decref(o);
@@ -80,8 +87,11 @@ static void write_result(s3_op *op, lister *l, bool v2, const char *marker, cons
     cl_buf *o = &op->resp->body;
     s3_xml_begin(op, "ListBucketResult");
     xml_text(o, "Name", op->bucket);
-    s3_xml_key(o, "Prefix", l->prefix ? l->prefix : "", l->url);
-    if (l->delim) s3_xml_key(o, "Delimiter", l->delim, l->url);
+    /* v1 returns Prefix as sent, even with encoding-type=url (which botocore adds to
+     * every ListObjects and then decodes Delimiter, Marker, NextMarker and the keys
+     * only); v2 encodes it. An empty Delimiter is no delimiter: omitted. */
+    s3_xml_key(o, "Prefix", l->prefix ? l->prefix : "", l->url && v2);
+    if (l->delim && *l->delim) s3_xml_key(o, "Delimiter", l->delim, l->url);
     xml_textf(o, "MaxKeys", "%zu", l->max);
     if (l->url) xml_text(o, "EncodingType", "url");
     xml_text(o, "IsTruncated", l->truncated ? "true" : "false");
@@ -110,6 +120,8 @@ void s3_list_objects(s3_op *op) {
     lister l = {.op = op,
                 .prefix = kvlist_get(&op->query, "prefix"),
                 .delim = kvlist_get(&op->query, "delimiter")};
+    const char *fetch = kvlist_get(&op->query, "fetch-owner");
+    l.owner = !v2 || (fetch && strcmp(fetch, "true") == 0);
     const char *enc = kvlist_get(&op->query, "encoding-type");
     l.url = enc && strcmp(enc, "url") == 0;
     if (enc && !l.url) {

@@ -97,7 +97,8 @@ static cl_err create_txn(store *st, void *arg) {
 
 void s3_create_multipart(s3_op *op) {
     op->req->op = "CreateMultipartUpload";
-    if (!s3_load_bucket(op) || !authorize_key(op, "s3:PutObject") || !s3_check_request_tags(op))
+    if (!s3_load_bucket(op) || !authorize_key(op, "s3:PutObject") || !s3_check_acl_headers(op) ||
+        !s3_check_request_tags(op))
         return;
     json_t *u = s3_request_metadata(op->req);
     if (!s3_sse_begin_upload(op, u)) { /* the encryption is decided now, for every part */
@@ -266,9 +267,10 @@ static json_t *assemble(s3_op *op, const s3_complete_upload *req, json_t *parts,
         crypto_md5_update(md5, buf_slice(&raw));
         buf_free(&raw);
         *size += psize;
-        json_array_append_new(out, json_pack("{s:O, s:I, s:O*}", "Blob", json_object_get(p, "Blob"),
-                                             "Size", (json_int_t)psize, "Context",
-                                             json_object_get(p, "Context")));
+        json_array_append_new(out, json_pack("{s:O, s:I, s:O*, s:O*}", "Blob",
+                                             json_object_get(p, "Blob"), "Size", (json_int_t)psize,
+                                             "Context", json_object_get(p, "Context"), "Checksum",
+                                             json_object_get(p, "Checksum")));
     }
     uint8_t d[CRYPTO_MD5_LEN];
     crypto_md5_final(md5, d);
@@ -337,6 +339,7 @@ static cl_err complete_txn(store *st, void *arg) {
         c->upload = NULL;
         return replay(st, c);
     }
+    CL_TRY(s3_write_cond_txn(op, st, op->bucket_id, op->key)); /* the upload stays */
     c->parts = load_parts(st, op->bucket_id, c->upload_id);
     uint64_t size = 0;
     json_t *object_parts = assemble(op, c->req, c->parts, c->etag, &size);
@@ -372,7 +375,8 @@ static void complete_result(s3_op *op, const char *etag, json_t *sse) {
 void s3_complete_multipart(s3_op *op) {
     op->req->op = "CompleteMultipartUpload";
     const char *upload_id = kvlist_get(&op->query, "uploadId");
-    if (!s3_load_bucket(op) || !authorize_key(op, "s3:PutObject")) return;
+    if (!s3_load_bucket(op) || !authorize_key(op, "s3:PutObject") || !s3_write_cond_valid(op))
+        return;
     s3_complete_upload req = {0};
     s3_xml_error xe = {0};
     if (s3_xml_parse_complete_upload(buf_slice(&op->req->body), &req, &xe) != CL_OK) {

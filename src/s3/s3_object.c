@@ -111,6 +111,23 @@ bool s3_is_upload(const s3 *s, const http_request *req) {
     return vhost ? *p != 0 : slash && slash[1] != 0;
 }
 
+/* Content-Encoding without "aws-chunked", the transfer coding of the request
+ * (AWS: "Amazon S3 stores the resulting object without the aws-chunked value in
+ * the content-encoding header"); NULL when nothing is left. */
+static char *content_encoding(const char *value) {
+    cl_buf out = CL_BUF_INIT;
+    cl_slice l = slice_cstr(value), item;
+    while (slice_split(&l, ',', &item)) {
+        item = slice_trim(item);
+        if (item.len == 0 || slice_case_eq_cstr(item, "aws-chunked")) continue;
+        if (out.len) buf_append_cstr(&out, ",");
+        buf_append_slice(&out, item);
+    }
+    if (out.len) return buf_take_cstr(&out);
+    buf_free(&out);
+    return NULL;
+}
+
 json_t *s3_request_metadata(const http_request *req) {
     json_t *meta = json_object(), *hdrs = json_object();
     static const char *const KEEP[] = {"Cache-Control", "Content-Disposition", "Content-Encoding",
@@ -124,10 +141,12 @@ json_t *s3_request_metadata(const http_request *req) {
             json_object_set_new(meta, k, json_string(h->value));
             free(k);
         }
-        for (size_t j = 0; j < sizeof KEEP / sizeof KEEP[0]; j++)
-            if (strcasecmp(h->key, KEEP[j]) == 0 &&
-                !(j == 2 && strcasecmp(h->value, "aws-chunked") == 0)) /* transport, not content */
-                json_object_set_new(hdrs, KEEP[j], json_string(h->value));
+        for (size_t j = 0; j < sizeof KEEP / sizeof KEEP[0]; j++) {
+            if (strcasecmp(h->key, KEEP[j]) != 0) continue;
+            char *v = j == 2 ? content_encoding(h->value) : cl_strdup(h->value);
+            if (v) json_object_set_new(hdrs, KEEP[j], json_string(v));
+            free(v);
+        }
     }
     const char *ct = kvlist_get_ci(&req->headers, "Content-Type");
     json_t *doc = json_pack("{s:s, s:o, s:o}", "ContentType", ct ? ct : "binary/octet-stream",
@@ -222,7 +241,8 @@ void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_respons
     if (ok) {
         char *arn = s3_object_arn(op.bucket, op.key);
         ok = s3_authorize(&op, "s3:PutObject", arn, NULL) &&
-             (upload_id || s3_check_request_tags(&op));
+             (upload_id || (s3_check_acl_headers(&op) && s3_write_cond_valid(&op) &&
+                            s3_check_request_tags(&op)));
         free(arn);
     }
     s3_upload *u = NULL;

@@ -198,6 +198,12 @@ static bool post_refusals(s3_op *op, const s3_post_form *f) {
                           "default encryption applies.");
             return true;
         }
+    const char *acl = kvlist_get(&f->fields, "acl"); /* ACLs are disabled (s3_acl.c) */
+    if (acl && strcmp(acl, "private") != 0 && strcmp(acl, "bucket-owner-full-control") != 0) {
+        aws_fault_set(&op->f, 400, "AccessControlListNotSupported",
+                      "The bucket does not allow ACLs");
+        return true;
+    }
     if (!f->has_file) {
         aws_fault_set(&op->f, 400, "InvalidArgument",
                       "POST requires exactly one file upload per request.");

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-static json_t *load_object(s3_op *op) {
+json_t *s3_object_load(s3_op *op) {
     char *text = NULL;
     json_t *o = NULL;
     if (store_get(op->s->st, "object", op->bucket_id, op->key, &text) == CL_OK)
@@ -81,6 +81,50 @@ static int parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *le
     return 0;
 }
 
+/* ?partNumber=N (GET/HEAD): the bytes of part N of a multipart object (with
+ * x-amz-mp-parts-count), or of a simple object's only "part" 1, the whole
+ * object. 1: no partNumber; 0: [*off, *off + *len); -1: fault set (a number out
+ * of 1..10000 400 InvalidArgument, with a Range 400 InvalidRequest, a part the
+ * object does not have 416 InvalidPartNumber, as AWS answers). */
+static int part_range(s3_op *op, json_t *o, uint64_t *off, uint64_t *len) {
+    const char *pn = kvlist_get(&op->query, "partNumber");
+    if (!pn) return 1;
+    uint64_t n = 0;
+    if (slice_to_u64(slice_cstr(pn), &n) != CL_OK || n < 1 || n > 10000) {
+        aws_fault_set(&op->f, 400, "InvalidArgument",
+                      "Part number must be an integer between 1 and 10000, inclusive");
+        return -1;
+    }
+    if (kvlist_get_ci(&op->req->headers, "Range")) {
+        aws_fault_set(&op->f, 400, "InvalidRequest",
+                      "Cannot specify both Range header and partNumber query parameter");
+        return -1;
+    }
+    json_t *parts = json_object_get(o, "Parts");
+    size_t count = parts ? json_array_size(parts) : 1;
+    if (n > count) {
+        aws_fault_set(&op->f, 416, "InvalidPartNumber",
+                      "The requested partnumber is not satisfiable");
+        return -1;
+    }
+    *off = 0;
+    *len = (uint64_t)json_integer_value(json_object_get(o, "Size"));
+    for (size_t i = 0; parts && i < n; i++) {
+        uint64_t psize =
+            (uint64_t)json_integer_value(json_object_get(json_array_get(parts, i), "Size"));
+        if (i + 1 < n)
+            *off += psize;
+        else
+            *len = psize;
+    }
+    if (parts) {
+        char c[24];
+        snprintf(c, sizeof c, "%zu", count);
+        http_set_header(op->resp, "x-amz-mp-parts-count", c);
+    }
+    return 0;
+}
+
 static void object_headers(http_response *r, json_t *o) {
     http_set_header(r, "ETag", json_string_value(json_object_get(o, "ETag")));
     s3_set_time_header(r, "Last-Modified", json_string_value(json_object_get(o, "LastModified")));
@@ -111,6 +155,49 @@ static void checksum_headers(const s3_op *op, json_t *o) {
     }
 }
 
+/* GET's response-* query parameters: the header each one sets in the answer
+ * (AWS, GetObject "Overriding response header values through the request"). */
+static const char *const OVERRIDES[][2] = {
+    {"response-content-type", "Content-Type"},
+    {"response-content-language", "Content-Language"},
+    {"response-expires", "Expires"},
+    {"response-cache-control", "Cache-Control"},
+    {"response-content-disposition", "Content-Disposition"},
+    {"response-content-encoding", "Content-Encoding"},
+};
+#define N_OVERRIDES (sizeof OVERRIDES / sizeof OVERRIDES[0])
+
+/* Signed requests only: "you cannot use these response header parameters with
+ * anonymous requests" -> 400 InvalidRequest. */
+static bool overrides_allowed(s3_op *op) {
+    for (size_t i = 0; i < N_OVERRIDES; i++)
+        if (kvlist_get(&op->query, OVERRIDES[i][0]) && op->c->p.type == PRINCIPAL_ANONYMOUS) {
+            aws_fault_set(&op->f, 400, "InvalidRequest",
+                          "Request specific response headers cannot be used for anonymous GET "
+                          "requests.");
+            return false;
+        }
+    return true;
+}
+
+/* Replaces the object's stored header (if any) rather than adding a second one. */
+static void apply_overrides(s3_op *op) {
+    cl_kvlist *h = &op->resp->headers;
+    for (size_t i = 0; i < N_OVERRIDES; i++) {
+        const char *v = kvlist_get(&op->query, OVERRIDES[i][0]);
+        if (!v) continue;
+        size_t j = 0;
+        while (j < h->len && strcasecmp(h->items[j].key, OVERRIDES[i][1]) != 0)
+            j++;
+        if (j == h->len) {
+            http_set_header(op->resp, OVERRIDES[i][1], v);
+        } else {
+            free(h->items[j].value);
+            h->items[j].value = cl_strdup(v);
+        }
+    }
+}
+
 /* HEAD sends no body, only its length: nothing is read or decrypted (so a HEAD
  * of an SSE-KMS object needs no kms:Decrypt, as in S3). */
 static long no_body(void *arg, uint64_t pos, char *buf, size_t max) {
@@ -125,7 +212,7 @@ static long no_body(void *arg, uint64_t pos, char *buf, size_t max) {
 static json_t *load_pinned(s3_op *op) {
     json_t *prev = NULL;
     for (int attempt = 0; attempt < 8; attempt++) {
-        json_t *o = load_object(op);
+        json_t *o = s3_object_load(op);
         if (!o || s3_object_pin(op->s, o)) {
             json_decref(prev);
             return o;
@@ -163,7 +250,7 @@ static void send_body(s3_op *op, json_t *o, uint64_t off, uint64_t len) {
 }
 
 void s3_get_object(s3_op *op, bool head) {
-    bool ok = s3_load_bucket(op) && s3_authorize_get_object(op);
+    bool ok = overrides_allowed(op) && s3_load_bucket(op) && s3_authorize_get_object(op);
     json_t *o = ok ? load_pinned(op) : NULL;
     if (!o) return;
     const char *etag = json_string_value(json_object_get(o, "ETag"));
@@ -173,7 +260,13 @@ void s3_get_object(s3_op *op, bool head) {
     uint64_t size = (uint64_t)json_integer_value(json_object_get(o, "Size")), off = 0, len = size;
     int cond = conditions(op->req, etag, modified);
     const char *range = kvlist_get_ci(&op->req->headers, "Range");
-    int rr = range ? parse_range(range, size, &off, &len) : 1;
+    int rr = part_range(op, o, &off, &len);
+    if (rr < 0) { /* a bad partNumber: op->f says why */
+        s3_object_unpin(op->s, o);
+        json_decref(o);
+        return;
+    }
+    if (rr == 1 && range) rr = parse_range(range, size, &off, &len);
     if (cond == 412) {
         aws_fault_set(&op->f, 412, "PreconditionFailed",
                       "At least one of the pre-conditions you specified did not hold");
@@ -195,8 +288,11 @@ void s3_get_object(s3_op *op, bool head) {
         s3_tagging_count_header(op->resp, o);
         s3_sse_headers(op->resp, json_object_get(o, "SSE"));
         checksum_headers(op, o);
+        apply_overrides(op);
         op->resp->status = rr == 0 ? 206 : 200;
-        if (rr == 0) {
+        if (rr == 0 && len == 0) { /* an empty part: no satisfiable range to show */
+            op->resp->status = 200;
+        } else if (rr == 0) {
             char cr[80];
             snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, off, off + len - 1,
                      size);

@@ -116,6 +116,10 @@ static void put_tagging(s3_op *op) {
     json_decref(tags);
 }
 
+static int by_key(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static void get_tagging(s3_op *op) {
     char *text = NULL;
     json_t *o = NULL;
@@ -129,14 +133,19 @@ static void get_tagging(s3_op *op) {
     cl_buf *b = &op->resp->body;
     s3_xml_begin(op, "Tagging");
     xml_open(b, "TagSet");
-    const char *k;
+    json_t *tags = json_object_get(o, "Tags");
+    size_t n = json_object_size(tags), i = 0;
+    const char **keys = cl_calloc(n + 1, sizeof *keys), *k;
     json_t *v;
-    json_object_foreach(json_object_get(o, "Tags"), k, v) {
+    json_object_foreach(tags, k, v) keys[i++] = k;
+    qsort(keys, n, sizeof *keys, by_key); /* sorted by key, as S3 answers */
+    for (i = 0; i < n; i++) {
         xml_open(b, "Tag");
-        xml_text(b, "Key", k);
-        xml_text(b, "Value", json_string_value(v));
+        xml_text(b, "Key", keys[i]);
+        xml_text(b, "Value", json_string_value(json_object_get(tags, keys[i])));
         xml_close(b, "Tag");
     }
+    free(keys);
     xml_close(b, "TagSet");
     s3_xml_end(op, "Tagging");
     json_decref(o);

@@ -155,14 +155,13 @@ static bool xs_required_seen(const xs_frame *f) {
 
 static cl_err xs_open(xs_state *x, const char *name, const char **atts) {
     cl_slice local;
-    if (atts[0] || !xs_local_name(name, x->ns, &local) || x->depth == XS_MAX_DEPTH)
-        return malformed(x->err);
+    if (!xs_local_name(name, x->ns, &local) || x->depth == XS_MAX_DEPTH) return malformed(x->err);
     const xs_elem *el;
     if (x->depth == 0)
         el = slice_eq_cstr(local, x->root->name) ? x->root : NULL;
     else
         el = xs_child(&x->stack[x->depth - 1], local);
-    if (!el) return malformed(x->err);
+    if (!el || (atts[0] && !(el->flags & XS_ATTRS))) return malformed(x->err);
     xs_frame *f = &x->stack[x->depth++];
     *f = (xs_frame){el, 0, x->depth > 1 ? f[-1].target : x->out};
     buf_clear(&x->text);

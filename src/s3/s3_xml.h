@@ -12,6 +12,8 @@
  *     s3_xml_parse_encryption         ServerSideEncryptionConfiguration PUT ?encryption
  *     s3_xml_parse_notification       NotificationConfiguration PUT ?notification
  *                                     (s3_notify_xml.c)
+ *     s3_xml_parse_acl                AccessControlPolicy       PUT ?acl (s3_acl_xml.c)
+ *     s3_xml_parse_ownership          OwnershipControls         PUT ?ownershipControls
  *
  * Strict as S3 is: the root element must have the right name, in no namespace
  * or in S3_XML_NS (S3 Control's body: S3_CONTROL_XML_NS); an element the schema
@@ -244,5 +246,28 @@ void s3_notification_free(s3_notification *n);
 /* True if the configured event name (e.g. "s3:ObjectCreated:*") covers
  * `event` ("s3:ObjectCreated:Put"). */
 bool s3_notify_event_covers(const char *configured, const char *event);
+
+/* ---- AccessControlPolicy (PutBucketAcl, PutObjectAcl; s3_acl_xml.c) ---- */
+typedef struct {
+    char *id, *uri, *email; /* the grantee: canonical user id, group URI or e-mail */
+    char *permission;       /* FULL_CONTROL, READ, WRITE, READ_ACP, WRITE_ACP */
+} s3_acl_grant;
+typedef struct {
+    char *owner_id;
+    s3_acl_grant *grants;
+    size_t len;
+} s3_acl;
+/* <AccessControlPolicy><Owner><ID/><DisplayName/></Owner><AccessControlList>
+ * <Grant><Grantee xsi:type=".."><ID/>|<URI/>|<EmailAddress/>..</Grantee>
+ * <Permission/></Grant>*</AccessControlList></AccessControlPolicy>; at most
+ * 100 grants (S3's limit). Errors: MalformedACLError. */
+cl_err s3_xml_parse_acl(cl_slice body, s3_acl *out, s3_xml_error *err);
+void s3_acl_free(s3_acl *a);
+
+/* ---- OwnershipControls (PutBucketOwnershipControls) ---- */
+/* <OwnershipControls><Rule><ObjectOwnership>X</ObjectOwnership></Rule>
+ * </OwnershipControls>, exactly one rule; *out: X (malloc'd), one of
+ * BucketOwnerEnforced, BucketOwnerPreferred, ObjectWriter. Errors: MalformedXML. */
+cl_err s3_xml_parse_ownership(cl_slice body, char **out, s3_xml_error *err);
 
 #endif

@@ -19,7 +19,9 @@ typedef struct xs_state xs_state;
  * element's subtree; on_end gets the element's text (leaves only). */
 typedef cl_err (*xs_hook)(xs_state *x, const xs_elem *el, void **target, cl_slice text);
 
-enum { XS_ONCE = 1, XS_REQUIRED = 2 };
+/* XS_ATTRS: the element may carry attributes, which are ignored (the ACL's
+ * Grantee has xsi:type; its kind is told by the child elements instead). */
+enum { XS_ONCE = 1, XS_REQUIRED = 2, XS_ATTRS = 4 };
 
 struct xs_elem {
     const char *name;

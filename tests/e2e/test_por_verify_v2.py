@@ -118,12 +118,12 @@ def test_uid_refused_for_v1():
     ("negative-part", "column 1 (BTC equity parts"),
     ("overflow-part", "parts, "),
     ("negative-net", "column 0 (net equity"),
-    ("dummy-debt=BTC:150", "BTC"),
+    ("dummy-debt=BTC:150", "column 1 (BTC equity parts"),
 ])
 def test_hooks_fail_verify(tmp_path, honest, hook, want):
     ledger = None
     if hook == "negative-net":
-        ledger = {user_hash("alice"): {"BTC": 100, "JUNK": 0},
+        ledger = {user_hash("alice"): {"BTC": 1000, "JUNK": 0},
                   user_hash("mallory"): {"BTC": -150, "JUNK": 0}}
     rc, lines, err, out = prove(tmp_path, hook=hook, ledger=ledger)
     if rc != 0 and "hook" in (lines[0].get("message", "") if lines else err):

@@ -298,29 +298,30 @@ def require_c_v2():
 
 def agree(cases):
     """cases: [(name, user, final, uid, want_ok, want_step or None)]: C and JS give the
-    verdict wanted and, when it fails, fail at the same step."""
-    groups = {}  # one node process per (final, uid): node's start-up dominates
+    verdict wanted and, when it fails, fail at the same step. One node and one C process
+    per (final, uid): their start-up dominates."""
+    groups = {}
     for case in cases:
         groups.setdefault((case[2], case[3]), []).append(case)
-    verdicts = {}
     for (fin, uid), group in groups.items():
-        for case, js in zip(group, js_verify(fin, [c[1] for c in group], uid)):
-            verdicts[case[0]] = js
-    for name, user, fin, uid, want, step in cases:
-        js = verdicts[name]
-        c = c_verify_inclusion(user, fin, uid)
-        out = c.stdout + c.stderr
-        assert js["ok"] is want, f"{name}: JS {js}"
-        assert c.returncode == (0 if want else 1), f"{name}: C rc {c.returncode}: {out[-1500:]}"
-        if want:
-            cj = json.loads(c.stdout.strip().splitlines()[-1])
-            assert cj["version"] == js["version"] == "cloister-por-v2", name
-            assert cj["assets"] == js["assets"] and cj["warnings"] == js["warnings"], (name, cj, js)
-            assert cj["net_equity"] == js["equity"], name
-        else:
-            assert js["failed"] == c_step(out), f"{name}: JS failed at {js['failed']} ({js['reason']}), C: {out[-1500:]}"
-            if step:
-                assert js["failed"] == step, f"{name}: {js}"
+        users = [c[1] for c in group]
+        js_lines = js_verify(fin, users, uid)
+        c = subprocess.run([str(BIN), "por", "verify-inclusion", *map(str, users), "--root", str(fin)] +
+                           (["--uid", uid] if uid is not None else []), capture_output=True, text=True, timeout=300)
+        c_lines = json_lines(c.stdout)
+        assert len(c_lines) == len(group), c.stdout + c.stderr
+        assert c.returncode == (0 if all(x[4] for x in group) else 1), c.stdout + c.stderr
+        for (name, _, _, _, want, step), js, cl in zip(group, js_lines, c_lines):
+            assert js["ok"] is want, f"{name}: JS {js}"
+            assert (cl["status"] == "ok") is want, f"{name}: C {cl}"
+            if want:
+                assert cl["version"] == js["version"] == "cloister-por-v2", name
+                assert cl["assets"] == js["assets"] and cl["warnings"] == js["warnings"], (name, cl, js)
+                assert cl["net_equity"] == js["equity"], name
+            else:
+                assert js["failed"] == c_step(cl["message"]), f"{name}: JS failed at {js['failed']} ({js['reason']}), C: {cl}"
+                if step:
+                    assert js["failed"] == step, f"{name}: {js}"
 
 
 def test_c_and_js_agree_on_v2_js_fixtures(tmp_path):

@@ -386,6 +386,11 @@ S3_HANDLERS = {
     "s3_abort_multipart": ["AbortMultipartUpload"], "s3_list_parts": ["ListParts"],
     "s3_get_object": ["GetObject", "HeadObject"], "s3_object_delete": ["DeleteObject"],
     "s3_finish_upload": ["PutObject", "UploadPart"],  # streamed bodies (s3_begin_upload)
+    "s3_bucket_acl": ["GetBucketAcl", "PutBucketAcl"], "s3_object_acl": ["GetObjectAcl",
+                                                                         "PutObjectAcl"],
+    "s3_get_object_attributes": ["GetObjectAttributes"],
+    "s3_bucket_ownership_controls": ["PutBucketOwnershipControls", "GetBucketOwnershipControls",
+                                     "DeleteBucketOwnershipControls"],
 }
 S3_NOT_HANDLERS = {"s3_op_init", "s3_op_free", "s3_respond_fault", "s3_has_query"}
 

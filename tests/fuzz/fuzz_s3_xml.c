@@ -91,10 +91,33 @@ static void check_small(cl_slice body, int which) {
     CHECK(e == CL_OK || err.code);
 }
 
+/* AccessControlPolicy and OwnershipControls (s3_acl_xml.c). */
+static void check_acl(cl_slice body) {
+    s3_acl a;
+    s3_xml_error err = {0};
+    if (s3_xml_parse_acl(body, &a, &err) != CL_OK) {
+        CHECK(err.code && a.grants == NULL && a.owner_id == NULL);
+    } else {
+        CHECK(a.len <= 100);
+        for (size_t i = 0; i < a.len; i++)
+            CHECK(a.grants[i].permission != NULL);
+        s3_acl_free(&a);
+    }
+    char *own = NULL;
+    s3_xml_error err2 = {0};
+    if (s3_xml_parse_ownership(body, &own, &err2) == CL_OK)
+        CHECK(own &&
+              (strcmp(own, "BucketOwnerEnforced") == 0 ||
+               strcmp(own, "BucketOwnerPreferred") == 0 || strcmp(own, "ObjectWriter") == 0));
+    else
+        CHECK(err2.code && own == NULL);
+    free(own);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size == 0) return 0;
     cl_slice body = slice_of(data + 1, size - 1);
-    switch (data[0] % 8) {
+    switch (data[0] % 9) {
     case 0:
         check_complete(body);
         break;
@@ -115,6 +138,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         break;
     case 6:
         check_small(body, 1);
+        break;
+    case 8:
+        check_acl(body);
         break;
     default:
         check_small(body, 2);
