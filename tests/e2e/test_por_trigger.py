@@ -38,6 +38,7 @@ def test_upload_ledger_then_proofs_appear_beside_it(make_server, tmp_path):
     s3 = srv.boto3_client("s3", creds)
     bucket = uniq("reserves")
     s3.create_bucket(Bucket=bucket)
+    s3.delete_public_access_block(Bucket=bucket)  # proofs.zip is public: new buckets block it (AWS default)
     ok(cl(srv, creds, "trigger", "add", "--bucket", bucket, "--suffix", "private_ledger.json",
           "--app", "por"))
     accts = gen_accounts(5, assets_of(2), seed=7)
