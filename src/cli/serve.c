@@ -575,6 +575,10 @@ int cmd_serve(int argc, char **argv) {
         fprintf(stderr, "cloister serve: cannot create data directory %s\n", o.data);
         return 1;
     }
+    if (o.blobs && dir_ensure(o.blobs, 0700) != CL_OK) {
+        fprintf(stderr, "cloister serve: cannot create the blob directory %s\n", o.blobs);
+        return 1;
+    }
     int lock = lock_data_dir(o.data);
     if (lock < 0) return 1;
     rc = run(&o);
