@@ -6,7 +6,9 @@
  * benchmark floor) and /metrics — unless `serve --metrics-listen` moved it to
  * its own listener (frontdoor_metrics_handle); then /metrics here is an
  * ordinary S3 path. The metrics carry service, operation and status labels
- * only: no account, principal, bucket or key names (docs/architecture.md). */
+ * only: no account, principal, bucket or key names (docs/architecture.md).
+ * A request during which the meta store was unreachable is answered 503
+ * (unavailable() below; docs/operations.md). */
 #include "cli/cli.h"
 
 #include "crypto/crypto.h"
@@ -249,13 +251,6 @@ static void verify_early(frontdoor *fd, http_request *req, http_response *resp) 
     iam_caller_free(&c);
 }
 
-/* The meta store could not be reached while handling this request: whatever
- * the handler answered (an error it made of the failed lookup, e.g. "unknown
- * access key"), the client gets 503 and retries. AWS's documented 503 codes:
- * S3 "ServiceUnavailable" (Error Responses, "Service is unable to handle
- * request."); IAM, STS and KMS list "ServiceUnavailable" among their Common
- * Errors ("The request has failed due to a temporary failure of the server.",
- * HTTP 503). Nothing of a failed transaction was kept (store.h). */
 static void response_reset(http_response *r) {
     kvlist_free(&r->headers);
     buf_free_secret(&r->body);
@@ -269,6 +264,13 @@ static void response_reset(http_response *r) {
     r->body_secret = false;
 }
 
+/* The meta store could not be reached while handling this request: whatever
+ * the handler answered (an error it made of the failed lookup, e.g. "unknown
+ * access key"), the client gets 503 and retries. AWS's documented 503 codes:
+ * S3 "ServiceUnavailable" (Error Responses, "Service is unable to handle
+ * request."); IAM, STS and KMS list "ServiceUnavailable" among their Common
+ * Errors ("The request has failed due to a temporary failure of the server.",
+ * HTTP 503). Nothing of a failed transaction was kept (store.h). */
 static void unavailable(http_response *resp, http_request *req, const char *service) {
     aws_fault f = {0};
     const char *xmlns;
