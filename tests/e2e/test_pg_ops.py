@@ -26,9 +26,9 @@ from pgtmp import PgCluster  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def pg(tmp_path_factory):
-    try:
-        c = PgCluster(str(tmp_path_factory.mktemp("pg") / "cluster")).start()
+def pg():
+    try:  # in a directory of its own under /tmp (the postgres user must reach it)
+        c = PgCluster().start()
     except Exception as e:  # noqa: BLE001 - no PostgreSQL here
         pytest.skip(f"cannot start a PostgreSQL cluster: {e}")
     probe = Path(c.root) / "probe.db"
