@@ -204,7 +204,10 @@ cl_err s3_object_delete_txn(store *st, const char *bucket, const char *bucket_id
     }
     if (e == CL_OK && ev && bucket_doc && (r->removed || r->version_id)) {
         ev->name = r->marker_created ? "ObjectRemoved:DeleteMarkerCreated" : "ObjectRemoved:Delete";
-        e = s3_event_emit_txn(st, bucket_doc, bucket, bucket_id, key, r->removed, ev);
+        json_t *marker = r->removed ? NULL : json_pack("{s:s}", "VersionId", r->version_id);
+        e = s3_event_emit_txn(st, bucket_doc, bucket, bucket_id, key,
+                              r->removed ? r->removed : marker, ev);
+        json_decref(marker);
     }
     json_decref(bucket_doc);
     return e;

@@ -161,13 +161,25 @@ static json_t *get_json(store *st, const char *kind, const char *scope, const ch
     return d;
 }
 
-static cl_err put_json(store *st, const char *kind, const char *scope, const char *name,
-                       json_t *doc) {
+static cl_err write_json(store *st, const char *kind, const char *scope, const char *name,
+                         json_t *doc, bool replace) {
     char *text = json_dumps(doc, JSON_COMPACT);
     if (!text) return CL_ERR_INVALID;
-    cl_err e = store_put(st, kind, scope, name, text);
+    cl_err e = replace ? store_put(st, kind, scope, name, text)
+                       : store_insert(st, kind, scope, name, text);
     free(text);
     return e;
+}
+
+static cl_err put_json(store *st, const char *kind, const char *scope, const char *name,
+                       json_t *doc) {
+    return write_json(st, kind, scope, name, doc, true);
+}
+
+/* A new version's item: never over another one (two nodes' clocks giving the
+ * same nanosecond fail the write rather than lose a version). */
+static cl_err insert_version(store *st, const char *bucket_id, const char *name, json_t *doc) {
+    return write_json(st, "objver", bucket_id, name, doc, false);
 }
 
 typedef struct {
@@ -292,7 +304,7 @@ cl_err s3_ver_put_txn(store *st, json_t *bucket_doc, const char *bucket_id, cons
     free(vid);
     if (!enabled) CL_TRY(drop_null(st, bucket_id, key, old)); /* replaced: its bytes go */
     char *n = vname(key, seq);
-    cl_err e = put_json(st, "objver", bucket_id, n, doc);
+    cl_err e = insert_version(st, bucket_id, n, doc);
     free(n);
     if (e == CL_OK) e = put_json(st, "object", bucket_id, key, doc);
     return e;
@@ -361,7 +373,7 @@ cl_err s3_ver_delete_txn(store *st, json_t *bucket_doc, const char *bucket_id, c
     json_t *m = json_pack("{s:b, s:s, s:s, s:s}", "DeleteMarker", 1, "VersionId", r->version_id,
                           "LastModified", ts, "Owner", owner ? owner : "");
     char *n = vname(key, seq);
-    cl_err e = put_json(st, "objver", bucket_id, n, m);
+    cl_err e = insert_version(st, bucket_id, n, m);
     free(n);
     json_decref(m);
     if (e == CL_OK) e = store_delete(st, "object", bucket_id, key);

@@ -335,3 +335,27 @@ def test_aws_cli_versioning(server, s3, aws_cli):
     assert rc == 0 and json.loads(out)["VersionId"] == v1, err
     assert [v["VersionId"] for v in s3.list_object_versions(Bucket=b)["Versions"]] != [v1]
     assert len(s3.list_object_versions(Bucket=b)["Versions"]) == 1
+
+
+def test_delete_marker_event(make_server, monkeypatch):
+    import os
+    import sqlite3
+    monkeypatch.setenv("CLOISTER_TEST_HOLD_EVENTS", "1")  # the outbox stays as S3 wrote it
+    srv = make_server("vnotify")
+    s3 = srv.boto3_client("s3", srv.admin_creds())
+    b = versioned_bucket(s3)
+    s3.put_bucket_notification_configuration(Bucket=b, SkipDestinationValidation=True,
+                                             NotificationConfiguration={"QueueConfigurations": [{
+                                                 "Id": "rm", "Events": ["s3:ObjectRemoved:*"],
+                                                 "QueueArn": "arn:aws:sqs:us-east-1:111122223333:q"}]})
+    v = s3.put_object(Bucket=b, Key="k", Body=b"x")["VersionId"]
+    marker = s3.delete_object(Bucket=b, Key="k")["VersionId"]
+    s3.delete_object(Bucket=b, Key="k", VersionId=v)
+    db = sqlite3.connect(f"file:{os.path.join(srv.data_dir, 'meta.db')}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT doc FROM items WHERE kind = 's3_event' ORDER BY name").fetchall()
+    finally:
+        db.close()
+    recs = [json.loads(d)["Record"] for (d,) in rows]
+    assert [(r["eventName"], r["s3"]["object"].get("versionId")) for r in recs] == [
+        ("ObjectRemoved:DeleteMarkerCreated", marker), ("ObjectRemoved:Delete", v)]
