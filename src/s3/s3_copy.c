@@ -269,7 +269,9 @@ static bool commit_copy(s3_op *op, json_t *doc) {
 }
 
 static bool copy_checks(s3_op *op, const copy_source *src, bool meta_replace, bool tag_replace) {
-    if (strcmp(src->bucket, op->bucket) == 0 && strcmp(src->key, op->key) == 0 && !meta_replace) {
+    /* copying a named version over its own key restores it (AWS allows that) */
+    if (strcmp(src->bucket, op->bucket) == 0 && strcmp(src->key, op->key) == 0 && !meta_replace &&
+        !src->version_id) {
         aws_fault_set(&op->f, 400, "InvalidRequest",
                       "This copy request is illegal because it is trying to copy an object to "
                       "itself without changing the object's metadata, storage class, website "

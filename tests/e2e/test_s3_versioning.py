@@ -195,6 +195,10 @@ def test_copy_and_multipart_version_ids(s3):
     assert r["CopySourceVersionId"] == v1 and len(r["VersionId"]) == 32
     assert body(s3, b, "dst") == b"first"
     assert s3.head_object(Bucket=b, Key="dst")["VersionId"] == r["VersionId"]
+    # copying an older version over its own key restores it as the newest
+    r = s3.copy_object(Bucket=b, Key="src", CopySource={"Bucket": b, "Key": "src", "VersionId": v1})
+    assert body(s3, b, "src") == b"first" and r["VersionId"] != v1
+    assert len(s3.list_object_versions(Bucket=b, Prefix="src")["Versions"]) == 3
     marker = s3.delete_object(Bucket=b, Key="src")["VersionId"]
     expect("InvalidRequest", 400, s3.copy_object, Bucket=b, Key="d2",
            CopySource={"Bucket": b, "Key": "src", "VersionId": marker})
