@@ -259,29 +259,30 @@ cl_err s3_ver_latest(store *st, const char *bucket_id, const char *key, json_t *
 
 /* ---- writing ---- */
 
-typedef struct {
-    store *st;
-    const char *bucket_id;
-    cl_err e;
-} migrating;
-
-static bool migrate_one(void *arg, const char *key, const char *text) {
-    migrating *m = arg;
+static bool collect_object(void *arg, const char *key, const char *text) {
     json_t *d = json_loads(text, 0, NULL);
-    time_t t = 0;
-    time_parse_iso8601(slice_cstr(json_string_value(json_object_get(d, "LastModified"))), &t);
-    json_object_set_new(d, "VersionId", json_string("null"));
-    char *n = vname(key, (uint64_t)t * 1000000000ull);
-    m->e = d ? put_json(m->st, "objver", m->bucket_id, n, d) : CL_ERR_INVALID;
-    free(n);
-    json_decref(d);
-    return m->e == CL_OK;
+    if (d) json_object_set_new(arg, key, d);
+    return true;
 }
 
+/* The objects are read first and written after the listing ends: no write
+ * while a scan of the same table is open. */
 cl_err s3_ver_migrate_txn(store *st, const char *bucket_id) {
-    migrating m = {st, bucket_id, CL_OK};
-    CL_TRY(store_list(st, "object", bucket_id, NULL, NULL, 0, migrate_one, &m, NULL));
-    return m.e;
+    json_t *all = json_object();
+    cl_err e = store_list(st, "object", bucket_id, NULL, NULL, 0, collect_object, all, NULL);
+    const char *key;
+    json_t *d;
+    json_object_foreach(all, key, d) {
+        if (e != CL_OK) break;
+        time_t t = 0;
+        time_parse_iso8601(slice_cstr(json_string_value(json_object_get(d, "LastModified"))), &t);
+        json_object_set_new(d, "VersionId", json_string("null"));
+        char *n = vname(key, (uint64_t)t * 1000000000ull);
+        e = insert_version(st, bucket_id, n, d);
+        free(n);
+    }
+    json_decref(all);
+    return e;
 }
 
 /* Inside the transaction: removes key's null version, if any (*removed gets it). */
