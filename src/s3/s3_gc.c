@@ -29,6 +29,10 @@
  * (store.c) the outer bucket listing happens to hold the store lock across its
  * nested listings, which made the old order safe by accident; the order above
  * does not depend on it (a backend without one global lock keeps it correct).
+ * Versions (objver, s3_version.c) are listed after the objects: a version's
+ * blobs are named by its objver item from the commit that wrote it until the
+ * one that deletes the version, and the current object's item names the same
+ * blobs, so either listing sees every live version's blobs.
  * Blobs a reader has pinned are spared by blob_delete itself (blob.h).
  *
  * Several nodes on one blob directory (serve --blobs, docs/operations.md): the
@@ -118,6 +122,8 @@ static bool add_bucket(void *arg, const char *bucket, const char *text) {
     /* parts before objects: see the header comment */
     note_err(l, store_list(l->s->st, "upload", id, NULL, NULL, 0, add_upload, l, NULL));
     note_err(l, store_list(l->s->st, "object", id, NULL, NULL, 0, add_doc, l, NULL));
+    /* every version, current or not (a delete marker names no blob) */
+    note_err(l, store_list(l->s->st, "objver", id, NULL, NULL, 0, add_doc, l, NULL));
     note_err(l, store_list(l->s->st, "upload_done", id, NULL, NULL, 0, note_done, l, NULL));
     l->bucket_id = NULL;
     free(id);
