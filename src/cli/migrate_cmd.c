@@ -87,7 +87,7 @@ static bool note_existing(void *arg, const char *kind, const char *scope, const 
     j->existing++;
     if (!j->force) return false;
     size_t kl = strlen(kind), sl = strlen(scope);
-    if (j->n && memcmp(j->scopes[j->n - 1], kind, kl + 1) == 0 &&
+    if (j->n && strcmp(j->scopes[j->n - 1], kind) == 0 &&
         strcmp(j->scopes[j->n - 1] + kl + 1, scope) == 0)
         return true; /* items come in (kind, scope) order */
     if (j->n == j->cap) {
