@@ -207,11 +207,12 @@ static int migrate(const char *from, const char *to, bool force) {
     const char *data = dirname(copy);
     printf("verified: counts and checksums match.\n"
            "Blobs stay where they are. Start each node with:\n"
-           "  cloister serve --data DATA --meta '%s' --blobs %s\n"
+           "  cloister serve --data DATA --meta URL --blobs %s\n"
+           "with URL the --to URL (%s), or CLOISTER_META_URL set to it,\n"
            "where %s (its blobs/ and app-bundles/) is on the filesystem every node shares\n"
            "(or copy those two directories there and point --blobs at it), and each node's\n"
            "DATA/keys is a copy of %s/keys (docs/operations.md).\n",
-           to_desc, data, data, data);
+           data, to_desc, data, data);
     free(copy);
     rc = 0;
 out:
