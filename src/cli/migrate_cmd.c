@@ -87,7 +87,7 @@ static bool note_existing(void *arg, const char *kind, const char *scope, const 
     j->existing++;
     if (!j->force) return false;
     size_t kl = strlen(kind), sl = strlen(scope);
-    if (j->n && memcmp(j->scopes[j->n - 1], kind, kl + 1) == 0 &&
+    if (j->n && strcmp(j->scopes[j->n - 1], kind) == 0 &&
         strcmp(j->scopes[j->n - 1] + kl + 1, scope) == 0)
         return true; /* items come in (kind, scope) order */
     if (j->n == j->cap) {
@@ -207,11 +207,12 @@ static int migrate(const char *from, const char *to, bool force) {
     const char *data = dirname(copy);
     printf("verified: counts and checksums match.\n"
            "Blobs stay where they are. Start each node with:\n"
-           "  cloister serve --data DATA --meta '%s' --blobs %s\n"
+           "  cloister serve --data DATA --meta URL --blobs %s\n"
+           "with URL the --to URL (%s), or CLOISTER_META_URL set to it,\n"
            "where %s (its blobs/ and app-bundles/) is on the filesystem every node shares\n"
            "(or copy those two directories there and point --blobs at it), and each node's\n"
            "DATA/keys is a copy of %s/keys (docs/operations.md).\n",
-           to_desc, data, data, data);
+           data, to_desc, data, data);
     free(copy);
     rc = 0;
 out:

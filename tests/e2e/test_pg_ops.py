@@ -103,7 +103,7 @@ def test_migrate_round_trip_then_two_nodes(pg, tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
     a = re.search(r"^source .*: (\d+) items, sha256 ([0-9a-f]{64})$", p.stdout, re.M)
-    b = re.search(r"^target postgres 127\.0\.0\.1:\d+/migrated: (\d+) items, sha256 ([0-9a-f]{64})$",
+    b = re.search(r"^target\s+postgres 127\.0\.0\.1:\d+/migrated: (\d+) items, sha256 ([0-9a-f]{64})$",
                   p.stdout, re.M)
     assert a and b and a.groups() == b.groups(), p.stdout
     assert "postgres@" not in p.stdout  # the URL's user part is never printed
