@@ -177,9 +177,6 @@ def invalidation(n1, n2, cred):
     c1, c2 = s3(n1.url, cred), s3(n2.url, cred)
     b = "bench-inval"
     c1.create_bucket(Bucket=b)
-    c1.put_bucket_public_access_block(Bucket=b, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": False, "IgnorePublicAcls": False,
-        "BlockPublicPolicy": False, "RestrictPublicBuckets": False})
     c1.put_object(Bucket=b, Key="k", Body=b"x")
     deny = json.dumps({"Version": "2012-10-17", "Statement": [{
         "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
@@ -223,6 +220,7 @@ def main():
     if not os.access(BIN, os.X_OK):
         die(f"{BIN} not built")
     d = tempfile.mkdtemp(prefix="cloister-pgbench-", dir=TMP)
+    os.chmod(d, 0o711)  # the cluster runs as the postgres user (pgtmp.py)
     pg = pgtmp.PgCluster(os.path.join(d, "pg"))
     nodes = []
     try:
