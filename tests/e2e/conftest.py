@@ -81,6 +81,29 @@ def meta_args(data_dir):
     return ["--meta", url] if url else []
 
 
+def meta_query(data_dir, sql, params=()):
+    """Rows (tuples of text) of a read-only SQL query on the server's meta store
+    (the items table: kind, scope, name, doc): DATA/meta.db on SQLite, the data
+    dir's database in PostgreSQL mode. `params` fill `?` placeholders (quoted
+    here for psql: test values only)."""
+    url = meta_url(data_dir)
+    if url is None:
+        import sqlite3
+        db = sqlite3.connect(f"file:{os.path.join(data_dir, 'meta.db')}?mode=ro", uri=True,
+                             timeout=10)
+        try:
+            return [tuple(r) for r in db.execute(sql, params).fetchall()]
+        finally:
+            db.close()
+    for v in params:
+        sql = sql.replace("?", "'" + str(v).replace("'", "''") + "'", 1)
+    c = pg_session()
+    r = c._run(["psql", "-X", "-q", "-t", "-A", "-F", "\x1f", "-R", "\x1e", "-v", "ON_ERROR_STOP=1",
+                "-h", "127.0.0.1", "-p", str(c.port), "-U", "postgres", "-d", url.rsplit("/", 1)[1],
+                "-c", sql])
+    return [tuple(row.split("\x1f")) for row in r.stdout.rstrip("\n").split("\x1e") if row]
+
+
 def pytest_sessionfinish(session, exitstatus):
     if _pg["cluster"] is not None:
         _pg["cluster"].destroy()

@@ -26,7 +26,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import BIN, REGION, client_error, new_user, uniq
+from conftest import BIN, REGION, client_error, new_user, sqlite_only, uniq
 
 ENC = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
 PAB = {"BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": False,
@@ -300,6 +300,7 @@ def test_root_key_cli_refuses_unknown_account_and_missing_data_dir(server, tmp_p
 
 
 # --------------------------------------------------------------------------- files
+@sqlite_only
 def test_meta_db_is_private_whatever_the_umask(tmp_path_factory):
     from conftest import CloisterServer
     base = tmp_path_factory.mktemp("modes")
