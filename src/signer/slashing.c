@@ -546,8 +546,7 @@ cl_err signer_slashing_prune(signer_slashing *sp, size_t *pruned) {
     cl_err e = store_list(sp->st, SLP_KIND, "", NULL, NULL, 0, collect_name, &l, NULL);
     for (size_t i = 0; i < l.n; i++) {
         prune_call p = {sp, 0};
-        if (e == CL_OK &&
-            (e = validator_update(sp, l.names[i], prune_update, &p)) == CL_OK)
+        if (e == CL_OK && (e = validator_update(sp, l.names[i], prune_update, &p)) == CL_OK)
             total += p.pruned;
         free(l.names[i]);
     }
