@@ -56,6 +56,9 @@ def pg_session():
             from pgtmp import PgCluster
             c = PgCluster()
             atexit.register(c.destroy)  # also when the session dies on Ctrl-C or an error
+            c._init()  # make_server's servers all live until the session ends: room for them
+            with open(os.path.join(c.data, "postgresql.conf"), "a") as f:
+                f.write("max_connections = 1000\n")
             if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # SIGTERM: atexit too
                 signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
             _pg["cluster"] = c.start()
