@@ -367,7 +367,7 @@ cl_err signer_slashing_open(store *st, const signer_slashing_opts *o, signer_sla
     sp->prune_epochs = o && o->prune_epochs ? o->prune_epochs : SLP_DEFAULT_PRUNE_EPOCHS;
     sp->slots_per_epoch =
         o && o->slots_per_epoch ? o->slots_per_epoch : SLP_DEFAULT_SLOTS_PER_EPOCH;
-    sp->keyed = strcmp(store_backend_name(st), "sqlite") != 0;
+    sp->keyed = (o && o->keyed_checks) || strcmp(store_backend_name(st), "sqlite") != 0;
     pthread_mutex_init(&sp->lock, NULL);
     pthread_mutex_init(&sp->gc_lock, NULL);
     pthread_cond_init(&sp->gc_done, NULL);
