@@ -47,7 +47,7 @@ def slashable_pairs(signed):
             atts.append(m[1:])
     for i, (s1, t1, r1) in enumerate(atts):
         for s2, t2, r2 in atts[i + 1:]:
-            if t1 == t2 and r1 != r2:
+            if t1 == t2 and (s1, r1) != (s2, r2):  # another signing root, same target
                 bad.append(("double vote", (s1, t1, r1), (s2, t2, r2)))
             elif (s1 < s2 and t2 < t1) or (s2 < s1 and t1 < t2):
                 bad.append(("surround", (s1, t1), (s2, t2)))
