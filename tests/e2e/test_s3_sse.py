@@ -15,7 +15,8 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import BIN, blobs_contain, boto3_client, client_error, free_port, read_credentials, run_aws
+from conftest import (BIN, blobs_contain, boto3_client, client_error, free_port, meta_args,
+                      read_credentials, run_aws)
 
 
 def test_sse_s3(server, aws_cli, tmp_path):
@@ -73,7 +74,7 @@ def tls_server(tmp_path):
     port, tls_port = free_port(), free_port()
     data = tmp_path / "data"
     proc = subprocess.Popen([str(BIN), "serve", "--data", str(data), "--listen", f"127.0.0.1:{port}",
-                             "--tls-listen", f"127.0.0.1:{tls_port}"], stdout=subprocess.DEVNULL,
+                             "--tls-listen", f"127.0.0.1:{tls_port}", *meta_args(data)], stdout=subprocess.DEVNULL,
                             stderr=open(tmp_path / "err", "wb"), stdin=subprocess.DEVNULL)
     for _ in range(300):
         try:
