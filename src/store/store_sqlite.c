@@ -113,6 +113,25 @@ static void sq_close(void *impl) {
  * database file's mode, and ones left by an older version are fixed here. */
 static cl_err make_private(const char *path) {
     if (!*path || *path == ':') return CL_OK; /* ":memory:" */
+    /* Never open()+close() an existing database file here: this runs for every
+     * pool connection, and closing any descriptor of the file drops every POSIX
+     * lock this process holds on it, so another process (the CLI) would think
+     * it is alone, checkpoint and delete the WAL under our open connections. */
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (S_ISLNK(st.st_mode)) {
+            log_error("store: %s is a symbolic link; refusing it", path);
+            return CL_ERR_IO;
+        }
+        int rc = (st.st_mode & 07777) == 0600 ? 0 : chmod(path, 0600);
+        for (int i = 0; rc == 0 && i < 2; i++) {
+            char *side = cl_sprintf("%s%s", path, i ? "-shm" : "-wal");
+            if (chmod(side, 0600) != 0 && errno != ENOENT) rc = -1;
+            free(side);
+        }
+        if (rc != 0) log_error("store: cannot make %s private (0600): %s", path, strerror(errno));
+        return rc == 0 ? CL_OK : CL_ERR_IO;
+    }
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         log_error("store: cannot open %s: %s", path, strerror(errno));
