@@ -81,15 +81,19 @@ class PgCluster:
     def url(self, db="postgres"):
         return f"postgres://postgres@127.0.0.1:{self.port}/{db}"
 
-    def psql(self, sql, db="postgres"):
+    def psql(self, sql, db="postgres", *more):
+        """Runs sql (and each of more, each in its own transaction) in one psql."""
+        cmds = []
+        for q in (sql,) + more:
+            cmds += ["-c", q]
         r = self._run(["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
-                       "-p", str(self.port), "-U", "postgres", "-d", db, "-c", sql])
+                       "-p", str(self.port), "-U", "postgres", "-d", db] + cmds)
         return r.stdout.strip()
 
     def create_db(self, name):
         """A fresh, empty database; returns its URL."""
-        self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        self.psql(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\'')
+        self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', "postgres",
+                  f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\'')
         return self.url(name)
 
 
