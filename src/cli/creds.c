@@ -131,6 +131,10 @@ cl_err cli_creds_load_opts(cli_creds *c, const cli_creds_opts *o, char *err, siz
         c->secret = env_dup("AWS_SECRET_ACCESS_KEY");
         c->session_token = env_dup("AWS_SESSION_TOKEN");
         if (c->access_key && c->secret) return CL_OK;
+        cl_free_secret(c->access_key); /* one of them empty: the profiles decide */
+        cl_free_secret(c->secret);
+        cl_free_secret(c->session_token);
+        c->access_key = c->secret = c->session_token = NULL;
     }
     const char *env_profile =
         getenv("AWS_PROFILE") && *getenv("AWS_PROFILE") ? getenv("AWS_PROFILE") : NULL;
