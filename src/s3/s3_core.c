@@ -16,12 +16,17 @@
 #include <strings.h>
 
 cl_err s3_open(store *st, iam *m, const char *data_dir, const uint8_t *seal_key, s3 **out) {
+    return s3_open_at(st, m, data_dir, data_dir, seal_key, out);
+}
+
+cl_err s3_open_at(store *st, iam *m, const char *data_dir, const char *blob_root,
+                  const uint8_t *seal_key, s3 **out) {
     s3 *s = cl_calloc(1, sizeof *s);
     s->st = st;
     s->m = m;
     s->buckets = s3_bucket_cache_new();
     s->domain = cl_strdup("localhost");
-    char *dir = cl_sprintf("%s/blobs", data_dir);
+    char *dir = cl_sprintf("%s/blobs", blob_root ? blob_root : data_dir);
     cl_err e = blob_store_open(dir, &s->blobs);
     free(dir);
     if (e == CL_OK) e = s3_sse_load_node_key(s, data_dir, seal_key);
