@@ -25,6 +25,7 @@ static void json_error(http_response *r, const char *code, const char *message) 
 void aws_error(http_response *r, aws_shape shape, const char *xmlns, int status, const char *code,
                const char *message, const char *request_id) {
     r->status = status;
+    snprintf(r->error_code, sizeof r->error_code, "%s", code ? code : "");
     buf_clear(&r->body);
     if (shape == AWS_SHAPE_JSON) {
         json_error(r, code, message);

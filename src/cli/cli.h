@@ -47,8 +47,12 @@ typedef struct {
     bool metrics_elsewhere; /* `serve --metrics-listen`: /metrics is not served here */
     tasks *tasks;           /* apps (Cloister.*App* operations); NULL = not available */
     secrets_store *secrets; /* Cloister.*Secret / *Wallet* operations; NULL = not available */
+    struct access_log *access_log; /* `serve --access-log`; NULL = none (denials still logged) */
 } frontdoor;
 void frontdoor_handle(void *ctx, http_request *req, http_response *resp);
+/* http_config.on_done of the front door: the access log (access_log.c). */
+void frontdoor_done(void *ctx, const http_request *req, const http_response *resp,
+                    uint64_t bytes_out, uint64_t nanos);
 /* The handler of the `--metrics-listen` listener: GET /metrics and nothing else. */
 void frontdoor_metrics_handle(void *ctx, http_request *req, http_response *resp);
 /* Headers are in: authenticates and starts streamed uploads (S3 PutObject). */
@@ -96,6 +100,19 @@ cl_err cli_creds_load(cli_creds *c, char *err, size_t errlen);
 void cli_creds_free(cli_creds *c);
 /* Endpoint from --endpoint, else CLOISTER_ENDPOINT, else http://127.0.0.1:9000. */
 const char *cli_endpoint(const char *flag);
+/* The operator's chain (`cloister account`, `cloister creds`): without --profile,
+ * AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY first; then profile `profile`
+ * (--profile), else AWS_PROFILE, else default_profile (then "default"), read
+ * from AWS_SHARED_CREDENTIALS_FILE if set, else from default_file (e.g. the
+ * server's DATA/credentials) and ~/.aws/credentials. err says what was tried
+ * and how to fix it. */
+typedef struct {
+    const char *profile, *default_profile, *default_file;
+} cli_creds_opts;
+cl_err cli_creds_load_opts(cli_creds *c, const cli_creds_opts *o, char *err, size_t errlen);
+/* --endpoint-url, else AWS_ENDPOINT_URL, else as cli_endpoint (CLOISTER_ENDPOINT,
+ * http://127.0.0.1:9000). */
+const char *cli_endpoint_url(const char *flag);
 /* POSTs a JSON 1.1 request to the `cloister` service, signed with SigV4. */
 cl_err cli_call_json(const char *endpoint, const cli_creds *c, const char *target, const char *body,
                      http_client_response *out);
@@ -130,6 +147,12 @@ cl_err cli_endpoint_check(const char *url, char *err, size_t errlen);
 cl_err cli_assume_role(const char *endpoint, const cli_creds *base, const char *role_arn,
                        const char *session_name, unsigned duration_s, cli_creds *out,
                        time_t *expires, char *err, size_t errlen);
+/* The same with an ExternalId (NULL: none). */
+cl_err cli_assume_role_ext(const char *endpoint, const cli_creds *base, const char *role_arn,
+                           const char *session_name, unsigned duration_s, const char *external_id,
+                           cli_creds *out, time_t *expires, char *err, size_t errlen);
+/* `cloister creds assume-role`: an AWS credential_process (creds_cmd.c). */
+int cmd_creds(int argc, char **argv);
 
 /* `cloister run APP ...` and `cloister task show|logs|result ID` (run_cmd.c). */
 int cmd_run(int argc, char **argv);

@@ -87,6 +87,83 @@ cl_err cli_creds_load(cli_creds *c, char *err, size_t errlen) {
     return CL_OK;
 }
 
+static char *aws_file(const char *var, const char *name);
+static void ini_read_file(const char *path, const char *section, cli_creds *c);
+
+/* ---- the operator's chain (`cloister account`, `cloister creds`) ---- */
+/* Profile `profile` from the first of `files` that has both keys. */
+static bool profile_from_files(cli_creds *c, const char *profile, char **files, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        cli_creds tmp = {0};
+        ini_read_file(files[i], profile, &tmp);
+        if (tmp.access_key && tmp.secret) {
+            c->access_key = tmp.access_key;
+            c->secret = tmp.secret;
+            c->session_token = tmp.session_token;
+            free(tmp.region);
+            return true;
+        }
+        cli_creds_free(&tmp);
+    }
+    return false;
+}
+
+static void no_creds_error(const char *profile, char **files, size_t n, char *err, size_t errlen) {
+    cl_buf b = CL_BUF_INIT;
+    for (size_t i = 0; i < n; i++)
+        buf_appendf(&b, "%s%s", i ? (i + 1 == n ? " and " : ", ") : "", files[i]);
+    snprintf(err, errlen,
+             "no credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set and no "
+             "profile '%s' in %s. Run this where the server's data directory is (or give "
+             "--data DIR), or name the file with AWS_SHARED_CREDENTIALS_FILE and the profile "
+             "with --profile",
+             profile, buf_cstr(&b));
+    buf_free(&b);
+}
+
+cl_err cli_creds_load_opts(cli_creds *c, const cli_creds_opts *o, char *err, size_t errlen) {
+    memset(c, 0, sizeof *c);
+    c->region = env_dup("AWS_REGION");
+    if (!c->region) c->region = env_dup("AWS_DEFAULT_REGION");
+    if (!c->region) c->region = cl_strdup("us-east-1");
+    if (!o->profile && getenv("AWS_ACCESS_KEY_ID") && getenv("AWS_SECRET_ACCESS_KEY")) {
+        c->access_key = env_dup("AWS_ACCESS_KEY_ID");
+        c->secret = env_dup("AWS_SECRET_ACCESS_KEY");
+        c->session_token = env_dup("AWS_SESSION_TOKEN");
+        if (c->access_key && c->secret) return CL_OK;
+        cl_free_secret(c->access_key); /* one of them empty: the profiles decide */
+        cl_free_secret(c->secret);
+        cl_free_secret(c->session_token);
+        c->access_key = c->secret = c->session_token = NULL;
+    }
+    const char *env_profile =
+        getenv("AWS_PROFILE") && *getenv("AWS_PROFILE") ? getenv("AWS_PROFILE") : NULL;
+    const char *profile = o->profile ? o->profile : env_profile ? env_profile : o->default_profile;
+    char *files[2];
+    size_t n = 0;
+    if (getenv("AWS_SHARED_CREDENTIALS_FILE") && *getenv("AWS_SHARED_CREDENTIALS_FILE")) {
+        files[n++] = cl_strdup(getenv("AWS_SHARED_CREDENTIALS_FILE"));
+    } else {
+        if (o->default_file) files[n++] = cl_strdup(o->default_file);
+        files[n++] = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+    }
+    bool ok = profile_from_files(c, profile, files, n);
+    if (!ok && !o->profile && !env_profile && strcmp(profile, "default") != 0)
+        ok = profile_from_files(c, "default", files, n); /* the aws CLI's own default */
+    if (!ok) no_creds_error(profile, files, n, err, errlen);
+    for (size_t i = 0; i < n; i++)
+        free(files[i]);
+    if (!ok) cli_creds_free(c);
+    return ok ? CL_OK : CL_ERR_NOT_FOUND;
+}
+
+const char *cli_endpoint_url(const char *flag) {
+    if (flag) return flag;
+    const char *e = getenv("AWS_ENDPOINT_URL");
+    if (e && *e) return e;
+    return cli_endpoint(NULL);
+}
+
 /* ---- the strict chain (`cloister worker`) ---- */
 /* Every variable the chain reads: set but empty is a mistake to name, never a
  * default to fall back on silently. */
@@ -342,6 +419,13 @@ static cl_err assume_answer(http_client_response *r, const cli_creds *base, cli_
 cl_err cli_assume_role(const char *endpoint, const cli_creds *base, const char *role_arn,
                        const char *session_name, unsigned duration_s, cli_creds *out,
                        time_t *expires, char *err, size_t errlen) {
+    return cli_assume_role_ext(endpoint, base, role_arn, session_name, duration_s, NULL, out,
+                               expires, err, errlen);
+}
+
+cl_err cli_assume_role_ext(const char *endpoint, const cli_creds *base, const char *role_arn,
+                           const char *session_name, unsigned duration_s, const char *external_id,
+                           cli_creds *out, time_t *expires, char *err, size_t errlen) {
     cl_buf form = CL_BUF_INIT;
     char dur[16];
     snprintf(dur, sizeof dur, "%u", duration_s);
@@ -350,6 +434,7 @@ cl_err cli_assume_role(const char *endpoint, const cli_creds *base, const char *
     form_add(&form, "RoleArn", role_arn);
     form_add(&form, "RoleSessionName", session_name);
     form_add(&form, "DurationSeconds", dur);
+    if (external_id) form_add(&form, "ExternalId", external_id);
     http_client_response r = {0};
     cl_err e = cli_call_query(endpoint, base, "sts", buf_cstr(&form), &r);
     if (e != CL_OK)

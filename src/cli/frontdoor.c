@@ -11,6 +11,7 @@
  * (unavailable() below; docs/operations.md). */
 #include "cli/cli.h"
 
+#include "cli/access_log.h"
 #include "crypto/crypto.h"
 #include "signer/kmskeys_api.h"
 
@@ -67,6 +68,38 @@ static void auth_fail(http_response *resp, http_request *req, const char *servic
     fail(resp, req, service, f);
     if (c->headers_not_signed) aws_error_detail(resp, "HeadersNotSigned", c->headers_not_signed);
     if (c->string_to_sign) sigv2_mismatch_details(resp, c);
+}
+
+/* The access key ID a request names (SigV4 or SigV2, header or query): the
+ * characters after `tag` in `text` that can be part of a key ID, or NULL. */
+static char *key_id_after(const char *text, const char *tag) {
+    const char *p = text ? strstr(text, tag) : NULL;
+    if (!p) return NULL;
+    p += strlen(tag);
+    size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+    return n ? cl_strndup(p, n < 32 ? n : 32) : NULL;
+}
+
+/* Who the request authenticated as, for the access log (never a secret; for
+ * a failed authentication, the access key ID it named). */
+static void note_caller(http_request *req, iam_auth_result r, const iam_caller *c) {
+    if (r == IAM_AUTH_OK && !req->principal) {
+        req->principal = c->arn ? cl_strdup(c->arn) : NULL;
+        req->account = c->account ? cl_strdup(c->account) : NULL;
+    } else if (r == IAM_AUTH_FAILED && !req->access_key_id) {
+        const char *auth = kvlist_get_ci(&req->headers, "Authorization");
+        char *k = key_id_after(auth, "Credential=");
+        if (!k) k = key_id_after(auth, "AWS ");
+        if (!k) k = key_id_after(req->query, "X-Amz-Credential=");
+        if (!k) k = key_id_after(req->query, "AWSAccessKeyId=");
+        req->access_key_id = k;
+    }
+}
+
+void frontdoor_done(void *ctx, const http_request *req, const http_response *resp,
+                    uint64_t bytes_out, uint64_t nanos) {
+    frontdoor *fd = ctx;
+    access_log_request(fd->access_log, req, resp, bytes_out, nanos);
 }
 
 static bool operator_endpoint(const frontdoor *fd, http_request *req, http_response *resp) {
@@ -317,6 +350,7 @@ static void on_headers(void *ctx, http_request *req, http_response *resp) {
     aws_fault f = {0};
     iam_caller c;
     iam_auth_result r = iam_authenticate(fd->iam, req, declared_payload_hash(req), true, &c, &f);
+    note_caller(req, r, &c);
     if (r == IAM_AUTH_FAILED) {
         auth_fail(resp, req, "s3", &c, &f);
     } else if (r == IAM_AUTH_ANONYMOUS || strcmp(c.service, "s3") == 0) {
@@ -365,6 +399,7 @@ static void handle(void *ctx, http_request *req, http_response *resp) {
     }
     iam_caller c;
     iam_auth_result r = iam_authenticate(fd->iam, req, hash, false, &c, &f);
+    note_caller(req, r, &c);
     if (r == IAM_AUTH_FAILED) {
         auth_fail(resp, req, c.service, &c, &f);
     } else if (r == IAM_AUTH_ANONYMOUS) {

@@ -30,8 +30,13 @@ static void usage(FILE *f) {
             "                          --metrics-listen: serve /metrics only on this address,\n"
             "                          not on --listen, e.g. 127.0.0.1:9100)\n"
             "                          resource limits and every option: cloister serve --help\n"
-            "  account create NAME [--endpoint URL]\n"
-            "                          create an account (an admin of the first account only)\n"
+            "  account create NAME | list | reset-admin-key ACCOUNT [--endpoint-url URL]\n"
+            "          [--profile P] [--data DIR]\n"
+            "                          create / list accounts, replace an account admin's\n"
+            "                          lost key (the first account's admin only; reads\n"
+            "                          DATA/credentials, profile cloister, by default)\n"
+            "  creds assume-role --role-arn ARN [--profile P] [--endpoint-url URL] ...\n"
+            "                          STS AssumeRole, printed for an AWS credential_process\n"
             "  account root-key ACCOUNT [--data DIR] [--delete KEY_ID]\n"
             "                          an access key of the account's root user, from the\n"
             "                          data directory (see docs/iam.md)\n"
@@ -74,6 +79,7 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "account") == 0) return cmd_account(argc - 1, argv + 1);
+    if (strcmp(cmd, "creds") == 0) return cmd_creds(argc - 1, argv + 1);
     if (strcmp(cmd, "attest") == 0) return cmd_attest(argc - 1, argv + 1);
     if (strcmp(cmd, "por") == 0) return cmd_por(argc - 1, argv + 1);
     if (strcmp(cmd, "app") == 0) return cmd_app(argc - 1, argv + 1);

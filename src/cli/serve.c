@@ -3,6 +3,7 @@
  * the front door until SIGTERM/SIGINT, then shuts down cleanly. A lock file
  * keeps two servers off one data directory. */
 #include "cli/cli.h"
+#include "cli/access_log.h"
 #include "enclave/enclave.h"
 #include "secrets/secrets.h"
 
@@ -35,6 +36,7 @@ typedef struct {
     unsigned meta_pool, meta_timeout; /* --meta-pool, --meta-timeout (ms) */
     int run_workers;                  /* --workers (--run-workers): local workers; -1 = default 1 */
     unsigned lease_s, max_attempts, account_max; /* --task-lease-seconds ... */
+    const char *access_log; /* --access-log FILE|-: one JSON line per request */
 } serve_opts;
 
 static const char SERVE_USAGE[] =
@@ -72,6 +74,9 @@ static const char SERVE_USAGE[] =
     "  --task-lease-seconds N      a worker's lease on a task without heartbeat (30)\n"
     "  --task-max-attempts N       leases before a task whose worker died fails (3)\n"
     "  --account-max-running N     tasks of one account running at once (0: no limit)\n"
+    "  --access-log FILE|-         one JSON line per request to FILE (appended;\n"
+    "                              reopened on SIGHUP) or - for stderr\n"
+    "                              (docs/access-log.md)\n"
     "  --verbose                   debug logging\n"
     "resource limits (0 = no limit; sizes take K, M or G):\n"
     "  --max-connections N         open connections per listener (default 4096;\n"
@@ -173,6 +178,8 @@ static int parse_opts(int argc, char **argv, serve_opts *o) {
             o->sigv2_off = strcmp(v, "off") == 0;
         else if (strcmp(a, "--web-dir") == 0)
             o->web_dir = v;
+        else if (strcmp(a, "--access-log") == 0)
+            o->access_log = v;
         else if (strcmp(a, "--metrics-listen") == 0)
             o->metrics_listen = v;
         else if (strcmp(a, "--sms-listen") == 0)
@@ -275,6 +282,7 @@ static http_server *start_http(const serve_opts *o, frontdoor *fd, char **cert, 
                        .max_body = 8u << 20,
                        .threads = o->threads,
                        .on_headers = frontdoor_on_headers,
+                       .on_done = frontdoor_done,
                        .max_connections = (unsigned)o->max_conns,
                        .max_connections_per_ip = (unsigned)o->max_conns_per_ip,
                        .header_timeout = (unsigned)o->header_timeout,
@@ -445,6 +453,7 @@ static int run(const serve_opts *o) {
     attest_root *ar = NULL;
     kms *keys = NULL;
     secrets_store *secrets = NULL;
+    access_log *alog = NULL;
     char *db = o->meta_url ? cl_strdup(o->meta_url) : cl_sprintf("%s/meta.db", o->data);
     char *cred = cl_sprintf("%s/credentials", o->data), *where = cli_meta_describe(db);
     char *cert = NULL, *key = NULL, *node = cli_node_id(o->listen), started[21];
@@ -505,6 +514,11 @@ static int run(const serve_opts *o) {
     cli_wire_tasks(apps, objects); /* inputs, outputs and notifications in S3 */
     if (!start_runs(o, apps, ar, secrets)) goto out;
     frontdoor fd = {m, st, objects, keys, o->web_dir, o->metrics_listen != NULL, apps, secrets};
+    if (o->access_log && access_log_open(o->access_log, &alog) != CL_OK) {
+        fprintf(stderr, "cloister serve: cannot open the access log %s\n", o->access_log);
+        goto out;
+    }
+    fd.access_log = alog;
     http_server *msrv = NULL, *ssrv = NULL;
     if (!start_metrics(o, &fd, &msrv)) goto out;
     if (!start_sms(o, secrets, &ssrv)) {
@@ -528,7 +542,8 @@ static int run(const serve_opts *o) {
     cli_node_leave(st, node);
     rc = 0;
 out:
-    tasks_close(apps); /* first: its run workers use the secret store and the root */
+    access_log_close(alog); /* after the listeners: no request writes to it any more */
+    tasks_close(apps);      /* first: its run workers use the secret store and the root */
     secrets_store_close(secrets);
     kms_close(keys);
     attest_root_close(ar);

@@ -34,6 +34,10 @@ typedef struct {
     /* set by the handler, for metrics and logs */
     const char *service;
     const char *op;
+    /* Who called, for the access log (malloc'd, freed by the server; NULL:
+     * anonymous or not authenticated), and the access key a failed
+     * authentication named. */
+    char *principal, *account, *access_key_id;
     /* Streaming: http_config.on_headers may set body_sink; then each body piece
      * goes to it (not to `body`, and without the max_body limit), and the
      * handler runs after the last piece. The first error it returns is kept in
@@ -64,12 +68,18 @@ typedef struct {
     void *reader_arg;
     void (*reader_free)(void *arg);
     uint64_t reader_length;
+    char error_code[64]; /* the AWS error code of an error response (aws_error), for logs */
 } http_response;
 
 typedef void (*http_handler)(void *ctx, http_request *req, http_response *resp);
 /* Called once headers are in, before the body: may set req->body_sink to
  * stream, or fill resp (status != 0) to answer at once without reading the body. */
 typedef void (*http_headers_fn)(void *ctx, http_request *req, http_response *resp);
+/* Called once per request after its response is queued (the access log):
+ * resp still has status, headers and error_code; bytes_out is the body's
+ * length; nanos the time since the request line arrived. */
+typedef void (*http_done_fn)(void *ctx, const http_request *req, const http_response *resp,
+                             uint64_t bytes_out, uint64_t nanos);
 
 typedef struct {
     const char *listen;     /* "127.0.0.1:9000"; NULL: HTTPS on tls_listen only */
@@ -88,6 +98,7 @@ typedef struct {
     uint64_t min_body_rate;
     size_t preauth_body_limit, preauth_memory;
     http_headers_fn on_headers; /* optional */
+    http_done_fn on_done;       /* optional */
 } http_config;
 
 typedef struct http_server http_server;

@@ -23,6 +23,7 @@ struct http_server {
     struct MHD_Daemon *plain, *tls;
     http_handler handler;
     http_headers_fn on_headers;
+    http_done_fn on_done;
     void *ctx;
     size_t max_body, preauth_limit;
     http_guard *guard;
@@ -83,6 +84,9 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
     if (st->req.state_free) st->req.state_free(st->req.state);
     free(st->req.path);
     free(st->req.query);
+    free(st->req.principal);
+    free(st->req.account);
+    free(st->req.access_key_id);
     kvlist_free(&st->req.headers);
     buf_free(&st->req.body);
     free(st);
@@ -209,14 +213,23 @@ static void response_release(http_response *r) {
         buf_free(&r->body);
 }
 
-static enum MHD_Result finish(struct MHD_Connection *con, req_state *st, http_response *resp) {
+static uint64_t body_length(const http_response *r) {
+    return r->fd >= 0 ? r->fd_length : r->reader ? r->reader_length : r->body.len;
+}
+
+static enum MHD_Result finish(http_server *srv, struct MHD_Connection *con, req_state *st,
+                              http_response *resp) {
     guard_conn_busy(st->gc);
     http_set_header(resp, "x-amz-request-id", st->req.request_id);
     http_set_header(resp, "x-amzn-RequestId", st->req.request_id);
     http_set_header(resp, "Server", "Cloister");
+    uint64_t bytes_out =
+        strcmp(st->req.method ? st->req.method : "", "HEAD") == 0 ? 0 : body_length(resp);
     enum MHD_Result rc = send_response(con, resp);
+    uint64_t nanos = time_mono_ns() - st->t0;
     metrics_observe(st->req.service ? st->req.service : "none", st->req.op ? st->req.op : "none",
-                    resp->status, time_mono_ns() - st->t0);
+                    resp->status, nanos);
+    if (srv->on_done) srv->on_done(srv->ctx, &st->req, resp, bytes_out, nanos);
     response_release(resp);
     return rc;
 }
@@ -225,7 +238,7 @@ static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *con, re
     guard_conn_busy(st->gc);
     http_response resp = {.status = 200, .fd = -1};
     srv->handler(srv->ctx, &st->req, &resp);
-    return finish(con, st, &resp);
+    return finish(srv, con, st, &resp);
 }
 
 static void start_request(http_server *srv, struct MHD_Connection *con, req_state *st,
@@ -320,7 +333,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         if (srv->on_headers) {
             http_response early = {.status = 0, .fd = -1};
             srv->on_headers(srv->ctx, &st->req, &early);
-            if (early.status) return finish(con, st, &early);
+            if (early.status) return finish(srv, con, st, &early);
             response_release(&early);
         }
         if (st->req.body_too_large && !st->req.body_sink) return dispatch(srv, con, st); /* 413 */
@@ -424,6 +437,7 @@ cl_err http_server_start(const http_config *cfg, http_handler h, void *ctx, http
     http_server *srv = cl_calloc(1, sizeof *srv);
     srv->handler = h;
     srv->on_headers = cfg->on_headers;
+    srv->on_done = cfg->on_done;
     srv->ctx = ctx;
     srv->max_body = cfg->max_body ? cfg->max_body : 1 << 20;
     srv->preauth_limit = cfg->preauth_body_limit;

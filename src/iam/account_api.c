@@ -1,7 +1,9 @@
 /* account_api.c — the `cloister` service (JSON 1.1 protocol, X-Amz-Target
  * "Cloister.<Operation>"): operations AWS has no API for. CreateAccount makes a
- * new account with an admin user; only principals of the first account whose
- * policies allow cloister:CreateAccount may call it. */
+ * new account with an admin user, ListAccounts lists them, ResetAdminKey gives
+ * an account's admin user a new access key and deletes its old ones; only
+ * principals of the first (operator) account whose policies allow
+ * cloister:<Operation> may call them. */
 #include "iam/iam_internal.h"
 
 #include <stdlib.h>
@@ -23,6 +25,25 @@ static bool valid_account_name(const char *s) {
     return true;
 }
 
+/* The operator's operations: a principal of the first account whose policies
+ * allow `action` on arn:aws:cloister::FIRST:account/<what>. */
+static cl_err operator_authorize(iam *m, const iam_caller *c, http_request *req, const char *action,
+                                 const char *what, aws_fault *f) {
+    if (!m->root_account[0] || !c->account || strcmp(c->account, m->root_account) != 0) {
+        aws_fault_set(f, 403, "AccessDeniedException",
+                      "Only principals of the first account (%s) may manage accounts.",
+                      m->root_account);
+        return CL_ERR_DENIED;
+    }
+    char *res = cl_sprintf("arn:aws:cloister::%s:account/%s", m->root_account, what);
+    iam_authz a = {.action = action, .resource = res, .resource_account = c->account};
+    policy_decision d = iam_authorize(m, c, req, &a, f);
+    free(res);
+    if (d == POLICY_ALLOW) return CL_OK;
+    f->code = "AccessDeniedException";
+    return CL_ERR_DENIED;
+}
+
 static cl_err create_account(iam *m, const iam_caller *c, http_request *req, json_t *in,
                              http_response *resp, aws_fault *f) {
     const char *name = json_string_value(json_object_get(in, "AccountName"));
@@ -31,21 +52,7 @@ static cl_err create_account(iam *m, const iam_caller *c, http_request *req, jso
                       "AccountName is required: 1 to 50 printable characters.");
         return CL_ERR_INVALID;
     }
-    if (!m->root_account[0] || !c->account || strcmp(c->account, m->root_account) != 0) {
-        aws_fault_set(f, 403, "AccessDeniedException",
-                      "Only principals of the first account (%s) may create accounts.",
-                      m->root_account);
-        return CL_ERR_DENIED;
-    }
-    char *res = cl_sprintf("arn:aws:cloister::%s:account/%s", m->root_account, name);
-    iam_authz a = {
-        .action = "cloister:CreateAccount", .resource = res, .resource_account = c->account};
-    policy_decision d = iam_authorize(m, c, req, &a, f);
-    free(res);
-    if (d != POLICY_ALLOW) {
-        f->code = "AccessDeniedException";
-        return CL_ERR_DENIED;
-    }
+    CL_TRY(operator_authorize(m, c, req, "cloister:CreateAccount", name, f));
     iam_new_account na;
     CL_TRY(iam_create_account(m, name, &na, f));
     json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:s}", "AccountId", na.account_id, "AccountName",
@@ -55,6 +62,47 @@ static cl_err create_account(iam *m, const iam_caller *c, http_request *req, jso
     json_respond(resp, out);
     json_decref(out);
     log_info("account: %s created account %s (%s)", c->arn, na.account_id, name);
+    return CL_OK;
+}
+
+static cl_err list_accounts(iam *m, const iam_caller *c, http_request *req, http_response *resp,
+                            aws_fault *f) {
+    CL_TRY(operator_authorize(m, c, req, "cloister:ListAccounts", "*", f));
+    json_t *list = NULL;
+    CL_TRY(iam_list_accounts(m, &list));
+    json_t *out = json_pack("{s:o}", "Accounts", list);
+    json_respond(resp, out);
+    json_decref(out);
+    return CL_OK;
+}
+
+/* Account (ID or name) -> a new key for its admin user; the old keys are deleted. */
+static cl_err reset_admin_key(iam *m, const iam_caller *c, http_request *req, json_t *in,
+                              http_response *resp, aws_fault *f) {
+    const char *name = json_string_value(json_object_get(in, "Account"));
+    if (!name || !valid_account_name(name)) {
+        aws_fault_set(f, 400, "ValidationException",
+                      "Account is required: the account's 12-digit ID or its name.");
+        return CL_ERR_INVALID;
+    }
+    char acct[13] = "";
+    bool found = iam_account_resolve(m, name, acct) == CL_OK;
+    CL_TRY(operator_authorize(m, c, req, "cloister:ResetAdminKey", found ? acct : name, f));
+    if (!found) {
+        aws_fault_set(f, 404, "ResourceNotFoundException", "No account %.50s.", name);
+        return CL_ERR_NOT_FOUND;
+    }
+    iam_new_account na;
+    size_t deleted = 0;
+    CL_TRY(iam_reset_admin_key(m, acct, &na, &deleted, f));
+    json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:i}", "AccountId", acct, "UserName", "admin",
+                            "AccessKeyId", na.access_key_id, "SecretAccessKey", na.secret,
+                            "DeletedAccessKeys", (json_int_t)deleted);
+    cl_free_secret(na.secret);
+    json_respond(resp, out);
+    json_decref(out);
+    log_info("account: %s reset the admin key of account %s (%zu old keys deleted)", c->arn, acct,
+             deleted);
     return CL_OK;
 }
 
@@ -70,6 +118,12 @@ void cloister_api_handle(iam *m, const iam_caller *c, http_request *req, http_re
     } else if (strcmp(target + 9, "CreateAccount") == 0) {
         req->op = "CreateAccount";
         e = create_account(m, c, req, in, resp, &f);
+    } else if (strcmp(target + 9, "ListAccounts") == 0) {
+        req->op = "ListAccounts";
+        e = list_accounts(m, c, req, resp, &f);
+    } else if (strcmp(target + 9, "ResetAdminKey") == 0) {
+        req->op = "ResetAdminKey";
+        e = reset_admin_key(m, c, req, in, resp, &f);
     } else {
         aws_fault_set(&f, 400, "UnknownOperationException", "Unknown operation %.64s", target + 9);
     }

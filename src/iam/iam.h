@@ -46,6 +46,14 @@ typedef struct {
     char *secret;
 } iam_new_account;
 cl_err iam_create_account(iam *m, const char *name, iam_new_account *out, aws_fault *fault);
+/* Every account as [{AccountId, AccountName, AdminUser ("admin", or null if that
+ * user was deleted), CreateDate}] (owned by the caller; iam_accounts.c). */
+cl_err iam_list_accounts(iam *m, json_t **out);
+/* A new access key for `account`'s admin user (re-created with
+ * AdministratorAccess if it was deleted); every access key it had before is
+ * deleted (*deleted counts them). out->secret as iam_create_account. */
+cl_err iam_reset_admin_key(iam *m, const char *account, iam_new_account *out, size_t *deleted,
+                           aws_fault *f);
 
 /* ---- the root user of an account (iam_root.c) ---- */
 /* An account by its 12-digit ID or its name; CL_ERR_NOT_FOUND if none. */

@@ -172,7 +172,8 @@ RULES = {
     "cloister-first-account": Rule(
         "First account only",
         "Cloister's own API: only principals of the first (bootstrap) account whose "
-        "policies allow cloister:CreateAccount may create accounts.",
+        "policies allow cloister:<Op> may create accounts, list them, or replace an "
+        "account admin's access key (ResetAdminKey, `cloister account reset-admin-key`).",
         {"owner": OK, "cross_account": KMS_DENIED, "cross_account_no_grant": KMS_DENIED,
          "anonymous": JSON_UNSIGNED,
          "no_policy_user": KMS_DENIED}),
@@ -804,6 +805,14 @@ def _owner_app_arn(c, name):
     return f"arn:aws:cloister:{c.w.region}:{c.w.account_a}:app/{name}"
 
 
+def _fresh_account(c):
+    """An account created by the first account's admin; -> its name."""
+    owner = type(c)(c.w, "owner")
+    name = c.w.uniq("authz-reset")
+    owner.cloister("CreateAccount", {"AccountName": name})
+    return name
+
+
 def _fresh_app(c):
     """An app of the owner's account, created by its admin; -> its ARN."""
     owner = type(c)(c.w, "owner")
@@ -979,6 +988,10 @@ BOGUS_LEASE = {"TaskId": "0x" + "00" * 32, "LeaseId": "0" * 32}
 CLOISTER_ROWS = [
     Row("cloister", "CreateAccount", "cloister-first-account",
         lambda c, r: c.cloister("CreateAccount", {"AccountName": c.w.uniq("authz-acct")})),
+    Row("cloister", "ListAccounts", "cloister-first-account",
+        lambda c, r: c.cloister("ListAccounts", {})),
+    Row("cloister", "ResetAdminKey", "cloister-first-account",
+        lambda c, r: c.cloister("ResetAdminKey", {"Account": r}), prep=_fresh_account),
     Row("cloister", "CreateApp", "cloister-app-same-account",
         lambda c, r: c.cloister("CreateApp", {"Name": _owner_app_arn(c, c.w.uniq("app")),
                                               "Entrypoint": "/app/run",
