@@ -17,7 +17,9 @@
 # python3-pytest-timeout).
 #
 # env: CLOISTER_BIN (default build/cloister), PYTHON (default /usr/bin/python3),
-#      PER_TEST_TIMEOUT (60), OUT (where the junit XML and logs go, default a temp dir)
+#      PER_TEST_TIMEOUT (60), OUT (where the junit XML and logs go, default a temp dir),
+#      CLEANUP_SHIM=1 (triage only, not the stock count: bench/s3tests_cleanup_shim.py
+#      lets the suite's bucket cleanup work without ListObjectVersions)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SUITE="${1:?usage: bench/s3tests.sh S3TESTS_DIR [pytest args...]}"
@@ -76,7 +78,11 @@ print(section("iam alt root", alt, ao))
 EOF
 
 TARGS=()
-if "$PY" -c 'import pytest_timeout' 2>/dev/null; then TARGS=(--timeout "$TIMEOUT"); fi
+if [ "${CLEANUP_SHIM:-0}" = 1 ]; then
+    export PYTHONPATH="$ROOT/bench${PYTHONPATH:+:$PYTHONPATH}"
+    TARGS+=(-p s3tests_cleanup_shim)
+fi
+if "$PY" -c 'import pytest_timeout' 2>/dev/null; then TARGS+=(--timeout "$TIMEOUT"); fi
 cd "$SUITE"
 set +e
 S3TEST_CONF="$CONF" "$PY" -m pytest -q -p no:cacheprovider -rN "${TARGS[@]}" \

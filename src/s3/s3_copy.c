@@ -227,6 +227,7 @@ static json_t *dest_document(s3_op *op, json_t *src, bool meta_replace, bool tag
         copy_field(doc, src, "Headers");
     }
     copy_field(doc, src, "Checksum"); /* the same bytes: the same checksum */
+    copy_field(doc, src, "ChecksumType");
     json_object_del(doc, "Tags");
     json_t *tags = tag_replace ? s3_header_tags(op->req) : NULL;
     if (tags)
