@@ -234,3 +234,21 @@ def test_cli_multipart_copy(server, s3, bucket, aws_cli, tmp_path):
         got = h.get("Checksum" + algo)
         if got and sizes:
             assert got == expected_checksum(data, sizes, algo, hdr(h, "x-amz-checksum-type"))
+
+
+def test_upload_part_copy_gets_the_uploads_checksum(s3, bucket):
+    data = b"copy me " * 1000
+    s3.put_object(Bucket=bucket, Key="copy-src", Body=data)
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="copy-dst",
+                                     ChecksumAlgorithm="CRC32")["UploadId"]
+    r = s3.upload_part_copy(Bucket=bucket, Key="copy-dst", UploadId=uid, PartNumber=1,
+                            CopySource={"Bucket": bucket, "Key": "copy-src"},
+                            CopySourceRange="bytes=0-99")
+    assert r["CopyPartResult"]["ChecksumCRC32"] == crc32_b64(data[:100])
+    listed = s3.list_parts(Bucket=bucket, Key="copy-dst", UploadId=uid)
+    assert listed["Parts"][0]["ChecksumCRC32"] == crc32_b64(data[:100])
+    done = s3.complete_multipart_upload(
+        Bucket=bucket, Key="copy-dst", UploadId=uid,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": r["CopyPartResult"]["ETag"]}]})
+    raw = struct.pack(">I", zlib.crc32(data[:100]))
+    assert done["ChecksumCRC32"] == crc32_b64(raw) + "-1"
