@@ -38,3 +38,6 @@ echo "== remote signer: slashing checks at 10,000 validators vs 1, and the in-me
 echo
 echo "== remote signer: start-up with 10,000 KMS-sealed keys vs deriving their public keys (bench/signer_kms_bench)"
 ./build/bench/signer_kms_bench
+echo
+echo "== meta store: SQLite vs PostgreSQL vs two PostgreSQL nodes, and cross-node cache invalidation (bench/pg_bench.py)"
+CLOISTER_BIN=./build/cloister /usr/bin/python3 bench/pg_bench.py

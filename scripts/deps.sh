@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 libssl-dev libmicrohttpd-dev libjansson-dev libexpat1-dev libsqlite3-dev sqlite3
 libcurl4-openssl-dev libcmocka-dev libcbor-dev libseccomp-dev bubblewrap libzip-dev libpq-dev
-libsecp256k1-dev libutf8proc-dev
+libsecp256k1-dev libutf8proc-dev postgresql
 awscli python3-boto3 python3-pytest nodejs curl wrk chromium"
 
 # `scripts/deps.sh bench` also installs what only the benchmarks use (nginx as the

@@ -2,7 +2,11 @@
 # `make test`: unit tests, end-to-end tests against a real server with the real
 # aws CLI, boto3 and the AWS SDK for JS, then the unit tests and the end-to-end
 # tests again with everything built under ASan+UBSan (the server halts on any
-# finding and a leak makes its exit non-zero, which the tests check). Prints one
+# finding and a leak makes its exit non-zero, which the tests check). The first
+# end-to-end pass keeps the metadata in SQLite (the default); the ASan pass keeps
+# it in PostgreSQL (CLOISTER_TEST_META=postgres: a throwaway cluster started by
+# the tests, one database per server), so the whole suite runs once on each
+# backend and the multi-node tests (test_pg_*.py) run there. Prints one
 # closing line "tests: N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -49,8 +53,8 @@ if ninja -j2 -C build-asan >"$log/asan-build.txt" 2>&1; then
     # ASan unit tests above drive (test_por_prove2, test_por2_verify, test_por_rangeproof);
     # the v2 verifier's and prover CLI's own e2e files still run here. That keeps
     # `make test` near 30 minutes on 2 cores.
-    echo "== end-to-end tests against the server built with ASan+UBSan"
-    E2E_ARGS="-k not(awscli-v2) --deselect tests/e2e/test_por_web.py --deselect tests/e2e/test_por.py --deselect tests/e2e/test_por_app.py --deselect tests/e2e/test_por_trigger.py" run_e2e e2e-asan CLOISTER_BIN="$PWD/build-asan/cloister" ASAN_OPTIONS=detect_leaks=1 \
+    echo "== end-to-end tests against the server built with ASan+UBSan, metadata on PostgreSQL"
+    E2E_ARGS="-k not(awscli-v2) --deselect tests/e2e/test_por_web.py --deselect tests/e2e/test_por.py --deselect tests/e2e/test_por_app.py --deselect tests/e2e/test_por_trigger.py" run_e2e e2e-asan CLOISTER_BIN="$PWD/build-asan/cloister" CLOISTER_TEST_META=postgres ASAN_OPTIONS=detect_leaks=1 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 else
     tail -30 "$log/asan-build.txt"; failed=$((failed + 1))

@@ -32,6 +32,7 @@ typedef enum {
     CL_ERR_CONFLICT,  /* concurrent modification / constraint */
     CL_ERR_EXPIRED,   /* too old or not yet valid */
     CL_ERR_INTERNAL,
+    CL_ERR_UNAVAILABLE, /* a service this needs (the database) cannot be reached now */
 } cl_err;
 
 #define CL_TRY(expr)                                                                               \

@@ -32,6 +32,8 @@ const char *cl_err_str(cl_err e) {
         return "expired";
     case CL_ERR_INTERNAL:
         return "internal error";
+    case CL_ERR_UNAVAILABLE:
+        return "unavailable";
     }
     return "unknown error";
 }

@@ -15,12 +15,14 @@
 #include <unistd.h>
 
 static int account_usage_to(FILE *f, int rc) {
-    fprintf(f,
-            "usage: cloister account create NAME [--endpoint URL]\n"
-            "       cloister account root-key ACCOUNT [--data DIR] [--root-key-passphrase-file F]\n"
-            "                                 [--delete ACCESS_KEY_ID]\n"
-            "  root-key: prints a new access key of the account's root user (ACCOUNT: ID or\n"
-            "  name), read from the data directory (default ./var); --delete removes one.\n");
+    fprintf(
+        f,
+        "usage: cloister account create NAME [--endpoint URL]\n"
+        "       cloister account root-key ACCOUNT [--data DIR] [--root-key-passphrase-file F]\n"
+        "                                 [--meta URL] [--delete ACCESS_KEY_ID]\n"
+        "  root-key: prints a new access key of the account's root user (ACCOUNT: ID or\n"
+        "  name), read from the data directory (default ./var) and its meta store\n"
+        "  (--meta: the one `serve --meta` names, e.g. postgres://...); --delete removes one.\n");
     return rc;
 }
 
@@ -29,7 +31,7 @@ static int account_usage(void) {
 }
 
 typedef struct {
-    const char *account, *data, *passphrase_file, *delete_key;
+    const char *account, *data, *passphrase_file, *delete_key, *meta;
 } root_opts;
 
 static int root_key_run(const root_opts *o, iam *m) {
@@ -63,16 +65,16 @@ static int root_key_run(const root_opts *o, iam *m) {
 /* Opens the meta store and the KMS root key of an existing data directory
  * (never creates one) and runs the root-key command. */
 static int cmd_root_key(const root_opts *o) {
-    char *db = cl_sprintf("%s/meta.db", o->data);
+    char *db = o->meta ? cl_strdup(o->meta) : cl_sprintf("%s/meta.db", o->data);
     store *st = NULL;
     iam *m = NULL;
     kms *keys = NULL;
     char err[256] = "";
     int rc = 1;
-    if (access(db, R_OK | W_OK) != 0) {
+    if (!o->meta && access(db, R_OK | W_OK) != 0) {
         fprintf(stderr, "cloister: %s is not a cloister data directory (no meta.db)\n", o->data);
     } else if (store_open(db, &st) != CL_OK || iam_open(st, &m) != CL_OK) {
-        fprintf(stderr, "cloister: cannot open the meta store %s\n", db);
+        fprintf(stderr, "cloister: cannot open the meta store %s\n", o->meta ? "(--meta)" : db);
     } else if (kms_open(st, m,
                         &(kms_options){.data_dir = o->data, .passphrase_file = o->passphrase_file},
                         &keys, err, sizeof err) != CL_OK) {
@@ -102,6 +104,8 @@ static int root_key(int argc, char **argv) {
             o.passphrase_file = v;
         else if (strcmp(a, "--delete") == 0)
             o.delete_key = v;
+        else if (strcmp(a, "--meta") == 0)
+            o.meta = v;
         else
             return account_usage();
     }

@@ -57,6 +57,34 @@ void frontdoor_on_headers(void *ctx, http_request *req, http_response *resp);
  * (static.c) and returns true; false leaves the request to the caller. */
 bool cli_static_serve(const char *web_root, http_request *req, http_response *resp);
 
+/* ---- several nodes on one meta store (cluster.c; docs/operations.md) ---- */
+#define CLI_VERSION "0.1.0"
+/* "sqlite PATH" or "postgres HOST:PORT/DB" (never the user or password). malloc'd. */
+char *cli_meta_describe(const char *url);
+/* This node's id: "HOSTNAME/LISTEN". malloc'd. */
+char *cli_node_id(const char *listen);
+/* Upserts this node's "node" item (id, started, last_seen, version). */
+cl_err cli_node_beat(store *st, const char *id, const char *started);
+void cli_node_leave(store *st, const char *id);
+/* The nodes seen in the last minute: [{"id","started","last_seen","version"}]. */
+cl_err cli_nodes_list(store *st, json_t **out);
+char *cli_nodes_names(store *st); /* "id, id" (malloc'd) */
+/* GET /_cloister/health: 200 {"status":"ok","backend","database":"ok","nodes"}
+ * or 503 {"status":"unavailable","database":"unreachable"}. */
+void cli_health(store *st, http_response *resp);
+/* Records the fingerprints of the KMS root key, the SSE-S3 node key and the
+ * attestation root in the "cluster" item at first start; afterwards a node
+ * whose keys differ gets CL_ERR_DENIED and err says which and what to do. */
+cl_err cli_cluster_check(store *st, const char *node_id, kms *keys, s3 *objects, attest_root *ar,
+                         char *err, size_t errlen);
+/* Housekeeping under the store lease "housekeeping": true if this node holds
+ * it and the work is due (at start-up, or an hour after the last run by any
+ * node); then cli_housekeeping_done(ran = true) records the run and releases. */
+bool cli_housekeeping_take(store *st, const char *node_id, bool startup);
+void cli_housekeeping_done(store *st, const char *node_id, bool ran);
+/* `cloister migrate --from DATA/meta.db --to postgres://... [--force]` (migrate_cmd.c). */
+int cmd_migrate(int argc, char **argv);
+
 /* ---- client side ---- */
 typedef struct {
     char *access_key, *secret, *session_token, *region;

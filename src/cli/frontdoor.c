@@ -6,7 +6,9 @@
  * benchmark floor) and /metrics — unless `serve --metrics-listen` moved it to
  * its own listener (frontdoor_metrics_handle); then /metrics here is an
  * ordinary S3 path. The metrics carry service, operation and status labels
- * only: no account, principal, bucket or key names (docs/architecture.md). */
+ * only: no account, principal, bucket or key names (docs/architecture.md).
+ * A request during which the meta store was unreachable is answered 503
+ * (unavailable() below; docs/operations.md). */
 #include "cli/cli.h"
 
 #include "crypto/crypto.h"
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static bool is_form(const http_request *req) {
     const char *ct = kvlist_get_ci(&req->headers, "Content-Type");
@@ -72,8 +75,8 @@ static bool operator_endpoint(const frontdoor *fd, http_request *req, http_respo
     req->service = "cloister";
     if (strcmp(req->path, "/_cloister/health") == 0) {
         req->op = "Health";
-        buf_append_cstr(&resp->body, "{\"status\":\"ok\"}\n");
-        http_set_header(resp, "Content-Type", "application/json");
+        cli_health(fd->st, resp); /* cluster.c: 200, or 503 when the database is unreachable */
+        return true;
     } else if (strcmp(req->path, "/_cloister/empty") == 0) {
         req->op = "Empty";
     } else if (strcmp(req->path, "/metrics") == 0 && !fd->metrics_elsewhere) {
@@ -248,9 +251,65 @@ static void verify_early(frontdoor *fd, http_request *req, http_response *resp) 
     iam_caller_free(&c);
 }
 
+static void response_reset(http_response *r) {
+    kvlist_free(&r->headers);
+    buf_free_secret(&r->body);
+    if (r->fd >= 0) close(r->fd);
+    r->fd = -1;
+    if (r->reader && r->reader_free) r->reader_free(r->reader_arg);
+    r->reader = NULL;
+    r->reader_free = NULL;
+    r->reader_arg = NULL;
+    r->reader_length = 0;
+    r->body_secret = false;
+}
+
+/* The meta store could not be reached while handling this request: whatever
+ * the handler answered (an error it made of the failed lookup, e.g. "unknown
+ * access key"), the client gets 503 and retries. AWS's documented 503 codes:
+ * S3 "ServiceUnavailable" (Error Responses, "Service is unable to handle
+ * request."); IAM, STS and KMS list "ServiceUnavailable" among their Common
+ * Errors ("The request has failed due to a temporary failure of the server.",
+ * HTTP 503). Nothing of a failed transaction was kept (store.h). */
+static void unavailable(http_response *resp, http_request *req, const char *service) {
+    aws_fault f = {0};
+    const char *xmlns;
+    bool s3 = shape_of(service, req, &xmlns) == AWS_SHAPE_S3;
+    aws_fault_set(&f, 503, "ServiceUnavailable",
+                  s3 ? "Service is unable to handle request."
+                     : "The request has failed due to a temporary failure of the server.");
+    response_reset(resp);
+    fail(resp, req, service, &f);
+    http_set_header(resp, "Retry-After", "1");
+}
+
+static void on_headers(void *ctx, http_request *req, http_response *resp);
+static void handle(void *ctx, http_request *req, http_response *resp);
+
+static const char *svc_of(const http_request *req) {
+    const char *s = req->service;
+    return s && (strcmp(s, "iam") == 0 || strcmp(s, "sts") == 0 || strcmp(s, "kms") == 0 ||
+                 strcmp(s, "s3") == 0 || strcmp(s, "cloister") == 0)
+               ? s
+               : NULL;
+}
+
 void frontdoor_on_headers(void *ctx, http_request *req, http_response *resp) {
-    frontdoor *fd = ctx;
     if (req->bad_request) return; /* answered 400 without the body */
+    store_unavailable_clear();
+    on_headers(ctx, req, resp);
+    if (store_unavailable_seen() && resp->status) unavailable(resp, req, svc_of(req));
+}
+
+void frontdoor_handle(void *ctx, http_request *req, http_response *resp) {
+    store_unavailable_clear();
+    handle(ctx, req, resp);
+    if (store_unavailable_seen() && !(req->op && strcmp(req->op, "Health") == 0))
+        unavailable(resp, req, svc_of(req));
+}
+
+static void on_headers(void *ctx, http_request *req, http_response *resp) {
+    frontdoor *fd = ctx;
     if (!s3_is_upload(fd->s3, req)) {
         verify_early(fd, req, resp);
         return; /* read the whole body, then handle */
@@ -266,7 +325,7 @@ void frontdoor_on_headers(void *ctx, http_request *req, http_response *resp) {
     iam_caller_free(&c);
 }
 
-void frontdoor_handle(void *ctx, http_request *req, http_response *resp) {
+static void handle(void *ctx, http_request *req, http_response *resp) {
     frontdoor *fd = ctx;
     if (req->body_sink) { /* a streamed upload, authenticated and authorized at its headers */
         iam_caller none = {.p = {.type = PRINCIPAL_ANONYMOUS}};

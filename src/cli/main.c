@@ -59,6 +59,9 @@ static void usage(FILE *f) {
             "                          proof of reserves (see docs/por.md)\n"
             "  signer serve|keys|slashing|root ...\n"
             "                          the Web3Signer-compatible remote signer (docs/signer.md)\n"
+            "  migrate --from DATA/meta.db --to postgres://... [--force]\n"
+            "                          copy a single node's metadata into PostgreSQL\n"
+            "                          (see docs/operations.md)\n"
             "  version                 print the version\n");
 }
 
@@ -84,6 +87,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "request") == 0) return cmd_request(argc - 1, argv + 1);
     if (strcmp(cmd, "worker") == 0) return cmd_worker(argc - 1, argv + 1);
     if (strcmp(cmd, "signer") == 0) return cmd_signer(argc - 1, argv + 1);
+    if (strcmp(cmd, "migrate") == 0) return cmd_migrate(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("cloister 0.1.0\n");
         return 0;

@@ -27,17 +27,27 @@ typedef struct {
     /* resource limits (docs/security/trust-model.md "Resource limits") */
     uint64_t max_conns, max_conns_per_ip, header_timeout, min_body_rate;
     uint64_t preauth_body_limit, preauth_memory;
-    const char *metrics_listen; /* --metrics-listen: /metrics on its own listener */
-    const char *sms_listen;     /* --sms-listen: the iExec SMS endpoints (docs/secrets.md) */
-    bool allow_app_network;     /* --allow-app-network: apps whose manifest asks get a network */
-    bool sigv2_off;             /* --sigv2 off: S3 refuses Signature Version 2 */
-    int run_workers;            /* --workers (--run-workers): local workers; -1 = default 1 */
+    const char *metrics_listen;   /* --metrics-listen: /metrics on its own listener */
+    const char *sms_listen;       /* --sms-listen: the iExec SMS endpoints (docs/secrets.md) */
+    bool allow_app_network;       /* --allow-app-network: apps whose manifest asks get a network */
+    bool sigv2_off;               /* --sigv2 off: S3 refuses Signature Version 2 */
+    const char *meta_url, *blobs; /* --meta (CLOISTER_META_URL), --blobs */
+    unsigned meta_pool, meta_timeout; /* --meta-pool, --meta-timeout (ms) */
+    int run_workers;                  /* --workers (--run-workers): local workers; -1 = default 1 */
     unsigned lease_s, max_attempts, account_max; /* --task-lease-seconds ... */
 } serve_opts;
 
 static const char SERVE_USAGE[] =
     "usage: cloister serve [options]\n"
     "  --data DIR                  data directory (default ./var)\n"
+    "  --meta URL                  the meta store: postgres://USER@HOST:PORT/DB to run\n"
+    "                              several nodes on one PostgreSQL (docs/operations.md);\n"
+    "                              default env CLOISTER_META_URL, else sqlite DIR/meta.db\n"
+    "  --meta-pool N               meta store connections (default 8)\n"
+    "  --meta-timeout MS           PostgreSQL connect and statement deadline (default 5000)\n"
+    "  --blobs DIR                 object bytes in DIR/blobs and app bundles in\n"
+    "                              DIR/app-bundles: a directory all nodes share\n"
+    "                              (default: the data directory)\n"
     "  --listen HOST:PORT          HTTP listener (default 127.0.0.1:9000)\n"
     "  --tls-listen HOST:PORT      also serve HTTPS (CA in DIR/tls/ca.pem)\n"
     "  --threads N                 request threads (default 4)\n"
@@ -116,6 +126,8 @@ static int parse_limit(const char *a, const char *v, serve_opts *o) {
 static int parse_opts(int argc, char **argv, serve_opts *o) {
     *o = (serve_opts){"./var", "127.0.0.1:9000", NULL, 4, false, NULL, "localhost"};
     o->run_workers = -1;
+    const char *env_meta = getenv("CLOISTER_META_URL");
+    o->meta_url = env_meta && *env_meta ? env_meta : NULL;
     o->web_dir = CLOISTER_WEB_DIR; /* the source tree's web/ (meson.build) */
     o->max_conns = 4096;
     o->max_conns_per_ip = 128;
@@ -143,6 +155,14 @@ static int parse_opts(int argc, char **argv, serve_opts *o) {
         }
         if (strcmp(a, "--data") == 0)
             o->data = v;
+        else if (strcmp(a, "--meta") == 0)
+            o->meta_url = v;
+        else if (strcmp(a, "--blobs") == 0)
+            o->blobs = v;
+        else if (strcmp(a, "--meta-pool") == 0)
+            o->meta_pool = (unsigned)atoi(v);
+        else if (strcmp(a, "--meta-timeout") == 0)
+            o->meta_timeout = (unsigned)atoi(v);
         else if (strcmp(a, "--listen") == 0)
             o->listen = v;
         else if (strcmp(a, "--tls-listen") == 0)
@@ -193,6 +213,15 @@ static int lock_data_dir(const char *dir) {
         return -1;
     }
     return fd;
+}
+
+/* The meta store (never its password), the nodes on it, and the blob directory. */
+static void print_cluster(const serve_opts *o, store *st, const char *meta) {
+    char *where = cli_meta_describe(meta), *nodes = cli_nodes_names(st);
+    printf("Meta store: %s; nodes: %s\n", where, nodes);
+    if (o->blobs) printf("Blobs: %s/blobs and %s/app-bundles\n", o->blobs, o->blobs);
+    free(where);
+    free(nodes);
 }
 
 static void print_banner(const serve_opts *o, const char *cred_path, bool created,
@@ -282,17 +311,39 @@ static void housekeeping(iam *m, s3 *objects, kms *keys) {
         log_info("serve: removed %zu orphaned object blobs", n);
 }
 
-/* Waits for SIGTERM/SIGINT, doing hourly housekeeping meanwhile. */
-static int wait_for_signal(iam *m, s3 *objects, kms *keys) {
+typedef struct {
+    iam *m;
+    s3 *objects;
+    kms *keys;
+    store *st;
+    const char *node, *started;
+} node_ctx;
+
+#define NODE_BEAT_S 10 /* the node registry's refresh */
+
+/* Waits for SIGTERM/SIGINT. Meanwhile: this node's registry entry every 10 s;
+ * housekeeping at start-up and hourly, by one node at a time (the lease; on a
+ * shared meta store every node asks each minute, so the work goes on when the
+ * node that did it stops). */
+static int wait_for_signal(const node_ctx *n) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    bool shared = strcmp(store_backend_name(n->st), "sqlite") != 0;
+    uint64_t every_ns = (shared ? 60ull : 3600ull) * 1000000000ull, next = 0;
     for (bool first = true;; first = false) {
-        housekeeping(m, objects, keys);
+        if (!first) cli_node_beat(n->st, n->node, n->started);
+        if (first || time_mono_ns() >= next) {
+            next = time_mono_ns() + every_ns;
+            if (cli_housekeeping_take(n->st, n->node, first)) {
+                housekeeping(n->m, n->objects, n->keys);
+                cli_housekeeping_done(n->st, n->node, true);
+            }
+        }
         if (first) log_info("serve: start-up housekeeping done");
-        struct timespec hour = {3600, 0};
-        int sig = sigtimedwait(&set, NULL, &hour);
+        struct timespec beat = {NODE_BEAT_S, 0};
+        int sig = sigtimedwait(&set, NULL, &beat);
         if (sig > 0) return sig;
     }
 }
@@ -394,12 +445,16 @@ static int run(const serve_opts *o) {
     attest_root *ar = NULL;
     kms *keys = NULL;
     secrets_store *secrets = NULL;
-    char *db = cl_sprintf("%s/meta.db", o->data), *cred = cl_sprintf("%s/credentials", o->data);
-    char *cert = NULL, *key = NULL;
+    char *db = o->meta_url ? cl_strdup(o->meta_url) : cl_sprintf("%s/meta.db", o->data);
+    char *cred = cl_sprintf("%s/credentials", o->data), *where = cli_meta_describe(db);
+    char *cert = NULL, *key = NULL, *node = cli_node_id(o->listen), started[21];
+    const char *blobs = o->blobs ? o->blobs : o->data;
     int rc = 1;
     bool created = false;
-    if (store_open(db, &st) != CL_OK || iam_open(st, &m) != CL_OK) {
-        fprintf(stderr, "cloister serve: cannot open the meta store %s\n", db);
+    time_format_iso8601(time_now(), started);
+    store_options so = {.pool_size = o->meta_pool, .timeout_ms = o->meta_timeout};
+    if (store_open_opts(db, &so, &st) != CL_OK || iam_open(st, &m) != CL_OK) {
+        fprintf(stderr, "cloister serve: cannot open the meta store (%s)\n", where);
         goto out;
     }
     if (!open_kms(o, st, m, &ar, &keys)) goto out;
@@ -407,19 +462,24 @@ static int run(const serve_opts *o) {
     kms_node_key(keys, "iam-secrets", seal);
     iam_set_secret_key(m, seal);
     cl_cleanse(seal, sizeof seal);
-    if (iam_bootstrap(m, cred, &created) != CL_OK) {
-        fprintf(stderr, "cloister serve: cannot create the first account\n");
-        goto out;
-    }
     uint8_t sse_seal[32]; /* the SSE-S3 node key at rest is sealed under the root key too */
     kms_node_key(keys, "sse-s3-node-key", sse_seal);
-    cl_err se = s3_open(st, m, o->data, sse_seal, &objects);
+    cl_err se = s3_open_at(st, m, o->data, blobs, sse_seal, &objects);
     cl_cleanse(sse_seal, sizeof sse_seal);
     if (se != CL_OK) {
         fprintf(stderr,
-                "cloister serve: cannot open the object store in %s (blobs/ or "
-                "keys/sse-s3.key: %s)\n",
-                o->data, cl_err_str(se));
+                "cloister serve: cannot open the object store (%s/blobs or "
+                "%s/keys/sse-s3.key: %s)\n",
+                blobs, o->data, cl_err_str(se));
+        goto out;
+    }
+    char why[512] = ""; /* every node holds the same keys (docs/operations.md) */
+    if (cli_cluster_check(st, node, keys, objects, ar, why, sizeof why) != CL_OK) {
+        fprintf(stderr, "cloister serve: %s\n", why);
+        goto out;
+    }
+    if (iam_bootstrap(m, cred, &created) != CL_OK) {
+        fprintf(stderr, "cloister serve: cannot create the first account\n");
         goto out;
     }
     s3_set_domain(objects, o->s3_domain);
@@ -435,8 +495,8 @@ static int run(const serve_opts *o) {
         fprintf(stderr, "cloister serve: cannot open the secret store\n");
         goto out;
     }
-    if (tasks_open(st, m, o->data, &apps) != CL_OK) {
-        fprintf(stderr, "cloister serve: cannot open the app store in %s/app-bundles\n", o->data);
+    if (tasks_open(st, m, blobs, &apps) != CL_OK) {
+        fprintf(stderr, "cloister serve: cannot open the app store in %s/app-bundles\n", blobs);
         goto out;
     }
     tasks_set_sig_check(apps, cli_app_owner_sig_check);
@@ -457,12 +517,15 @@ static int run(const serve_opts *o) {
         http_server_stop(ssrv);
         goto out;
     }
+    cli_node_beat(st, node, started);
+    print_cluster(o, st, db);
     print_banner(o, cred, created, iam_root_account(m));
-    int sig = wait_for_signal(m, objects, keys);
+    int sig = wait_for_signal(&(node_ctx){m, objects, keys, st, node, started});
     log_info("serve: %s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);
     http_server_stop(msrv);
     http_server_stop(ssrv);
+    cli_node_leave(st, node);
     rc = 0;
 out:
     tasks_close(apps); /* first: its run workers use the secret store and the root */
@@ -476,6 +539,8 @@ out:
     free(cert);
     free(db);
     free(cred);
+    free(where);
+    free(node);
     return rc;
 }
 
@@ -508,6 +573,10 @@ int cmd_serve(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     if (dir_ensure(o.data, 0700) != CL_OK) {
         fprintf(stderr, "cloister serve: cannot create data directory %s\n", o.data);
+        return 1;
+    }
+    if (o.blobs && dir_ensure(o.blobs, 0700) != CL_OK) {
+        fprintf(stderr, "cloister serve: cannot create the blob directory %s\n", o.blobs);
         return 1;
     }
     int lock = lock_data_dir(o.data);

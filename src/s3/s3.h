@@ -30,6 +30,13 @@ typedef struct s3 s3;
  * key at rest in DATA/keys/sse-s3.key; a plain key left by an earlier version is
  * sealed on open, keeping its value. NULL keeps the key file plain (tests). */
 cl_err s3_open(store *st, iam *m, const char *data_dir, const uint8_t *seal_key, s3 **out);
+/* As s3_open, with the object bytes under blob_root/blobs instead of
+ * data_dir/blobs (`serve --blobs`: a directory every node shares). */
+cl_err s3_open_at(store *st, iam *m, const char *data_dir, const char *blob_root,
+                  const uint8_t *seal_key, s3 **out);
+/* SHA-256 of HMAC-SHA256(SSE-S3 node key, "cloister-cluster-id"): the nodes of
+ * one cluster must hold the same key; this compares them without the key. */
+void s3_sse_key_fingerprint(const s3 *s, uint8_t out[32]);
 void s3_close(s3 *s);
 
 /* SSE-KMS: the key service S3 asks for data keys, on the caller's behalf (the

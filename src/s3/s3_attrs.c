@@ -2,7 +2,8 @@
  * and ListParts would tell, in one XML answer, for the attributes named in
  * x-amz-object-attributes (ETag, Checksum, ObjectParts, StorageClass,
  * ObjectSize). Authorized as s3:GetObject and s3:GetObjectAttributes (AWS API
- * reference: an unversioned bucket needs both). ObjectParts lists a multipart
+ * reference: an unversioned bucket needs both); with ?versionId as
+ * s3:GetObjectVersion and s3:GetObjectVersionAttributes. ObjectParts lists a multipart
  * object's parts (PartNumber, Size, per-part checksum when recorded), paged by
  * x-amz-max-parts / x-amz-part-number-marker; a simple object has none. */
 #include "s3/s3_internal.h"
@@ -107,20 +108,21 @@ void s3_get_object_attributes(s3_op *op) {
                       "The specified method is not allowed against this resource.");
         return;
     }
-    if (kvlist_get(&op->query, "versionId")) {
-        aws_fault_set(&op->f, 501, "NotImplemented",
-                      "This server does not keep object versions; omit versionId.");
-        return;
-    }
+    const char *vid = NULL;
+    if (!s3_ver_query(op, &vid)) return;
     unsigned want = 0;
     uint64_t max = 0, marker = 0;
     char *arn = s3_object_arn(op->bucket, op->key);
     bool ok = parse_attributes(op, &want) && header_int(op, "x-amz-max-parts", 1000, 1000, &max) &&
               header_int(op, "x-amz-part-number-marker", 0, S3_MAX_PARTS, &marker) &&
               s3_load_bucket(op) && s3_authorize_get_object(op) &&
-              s3_authorize(op, "s3:GetObjectAttributes", arn, NULL);
+              s3_authorize(op, vid ? "s3:GetObjectVersionAttributes" : "s3:GetObjectAttributes",
+                           arn, NULL);
     free(arn);
     json_t *obj = ok ? s3_object_load(op) : NULL;
-    if (obj && s3_sse_key_check(op, obj)) respond(op, obj, want, max, marker);
+    if (obj && s3_sse_key_check(op, obj)) {
+        respond(op, obj, want, max, marker);
+        s3_ver_header(op, obj);
+    }
     json_decref(obj);
 }

@@ -138,9 +138,10 @@ static bool collect_blob(void *arg, const char *name, const char *text) {
 static cl_err drop_txn(store *st, void *arg) {
     drop_ctx *d = arg;
     CL_TRY(s3_bucket_txn_check(st, d->name, d->id));
-    size_t n = 0;
+    size_t n = 0, versions = 0;
     CL_TRY(store_count(st, "object", d->id, &n));
-    if (n > 0) {
+    CL_TRY(store_count(st, "objver", d->id, &versions)); /* versions and delete markers */
+    if (n + versions > 0) {
         d->not_empty = true;
         return CL_ERR_EXISTS;
     }
@@ -185,12 +186,18 @@ cl_err s3_object_put_txn(store *st, const char *bucket, const char *bucket_id, c
     if (ev) ev->emitted = 0;
     json_t *bucket_doc = NULL;
     CL_TRY(s3_bucket_txn_load(st, bucket, bucket_id, &bucket_doc));
-    char *text = NULL;
-    if (store_get(st, "object", bucket_id, key, &text) == CL_OK) *old = json_loads(text, 0, NULL);
-    free(text);
-    text = json_dumps(doc, JSON_COMPACT);
-    cl_err e = store_put(st, "object", bucket_id, key, text);
-    free(text);
+    cl_err e = CL_OK;
+    if (s3_ver_state_of(bucket_doc) != S3_VER_NONE) { /* the old version stays */
+        e = s3_ver_put_txn(st, bucket_doc, bucket_id, key, doc, old);
+    } else {
+        char *text = NULL;
+        if (store_get(st, "object", bucket_id, key, &text) == CL_OK)
+            *old = json_loads(text, 0, NULL);
+        free(text);
+        text = json_dumps(doc, JSON_COMPACT);
+        e = store_put(st, "object", bucket_id, key, text);
+        free(text);
+    }
     if (e == CL_OK) e = s3_event_emit_txn(st, bucket_doc, bucket, bucket_id, key, doc, ev);
     json_decref(bucket_doc);
     return e;

@@ -17,8 +17,10 @@
  * encrypted as a new PUT would be (CopyObject: the request's SSE headers, else
  * the destination bucket's default; UploadPartCopy: the upload's encryption).
  *
- * Not here yet: copying a specific version (this server keeps none): answered
- * NotImplemented, nothing stored. */
+ * Versions: "?versionId=" in x-amz-copy-source copies that version (authorized
+ * as s3:GetObjectVersion; a delete marker is 400 InvalidRequest, as AWS); the
+ * answer names the source version (x-amz-copy-source-version-id) and the new
+ * one (x-amz-version-id) when the buckets have versioning set. */
 #include "s3/s3_internal.h"
 
 #include "crypto/crypto.h"
@@ -34,12 +36,16 @@
 
 typedef struct {
     char *bucket, *key;
-    json_t *object; /* the source's document, once loaded */
+    char *version_id; /* ?versionId= of the source (NULL: its current version) */
+    json_t *object;   /* the source's document, once loaded */
+    char *loaded_vid; /* the version loaded (NULL: its bucket was never versioned) */
 } copy_source;
 
 static void source_free(copy_source *src) {
     free(src->bucket);
     free(src->key);
+    free(src->version_id);
+    free(src->loaded_vid);
     json_decref(src->object);
 }
 
@@ -54,14 +60,16 @@ static bool parse_source(s3_op *op, copy_source *src) {
     ptrdiff_t q = slice_find(h, '?');
     if (q >= 0) {
         cl_kvlist params = CL_KVLIST_INIT;
-        bool version = kvlist_parse_form(&params, slice_sub(h, (size_t)q + 1, h.len)) == CL_OK &&
-                       kvlist_get(&params, "versionId");
+        const char *v = kvlist_parse_form(&params, slice_sub(h, (size_t)q + 1, h.len)) == CL_OK
+                            ? kvlist_get(&params, "versionId")
+                            : NULL;
+        bool only = v && params.len == 1;
+        src->version_id = v ? cl_strdup(v) : NULL;
         kvlist_free(&params);
-        if (!version) return bad_source(op, "Unsupported copy source parameter.");
-        aws_fault_set(&op->f, 501, "NotImplemented",
-                      "This server does not keep object versions; omit ?versionId= in "
-                      "x-amz-copy-source.");
-        return false;
+        if (!only) return bad_source(op, "Unsupported copy source parameter.");
+        if (!s3_ver_id_valid(src->version_id))
+            return bad_source(op, "Invalid version id specified");
+        h = slice_sub(h, 0, (size_t)q);
     }
     cl_buf dec = CL_BUF_INIT;
     if (url_decode(&dec, h, false) != CL_OK || slice_find(buf_slice(&dec), 0) >= 0 ||
@@ -92,13 +100,30 @@ static bool load_source(s3_op *op, copy_source *src) {
                  .bucket = cl_strdup(src->bucket),
                  .key = cl_strdup(src->key)};
     char *arn = s3_object_arn(src->bucket, src->key);
-    if (s3_load_bucket(&sop) && s3_authorize(&sop, "s3:GetObject", arn, NULL)) {
+    const char *action = src->version_id ? "s3:GetObjectVersion" : "s3:GetObject";
+    if (s3_load_bucket(&sop) && s3_authorize(&sop, action, arn, NULL)) {
         char *text = NULL;
-        if (store_get(op->s->st, "object", sop.bucket_id, src->key, &text) == CL_OK)
+        if (src->version_id) {
+            cl_err e = s3_ver_find(op->s->st, sop.bucket_doc, sop.bucket_id, src->key,
+                                   src->version_id, &src->object, NULL);
+            if (e == CL_OK && json_is_true(json_object_get(src->object, "DeleteMarker"))) {
+                json_decref(src->object);
+                src->object = NULL;
+                aws_fault_set(&sop.f, 400, "InvalidRequest",
+                              "The source of a copy request may not specifically refer to a "
+                              "delete marker by version id.");
+            } else if (e != CL_OK) {
+                aws_fault_set(&sop.f, 404, "NoSuchVersion",
+                              "The specified version does not exist.");
+            }
+        } else if (store_get(op->s->st, "object", sop.bucket_id, src->key, &text) == CL_OK) {
             src->object = json_loads(text, 0, NULL);
+        }
         free(text);
-        if (!src->object)
+        if (!src->object && !sop.f.code)
             aws_fault_set(&sop.f, 404, "NoSuchKey", "The specified key does not exist.");
+        const char *v = src->object ? s3_ver_id_of(sop.bucket_doc, src->object) : NULL;
+        src->loaded_vid = v ? cl_strdup(v) : NULL;
     }
     free(arn);
     if (!src->object) op->f = sop.f;
@@ -249,7 +274,9 @@ static bool commit_copy(s3_op *op, json_t *doc) {
 }
 
 static bool copy_checks(s3_op *op, const copy_source *src, bool meta_replace, bool tag_replace) {
-    if (strcmp(src->bucket, op->bucket) == 0 && strcmp(src->key, op->key) == 0 && !meta_replace) {
+    /* copying a named version over its own key restores it (AWS allows that) */
+    if (strcmp(src->bucket, op->bucket) == 0 && strcmp(src->key, op->key) == 0 && !meta_replace &&
+        !src->version_id) {
         aws_fault_set(&op->f, 400, "InvalidRequest",
                       "This copy request is illegal because it is trying to copy an object to "
                       "itself without changing the object's metadata, storage class, website "
@@ -291,6 +318,9 @@ void s3_copy_object(s3_op *op) {
     if (enc.record) json_object_set(doc, "SSE", enc.record);
     if (commit_copy(op, doc)) {
         s3_sse_headers(op->resp, enc.record);
+        s3_ver_header(op, doc);
+        if (src.loaded_vid)
+            http_set_header(op->resp, "x-amz-copy-source-version-id", src.loaded_vid);
         cl_buf *b = &op->resp->body;
         s3_xml_begin(op, "CopyObjectResult");
         xml_text(b, "LastModified", ts);

@@ -16,12 +16,17 @@
 #include <strings.h>
 
 cl_err s3_open(store *st, iam *m, const char *data_dir, const uint8_t *seal_key, s3 **out) {
+    return s3_open_at(st, m, data_dir, data_dir, seal_key, out);
+}
+
+cl_err s3_open_at(store *st, iam *m, const char *data_dir, const char *blob_root,
+                  const uint8_t *seal_key, s3 **out) {
     s3 *s = cl_calloc(1, sizeof *s);
     s->st = st;
     s->m = m;
     s->buckets = s3_bucket_cache_new();
     s->domain = cl_strdup("localhost");
-    char *dir = cl_sprintf("%s/blobs", data_dir);
+    char *dir = cl_sprintf("%s/blobs", blob_root ? blob_root : data_dir);
     cl_err e = blob_store_open(dir, &s->blobs);
     free(dir);
     if (e == CL_OK) e = s3_sse_load_node_key(s, data_dir, seal_key);
@@ -112,6 +117,7 @@ bool s3_op_init(s3_op *op, s3 *s, const iam_caller *c, http_request *req, http_r
 void s3_op_free(s3_op *op) {
     free(op->bucket);
     free(op->fault_region);
+    free(op->fault_version_id);
     free(op->bucket_id);
     free(op->key);
     kvlist_free(&op->query);
@@ -131,6 +137,8 @@ void s3_respond_fault(s3_op *op) {
         aws_error_detail(r, "Region", op->fault_region);
         http_set_header(r, "x-amz-bucket-region", op->fault_region);
     }
+    if (op->fault_delete_marker) http_set_header(r, "x-amz-delete-marker", "true");
+    if (op->fault_version_id) http_set_header(r, "x-amz-version-id", op->fault_version_id);
     if (strcmp(op->req->method, "HEAD") == 0) buf_clear(&r->body); /* HEAD answers carry no body */
 }
 
@@ -353,10 +361,15 @@ static bool public_object(s3_op *op) {
     return pub;
 }
 
+/* A GET or HEAD naming a version needs s3:GetObjectVersion (AWS: "To return a
+ * different version, you need the s3:GetObjectVersion permission"); a public
+ * object's grant covers its current version only. */
 bool s3_authorize_get_object(s3_op *op) {
     char *arn = s3_object_arn(op->bucket, op->key);
-    bool ok = authorize(op, "s3:GetObject", arn, NULL, false);
-    if (!ok && op->f.status == 403 && !s3_effective_pab(op).ignore_public_acls &&
+    bool by_version = kvlist_get(&op->query, "versionId") != NULL;
+    const char *action = by_version ? "s3:GetObjectVersion" : "s3:GetObject";
+    bool ok = authorize(op, action, arn, NULL, false);
+    if (!ok && !by_version && op->f.status == 403 && !s3_effective_pab(op).ignore_public_acls &&
         public_object(op)) {
         op->f = (aws_fault){0};
         ok = authorize(op, "s3:GetObject", arn, NULL, true);
@@ -436,11 +449,11 @@ void s3_set_time_header(http_response *r, const char *name, const char *iso) {
  * rather than mistaken for the plain bucket operation (PUT ?versioning is not
  * CreateBucket). */
 static bool unsupported_subresource(const s3_op *op) {
-    static const char *const NOT_YET[] = {"versioning",     "cors",        "lifecycle",
-                                          "logging",        "replication", "website",
-                                          "requestPayment", "object-lock", "intelligent-tiering",
-                                          "inventory",      "metrics",     "analytics",
-                                          "accelerate",     "tagging",     "versions"};
+    static const char *const NOT_YET[] = {
+        "cors",      "lifecycle",      "logging",     "replication",
+        "website",   "requestPayment", "object-lock", "intelligent-tiering",
+        "inventory", "metrics",        "analytics",   "accelerate",
+        "tagging"};
     for (size_t i = 0; i < sizeof NOT_YET / sizeof NOT_YET[0]; i++)
         if (s3_has_query(op, NOT_YET[i])) return true;
     return false;
@@ -468,6 +481,10 @@ static bool route_bucket(s3_op *op) {
         s3_bucket_encryption(op);
     else if (s3_has_query(op, "notification"))
         s3_bucket_notification(op);
+    else if (s3_has_query(op, "versioning"))
+        s3_bucket_versioning(op);
+    else if (s3_has_query(op, "versions"))
+        return strcmp(m, "GET") == 0 ? (s3_list_object_versions(op), true) : false;
     else if (s3_has_query(op, "location") && strcmp(m, "GET") == 0)
         s3_get_bucket_location(op);
     else if (s3_has_query(op, "delete") && strcmp(m, "POST") == 0)

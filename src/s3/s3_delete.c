@@ -7,8 +7,10 @@
  * Every key is deleted as DeleteObject deletes one: the metadata goes first (in
  * a transaction that reads the document it removes), then the blobs, so a crash
  * in between leaves only unreferenced bytes. A key that did not exist is reported
- * deleted, as S3 reports it. The request is refused as a whole, before anything
- * is deleted, if it asks for what this server cannot honour (versions, the
+ * deleted, as S3 reports it. A <VersionId> deletes that version
+ * (s3:DeleteObjectVersion); without one, a bucket with versioning set gets a
+ * delete marker. The request is refused as a whole, before anything is
+ * deleted, if it asks for what this server cannot honour (the
  * conditional-delete fields). */
 #include "s3/s3_internal.h"
 
@@ -51,15 +53,10 @@ bool s3_check_body_digest(s3_op *op, bool required) {
     return any || !required;
 }
 
-/* Conditional deletes and versions: refused for the whole request. */
+/* Conditional deletes: refused for the whole request. */
 static bool refuse_unsupported(s3_op *op, const s3_delete_request *d) {
     for (size_t i = 0; i < d->len; i++) {
         const s3_delete_object *o = &d->objects[i];
-        if (o->version_id) {
-            aws_fault_set(&op->f, 501, "NotImplemented",
-                          "This server does not keep object versions; omit VersionId.");
-            return true;
-        }
         if (o->etag || o->has_last_modified || o->has_size) {
             aws_fault_set(&op->f, 501, "NotImplemented",
                           "Conditional deletes (ETag, LastModifiedTime, Size) are not implemented "
@@ -71,52 +68,70 @@ static bool refuse_unsupported(s3_op *op, const s3_delete_request *d) {
 }
 
 typedef struct {
-    const char *bucket, *bucket_id, *key;
+    const char *bucket, *bucket_id, *key, *vid;
     s3_event ev;
-    json_t *removed; /* the document deleted, if the key existed */
-    bool notify;     /* the bucket has a notification configuration */
+    s3_ver_deletion r;
+    bool notify; /* the bucket has a notification configuration */
 } delete_one;
 
 static cl_err delete_meta(store *st, void *arg) {
     delete_one *d = arg;
-    json_decref(d->removed);
-    return s3_object_delete_txn(st, d->bucket, d->bucket_id, d->key, d->notify ? &d->ev : NULL,
-                                &d->removed);
+    return s3_object_delete_txn(st, d->bucket, d->bucket_id, d->key, d->vid,
+                                d->notify ? &d->ev : NULL, &d->r);
 }
 
-static void report_error(cl_buf *b, const char *key, const char *code, const char *message) {
+static void report_error(cl_buf *b, const char *key, const char *vid, const char *code,
+                         const char *message) {
     xml_open(b, "Error");
     xml_text(b, "Key", key);
+    if (vid) xml_text(b, "VersionId", vid);
     xml_text(b, "Code", code);
     xml_text(b, "Message", message);
     xml_close(b, "Error");
 }
 
-static void delete_key(s3_op *op, const s3_delete_request *d, const char *key, cl_buf *b) {
+/* <Deleted> as AWS words it: the version deleted (VersionId, and DeleteMarker
+ * when it was one), or the delete marker made (DeleteMarker,
+ * DeleteMarkerVersionId). */
+static void report_deleted(cl_buf *b, const char *key, const char *vid, const s3_ver_deletion *r) {
+    xml_open(b, "Deleted");
+    xml_text(b, "Key", key);
+    if (vid) xml_text(b, "VersionId", vid);
+    if (r->marker) xml_text(b, "DeleteMarker", "true");
+    if (r->marker_created && r->version_id)
+        xml_text(b, "DeleteMarkerVersionId", r->version_id);
+    else if (vid && r->marker && r->version_id)
+        xml_text(b, "DeleteMarkerVersionId", r->version_id);
+    xml_close(b, "Deleted");
+}
+
+static void delete_key(s3_op *op, const s3_delete_request *d, const s3_delete_object *o,
+                       cl_buf *b) {
+    const char *key = o->key, *vid = o->version_id;
+    if (vid && !s3_ver_id_valid(vid)) {
+        report_error(b, key, vid, "NoSuchVersion", "Invalid version id specified");
+        return;
+    }
     char *arn = s3_object_arn(op->bucket, key);
-    bool allowed = s3_authorize(op, "s3:DeleteObject", arn, NULL);
+    bool allowed = s3_authorize(op, vid ? "s3:DeleteObjectVersion" : "s3:DeleteObject", arn, NULL);
     free(arn);
     op->f = (aws_fault){0}; /* a denial is this key's result, not the request's */
     if (!allowed) {
-        report_error(b, key, "AccessDenied", "Access Denied");
+        report_error(b, key, vid, "AccessDenied", "Access Denied");
         return;
     }
-    delete_one one = {op->bucket, op->bucket_id, key, s3_op_event(op, "ObjectRemoved:Delete"),
-                      NULL,       false};
+    delete_one one = {op->bucket, op->bucket_id, key, vid, s3_op_event(op, "ObjectRemoved:Delete")};
     one.notify = s3_op_notifies(op, &one.ev) != NULL;
     if (store_txn(op->s->st, delete_meta, &one) != CL_OK) {
-        json_decref(one.removed);
-        report_error(b, key, "InternalError",
+        s3_ver_deletion_free(&one.r);
+        report_error(b, key, vid, "InternalError",
                      "We encountered an internal error. Please try again.");
         return;
     }
     s3_event_after_commit(&one.ev);
-    if (one.removed) s3_delete_object_blobs(op->s, one.removed); /* metadata gone: bytes next */
-    json_decref(one.removed);
-    if (d->quiet) return;
-    xml_open(b, "Deleted");
-    xml_text(b, "Key", key);
-    xml_close(b, "Deleted");
+    if (one.r.removed) s3_delete_object_blobs(op->s, one.r.removed); /* metadata gone: bytes next */
+    if (!d->quiet) report_deleted(b, key, vid, &one.r);
+    s3_ver_deletion_free(&one.r);
 }
 
 void s3_delete_objects(s3_op *op) {
@@ -131,7 +146,7 @@ void s3_delete_objects(s3_op *op) {
     if (!refuse_unsupported(op, &d)) {
         cl_buf results = CL_BUF_INIT;
         for (size_t i = 0; i < d.len; i++)
-            delete_key(op, &d, d.objects[i].key, &results);
+            delete_key(op, &d, &d.objects[i], &results);
         s3_xml_begin(op, "DeleteResult");
         buf_append_slice(&op->resp->body, buf_slice(&results));
         s3_xml_end(op, "DeleteResult");

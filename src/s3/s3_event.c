@@ -106,6 +106,8 @@ static json_t *s3_part(const record_in *r, json_t *config) {
                                "principalId", owner ? owner : "", "arn", arn);
     free(arn);
     json_t *object = json_pack("{s:o}", "key", event_key(r->key));
+    json_t *vid = json_object_get(r->object, "VersionId");
+    if (vid) json_object_set(object, "versionId", vid);
     if (strncmp(r->ev->name, "ObjectCreated:", 14) == 0) {
         const char *etag = json_string_value(json_object_get(r->object, "ETag"));
         size_t n = etag ? strlen(etag) : 0;
@@ -183,20 +185,30 @@ void s3_event_after_commit(const s3_event *ev) {
 /* ---- deleting an object ---- */
 
 cl_err s3_object_delete_txn(store *st, const char *bucket, const char *bucket_id, const char *key,
-                            s3_event *ev, json_t **removed) {
-    *removed = NULL;
+                            const char *vid, s3_event *ev, s3_ver_deletion *r) {
+    s3_ver_deletion_free(r); /* a retried transaction starts over */
     if (ev) ev->emitted = 0;
-    char *text = NULL;
-    cl_err e = store_get(st, "object", bucket_id, key, &text);
-    if (e == CL_ERR_NOT_FOUND) return CL_OK; /* already gone: S3 reports it deleted */
-    if (e != CL_OK) return e;
-    *removed = json_loads(text, 0, NULL);
-    free(text);
-    CL_TRY(store_delete(st, "object", bucket_id, key));
     json_t *bucket_doc = NULL;
-    if (!ev || s3_bucket_txn_load(st, bucket, bucket_id, &bucket_doc) != CL_OK)
-        return CL_OK; /* the bucket is gone or re-created: nobody to notify */
-    e = s3_event_emit_txn(st, bucket_doc, bucket, bucket_id, key, *removed, ev);
+    cl_err e = s3_bucket_txn_load(st, bucket, bucket_id, &bucket_doc);
+    if (e != CL_OK && e != CL_ERR_NOT_FOUND) return e; /* not found: gone, nobody to notify */
+    if (vid || s3_ver_state_of(bucket_doc) != S3_VER_NONE) {
+        const char *owner = json_string_value(json_object_get(bucket_doc, "Owner"));
+        e = s3_ver_delete_txn(st, bucket_doc, bucket_id, key, vid, owner, r);
+    } else {
+        char *text = NULL;
+        e = store_get(st, "object", bucket_id, key, &text);
+        if (e == CL_OK) r->removed = json_loads(text, 0, NULL);
+        free(text);
+        if (e == CL_OK) e = store_delete(st, "object", bucket_id, key);
+        if (e == CL_ERR_NOT_FOUND) e = CL_OK; /* already gone: S3 reports it deleted */
+    }
+    if (e == CL_OK && ev && bucket_doc && (r->removed || r->version_id)) {
+        ev->name = r->marker_created ? "ObjectRemoved:DeleteMarkerCreated" : "ObjectRemoved:Delete";
+        json_t *marker = r->removed ? NULL : json_pack("{s:s}", "VersionId", r->version_id);
+        e = s3_event_emit_txn(st, bucket_doc, bucket, bucket_id, key,
+                              r->removed ? r->removed : marker, ev);
+        json_decref(marker);
+    }
     json_decref(bucket_doc);
     return e;
 }

@@ -29,7 +29,19 @@
  * (store.c) the outer bucket listing happens to hold the store lock across its
  * nested listings, which made the old order safe by accident; the order above
  * does not depend on it (a backend without one global lock keeps it correct).
- * Blobs a reader has pinned are spared by blob_delete itself (blob.h). */
+ * Versions (objver, s3_version.c) are listed after the objects: a version's
+ * blobs are named by its objver item from the commit that wrote it until the
+ * one that deletes the version, and the current object's item names the same
+ * blobs, so either listing sees every live version's blobs.
+ * Blobs a reader has pinned are spared by blob_delete itself (blob.h).
+ *
+ * Several nodes on one blob directory (serve --blobs, docs/operations.md): the
+ * grace period is measured against the blob's mtime, so the nodes' clocks (and
+ * the file server's) must agree to well within it; temp files are never
+ * collected here (blob_store_open sweeps only those no writer holds an flock
+ * on, which NFSv4, CephFS and GlusterFS honour across clients); one node at a
+ * time runs GC (serve's housekeeping lease). If any listing fails (the
+ * database is unreachable) nothing is collected. */
 #include "s3/s3_internal.h"
 
 #include <stdlib.h>
@@ -45,7 +57,12 @@ typedef struct {
     char **done; /* expired upload_done records of the current bucket */
     size_t done_len, done_cap;
     time_t done_before;
+    cl_err err; /* a listing failed (database unreachable): the set is incomplete */
 } live_set;
+
+static void note_err(live_set *l, cl_err e) {
+    if (e != CL_OK && l->err == CL_OK) l->err = e;
+}
 
 static void push(char ***arr, size_t *len, size_t *cap, const char *s) {
     if (*len == *cap) {
@@ -77,7 +94,7 @@ static bool add_upload(void *arg, const char *upload_id, const char *text) {
     (void)text;
     live_set *l = arg;
     char *scope = cl_sprintf("%s/%s", l->bucket_id, upload_id);
-    store_list(l->s->st, "part", scope, NULL, NULL, 0, add_doc, l, NULL);
+    note_err(l, store_list(l->s->st, "part", scope, NULL, NULL, 0, add_doc, l, NULL));
     free(scope);
     return true;
 }
@@ -103,9 +120,11 @@ static bool add_bucket(void *arg, const char *bucket, const char *text) {
     json_decref(b);
     l->bucket_id = id;
     /* parts before objects: see the header comment */
-    store_list(l->s->st, "upload", id, NULL, NULL, 0, add_upload, l, NULL);
-    store_list(l->s->st, "object", id, NULL, NULL, 0, add_doc, l, NULL);
-    store_list(l->s->st, "upload_done", id, NULL, NULL, 0, note_done, l, NULL);
+    note_err(l, store_list(l->s->st, "upload", id, NULL, NULL, 0, add_upload, l, NULL));
+    note_err(l, store_list(l->s->st, "object", id, NULL, NULL, 0, add_doc, l, NULL));
+    /* every version, current or not (a delete marker names no blob) */
+    note_err(l, store_list(l->s->st, "objver", id, NULL, NULL, 0, add_doc, l, NULL));
+    note_err(l, store_list(l->s->st, "upload_done", id, NULL, NULL, 0, note_done, l, NULL));
     l->bucket_id = NULL;
     free(id);
     return true;
@@ -129,6 +148,7 @@ cl_err s3_gc(s3 *s, time_t older_than, size_t *removed) {
         store_delete(s->st, "upload_done", l.done[i], slash + 1);
         free(l.done[i]);
     }
+    if (e == CL_OK) e = l.err; /* never collect against an incomplete live set */
     if (e == CL_OK) {
         if (l.len) qsort(l.ids, l.len, sizeof *l.ids, cmp_str);
         e = blob_gc(s->blobs, older_than, is_live, &l, removed);

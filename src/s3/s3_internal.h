@@ -8,6 +8,8 @@
  *   part    bucket id "/" uploadId / %05d (s3_multipart.c)
  *   upload_done bucket id / uploadId {Key, ETag, Completed, SSE?}: a completed
  *                                   upload, so a retried Complete answers the same
+ *   objver  bucket id / vname(key, seq)  every version of a versioned bucket's
+ *                                   objects, delete markers included (s3_version.c)
  *   account_pab ""  / account id   {BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy,
  *                                   RestrictPublicBuckets} (S3 Control, s3_control.c)
  * Buckets are named globally but everything in them belongs to the bucket's
@@ -62,6 +64,9 @@ typedef struct {
     char *bucket_id;               /* the loaded bucket's unique Id: the scope of its items */
     s3_bucket_entry *bucket_entry; /* the cached entry it came from (policy parsed) */
     aws_fault f;
+    /* headers an error answer carries (s3_respond_fault): a delete marker's */
+    bool fault_delete_marker;
+    char *fault_version_id;
 } s3_op;
 
 s3_bucket_cache *s3_bucket_cache_new(void);
@@ -336,10 +341,14 @@ s3_event *s3_op_notifies(const s3_op *op, s3_event *ev);
  * none) write their outbox items in the same transaction. */
 cl_err s3_object_put_txn(store *st, const char *bucket, const char *bucket_id, const char *key,
                          json_t *doc, s3_event *ev, json_t **old);
-/* Inside a store_txn: deletes the object (if any: *removed gets it) and emits
- * ev's events for it. */
+/* Inside a store_txn: deletes the object (if any: r->removed gets it; r is
+ * reset first, so zero it before the first call), or in a bucket with
+ * versioning set puts a delete marker on top, or with vid deletes that version
+ * (s3_ver_delete_txn), and emits ev's events for it (ev->name is set:
+ * ObjectRemoved:Delete or ObjectRemoved:DeleteMarkerCreated). */
+typedef struct s3_ver_deletion s3_ver_deletion;
 cl_err s3_object_delete_txn(store *st, const char *bucket, const char *bucket_id, const char *key,
-                            s3_event *ev, json_t **removed);
+                            const char *vid, s3_event *ev, s3_ver_deletion *r);
 /* Inside a store_txn: the outbox items of bucket_doc's configurations that
  * match ev on key; object is the committed (or removed) document. */
 cl_err s3_event_emit_txn(store *st, json_t *bucket_doc, const char *bucket, const char *bucket_id,
@@ -355,5 +364,67 @@ void s3_object_unpin(s3 *s, json_t *object);
 /* Test-only fault injection: true when CLOISTER_TEST_CRASH_AT names `point`
  * (the caller then _exit(9)s, as a kill -9 would). Never set in production. */
 bool s3_test_crash_at(const char *point);
+
+/* ---- Versioning (s3_version.c, s3_versions.c) ---- */
+typedef enum { S3_VER_NONE, S3_VER_ENABLED, S3_VER_SUSPENDED } s3_ver_state;
+/* The bucket document's "Versioning": never set, "Enabled" or "Suspended". */
+s3_ver_state s3_ver_state_of(json_t *bucket_doc);
+/* "null" or a version id of this server's form. */
+bool s3_ver_id_valid(const char *vid);
+/* The request's ?versionId (NULL: none); false with 400 InvalidArgument when
+ * malformed. */
+bool s3_ver_query(s3_op *op, const char **vid);
+/* doc's VersionId; "null" for an object without one in a bucket that has
+ * versioning set; NULL in a never-versioned bucket (no header, as AWS). */
+const char *s3_ver_id_of(json_t *bucket_doc, json_t *doc);
+/* x-amz-version-id of doc (op's loaded bucket), when it has one. */
+void s3_ver_header(s3_op *op, json_t *doc);
+/* Item names: the store prefix of the keys starting with a key prefix, and the
+ * name just after every version of key (malloc'd); the key of an item name
+ * (malloc'd; NULL if not a version name). */
+char *s3_ver_prefix(const char *key_prefix);
+char *s3_ver_after_key(const char *key);
+char *s3_ver_key_of(const char *name);
+/* The version vid of key (a delete marker is a version), and its item name
+ * (name may be NULL). CL_ERR_NOT_FOUND if there is none. */
+cl_err s3_ver_find(store *st, json_t *bucket_doc, const char *bucket_id, const char *key,
+                   const char *vid, json_t **doc, char **name);
+/* The newest version of key (maybe a delete marker). */
+cl_err s3_ver_latest(store *st, const char *bucket_id, const char *key, json_t **doc);
+/* Inside the transaction that sets versioning on a never-versioned bucket:
+ * every object becomes its own null version. */
+cl_err s3_ver_migrate_txn(store *st, const char *bucket_id);
+/* Inside a transaction, for a bucket with versioning set: doc becomes key's
+ * newest version (its VersionId is set: a new id, or "null" when suspended)
+ * and the current object; *old gets the null version it replaced (suspended),
+ * whose blobs the caller deletes after the commit. */
+cl_err s3_ver_put_txn(store *st, json_t *bucket_doc, const char *bucket_id, const char *key,
+                      json_t *doc, json_t **old);
+/* What a delete did. */
+struct s3_ver_deletion {
+    char *version_id;    /* the version deleted or the marker created (NULL: nothing) */
+    bool marker;         /* that version is a delete marker */
+    bool marker_created; /* a delete without versionId made it */
+    json_t *removed;     /* a removed object version: its blobs go after the commit */
+};
+/* Inside a transaction, for a bucket with versioning set (or with vid, any
+ * bucket): deletes version vid of key (a missing one is no error), or, vid
+ * NULL, puts a delete marker on top (replacing the null version when suspended). */
+cl_err s3_ver_delete_txn(store *st, json_t *bucket_doc, const char *bucket_id, const char *key,
+                         const char *vid, const char *owner, s3_ver_deletion *r);
+void s3_ver_deletion_free(s3_ver_deletion *r);
+/* Inside a transaction: applies fn to version vid of key (NULL: the current
+ * object) in every item holding it (the version and, if current, the object).
+ * CL_ERR_NOT_FOUND: no such key/version; CL_ERR_CONFLICT: it is a delete marker. */
+typedef void (*s3_ver_edit_fn)(void *arg, json_t *doc);
+cl_err s3_ver_update_txn(store *st, json_t *bucket_doc, const char *bucket_id, const char *key,
+                         const char *vid, s3_ver_edit_fn fn, void *arg);
+/* PUT/GET ?versioning and GET ?versions (s3_versions.c). */
+void s3_bucket_versioning(s3_op *op);
+void s3_list_object_versions(s3_op *op);
+/* The version a GET/HEAD/attributes request names (op->key, ?versionId vid):
+ * its document, or NULL with the fault (NoSuchVersion, or 405 MethodNotAllowed
+ * for a delete marker, with its headers). */
+json_t *s3_object_load_version(s3_op *op, const char *vid);
 
 #endif

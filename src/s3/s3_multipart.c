@@ -402,6 +402,8 @@ void s3_complete_multipart(s3_op *op) {
         }
         complete_result(op, c.etag, json_object_get(c.done ? c.done : c.upload, "SSE"),
                         c.done ? c.done : c.doc);
+        const char *vid = json_string_value(json_object_get(c.doc, "VersionId"));
+        if (vid) http_set_header(op->resp, "x-amz-version-id", vid); /* versioning */
     }
     json_decref(c.upload);
     json_decref(c.parts);

@@ -13,6 +13,8 @@
 #include <strings.h>
 
 json_t *s3_object_load(s3_op *op) {
+    const char *vid = kvlist_get(&op->query, "versionId");
+    if (vid) return s3_object_load_version(op, vid);
     char *text = NULL;
     json_t *o = NULL;
     if (store_get(op->s->st, "object", op->bucket_id, op->key, &text) == CL_OK)
@@ -22,8 +24,18 @@ json_t *s3_object_load(s3_op *op) {
     /* As S3: a missing key is reported as such only to callers who may list the
      * bucket; others get AccessDenied, so keys cannot be probed. */
     char *arn = s3_bucket_arn(op->bucket);
-    if (s3_authorize(op, "s3:ListBucket", arn, NULL))
+    if (s3_authorize(op, "s3:ListBucket", arn, NULL)) {
         aws_fault_set(&op->f, 404, "NoSuchKey", "The specified key does not exist.");
+        json_t *latest = NULL; /* deleted by a marker: AWS says so in headers */
+        if (s3_ver_state_of(op->bucket_doc) != S3_VER_NONE &&
+            s3_ver_latest(op->s->st, op->bucket_id, op->key, &latest) == CL_OK &&
+            json_is_true(json_object_get(latest, "DeleteMarker"))) {
+            op->fault_delete_marker = true;
+            op->fault_version_id =
+                cl_strdup(json_string_value(json_object_get(latest, "VersionId")));
+        }
+        json_decref(latest);
+    }
     free(arn);
     return NULL;
 }
@@ -237,7 +249,9 @@ static void send_body(s3_op *op, json_t *o, uint64_t off, uint64_t len) {
 }
 
 void s3_get_object(s3_op *op, bool head) {
-    bool ok = overrides_allowed(op) && s3_load_bucket(op) && s3_authorize_get_object(op);
+    const char *vid = NULL;
+    bool ok = overrides_allowed(op) && s3_load_bucket(op) && s3_ver_query(op, &vid) &&
+              s3_authorize_get_object(op);
     json_t *o = ok ? load_pinned(op) : NULL;
     if (!o) return;
     const char *etag = json_string_value(json_object_get(o, "ETag"));
@@ -272,6 +286,7 @@ void s3_get_object(s3_op *op, bool head) {
             return;
         }
         object_headers(op->resp, o);
+        s3_ver_header(op, o);
         s3_tagging_count_header(op->resp, o);
         s3_sse_headers(op->resp, json_object_get(o, "SSE"));
         s3_mpck_read_headers(op, o);
@@ -293,31 +308,40 @@ void s3_get_object(s3_op *op, bool head) {
 }
 
 typedef struct {
-    const char *bucket, *bucket_id, *key;
+    const char *bucket, *bucket_id, *key, *vid;
     s3_event *ev;
-    json_t **removed;
+    s3_ver_deletion *r;
 } obj_del;
 
 static cl_err delete_txn(store *st, void *arg) {
     obj_del *d = arg;
-    json_decref(*d->removed);
-    return s3_object_delete_txn(st, d->bucket, d->bucket_id, d->key, d->ev, d->removed);
+    return s3_object_delete_txn(st, d->bucket, d->bucket_id, d->key, d->vid, d->ev, d->r);
 }
 
+/* DeleteObject: with ?versionId that version goes for good (s3:DeleteObjectVersion);
+ * without, in a bucket with versioning set, a delete marker is put on top. */
 void s3_object_delete(s3_op *op) {
+    const char *vid = NULL;
     char *arn = s3_object_arn(op->bucket, op->key);
-    bool ok = s3_load_bucket(op) && s3_authorize(op, "s3:DeleteObject", arn, NULL);
+    bool ok = s3_load_bucket(op) && s3_ver_query(op, &vid) &&
+              s3_authorize(op, vid ? "s3:DeleteObjectVersion" : "s3:DeleteObject", arn, NULL);
     free(arn);
     if (!ok) return;
     /* metadata first (one transaction), then bytes: a crash in between leaves
      * only garbage */
-    json_t *o = NULL;
+    s3_ver_deletion r = {0};
     s3_event ev = s3_op_event(op, "ObjectRemoved:Delete");
     cl_err e =
         store_txn(op->s->st, delete_txn,
-                  &(obj_del){op->bucket, op->bucket_id, op->key, s3_op_notifies(op, &ev), &o});
-    if (e == CL_OK) s3_event_after_commit(&ev);
-    if (e == CL_OK && o) s3_delete_object_blobs(op->s, o);
-    json_decref(o);
-    op->resp->status = 204; /* S3 answers 204 whether or not the key existed */
+                  &(obj_del){op->bucket, op->bucket_id, op->key, vid, s3_op_notifies(op, &ev), &r});
+    if (e == CL_OK) {
+        s3_event_after_commit(&ev);
+        if (r.removed) s3_delete_object_blobs(op->s, r.removed);
+        if (r.version_id) http_set_header(op->resp, "x-amz-version-id", r.version_id);
+        if (r.marker) http_set_header(op->resp, "x-amz-delete-marker", "true");
+        op->resp->status = 204; /* S3 answers 204 whether or not the key existed */
+    } else {
+        aws_fault_set(&op->f, 500, "InternalError", "could not delete the object");
+    }
+    s3_ver_deletion_free(&r);
 }

@@ -88,6 +88,14 @@ cl_err s3_sse_load_node_key(s3 *s, const char *data_dir, const uint8_t *seal_key
     return e;
 }
 
+void s3_sse_key_fingerprint(const s3 *s, uint8_t out[32]) {
+    uint8_t mac[CRYPTO_SHA256_LEN];
+    crypto_hmac_sha256(slice_of(s->sse_key, sizeof s->sse_key), slice_cstr("cloister-cluster-id"),
+                       mac);
+    crypto_sha256(slice_of(mac, sizeof mac), out);
+    cl_cleanse(mac, sizeof mac);
+}
+
 void s3_enc_free(s3_enc *e) {
     if (!e) return;
     crypto_seg_enc_free(e->stream);

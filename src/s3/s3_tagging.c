@@ -68,36 +68,49 @@ void s3_tagging_count_header(http_response *r, json_t *object) {
 /* ---- Put/DeleteObjectTagging: read-modify-write in one transaction ---- */
 
 typedef struct {
-    const char *bucket_id, *key;
-    json_t *tags; /* borrowed; NULL removes the tags */
+    const char *bucket, *bucket_id, *key, *vid; /* vid: NULL for the current version */
+    json_t *tags;                               /* borrowed; NULL removes the tags */
+    char *version_id;                           /* out: the version changed */
 } tag_update;
 
-static cl_err update_tags(store *st, void *arg) {
+static void set_tags(void *arg, json_t *o) {
     tag_update *u = arg;
-    char *text = NULL;
-    cl_err e = store_get(st, "object", u->bucket_id, u->key, &text);
-    if (e != CL_OK) return e;
-    json_t *o = json_loads(text, 0, NULL);
-    free(text);
-    if (!o) return CL_ERR_INVALID;
     if (u->tags)
         json_object_set(o, "Tags", u->tags);
     else
         json_object_del(o, "Tags");
-    text = json_dumps(o, JSON_COMPACT);
-    e = store_put(st, "object", u->bucket_id, u->key, text);
-    free(text);
-    json_decref(o);
+    free(u->version_id);
+    const char *v = json_string_value(json_object_get(o, "VersionId"));
+    u->version_id = v ? cl_strdup(v) : NULL;
+}
+
+/* Every copy of the version (its version item and, if current, the object). */
+static cl_err update_tags(store *st, void *arg) {
+    tag_update *u = arg;
+    json_t *b = NULL;
+    CL_TRY(s3_bucket_txn_load(st, u->bucket, u->bucket_id, &b));
+    cl_err e = s3_ver_update_txn(st, b, u->bucket_id, u->key, u->vid, set_tags, u);
+    json_decref(b);
     return e;
 }
 
 static bool store_tags(s3_op *op, json_t *tags) {
-    tag_update u = {op->bucket_id, op->key, tags};
+    tag_update u = {op->bucket, op->bucket_id, op->key, kvlist_get(&op->query, "versionId"),
+                    tags,       NULL};
     cl_err e = store_txn(op->s->st, update_tags, &u);
-    if (e == CL_ERR_NOT_FOUND)
+    if (e == CL_ERR_NOT_FOUND && u.vid)
+        aws_fault_set(&op->f, 404, "NoSuchVersion", "The specified version does not exist.");
+    else if (e == CL_ERR_NOT_FOUND)
         aws_fault_set(&op->f, 404, "NoSuchKey", "The specified key does not exist.");
+    else if (e == CL_ERR_CONFLICT) /* a delete marker has no tags */
+        aws_fault_set(&op->f, 405, "MethodNotAllowed",
+                      "The specified method is not allowed against this resource.");
     else if (e != CL_OK)
         aws_fault_set(&op->f, 500, "InternalError", "could not store the object's tags");
+    const char *vid = u.version_id ? u.version_id : u.vid;
+    if (e == CL_OK && !vid && s3_ver_state_of(op->bucket_doc) != S3_VER_NONE) vid = "null";
+    if (e == CL_OK && vid) http_set_header(op->resp, "x-amz-version-id", vid);
+    free(u.version_id);
     return e == CL_OK;
 }
 
@@ -121,15 +134,20 @@ static int by_key(const void *a, const void *b) {
 }
 
 static void get_tagging(s3_op *op) {
+    const char *vid = kvlist_get(&op->query, "versionId");
     char *text = NULL;
     json_t *o = NULL;
-    if (store_get(op->s->st, "object", op->bucket_id, op->key, &text) == CL_OK)
+    if (vid) {
+        if (!(o = s3_object_load_version(op, vid))) return;
+    } else if (store_get(op->s->st, "object", op->bucket_id, op->key, &text) == CL_OK) {
         o = json_loads(text, 0, NULL);
+    }
     free(text);
     if (!o) {
         aws_fault_set(&op->f, 404, "NoSuchKey", "The specified key does not exist.");
         return;
     }
+    s3_ver_header(op, o);
     cl_buf *b = &op->resp->body;
     s3_xml_begin(op, "Tagging");
     xml_open(b, "TagSet");
@@ -162,12 +180,15 @@ void s3_object_tagging(s3_op *op) {
                       "The specified method is not allowed against this resource.");
         return;
     }
-    op->req->op = action + 3; /* "GetObjectTagging", ... */
-    if (kvlist_get(&op->query, "versionId")) {
-        aws_fault_set(&op->f, 501, "NotImplemented",
-                      "This server does not keep object versions; omit versionId.");
-        return;
-    }
+    const char *vid = NULL;
+    if (!s3_ver_query(op, &vid)) return;
+    if (vid) /* a version's tags: s3:{Get,Put,Delete}ObjectVersionTagging */
+        action = m[0] == 'G'   ? "s3:GetObjectVersionTagging"
+                 : m[0] == 'P' ? "s3:PutObjectVersionTagging"
+                               : "s3:DeleteObjectVersionTagging";
+    op->req->op = m[0] == 'G'   ? "GetObjectTagging"
+                  : m[0] == 'P' ? "PutObjectTagging"
+                                : "DeleteObjectTagging";
     char *arn = s3_object_arn(op->bucket, op->key);
     bool ok = s3_load_bucket(op) && s3_authorize(op, action, arn, NULL);
     free(arn);

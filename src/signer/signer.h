@@ -198,6 +198,9 @@ typedef struct signer_slashing signer_slashing;
 typedef struct {
     uint64_t prune_epochs;    /* keep this many epochs of history; 0 = 250 (Web3Signer) */
     uint64_t slots_per_epoch; /* 0 = 32 */
+    /* each check its own store_txn_keyed on its validator instead of the group
+     * commit: always on a shared database (PostgreSQL); tests set it on SQLite */
+    bool keyed_checks;
 } signer_slashing_opts;
 cl_err signer_slashing_open(store *st, const signer_slashing_opts *o, signer_slashing **out);
 void signer_slashing_close(signer_slashing *sp);

@@ -11,6 +11,14 @@
  * or pruned history. Pruning runs inside the same update, so a document never
  * grows beyond the window; the watermarks it raises keep protecting.
  *
+ * Concurrency: on SQLite (one writer at a time) concurrent checks share one
+ * store_txn (group commit, below). On a shared database (PostgreSQL, several
+ * nodes) a check is a store_txn_keyed on its validator ("slashing/<pubkey>"):
+ * checks of one validator serialise on every node, others run in parallel.
+ * Every writer of a validator's document holds that key (checks, prune, low
+ * watermarks) or the whole-store store_txn (first pin of the genesis root,
+ * import, export, the high watermark), which excludes every keyed one.
+ *
  * Rules, in Web3Signer's order. Block: at/above the high watermark, below the
  * low watermark, or at a slot already signed with another (or an unknown)
  * root: refused; the identical block again: allowed. Attestation: source >
@@ -265,10 +273,40 @@ static cl_err finish_check(slp_check *c) {
     return e;
 }
 
+char *slp_validator_key(const char *name) {
+    return cl_sprintf("slashing/%s", name);
+}
+
+static cl_err keyed_txn(store *st, void *arg) {
+    slp_check *c = arg;
+    cl_err e = check_txn(st, c);
+    if (e != CL_OK) c->verdict = e;
+    return e;
+}
+
+/* One check, one transaction serialised on its validator only. */
+static cl_err run_keyed(slp_check *c) {
+    char name[2 * SIGNER_PK_LEN + 1];
+    slp_pk_hex(c->pk, name);
+    char *key = slp_validator_key(name);
+    c->txn_err = store_txn_keyed(c->sp->st, key, keyed_txn, c);
+    free(key);
+    return finish_check(c);
+}
+
+static bool gvr_cached(signer_slashing *sp) {
+    pthread_mutex_lock(&sp->lock);
+    bool known = sp->gvr_known;
+    pthread_mutex_unlock(&sp->lock);
+    return known;
+}
+
 static cl_err run_check(slp_check *c) {
     signer_slashing *sp = c->sp;
     if (c->whylen) c->why[0] = 0;
     c->verdict = CL_OK;
+    /* keyed once the genesis root is pinned (pinning writes a shared item) */
+    if (sp->keyed && gvr_cached(sp)) return run_keyed(c);
     pthread_mutex_lock(&sp->gc_lock);
     c->next = sp->gc_queue; /* order within a batch: any (each is decided in turn) */
     sp->gc_queue = c;
@@ -329,6 +367,7 @@ cl_err signer_slashing_open(store *st, const signer_slashing_opts *o, signer_sla
     sp->prune_epochs = o && o->prune_epochs ? o->prune_epochs : SLP_DEFAULT_PRUNE_EPOCHS;
     sp->slots_per_epoch =
         o && o->slots_per_epoch ? o->slots_per_epoch : SLP_DEFAULT_SLOTS_PER_EPOCH;
+    sp->keyed = (o && o->keyed_checks) || strcmp(store_backend_name(st), "sqlite") != 0;
     pthread_mutex_init(&sp->lock, NULL);
     pthread_mutex_init(&sp->gc_lock, NULL);
     pthread_cond_init(&sp->gc_done, NULL);
@@ -370,9 +409,22 @@ cl_err signer_slashing_high_watermark(signer_slashing *sp, const uint8_t pk[SIGN
     return CL_OK;
 }
 
+/* The high watermark is read by every check: set and removed in a whole-store
+ * transaction, so once it returns no check (on any node) still decides
+ * without it. */
+static cl_err hw_put_txn(store *st, void *doc) {
+    return store_put(st, SLP_META_KIND, "", SLP_META_HW, doc);
+}
+
+static cl_err hw_del_txn(store *st, void *arg) {
+    (void)arg;
+    cl_err e = store_delete(st, SLP_META_KIND, "", SLP_META_HW);
+    return e == CL_ERR_NOT_FOUND ? CL_OK : e;
+}
+
 cl_err signer_slashing_set_high_watermark(signer_slashing *sp, uint64_t slot, uint64_t epoch) {
     char *doc = cl_sprintf("{\"slot\":\"%" PRIu64 "\",\"epoch\":\"%" PRIu64 "\"}", slot, epoch);
-    cl_err e = store_put(sp->st, SLP_META_KIND, "", SLP_META_HW, doc);
+    cl_err e = store_txn(sp->st, hw_put_txn, doc);
     free(doc);
     return e;
 }
@@ -388,8 +440,7 @@ cl_err signer_slashing_get_high_watermark(signer_slashing *sp, uint64_t *slot, u
 }
 
 cl_err signer_slashing_remove_high_watermark(signer_slashing *sp) {
-    cl_err e = store_delete(sp->st, SLP_META_KIND, "", SLP_META_HW);
-    return e == CL_ERR_NOT_FOUND ? CL_OK : e;
+    return store_txn(sp->st, hw_del_txn, NULL);
 }
 
 typedef struct {
@@ -443,14 +494,34 @@ static cl_err raise_update(void *arg, const char *cur, char **next) {
     return CL_OK;
 }
 
+typedef struct {
+    const char *name;
+    store_update_fn fn;
+    void *arg;
+} v_update;
+
+static cl_err v_update_txn(store *st, void *arg) {
+    v_update *u = arg;
+    return store_update(st, SLP_KIND, "", u->name, u->fn, u->arg);
+}
+
+/* store_update of one validator's document under its key (slp_validator_key) */
+static cl_err validator_update(signer_slashing *sp, const char *name, store_update_fn fn,
+                               void *arg) {
+    v_update u = {name, fn, arg};
+    char *key = slp_validator_key(name);
+    cl_err e = store_txn_keyed(sp->st, key, v_update_txn, &u);
+    free(key);
+    return e;
+}
+
 /* every validator's document through fn, one short transaction each */
 static cl_err each_validator(signer_slashing *sp, store_update_fn fn, void *arg, bool *changed,
                              size_t *count) {
     name_list l = {0};
     cl_err e = store_list(sp->st, SLP_KIND, "", NULL, NULL, 0, collect_name, &l, NULL);
     for (size_t i = 0; i < l.n; i++) {
-        if (e == CL_OK && (e = store_update(sp->st, SLP_KIND, "", l.names[i], fn, arg)) == CL_OK &&
-            *changed)
+        if (e == CL_OK && (e = validator_update(sp, l.names[i], fn, arg)) == CL_OK && *changed)
             (*count)++;
         free(l.names[i]);
     }
@@ -475,8 +546,7 @@ cl_err signer_slashing_prune(signer_slashing *sp, size_t *pruned) {
     cl_err e = store_list(sp->st, SLP_KIND, "", NULL, NULL, 0, collect_name, &l, NULL);
     for (size_t i = 0; i < l.n; i++) {
         prune_call p = {sp, 0};
-        if (e == CL_OK &&
-            (e = store_update(sp->st, SLP_KIND, "", l.names[i], prune_update, &p)) == CL_OK)
+        if (e == CL_OK && (e = validator_update(sp, l.names[i], prune_update, &p)) == CL_OK)
             total += p.pruned;
         free(l.names[i]);
     }

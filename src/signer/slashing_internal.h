@@ -54,7 +54,15 @@ struct signer_slashing {
     pthread_cond_t gc_done;
     struct slp_check *gc_queue;
     bool gc_leader;
+    /* a shared database (PostgreSQL): each check is its own transaction keyed
+     * on its validator (slp_validator_key), so validators sign in parallel on
+     * every node; SQLite (one writer) keeps the group commit */
+    bool keyed;
 };
+
+/* The store_txn_keyed key every writer of one validator's document holds:
+ * "slashing/0x<pubkey hex>" (malloc'd). */
+char *slp_validator_key(const char *name);
 
 /* A decimal-string field of o: absent -> true and *v untouched; present and
  * valid -> true, *v set and *has (if given) true; anything else -> false. */

@@ -19,10 +19,33 @@
 
 typedef struct store store;
 
-/* url: "sqlite:PATH" or a plain path (SQLite). */
+typedef struct {
+    unsigned pool_size;  /* connections (0: 8); SQLite readers run on them concurrently */
+    unsigned timeout_ms; /* PostgreSQL: connect and per-statement deadline (0: 5000) */
+} store_options;
+
+/* url: "sqlite:PATH" or a plain path (SQLite, the default), or
+ * "postgres://..." / "postgresql://..." (libpq connection URI; PostgreSQL).
+ * The first node to open a database applies the migrations (under a lock);
+ * the others wait for it and find the same version. */
 cl_err store_open(const char *url, store **out);
+cl_err store_open_opts(const char *url, const store_options *o, store **out);
 void store_close(store *s);
 int store_schema_version(store *s);
+/* "sqlite" or "postgres". */
+const char *store_backend_name(store *s);
+/* One round trip to the database: CL_OK, or CL_ERR_UNAVAILABLE. */
+cl_err store_ping(store *s);
+
+/* Unavailability. Any call may fail with CL_ERR_UNAVAILABLE when the database
+ * cannot be reached (or a statement overran timeout_ms); nothing of a failed
+ * transaction is kept. The store also records it in a per-thread flag, so a
+ * request handler that turned the error into a generic one can still be
+ * answered 503: store_unavailable_clear() before the request,
+ * store_unavailable_seen() after it. Service resumes by itself: a broken
+ * connection is re-established by the next call that needs it. */
+void store_unavailable_clear(void);
+bool store_unavailable_seen(void);
 
 cl_err store_get(store *s, const char *kind, const char *scope, const char *name, char **doc);
 /* Insert, failing with CL_ERR_EXISTS if the item exists. */
@@ -44,15 +67,27 @@ cl_err store_list(store *s, const char *kind, const char *scope, const char *pre
                   const char *start_after, size_t limit, store_list_fn fn, void *arg, bool *more);
 cl_err store_count(store *s, const char *kind, const char *scope, size_t *out);
 
-/* A counter bumped by every write through this handle (insert, put, delete).
- * In-process caches of store data stay valid while it is unchanged. (A shared
- * backend with several servers will need its own invalidation.) */
+/* A counter that changes whenever the stored data may have changed: bumped by
+ * every write through this handle and, on a shared backend (PostgreSQL), by
+ * every commit of another node (LISTEN/NOTIFY), typically within milliseconds.
+ * While the change feed is down (its connection lost) every call returns a new
+ * value, so nothing cached is trusted until the feed is back. In-process caches
+ * read it BEFORE loading from the store, tag the entry with it, and trust the
+ * entry only while it is unchanged. */
 uint64_t store_write_seq(store *s);
 
 /* Runs fn inside a transaction: committed if fn returns CL_OK, else rolled back
- * and fn's error returned. Other threads' calls wait until it ends. */
+ * and fn's error returned. Calls fn makes on the same store from the same thread
+ * join it. It is serialised against every other writer (all nodes): no other
+ * write commits while it runs, so fn sees a stable state. Readers on other
+ * threads are not blocked; they see the state before it commits. */
 typedef cl_err (*store_txn_fn)(store *s, void *arg);
 cl_err store_txn(store *s, store_txn_fn fn, void *arg);
+/* As store_txn, but serialised only against transactions naming the same key
+ * (and against store_txn): on PostgreSQL an advisory lock on the key, so
+ * writers of different keys (validators, tasks) run in parallel on all nodes.
+ * fn must only touch items the key stands for. */
+cl_err store_txn_keyed(store *s, const char *key, store_txn_fn fn, void *arg);
 
 /* Read-modify-write of one item, atomically: fn gets the item's current text
  * (NULL if absent) and sets *next to the new text (malloc'd; the store frees
@@ -87,29 +122,78 @@ typedef bool (*store_pick_fn)(void *arg, const char *name, const char *doc);
 cl_err store_claim(store *s, const char *kind, const char *scope, size_t scan_max,
                    store_pick_fn pick, void *arg, char **name, char **doc);
 
-/* ---- backend interface ---- */
+/* Every item, in (kind, scope, name) order (byte order), for migration and
+ * verification. Return false to stop. */
+typedef bool (*store_scan_fn)(void *arg, const char *kind, const char *scope, const char *name,
+                              const char *doc);
+cl_err store_scan_all(store *s, store_scan_fn fn, void *arg);
+
+/* A lease: one holder at a time across all nodes. Takes or renews the lease
+ * `name` for `holder` for ttl_s seconds when it is free, expired, or already
+ * held by holder; *held says whether holder has it now. Used so background
+ * housekeeping runs on one node at a time. */
+cl_err store_lease(store *s, const char *name, const char *holder, unsigned ttl_s, bool *held);
+
+/* ---- backend interface ----
+ * A backend implements one connection; the front (store.c) keeps a pool of
+ * them, binds one to a thread for the length of a call or a transaction (so a
+ * list callback or a transaction body calling the store reuses it), and, when
+ * serial_writes is set, lets one thread of this process write at a time.
+ * Items' names (and kinds and scopes) order bytewise (memcmp), on every backend.
+ * Every call returns CL_ERR_UNAVAILABLE when the database cannot be reached or
+ * a statement overran its deadline; after that the connection re-establishes
+ * itself on a later call. */
+typedef enum {
+    STORE_LOCK_ALL,    /* store_txn: exclusive against every writer */
+    STORE_LOCK_KEY,    /* store_txn_keyed / store_update: exclusive on key, shared otherwise */
+    STORE_LOCK_SHARED, /* store_claim: shared; rows claimed with row locks */
+} store_lock;
+
+typedef struct {
+    void (*changed)(void *ctx);          /* another node (or this one) committed a write */
+    void (*state)(void *ctx, bool up);   /* the feed connection is (re)established or lost */
+    void *ctx;
+} store_feed;
+
 struct store_backend {
     const char *name;
-    cl_err (*open)(const char *target, void **impl);
-    void (*close)(void *impl);
-    int (*schema_version)(void *impl);
-    cl_err (*get)(void *impl, const char *kind, const char *scope, const char *name, char **doc);
-    cl_err (*write)(void *impl, const char *kind, const char *scope, const char *name,
+    bool serial_writes; /* one writer per process at a time (SQLite) */
+    /* One connection to target. The first open in a process applies migrations. */
+    cl_err (*open)(const char *target, const store_options *o, void **conn);
+    void (*close)(void *conn);
+    int (*schema_version)(void *conn);
+    cl_err (*ping)(void *conn);
+    cl_err (*get)(void *conn, const char *kind, const char *scope, const char *name, char **doc);
+    /* write/del/del_scope outside a transaction are made atomic and serialised
+     * on their key by the backend itself (PostgreSQL: a short transaction with
+     * the STORE_LOCK_KEY locks); inside one they join it. */
+    cl_err (*write)(void *conn, const char *kind, const char *scope, const char *name,
                     const char *doc, bool replace);
-    cl_err (*del)(void *impl, const char *kind, const char *scope, const char *name);
-    cl_err (*del_scope)(void *impl, const char *kind, const char *scope);
-    cl_err (*list)(void *impl, const char *kind, const char *scope, const char *prefix,
+    cl_err (*del)(void *conn, const char *kind, const char *scope, const char *name);
+    cl_err (*del_scope)(void *conn, const char *kind, const char *scope);
+    /* fn may call the store again (on this connection): rows are fetched first. */
+    cl_err (*list)(void *conn, const char *kind, const char *scope, const char *prefix,
                    const char *start_after, size_t limit, store_list_fn fn, void *arg, bool *more);
-    cl_err (*count)(void *impl, const char *kind, const char *scope, size_t *out);
-    cl_err (*begin)(void *impl);
-    cl_err (*commit)(void *impl);
-    void (*rollback)(void *impl);
+    cl_err (*count)(void *conn, const char *kind, const char *scope, size_t *out);
+    cl_err (*scan_all)(void *conn, store_scan_fn fn, void *arg);
+    /* key is NULL except for STORE_LOCK_KEY */
+    cl_err (*begin)(void *conn, store_lock mode, const char *key);
+    /* A shared backend announces a commit that wrote (NOTIFY) here. */
+    cl_err (*commit)(void *conn);
+    void (*rollback)(void *conn);
     /* optional (NULL: the generic list-then-delete): as store_claim, called
      * inside a transaction */
-    cl_err (*claim)(void *impl, const char *kind, const char *scope, size_t scan_max,
+    cl_err (*claim)(void *conn, const char *kind, const char *scope, size_t scan_max,
                     store_pick_fn pick, void *arg, char **name, char **doc);
+    /* optional change feed (NULL: single process): starts a thread that calls
+     * feed->changed on every commit by any node and feed->state when its own
+     * connection is lost (false) or back (true; then changed is implied). */
+    cl_err (*watch)(const char *target, const store_options *o, const store_feed *feed,
+                    void **watcher);
+    void (*unwatch)(void *watcher);
 };
 
 extern const struct store_backend store_sqlite_backend;
+extern const struct store_backend store_pg_backend;
 
 #endif

@@ -3,7 +3,14 @@
  * name order, which makes prefix listing a range scan. WAL mode with
  * synchronous=FULL: a commit that returned survives kill -9 and power loss.
  * Migrations run in order at open and are recorded in schema_version. The
- * database file and its -wal/-shm are created 0600 (make_private). */
+ * database file and its -wal/-shm are created 0600 (make_private).
+ *
+ * One sq_impl is one connection of the front's pool: readers on different
+ * connections run concurrently (WAL); the front lets one writer of the process
+ * at a time in (serial_writes), and BEGIN IMMEDIATE takes SQLite's write lock
+ * (busy_timeout waits for another process), so every lock mode is the same
+ * here. list and scan_all fetch their rows before calling back, so a callback
+ * may write on the same connection without upgrading a stale read snapshot. */
 #include "store/store.h"
 
 #include <errno.h>
@@ -17,7 +24,7 @@
 
 typedef struct {
     sqlite3 *db;
-    sqlite3_stmt *get, *insert, *upsert, *del, *del_scope, *count;
+    sqlite3_stmt *get, *insert, *upsert, *del, *del_scope, *count, *list, *scan;
 } sq_impl;
 
 static const char *const MIGRATIONS[] = {
@@ -47,17 +54,25 @@ static int sq_version(void *impl) {
     return v;
 }
 
+static cl_err sq_too_new(int have) {
+    log_error("store: database schema version %d is newer than this binary (%d)", have,
+              (int)N_MIGRATIONS);
+    return CL_ERR_INVALID;
+}
+
 static cl_err sq_migrate(sq_impl *q) {
+    int have = sq_version(q);
+    if (have == (int)N_MIGRATIONS) return CL_OK; /* the usual case: no write */
+    if (have > (int)N_MIGRATIONS) return sq_too_new(have);
     CL_TRY(sq_exec(q->db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL,"
                           " applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"));
-    int have = sq_version(q);
-    if (have > (int)N_MIGRATIONS) {
-        log_error("store: database schema version %d is newer than this binary (%d)", have,
-                  (int)N_MIGRATIONS);
-        return CL_ERR_INVALID;
-    }
-    for (int v = have + 1; v <= (int)N_MIGRATIONS; v++) {
+    for (;;) {
         CL_TRY(sq_exec(q->db, "BEGIN IMMEDIATE"));
+        int v = sq_version(q) + 1; /* again, under the write lock */
+        if (v > (int)N_MIGRATIONS) {
+            CL_TRY(sq_exec(q->db, "COMMIT"));
+            return v - 1 > (int)N_MIGRATIONS ? sq_too_new(v - 1) : CL_OK;
+        }
         char ins[80];
         snprintf(ins, sizeof ins, "INSERT INTO schema_version(version) VALUES (%d)", v);
         if (sq_exec(q->db, MIGRATIONS[v - 1]) != CL_OK || sq_exec(q->db, ins) != CL_OK) {
@@ -67,7 +82,6 @@ static cl_err sq_migrate(sq_impl *q) {
         CL_TRY(sq_exec(q->db, "COMMIT"));
         log_info("store: applied schema migration %d", v);
     }
-    return CL_OK;
 }
 
 static cl_err sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st) {
@@ -86,6 +100,8 @@ static void sq_close(void *impl) {
     sqlite3_finalize(q->del);
     sqlite3_finalize(q->del_scope);
     sqlite3_finalize(q->count);
+    sqlite3_finalize(q->list);
+    sqlite3_finalize(q->scan);
     sqlite3_close(q->db);
     free(q);
 }
@@ -113,7 +129,8 @@ static cl_err make_private(const char *path) {
     return rc == 0 ? CL_OK : CL_ERR_IO;
 }
 
-static cl_err sq_open(const char *path, void **out) {
+static cl_err sq_open(const char *path, const store_options *o, void **out) {
+    (void)o;
     sq_impl *q = cl_calloc(1, sizeof *q);
     cl_err e = make_private(path);
     if (e != CL_OK) goto fail;
@@ -138,7 +155,17 @@ static cl_err sq_open(const char *path, void **out) {
         (e = sq_prepare(q->db, "DELETE FROM items WHERE kind=?1 AND scope=?2 AND name=?3",
                         &q->del)) ||
         (e = sq_prepare(q->db, "DELETE FROM items WHERE kind=?1 AND scope=?2", &q->del_scope)) ||
-        (e = sq_prepare(q->db, "SELECT count(*) FROM items WHERE kind=?1 AND scope=?2", &q->count)))
+        (e = sq_prepare(q->db, "SELECT count(*) FROM items WHERE kind=?1 AND scope=?2",
+                        &q->count)) ||
+        (e = sq_prepare(q->db,
+                        "SELECT name, doc FROM items WHERE kind=?1 AND scope=?2"
+                        " AND (?3 IS NULL OR name >= ?3) AND (?4 IS NULL OR name > ?4)"
+                        " AND (?5 IS NULL OR name < ?5) ORDER BY name LIMIT ?6",
+                        &q->list)) ||
+        (e = sq_prepare(q->db,
+                        "SELECT kind, scope, name, doc FROM items WHERE (kind, scope, name) >"
+                        " (?1, ?2, ?3) ORDER BY kind, scope, name LIMIT ?4",
+                        &q->scan)))
         goto fail;
     *out = q;
     return CL_OK;
@@ -217,6 +244,38 @@ static char *prefix_upper_bound(const char *prefix) {
     return u;
 }
 
+/* Rows fetched before the callbacks run (4 columns at most). */
+typedef struct {
+    char **v;
+    size_t n, cap, cols;
+} rows;
+
+static void rows_add(rows *r, sqlite3_stmt *st) {
+    if (r->n + r->cols > r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 64;
+        r->v = cl_realloc(r->v, r->cap * sizeof *r->v);
+    }
+    for (size_t c = 0; c < r->cols; c++)
+        r->v[r->n++] = cl_strdup((const char *)sqlite3_column_text(st, (int)c));
+}
+
+static void rows_free(rows *r) {
+    for (size_t i = 0; i < r->n; i++)
+        cl_free_secret(r->v[i]);
+    free(r->v);
+}
+
+/* Steps st to the end (or max rows) into r; CL_OK or CL_ERR_IO. */
+static cl_err rows_fetch(sqlite3 *db, sqlite3_stmt *st, rows *r) {
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        rows_add(r, st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) return CL_OK;
+    log_error("store: read failed: %s", sqlite3_errmsg(db));
+    return CL_ERR_IO;
+}
+
 static cl_err sq_list(void *impl, const char *kind, const char *scope, const char *prefix,
                       const char *start_after, size_t limit, store_list_fn fn, void *arg,
                       bool *more) {
@@ -224,35 +283,47 @@ static cl_err sq_list(void *impl, const char *kind, const char *scope, const cha
     char *upper = prefix && *prefix ? prefix_upper_bound(prefix) : NULL;
     const char *lower = prefix ? prefix : "";
     if (start_after && strcmp(start_after, lower) >= 0) lower = NULL; /* use start_after */
-    sqlite3_stmt *st;
-    const char *sql = "SELECT name, doc FROM items WHERE kind=?1 AND scope=?2"
-                      " AND (?3 IS NULL OR name >= ?3) AND (?4 IS NULL OR name > ?4)"
-                      " AND (?5 IS NULL OR name < ?5) ORDER BY name LIMIT ?6";
-    if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        free(upper);
-        return CL_ERR_INTERNAL;
-    }
+    sqlite3_stmt *st = q->list;
     bind_key(st, kind, scope, NULL);
     if (lower) sqlite3_bind_text(st, 3, lower, -1, SQLITE_STATIC);
     if (start_after) sqlite3_bind_text(st, 4, start_after, -1, SQLITE_STATIC);
     if (upper) sqlite3_bind_text(st, 5, upper, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, limit ? (sqlite3_int64)limit + 1 : -1);
-    size_t n = 0;
-    int rc;
-    if (more) *more = false;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (limit && n == limit) {
-            if (more) *more = true;
-            break;
-        }
-        n++;
-        if (!fn(arg, (const char *)sqlite3_column_text(st, 0),
-                (const char *)sqlite3_column_text(st, 1)))
-            break;
-    }
-    cl_err e = rc == SQLITE_ROW || rc == SQLITE_DONE ? CL_OK : CL_ERR_IO;
-    sqlite3_finalize(st);
+    rows r = {.cols = 2};
+    cl_err e = rows_fetch(q->db, st, &r);
     free(upper);
+    size_t n = r.n / 2;
+    if (more) *more = e == CL_OK && limit && n > limit;
+    if (limit && n > limit) n = limit;
+    for (size_t i = 0; e == CL_OK && i < n; i++)
+        if (!fn(arg, r.v[2 * i], r.v[2 * i + 1])) break;
+    rows_free(&r);
+    return e;
+}
+
+/* In (kind, scope, name) order, in batches, so fn may call the store. */
+#define SCAN_BATCH 500
+static cl_err sq_scan_all(void *impl, store_scan_fn fn, void *arg) {
+    sq_impl *q = impl;
+    char *last[3] = {cl_strdup(""), cl_strdup(""), cl_strdup("")};
+    cl_err e = CL_OK;
+    for (bool full = true, stop = false; e == CL_OK && full && !stop;) {
+        sqlite3_stmt *st = q->scan;
+        bind_key(st, last[0], last[1], last[2]);
+        sqlite3_bind_int(st, 4, SCAN_BATCH);
+        rows r = {.cols = 4};
+        e = rows_fetch(q->db, st, &r);
+        full = r.n == 4 * SCAN_BATCH;
+        for (size_t i = 0; e == CL_OK && !stop && i < r.n; i += 4)
+            stop = !fn(arg, r.v[i], r.v[i + 1], r.v[i + 2], r.v[i + 3]);
+        for (int c = 0; r.n && c < 3; c++) {
+            free(last[c]);
+            last[c] = cl_strdup(r.v[r.n - 4 + c]);
+        }
+        rows_free(&r);
+    }
+    for (int c = 0; c < 3; c++)
+        free(last[c]);
     return e;
 }
 
@@ -265,8 +336,13 @@ static cl_err sq_count(void *impl, const char *kind, const char *scope, size_t *
     return rc == SQLITE_ROW ? CL_OK : CL_ERR_IO;
 }
 
-static cl_err sq_begin(void *impl) {
+static cl_err sq_begin(void *impl, store_lock mode, const char *key) {
+    (void)mode, (void)key; /* one writer at a time anyway */
     return sq_exec(((sq_impl *)impl)->db, "BEGIN IMMEDIATE");
+}
+
+static cl_err sq_ping(void *impl) {
+    return sq_exec(((sq_impl *)impl)->db, "SELECT 1");
 }
 static cl_err sq_commit(void *impl) {
     return sq_exec(((sq_impl *)impl)->db, "COMMIT");
@@ -277,6 +353,9 @@ static void sq_rollback(void *impl) {
 
 const struct store_backend store_sqlite_backend = {
     .name = "sqlite",
+    .serial_writes = true,
+    .ping = sq_ping,
+    .scan_all = sq_scan_all,
     .open = sq_open,
     .close = sq_close,
     .schema_version = sq_version,

@@ -375,7 +375,14 @@ static cl_err finish_txn(store *st, void *arg) {
         cl_err e = f->commit(f->commit_arg, st, f->h.doc);
         if (e != CL_OK) return e;
     }
-    if (f->set) json_object_update(f->h.doc, f->set);
+    if (f->set && cancelled) { /* the owner's "cancelled by its owner" stays the Error */
+        json_t *rest = json_copy(f->set);
+        json_object_del(rest, "Error");
+        json_object_update(f->h.doc, rest);
+        json_decref(rest);
+    } else if (f->set) {
+        json_object_update(f->h.doc, f->set);
+    }
     f->since = json_integer_value(json_object_get(json_object_get(f->h.doc, "Lease"), "Since"));
     f->cancelled = cancelled;
     json_object_del(f->h.doc, "Lease");

@@ -9,7 +9,15 @@ process, and can be stopped (SIGTERM, exit code 0 asserted) and started again on
 the same data dir, optionally with CLOISTER_FAKE_NOW_OFFSET. The session-wide
 `server` fixture is shared by every test that does not restart a server; tests
 that restart or may crash the server make their own with `make_server`.
+
+PostgreSQL mode: with CLOISTER_TEST_META=postgres the session starts one
+throwaway PostgreSQL cluster (tests/pgtmp.py; destroyed at session end, also on
+Ctrl-C or failure) and every server a fixture starts gets `--meta URL` of a
+database of its own (one per data dir: a restart finds the same database).
+Tests that start a binary on a data dir themselves take the same URL from
+`meta_args(data_dir)`; `pg_cluster` gives a test the cluster itself.
 """
+import atexit
 import configparser
 import json
 import os
@@ -18,6 +26,8 @@ import signal
 import socket
 import subprocess
 import tempfile
+import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +40,77 @@ BIN = Path(os.environ.get("CLOISTER_BIN") or REPO / "build" / "cloister")
 REGION = "us-east-1"
 
 AWS_V2 = "/usr/bin/aws"
+
+# --------------------------------------------------------------------------- PostgreSQL mode
+PG_MODE = os.environ.get("CLOISTER_TEST_META") == "postgres"
+sqlite_only = pytest.mark.skipif(PG_MODE, reason="reads the SQLite meta.db itself "
+                                 "(CLOISTER_TEST_META=postgres)")
+_pg = {"cluster": None, "dbs": {}, "lock": threading.Lock()}
+
+
+def pg_session():
+    """The session's throwaway PostgreSQL cluster (started on first use)."""
+    with _pg["lock"]:
+        if _pg["cluster"] is None:
+            sys.path.insert(0, str(REPO / "tests"))
+            from pgtmp import PgCluster
+            c = PgCluster()
+            atexit.register(c.destroy)  # also when the session dies on Ctrl-C or an error
+            c._init()  # make_server's servers all live until the session ends: room for them
+            with open(os.path.join(c.data, "postgresql.conf"), "a") as f:
+                f.write("max_connections = 1000\n")
+            if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # SIGTERM: atexit too
+                signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+            _pg["cluster"] = c.start()
+        return _pg["cluster"]
+
+
+def meta_url(data_dir):
+    """PostgreSQL mode: the URL of the database of this data dir (made on first
+    use, the same one afterwards); None on SQLite (the data dir's meta.db)."""
+    if not PG_MODE:
+        return None
+    c = pg_session()
+    key = os.path.realpath(str(data_dir))
+    with _pg["lock"]:
+        if key not in _pg["dbs"]:
+            _pg["dbs"][key] = c.create_db(f"cl{len(_pg['dbs']) + 1}")
+        return _pg["dbs"][key]
+
+
+def meta_args(data_dir):
+    """["--meta", URL] in PostgreSQL mode, [] on SQLite."""
+    url = meta_url(data_dir)
+    return ["--meta", url] if url else []
+
+
+def meta_query(data_dir, sql, params=()):
+    """Rows (tuples of text) of a read-only SQL query on the server's meta store
+    (the items table: kind, scope, name, doc): DATA/meta.db on SQLite, the data
+    dir's database in PostgreSQL mode. `params` fill `?` placeholders (quoted
+    here for psql: test values only)."""
+    url = meta_url(data_dir)
+    if url is None:
+        import sqlite3
+        db = sqlite3.connect(f"file:{os.path.join(data_dir, 'meta.db')}?mode=ro", uri=True,
+                             timeout=10)
+        try:
+            return [tuple(r) for r in db.execute(sql, params).fetchall()]
+        finally:
+            db.close()
+    for v in params:
+        sql = sql.replace("?", "'" + str(v).replace("'", "''") + "'", 1)
+    c = pg_session()
+    r = c._run(["psql", "-X", "-q", "-t", "-A", "-F", "\x1f", "-R", "\x1e", "-v", "ON_ERROR_STOP=1",
+                "-h", "127.0.0.1", "-p", str(c.port), "-U", "postgres", "-d", url.rsplit("/", 1)[1],
+                "-c", sql])
+    return [tuple(row.split("\x1f")) for row in r.stdout.rstrip("\n").split("\x1e") if row]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _pg["cluster"] is not None:
+        _pg["cluster"].destroy()
+        _pg["cluster"] = None
 
 
 # --------------------------------------------------------------------------- aws CLIs
@@ -70,7 +151,8 @@ AWS_CLIS = _find_clis()
 
 
 def pytest_report_header(config):
-    lines = [f"cloister binary: {BIN}"]
+    lines = [f"cloister binary: {BIN}",
+             "meta store: " + ("PostgreSQL (CLOISTER_TEST_META=postgres)" if PG_MODE else "SQLite")]
     for ident, path in AWS_CLIS:
         lines.append(f"{ident}: {path} ({_cli_version(path)})")
     if len(AWS_CLIS) == 1:
@@ -139,9 +221,10 @@ class CloisterServer:
         self._err_path = self.log_dir / f"serve-{self.starts}.stderr"
         self._out = open(self._out_path, "wb")
         self._err = open(self._err_path, "wb")
+        meta = [] if "--meta" in self.extra_args else meta_args(self.data_dir)
         self.proc = subprocess.Popen(
             [str(BIN), "serve", "--data", str(self.data_dir), "--listen", f"127.0.0.1:{self.port}",
-             *self.extra_args],
+             *meta, *self.extra_args],
             stdout=self._out, stderr=self._err, stdin=subprocess.DEVNULL, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -381,6 +464,15 @@ def server(tmp_path_factory):
     if srv.proc is not None:
         rc = srv.stop()
         assert rc == 0, f"shared cloister serve exited with {rc} on SIGTERM; stderr:\n{srv.stderr_tail()}"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """The session's PostgreSQL cluster (tests/pgtmp.py PgCluster: start, stop,
+    create_db, url, psql); skips the test outside CLOISTER_TEST_META=postgres."""
+    if not PG_MODE:
+        pytest.skip("PostgreSQL tests run in the CLOISTER_TEST_META=postgres pass")
+    return pg_session()
 
 
 @pytest.fixture(params=AWS_CLIS, ids=[c[0] for c in AWS_CLIS])

@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import BIN, REGION, aws_error_code, client_error, new_user, uniq
+from conftest import BIN, PG_MODE, REGION, aws_error_code, client_error, meta_query, new_user, uniq
 
 
 def admin_kms(server):
@@ -550,6 +550,10 @@ def test_iam_secrets_sealed_at_rest(make_server):
             raw = p.read_bytes()
             for secret in secrets:
                 assert secret.encode() not in raw, f"a secret is stored in the clear in {name}"
+    if PG_MODE:  # the database's items, as PostgreSQL returns them
+        raw = repr(meta_query(srv.data_dir, "SELECT kind, scope, name, doc FROM items")).encode()
+        for secret in secrets:
+            assert secret.encode() not in raw, "a secret is stored in the clear in PostgreSQL"
     srv.restart()
     assert srv.boto3_client("sts").get_caller_identity()["Arn"].endswith(":user/admin")
     user = {"AccessKeyId": k["AccessKeyId"], "SecretAccessKey": k["SecretAccessKey"]}

@@ -3,20 +3,19 @@ GetBucketNotificationConfiguration with both aws CLIs and boto3, AWS's
 validation errors, owner-only access, and the event outbox: every object
 commit (PUT, copy, multipart completion) and delete that matches a
 configuration writes exactly one "s3_event" item in the same meta-store
-transaction (read here straight from DATA/meta.db, on a server started with
+transaction (read here straight from the meta store, on a server started with
 the test hook CLOISTER_TEST_HOLD_EVENTS so that no dispatcher consumes them),
 and a crash right after that commit loses nothing and duplicates nothing.
 Lambda targets here name no app: the configurations are written with
 SkipDestinationValidation, as on AWS (test_triggers.py checks the validation)."""
 import json
 import os
-import sqlite3
 import time
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import REGION, aws_error_code, client_error, uniq
+from conftest import REGION, aws_error_code, client_error, meta_query, uniq
 
 ACCOUNT_RE = r"\d{12}"
 
@@ -31,13 +30,8 @@ def queue_arn(name="q"):
 
 def events_in(data_dir, bucket=None):
     """The s3_event outbox items (name order = commit order) -> [(name, doc)]."""
-    db = sqlite3.connect(f"file:{os.path.join(data_dir, 'meta.db')}?mode=ro", uri=True,
-                         timeout=10)
-    try:
-        rows = db.execute("SELECT name, doc FROM items WHERE kind = 's3_event' AND scope = '' "
-                          "ORDER BY name").fetchall()
-    finally:
-        db.close()
+    rows = meta_query(data_dir, "SELECT name, doc FROM items WHERE kind = 's3_event' AND scope = '' "
+                      "ORDER BY name")
     out = [(n, json.loads(d)) for n, d in rows]
     return [(n, d) for n, d in out if bucket is None or d["Bucket"] == bucket]
 

@@ -15,7 +15,8 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import BIN, blobs_contain, boto3_client, client_error, free_port, read_credentials, run_aws
+from conftest import (BIN, blobs_contain, boto3_client, client_error, free_port, meta_args,
+                      read_credentials, run_aws)
 
 
 def test_sse_s3(server, aws_cli, tmp_path):
@@ -73,7 +74,7 @@ def tls_server(tmp_path):
     port, tls_port = free_port(), free_port()
     data = tmp_path / "data"
     proc = subprocess.Popen([str(BIN), "serve", "--data", str(data), "--listen", f"127.0.0.1:{port}",
-                             "--tls-listen", f"127.0.0.1:{tls_port}"], stdout=subprocess.DEVNULL,
+                             "--tls-listen", f"127.0.0.1:{tls_port}", *meta_args(data)], stdout=subprocess.DEVNULL,
                             stderr=open(tmp_path / "err", "wb"), stdin=subprocess.DEVNULL)
     for _ in range(300):
         try:
@@ -147,11 +148,13 @@ def test_sse_c_over_https(tmp_path):
         assert proc.wait(timeout=20) == 0
 
 
-def test_sse_s3_node_key_sealed_at_rest(make_server):
+def test_sse_s3_node_key_sealed_at_rest(make_server, tmp_path):
     """The SSE-S3 node key is stored sealed under the KMS root key; a plain key
     file (left by an earlier version) is sealed on start and keeps its value:
     an object encrypted after the migration still opens when the same plain key
-    is put back, which a freshly made key could not do."""
+    is put back, which a freshly made key could not do. (The earlier version's
+    data dir starts with its plain key: a node whose key differs from the one
+    the meta store first recorded is refused, test_ops.py.)"""
     srv = make_server("ssekey")
     path = srv.data_dir / "keys" / "sse-s3.key"
     sealed = path.read_bytes()
@@ -165,10 +168,22 @@ def test_sse_s3_node_key_sealed_at_rest(make_server):
     assert srv.boto3_client("s3").get_object(Bucket="sse-node-key", Key="a")["Body"].read() == b"first" * 100
     assert path.read_bytes() == sealed  # opened, not remade
     # an earlier version's plain key is sealed on start, keeping its value
-    srv.stop()
+    assert srv.stop() == 0
+    from conftest import CloisterServer
+    srv = CloisterServer(tmp_path / "data", tmp_path)
+    path = srv.data_dir / "keys" / "sse-s3.key"
+    path.parent.mkdir(parents=True, mode=0o700)
     plain = os.urandom(32)
     path.write_bytes(plain)
+    try:
+        plain_key_kept(srv, path, plain)
+    finally:
+        srv.stop()
+
+
+def plain_key_kept(srv, path, plain):
     srv.start()
+    srv.boto3_client("s3").create_bucket(Bucket="sse-node-key")
     migrated = path.read_bytes()
     assert migrated.startswith(b"CLSK1") and plain not in migrated
     o = srv.boto3_client("s3")

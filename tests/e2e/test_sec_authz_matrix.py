@@ -391,6 +391,8 @@ S3_HANDLERS = {
     "s3_bucket_acl": ["GetBucketAcl", "PutBucketAcl"], "s3_object_acl": ["GetObjectAcl",
                                                                          "PutObjectAcl"],
     "s3_get_object_attributes": ["GetObjectAttributes"],
+    "s3_bucket_versioning": ["PutBucketVersioning", "GetBucketVersioning"],
+    "s3_list_object_versions": ["ListObjectVersions"],
     "s3_bucket_ownership_controls": ["PutBucketOwnershipControls", "GetBucketOwnershipControls",
                                      "DeleteBucketOwnershipControls"],
 }

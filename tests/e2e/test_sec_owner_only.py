@@ -26,7 +26,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import BIN, REGION, client_error, new_user, uniq
+from conftest import BIN, REGION, client_error, meta_args, new_user, sqlite_only, uniq
 
 ENC = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
 PAB = {"BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": False,
@@ -57,7 +57,8 @@ def b_acct(server):
 
 def root_key(server, account, *extra):
     p = subprocess.run([str(BIN), "account", "root-key", account, "--data", str(server.data_dir),
-                        *extra], capture_output=True, text=True, timeout=60)
+                        *meta_args(server.data_dir), *extra], capture_output=True, text=True,
+                       timeout=60)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -300,6 +301,7 @@ def test_root_key_cli_refuses_unknown_account_and_missing_data_dir(server, tmp_p
 
 
 # --------------------------------------------------------------------------- files
+@sqlite_only
 def test_meta_db_is_private_whatever_the_umask(tmp_path_factory):
     from conftest import CloisterServer
     base = tmp_path_factory.mktemp("modes")

@@ -19,7 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 import conftest
-from conftest import client_error, presigner, uniq
+from conftest import client_error, presigner, sqlite_only, uniq
 
 MIB = 1024 * 1024
 
@@ -131,6 +131,7 @@ def _make_legacy(data_dir, bucket):
         db.close()
 
 
+@sqlite_only
 def test_buckets_from_before_ids_keep_their_items(make_server):
     """A data directory from before bucket Ids (bucket documents without "Id",
     items scoped by the bucket name) is served unchanged after the upgrade."""

@@ -20,7 +20,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from conftest import BIN, REPO, free_port
+from conftest import BIN, REPO, free_port, meta_args
 
 VECTORS = Path(os.environ.get("CLOISTER_VECTORS", REPO.parent / "shared" / "vectors"))
 JS = REPO / "tests" / "e2e" / "js"
@@ -111,7 +111,8 @@ class Signer:
     def args(self):
         return [str(BIN), "signer", "serve", "--listen", f"127.0.0.1:{self.port}", "--data",
                 str(self.data), "--keystores-path", str(self.kdir), "--keystores-passwords-path",
-                str(self.pdir), *self.extra]
+                str(self.pdir), *([] if "--meta" in self.extra else meta_args(self.data)),
+                *self.extra]
 
     def start(self, wait_healthy=True, timeout=60):
         self.port = free_port()
@@ -354,12 +355,14 @@ def test_slashing_through_http(signer, keys):
     assert (hw.status_code, hw.json()) == (200, {})
     cli = [str(BIN), "signer", "slashing"]
     p = subprocess.run(cli + ["set-high-watermark", "--slot", "1000", "--epoch", "40", "--data",
-                              str(signer.data)], capture_output=True, text=True, timeout=60)
+                              str(signer.data), *meta_args(signer.data)],
+                       capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert signer.get("/api/v1/eth2/highWatermark").json() == {"slot": "1000", "epoch": "40"}
     assert signer.sign(pk, block(1000)).status_code == 412
     assert signer.sign(pk, att(40, 41)).status_code == 412
-    p = subprocess.run(cli + ["remove-high-watermark", "--data", str(signer.data)],
+    p = subprocess.run(cli + ["remove-high-watermark", "--data", str(signer.data),
+                              *meta_args(signer.data)],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert signer.get("/api/v1/eth2/highWatermark").json() == {}

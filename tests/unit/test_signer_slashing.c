@@ -26,13 +26,18 @@ typedef struct {
     signer_slashing *sp;
 } fixture;
 
+/* the *_keyed tests: each check its own keyed transaction (as on PostgreSQL) */
+static bool g_keyed;
+
 static void fx_open(fixture *f, const signer_slashing_opts *o) {
     snprintf(f->dir, sizeof f->dir, "/tmp/cl_slashing_XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     char *url = cl_sprintf("sqlite:%s/signer.db", f->dir);
     assert_int_equal(store_open(url, &f->st), CL_OK);
     free(url);
-    assert_int_equal(signer_slashing_open(f->st, o, &f->sp), CL_OK);
+    signer_slashing_opts oo = o ? *o : (signer_slashing_opts){0};
+    oo.keyed_checks = g_keyed;
+    assert_int_equal(signer_slashing_open(f->st, &oo, &f->sp), CL_OK);
 }
 
 static void fx_close(fixture *f) {
@@ -540,7 +545,8 @@ static void test_two_handles(void **state) {
     char *url = cl_sprintf("sqlite:%s/signer.db", f.dir);
     assert_int_equal(store_open(url, &st2), CL_OK);
     free(url);
-    assert_int_equal(signer_slashing_open(st2, NULL, &sp2), CL_OK);
+    assert_int_equal(
+        signer_slashing_open(st2, &(signer_slashing_opts){.keyed_checks = g_keyed}, &sp2), CL_OK);
     uint8_t pk[48], r1[32], r2[32];
     char why[256];
     pk_of(pk, 1);
@@ -783,6 +789,35 @@ static void test_batch_failures(void **state) {
     fx_close(&f);
 }
 
+/* The same checks on the keyed path (store_txn_keyed per validator, no group
+ * commit), which a shared database uses. */
+static void test_concurrency_keyed(void **state) {
+    g_keyed = true;
+    test_concurrency(state);
+    g_keyed = false;
+}
+
+static void test_model_keyed(void **state) {
+    (void)state;
+    g_keyed = true;
+    srand(14);
+    for (int round = 0; round < 40; round++)
+        model_round(round);
+    g_keyed = false;
+}
+
+static void test_batch_failures_keyed(void **state) {
+    g_keyed = true;
+    test_batch_failures(state);
+    g_keyed = false;
+}
+
+static void test_two_handles_keyed(void **state) {
+    g_keyed = true;
+    test_two_handles(state);
+    g_keyed = false;
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eip3076_suite),
@@ -800,6 +835,10 @@ int main(void) {
         cmocka_unit_test(test_import_long_history),
         cmocka_unit_test(test_model),
         cmocka_unit_test(test_batch_failures),
+        cmocka_unit_test(test_concurrency_keyed),
+        cmocka_unit_test(test_model_keyed),
+        cmocka_unit_test(test_batch_failures_keyed),
+        cmocka_unit_test(test_two_handles_keyed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
