@@ -221,3 +221,44 @@ void checksum_base64(checksum_algo a, cl_slice data, char out[CHECKSUM_B64_MAX])
     checksum_update(&c, data);
     checksum_final_base64(&c, out);
 }
+
+/* ---- combining CRCs (zlib's crc32_combine, for any of the three) ----
+ * All three are reflected with init = xorout = all ones, so the CRC of A||B
+ * follows from crc(A), crc(B) and len(B) alone: crc(A) advanced through
+ * len(B) zero bytes (the GF(2) operator "shift by n bits", squared up from the
+ * one-bit operator), xored with crc(B). */
+static uint64_t gf2_times(const uint64_t *mat, uint64_t vec) {
+    uint64_t sum = 0;
+    for (; vec; vec >>= 1, mat++)
+        if (vec & 1) sum ^= *mat;
+    return sum;
+}
+
+static void gf2_square(uint64_t *square, const uint64_t *mat, int bits) {
+    for (int n = 0; n < bits; n++)
+        square[n] = gf2_times(mat, mat[n]);
+}
+
+uint64_t checksum_crc_combine(checksum_algo a, uint64_t crc1, uint64_t crc2, uint64_t len2) {
+    int bits = a == CHECKSUM_CRC64NVME ? 64 : 32;
+    uint64_t poly = a == CHECKSUM_CRC64NVME ? reflect(0xAD93D23594C93659ull, 64)
+                    : a == CHECKSUM_CRC32C  ? reflect(0x1EDC6F41u, 32)
+                                            : reflect(0x04C11DB7u, 32);
+    if (len2 == 0) return crc1;
+    uint64_t even[64], odd[64], row = 1;
+    odd[0] = poly; /* the operator for one zero bit */
+    for (int n = 1; n < bits; n++, row <<= 1)
+        odd[n] = row;
+    gf2_square(even, odd, bits); /* two zero bits */
+    gf2_square(odd, even, bits); /* four */
+    do {                         /* one zero byte first, then doubling */
+        gf2_square(even, odd, bits);
+        if (len2 & 1) crc1 = gf2_times(even, crc1);
+        len2 >>= 1;
+        if (!len2) break;
+        gf2_square(odd, even, bits);
+        if (len2 & 1) crc1 = gf2_times(odd, crc1);
+        len2 >>= 1;
+    } while (len2);
+    return crc1 ^ crc2;
+}

@@ -111,6 +111,10 @@ void checksum_final_base64(checksum_ctx *c, char out[CHECKSUM_B64_MAX]);
 void checksum_reset(checksum_ctx *c); /* releases without a result */
 /* One shot: base64 of the checksum of data. */
 void checksum_base64(checksum_algo a, cl_slice data, char out[CHECKSUM_B64_MAX]);
+/* The CRC (CRC32, CRC32C or CRC64NVME, final values) of A||B from crc1 = crc(A),
+ * crc2 = crc(B) and len2 = len(B), as zlib's crc32_combine: what S3's
+ * FULL_OBJECT checksum of a multipart upload is made of. */
+uint64_t checksum_crc_combine(checksum_algo a, uint64_t crc1, uint64_t crc2, uint64_t len2);
 
 /* HKDF-SHA256 (RFC 5869): n bytes (at most 255 * 32) into out. */
 cl_err crypto_hkdf_sha256(cl_slice ikm, cl_slice salt, cl_slice info, uint8_t *out, size_t n);

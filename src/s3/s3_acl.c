@@ -11,7 +11,8 @@
  *                                 an AccessControlPolicy body saying the same;
  *                                 anything else 400 AccessControlListNotSupported
  *   x-amz-acl / x-amz-grant-*     on PutObject, CopyObject, CreateMultipartUpload
- *                                 and POST uploads: the same rule (s3_check_acl_headers);
+ *                                 and POST uploads: the same rule (s3_check_acl_headers),
+ *                                 and an accepted one needs s3:PutObjectAcl too;
  *                                 on CreateBucket InvalidBucketAclWithObjectOwnership
  *                                 (AWS, "Troubleshooting Object Ownership": a
  *                                 CreateBucket with BucketOwnerEnforced and an ACL
@@ -70,11 +71,21 @@ static bool headers_owner_only(const s3_op *op, const char *owner, bool *any) {
     return true;
 }
 
+/* An accepted ACL header still sets the object's ACL, so it also needs
+ * s3:PutObjectAcl on the key (AWS PutObject: "If your operation sets an ACL ...
+ * you need the s3:PutObjectAcl permission"; the same for CopyObject and
+ * CreateMultipartUpload). */
 bool s3_check_acl_headers(s3_op *op) {
     bool any;
-    if (headers_owner_only(op, bucket_owner(op), &any)) return true;
-    aws_fault_set(&op->f, 400, "AccessControlListNotSupported", MSG_NO_ACLS);
-    return false;
+    if (!headers_owner_only(op, bucket_owner(op), &any)) {
+        aws_fault_set(&op->f, 400, "AccessControlListNotSupported", MSG_NO_ACLS);
+        return false;
+    }
+    if (!any) return true;
+    char *arn = s3_object_arn(op->bucket, op->key);
+    bool ok = s3_authorize(op, "s3:PutObjectAcl", arn, NULL);
+    free(arn);
+    return ok;
 }
 
 bool s3_check_create_bucket_acl(s3_op *op) {

@@ -7,6 +7,7 @@
  * object's parts (PartNumber, Size, per-part checksum when recorded), paged by
  * x-amz-max-parts / x-amz-part-number-marker; a simple object has none. */
 #include "s3/s3_internal.h"
+#include "s3/s3_mpck.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,17 +40,6 @@ static bool parse_attributes(s3_op *op, unsigned *want) {
     return false;
 }
 
-/* <ChecksumCRC32>...</ChecksumCRC32> for each checksum of doc's "Checksum". */
-static void checksums_xml(cl_buf *o, json_t *checksum) {
-    const char *k;
-    json_t *v;
-    json_object_foreach(checksum, k, v) {
-        char tag[40];
-        snprintf(tag, sizeof tag, "Checksum%s", k);
-        xml_text(o, tag, json_string_value(v));
-    }
-}
-
 static bool header_int(s3_op *op, const char *name, uint64_t dflt, uint64_t max, uint64_t *out) {
     const char *v = kvlist_get_ci(&op->req->headers, name);
     *out = dflt;
@@ -69,7 +59,7 @@ static void parts_xml(s3_op *op, json_t *parts, uint64_t max, uint64_t marker) {
     for (size_t i = (size_t)marker; i < n && shown < max; i++, shown++) {
         json_t *p = json_array_get(parts, i);
         xml_open(&list, "Part");
-        checksums_xml(&list, json_object_get(p, "Checksum"));
+        s3_mpck_checksums_xml(&list, json_object_get(p, "Checksum"));
         xml_textf(&list, "PartNumber", "%zu", i + 1);
         xml_textf(&list, "Size", "%lld", (long long)json_integer_value(json_object_get(p, "Size")));
         xml_close(&list, "Part");
@@ -96,7 +86,8 @@ static void respond(s3_op *op, json_t *obj, unsigned want, uint64_t max, uint64_
     json_t *ck = json_object_get(obj, "Checksum");
     if ((want & A_CHECKSUM) && json_object_size(ck)) {
         xml_open(o, "Checksum");
-        checksums_xml(o, ck);
+        s3_mpck_checksums_xml(o, ck);
+        xml_text(o, "ChecksumType", s3_mpck_type(obj));
         xml_close(o, "Checksum");
     }
     json_t *parts = json_object_get(obj, "Parts");

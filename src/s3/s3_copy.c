@@ -24,6 +24,7 @@
 #include "s3/s3_internal.h"
 
 #include "crypto/crypto.h"
+#include "s3/s3_mpck.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,9 +161,9 @@ static uint64_t object_size(json_t *o) {
 }
 
 /* Appends plaintext [off, off + len) of object `o` to w (through `enc` when the
- * copy is encrypted), hashing it into md5. */
+ * copy is encrypted), hashing it into md5 (and ck, if it has an algorithm). */
 static bool copy_bytes(s3_op *op, json_t *o, uint64_t off, uint64_t len, s3_enc *enc,
-                       blob_writer *w, crypto_md5_ctx *md5) {
+                       blob_writer *w, crypto_md5_ctx *md5, checksum_ctx *ck) {
     s3_obj_reader *r;
     if (!s3_obj_reader_open(op, o, "x-amz-copy-source-server-side-encryption-customer", &r))
         return false;
@@ -174,6 +175,7 @@ static bool copy_bytes(s3_op *op, json_t *o, uint64_t off, uint64_t len, s3_enc 
         if (e == CL_OK)
             e = enc->on ? s3_sse_write(enc, slice_of(buf, n), w) : blob_append(w, slice_of(buf, n));
         if (e == CL_OK) crypto_md5_update(md5, slice_of(buf, n));
+        if (e == CL_OK && ck->algo != CHECKSUM_NONE) checksum_update(ck, slice_of(buf, n));
         off += n, len -= n;
     }
     if (e == CL_OK && enc->on) e = s3_sse_finish(enc, w);
@@ -186,16 +188,18 @@ static bool copy_bytes(s3_op *op, json_t *o, uint64_t off, uint64_t len, s3_enc 
     return e == CL_OK;
 }
 
-/* Copies the range into a new durable blob: its id and quoted MD5 ETag. */
+/* Copies the range into a new durable blob: its id and quoted MD5 ETag (and
+ * ck's checksum of the bytes, when ck has an algorithm: UploadPartCopy into an
+ * upload with a checksum algorithm). */
 static bool copy_to_blob(s3_op *op, json_t *src, uint64_t off, uint64_t len, s3_enc *enc,
-                         char id[BLOB_ID_LEN + 1], char etag[40]) {
+                         char id[BLOB_ID_LEN + 1], char etag[40], checksum_ctx *ck) {
     blob_writer *w = NULL;
     if (blob_begin(op->s->blobs, &w) != CL_OK) {
         aws_fault_set(&op->f, 500, "InternalError", "could not start writing the copy");
         return false;
     }
     crypto_md5_ctx *md5 = crypto_md5_new();
-    bool ok = copy_bytes(op, src, off, len, enc, w, md5);
+    bool ok = copy_bytes(op, src, off, len, enc, w, md5, ck);
     uint8_t d[CRYPTO_MD5_LEN];
     crypto_md5_final(md5, d);
     if (!ok) {
@@ -252,6 +256,7 @@ static json_t *dest_document(s3_op *op, json_t *src, bool meta_replace, bool tag
         copy_field(doc, src, "Headers");
     }
     copy_field(doc, src, "Checksum"); /* the same bytes: the same checksum */
+    copy_field(doc, src, "ChecksumType");
     json_object_del(doc, "Tags");
     json_t *tags = tag_replace ? s3_header_tags(op->req) : NULL;
     if (tags)
@@ -295,10 +300,11 @@ void s3_copy_object(s3_op *op) {
     bool meta_replace = false, tag_replace = false;
     char id[BLOB_ID_LEN + 1], etag[40], ts[21];
     s3_enc enc = {0};
+    checksum_ctx no_ck = {0}; /* the source's checksum is kept (dest_document) */
     if (!directive(op, "metadata", &meta_replace) || !directive(op, "tagging", &tag_replace) ||
         !s3_load_bucket(op) || !prepare(op, &src) ||
         !copy_checks(op, &src, meta_replace, tag_replace) || !s3_sse_begin_put(op, &enc) ||
-        !copy_to_blob(op, src.object, 0, object_size(src.object), &enc, id, etag)) {
+        !copy_to_blob(op, src.object, 0, object_size(src.object), &enc, id, etag, &no_ck)) {
         s3_enc_free(&enc);
         source_free(&src);
         return;
@@ -364,8 +370,10 @@ void s3_upload_part_copy(s3_op *op) {
     char id[BLOB_ID_LEN + 1], etag[40], ts[21];
     s3_enc enc = {0};
     json_t *upload = NULL;
+    checksum_ctx ck = {0};
     bool ok = s3_load_bucket(op) && (upload = s3_check_part_target(op, upload_id, &part)) &&
               prepare(op, &src) && copy_range(op, object_size(src.object), &off, &len);
+    if (ok) checksum_init(&ck, s3_mpck_algo(upload));
     if (ok && len > COPY_MAX_SIZE) {
         aws_fault_set(&op->f, 400, "InvalidRequest",
                       "The specified copy range is larger than the maximum allowable size for "
@@ -374,9 +382,14 @@ void s3_upload_part_copy(s3_op *op) {
         ok = false;
     }
     ok = ok && s3_sse_begin_part(op, upload, part, &enc) &&
-         copy_to_blob(op, src.object, off, len, &enc, id, etag);
+         copy_to_blob(op, src.object, off, len, &enc, id, etag, &ck);
     char *ctx = ok && enc.record ? s3_sse_part_context(enc.record, part) : NULL;
-    ok = ok && s3_commit_part(op, upload_id, part, id, len, etag, NULL, NULL, ctx);
+    char ck64[CHECKSUM_B64_MAX] = "";
+    checksum_algo algo = ck.algo;
+    if (ok && algo != CHECKSUM_NONE) checksum_final_base64(&ck, ck64);
+    checksum_reset(&ck);
+    ok = ok && s3_commit_part(op, upload_id, part, id, len, etag,
+                              *ck64 ? checksum_algo_name(algo) : NULL, ck64, ctx);
     free(ctx);
     if (ok) {
         time_format_iso8601(time_now(), ts);
@@ -384,6 +397,11 @@ void s3_upload_part_copy(s3_op *op) {
         s3_xml_begin(op, "CopyPartResult");
         xml_text(b, "LastModified", ts);
         xml_text(b, "ETag", etag);
+        if (*ck64) {
+            char tag[40];
+            snprintf(tag, sizeof tag, "Checksum%s", checksum_algo_name(algo));
+            xml_text(b, tag, ck64);
+        }
         s3_xml_end(op, "CopyPartResult");
         s3_sse_headers(op->resp, enc.record); /* as UploadPart: the upload's encryption */
     }

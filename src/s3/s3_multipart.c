@@ -26,6 +26,7 @@
 #include "s3/s3_internal.h"
 
 #include "crypto/crypto.h"
+#include "s3/s3_mpck.h"
 #include "s3/s3_xml.h"
 
 #include <stdio.h>
@@ -101,7 +102,8 @@ void s3_create_multipart(s3_op *op) {
         !s3_check_request_tags(op))
         return;
     json_t *u = s3_request_metadata(op->req);
-    if (!s3_sse_begin_upload(op, u)) { /* the encryption is decided now, for every part */
+    if (!s3_mpck_create(op, u) ||
+        !s3_sse_begin_upload(op, u)) { /* the encryption is decided now, for every part */
         json_decref(u);
         return;
     }
@@ -117,6 +119,7 @@ void s3_create_multipart(s3_op *op) {
     upload_new c = {op, buf_cstr(&id), u};
     cl_err e = store_txn(op->s->st, create_txn, &c);
     if (e == CL_OK) s3_sse_headers(op->resp, json_object_get(u, "SSE"));
+    if (e == CL_OK) s3_mpck_headers(op->resp, u);
     json_decref(u);
     if (e != CL_OK) {
         buf_free(&id);
@@ -346,6 +349,7 @@ static cl_err complete_txn(store *st, void *arg) {
     if (!object_parts) return CL_ERR_INVALID;
     c->doc = object_doc(op, c->upload, object_parts, c->etag, size);
     json_decref(object_parts);
+    if (!s3_mpck_complete(op, c->upload, c->req, c->parts, c->doc)) return CL_ERR_INVALID;
     c->ev = s3_op_event(op, "ObjectCreated:CompleteMultipartUpload");
     CL_TRY(s3_object_put_txn(st, op->bucket, op->bucket_id, op->key, c->doc, &c->ev, &c->old));
     CL_TRY(remove_upload(st, op->bucket_id, c->upload_id));
@@ -354,12 +358,13 @@ static cl_err complete_txn(store *st, void *arg) {
     json_t *done = json_pack("{s:s, s:s, s:s}", "Key", op->key, "ETag", c->etag, "Completed", ts);
     json_t *sse = json_object_get(c->upload, "SSE");
     if (sse) json_object_set(done, "SSE", sse);
+    s3_mpck_keep(done, c->doc); /* a retried Complete answers the same checksum */
     cl_err e = save_json(st, "upload_done", op->bucket_id, c->upload_id, done);
     json_decref(done);
     return e;
 }
 
-static void complete_result(s3_op *op, const char *etag, json_t *sse) {
+static void complete_result(s3_op *op, const char *etag, json_t *sse, json_t *rec) {
     s3_sse_headers(op->resp, sse);
     cl_buf *o = &op->resp->body;
     s3_xml_begin(op, "CompleteMultipartUploadResult");
@@ -369,6 +374,7 @@ static void complete_result(s3_op *op, const char *etag, json_t *sse) {
     xml_text(o, "Bucket", op->bucket);
     xml_text(o, "Key", op->key);
     xml_text(o, "ETag", etag);
+    s3_mpck_result_xml(o, rec);
     s3_xml_end(op, "CompleteMultipartUploadResult");
 }
 
@@ -394,7 +400,8 @@ void s3_complete_multipart(s3_op *op) {
             s3_delete_replaced_blobs(op->s, c.old, c.doc);
             delete_part_blobs(op->s, c.parts, c.doc);
         }
-        complete_result(op, c.etag, json_object_get(c.done ? c.done : c.upload, "SSE"));
+        complete_result(op, c.etag, json_object_get(c.done ? c.done : c.upload, "SSE"),
+                        c.done ? c.done : c.doc);
         const char *vid = json_string_value(json_object_get(c.doc, "VersionId"));
         if (vid) http_set_header(op->resp, "x-amz-version-id", vid); /* versioning */
     }
@@ -458,8 +465,10 @@ void s3_list_parts(s3_op *op) {
         xml_text(o, "LastModified", json_string_value(json_object_get(p, "LastModified")));
         xml_text(o, "ETag", json_string_value(json_object_get(p, "ETag")));
         xml_textf(o, "Size", "%lld", (long long)json_integer_value(json_object_get(p, "Size")));
+        s3_mpck_checksums_xml(o, json_object_get(p, "Checksum"));
         xml_close(o, "Part");
     }
+    s3_mpck_list_parts_xml(o, upload);
     s3_xml_end(op, "ListPartsResult");
     json_decref(parts);
     json_decref(upload);

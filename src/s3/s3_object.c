@@ -11,6 +11,7 @@
 
 #include "crypto/crypto.h"
 #include "s3/chunked.h"
+#include "s3/s3_mpck.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +26,9 @@ typedef struct {
     crypto_sha256_ctx *sha; /* when x-amz-content-sha256 is a digest */
     char want_sha[65];
     chunked_decoder *dec;
-    checksum_ctx ck; /* x-amz-checksum-* sent as a header on a plain body */
-    char *ck_expected;
+    checksum_ctx ck;    /* x-amz-checksum-* sent as a header on a plain body */
+    char *ck_expected;  /* NULL: computed only (s3_mpck: the upload's algorithm) */
+    checksum_algo need; /* UploadPart: the checksum its upload wants, sent or not */
     uint64_t size;
     json_t *doc; /* metadata prepared at header time */
     cl_err write_err;
@@ -174,7 +176,18 @@ static bool plain_checksum(s3_op *op, s3_upload *u) {
         u->ck_expected = cl_strdup(h->value);
         return true;
     }
+    if (u->need != CHECKSUM_NONE) checksum_init(&u->ck, u->need);
     return true;
+}
+
+/* An x-amz-checksum-<algo> header beside an aws-chunked body without a trailer. */
+static const char *header_checksum(const s3_op *op, checksum_algo *a) {
+    for (size_t i = 0; i < op->req->headers.len; i++) {
+        const cl_kv *h = &op->req->headers.items[i];
+        *a = checksum_algo_from_header(slice_cstr(h->key));
+        if (*a != CHECKSUM_NONE) return h->value;
+    }
+    return NULL;
 }
 
 static bool setup_decoder(s3_op *op, s3_upload *u, chunked_mode mode) {
@@ -192,9 +205,13 @@ static bool setup_decoder(s3_op *op, s3_upload *u, chunked_mode mode) {
         .seed_signature = c->signature,
         .decoded_content_length = kvlist_get_ci(&op->req->headers, "x-amz-decoded-content-length"),
         .trailer = kvlist_get_ci(&op->req->headers, "x-amz-trailer"),
+        .checksum = u->need,
         .sink = upload_write,
         .sink_arg = u,
     };
+    checksum_algo ha = CHECKSUM_NONE;
+    const char *hv = cfg.trailer ? NULL : header_checksum(op, &ha);
+    if (hv) cfg.checksum = ha, cfg.expected_checksum = hv;
     u->dec = chunked_new(&cfg);
     chunked_status st = chunked_error(u->dec);
     if (st == CHUNKED_OK) return true;
@@ -269,8 +286,10 @@ void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_respons
         u->doc = s3_request_metadata(req);
         u->upload_id = upload_id ? cl_strdup(upload_id) : NULL;
         u->part_number = part;
-        ok = upload_id ? s3_sse_begin_part(&op, upload, part, &u->enc)
-                       : s3_sse_begin_put(&op, &u->enc);
+        ok = !upload_id || s3_mpck_part_check(&op, upload, &u->need);
+        if (ok)
+            ok = upload_id ? s3_sse_begin_part(&op, upload, part, &u->enc)
+                           : s3_sse_begin_put(&op, &u->enc);
         if (ok) ok = setup_payload(&op, u);
         if (ok && blob_begin(s->blobs, &u->w) != CL_OK) {
             aws_fault_set(&op.f, 500, "InternalError", "could not start writing the object");
@@ -331,7 +350,7 @@ static bool verify_body(s3_op *op, s3_upload *u, char *checksum_b64, checksum_al
     if (u->ck.algo != CHECKSUM_NONE) {
         *algo = u->ck.algo;
         checksum_final_base64(&u->ck, checksum_b64);
-        if (strcmp(checksum_b64, u->ck_expected) != 0) {
+        if (u->ck_expected && strcmp(checksum_b64, u->ck_expected) != 0) {
             aws_fault_set(&op->f, 400, "BadDigest",
                           "The %s you specified did not match the calculated checksum.",
                           checksum_algo_name(*algo));

@@ -4,6 +4,7 @@
  * delivers the object it started with (its blobs are pinned, then held open or pinned by the
  * reader), whatever writes come meanwhile. */
 #include "s3/s3_internal.h"
+#include "s3/s3_mpck.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -153,20 +154,6 @@ static void object_headers(http_response *r, json_t *o) {
         http_set_header(r, k, json_string_value(v));
 }
 
-static void checksum_headers(const s3_op *op, json_t *o) {
-    const char *mode = kvlist_get_ci(&op->req->headers, "x-amz-checksum-mode");
-    if (!mode || strcasecmp(mode, "ENABLED") != 0) return;
-    const char *k;
-    json_t *v;
-    json_object_foreach(json_object_get(o, "Checksum"), k, v) {
-        char *name = cl_sprintf("x-amz-checksum-%s", k);
-        for (char *c = name; *c; c++)
-            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-        http_set_header(op->resp, name, json_string_value(v));
-        free(name);
-    }
-}
-
 /* GET's response-* query parameters: the header each one sets in the answer
  * (AWS, GetObject "Overriding response header values through the request"). */
 static const char *const OVERRIDES[][2] = {
@@ -302,7 +289,7 @@ void s3_get_object(s3_op *op, bool head) {
         s3_ver_header(op, o);
         s3_tagging_count_header(op->resp, o);
         s3_sse_headers(op->resp, json_object_get(o, "SSE"));
-        checksum_headers(op, o);
+        s3_mpck_read_headers(op, o);
         apply_overrides(op);
         op->resp->status = rr == 0 ? 206 : 200;
         if (rr == 0 && len == 0) { /* an empty part: no satisfiable range to show */

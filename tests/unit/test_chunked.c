@@ -290,6 +290,28 @@ static void test_checksum_ctx(void **state) {
     assert_int_equal(checksum_algo_from_header(slice_cstr("content-md5")), CHECKSUM_NONE);
 }
 
+/* checksum_crc_combine(crc(A), crc(B), len(B)) == crc(A||B), for every split
+ * (including empty halves) of random data, for the three CRCs. */
+static void test_crc_combine(void **state) {
+    (void)state;
+    uint8_t buf[700];
+    rng_state = 11;
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (uint8_t)rng();
+    static const size_t SPLITS[] = {0, 1, 7, 8, 255, 256, 699, 700};
+    for (size_t i = 0; i < sizeof SPLITS / sizeof SPLITS[0]; i++) {
+        size_t k = SPLITS[i];
+        cl_slice a = slice_of(buf, k), b = slice_of(buf + k, sizeof buf - k);
+        cl_slice all = slice_of(buf, sizeof buf);
+        assert_true(checksum_crc_combine(CHECKSUM_CRC32, checksum_crc32(a), checksum_crc32(b),
+                                         b.len) == checksum_crc32(all));
+        assert_true(checksum_crc_combine(CHECKSUM_CRC32C, checksum_crc32c(a), checksum_crc32c(b),
+                                         b.len) == checksum_crc32c(all));
+        assert_true(checksum_crc_combine(CHECKSUM_CRC64NVME, checksum_crc64nvme(a),
+                                         checksum_crc64nvme(b), b.len) == checksum_crc64nvme(all));
+    }
+}
+
 /* ---- the AWS documentation examples ---- */
 
 static void test_doc_chunk_signatures(void **state) {
@@ -1149,6 +1171,7 @@ int main(void) {
         cmocka_unit_test(test_checksum_base64_values),
         cmocka_unit_test(test_crc_slicing_vs_reference),
         cmocka_unit_test(test_checksum_ctx),
+        cmocka_unit_test(test_crc_combine),
         cmocka_unit_test(test_doc_chunk_signatures),
         cmocka_unit_test(test_doc_encode),
         cmocka_unit_test(test_doc_decode_splits),
