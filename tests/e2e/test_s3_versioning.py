@@ -11,7 +11,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import blobs_contain, client_error, new_user, uniq
+from conftest import blobs_contain, client_error, meta_query, new_user, uniq
 
 
 @pytest.fixture(scope="module")
@@ -338,8 +338,6 @@ def test_aws_cli_versioning(server, s3, aws_cli):
 
 
 def test_delete_marker_event(make_server, monkeypatch):
-    import os
-    import sqlite3
     monkeypatch.setenv("CLOISTER_TEST_HOLD_EVENTS", "1")  # the outbox stays as S3 wrote it
     srv = make_server("vnotify")
     s3 = srv.boto3_client("s3", srv.admin_creds())
@@ -351,11 +349,7 @@ def test_delete_marker_event(make_server, monkeypatch):
     v = s3.put_object(Bucket=b, Key="k", Body=b"x")["VersionId"]
     marker = s3.delete_object(Bucket=b, Key="k")["VersionId"]
     s3.delete_object(Bucket=b, Key="k", VersionId=v)
-    db = sqlite3.connect(f"file:{os.path.join(srv.data_dir, 'meta.db')}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT doc FROM items WHERE kind = 's3_event' ORDER BY name").fetchall()
-    finally:
-        db.close()
+    rows = meta_query(srv.data_dir, "SELECT doc FROM items WHERE kind = 's3_event' ORDER BY name")
     recs = [json.loads(d)["Record"] for (d,) in rows]
     assert [(r["eventName"], r["s3"]["object"].get("versionId")) for r in recs] == [
         ("ObjectRemoved:DeleteMarkerCreated", marker), ("ObjectRemoved:Delete", v)]
