@@ -118,27 +118,22 @@ static cl_err make_private(const char *path) {
      * lock this process holds on it, so another process (the CLI) would think
      * it is alone, checkpoint and delete the WAL under our open connections. */
     struct stat st;
+    int rc = 0;
     if (lstat(path, &st) == 0) {
         if (S_ISLNK(st.st_mode)) {
             log_error("store: %s is a symbolic link; refusing it", path);
             return CL_ERR_IO;
         }
-        int rc = (st.st_mode & 07777) == 0600 ? 0 : chmod(path, 0600);
-        for (int i = 0; rc == 0 && i < 2; i++) {
-            char *side = cl_sprintf("%s%s", path, i ? "-shm" : "-wal");
-            if (chmod(side, 0600) != 0 && errno != ENOENT) rc = -1;
-            free(side);
+        if ((st.st_mode & 07777) != 0600) rc = chmod(path, 0600);
+    } else {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+            log_error("store: cannot open %s: %s", path, strerror(errno));
+            return CL_ERR_IO;
         }
-        if (rc != 0) log_error("store: cannot make %s private (0600): %s", path, strerror(errno));
-        return rc == 0 ? CL_OK : CL_ERR_IO;
+        rc = fchmod(fd, 0600);
+        close(fd); /* the file is new: this process holds no lock on it yet */
     }
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        log_error("store: cannot open %s: %s", path, strerror(errno));
-        return CL_ERR_IO;
-    }
-    int rc = fchmod(fd, 0600);
-    close(fd);
     for (int i = 0; rc == 0 && i < 2; i++) {
         char *side = cl_sprintf("%s%s", path, i ? "-shm" : "-wal");
         if (chmod(side, 0600) != 0 && errno != ENOENT) rc = -1;
