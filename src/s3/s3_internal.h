@@ -169,6 +169,26 @@ void s3_xml_begin_ns(s3_op *op, const char *root, const char *ns);
 void s3_xml_end(s3_op *op, const char *root); /* </root>, 200, Content-Type */
 /* <tag>key</tag>, URL-encoded when the request asked for encoding-type=url. */
 void s3_xml_key(cl_buf *b, const char *tag, const char *key, bool url);
+
+/* The part of a listing that ListObjects(V2) and ListObjectVersions share:
+ * keys rolled up into CommonPrefixes at the first delimiter after the prefix
+ * (each prefix emitted once, into `prefixes`), and counted against max-keys. */
+typedef struct {
+    const char *prefix, *delim;
+    bool url;
+    size_t max, count;
+    char *last_cp; /* the last common prefix emitted (or resumed after) */
+    bool truncated;
+    cl_buf prefixes;
+} s3_rollup;
+typedef enum {
+    S3_ROLLUP_KEY,    /* counted as itself */
+    S3_ROLLUP_PREFIX, /* counted as a new common prefix (now last_cp) */
+    S3_ROLLUP_SKIP,   /* inside a common prefix already emitted */
+    S3_ROLLUP_FULL,   /* max-keys reached: truncated; stop listing */
+} s3_rollup_step;
+s3_rollup_step s3_rollup_take(s3_rollup *r, const char *key);
+void s3_rollup_free(s3_rollup *r);
 void s3_set_time_header(http_response *r, const char *name, const char *iso8601);
 
 /* Operations (s3_bucket.c, s3_object.c, s3_list.c) */

@@ -137,15 +137,13 @@ json_t *s3_object_load_version(s3_op *op, const char *vid) {
 
 typedef struct {
     s3_op *op;
-    const char *prefix, *delim, *key_marker, *vid_marker;
-    bool url, versioned;
-    size_t max, count;
-    char *last_cp;  /* the last common prefix emitted */
+    s3_rollup r;
+    const char *key_marker, *vid_marker;
+    bool versioned;
     char *prev_key; /* the key of the previous version seen (IsLatest) */
     char *next_key; /* the last key or prefix counted */
     char *next_vid; /* the last version counted (NULL after a prefix) */
-    bool truncated;
-    cl_buf entries, prefixes;
+    cl_buf entries;
 } vlister;
 
 static void owner_xml(cl_buf *b, json_t *d) {
@@ -160,7 +158,7 @@ static void entry_xml(vlister *l, const char *key, json_t *d, const char *vid, b
     cl_buf *b = &l->entries;
     bool marker = json_is_true(json_object_get(d, "DeleteMarker"));
     xml_open(b, marker ? "DeleteMarker" : "Version");
-    s3_xml_key(b, "Key", key, l->url);
+    s3_xml_key(b, "Key", key, l->r.url);
     xml_text(b, "VersionId", vid);
     xml_text(b, "IsLatest", latest ? "true" : "false");
     xml_text(b, "LastModified", json_string_value(json_object_get(d, "LastModified")));
@@ -175,37 +173,21 @@ static void entry_xml(vlister *l, const char *key, json_t *d, const char *vid, b
 
 /* One version (or, unversioned, one object); false to stop. */
 static bool list_entry(vlister *l, const char *key, const char *text) {
-    size_t plen = l->prefix ? strlen(l->prefix) : 0;
-    if (plen && strncmp(key, l->prefix, plen) != 0) return true;
+    size_t plen = l->r.prefix ? strlen(l->r.prefix) : 0;
+    if (plen && strncmp(key, l->r.prefix, plen) != 0) return true;
     bool first_of_key = !l->prev_key || strcmp(l->prev_key, key) != 0;
     if (first_of_key) {
         free(l->prev_key);
         l->prev_key = cl_strdup(key);
     }
-    const char *dl = l->delim && *l->delim ? strstr(key + plen, l->delim) : NULL;
-    char *cp = dl ? cl_strndup(key, (size_t)(dl - key) + strlen(l->delim)) : NULL;
-    if (cp && l->last_cp && strcmp(cp, l->last_cp) == 0) { /* inside a prefix already listed */
-        free(cp);
-        return true;
-    }
-    if (l->count == l->max) {
-        l->truncated = true;
-        free(cp);
-        return false;
-    }
-    l->count++;
+    s3_rollup_step step = s3_rollup_take(&l->r, key);
+    if (step == S3_ROLLUP_SKIP) return true;
+    if (step == S3_ROLLUP_FULL) return false;
     free(l->next_key);
     free(l->next_vid);
-    l->next_key = cl_strdup(cp ? cp : key);
+    l->next_key = cl_strdup(step == S3_ROLLUP_PREFIX ? l->r.last_cp : key);
     l->next_vid = NULL;
-    if (cp) {
-        xml_open(&l->prefixes, "CommonPrefixes");
-        s3_xml_key(&l->prefixes, "Prefix", cp, l->url);
-        xml_close(&l->prefixes, "CommonPrefixes");
-        free(l->last_cp);
-        l->last_cp = cp;
-        return true;
-    }
+    if (step == S3_ROLLUP_PREFIX) return true;
     json_t *d = json_loads(text, 0, NULL);
     const char *vid = l->versioned ? json_string_value(json_object_get(d, "VersionId")) : NULL;
     if (!vid) vid = "null";
@@ -233,26 +215,26 @@ static void write_versions(s3_op *op, vlister *l) {
     cl_buf *o = &op->resp->body;
     s3_xml_begin(op, "ListVersionsResult");
     xml_text(o, "Name", op->bucket);
-    s3_xml_key(o, "Prefix", l->prefix ? l->prefix : "", l->url);
-    s3_xml_key(o, "KeyMarker", l->key_marker ? l->key_marker : "", l->url);
+    s3_xml_key(o, "Prefix", l->r.prefix ? l->r.prefix : "", l->r.url);
+    s3_xml_key(o, "KeyMarker", l->key_marker ? l->key_marker : "", l->r.url);
     xml_text(o, "VersionIdMarker", l->vid_marker ? l->vid_marker : "");
-    if (l->truncated && l->next_key) {
-        s3_xml_key(o, "NextKeyMarker", l->next_key, l->url);
+    if (l->r.truncated && l->next_key) {
+        s3_xml_key(o, "NextKeyMarker", l->next_key, l->r.url);
         if (l->next_vid) xml_text(o, "NextVersionIdMarker", l->next_vid);
     }
-    xml_textf(o, "MaxKeys", "%zu", l->max);
-    if (l->delim && *l->delim) s3_xml_key(o, "Delimiter", l->delim, l->url);
-    if (l->url) xml_text(o, "EncodingType", "url");
-    xml_text(o, "IsTruncated", l->truncated ? "true" : "false");
+    xml_textf(o, "MaxKeys", "%zu", l->r.max);
+    if (l->r.delim && *l->r.delim) s3_xml_key(o, "Delimiter", l->r.delim, l->r.url);
+    if (l->r.url) xml_text(o, "EncodingType", "url");
+    xml_text(o, "IsTruncated", l->r.truncated ? "true" : "false");
     buf_append_slice(o, buf_slice(&l->entries));
-    buf_append_slice(o, buf_slice(&l->prefixes));
+    buf_append_slice(o, buf_slice(&l->r.prefixes));
     s3_xml_end(op, "ListVersionsResult");
 }
 
 static bool list_args(s3_op *op, vlister *l) {
     const char *enc = kvlist_get(&op->query, "encoding-type");
-    l->url = enc && strcmp(enc, "url") == 0;
-    if (enc && !l->url) {
+    l->r.url = enc && strcmp(enc, "url") == 0;
+    if (enc && !l->r.url) {
         aws_fault_set(&op->f, 400, "InvalidArgument",
                       "Invalid Encoding Method specified in Request");
         return false;
@@ -266,15 +248,15 @@ static bool list_args(s3_op *op, vlister *l) {
         aws_fault_set(&op->f, 400, "InvalidArgument", "Invalid version id specified");
         return false;
     }
-    return s3_query_max(op, "max-keys", &l->max);
+    return s3_query_max(op, "max-keys", &l->r.max);
 }
 
 static bool list_authorized(s3_op *op, vlister *l) {
     policy_ctx *ctx = policy_ctx_new();
-    policy_ctx_add(ctx, "s3:prefix", l->prefix ? l->prefix : "");
-    if (l->delim) policy_ctx_add(ctx, "s3:delimiter", l->delim);
+    policy_ctx_add(ctx, "s3:prefix", l->r.prefix ? l->r.prefix : "");
+    if (l->r.delim) policy_ctx_add(ctx, "s3:delimiter", l->r.delim);
     char mk[24], *arn = s3_bucket_arn(op->bucket);
-    snprintf(mk, sizeof mk, "%zu", l->max);
+    snprintf(mk, sizeof mk, "%zu", l->r.max);
     policy_ctx_add(ctx, "s3:max-keys", mk);
     bool ok = s3_authorize(op, "s3:ListBucketVersions", arn, ctx);
     free(arn);
@@ -299,29 +281,28 @@ static char *versions_start(s3_op *op, vlister *l) {
 void s3_list_object_versions(s3_op *op) {
     op->req->op = "ListObjectVersions";
     vlister l = {.op = op,
-                 .prefix = kvlist_get(&op->query, "prefix"),
-                 .delim = kvlist_get(&op->query, "delimiter"),
+                 .r = {.prefix = kvlist_get(&op->query, "prefix"),
+                       .delim = kvlist_get(&op->query, "delimiter")},
                  .key_marker = kvlist_get(&op->query, "key-marker"),
                  .vid_marker = kvlist_get(&op->query, "version-id-marker")};
     if (!list_args(op, &l) || !s3_load_bucket(op) || !list_authorized(op, &l)) return;
     l.versioned = s3_ver_state_of(op->bucket_doc) != S3_VER_NONE;
-    if (l.key_marker && *l.key_marker && l.delim && *l.delim)
-        l.last_cp = cl_strdup(l.key_marker); /* resume after a listed prefix */
-    if (l.max > 0 && l.versioned) {
-        char *pre = l.prefix && *l.prefix ? s3_ver_prefix(l.prefix) : NULL;
+    if (l.key_marker && *l.key_marker && l.r.delim && *l.r.delim)
+        l.r.last_cp = cl_strdup(l.key_marker); /* resume after a listed prefix */
+    if (l.r.max > 0 && l.versioned) {
+        char *pre = l.r.prefix && *l.r.prefix ? s3_ver_prefix(l.r.prefix) : NULL;
         char *after = versions_start(op, &l);
         store_list(op->s->st, "objver", op->bucket_id, pre, after, 0, list_version, &l, NULL);
         free(pre);
         free(after);
-    } else if (l.max > 0) { /* never versioned: every object is its null version */
+    } else if (l.r.max > 0) { /* never versioned: every object is its null version */
         const char *after = l.key_marker && *l.key_marker ? l.key_marker : NULL;
-        store_list(op->s->st, "object", op->bucket_id, l.prefix, after, 0, list_object, &l, NULL);
+        store_list(op->s->st, "object", op->bucket_id, l.r.prefix, after, 0, list_object, &l, NULL);
     }
     write_versions(op, &l);
-    free(l.last_cp);
+    s3_rollup_free(&l.r);
     free(l.prev_key);
     free(l.next_key);
     free(l.next_vid);
     buf_free(&l.entries);
-    buf_free(&l.prefixes);
 }
