@@ -178,15 +178,9 @@ static bool conn_parse(int argc, char **argv, int first, conn_opts *o) {
 
 /* Calls Cloister.<op> with body as the operator; *out: the JSON answer. */
 static int operator_call(const conn_opts *o, const char *op, json_t *body, json_t **out) {
-    const char *endpoint = cli_endpoint_url(o->endpoint);
+    const char *endpoint = cli_endpoint_checked(o->endpoint);
+    if (!endpoint) return 1;
     char err[768];
-    if (cli_endpoint_check(endpoint, err, sizeof err) != CL_OK) {
-        fprintf(stderr,
-                "cloister: the endpoint must start with http:// or https:// (got %s): "
-                "set --endpoint-url or AWS_ENDPOINT_URL\n",
-                endpoint);
-        return 1;
-    }
     cli_creds c;
     char *file = cl_sprintf("%s/credentials", o->data);
     cli_creds_opts co = {

@@ -113,6 +113,9 @@ cl_err cli_creds_load_opts(cli_creds *c, const cli_creds_opts *o, char *err, siz
 /* --endpoint-url, else AWS_ENDPOINT_URL, else as cli_endpoint (CLOISTER_ENDPOINT,
  * http://127.0.0.1:9000). */
 const char *cli_endpoint_url(const char *flag);
+/* cli_endpoint_url, checked: NULL (after saying what to set on stderr) when it
+ * is not an http:// or https:// URL. */
+const char *cli_endpoint_checked(const char *flag);
 /* POSTs a JSON 1.1 request to the `cloister` service, signed with SigV4. */
 cl_err cli_call_json(const char *endpoint, const cli_creds *c, const char *target, const char *body,
                      http_client_response *out);

@@ -271,6 +271,17 @@ cl_err cli_endpoint_check(const char *url, char *err, size_t errlen) {
     return CL_ERR_INVALID;
 }
 
+const char *cli_endpoint_checked(const char *flag) {
+    const char *endpoint = cli_endpoint_url(flag);
+    char err[768];
+    if (cli_endpoint_check(endpoint, err, sizeof err) == CL_OK) return endpoint;
+    fprintf(stderr,
+            "cloister: the endpoint must start with http:// or https:// (got %s): "
+            "set --endpoint-url or AWS_ENDPOINT_URL\n",
+            endpoint);
+    return NULL;
+}
+
 const char *cli_endpoint(const char *flag) {
     if (flag) return flag;
     const char *e = getenv("CLOISTER_ENDPOINT");

@@ -71,15 +71,9 @@ static void print_process_json(const cli_creds *rc, time_t expires) {
 }
 
 static int assume_role(const assume_opts *o) {
-    const char *endpoint = cli_endpoint_url(o->endpoint);
+    const char *endpoint = cli_endpoint_checked(o->endpoint);
+    if (!endpoint) return 1;
     char err[768];
-    if (cli_endpoint_check(endpoint, err, sizeof err) != CL_OK) {
-        fprintf(stderr,
-                "cloister: the endpoint must start with http:// or https:// (got %s): "
-                "set --endpoint-url or AWS_ENDPOINT_URL\n",
-                endpoint);
-        return 1;
-    }
     cli_creds base, role;
     cli_creds_opts co = {.profile = o->profile, .default_profile = "default"};
     if (cli_creds_load_opts(&base, &co, err, sizeof err) != CL_OK) {

@@ -20,11 +20,11 @@ checksum_algo s3_mpck_algo(json_t *upload);
  * than the upload's; *compute: the algorithm every part must get (computed by
  * the server when the client sends none), or CHECKSUM_NONE. */
 bool s3_mpck_part_check(s3_op *op, json_t *upload, checksum_algo *compute);
-/* <ChecksumXXX> elements of a "Checksum" object. */
+/* The Checksum<ALGORITHM> elements (ChecksumCRC32, ChecksumSHA256, ...) of a "Checksum" object. */
 void s3_mpck_checksums_xml(cl_buf *o, json_t *checksum);
 /* ListPartsResult's ChecksumAlgorithm and ChecksumType. */
 void s3_mpck_list_parts_xml(cl_buf *o, json_t *upload);
-/* CompleteMultipartUploadResult's ChecksumXXX and ChecksumType (doc: the object
+/* CompleteMultipartUploadResult's Checksum<ALGORITHM> and ChecksumType (doc: the object
  * or the upload_done record). */
 void s3_mpck_result_xml(cl_buf *o, json_t *doc);
 /* A document's ChecksumType ("FULL_OBJECT" when it has none recorded). */
