@@ -16,7 +16,17 @@
 # python3-tz, python3-httplib2, python3-requests, python3-yaml (and optionally
 # python3-pytest-timeout).
 #
-# env: CLOISTER_BIN (default build/cloister), PYTHON (default /usr/bin/python3),
+# Debian's botocore (1.29) predates parameters the suite sends (IfNoneMatch on PutObject,
+# ChecksumType, conditional deletes...), so botocore refuses those tests before any
+# request. When the `python3` on PATH is the same Python minor version with a newer
+# boto3 (this machine's pyenv Python), the suite runs on it, with Debian's
+# dist-packages appended after its own site-packages for the rest (pytest, munch...).
+# PYTHON=/usr/bin/python3 forces Debian's Python and botocore.
+#
+# The conf names two KMS keys made on the server (kms_keyid, kms_keyid2) for the
+# SSE-KMS tests.
+#
+# env: CLOISTER_BIN (default build/cloister), PYTHON (default: see above),
 #      PER_TEST_TIMEOUT (60), OUT (where the junit XML and logs go, default a temp dir),
 #      CLEANUP_SHIM=1 (triage only, not the stock count: bench/s3tests_cleanup_shim.py
 #      lets the suite's bucket cleanup work without ListObjectVersions)
@@ -26,7 +36,20 @@ SUITE="${1:?usage: bench/s3tests.sh S3TESTS_DIR [pytest args...]}"
 shift
 SUITE="$(cd "$SUITE" && pwd)"
 BIN="${CLOISTER_BIN:-$ROOT/build/cloister}"
+SITE=""
 PY="${PYTHON:-/usr/bin/python3}"
+if [ -z "${PYTHON:-}" ] && command -v python3 >/dev/null; then
+    v_deb="$(/usr/bin/python3 -c 'import sys, botocore; print(sys.version_info[:2], botocore.__version__)' 2>/dev/null || true)"
+    v_path="$(python3 -c 'import sys, botocore; print(sys.version_info[:2], botocore.__version__)' 2>/dev/null || true)"
+    if [ -n "$v_path" ] && [ "${v_path%% *}" = "${v_deb%% *}" ] &&
+       [ "$(printf '%s\n%s\n' "${v_deb##* }" "${v_path##* }" | sort -V | tail -1)" != "${v_deb##* }" ]; then
+        PY="$(command -v python3)"
+        SITE="$(mktemp -d /tmp/s3tests-site.XXXXXX)"
+        echo 'import sys; sys.path.append("/usr/lib/python3/dist-packages")' >"$SITE/sitecustomize.py"
+        export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
+        echo "s3-tests: $PY (botocore ${v_path##* }; Debian's is ${v_deb##* })"
+    fi
+fi
 TIMEOUT="${PER_TEST_TIMEOUT:-60}"
 OUT="${OUT:-$(mktemp -d /tmp/s3tests-run.XXXXXX)}"
 mkdir -p "$OUT"
@@ -39,7 +62,7 @@ SERVER=$!
 cleanup() {
     kill "$SERVER" 2>/dev/null || true
     wait "$SERVER" 2>/dev/null || true
-    rm -rf "$DATA"
+    rm -rf "$DATA" ${SITE:+"$SITE"}
 }
 trap cleanup EXIT
 for _ in $(seq 1 300); do
@@ -69,7 +92,10 @@ def section(name, keys, o, extra=""):
             f"email = {o['ID']}@example.com\naccess_key = {keys[0]}\nsecret_key = {keys[1]}\n{extra}\n")
 print(f"[DEFAULT]\nhost = 127.0.0.1\nport = {sys.argv[4]}\nis_secure = False\nssl_verify = False\n")
 print("[fixtures]\nbucket prefix = s3t-{random}-\n")
-print(section("s3 main", main, mo, "api_name = \n"))
+kms = boto3.client("kms", endpoint_url=sys.argv[3], region_name="us-east-1",
+                   aws_access_key_id=main[0], aws_secret_access_key=main[1])
+kid = [kms.create_key(Description="s3-tests %d" % i)["KeyMetadata"]["KeyId"] for i in (1, 2)]
+print(section("s3 main", main, mo, f"api_name = \nkms_keyid = {kid[0]}\nkms_keyid2 = {kid[1]}\n"))
 print(section("s3 alt", alt, ao))
 print(section("s3 tenant", main, mo, "tenant = testx\n"))
 print(section("iam", main, mo))
