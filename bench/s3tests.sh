@@ -28,6 +28,7 @@
 #
 # env: CLOISTER_BIN (default build/cloister), PYTHON (default: see above),
 #      PER_TEST_TIMEOUT (60), OUT (where the junit XML and logs go, default a temp dir),
+#      TLS=1 (the suite talks HTTPS to `serve --tls-listen`: SSE-C is refused over HTTP, as on AWS),
 #      CLEANUP_SHIM=1 (triage only, not the stock count: bench/s3tests_cleanup_shim.py
 #      lets the suite's bucket cleanup work without ListObjectVersions)
 set -euo pipefail
@@ -57,7 +58,14 @@ DATA="$(mktemp -d /tmp/s3tests-data.XXXXXX)"
 PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 EP="http://127.0.0.1:$PORT"
 
-"$BIN" serve --data "$DATA" --listen "127.0.0.1:$PORT" >"$OUT/serve.stdout" 2>"$OUT/serve.stderr" &
+TLS_ARGS=()
+SUITE_HOST=127.0.0.1 SUITE_PORT=$PORT SUITE_SECURE=False
+if [ "${TLS:-0}" = 1 ]; then  # the suite talks HTTPS (SSE-C needs it, as on AWS)
+    SUITE_PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+    TLS_ARGS=(--tls-listen "127.0.0.1:$SUITE_PORT")
+    SUITE_HOST=localhost SUITE_SECURE=True
+fi
+"$BIN" serve --data "$DATA" --listen "127.0.0.1:$PORT" "${TLS_ARGS[@]}" >"$OUT/serve.stdout" 2>"$OUT/serve.stderr" &
 SERVER=$!
 cleanup() {
     kill "$SERVER" 2>/dev/null || true
@@ -74,7 +82,7 @@ ALT_JSON="$(AWS_SHARED_CREDENTIALS_FILE="$DATA/credentials" AWS_PROFILE=cloister
     AWS_DEFAULT_REGION=us-east-1 "$BIN" account create "s3tests-alt-$$" --endpoint "$EP")"
 
 CONF="$OUT/s3tests.conf"
-"$PY" - "$DATA/credentials" "$ALT_JSON" "$EP" "$PORT" >"$CONF" <<'EOF'
+"$PY" - "$DATA/credentials" "$ALT_JSON" "$EP" "$SUITE_PORT" "$SUITE_HOST" "$SUITE_SECURE" >"$CONF" <<'EOF'
 import configparser, json, sys
 import boto3
 cp = configparser.ConfigParser()
@@ -90,7 +98,7 @@ mo, ao = owner(main), owner(alt)
 def section(name, keys, o, extra=""):
     return (f"[{name}]\ndisplay_name = {o.get('DisplayName', o['ID'])}\nuser_id = {o['ID']}\n"
             f"email = {o['ID']}@example.com\naccess_key = {keys[0]}\nsecret_key = {keys[1]}\n{extra}\n")
-print(f"[DEFAULT]\nhost = 127.0.0.1\nport = {sys.argv[4]}\nis_secure = False\nssl_verify = False\n")
+print(f"[DEFAULT]\nhost = {sys.argv[5]}\nport = {sys.argv[4]}\nis_secure = {sys.argv[6]}\nssl_verify = False\n")
 print("[fixtures]\nbucket prefix = s3t-{random}-\n")
 kms = boto3.client("kms", endpoint_url=sys.argv[3], region_name="us-east-1",
                    aws_access_key_id=main[0], aws_secret_access_key=main[1])
