@@ -123,15 +123,24 @@ bool s3_is_upload(const s3 *s, const http_request *req) {
 
 /* Content-Encoding without "aws-chunked", the transfer coding of the request
  * (AWS: "Amazon S3 stores the resulting object without the aws-chunked value in
- * the content-encoding header"); NULL when nothing is left. */
+ * the content-encoding header"); NULL when nothing is left. A value without
+ * aws-chunked is stored exactly as sent ("deflate, gzip" stays so); the codings
+ * left after removing it are joined with ", ", HTTP's list separator. */
 static char *content_encoding(const char *value) {
     cl_buf out = CL_BUF_INIT;
     cl_slice l = slice_cstr(value), item;
+    bool removed = false;
     while (slice_split(&l, ',', &item)) {
         item = slice_trim(item);
-        if (item.len == 0 || slice_case_eq_cstr(item, "aws-chunked")) continue;
-        if (out.len) buf_append_cstr(&out, ",");
+        bool chunked = slice_case_eq_cstr(item, "aws-chunked");
+        removed |= chunked;
+        if (item.len == 0 || chunked) continue;
+        if (out.len) buf_append_cstr(&out, ", ");
         buf_append_slice(&out, item);
+    }
+    if (!removed) {
+        buf_free(&out);
+        return *value ? cl_strdup(value) : NULL;
     }
     if (out.len) return buf_take_cstr(&out);
     buf_free(&out);
@@ -267,8 +276,8 @@ void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_respons
     if (ok) {
         char *arn = s3_object_arn(op.bucket, op.key);
         ok = s3_authorize(&op, "s3:PutObject", arn, NULL) &&
-             (upload_id || (s3_check_acl_headers(&op) && s3_write_cond_valid(&op) &&
-                            s3_check_request_tags(&op)));
+             (upload_id || (s3_check_no_object_lock(&op) && s3_check_acl_headers(&op) &&
+                            s3_write_cond_valid(&op) && s3_check_request_tags(&op)));
         free(arn);
     }
     s3_upload *u = NULL;

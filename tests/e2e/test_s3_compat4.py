@@ -1,0 +1,234 @@
+"""S3 compatibility fixes found with ceph/s3-tests (issue 16), fourth file: small
+object/bucket answers (Content-Encoding without aws-chunked kept as sent,
+partNumber, a part re-uploaded while its first upload is in flight, too many
+object tags), Object Lock refused rather than silently ignored, and bucket
+tagging (Get/Put/DeleteBucketTagging) with boto3 and both aws CLIs."""
+import json
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from conftest import aws_error_code, client_error, new_user, uniq
+
+
+def _bucket(server, prefix="c4"):
+    s3 = server.boto3_client("s3")
+    b = uniq(prefix)
+    s3.create_bucket(Bucket=b)
+    return s3, b
+
+
+def _err(call):
+    with pytest.raises(ClientError) as e:
+        call()
+    return client_error(e.value)
+
+
+# ---- item 1: Content-Encoding without aws-chunked, the rest as sent ----
+
+@pytest.mark.parametrize("sent,stored", [
+    ("gzip", "gzip"),
+    ("deflate, gzip", "deflate, gzip"),
+    ("gzip, aws-chunked", "gzip"),
+    ("aws-chunked, gzip", "gzip"),
+    ("aws-chunked, deflate,gzip", "deflate, gzip"),
+    ("aws-chunked", None),
+    ("aws-chunked, aws-chunked", None),
+])
+def test_content_encoding_kept_as_sent(server, sent, stored):
+    s3, b = _bucket(server, "cenc")
+    s3.put_object(Bucket=b, Key="k", Body=b"x", ContentEncoding=sent)
+    h = s3.head_object(Bucket=b, Key="k")
+    assert h.get("ContentEncoding") == stored
+
+
+# ---- item 6: more than 10 object tags: AWS's BadRequest, nothing stored ----
+
+def test_put_excess_object_tags(server):
+    """AWS answers 400 BadRequest "Object tags cannot be greater than 10"
+    (boto/boto3#1213 shows AWS's answer; ceph/s3-tests expects InvalidTag:
+    AWS wins)."""
+    s3, b = _bucket(server, "xtags")
+    s3.put_object(Bucket=b, Key="k", Body=b"x")
+    tags = {"TagSet": [{"Key": str(i), "Value": str(i)} for i in range(11)]}
+    code, status, msg = _err(lambda: s3.put_object_tagging(Bucket=b, Key="k", Tagging=tags))
+    assert (code, status) == ("BadRequest", 400)
+    assert msg == "Object tags cannot be greater than 10"
+    assert s3.get_object_tagging(Bucket=b, Key="k")["TagSet"] == []
+
+
+# ---- item 7: Object Lock is never silently accepted ----
+
+def test_create_bucket_object_lock_refused(server):
+    s3 = server.boto3_client("s3")
+    b = uniq("lock")
+    code, status, msg = _err(lambda: s3.create_bucket(Bucket=b, ObjectLockEnabledForBucket=True))
+    assert (code, status) == ("NotImplemented", 501)
+    assert "Object Lock is not supported" in msg
+    code, status, _ = _err(lambda: s3.head_bucket(Bucket=b))  # nothing was created
+    assert status == 404
+    s3.create_bucket(Bucket=b, ObjectLockEnabledForBucket=False)  # "false" is a plain bucket
+
+
+def test_create_bucket_object_lock_refused_cli(server, aws_cli):
+    b = uniq("lockcli")
+    rc, _, err = server.aws(aws_cli, ["s3api", "create-bucket", "--bucket", b,
+                                      "--object-lock-enabled-for-bucket"], profile=True)
+    assert rc != 0 and aws_error_code(err) == "NotImplemented", err
+
+
+def test_object_lock_operations_refused(server):
+    s3, b = _bucket(server, "lockops")
+    s3.put_object(Bucket=b, Key="k", Body=b"x")
+    until = "2099-01-01T00:00:00Z"
+    calls = [
+        lambda: s3.put_object_lock_configuration(
+            Bucket=b, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"}),
+        lambda: s3.put_object_retention(Bucket=b, Key="k", Retention={
+            "Mode": "COMPLIANCE", "RetainUntilDate": until}),
+        lambda: s3.put_object_legal_hold(Bucket=b, Key="k", LegalHold={"Status": "ON"}),
+        lambda: s3.get_object_retention(Bucket=b, Key="k"),
+        lambda: s3.get_object_legal_hold(Bucket=b, Key="k"),
+    ]
+    for call in calls:
+        code, status, _ = _err(call)
+        assert (code, status) == ("NotImplemented", 501)
+
+
+def test_object_lock_headers_refused(server):
+    """AWS's answer for a bucket without an Object Lock configuration (none has
+    one here): 400 InvalidRequest, and no object stored."""
+    s3, b = _bucket(server, "lockhdr")
+    until = "2099-01-01T00:00:00Z"
+    calls = [
+        lambda: s3.put_object(Bucket=b, Key="a", Body=b"x", ObjectLockMode="GOVERNANCE",
+                              ObjectLockRetainUntilDate=until),
+        lambda: s3.put_object(Bucket=b, Key="a", Body=b"x", ObjectLockLegalHoldStatus="ON"),
+        lambda: s3.create_multipart_upload(Bucket=b, Key="a", ObjectLockLegalHoldStatus="ON"),
+    ]
+    s3.put_object(Bucket=b, Key="src", Body=b"x")
+    calls.append(lambda: s3.copy_object(Bucket=b, Key="a", CopySource={"Bucket": b, "Key": "src"},
+                                        ObjectLockLegalHoldStatus="ON"))
+    for call in calls:
+        code, status, msg = _err(call)
+        assert (code, status, msg) == ("InvalidRequest", 400,
+                                       "Bucket is missing Object Lock Configuration")
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=b).get("Contents", [])] == ["src"]
+    assert s3.list_multipart_uploads(Bucket=b).get("Uploads", []) == []
+
+
+# ---- item 8: bucket tagging ----
+
+def test_bucket_tagging_boto3(server):
+    s3, b = _bucket(server, "btag")
+    code, status, msg = _err(lambda: s3.get_bucket_tagging(Bucket=b))
+    assert (code, status, msg) == ("NoSuchTagSet", 404, "The TagSet does not exist")
+    tags = [{"Key": "z", "Value": "last"}, {"Key": "Hello", "Value": "World"},
+            {"Key": "empty", "Value": ""}]
+    r = s3.put_bucket_tagging(Bucket=b, Tagging={"TagSet": tags})
+    assert r["ResponseMetadata"]["HTTPStatusCode"] == 204
+    got = s3.get_bucket_tagging(Bucket=b)["TagSet"]
+    assert got == sorted(tags, key=lambda t: t["Key"])
+    # a PUT replaces the whole set
+    s3.put_bucket_tagging(Bucket=b, Tagging={"TagSet": [{"Key": "only", "Value": "one"}]})
+    assert s3.get_bucket_tagging(Bucket=b)["TagSet"] == [{"Key": "only", "Value": "one"}]
+    r = s3.delete_bucket_tagging(Bucket=b)
+    assert r["ResponseMetadata"]["HTTPStatusCode"] == 204
+    assert _err(lambda: s3.get_bucket_tagging(Bucket=b))[:2] == ("NoSuchTagSet", 404)
+    s3.delete_bucket_tagging(Bucket=b)  # none to delete: still 204
+    assert _err(lambda: s3.get_bucket_tagging(Bucket=uniq("nobucket")))[:2] == \
+        ("NoSuchBucket", 404)
+
+
+def test_bucket_tagging_limits(server):
+    s3, b = _bucket(server, "btaglim")
+    fifty = [{"Key": f"k{i:02d}", "Value": str(i)} for i in range(50)]
+    s3.put_bucket_tagging(Bucket=b, Tagging={"TagSet": fifty})
+    assert len(s3.get_bucket_tagging(Bucket=b)["TagSet"]) == 50
+    bad = [
+        fifty + [{"Key": "k50", "Value": "x"}],                     # 51 tags
+        [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}],  # repeated key
+        [{"Key": "k" * 129, "Value": "v"}],                        # key too long
+        [{"Key": "k", "Value": "v" * 257}],                        # value too long
+        [{"Key": "aws:reserved", "Value": "v"}],                   # system prefix
+    ]
+    codes = []
+    for tagset in bad:
+        code, status, _ = _err(lambda: s3.put_bucket_tagging(Bucket=b, Tagging={"TagSet": tagset}))
+        assert status == 400
+        codes.append(code)
+    assert codes[0] == "BadRequest" and set(codes[1:]) == {"InvalidTag"}
+    assert len(s3.get_bucket_tagging(Bucket=b)["TagSet"]) == 50  # nothing changed
+
+
+def test_bucket_tagging_needs_content_md5(server):
+    s3, b = _bucket(server, "btagmd5")
+    """AWS: Content-MD5 (or an x-amz-checksum-*) is required on PutBucketTagging."""
+    def drop_md5(request, **kw):
+        for h in ("Content-MD5", "x-amz-checksum-crc32", "x-amz-sdk-checksum-algorithm"):
+            if h in request.headers:
+                del request.headers[h]
+    s3.meta.events.register("before-sign.s3.PutBucketTagging", drop_md5)
+    code, status, _ = _err(lambda: s3.put_bucket_tagging(
+        Bucket=b, Tagging={"TagSet": [{"Key": "a", "Value": "b"}]}))
+    assert (code, status) == ("InvalidRequest", 400)
+    s3.meta.events.unregister("before-sign.s3.PutBucketTagging", drop_md5)
+    s3.put_bucket_tagging(Bucket=b, Tagging={"TagSet": [{"Key": "a", "Value": "b"}]})
+
+
+def test_bucket_tagging_cli(server, aws_cli, tmp_path):
+    b = uniq("btagcli")
+    rc, _, err = server.aws(aws_cli, ["s3api", "create-bucket", "--bucket", b], profile=True)
+    assert rc == 0, err
+    rc, _, err = server.aws(aws_cli, ["s3api", "get-bucket-tagging", "--bucket", b], profile=True)
+    assert rc != 0 and aws_error_code(err) == "NoSuchTagSet", err
+    (tmp_path / "tags.json").write_text(json.dumps(
+        {"TagSet": [{"Key": "project", "Value": "cloister"}, {"Key": "env", "Value": "test"}]}))
+    rc, _, err = server.aws(aws_cli, ["s3api", "put-bucket-tagging", "--bucket", b,
+                                      "--tagging", "file://tags.json"], profile=True, cwd=tmp_path)
+    assert rc == 0, err
+    rc, out, err = server.aws(aws_cli, ["s3api", "get-bucket-tagging", "--bucket", b],
+                              profile=True)
+    assert rc == 0, err
+    assert json.loads(out)["TagSet"] == [{"Key": "env", "Value": "test"},
+                                         {"Key": "project", "Value": "cloister"}]
+    rc, _, err = server.aws(aws_cli, ["s3api", "delete-bucket-tagging", "--bucket", b],
+                            profile=True)
+    assert rc == 0, err
+    rc, _, err = server.aws(aws_cli, ["s3api", "get-bucket-tagging", "--bucket", b], profile=True)
+    assert rc != 0 and aws_error_code(err) == "NoSuchTagSet", err
+
+
+def test_bucket_tagging_permissions(server):
+    """s3:GetBucketTagging reads; s3:PutBucketTagging both sets and deletes
+    (AWS has no s3:DeleteBucketTagging action)."""
+    admin, b = _bucket(server, "btagperm")
+    admin.put_bucket_tagging(Bucket=b, Tagging={"TagSet": [{"Key": "a", "Value": "1"}]})
+    arn = f"arn:aws:s3:::{b}"
+    reader, _ = new_user(server, uniq("tagr"), {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetBucketTagging", "Resource": arn}]})
+    writer, _ = new_user(server, uniq("tagw"), {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:PutBucketTagging", "Resource": arn}]})
+    r = server.boto3_client("s3", reader)
+    w = server.boto3_client("s3", writer)
+    tags = {"TagSet": [{"Key": "b", "Value": "2"}]}
+    assert r.get_bucket_tagging(Bucket=b)["TagSet"] == [{"Key": "a", "Value": "1"}]
+    assert _err(lambda: r.put_bucket_tagging(Bucket=b, Tagging=tags))[:2] == ("AccessDenied", 403)
+    assert _err(lambda: r.delete_bucket_tagging(Bucket=b))[:2] == ("AccessDenied", 403)
+    assert _err(lambda: w.get_bucket_tagging(Bucket=b))[:2] == ("AccessDenied", 403)
+    w.put_bucket_tagging(Bucket=b, Tagging=tags)
+    assert admin.get_bucket_tagging(Bucket=b)["TagSet"] == [{"Key": "b", "Value": "2"}]
+    w.delete_bucket_tagging(Bucket=b)
+    assert _err(lambda: admin.get_bucket_tagging(Bucket=b))[:2] == ("NoSuchTagSet", 404)
+
+
+def test_bucket_tags_survive_restart(make_server):
+    srv = make_server("btagrestart")
+    s3 = srv.boto3_client("s3")
+    b = uniq("btagr")
+    s3.create_bucket(Bucket=b)
+    s3.put_bucket_tagging(Bucket=b, Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+    srv.restart()
+    s3 = srv.boto3_client("s3")
+    assert s3.get_bucket_tagging(Bucket=b)["TagSet"] == [{"Key": "k", "Value": "v"}]
