@@ -3,13 +3,15 @@ object/bucket answers (Content-Encoding without aws-chunked kept as sent,
 partNumber, a part re-uploaded while its first upload is in flight, too many
 object tags), Object Lock refused rather than silently ignored, and bucket
 tagging (Get/Put/DeleteBucketTagging) with boto3 and both aws CLIs."""
+import hashlib
+import http.client
 import json
+import urllib.parse
 
 import pytest
-import requests
 from botocore.exceptions import ClientError
 
-from conftest import aws_error_code, client_error, new_user, uniq
+from conftest import aws_error_code, client_error, new_user, presigner, uniq
 
 
 def _bucket(server, prefix="c4"):
@@ -232,3 +234,89 @@ def test_bucket_tags_survive_restart(make_server):
     srv.restart()
     s3 = srv.boto3_client("s3")
     assert s3.get_bucket_tagging(Bucket=b)["TagSet"] == [{"Key": "k", "Value": "v"}]
+
+
+# ---- item 4: partNumber as AWS answers it ----
+
+def test_part_number_answers(server):
+    """partNumber=1 of a simple object is the whole object; a part the object
+    does not have is 416 InvalidPartNumber (AWS's documented error "The
+    requested partnumber is not satisfiable"; ceph/s3-tests expects 400
+    InvalidPart); 0 or > 10000 is 400 InvalidArgument."""
+    s3, b = _bucket(server, "pnum")
+    etag = s3.put_object(Bucket=b, Key="simple", Body=b"body")["ETag"]
+    r = s3.get_object(Bucket=b, Key="simple", PartNumber=1)
+    assert r["Body"].read() == b"body" and r["ETag"] == etag
+    for n in (2, 5):
+        assert _err(lambda: s3.get_object(Bucket=b, Key="simple", PartNumber=n))[:2] == \
+            ("InvalidPartNumber", 416)
+    for n in (0, 10001):
+        assert _err(lambda: s3.get_object(Bucket=b, Key="simple", PartNumber=n))[:2] == \
+            ("InvalidArgument", 400)
+    uid = s3.create_multipart_upload(Bucket=b, Key="mp")["UploadId"]
+    e1 = s3.upload_part(Bucket=b, Key="mp", UploadId=uid, PartNumber=1, Body=b"a" * (5 << 20))
+    e2 = s3.upload_part(Bucket=b, Key="mp", UploadId=uid, PartNumber=2, Body=b"bc")
+    # before Complete there is no object to read a part of
+    assert _err(lambda: s3.get_object(Bucket=b, Key="mp", PartNumber=1))[:2] == ("NoSuchKey", 404)
+    s3.complete_multipart_upload(Bucket=b, Key="mp", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": e1["ETag"]}, {"PartNumber": 2, "ETag": e2["ETag"]}]})
+    r = s3.get_object(Bucket=b, Key="mp", PartNumber=2)
+    assert r["Body"].read() == b"bc" and r["PartsCount"] == 2
+    assert _err(lambda: s3.get_object(Bucket=b, Key="mp", PartNumber=3))[:2] == \
+        ("InvalidPartNumber", 416)
+
+
+# ---- item 5: a part re-uploaded while its first upload is in flight ----
+
+def _start_put(url, size):
+    """Starts a PUT of `size` bytes to a presigned URL; returns the connection."""
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    conn.putrequest("PUT", u.path + "?" + u.query, skip_accept_encoding=True)
+    conn.putheader("Content-Length", str(size))
+    conn.endheaders()
+    return conn
+
+
+def test_resend_first_finishes_last(server):
+    """Part 1 uploaded as A; while A's body is still arriving, part 1 is
+    uploaded again as B and finishes first. A finishes last, so A is part 1: a
+    Complete naming B's ETag last is InvalidPart, one listing both (B then A,
+    the order their answers came back, as ceph/s3-tests'
+    test_multipart_resend_first_finishes_last sends) makes the object of A's
+    bytes."""
+    s3, b = _bucket(server, "resend")
+    uid = s3.create_multipart_upload(Bucket=b, Key="k")["UploadId"]
+    url = presigner(s3).generate_presigned_url("upload_part", Params={
+        "Bucket": b, "Key": "k", "UploadId": uid, "PartNumber": 1})
+    body_a = b"A" * 8192
+    conn = _start_put(url, len(body_a))
+    conn.send(body_a[:4096])  # A is in flight
+    etag_b = s3.upload_part(Bucket=b, Key="k", UploadId=uid, PartNumber=1,
+                            Body=b"B" * 8192)["ETag"]
+    conn.send(body_a[4096:])
+    resp = conn.getresponse()
+    assert resp.status == 200, resp.read()
+    etag_a = resp.getheader("ETag")
+    conn.close()
+    assert etag_a == '"%s"' % hashlib.md5(body_a).hexdigest() and etag_a != etag_b
+    parts = s3.list_parts(Bucket=b, Key="k", UploadId=uid)["Parts"]
+    assert [(p["PartNumber"], p["ETag"]) for p in parts] == [(1, etag_a)]
+    code, status, _ = _err(lambda: s3.complete_multipart_upload(
+        Bucket=b, Key="k", UploadId=uid, MultipartUpload={"Parts": [
+            {"PartNumber": 1, "ETag": etag_a}, {"PartNumber": 1, "ETag": etag_b}]}))
+    assert (code, status) == ("InvalidPart", 400)
+    s3.complete_multipart_upload(Bucket=b, Key="k", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": etag_b.strip('"')}, {"PartNumber": 1, "ETag": etag_a.strip('"')}]})
+    assert s3.get_object(Bucket=b, Key="k")["Body"].read() == body_a
+
+
+def test_complete_part_order_still_checked(server):
+    s3, b = _bucket(server, "porder")
+    uid = s3.create_multipart_upload(Bucket=b, Key="k")["UploadId"]
+    e1 = s3.upload_part(Bucket=b, Key="k", UploadId=uid, PartNumber=1, Body=b"a" * (5 << 20))
+    e2 = s3.upload_part(Bucket=b, Key="k", UploadId=uid, PartNumber=2, Body=b"b")
+    code, status, _ = _err(lambda: s3.complete_multipart_upload(
+        Bucket=b, Key="k", UploadId=uid, MultipartUpload={"Parts": [
+            {"PartNumber": 2, "ETag": e2["ETag"]}, {"PartNumber": 1, "ETag": e1["ETag"]}]}))
+    assert (code, status) == ("InvalidPartOrder", 400)
