@@ -7,6 +7,7 @@ import hashlib
 import http.client
 import json
 import urllib.parse
+from xml.etree import ElementTree
 
 import pytest
 from botocore.exceptions import ClientError
@@ -320,3 +321,63 @@ def test_complete_part_order_still_checked(server):
         Bucket=b, Key="k", UploadId=uid, MultipartUpload={"Parts": [
             {"PartNumber": 2, "ETag": e2["ETag"]}, {"PartNumber": 1, "ETag": e1["ETag"]}]}))
     assert (code, status) == ("InvalidPartOrder", 400)
+
+
+# ---- item 3: a key that is not UTF-8 once percent-decoded ----
+
+def _signed(server, method, path, headers=None, body=b""):
+    """A SigV4-signed raw request (the path sent exactly as given)."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    creds = server.admin_creds()
+    req = AWSRequest(method=method, url=server.endpoint + path, data=body,
+                     headers=dict(headers or {}))
+    S3SigV4Auth(Credentials(creds["AccessKeyId"], creds["SecretAccessKey"]), "s3",
+                "us-east-1").add_auth(req)
+    u = urllib.parse.urlsplit(server.endpoint)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    conn.request(method, path, body=body, headers=dict(req.headers.items()))
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    return r.status, data
+
+
+def test_invalid_utf8_key_is_invalid_uri(server):
+    """AWS: 400 InvalidURI "Couldn't parse the specified URI." for a key whose
+    percent-decoded bytes are not UTF-8 (ceph/s3-tests test_object_read_unreadable
+    names the key '\\xae\\x8a-': raw bytes in its Python 2 origin), on every
+    operation that names a key, before any lookup."""
+    s3, b = _bucket(server, "badkey")
+    s3.put_object(Bucket=b, Key="src", Body=b"x")
+    for method, path, headers in [
+        ("GET", f"/{b}/%AE%8A-", {}),
+        ("HEAD", f"/{b}/%AE%8A-", {}),
+        ("PUT", f"/{b}/%AE%8A-", {}),
+        ("DELETE", f"/{b}/%AE%8A-", {}),
+        ("GET", f"/{b}/ok%FF", {}),
+        ("GET", f"/{b}/%AE%8A-?tagging", {}),
+    ]:
+        status, data = _signed(server, method, path, headers)
+        assert status == 400, (method, path, status, data)
+        if method != "HEAD":
+            err = ElementTree.fromstring(data)
+            assert err.findtext("Code") == "InvalidURI", data
+            assert err.findtext("Message") == "Couldn't parse the specified URI.", data
+    # a copy source is a header, not the URI: AWS's InvalidArgument for it
+    status, data = _signed(server, "PUT", f"/{b}/dst", {"x-amz-copy-source": f"/{b}/%AE%8A-"})
+    err = ElementTree.fromstring(data)
+    assert (status, err.findtext("Code"), err.findtext("Message")) == \
+        (400, "InvalidArgument", "Invalid copy source encoding.")
+
+
+def test_non_ascii_key_round_trips(server):
+    """'\\xae\\x8a-' as a Python 3 str is valid UTF-8 on the wire (%C2%AE%C2%8A-):
+    a valid key, so a missing one is NoSuchKey and a stored one reads back."""
+    s3, b = _bucket(server, "u8key")
+    key = "\xae\x8a-"
+    assert _err(lambda: s3.get_object(Bucket=b, Key=key))[:2] == ("NoSuchKey", 404)
+    s3.put_object(Bucket=b, Key=key, Body=b"v")
+    assert s3.get_object(Bucket=b, Key=key)["Body"].read() == b"v"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=b)["Contents"]] == [key]
