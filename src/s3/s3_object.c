@@ -147,6 +147,24 @@ static char *content_encoding(const char *value) {
     return NULL;
 }
 
+/* An x-amz-meta-* value as stored: UTF-8 as sent, else (bytes that are not
+ * UTF-8, as a client encoding headers in ISO-8859-1, HTTP's historical header
+ * charset, sends) each byte as the Latin-1 character it is, so no value is lost
+ * or stored as invalid text. Reading answers it RFC 2047-encoded (s3_read.c). */
+static char *meta_value(const char *v) {
+    if (utf8_valid(slice_cstr(v))) return cl_strdup(v);
+    cl_buf out = CL_BUF_INIT;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p < 0x80) {
+            buf_append_byte(&out, *p);
+        } else {
+            buf_append_byte(&out, (uint8_t)(0xC0 | (*p >> 6)));
+            buf_append_byte(&out, (uint8_t)(0x80 | (*p & 0x3F)));
+        }
+    }
+    return buf_take_cstr(&out);
+}
+
 json_t *s3_request_metadata(const http_request *req) {
     json_t *meta = json_object(), *hdrs = json_object();
     static const char *const KEEP[] = {"Cache-Control", "Content-Disposition", "Content-Encoding",
@@ -157,7 +175,9 @@ json_t *s3_request_metadata(const http_request *req) {
             char *k = cl_strdup(h->key + 11);
             for (char *c = k; *c; c++)
                 *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-            json_object_set_new(meta, k, json_string(h->value));
+            char *v = meta_value(h->value);
+            json_object_set_new(meta, k, json_string(v));
+            free(v);
             free(k);
         }
         for (size_t j = 0; j < sizeof KEEP / sizeof KEEP[0]; j++) {
