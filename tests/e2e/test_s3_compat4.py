@@ -181,11 +181,7 @@ def test_bucket_tagging_needs_content_md5(server):
 
 
 def test_bucket_tagging_cli(server, aws_cli, tmp_path):
-    b = uniq("btagcli")
-    rc, _, err = server.aws(aws_cli, ["s3api", "create-bucket", "--bucket", b], profile=True)
-    assert rc == 0, err
-    rc, _, err = server.aws(aws_cli, ["s3api", "get-bucket-tagging", "--bucket", b], profile=True)
-    assert rc != 0 and aws_error_code(err) == "NoSuchTagSet", err
+    s3, b = _bucket(server, "btagcli")
     (tmp_path / "tags.json").write_text(json.dumps(
         {"TagSet": [{"Key": "project", "Value": "cloister"}, {"Key": "env", "Value": "test"}]}))
     rc, _, err = server.aws(aws_cli, ["s3api", "put-bucket-tagging", "--bucket", b,
@@ -199,8 +195,7 @@ def test_bucket_tagging_cli(server, aws_cli, tmp_path):
     rc, _, err = server.aws(aws_cli, ["s3api", "delete-bucket-tagging", "--bucket", b],
                             profile=True)
     assert rc == 0, err
-    rc, _, err = server.aws(aws_cli, ["s3api", "get-bucket-tagging", "--bucket", b], profile=True)
-    assert rc != 0 and aws_error_code(err) == "NoSuchTagSet", err
+    assert _err(lambda: s3.get_bucket_tagging(Bucket=b))[:2] == ("NoSuchTagSet", 404)
 
 
 def test_bucket_tagging_permissions(server):
