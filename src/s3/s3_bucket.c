@@ -14,6 +14,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef struct {
     s3_op *op;
@@ -68,6 +69,17 @@ static bool parse_location(s3_op *op, char **region) {
     return false;
 }
 
+/* Object Lock (WORM retention) is not built: a bucket asking for it is refused
+ * rather than created without the guarantee its owner relies on. */
+static bool refuse_object_lock(s3_op *op) {
+    const char *v = kvlist_get_ci(&op->req->headers, "x-amz-bucket-object-lock-enabled");
+    if (!v || strcasecmp(v, "true") != 0) return true;
+    aws_fault_set(&op->f, 501, "NotImplemented",
+                  "Object Lock is not supported by this server: a bucket with Object Lock "
+                  "enabled cannot be created.");
+    return false;
+}
+
 void s3_create_bucket(s3_op *op) {
     if (op->c->p.type == PRINCIPAL_ANONYMOUS) {
         aws_fault_set(&op->f, 403, "AccessDenied", "Access Denied");
@@ -79,7 +91,7 @@ void s3_create_bucket(s3_op *op) {
     }
     char *region = NULL, *arn = s3_bucket_arn(op->bucket);
     bool ok = parse_location(op, &region) && s3_authorize(op, "s3:CreateBucket", arn, NULL) &&
-              s3_check_create_bucket_acl(op);
+              s3_check_create_bucket_acl(op) && refuse_object_lock(op);
     free(arn);
     if (!ok) {
         free(region);

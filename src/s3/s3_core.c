@@ -452,8 +452,7 @@ static bool unsupported_subresource(const s3_op *op) {
     static const char *const NOT_YET[] = {
         "cors",      "lifecycle",      "logging",     "replication",
         "website",   "requestPayment", "object-lock", "intelligent-tiering",
-        "inventory", "metrics",        "analytics",   "accelerate",
-        "tagging"};
+        "inventory", "metrics",        "analytics",   "accelerate"};
     for (size_t i = 0; i < sizeof NOT_YET / sizeof NOT_YET[0]; i++)
         if (s3_has_query(op, NOT_YET[i])) return true;
     return false;
@@ -469,6 +468,8 @@ static bool route_bucket(s3_op *op) {
     if (unsupported_subresource(op)) return false;
     if (s3_has_query(op, "policy"))
         s3_bucket_policy(op);
+    else if (s3_has_query(op, "tagging"))
+        s3_bucket_tagging(op);
     else if (s3_has_query(op, "acl"))
         s3_bucket_acl(op);
     else if (s3_has_query(op, "ownershipControls"))
@@ -517,10 +518,30 @@ static bool unsupported_object_subresource(const s3_op *op) {
     return false;
 }
 
+bool s3_check_no_object_lock(s3_op *op) {
+    for (size_t i = 0; i < op->req->headers.len; i++)
+        if (strncasecmp(op->req->headers.items[i].key, "x-amz-object-lock-", 18) == 0) {
+            aws_fault_set(&op->f, 400, "InvalidRequest",
+                          "Bucket is missing Object Lock Configuration");
+            return false;
+        }
+    return true;
+}
+
+/* CopyObject and CreateMultipartUpload asking for Object Lock (PutObject's
+ * streamed path checks in s3_begin_upload). */
+static bool object_lock_requested(s3_op *op, bool upload_id) {
+    const char *m = op->req->method;
+    bool writes = (strcmp(m, "PUT") == 0 && !upload_id) ||
+                  (strcmp(m, "POST") == 0 && s3_has_query(op, "uploads"));
+    return writes && !s3_check_no_object_lock(op);
+}
+
 static bool route_object(s3_op *op) {
     const char *m = op->req->method;
     if (unsupported_object_subresource(op)) return false;
     bool upload_id = s3_has_query(op, "uploadId");
+    if (object_lock_requested(op, upload_id)) return true;
     /* Safe to route on x-amz-* headers: for a signed request, authentication
      * (iam/auth.c check_signed_headers) has refused any x-amz-* header the
      * signature does not cover, so a presigned PutObject/UploadPart cannot be

@@ -269,6 +269,7 @@ void s3_copy_object(s3_op *op);            /* PUT with x-amz-copy-source */
 void s3_upload_part_copy(s3_op *op);       /* PUT ?partNumber&uploadId with x-amz-copy-source */
 void s3_delete_objects(s3_op *op);         /* POST /bucket?delete */
 void s3_object_tagging(s3_op *op);         /* PUT/GET/DELETE /bucket/key?tagging */
+void s3_bucket_tagging(s3_op *op);         /* PUT/GET/DELETE /bucket?tagging */
 void s3_list_multipart_uploads(s3_op *op); /* GET /bucket?uploads */
 /* Checks a small request body against its Content-MD5 / x-amz-checksum-* headers
  * (InvalidDigest, BadDigest); with `required`, one of them must be present. */
@@ -278,6 +279,12 @@ bool s3_check_body_digest(s3_op *op, bool required);
 bool s3_check_request_tags(s3_op *op);
 /* The header's tags as {k: v}; NULL when absent, empty or invalid. Caller owns. */
 json_t *s3_header_tags(const http_request *req);
+/* Object Lock is not built, so no bucket has an Object Lock configuration: a
+ * PutObject, CopyObject or CreateMultipartUpload with an x-amz-object-lock-*
+ * header gets AWS's answer for such a bucket (400 InvalidRequest "Bucket is
+ * missing Object Lock Configuration") instead of an object without the lock.
+ * True when there is none. */
+bool s3_check_no_object_lock(s3_op *op);
 /* x-amz-tagging-count for an object document with tags. */
 void s3_tagging_count_header(http_response *r, json_t *object);
 

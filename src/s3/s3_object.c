@@ -123,19 +123,46 @@ bool s3_is_upload(const s3 *s, const http_request *req) {
 
 /* Content-Encoding without "aws-chunked", the transfer coding of the request
  * (AWS: "Amazon S3 stores the resulting object without the aws-chunked value in
- * the content-encoding header"); NULL when nothing is left. */
+ * the content-encoding header"); NULL when nothing is left. A value without
+ * aws-chunked is stored exactly as sent ("deflate, gzip" stays so); the codings
+ * left after removing it are joined with ", ", HTTP's list separator. */
 static char *content_encoding(const char *value) {
     cl_buf out = CL_BUF_INIT;
     cl_slice l = slice_cstr(value), item;
+    bool removed = false;
     while (slice_split(&l, ',', &item)) {
         item = slice_trim(item);
-        if (item.len == 0 || slice_case_eq_cstr(item, "aws-chunked")) continue;
-        if (out.len) buf_append_cstr(&out, ",");
+        bool chunked = slice_case_eq_cstr(item, "aws-chunked");
+        removed |= chunked;
+        if (item.len == 0 || chunked) continue;
+        if (out.len) buf_append_cstr(&out, ", ");
         buf_append_slice(&out, item);
+    }
+    if (!removed) {
+        buf_free(&out);
+        return *value ? cl_strdup(value) : NULL;
     }
     if (out.len) return buf_take_cstr(&out);
     buf_free(&out);
     return NULL;
+}
+
+/* An x-amz-meta-* value as stored: UTF-8 as sent, else (bytes that are not
+ * UTF-8, as a client encoding headers in ISO-8859-1, HTTP's historical header
+ * charset, sends) each byte as the Latin-1 character it is, so no value is lost
+ * or stored as invalid text. Reading answers it RFC 2047-encoded (s3_read.c). */
+static char *meta_value(const char *v) {
+    if (utf8_valid(slice_cstr(v))) return cl_strdup(v);
+    cl_buf out = CL_BUF_INIT;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p < 0x80) {
+            buf_append_byte(&out, *p);
+        } else {
+            buf_append_byte(&out, (uint8_t)(0xC0 | (*p >> 6)));
+            buf_append_byte(&out, (uint8_t)(0x80 | (*p & 0x3F)));
+        }
+    }
+    return buf_take_cstr(&out);
 }
 
 json_t *s3_request_metadata(const http_request *req) {
@@ -148,7 +175,9 @@ json_t *s3_request_metadata(const http_request *req) {
             char *k = cl_strdup(h->key + 11);
             for (char *c = k; *c; c++)
                 *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-            json_object_set_new(meta, k, json_string(h->value));
+            char *v = meta_value(h->value);
+            json_object_set_new(meta, k, json_string(v));
+            free(v);
             free(k);
         }
         for (size_t j = 0; j < sizeof KEEP / sizeof KEEP[0]; j++) {
@@ -267,8 +296,8 @@ void s3_begin_upload(s3 *s, const iam_caller *c, http_request *req, http_respons
     if (ok) {
         char *arn = s3_object_arn(op.bucket, op.key);
         ok = s3_authorize(&op, "s3:PutObject", arn, NULL) &&
-             (upload_id || (s3_check_acl_headers(&op) && s3_write_cond_valid(&op) &&
-                            s3_check_request_tags(&op)));
+             (upload_id || (s3_check_no_object_lock(&op) && s3_check_acl_headers(&op) &&
+                            s3_write_cond_valid(&op) && s3_check_request_tags(&op)));
         free(arn);
     }
     s3_upload *u = NULL;

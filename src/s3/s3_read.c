@@ -138,6 +138,25 @@ static int part_range(s3_op *op, json_t *o, uint64_t *off, uint64_t *len) {
     return 0;
 }
 
+/* AWS (user-defined object metadata): a value with non-US-ASCII characters is
+ * "encoded as per RFC 2047 to make them mail-safe before returning"
+ * (=?UTF-8?B?<base64>?=); an ASCII value is returned as is. */
+static void meta_header(http_response *r, const char *name, const char *value) {
+    bool ascii = true;
+    for (const unsigned char *p = (const unsigned char *)value; *p && ascii; p++)
+        ascii = *p < 0x80;
+    if (ascii) {
+        http_set_header(r, name, value);
+        return;
+    }
+    cl_buf enc = CL_BUF_INIT;
+    buf_append_cstr(&enc, "=?UTF-8?B?");
+    base64_encode(&enc, slice_cstr(value));
+    buf_append_cstr(&enc, "?=");
+    http_set_header(r, name, buf_cstr(&enc));
+    buf_free(&enc);
+}
+
 static void object_headers(http_response *r, json_t *o) {
     http_set_header(r, "ETag", json_string_value(json_object_get(o, "ETag")));
     s3_set_time_header(r, "Last-Modified", json_string_value(json_object_get(o, "LastModified")));
@@ -147,7 +166,7 @@ static void object_headers(http_response *r, json_t *o) {
     json_t *v;
     json_object_foreach(json_object_get(o, "Meta"), k, v) {
         char *name = cl_sprintf("x-amz-meta-%s", k);
-        http_set_header(r, name, json_string_value(v));
+        meta_header(r, name, json_string_value(v));
         free(name);
     }
     json_object_foreach(json_object_get(o, "Headers"), k, v)

@@ -1,6 +1,7 @@
 /* s3_tagging.c — object tags: PutObjectTagging, GetObjectTagging and
  * DeleteObjectTagging (?tagging on a key), and the x-amz-tagging header that
- * PutObject, CreateMultipartUpload and CopyObject (tagging directive REPLACE) carry.
+ * PutObject, CreateMultipartUpload and CopyObject (tagging directive REPLACE) carry;
+ * bucket tags: Get/Put/DeleteBucketTagging (?tagging on a bucket, at the end).
  *
  * Tags live in the object document as "Tags": {key: value} (absent when there
  * are none); an upload document carries them until CompleteMultipartUpload.
@@ -133,6 +134,27 @@ static int by_key(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* <Tagging><TagSet><Tag>... of tags ({k: v}), sorted by key as S3 answers. */
+static void respond_tag_set(s3_op *op, json_t *tags) {
+    cl_buf *b = &op->resp->body;
+    s3_xml_begin(op, "Tagging");
+    xml_open(b, "TagSet");
+    size_t n = json_object_size(tags), i = 0;
+    const char **keys = cl_calloc(n + 1, sizeof *keys), *k;
+    json_t *v;
+    json_object_foreach(tags, k, v) keys[i++] = k;
+    qsort(keys, n, sizeof *keys, by_key);
+    for (i = 0; i < n; i++) {
+        xml_open(b, "Tag");
+        xml_text(b, "Key", keys[i]);
+        xml_text(b, "Value", json_string_value(json_object_get(tags, keys[i])));
+        xml_close(b, "Tag");
+    }
+    free(keys);
+    xml_close(b, "TagSet");
+    s3_xml_end(op, "Tagging");
+}
+
 static void get_tagging(s3_op *op) {
     const char *vid = kvlist_get(&op->query, "versionId");
     char *text = NULL;
@@ -148,24 +170,7 @@ static void get_tagging(s3_op *op) {
         return;
     }
     s3_ver_header(op, o);
-    cl_buf *b = &op->resp->body;
-    s3_xml_begin(op, "Tagging");
-    xml_open(b, "TagSet");
-    json_t *tags = json_object_get(o, "Tags");
-    size_t n = json_object_size(tags), i = 0;
-    const char **keys = cl_calloc(n + 1, sizeof *keys), *k;
-    json_t *v;
-    json_object_foreach(tags, k, v) keys[i++] = k;
-    qsort(keys, n, sizeof *keys, by_key); /* sorted by key, as S3 answers */
-    for (i = 0; i < n; i++) {
-        xml_open(b, "Tag");
-        xml_text(b, "Key", keys[i]);
-        xml_text(b, "Value", json_string_value(json_object_get(tags, keys[i])));
-        xml_close(b, "Tag");
-    }
-    free(keys);
-    xml_close(b, "TagSet");
-    s3_xml_end(op, "Tagging");
+    respond_tag_set(op, json_object_get(o, "Tags"));
     json_decref(o);
 }
 
@@ -199,5 +204,53 @@ void s3_object_tagging(s3_op *op) {
         put_tagging(op);
     } else if (store_tags(op, NULL)) {
         op->resp->status = 204;
+    }
+}
+
+/* ---- bucket tags: Get/Put/DeleteBucketTagging (?tagging on a bucket) ----
+ * Stored as the bucket document's "Tags" ({k: v}, absent when there are none),
+ * changed in one read-modify-write (s3_bucket_update). As AWS: at most 50 tags,
+ * the same key/value rules as object tags (InvalidTag), Content-MD5 (or an
+ * x-amz-checksum-*) required on PUT, 404 NoSuchTagSet when the bucket has none,
+ * and DeleteBucketTagging authorized as s3:PutBucketTagging (AWS has no
+ * s3:DeleteBucketTagging action). */
+
+static void put_bucket_tagging(s3_op *op) {
+    if (!s3_check_body_digest(op, true)) return;
+    cl_kvlist kv = CL_KVLIST_INIT;
+    s3_xml_error xe = {0};
+    if (s3_xml_parse_tagging(buf_slice(&op->req->body), S3_TAGS_BUCKET, &kv, &xe) != CL_OK) {
+        aws_fault_set(&op->f, 400, xe.code ? xe.code : "MalformedXML", "%s", xe.message);
+        kvlist_free(&kv);
+        return;
+    }
+    json_t *tags = tags_object(&kv); /* NULL (no tags stored) for an empty TagSet */
+    kvlist_free(&kv);
+    if (s3_bucket_update(op, "Tags", tags)) op->resp->status = 204;
+}
+
+void s3_bucket_tagging(s3_op *op) {
+    const char *m = op->req->method;
+    bool get = strcmp(m, "GET") == 0, put = strcmp(m, "PUT") == 0;
+    if (!get && !put && strcmp(m, "DELETE") != 0) {
+        aws_fault_set(&op->f, 405, "MethodNotAllowed",
+                      "The specified method is not allowed against this resource.");
+        return;
+    }
+    op->req->op = get ? "GetBucketTagging" : put ? "PutBucketTagging" : "DeleteBucketTagging";
+    char *arn = s3_bucket_arn(op->bucket);
+    bool ok = s3_load_bucket(op) &&
+              s3_authorize(op, get ? "s3:GetBucketTagging" : "s3:PutBucketTagging", arn, NULL);
+    free(arn);
+    if (!ok) return;
+    json_t *tags = json_object_get(op->bucket_doc, "Tags");
+    if (put) {
+        put_bucket_tagging(op);
+    } else if (!get) {
+        if (s3_bucket_update(op, "Tags", NULL)) op->resp->status = 204;
+    } else if (json_object_size(tags) == 0) {
+        aws_fault_set(&op->f, 404, "NoSuchTagSet", "The TagSet does not exist");
+    } else {
+        respond_tag_set(op, tags);
     }
 }

@@ -353,32 +353,47 @@ static const xs_elem PART_KIDS[] = {
 static const xs_elem COMPLETE_KIDS[] = {{"Part", PART_KIDS, 0, part_start, NULL, 0}, END};
 static const xs_elem COMPLETE_ROOT = {"CompleteMultipartUpload", COMPLETE_KIDS, 0, NULL, NULL, 0};
 
-static cl_err complete_validate(const s3_complete_upload *u, s3_xml_error *err) {
+static void complete_part_free(s3_complete_part *p) {
+    free(p->etag);
+    free(p->etag_bare);
+    free(p->checksums.crc32);
+    free(p->checksums.crc32c);
+    free(p->checksums.crc64nvme);
+    free(p->checksums.sha1);
+    free(p->checksums.sha256);
+}
+
+/* Part numbers in 1..10000, ascending. A number listed again right after
+ * itself (a part re-uploaded, both answers' ETags collected by the client, as
+ * ceph/s3-tests' test_multipart_resend_first_finishes_last does) names the part
+ * by its last entry, whose ETag must then match the stored part: the list
+ * collapses to strictly ascending numbers. */
+static cl_err complete_validate(s3_complete_upload *u, s3_xml_error *err) {
     if (u->len == 0) return malformed(err);
+    size_t kept = 0;
     for (size_t i = 0; i < u->len; i++) {
         int n = u->parts[i].part_number;
         if (n < 1 || n > S3_MAX_PARTS)
             return fail(err, "InvalidArgument",
                         "Part number must be an integer between 1 and 10000, inclusive");
-        if (i > 0 && n <= u->parts[i - 1].part_number)
+        if (kept > 0 && n < u->parts[kept - 1].part_number)
             return fail(err, "InvalidPartOrder",
                         "The list of parts was not in ascending order. The parts list must be "
                         "specified in order by part number.");
+        if (kept > 0 && n == u->parts[kept - 1].part_number) complete_part_free(&u->parts[--kept]);
+        if (kept != i) {
+            u->parts[kept] = u->parts[i];
+            memset(&u->parts[i], 0, sizeof u->parts[i]);
+        }
+        kept++;
     }
+    u->len = kept;
     return CL_OK;
 }
 
 void s3_complete_upload_free(s3_complete_upload *u) {
-    for (size_t i = 0; i < u->len; i++) {
-        s3_complete_part *p = &u->parts[i];
-        free(p->etag);
-        free(p->etag_bare);
-        free(p->checksums.crc32);
-        free(p->checksums.crc32c);
-        free(p->checksums.crc64nvme);
-        free(p->checksums.sha1);
-        free(p->checksums.sha256);
-    }
+    for (size_t i = 0; i < u->len; i++)
+        complete_part_free(&u->parts[i]);
     free(u->parts);
     memset(u, 0, sizeof *u);
 }

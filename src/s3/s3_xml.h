@@ -90,7 +90,8 @@ typedef struct {
  * [<ChecksumCRC32|CRC32C|CRC64NVME|SHA1|SHA256>..]</Part>...</CompleteMultipartUpload>
  * Part needs PartNumber and ETag. Errors: MalformedXML (also: no parts, more
  * than S3_MAX_PARTS, a PartNumber that is not an integer); InvalidArgument
- * (number outside 1..10000); InvalidPartOrder (not strictly ascending). */
+ * (number outside 1..10000); InvalidPartOrder (a number below the one before).
+ * A number repeated right after itself is kept once, as its last entry. */
 cl_err s3_xml_parse_complete_upload(cl_slice body, s3_complete_upload *out, s3_xml_error *err);
 void s3_complete_upload_free(s3_complete_upload *u);
 

@@ -312,6 +312,12 @@ def _s3_obj(c):
     return c.fresh_object()
 
 
+def _tagged_bucket(c):
+    b = c.fresh_bucket()
+    c.w.s3.put_bucket_tagging(Bucket=b, Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+    return b
+
+
 def _upload(c, parts=0):
     key = c.uniq_key()
     uid = c.w.s3.create_multipart_upload(Bucket=c.bucket, Key=key)["UploadId"]
@@ -386,6 +392,16 @@ S3_ROWS = [
     Row("s3", "DeleteBucketOwnershipControls", "s3-bucket-owner-only",
         lambda c, r: c.s3.delete_bucket_ownership_controls(Bucket=r),
         prep=lambda c: c.fresh_bucket()),
+    Row("s3", "PutBucketTagging", "s3-resource",
+        lambda c, r: c.s3.put_bucket_tagging(
+            Bucket=r, Tagging={"TagSet": [{"Key": "k", "Value": "v"}]}),
+        prep=lambda c: c.fresh_bucket(), note="s3:PutBucketTagging"),
+    Row("s3", "GetBucketTagging", "s3-resource",
+        lambda c, r: c.s3.get_bucket_tagging(Bucket=r), prep=_tagged_bucket,
+        note="s3:GetBucketTagging"),
+    Row("s3", "DeleteBucketTagging", "s3-resource",
+        lambda c, r: c.s3.delete_bucket_tagging(Bucket=r), prep=_tagged_bucket,
+        note="s3:PutBucketTagging (AWS has no s3:DeleteBucketTagging)"),
     # objects
     Row("s3", "GetObjectAcl", "s3-resource",
         lambda c, r: c.s3.get_object_acl(Bucket=c.bucket, Key="obj")),

@@ -192,6 +192,31 @@ static void test_complete_prefixed_namespace(void **state) {
     s3_complete_upload_free(&u);
 }
 
+/* A part number listed again right after itself (a re-uploaded part, both
+ * answers' ETags collected) is kept once, as its last entry. */
+static void test_complete_repeated_part(void **state) {
+    (void)state;
+    const char *body = "<CompleteMultipartUpload>"
+                       "<Part><PartNumber>1</PartNumber><ETag>\"b\"</ETag></Part>"
+                       "<Part><PartNumber>1</PartNumber><ETag>\"a\"</ETag></Part>"
+                       "<Part><PartNumber>2</PartNumber><ETag>\"c\"</ETag></Part>"
+                       "<Part><PartNumber>2</PartNumber><ETag>\"d\"</ETag></Part>"
+                       "<Part><PartNumber>2</PartNumber><ETag>\"e\"</ETag></Part>"
+                       "<Part><PartNumber>7</PartNumber><ETag>\"f\"</ETag></Part>"
+                       "</CompleteMultipartUpload>";
+    s3_complete_upload u;
+    s3_xml_error err = {0};
+    assert_int_equal(s3_xml_parse_complete_upload(S(body), &u, &err), CL_OK);
+    assert_int_equal(u.len, 3);
+    assert_int_equal(u.parts[0].part_number, 1);
+    assert_string_equal(u.parts[0].etag_bare, "a");
+    assert_int_equal(u.parts[1].part_number, 2);
+    assert_string_equal(u.parts[1].etag_bare, "e");
+    assert_int_equal(u.parts[2].part_number, 7);
+    assert_string_equal(u.parts[2].etag_bare, "f");
+    s3_complete_upload_free(&u);
+}
+
 static void expect_complete(const char *parts, const char *code, const char *msg) {
     char body[1024];
     snprintf(body, sizeof body, "<CompleteMultipartUpload>%s</CompleteMultipartUpload>", parts);
@@ -223,7 +248,8 @@ static void test_complete_errors(void **state) {
     expect_complete(P("1.0"), "MalformedXML", MALFORMED);
     expect_complete(P(""), "MalformedXML", MALFORMED);
     expect_complete(P("2") P("1"), "InvalidPartOrder", ORDER_MSG);
-    expect_complete(P("1") P("1"), "InvalidPartOrder", ORDER_MSG);
+    expect_complete(P("1") P("1") P("0"), "InvalidArgument", RANGE_MSG);
+    expect_complete(P("1") P("2") P("2") P("1"), "InvalidPartOrder", ORDER_MSG);
     expect_complete(P("1") P("3") P("2"), "InvalidPartOrder", ORDER_MSG);
     expect_complete("<Part><PartNumber>1</PartNumber></Part>", "MalformedXML", MALFORMED);
     expect_complete("<Part><ETag>x</ETag></Part>", "MalformedXML", MALFORMED);
@@ -1001,6 +1027,7 @@ int main(void) {
         cmocka_unit_test(test_complete_boto3),
         cmocka_unit_test(test_complete_pretty_checksums),
         cmocka_unit_test(test_complete_prefixed_namespace),
+        cmocka_unit_test(test_complete_repeated_part),
         cmocka_unit_test(test_complete_errors),
         cmocka_unit_test(test_complete_root_and_namespace),
         cmocka_unit_test(test_complete_limits),
