@@ -181,7 +181,14 @@ void s3_bucket_acl(s3_op *op) {
         op->resp->status = 200;
 }
 
-static bool object_exists(s3_op *op) {
+/* The object (or, with ?versionId, that version: NoSuchVersion if unknown,
+ * 405 for a delete marker, as GetObject) exists. */
+static bool object_exists(s3_op *op, const char *vid) {
+    if (vid) {
+        json_t *d = s3_object_load_version(op, vid);
+        json_decref(d);
+        return d != NULL;
+    }
     char *text = NULL;
     bool found = store_get(op->s->st, "object", op->bucket_id, op->key, &text) == CL_OK;
     free(text);
@@ -189,6 +196,9 @@ static bool object_exists(s3_op *op) {
     return found;
 }
 
+/* With ?versionId the ACL of that version: authorized as s3:GetObjectVersionAcl /
+ * s3:PutObjectVersionAcl (AWS GetObjectAcl, PutObjectAcl). Every version has the
+ * owner-only ACL, as the object does. */
 void s3_object_acl(s3_op *op) {
     bool get = strcmp(op->req->method, "GET") == 0;
     if (!get && strcmp(op->req->method, "PUT") != 0) {
@@ -197,13 +207,11 @@ void s3_object_acl(s3_op *op) {
         return;
     }
     op->req->op = get ? "GetObjectAcl" : "PutObjectAcl";
-    if (kvlist_get(&op->query, "versionId")) {
-        aws_fault_set(&op->f, 501, "NotImplemented",
-                      "This server does not keep object versions; omit versionId.");
-        return;
-    }
-    if (!authorize(op, get ? "s3:GetObjectAcl" : "s3:PutObjectAcl", true) || !object_exists(op))
-        return;
+    const char *vid = NULL;
+    if (!s3_ver_query(op, &vid)) return;
+    const char *action = get ? (vid ? "s3:GetObjectVersionAcl" : "s3:GetObjectAcl")
+                             : (vid ? "s3:PutObjectVersionAcl" : "s3:PutObjectAcl");
+    if (!authorize(op, action, true) || !object_exists(op, vid)) return;
     if (get)
         respond_acl(op, bucket_owner(op)); /* the bucket owner owns every object */
     else if (put_acl_ok(op))

@@ -7,7 +7,7 @@
  * remembers its region (LocationConstraint, else S3_DEFAULT_REGION), which a
  * request's credential scope must name (s3_check_region); re-creating a bucket
  * one already owns answers 200 in us-east-1 (AWS's legacy behaviour) and
- * BucketAlreadyOwnedByYou elsewhere. */
+ * BucketAlreadyOwnedByYou elsewhere. ListBuckets pages as AWS does (below). */
 #include "s3/s3_internal.h"
 
 #include "s3/s3_xml.h"
@@ -16,22 +16,62 @@
 #include <string.h>
 #include <strings.h>
 
+/* ---- ListBuckets ----
+ * Paged as AWS since 2024 (API reference ListBuckets): max-buckets (1..10000),
+ * continuation-token (opaque: s3_list_token_*), prefix and bucket-region
+ * filters. With any of them the page holds at most 10000 buckets, each with
+ * its BucketRegion, and the answer echoes Prefix; a ContinuationToken is
+ * returned only when more buckets follow. Without them: every bucket, as before. */
+
+#define LIST_BUCKETS_MAX 10000
+
 typedef struct {
     s3_op *op;
+    const char *region; /* bucket-region filter, or NULL */
+    bool paged;         /* any paging parameter: BucketRegion shown */
+    size_t max, count;
+    bool more;
+    char *last;
 } list_ctx;
 
 static bool emit_bucket(void *arg, const char *name, const char *text) {
     list_ctx *l = arg;
     json_t *b = json_loads(text, 0, NULL);
     const char *owner = json_string_value(json_object_get(b, "Owner"));
-    if (b && owner && l->op->c->account && strcmp(owner, l->op->c->account) == 0) {
+    bool mine = b && owner && l->op->c->account && strcmp(owner, l->op->c->account) == 0;
+    if (mine && l->region && strcmp(s3_bucket_region(b), l->region) != 0) mine = false;
+    if (mine && l->max && l->count == l->max) {
+        l->more = true; /* one more than the page: stop here */
+        json_decref(b);
+        return false;
+    }
+    if (mine) {
         cl_buf *o = &l->op->resp->body;
         xml_open(o, "Bucket");
         xml_text(o, "Name", name);
         xml_text(o, "CreationDate", json_string_value(json_object_get(b, "CreationDate")));
+        if (l->paged) xml_text(o, "BucketRegion", s3_bucket_region(b));
         xml_close(o, "Bucket");
+        l->count++;
+        free(l->last);
+        l->last = cl_strdup(name);
     }
     json_decref(b);
+    return true;
+}
+
+/* max-buckets: absent (0: no limit unless paged), else 1..10000. */
+static bool max_buckets(s3_op *op, size_t *max) {
+    const char *v = kvlist_get(&op->query, "max-buckets");
+    uint64_t n = 0;
+    *max = 0;
+    if (!v) return true;
+    if (slice_to_u64(slice_cstr(v), &n) != CL_OK || n < 1 || n > LIST_BUCKETS_MAX) {
+        aws_fault_set(&op->f, 400, "InvalidArgument",
+                      "Argument max-buckets must be an integer between 1 and %d", LIST_BUCKETS_MAX);
+        return false;
+    }
+    *max = (size_t)n;
     return true;
 }
 
@@ -40,7 +80,21 @@ void s3_list_buckets(s3_op *op) {
         aws_fault_set(&op->f, 403, "AccessDenied", "Access Denied");
         return;
     }
+    const char *prefix = kvlist_get(&op->query, "prefix");
+    const char *token = kvlist_get(&op->query, "continuation-token");
+    list_ctx l = {op, kvlist_get(&op->query, "bucket-region"), false, 0, 0, false, NULL};
+    if (!max_buckets(op, &l.max)) return;
+    l.paged = l.max || prefix || token || l.region;
+    if (l.paged && !l.max) l.max = LIST_BUCKETS_MAX;
     if (!s3_authorize(op, "s3:ListAllMyBuckets", "*", NULL)) return;
+    char *after = token ? s3_list_token_decode(op, token) : NULL;
+    if (token && !after) return;
+    if (after && *after && !s3_valid_bucket_name(after)) { /* not one of ours */
+        aws_fault_set(&op->f, 400, "InvalidArgument",
+                      "The continuation token provided is incorrect");
+        free(after);
+        return;
+    }
     s3_xml_begin(op, "ListAllMyBucketsResult");
     cl_buf *o = &op->resp->body;
     xml_open(o, "Owner");
@@ -48,10 +102,18 @@ void s3_list_buckets(s3_op *op) {
     xml_text(o, "DisplayName", op->c->account);
     xml_close(o, "Owner");
     xml_open(o, "Buckets");
-    list_ctx l = {op};
-    store_list(op->s->st, "bucket", "", NULL, NULL, 0, emit_bucket, &l, NULL);
+    store_list(op->s->st, "bucket", "", prefix && *prefix ? prefix : NULL,
+               after && *after ? after : NULL, 0, emit_bucket, &l, NULL);
     xml_close(o, "Buckets");
+    if (l.more && l.last) {
+        char *next = s3_list_token_encode(l.last);
+        xml_text(o, "ContinuationToken", next);
+        free(next);
+    }
+    if (prefix) xml_text(o, "Prefix", prefix);
     s3_xml_end(op, "ListAllMyBucketsResult");
+    free(l.last);
+    free(after);
 }
 
 static bool parse_location(s3_op *op, char **region) {

@@ -20,7 +20,8 @@
  * Versions: "?versionId=" in x-amz-copy-source copies that version (authorized
  * as s3:GetObjectVersion; a delete marker is 400 InvalidRequest, as AWS); the
  * answer names the source version (x-amz-copy-source-version-id) and the new
- * one (x-amz-version-id) when the buckets have versioning set. */
+ * one (x-amz-version-id) when the destination bucket has versioning enabled
+ * (none while suspended, as PutObject: s3_ver_written_header). */
 #include "s3/s3_internal.h"
 
 #include "crypto/crypto.h"
@@ -318,7 +319,7 @@ void s3_copy_object(s3_op *op) {
     if (enc.record) json_object_set(doc, "SSE", enc.record);
     if (commit_copy(op, doc)) {
         s3_sse_headers(op->resp, enc.record);
-        s3_ver_header(op, doc);
+        s3_ver_written_header(op, doc);
         if (src.loaded_vid)
             http_set_header(op->resp, "x-amz-copy-source-version-id", src.loaded_vid);
         cl_buf *b = &op->resp->body;

@@ -118,6 +118,7 @@ void s3_op_free(s3_op *op) {
     free(op->bucket);
     free(op->fault_region);
     free(op->fault_version_id);
+    free(op->fault_last_modified);
     free(op->bucket_id);
     free(op->key);
     kvlist_free(&op->query);
@@ -139,6 +140,7 @@ void s3_respond_fault(s3_op *op) {
     }
     if (op->fault_delete_marker) http_set_header(r, "x-amz-delete-marker", "true");
     if (op->fault_version_id) http_set_header(r, "x-amz-version-id", op->fault_version_id);
+    if (op->fault_last_modified) s3_set_time_header(r, "Last-Modified", op->fault_last_modified);
     if (strcmp(op->req->method, "HEAD") == 0) buf_clear(&r->body); /* HEAD answers carry no body */
 }
 

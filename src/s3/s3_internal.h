@@ -67,6 +67,7 @@ typedef struct {
     /* headers an error answer carries (s3_respond_fault): a delete marker's */
     bool fault_delete_marker;
     char *fault_version_id;
+    char *fault_last_modified; /* ISO 8601: a delete marker's, on a 405 by its id */
 } s3_op;
 
 s3_bucket_cache *s3_bucket_cache_new(void);
@@ -193,6 +194,10 @@ void s3_set_time_header(http_response *r, const char *name, const char *iso8601)
 
 /* Operations (s3_bucket.c, s3_object.c, s3_list.c) */
 void s3_list_buckets(s3_op *op);
+/* Listing continuation tokens (s3_list.c), opaque to clients: the last name
+ * listed, encoded; decoding a bad one is 400 InvalidArgument (NULL). */
+char *s3_list_token_encode(const char *last);
+char *s3_list_token_decode(s3_op *op, const char *token);
 void s3_create_bucket(s3_op *op);
 void s3_head_bucket(s3_op *op);
 void s3_delete_bucket(s3_op *op);
@@ -406,6 +411,10 @@ bool s3_ver_query(s3_op *op, const char **vid);
 const char *s3_ver_id_of(json_t *bucket_doc, json_t *doc);
 /* x-amz-version-id of doc (op's loaded bucket), when it has one. */
 void s3_ver_header(s3_op *op, json_t *doc);
+/* x-amz-version-id of a version a write (PUT, copy, Complete) just made: only a
+ * real id. AWS's PutObject "versioning suspended" sample answers without one,
+ * though the object is stored (and read back) as the `null` version. */
+void s3_ver_written_header(s3_op *op, json_t *doc);
 /* Item names: the store prefix of the keys starting with a key prefix, and the
  * name just after every version of key (malloc'd); the key of an item name
  * (malloc'd; NULL if not a version name). */
@@ -453,5 +462,8 @@ void s3_list_object_versions(s3_op *op);
  * its document, or NULL with the fault (NoSuchVersion, or 405 MethodNotAllowed
  * for a delete marker, with its headers). */
 json_t *s3_object_load_version(s3_op *op, const char *vid);
+/* 405 MethodNotAllowed for a request naming a delete marker's version id, with
+ * the marker's x-amz-delete-marker, x-amz-version-id and Last-Modified. */
+void s3_ver_marker_fault(s3_op *op, json_t *marker);
 
 #endif

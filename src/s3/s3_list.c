@@ -73,13 +73,13 @@ static bool list_one(void *arg, const char *key, const char *text) {
 }
 
 /* Continuation tokens are opaque to clients: base64 of the last key listed. */
-static char *token_encode(const char *key) {
+char *s3_list_token_encode(const char *key) {
     cl_buf b = CL_BUF_INIT;
     base64_encode(&b, slice_cstr(key));
     return buf_take_cstr(&b);
 }
 
-static char *token_decode(s3_op *op, const char *token) {
+char *s3_list_token_decode(s3_op *op, const char *token) {
     cl_buf b = CL_BUF_INIT;
     if (base64_decode(&b, slice_cstr(token)) != CL_OK || slice_find(buf_slice(&b), 0) >= 0) {
         buf_free(&b);
@@ -108,7 +108,7 @@ static void write_result(s3_op *op, lister *l, bool v2, const char *marker, cons
         if (token) xml_text(o, "ContinuationToken", token);
         if (start_after) s3_xml_key(o, "StartAfter", start_after, l->r.url);
         if (l->r.truncated && l->last_key) {
-            char *next = token_encode(l->last_key);
+            char *next = s3_list_token_encode(l->last_key);
             xml_text(o, "NextContinuationToken", next);
             free(next);
         }
@@ -149,7 +149,7 @@ void s3_list_objects(s3_op *op) {
     if (!ok) return;
     const char *marker = kvlist_get(&op->query, v2 ? "start-after" : "marker");
     const char *token = v2 ? kvlist_get(&op->query, "continuation-token") : NULL;
-    char *after = token ? token_decode(op, token) : marker ? cl_strdup(marker) : NULL;
+    char *after = token ? s3_list_token_decode(op, token) : marker ? cl_strdup(marker) : NULL;
     if (token && !after) return;
     if (after && l.r.delim && *l.r.delim)
         l.r.last_cp = cl_strdup(after); /* resume after a listed prefix */

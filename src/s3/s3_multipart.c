@@ -402,8 +402,7 @@ void s3_complete_multipart(s3_op *op) {
         }
         complete_result(op, c.etag, json_object_get(c.done ? c.done : c.upload, "SSE"),
                         c.done ? c.done : c.doc);
-        const char *vid = json_string_value(json_object_get(c.doc, "VersionId"));
-        if (vid) http_set_header(op->resp, "x-amz-version-id", vid); /* versioning */
+        s3_ver_written_header(op, c.doc);
     }
     json_decref(c.upload);
     json_decref(c.parts);

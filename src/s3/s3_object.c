@@ -458,8 +458,7 @@ void s3_finish_upload(s3_op *op) {
         return;
     }
     http_set_header(op->resp, "ETag", etag);
-    const char *vid = json_string_value(json_object_get(u->doc, "VersionId"));
-    if (!u->upload_id && vid) http_set_header(op->resp, "x-amz-version-id", vid);
+    if (!u->upload_id) s3_ver_written_header(op, u->doc);
     if (u->enc.on) s3_sse_headers(op->resp, u->enc.record);
     if (algo != CHECKSUM_NONE && *ck) {
         char name[40];

@@ -95,6 +95,13 @@ static cl_err update_tags(store *st, void *arg) {
     return e;
 }
 
+static void marker_fault(s3_op *op, const char *vid) {
+    json_t *m = NULL;
+    if (vid) s3_ver_find(op->s->st, op->bucket_doc, op->bucket_id, op->key, vid, &m, NULL);
+    s3_ver_marker_fault(op, m);
+    json_decref(m);
+}
+
 static bool store_tags(s3_op *op, json_t *tags) {
     tag_update u = {op->bucket, op->bucket_id, op->key, kvlist_get(&op->query, "versionId"),
                     tags,       NULL};
@@ -103,9 +110,8 @@ static bool store_tags(s3_op *op, json_t *tags) {
         aws_fault_set(&op->f, 404, "NoSuchVersion", "The specified version does not exist.");
     else if (e == CL_ERR_NOT_FOUND)
         aws_fault_set(&op->f, 404, "NoSuchKey", "The specified key does not exist.");
-    else if (e == CL_ERR_CONFLICT) /* a delete marker has no tags */
-        aws_fault_set(&op->f, 405, "MethodNotAllowed",
-                      "The specified method is not allowed against this resource.");
+    else if (e == CL_ERR_CONFLICT) /* a delete marker (named by its id) has no tags */
+        marker_fault(op, u.vid);
     else if (e != CL_OK)
         aws_fault_set(&op->f, 500, "InternalError", "could not store the object's tags");
     const char *vid = u.version_id ? u.version_id : u.vid;

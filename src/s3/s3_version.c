@@ -151,6 +151,11 @@ void s3_ver_header(s3_op *op, json_t *doc) {
     if (v) http_set_header(op->resp, "x-amz-version-id", v);
 }
 
+void s3_ver_written_header(s3_op *op, json_t *doc) {
+    const char *v = json_string_value(json_object_get(doc, "VersionId"));
+    if (v && strcmp(v, "null") != 0) http_set_header(op->resp, "x-amz-version-id", v);
+}
+
 /* ---- reading versions (inside or outside a transaction) ---- */
 
 static json_t *get_json(store *st, const char *kind, const char *scope, const char *name) {

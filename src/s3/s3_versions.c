@@ -110,6 +110,21 @@ void s3_bucket_versioning(s3_op *op) {
 
 /* ---- one version ---- */
 
+/* AWS GetObject: "If the specified version in the request is a delete marker,
+ * the response returns a 405 Method Not Allowed error and the Last-Modified:
+ * timestamp response header" (with x-amz-delete-marker: true and the id). */
+void s3_ver_marker_fault(s3_op *op, json_t *marker) {
+    aws_fault_set(&op->f, 405, "MethodNotAllowed",
+                  "The specified method is not allowed against this resource.");
+    const char *vid = json_string_value(json_object_get(marker, "VersionId"));
+    const char *lm = json_string_value(json_object_get(marker, "LastModified"));
+    op->fault_delete_marker = true;
+    free(op->fault_version_id);
+    free(op->fault_last_modified);
+    op->fault_version_id = vid ? cl_strdup(vid) : NULL;
+    op->fault_last_modified = lm ? cl_strdup(lm) : NULL;
+}
+
 json_t *s3_object_load_version(s3_op *op, const char *vid) {
     if (!s3_ver_id_valid(vid)) {
         aws_fault_set(&op->f, 400, "InvalidArgument", "Invalid version id specified");
@@ -119,10 +134,7 @@ json_t *s3_object_load_version(s3_op *op, const char *vid) {
     cl_err e = s3_ver_find(op->s->st, op->bucket_doc, op->bucket_id, op->key, vid, &d, NULL);
     if (e == CL_OK && !json_is_true(json_object_get(d, "DeleteMarker"))) return d;
     if (e == CL_OK) { /* AWS: a GET or HEAD of a delete marker by id is 405 */
-        aws_fault_set(&op->f, 405, "MethodNotAllowed",
-                      "The specified method is not allowed against this resource.");
-        op->fault_delete_marker = true;
-        op->fault_version_id = cl_strdup(vid);
+        s3_ver_marker_fault(op, d);
         json_decref(d);
         return NULL;
     }

@@ -308,6 +308,18 @@ def _not_listed(getter, needle):
     return check
 
 
+def _list_buckets_paged(s3):
+    """ListBuckets with max-buckets, one page at a time: this python's botocore
+    may predate the parameters, so they are added to the request's query."""
+    def add(params, **kw):
+        params["url"] += ("&" if "?" in params["url"] else "?") + "max-buckets=1000"
+    s3.meta.events.register("before-call.s3.ListBuckets", add)
+    try:
+        return s3.list_buckets()
+    finally:
+        s3.meta.events.unregister("before-call.s3.ListBuckets", add)
+
+
 def _s3_obj(c):
     return c.fresh_object()
 
@@ -491,6 +503,18 @@ S3_ROWS = [
     Row("s3", "DeleteObjectTagging?versionId", "s3-resource",
         lambda c, r: c.s3.delete_object_tagging(Bucket=c.bucket, Key=r, VersionId="null"),
         prep=_s3_obj, note="s3:DeleteObjectVersionTagging"),
+    Row("s3", "GetObjectAcl?versionId", "s3-resource",
+        lambda c, r: c.s3.get_object_acl(Bucket=c.bucket, Key="obj", VersionId="null"),
+        note="s3:GetObjectVersionAcl"),
+    Row("s3", "PutObjectAcl?versionId", "s3-resource",
+        lambda c, r: c.s3.put_object_acl(Bucket=c.bucket, Key="obj", VersionId="null",
+                                         ACL="private"),
+        note="s3:PutObjectVersionAcl"),
+    Row("s3", "ListBuckets?max-buckets", "s3-caller-account",
+        lambda c, r: _list_buckets_paged(c.s3),
+        check=_not_listed(lambda resp: [b["Name"] for b in resp["Buckets"]],
+                          lambda c: c.w.bucket_x),
+        note="s3:ListAllMyBuckets; paged (max-buckets, continuation-token)"),
     Row("s3", "GetObjectAttributes?versionId", "s3-resource",
         lambda c, r: c.s3.get_object_attributes(Bucket=c.bucket, Key="obj", VersionId="null",
                                                 ObjectAttributes=["ETag", "ObjectSize"]),
