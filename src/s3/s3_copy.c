@@ -256,8 +256,6 @@ static json_t *dest_document(s3_op *op, json_t *src, bool meta_replace, bool tag
         copy_field(doc, src, "Meta");
         copy_field(doc, src, "Headers");
     }
-    copy_field(doc, src, "Checksum"); /* the same bytes: the same checksum */
-    copy_field(doc, src, "ChecksumType");
     json_object_del(doc, "Tags");
     json_t *tags = tag_replace ? s3_header_tags(op->req) : NULL;
     if (tags)
@@ -266,6 +264,36 @@ static json_t *dest_document(s3_op *op, json_t *src, bool meta_replace, bool tag
         copy_field(doc, src, "Tags");
     json_object_set(doc, "Owner", json_object_get(op->bucket_doc, "Owner"));
     return doc;
+}
+
+/* The algorithm of the source's stored checksum (CHECKSUM_NONE: none). Read
+ * before the copy starts: the copy's checksum is computed over the bytes it
+ * copies, never taken from the source, so it always describes the copy (a
+ * multipart source's COMPOSITE "-N" value, which no single read of the copy can
+ * check, becomes the whole object's FULL_OBJECT checksum). */
+static checksum_algo source_algo_of(json_t *src) {
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(src, "Checksum"), k, v) {
+        return checksum_algo_parse(slice_cstr(k));
+    }
+    return CHECKSUM_NONE;
+}
+
+static bool checksum_init_ok(checksum_ctx *ck, checksum_algo a) {
+    checksum_init(ck, a);
+    return true;
+}
+
+/* doc's Checksum and ChecksumType from ck (computed over the copied bytes). */
+static void copy_checksum(json_t *doc, checksum_ctx *ck) {
+    if (ck->algo == CHECKSUM_NONE) return;
+    char b64[CHECKSUM_B64_MAX];
+    checksum_algo a = ck->algo;
+    checksum_final_base64(ck, b64);
+    checksum_reset(ck);
+    json_object_set_new(doc, "Checksum", json_pack("{s:s}", checksum_algo_name(a), b64));
+    json_object_set_new(doc, "ChecksumType", json_string("FULL_OBJECT"));
 }
 
 /* In one transaction with the check that the bucket is the one loaded. */
@@ -301,11 +329,13 @@ void s3_copy_object(s3_op *op) {
     bool meta_replace = false, tag_replace = false;
     char id[BLOB_ID_LEN + 1], etag[40], ts[21];
     s3_enc enc = {0};
-    checksum_ctx no_ck = {0}; /* the source's checksum is kept (dest_document) */
+    checksum_ctx ck = {0}; /* the source's algorithm, over the whole copy (see copy_checksum) */
     if (!directive(op, "metadata", &meta_replace) || !directive(op, "tagging", &tag_replace) ||
         !s3_load_bucket(op) || !prepare(op, &src) ||
         !copy_checks(op, &src, meta_replace, tag_replace) || !s3_sse_begin_put(op, &enc) ||
-        !copy_to_blob(op, src.object, 0, object_size(src.object), &enc, id, etag, &no_ck)) {
+        !checksum_init_ok(&ck, source_algo_of(src.object)) ||
+        !copy_to_blob(op, src.object, 0, object_size(src.object), &enc, id, etag, &ck)) {
+        checksum_reset(&ck);
         s3_enc_free(&enc);
         source_free(&src);
         return;
@@ -316,6 +346,7 @@ void s3_copy_object(s3_op *op) {
     json_object_set_new(doc, "Size", json_integer((json_int_t)object_size(src.object)));
     json_object_set_new(doc, "ETag", json_string(etag));
     json_object_set_new(doc, "LastModified", json_string(ts));
+    copy_checksum(doc, &ck);
     if (enc.record) json_object_set(doc, "SSE", enc.record);
     if (commit_copy(op, doc)) {
         s3_sse_headers(op->resp, enc.record);

@@ -9,9 +9,9 @@
  * in between leaves only unreferenced bytes. A key that did not exist is reported
  * deleted, as S3 reports it. A <VersionId> deletes that version
  * (s3:DeleteObjectVersion); without one, a bucket with versioning set gets a
- * delete marker. The request is refused as a whole, before anything is
- * deleted, if it asks for what this server cannot honour (the
- * conditional-delete fields). */
+ * delete marker. An object's <ETag>, <LastModifiedTime> and <Size> make its
+ * delete conditional (s3_delcond.c): checked in the transaction that deletes
+ * it; a mismatch is that key's PreconditionFailed <Error>. */
 #include "s3/s3_internal.h"
 
 #include "crypto/crypto.h"
@@ -53,29 +53,22 @@ bool s3_check_body_digest(s3_op *op, bool required) {
     return any || !required;
 }
 
-/* Conditional deletes: refused for the whole request. */
-static bool refuse_unsupported(s3_op *op, const s3_delete_request *d) {
-    for (size_t i = 0; i < d->len; i++) {
-        const s3_delete_object *o = &d->objects[i];
-        if (o->etag || o->has_last_modified || o->has_size) {
-            aws_fault_set(&op->f, 501, "NotImplemented",
-                          "Conditional deletes (ETag, LastModifiedTime, Size) are not implemented "
-                          "on this server; nothing was deleted.");
-            return true;
-        }
-    }
-    return false;
-}
-
 typedef struct {
     const char *bucket, *bucket_id, *key, *vid;
     s3_event ev;
     s3_ver_deletion r;
     bool notify; /* the bucket has a notification configuration */
+    s3_del_cond cond;
+    bool skipped; /* a condition found nothing to delete */
 } delete_one;
 
 static cl_err delete_meta(store *st, void *arg) {
     delete_one *d = arg;
+    s3_ver_deletion_free(&d->r); /* a retried transaction starts over */
+    cl_err e = s3_del_cond_txn(st, d->bucket, d->bucket_id, d->key, d->vid, &d->cond);
+    d->skipped = e == CL_ERR_NOT_FOUND;
+    if (e == CL_ERR_NOT_FOUND) return CL_OK;
+    if (e != CL_OK) return e;
     return s3_object_delete_txn(st, d->bucket, d->bucket_id, d->key, d->vid,
                                 d->notify ? &d->ev : NULL, &d->r);
 }
@@ -112,20 +105,28 @@ static void delete_key(s3_op *op, const s3_delete_request *d, const s3_delete_ob
         report_error(b, key, vid, "NoSuchVersion", "Invalid version id specified");
         return;
     }
+    delete_one one = {op->bucket, op->bucket_id, key, vid, s3_op_event(op, "ObjectRemoved:Delete")};
+    one.cond = (s3_del_cond){o->etag, o->has_last_modified, o->has_size, o->last_modified, o->size};
     char *arn = s3_object_arn(op->bucket, key);
-    bool allowed = s3_authorize(op, vid ? "s3:DeleteObjectVersion" : "s3:DeleteObject", arn, NULL);
+    bool allowed =
+        s3_authorize(op, vid ? "s3:DeleteObjectVersion" : "s3:DeleteObject", arn, NULL) &&
+        s3_del_cond_authorize(op, &one.cond, key, vid);
     free(arn);
     op->f = (aws_fault){0}; /* a denial is this key's result, not the request's */
     if (!allowed) {
         report_error(b, key, vid, "AccessDenied", "Access Denied");
         return;
     }
-    delete_one one = {op->bucket, op->bucket_id, key, vid, s3_op_event(op, "ObjectRemoved:Delete")};
     one.notify = s3_op_notifies(op, &one.ev) != NULL;
-    if (store_txn(op->s->st, delete_meta, &one) != CL_OK) {
+    cl_err e = store_txn(op->s->st, delete_meta, &one);
+    if (e != CL_OK) {
         s3_ver_deletion_free(&one.r);
-        report_error(b, key, vid, "InternalError",
-                     "We encountered an internal error. Please try again.");
+        if (e == CL_ERR_CONFLICT)
+            report_error(b, key, vid, "PreconditionFailed",
+                         "At least one of the pre-conditions you specified did not hold");
+        else
+            report_error(b, key, vid, "InternalError",
+                         "We encountered an internal error. Please try again.");
         return;
     }
     s3_event_after_commit(&one.ev);
@@ -143,14 +144,12 @@ void s3_delete_objects(s3_op *op) {
         aws_fault_set(&op->f, 400, xe.code ? xe.code : "MalformedXML", "%s", xe.message);
         return;
     }
-    if (!refuse_unsupported(op, &d)) {
-        cl_buf results = CL_BUF_INIT;
-        for (size_t i = 0; i < d.len; i++)
-            delete_key(op, &d, &d.objects[i], &results);
-        s3_xml_begin(op, "DeleteResult");
-        buf_append_slice(&op->resp->body, buf_slice(&results));
-        s3_xml_end(op, "DeleteResult");
-        buf_free(&results);
-    }
+    cl_buf results = CL_BUF_INIT;
+    for (size_t i = 0; i < d.len; i++)
+        delete_key(op, &d, &d.objects[i], &results);
+    s3_xml_begin(op, "DeleteResult");
+    buf_append_slice(&op->resp->body, buf_slice(&results));
+    s3_xml_end(op, "DeleteResult");
+    buf_free(&results);
     s3_delete_request_free(&d);
 }

@@ -279,6 +279,28 @@ void s3_list_multipart_uploads(s3_op *op); /* GET /bucket?uploads */
 /* Checks a small request body against its Content-MD5 / x-amz-checksum-* headers
  * (InvalidDigest, BadDigest); with `required`, one of them must be present. */
 bool s3_check_body_digest(s3_op *op, bool required);
+/* Conditional deletes (s3_delcond.c): DeleteObject's If-Match,
+ * x-amz-if-match-last-modified-time, x-amz-if-match-size, DeleteObjects'
+ * <ETag>, <LastModifiedTime>, <Size>. */
+typedef struct {
+    const char *etag; /* NULL: none; "*": any current object */
+    bool has_mtime, has_size;
+    time_t mtime;
+    uint64_t size;
+} s3_del_cond;
+bool s3_del_cond_any(const s3_del_cond *c);
+/* DeleteObject's condition headers into c (pointing into the request); false
+ * with op->f set (400 InvalidArgument) if one is malformed. */
+bool s3_del_cond_parse(s3_op *op, s3_del_cond *c);
+/* Conditional deletes also need read access (AWS: s3:GetObject, or
+ * s3:GetObjectVersion with a versionId): the 412 tells about the object. */
+bool s3_del_cond_authorize(s3_op *op, const s3_del_cond *c, const char *key, const char *vid);
+/* Inside the delete's transaction, before it deletes anything: CL_OK to
+ * delete; CL_ERR_CONFLICT (*failed set) when the object (version vid, else the
+ * current one) does not match; CL_ERR_NOT_FOUND when there is nothing to
+ * delete (the delete then does nothing and reports success, as AWS). */
+cl_err s3_del_cond_txn(store *st, const char *bucket, const char *bucket_id, const char *key,
+                       const char *vid, const s3_del_cond *c);
 /* The x-amz-tagging header: valid (else the parser's fault) and, when it sets
  * tags, s3:PutObjectTagging allowed on op->key. Call before storing anything. */
 bool s3_check_request_tags(s3_op *op);

@@ -422,7 +422,10 @@ static cl_err object_start(xs_state *x, const xs_elem *el, void **target, cl_sli
 static cl_err object_mtime(xs_state *x, const xs_elem *el, void **target, cl_slice text) {
     (void)el;
     s3_delete_object *o = *target;
-    if (time_parse_iso8601(xml_trim(text), &o->last_modified) != CL_OK) return malformed(x->err);
+    cl_slice t = xml_trim(text); /* SDKs send an HTTP date (the model's rfc822); ISO 8601 too */
+    if (time_parse_http(t, &o->last_modified) != CL_OK &&
+        time_parse_iso8601(t, &o->last_modified) != CL_OK)
+        return malformed(x->err);
     o->has_last_modified = true;
     return CL_OK;
 }

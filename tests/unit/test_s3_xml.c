@@ -373,6 +373,13 @@ static void test_delete_conditional_fields(void **state) {
     assert_true(d.objects[0].has_size);
     assert_int_equal(d.objects[0].size, 1048576);
     s3_delete_request_free(&d);
+    /* what SDKs send: the model's rfc822 timestamp */
+    const char *http = "<Delete><Object><Key>k</Key>"
+                       "<LastModifiedTime>Tue, 19 Nov 2024 12:00:00 GMT</LastModifiedTime>"
+                       "</Object></Delete>";
+    assert_int_equal(s3_xml_parse_delete(S(http), &d, &err), CL_OK);
+    assert_int_equal(d.objects[0].last_modified, 1732017600);
+    s3_delete_request_free(&d);
     expect_malformed(P_DELETE, "<Delete><Object><Key>k</Key><Size>-1</Size></Object></Delete>");
     expect_malformed(P_DELETE, "<Delete><Object><Key>k</Key><LastModifiedTime>yesterday"
                                "</LastModifiedTime></Object></Delete>");
