@@ -382,6 +382,7 @@ static cl_err op_create_access_key(iam_op *op) {
 typedef struct {
     iam *m;
     cl_buf *out;
+    char *last;
 } keys_ctx;
 
 static bool emit_key(void *arg, const char *akid, const char *text) {
@@ -394,22 +395,28 @@ static bool emit_key(void *arg, const char *akid, const char *text) {
         xml_close(k->out, "member");
     }
     json_decref(d);
+    free(k->last);
+    k->last = cl_strdup(akid);
     return true;
 }
 
 static cl_err op_list_access_keys(iam_op *op) {
-    const char *name = target_user(op);
+    size_t max;
+    const char *marker, *name = target_user(op);
     if (!name) return CL_ERR_INVALID;
+    CL_TRY(iam_paging(op, &max, &marker));
     json_t *u = authorized_user(op, name);
     if (!u) return CL_ERR_NOT_FOUND;
     char *scope = iam_scope2(op->c->account, name);
     iam_op_begin(op);
     xml_text(op->out, "UserName", iam_str(u, "UserName"));
     xml_open(op->out, "AccessKeyMetadata");
-    keys_ctx k = {op->m, op->out};
-    cl_err e = store_list(op->m->st, "user_key", scope, NULL, NULL, 0, emit_key, &k, NULL);
+    keys_ctx k = {op->m, op->out, NULL};
+    bool more = false;
+    cl_err e = store_list(op->m->st, "user_key", scope, NULL, marker, max, emit_key, &k, &more);
     xml_close(op->out, "AccessKeyMetadata");
-    iam_xml_truncation(op->out, false, NULL);
+    iam_xml_truncation(op->out, more, k.last);
+    free(k.last);
     free(scope);
     json_decref(u);
     return e;

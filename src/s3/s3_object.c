@@ -176,7 +176,12 @@ static bool plain_checksum(s3_op *op, s3_upload *u) {
         u->ck_expected = cl_strdup(h->value);
         return true;
     }
-    if (u->need != CHECKSUM_NONE) checksum_init(&u->ck, u->need);
+    /* none sent: S3's default, a CRC64NVME of the whole object (not of a part
+     * of an upload without an algorithm) */
+    checksum_algo a = u->need != CHECKSUM_NONE ? u->need
+                      : u->upload_id           ? CHECKSUM_NONE
+                                               : CHECKSUM_CRC64NVME;
+    if (a != CHECKSUM_NONE) checksum_init(&u->ck, a);
     return true;
 }
 
@@ -209,6 +214,8 @@ static bool setup_decoder(s3_op *op, s3_upload *u, chunked_mode mode) {
         .sink = upload_write,
         .sink_arg = u,
     };
+    if (!u->upload_id && !cfg.trailer && cfg.checksum == CHECKSUM_NONE)
+        cfg.checksum = CHECKSUM_CRC64NVME; /* S3's default checksum of an object */
     checksum_algo ha = CHECKSUM_NONE;
     const char *hv = cfg.trailer ? NULL : header_checksum(op, &ha);
     if (hv) cfg.checksum = ha, cfg.expected_checksum = hv;
@@ -438,6 +445,7 @@ void s3_finish_upload(s3_op *op) {
         for (char *c = name; *c; c++)
             *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
         http_set_header(op->resp, name, ck);
+        if (!u->upload_id) http_set_header(op->resp, "x-amz-checksum-type", "FULL_OBJECT");
     }
     op->resp->status = 200;
 }
