@@ -176,12 +176,9 @@ static bool plain_checksum(s3_op *op, s3_upload *u) {
         u->ck_expected = cl_strdup(h->value);
         return true;
     }
-    /* none sent: S3's default, a CRC64NVME of the whole object (not of a part
-     * of an upload without an algorithm) */
-    checksum_algo a = u->need != CHECKSUM_NONE ? u->need
-                      : u->upload_id           ? CHECKSUM_NONE
-                                               : CHECKSUM_CRC64NVME;
-    if (a != CHECKSUM_NONE) checksum_init(&u->ck, a);
+    /* none sent: the upload's algorithm, else S3's default CRC64NVME (of an
+     * object; of a part, which Complete combines into the object's) */
+    checksum_init(&u->ck, u->need != CHECKSUM_NONE ? u->need : CHECKSUM_CRC64NVME);
     return true;
 }
 
@@ -214,8 +211,8 @@ static bool setup_decoder(s3_op *op, s3_upload *u, chunked_mode mode) {
         .sink = upload_write,
         .sink_arg = u,
     };
-    if (!u->upload_id && !cfg.trailer && cfg.checksum == CHECKSUM_NONE)
-        cfg.checksum = CHECKSUM_CRC64NVME; /* S3's default checksum of an object */
+    if (!cfg.trailer && cfg.checksum == CHECKSUM_NONE)
+        cfg.checksum = CHECKSUM_CRC64NVME; /* S3's default checksum */
     checksum_algo ha = CHECKSUM_NONE;
     const char *hv = cfg.trailer ? NULL : header_checksum(op, &ha);
     if (hv) cfg.checksum = ha, cfg.expected_checksum = hv;
