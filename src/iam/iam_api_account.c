@@ -240,9 +240,8 @@ static const struct {
 typedef struct {
     iam_op *op;
     const char *arn, *path_prefix;
-    size_t list, left; /* ENTITY_LISTS index; entities still allowed on this page */
-    bool more;
-    char *last; /* marker of the last entity emitted */
+    size_t list; /* ENTITY_LISTS index */
+    iam_page page;
 } attached_ctx;
 
 static bool emit_if_attached(void *arg, const char *key, const char *text) {
@@ -255,26 +254,22 @@ static bool emit_if_attached(void *arg, const char *key, const char *text) {
     free(scope);
     free(attach_kind);
     json_t *d = yes ? json_loads(text, 0, NULL) : NULL;
-    bool keep_going = true;
-    if (d && (!a->path_prefix ||
-              strncmp(iam_str(d, "Path"), a->path_prefix, strlen(a->path_prefix)) == 0)) {
-        if (a->left == 0) {
-            a->more = true;
-            keep_going = false;
-        } else {
-            xml_open(a->op->out, "member");
-            xml_text(a->op->out, ENTITY_LISTS[a->list].name_key,
-                     iam_str(d, ENTITY_LISTS[a->list].name_key));
-            xml_text(a->op->out, ENTITY_LISTS[a->list].id_key,
-                     iam_str(d, ENTITY_LISTS[a->list].id_key));
-            xml_close(a->op->out, "member");
-            a->left--;
-            free(a->last);
-            a->last = cl_sprintf("%s/%s", kind, key);
-        }
+    char *marker = cl_sprintf("%s/%s", kind, key);
+    bool go_on = true;
+    if (d &&
+        (!a->path_prefix ||
+         strncmp(iam_str(d, "Path"), a->path_prefix, strlen(a->path_prefix)) == 0) &&
+        (go_on = iam_page_take(&a->page, marker))) {
+        xml_open(a->op->out, "member");
+        xml_text(a->op->out, ENTITY_LISTS[a->list].name_key,
+                 iam_str(d, ENTITY_LISTS[a->list].name_key));
+        xml_text(a->op->out, ENTITY_LISTS[a->list].id_key,
+                 iam_str(d, ENTITY_LISTS[a->list].id_key));
+        xml_close(a->op->out, "member");
     }
+    free(marker);
     json_decref(d);
-    return keep_going;
+    return go_on;
 }
 
 /* Which list a Marker points into (N_ENTITY_LISTS if none) and the key to start after. */
@@ -304,17 +299,17 @@ static cl_err op_list_entities_for_policy(iam_op *op) {
     if (!p) return CL_ERR_NOT_FOUND;
     json_decref(p);
     iam_op_begin(op);
-    attached_ctx a = {op, arn, iam_param(op->params, "PathPrefix"), 0, max, false, NULL};
+    attached_ctx a = {op, arn, iam_param(op->params, "PathPrefix"), 0, {max, false, NULL}};
     for (a.list = 0; a.list < N_ENTITY_LISTS; a.list++) {
         xml_open(op->out, ENTITY_LISTS[a.list].tag);
         bool wanted = !filter || strcmp(filter, ENTITY_LISTS[a.list].filter) == 0;
-        if (wanted && !a.more && a.list >= from)
+        if (wanted && !a.page.more && a.list >= from)
             store_list(op->m->st, ENTITY_LISTS[a.list].kind, op->c->account, NULL,
                        a.list == from ? after : NULL, 0, emit_if_attached, &a, NULL);
         xml_close(op->out, ENTITY_LISTS[a.list].tag);
     }
-    iam_xml_truncation(op->out, a.more, a.last);
-    free(a.last);
+    iam_xml_truncation(op->out, a.page.more, a.page.last);
+    free(a.page.last);
     return CL_OK;
 }
 
