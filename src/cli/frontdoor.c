@@ -100,8 +100,11 @@ void frontdoor_done(void *ctx, const http_request *req, const http_response *res
                     uint64_t bytes_out, uint64_t nanos) {
     frontdoor *fd = ctx;
     const char *svc = req->service ? req->service : "";
-    /* virtual-host style: the bucket is in the Host, s3_core.c's one rule */
-    char *vbucket = strcmp(svc, "s3") == 0 && fd->s3 ? s3_host_bucket(fd->s3, req) : NULL;
+    /* virtual-host style: the bucket is in the Host, s3_core.c's one rule (an S3
+     * Control request's Host may name the account: not a bucket) */
+    char *vbucket = strcmp(svc, "s3") == 0 && fd->s3 && !s3_is_control(req)
+                        ? s3_host_bucket(fd->s3, req)
+                        : NULL;
     access_log_request(fd->access_log, req, resp, vbucket, bytes_out, nanos);
     free(vbucket);
 }
