@@ -72,13 +72,20 @@ static json_t *jstr(const char *s) {
     return j;
 }
 
-/* S3: "bucket/key" of a path-style request (percent-decoded), NULL for "/". */
-static char *s3_resource(const http_request *req) {
-    if (!req->path || !req->path[1]) return NULL;
+/* S3: "bucket/key" (percent-decoded) of a path-style request, or of a
+ * virtual-host-style one whose Host names vhost_bucket; NULL for the service root. */
+static char *s3_resource(const http_request *req, const char *vhost_bucket) {
+    const char *path = req->path && req->path[0] == '/' ? req->path + 1 : req->path;
+    if (!vhost_bucket && (!path || !*path)) return NULL;
     cl_buf b = CL_BUF_INIT;
-    if (url_decode(&b, slice_cstr(req->path + 1), false) != CL_OK) {
-        buf_free(&b);
-        return cl_strdup(req->path + 1);
+    if (vhost_bucket) {
+        buf_append_cstr(&b, vhost_bucket);
+        if (path && *path) buf_append_cstr(&b, "/");
+    }
+    size_t mark = b.len;
+    if (path && url_decode(&b, slice_cstr(path), false) != CL_OK) {
+        b.len = mark; /* not percent-encoded as it should be: as received */
+        buf_append_cstr(&b, path);
     }
     return buf_take_cstr(&b);
 }
@@ -116,9 +123,9 @@ static char *json_resource(const http_request *req) {
     return out;
 }
 
-static char *resource_of(const http_request *req) {
+static char *resource_of(const http_request *req, const char *vhost_bucket) {
     const char *svc = req->service ? req->service : "";
-    if (strcmp(svc, "s3") == 0) return s3_resource(req);
+    if (strcmp(svc, "s3") == 0) return s3_resource(req, vhost_bucket);
     if (strcmp(svc, "iam") == 0 || strcmp(svc, "sts") == 0) return query_resource(req);
     if (strcmp(svc, "kms") == 0 || strcmp(svc, "cloister") == 0) return json_resource(req);
     return NULL;
@@ -154,10 +161,10 @@ static void write_line(access_log *l, const char *line) {
 }
 
 void access_log_request(access_log *l, const http_request *req, const http_response *resp,
-                        uint64_t bytes_out, uint64_t nanos) {
+                        const char *vhost_bucket, uint64_t bytes_out, uint64_t nanos) {
     bool denied = resp->status == 403;
     if (!l && !denied) return;
-    char *resource = resource_of(req);
+    char *resource = resource_of(req, vhost_bucket);
     bool auth_failed = req->service && strcmp(req->service, "auth") == 0;
     const char *principal = req->principal ? req->principal : auth_failed ? NULL : "anonymous";
     const char *code = resp->error_code[0] ? resp->error_code : NULL;

@@ -99,7 +99,14 @@ static void note_caller(http_request *req, iam_auth_result r, const iam_caller *
 void frontdoor_done(void *ctx, const http_request *req, const http_response *resp,
                     uint64_t bytes_out, uint64_t nanos) {
     frontdoor *fd = ctx;
-    access_log_request(fd->access_log, req, resp, bytes_out, nanos);
+    const char *svc = req->service ? req->service : "";
+    /* virtual-host style: the bucket is in the Host, s3_core.c's one rule (an S3
+     * Control request's Host may name the account: not a bucket) */
+    char *vbucket = strcmp(svc, "s3") == 0 && fd->s3 && !s3_is_control(req)
+                        ? s3_host_bucket(fd->s3, req)
+                        : NULL;
+    access_log_request(fd->access_log, req, resp, vbucket, bytes_out, nanos);
+    free(vbucket);
 }
 
 static bool operator_endpoint(const frontdoor *fd, http_request *req, http_response *resp) {

@@ -122,6 +122,17 @@ cl_err iam_paging(iam_op *op, size_t *max_items, const char **marker) {
     return CL_OK;
 }
 
+bool iam_page_take(iam_page *pg, const char *name) {
+    if (pg->left == 0) {
+        pg->more = true;
+        return false;
+    }
+    pg->left--;
+    free(pg->last);
+    pg->last = cl_strdup(name);
+    return true;
+}
+
 void iam_xml_truncation(cl_buf *b, bool more, const char *last_key) {
     xml_text(b, "IsTruncated", more ? "true" : "false");
     if (more && last_key) xml_text(b, "Marker", last_key);
@@ -266,7 +277,7 @@ static cl_err op_get_user(iam_op *op) {
 typedef struct {
     cl_buf *out;
     const char *path_prefix;
-    char *last;
+    iam_page page;
     void (*emit)(cl_buf *, json_t *);
     iam *m;
 } list_ctx;
@@ -274,17 +285,18 @@ typedef struct {
 static bool list_emit(void *arg, const char *name, const char *text) {
     list_ctx *l = arg;
     json_t *d = json_loads(text, 0, NULL);
-    if (d && (!l->path_prefix ||
-              strncmp(iam_str(d, "Path"), l->path_prefix, strlen(l->path_prefix)) == 0)) {
+    bool go_on = true;
+    if (d &&
+        (!l->path_prefix ||
+         strncmp(iam_str(d, "Path"), l->path_prefix, strlen(l->path_prefix)) == 0) &&
+        (go_on = iam_page_take(&l->page, name))) {
         xml_open(l->out, "member");
         iam_role_doc_render(l->m, d); /* roles: the trust policy as AWS shows it */
         l->emit(l->out, d);
         xml_close(l->out, "member");
     }
     json_decref(d);
-    free(l->last);
-    l->last = cl_strdup(name);
-    return true;
+    return go_on;
 }
 
 cl_err iam_list_entities(iam_op *op, const char *kind, const char *list_tag,
@@ -295,12 +307,11 @@ cl_err iam_list_entities(iam_op *op, const char *kind, const char *list_tag,
     CL_TRY(iam_op_authorize(op, NULL, resource));
     iam_op_begin(op);
     xml_open(op->out, list_tag);
-    list_ctx l = {op->out, iam_param(op->params, "PathPrefix"), NULL, emit, op->m};
-    bool more = false;
-    cl_err e = store_list(op->m->st, kind, op->c->account, NULL, marker, max, list_emit, &l, &more);
+    list_ctx l = {op->out, iam_param(op->params, "PathPrefix"), {max, false, NULL}, emit, op->m};
+    cl_err e = store_list(op->m->st, kind, op->c->account, NULL, marker, 0, list_emit, &l, NULL);
     xml_close(op->out, list_tag);
-    iam_xml_truncation(op->out, more, l.last);
-    free(l.last);
+    iam_xml_truncation(op->out, l.page.more, l.page.last);
+    free(l.page.last);
     return e;
 }
 
@@ -382,6 +393,7 @@ static cl_err op_create_access_key(iam_op *op) {
 typedef struct {
     iam *m;
     cl_buf *out;
+    char *last;
 } keys_ctx;
 
 static bool emit_key(void *arg, const char *akid, const char *text) {
@@ -394,22 +406,28 @@ static bool emit_key(void *arg, const char *akid, const char *text) {
         xml_close(k->out, "member");
     }
     json_decref(d);
+    free(k->last);
+    k->last = cl_strdup(akid);
     return true;
 }
 
 static cl_err op_list_access_keys(iam_op *op) {
-    const char *name = target_user(op);
+    size_t max;
+    const char *marker, *name = target_user(op);
     if (!name) return CL_ERR_INVALID;
+    CL_TRY(iam_paging(op, &max, &marker));
     json_t *u = authorized_user(op, name);
     if (!u) return CL_ERR_NOT_FOUND;
     char *scope = iam_scope2(op->c->account, name);
     iam_op_begin(op);
     xml_text(op->out, "UserName", iam_str(u, "UserName"));
     xml_open(op->out, "AccessKeyMetadata");
-    keys_ctx k = {op->m, op->out};
-    cl_err e = store_list(op->m->st, "user_key", scope, NULL, NULL, 0, emit_key, &k, NULL);
+    keys_ctx k = {op->m, op->out, NULL};
+    bool more = false;
+    cl_err e = store_list(op->m->st, "user_key", scope, NULL, marker, max, emit_key, &k, &more);
     xml_close(op->out, "AccessKeyMetadata");
-    iam_xml_truncation(op->out, false, NULL);
+    iam_xml_truncation(op->out, more, k.last);
+    free(k.last);
     free(scope);
     json_decref(u);
     return e;

@@ -225,58 +225,91 @@ static cl_err op_get_account_summary(iam_op *op) {
 
 /* ---- ListEntitiesForPolicy ---- */
 
+/* The groups, then users, then roles the policy is attached to, one page of at most
+ * MaxItems across the three lists. The Marker is opaque to clients: "KIND/KEY" of the
+ * last entity returned (KIND is group, user or role; keys hold no '/'). */
+static const struct {
+    const char *kind, *filter, *tag, *name_key, *id_key;
+} ENTITY_LISTS[] = {
+    {"group", "Group", "PolicyGroups", "GroupName", "GroupId"},
+    {"user", "User", "PolicyUsers", "UserName", "UserId"},
+    {"role", "Role", "PolicyRoles", "RoleName", "RoleId"},
+};
+#define N_ENTITY_LISTS (sizeof ENTITY_LISTS / sizeof ENTITY_LISTS[0])
+
 typedef struct {
     iam_op *op;
-    const char *arn, *attach_kind, *name_key, *id_key, *path_prefix;
+    const char *arn, *path_prefix;
+    size_t list; /* ENTITY_LISTS index */
+    iam_page page;
 } attached_ctx;
 
 static bool emit_if_attached(void *arg, const char *key, const char *text) {
     attached_ctx *a = arg;
+    const char *kind = ENTITY_LISTS[a->list].kind;
+    char *attach_kind = cl_sprintf("%s_attach", kind);
     char *scope = cl_sprintf("%s/%s", a->op->c->account, key), *att = NULL;
-    bool yes = store_get(a->op->m->st, a->attach_kind, scope, a->arn, &att) == CL_OK;
+    bool yes = store_get(a->op->m->st, attach_kind, scope, a->arn, &att) == CL_OK;
     free(att);
     free(scope);
+    free(attach_kind);
     json_t *d = yes ? json_loads(text, 0, NULL) : NULL;
-    if (d && (!a->path_prefix ||
-              strncmp(iam_str(d, "Path"), a->path_prefix, strlen(a->path_prefix)) == 0)) {
+    char *marker = cl_sprintf("%s/%s", kind, key);
+    bool go_on = true;
+    if (d &&
+        (!a->path_prefix ||
+         strncmp(iam_str(d, "Path"), a->path_prefix, strlen(a->path_prefix)) == 0) &&
+        (go_on = iam_page_take(&a->page, marker))) {
         xml_open(a->op->out, "member");
-        xml_text(a->op->out, a->name_key, iam_str(d, a->name_key));
-        xml_text(a->op->out, a->id_key, iam_str(d, a->id_key));
+        xml_text(a->op->out, ENTITY_LISTS[a->list].name_key,
+                 iam_str(d, ENTITY_LISTS[a->list].name_key));
+        xml_text(a->op->out, ENTITY_LISTS[a->list].id_key,
+                 iam_str(d, ENTITY_LISTS[a->list].id_key));
         xml_close(a->op->out, "member");
     }
+    free(marker);
     json_decref(d);
-    return true;
+    return go_on;
 }
 
-static void list_attached(iam_op *op, const char *arn, const char *filter, const char *kind,
-                          const char *tag, const char *name_key, const char *id_key) {
-    static const char *const FILTERS[] = {"User", "Role", "Group"};
-    const char *want = strcmp(kind, "user") == 0   ? FILTERS[0]
-                       : strcmp(kind, "role") == 0 ? FILTERS[1]
-                                                   : FILTERS[2];
-    xml_open(op->out, tag);
-    if (!filter || strcmp(filter, want) == 0) {
-        char *attach_kind = cl_sprintf("%s_attach", kind);
-        attached_ctx a = {op,       arn,    attach_kind,
-                          name_key, id_key, iam_param(op->params, "PathPrefix")};
-        store_list(op->m->st, kind, op->c->account, NULL, NULL, 0, emit_if_attached, &a, NULL);
-        free(attach_kind);
-    }
-    xml_close(op->out, tag);
+/* Which list a Marker points into (N_ENTITY_LISTS if none) and the key to start after. */
+static size_t marker_list(const char *marker, const char **after) {
+    const char *slash = marker ? strchr(marker, '/') : NULL;
+    for (size_t i = 0; slash && i < N_ENTITY_LISTS; i++)
+        if (strlen(ENTITY_LISTS[i].kind) == (size_t)(slash - marker) &&
+            strncmp(marker, ENTITY_LISTS[i].kind, (size_t)(slash - marker)) == 0) {
+            *after = slash + 1;
+            return i;
+        }
+    return N_ENTITY_LISTS;
 }
 
 static cl_err op_list_entities_for_policy(iam_op *op) {
-    const char *arn, *filter = iam_param(op->params, "EntityFilter");
+    const char *arn, *filter = iam_param(op->params, "EntityFilter"), *marker, *after = NULL;
+    size_t max;
     if (!iam_require(op->params, "PolicyArn", &arn, op->f)) return CL_ERR_INVALID;
+    CL_TRY(iam_paging(op, &max, &marker));
+    size_t from = marker ? marker_list(marker, &after) : 0;
+    if (from == N_ENTITY_LISTS) {
+        aws_fault_set(op->f, 400, "ValidationError", "Invalid Marker.");
+        return CL_ERR_INVALID;
+    }
     CL_TRY(iam_op_authorize(op, NULL, arn));
     json_t *p = iam_managed_policy(op, arn, NULL);
     if (!p) return CL_ERR_NOT_FOUND;
     json_decref(p);
     iam_op_begin(op);
-    list_attached(op, arn, filter, "group", "PolicyGroups", "GroupName", "GroupId");
-    list_attached(op, arn, filter, "user", "PolicyUsers", "UserName", "UserId");
-    list_attached(op, arn, filter, "role", "PolicyRoles", "RoleName", "RoleId");
-    iam_xml_truncation(op->out, false, NULL);
+    attached_ctx a = {op, arn, iam_param(op->params, "PathPrefix"), 0, {max, false, NULL}};
+    for (a.list = 0; a.list < N_ENTITY_LISTS; a.list++) {
+        xml_open(op->out, ENTITY_LISTS[a.list].tag);
+        bool wanted = !filter || strcmp(filter, ENTITY_LISTS[a.list].filter) == 0;
+        if (wanted && !a.page.more && a.list >= from)
+            store_list(op->m->st, ENTITY_LISTS[a.list].kind, op->c->account, NULL,
+                       a.list == from ? after : NULL, 0, emit_if_attached, &a, NULL);
+        xml_close(op->out, ENTITY_LISTS[a.list].tag);
+    }
+    iam_xml_truncation(op->out, a.page.more, a.page.last);
+    free(a.page.last);
     return CL_OK;
 }
 

@@ -375,21 +375,24 @@ cl_err iam_op_delete_policy(iam_op *op) {
 typedef struct {
     cl_buf *out;
     bool only_attached;
-    char *last;
+    const char *path_prefix;
+    iam_page page;
 } policy_list;
 
 static bool emit_policy(void *arg, const char *name, const char *text) {
     policy_list *l = arg;
     json_t *p = json_loads(text, 0, NULL);
-    if (p && (!l->only_attached || json_integer_value(json_object_get(p, "AttachmentCount")) > 0)) {
+    const char *path = p ? iam_str(p, "Path") : "";
+    bool go_on = true;
+    if (p && (!l->only_attached || json_integer_value(json_object_get(p, "AttachmentCount")) > 0) &&
+        (!l->path_prefix || strncmp(path, l->path_prefix, strlen(l->path_prefix)) == 0) &&
+        (go_on = iam_page_take(&l->page, name))) {
         xml_open(l->out, "member");
         xml_policy(l->out, p);
         xml_close(l->out, "member");
     }
     json_decref(p);
-    free(l->last);
-    l->last = cl_strdup(name);
-    return true;
+    return go_on;
 }
 
 cl_err iam_op_list_policies(iam_op *op) {
@@ -401,15 +404,16 @@ cl_err iam_op_list_policies(iam_op *op) {
     free(res);
     CL_TRY(e);
     const char *oa = iam_param(op->params, "OnlyAttached");
-    policy_list l = {op->out, oa && strcmp(oa, "true") == 0, NULL};
-    bool more = false;
+    policy_list l = {op->out,
+                     oa && strcmp(oa, "true") == 0,
+                     iam_param(op->params, "PathPrefix"),
+                     {max, false, NULL}};
     iam_op_begin(op);
     xml_open(op->out, "Policies");
     if (!scope || strcmp(scope, "AWS") != 0)
-        e = store_list(op->m->st, "policy", op->c->account, NULL, marker, max, emit_policy, &l,
-                       &more);
+        e = store_list(op->m->st, "policy", op->c->account, NULL, marker, 0, emit_policy, &l, NULL);
     xml_close(op->out, "Policies");
-    iam_xml_truncation(op->out, more, l.last);
-    free(l.last);
+    iam_xml_truncation(op->out, l.page.more, l.page.last);
+    free(l.page.last);
     return e;
 }

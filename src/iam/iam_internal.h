@@ -181,6 +181,16 @@ bool iam_valid_text(iam_op *op, const char *param, const char *value, size_t max
 /* Optional MaxItems/Marker paging parameters. */
 cl_err iam_paging(iam_op *op, size_t *max_items, const char **marker);
 void iam_xml_truncation(cl_buf *b, bool more, const char *last_key);
+/* One page of a filtered List* (PathPrefix, OnlyAttached): store_list with no
+ * limit, and the callback calls iam_page_take for each item that passes the
+ * filter; false: the page is full and that item is the next page's (stop the
+ * listing). So a page holds MaxItems items whenever that many remain. */
+typedef struct {
+    size_t left; /* items still allowed on this page (MaxItems at first) */
+    bool more;   /* IsTruncated */
+    char *last;  /* the Marker: name of the last item taken (free it) */
+} iam_page;
+bool iam_page_take(iam_page *pg, const char *name);
 /* A List* operation over the account's items of `kind` (users, roles): paging,
  * PathPrefix filter, authorization on `resource`, one <member> per item. */
 cl_err iam_list_entities(iam_op *op, const char *kind, const char *list_tag,

@@ -60,6 +60,9 @@ bool s3_is_upload(const s3 *s, const http_request *req);
 /* The domain of virtual-host style addressing (BUCKET.domain); "localhost"
  * unless set (cloister serve --s3-domain). */
 void s3_set_domain(s3 *s, const char *domain);
+/* The bucket a virtual-host style Host names, or NULL (malloc'd); the access log
+ * uses it to log "bucket/key" for both addressing styles. */
+char *s3_host_bucket(const s3 *s, const http_request *req);
 /* A bucket name the node keeps for itself (e.g. "por": anonymous GETs of /por/
  * are the verification page): CreateBucket answers BucketAlreadyExists, as for
  * a name another account holds. Up to S3_MAX_RESERVED names. */

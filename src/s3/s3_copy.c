@@ -405,7 +405,9 @@ void s3_upload_part_copy(s3_op *op) {
     checksum_ctx ck = {0};
     bool ok = s3_load_bucket(op) && (upload = s3_check_part_target(op, upload_id, &part)) &&
               prepare(op, &src) && copy_range(op, object_size(src.object), &off, &len);
-    if (ok) checksum_init(&ck, s3_mpck_algo(upload));
+    if (ok) /* the upload's algorithm, else S3's default (s3_mpck.c) */
+        checksum_init(&ck, s3_mpck_algo(upload) != CHECKSUM_NONE ? s3_mpck_algo(upload)
+                                                                 : CHECKSUM_CRC64NVME);
     if (ok && len > COPY_MAX_SIZE) {
         aws_fault_set(&op->f, 400, "InvalidRequest",
                       "The specified copy range is larger than the maximum allowable size for "

@@ -89,8 +89,6 @@ bool s3_bucket_update_guarded(s3_op *op, const char *field, json_t *value, const
 
 /* Parses addressing (path-style /bucket/key, or virtual-host bucket.localhost)
  * and the query. False (fault filled) if the request is malformed. */
-/* The bucket a virtual-host style Host names, or NULL (malloc'd). */
-char *s3_host_bucket(const s3 *s, const http_request *req);
 bool s3_op_init(s3_op *op, s3 *s, const iam_caller *c, http_request *req, http_response *resp);
 void s3_op_free(s3_op *op);
 /* Writes op->f as S3's <Error> (with <Resource> naming the bucket/key). */

@@ -19,7 +19,12 @@
  * The object keeps "Checksum" {ALGO: value} and "ChecksumType"; HEAD/GET show
  * them with x-amz-checksum-mode: ENABLED (with ?partNumber=N, part N's own
  * checksum), GetObjectAttributes in Checksum and ObjectParts. Objects from a
- * single PUT have the FULL_OBJECT type. */
+ * single PUT have the FULL_OBJECT type.
+ * S3's default (since December 2024): a PUT or part sent without a checksum gets
+ * a CRC64NVME computed by the server (s3_object.c, s3_copy.c), and an upload
+ * created without an algorithm completes with the FULL_OBJECT CRC64NVME of the
+ * object (API reference, Checksum: "or if the object was uploaded without a
+ * checksum (and Amazon S3 added the default checksum, CRC64NVME ...)"). */
 #include "s3/s3_mpck.h"
 
 #include <stdio.h>
@@ -265,12 +270,26 @@ static bool check_header(s3_op *op, checksum_algo a, const char *value) {
     return false;
 }
 
+/* An upload created without an algorithm: S3's default, the FULL_OBJECT
+ * CRC64NVME combined from the parts' (each part gets one when the client sends
+ * no checksum), if every part has one (parts that declared another algorithm,
+ * or stored before Cloister computed the default, leave the object without). */
+static bool has_default(json_t *parts, const s3_complete_upload *req) {
+    cl_buf raw = CL_BUF_INIT;
+    bool all = req->len > 0;
+    for (size_t i = 0; all && i < req->len; i++)
+        all = part_raw(find_part(parts, req->parts[i].part_number), CHECKSUM_CRC64NVME, &raw);
+    buf_free(&raw);
+    return all;
+}
+
 bool s3_mpck_complete(s3_op *op, json_t *upload, const s3_complete_upload *req, json_t *parts,
                       json_t *doc) {
     if (!check_given(op, req, parts)) return false;
     checksum_algo a = s3_mpck_algo(upload);
-    if (a == CHECKSUM_NONE) return true;
-    const char *type = s3_mpck_type(upload);
+    if (a == CHECKSUM_NONE && !has_default(parts, req)) return true;
+    if (a == CHECKSUM_NONE) a = CHECKSUM_CRC64NVME;
+    const char *type = s3_mpck_algo(upload) == CHECKSUM_NONE ? "FULL_OBJECT" : s3_mpck_type(upload);
     char value[CHECKSUM_B64_MAX + 8];
     if (!object_checksum(op, req, parts, a, strcmp(type, "FULL_OBJECT") == 0, value) ||
         !check_header(op, a, value))

@@ -205,7 +205,9 @@ static bool plain_checksum(s3_op *op, s3_upload *u) {
         u->ck_expected = cl_strdup(h->value);
         return true;
     }
-    if (u->need != CHECKSUM_NONE) checksum_init(&u->ck, u->need);
+    /* none sent: the upload's algorithm, else S3's default CRC64NVME (of an
+     * object; of a part, which Complete combines into the object's) */
+    checksum_init(&u->ck, u->need != CHECKSUM_NONE ? u->need : CHECKSUM_CRC64NVME);
     return true;
 }
 
@@ -238,6 +240,8 @@ static bool setup_decoder(s3_op *op, s3_upload *u, chunked_mode mode) {
         .sink = upload_write,
         .sink_arg = u,
     };
+    if (!cfg.trailer && cfg.checksum == CHECKSUM_NONE)
+        cfg.checksum = CHECKSUM_CRC64NVME; /* S3's default checksum */
     checksum_algo ha = CHECKSUM_NONE;
     const char *hv = cfg.trailer ? NULL : header_checksum(op, &ha);
     if (hv) cfg.checksum = ha, cfg.expected_checksum = hv;
@@ -466,6 +470,7 @@ void s3_finish_upload(s3_op *op) {
         for (char *c = name; *c; c++)
             *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
         http_set_header(op->resp, name, ck);
+        if (!u->upload_id) http_set_header(op->resp, "x-amz-checksum-type", "FULL_OBJECT");
     }
     op->resp->status = 200;
 }

@@ -58,6 +58,26 @@ RULES = {
         "is refused with 403 AccessDenied.",
         {"owner": OK, "cross_account": OK, "cross_account_no_grant": S3_DENIED,
          "anonymous": OK, "no_policy_user": S3_DENIED}),
+    "s3-acl-header-no-acl-grant": Rule(
+        "ACL header needs s3:PutObjectAcl (not granted)",
+        "An `x-amz-acl` / `x-amz-grant-*` header on PutObject, CopyObject or "
+        "CreateMultipartUpload needs s3:PutObjectAcl besides s3:PutObject (PutObject API "
+        "reference, Permissions: \"s3:PutObjectAcl - To successfully change the objects ACL "
+        "of your PutObject request, you must have the s3:PutObjectAcl\"). In these rows the "
+        "callers are granted s3:PutObject and s3:GetObject only: account B and everyone "
+        "(anonymous) by bucket policy, and the user column is a user of the owner account "
+        "whose identity policy allows exactly those; all are refused with 403 AccessDenied, "
+        "the owner is allowed.",
+        {"owner": OK, "cross_account": S3_DENIED, "cross_account_no_grant": S3_DENIED,
+         "anonymous": S3_DENIED, "no_policy_user": S3_DENIED}),
+    "s3-acl-header-acl-grant": Rule(
+        "ACL header with s3:PutObjectAcl granted",
+        "The same calls when the grants (bucket policy to account B, to everyone, and the "
+        "user's identity policy) are s3:PutObject, s3:PutObjectAcl and s3:GetObject: allowed "
+        "(ACLs being disabled, only `private` / `bucket-owner-full-control` are accepted). "
+        "Account B on a bucket that grants it nothing is refused.",
+        {"owner": OK, "cross_account": OK, "cross_account_no_grant": S3_DENIED,
+         "anonymous": OK, "no_policy_user": OK}),
     "s3-bucket-owner-only": Rule(
         "Bucket owner's account only",
         "Callable only by principals of the bucket owner's account: a caller that the "
@@ -340,6 +360,79 @@ def _upload(c, parts=0):
     return {"key": key, "uid": uid, "etag": etag}
 
 
+# ACL headers: the grants of the two kinds of rows (rules s3-acl-header-*).
+ACL_GRANTS = {"no-acl": ["s3:PutObject", "s3:GetObject"],
+              "acl": ["s3:PutObject", "s3:PutObjectAcl", "s3:GetObject"]}
+
+
+def _acl_world(w, grant):
+    """Made once per world and grant: a bucket whose policy grants account B the actions,
+    one granting them to everyone, and a user of account A allowed them by its identity
+    policy (its s3 client)."""
+    cache = w.__dict__.setdefault("acl_header_world", {})
+    if grant in cache:
+        return cache[grant]
+    actions, made = ACL_GRANTS[grant], {}
+    for kind in ("grant", "public"):
+        name = w.uniq("authz-acl")
+        w.s3.create_bucket(Bucket=name)
+        w.s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=w.PAB_OFF)
+        who = "*" if kind == "public" else {"AWS": f"arn:aws:iam::{w.account_b}:root"}
+        w.s3.put_bucket_policy(Bucket=name, Policy=_doc({
+            "Effect": "Allow", "Principal": who, "Action": actions,
+            "Resource": f"arn:aws:s3:::{name}/*"}))
+        w.s3.put_object(Bucket=name, Key="obj", Body=b"matrix object")
+        made[kind] = name
+    user = w.uniq("authz-acl-user")
+    w.iam.create_user(UserName=user)
+    w.iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=_doc({
+        "Effect": "Allow", "Action": actions, "Resource": f"arn:aws:s3:::{made['grant']}/*"}))
+    k = w.iam.create_access_key(UserName=user)["AccessKey"]
+    made["user_s3"] = w.clients_for({"AccessKeyId": k["AccessKeyId"],
+                                     "SecretAccessKey": k["SecretAccessKey"]})["s3"]
+    cache[grant] = made
+    return made
+
+
+def _acl_target(c, grant):
+    """(s3 client, bucket) of a cell of an ACL-header row: the user column is the user
+    allowed the grant's actions; account B without a grant uses the bucket without policy."""
+    a = _acl_world(c.w, grant)
+    if c.principal == "no_policy_user":
+        return a["user_s3"], a["grant"]
+    return c.s3, (c.bucket if c.kind == "none" else a[c.kind])
+
+
+def _acl_put(c, grant):
+    s3, bucket = _acl_target(c, grant)
+    return s3.put_object(Bucket=bucket, Key=c.uniq_key(), Body=b"matrix", ACL="private")
+
+
+def _acl_copy(c, grant):
+    s3, bucket = _acl_target(c, grant)
+    return s3.copy_object(Bucket=bucket, Key=c.uniq_key(), CopySource={"Bucket": bucket,
+                                                                       "Key": "obj"},
+                          ACL="bucket-owner-full-control")
+
+
+def _acl_create_upload(c, grant):
+    s3, bucket = _acl_target(c, grant)
+    return s3.create_multipart_upload(Bucket=bucket, Key=c.uniq_key(), ACL="private")
+
+
+def _acl_header_rows():
+    rows = []
+    for grant, rule, label in (("no-acl", "s3-acl-header-no-acl-grant", "granted-PutObject"),
+                               ("acl", "s3-acl-header-acl-grant",
+                                "granted-PutObject+PutObjectAcl")):
+        for op, fn in (("PutObject", _acl_put), ("CopyObject", _acl_copy),
+                       ("CreateMultipartUpload", _acl_create_upload)):
+            rows.append(Row("s3", f"{op}+x-amz-acl/{label}", rule,
+                            lambda c, r, fn=fn, grant=grant: fn(c, grant),
+                            note="needs s3:PutObjectAcl too"))
+    return rows
+
+
 # --------------------------------------------------------------------------- S3
 S3_ROWS = [
     Row("s3", "ListBuckets", "s3-caller-account", lambda c, r: c.s3.list_buckets(),
@@ -520,6 +613,7 @@ S3_ROWS = [
                                                 ObjectAttributes=["ETag", "ObjectSize"]),
         note="s3:GetObjectVersion and s3:GetObjectVersionAttributes"),
 ]
+S3_ROWS += _acl_header_rows()
 
 # --------------------------------------------------------------------------- S3 Control
 S3CONTROL_ROWS = [

@@ -9,6 +9,7 @@
 
 #include "aws/sigv4.h"
 #include "iam/iam.h"
+#include "iam/iam_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,8 +134,28 @@ static void test_auth_facts(void **s) {
     store_close(st);
 }
 
+/* A filtered List* page: MaxItems items taken, the next one marks it truncated;
+ * the Marker is the last item taken. */
+static void test_page_take(void **state) {
+    (void)state;
+    iam_page pg = {2, false, NULL};
+    assert_true(iam_page_take(&pg, "alice"));
+    assert_true(iam_page_take(&pg, "bob"));
+    assert_false(pg.more);
+    assert_false(iam_page_take(&pg, "carol"));
+    assert_true(pg.more);
+    assert_string_equal(pg.last, "bob");
+    free(pg.last);
+    iam_page one = {1, false, NULL};
+    assert_true(iam_page_take(&one, "only"));
+    assert_false(one.more); /* the list ended: not truncated */
+    assert_string_equal(one.last, "only");
+    free(one.last);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_page_take),
         cmocka_unit_test(test_bootstrap_once),
         cmocka_unit_test(test_gc_sessions),
         cmocka_unit_test(test_auth_facts),
