@@ -344,7 +344,8 @@ void frontdoor_handle(void *ctx, http_request *req, http_response *resp) {
 static void on_headers(void *ctx, http_request *req, http_response *resp) {
     frontdoor *fd = ctx;
     if (!s3_is_upload(fd->s3, req)) {
-        if (s3_is_post_form(req)) req->body_limit = fd->post_body_limit;
+        if (s3_is_post_form(req)) /* 0: no limit of its own, only the pre-auth pool's */
+            req->body_limit = fd->post_body_limit ? fd->post_body_limit : SIZE_MAX;
         verify_early(fd, req, resp);
         return; /* read the whole body, then handle */
     }
