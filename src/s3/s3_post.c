@@ -32,12 +32,91 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- the policy ---- */
+/* ---- the policy ----
+ * A policy that is not a valid document is 400 InvalidPolicyDocument "Invalid
+ * Policy: ..."; a valid one that the form breaks is 403 AccessDenied "Invalid
+ * according to Policy: ...", except content-length-range: 400 EntityTooLarge /
+ * EntityTooSmall. AWS's messages, as versitygw reproduces them from AWS
+ * (s3err/postobject.go) and LocalStack records them. */
 
 static bool policy_failed(s3_op *op, const char *what, const char *detail) {
     aws_fault_set(&op->f, 403, "AccessDenied", "Invalid according to Policy: %s%s", what,
                   detail ? detail : "");
     return false;
+}
+
+static bool policy_invalid(s3_op *op, const char *what, const char *arg) {
+    char msg[200];
+    snprintf(msg, sizeof msg, what, arg ? arg : "");
+    aws_fault_set(&op->f, 400, "InvalidPolicyDocument", "Invalid Policy: %s", msg);
+    return false;
+}
+
+/* ISO 8601 in GMT as the docs write it: 2007-12-01T12:00:00[.000]Z. */
+static bool expiration_time(const char *v, time_t *t) {
+    size_t n = v ? strlen(v) : 0;
+    return n >= 20 && v[10] == 'T' && v[n - 1] == 'Z' &&
+           time_parse_iso8601(slice_cstr(v), t) == CL_OK;
+}
+
+static bool valid_condition(s3_op *op, json_t *c) {
+    if (json_is_object(c)) {
+        if (json_object_size(c) != 1)
+            return policy_invalid(op,
+                                  "Invalid Simple-Condition: Simple-Conditions must have "
+                                  "exactly one property specified.",
+                                  NULL);
+        if (!json_is_string(json_object_iter_value(json_object_iter(c))))
+            return policy_invalid(op, "Invalid Simple-Condition: value must be a string.", NULL);
+        return true;
+    }
+    if (!json_is_array(c))
+        return policy_invalid(op, "Invalid condition test: must be a List or Object.", NULL);
+    const char *name = json_string_value(json_array_get(c, 0));
+    if (!name) return policy_invalid(op, "Invalid Condition: missing operation identifier.", NULL);
+    bool range = strcasecmp(name, "content-length-range") == 0;
+    if (!range && strcasecmp(name, "eq") != 0 && strcasecmp(name, "starts-with") != 0)
+        return policy_invalid(op, "Invalid Condition: unknown operation '%.64s'.", name);
+    if (json_array_size(c) != 3)
+        return policy_invalid(op, "Invalid %.32s: wrong number of arguments.", name);
+    json_t *a = json_array_get(c, 1), *b = json_array_get(c, 2);
+    if (range && (!json_is_integer(a) || !json_is_integer(b) || json_integer_value(a) < 0 ||
+                  json_integer_value(b) < json_integer_value(a)))
+        return policy_invalid(op,
+                              "Invalid content-length-range: the bounds must be integers, "
+                              "0 <= min <= max.",
+                              NULL);
+    if (!range && (!json_is_string(a) || !json_is_string(b)))
+        return policy_invalid(op, "Invalid %.32s: the arguments must be strings.", name);
+    return true;
+}
+
+/* The document's shape: {"expiration": ISO 8601, "conditions": [...]}, nothing
+ * else (names are case-sensitive). *exp is the expiration. */
+static bool valid_policy(s3_op *op, json_t *pol, time_t *exp) {
+    const char *k;
+    json_t *v;
+    json_object_foreach(pol, k, v) {
+        if (strcmp(k, "expiration") != 0 && strcmp(k, "conditions") != 0)
+            return policy_invalid(op, "Unexpected: \"%.64s\"", k);
+    }
+    json_t *e = json_object_get(pol, "expiration"), *conds = json_object_get(pol, "conditions");
+    if (!e) return policy_invalid(op, "Policy missing expiration.", NULL);
+    if (!expiration_time(json_string_value(e), exp)) {
+        char *text = json_dumps(e, JSON_ENCODE_ANY);
+        policy_invalid(op, "Invalid 'expiration' value: %.64s", text);
+        free(text);
+        return false;
+    }
+    if (!conds) return policy_invalid(op, "Policy missing conditions.", NULL);
+    if (!json_is_array(conds))
+        return policy_invalid(op, "Invalid 'conditions' value: must be a List.", NULL);
+    size_t i;
+    json_t *c;
+    json_array_foreach(conds, i, c) {
+        if (!valid_condition(op, c)) return false;
+    }
+    return true;
 }
 
 /* The form's value for a condition's field name ("$key" or "key"); the key
@@ -53,31 +132,41 @@ static const char *field_value(s3_op *op, const s3_post_form *f, const char *nam
     return NULL;
 }
 
+/* One valid condition (valid_condition) against the form: false with the
+ * fault set if it fails; *named: the field it covers. */
 static bool condition_holds(s3_op *op, const s3_post_form *f, json_t *c, uint64_t size,
                             const char **named) {
     *named = NULL;
-    if (json_is_object(c) && json_object_size(c) == 1) {
+    if (json_is_object(c)) {
         const char *k = json_object_iter_key(json_object_iter(c));
         const char *want = json_string_value(json_object_iter_value(json_object_iter(c)));
         const char *got = field_value(op, f, k);
         *named = k;
-        return want && got && strcmp(want, got) == 0;
-    }
-    const char *op_name = json_string_value(json_array_get(c, 0));
-    if (!json_is_array(c) || json_array_size(c) != 3 || !op_name) return false;
-    if (strcasecmp(op_name, "content-length-range") == 0) {
+        if (got && strcmp(want, got) == 0) return true;
+    } else if (strcasecmp(json_string_value(json_array_get(c, 0)), "content-length-range") == 0) {
         json_int_t lo = json_integer_value(json_array_get(c, 1)),
                    hi = json_integer_value(json_array_get(c, 2));
+        if ((json_int_t)size > hi)
+            aws_fault_set(&op->f, 400, "EntityTooLarge",
+                          "Your proposed upload exceeds the maximum allowed size");
+        else if ((json_int_t)size < lo)
+            aws_fault_set(&op->f, 400, "EntityTooSmall",
+                          "Your proposed upload is smaller than the minimum allowed size");
         return (json_int_t)size >= lo && (json_int_t)size <= hi;
+    } else {
+        const char *how = json_string_value(json_array_get(c, 0));
+        const char *name = json_string_value(json_array_get(c, 1));
+        const char *want = json_string_value(json_array_get(c, 2));
+        *named = *name == '$' ? name + 1 : name;
+        const char *got = field_value(op, f, name);
+        if (!got) got = "";
+        if (strcasecmp(how, "eq") == 0 ? strcmp(got, want) == 0
+                                       : strncmp(got, want, strlen(want)) == 0)
+            return true;
     }
-    const char *name = json_string_value(json_array_get(c, 1));
-    const char *want = json_string_value(json_array_get(c, 2));
-    if (!name || !want) return false;
-    *named = *name == '$' ? name + 1 : name;
-    const char *got = field_value(op, f, name);
-    if (!got) got = "";
-    if (strcasecmp(op_name, "eq") == 0) return strcmp(got, want) == 0;
-    if (strcasecmp(op_name, "starts-with") == 0) return strncmp(got, want, strlen(want)) == 0;
+    char *text = json_dumps(c, JSON_COMPACT | JSON_ENCODE_ANY);
+    policy_failed(op, "Policy Condition failed: ", text);
+    free(text);
     return false;
 }
 
@@ -95,24 +184,16 @@ static bool exempt_field(const char *name, bool v2) {
 
 static bool check_policy(s3_op *op, const s3_post_form *f, json_t *pol, uint64_t size, bool v2) {
     time_t exp = 0;
-    if (time_parse_iso8601(slice_cstr(json_string_value(json_object_get(pol, "expiration"))),
-                           &exp) != CL_OK)
-        return policy_failed(op, "Policy could not be parsed.", NULL);
+    if (!valid_policy(op, pol, &exp)) return false;
     if (time_now() > exp) return policy_failed(op, "Policy expired.", NULL);
     json_t *conds = json_object_get(pol, "conditions");
-    if (!json_is_array(conds)) return policy_failed(op, "Policy could not be parsed.", NULL);
     bool *covered = cl_calloc(f->fields.len + 1, sizeof *covered);
     bool ok = true;
     size_t i;
     json_t *c;
     json_array_foreach(conds, i, c) {
         const char *named = NULL;
-        if (!condition_holds(op, f, c, size, &named)) {
-            char *text = json_dumps(c, JSON_COMPACT | JSON_ENCODE_ANY);
-            ok = policy_failed(op, "Policy Condition failed: ", text);
-            free(text);
-            break;
-        }
+        if (!(ok = condition_holds(op, f, c, size, &named))) break;
         for (size_t j = 0; named && j < f->fields.len; j++)
             if (strcasecmp(f->fields.items[j].key, named) == 0) covered[j] = true;
     }
@@ -155,11 +236,12 @@ static bool post_auth(s3_op *op, const s3_post_form *f, iam_caller *caller, uint
     op->c = caller;
     cl_buf raw = CL_BUF_INIT;
     json_t *pol = NULL;
-    if (base64_decode(&raw, slice_cstr(pol64)) == CL_OK)
-        pol = json_loadb((const char *)raw.ptr, raw.len, JSON_REJECT_DUPLICATES, NULL);
+    bool b64 = base64_decode(&raw, slice_cstr(pol64)) == CL_OK;
+    if (b64) pol = json_loadb((const char *)raw.ptr, raw.len, JSON_REJECT_DUPLICATES, NULL);
     buf_free(&raw);
     bool ok = json_is_object(pol) ? check_policy(op, f, pol, size, caller->sigv2)
-                                  : policy_failed(op, "Policy could not be parsed.", NULL);
+              : b64               ? policy_invalid(op, "Invalid JSON.", NULL)
+                                  : policy_invalid(op, "invalid Base64 encoding.", NULL);
     json_decref(pol);
     return ok;
 }

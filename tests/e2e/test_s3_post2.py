@@ -132,6 +132,45 @@ def test_sigv2_form_refusals(server, s3, creds, bucket, case, status, code):
     assert s3.list_objects_v2(Bucket=target).get("KeyCount") == 0
 
 
+def _base(bucket):
+    return [{"bucket": bucket}, ["starts-with", "$key", "foo"], {"acl": "private"},
+            ["starts-with", "$Content-Type", TEXT]]
+
+
+@pytest.mark.parametrize("case,doc,status,code", [
+    ("date_format", lambda b, e: {"expiration": "2030-01-01 00:00:00+00:00",
+                                  "conditions": _base(b)}, 400, "InvalidPolicyDocument"),
+    ("CONDITIONS", lambda b, e: {"expiration": e, "CONDITIONS": _base(b)},
+     400, "InvalidPolicyDocument"),
+    ("EXPIRATION", lambda b, e: {"EXPIRATION": e, "conditions": _base(b)},
+     400, "InvalidPolicyDocument"),
+    ("no_expiration", lambda b, e: {"conditions": _base(b)}, 400, "InvalidPolicyDocument"),
+    ("no_conditions", lambda b, e: {"expiration": e}, 400, "InvalidPolicyDocument"),
+    ("empty_condition", lambda b, e: {"expiration": e, "conditions": [{}]},
+     400, "InvalidPolicyDocument"),
+    ("range_one_arg", lambda b, e: {"expiration": e, "conditions": _base(b) + [
+        ["content-length-range", 0]]}, 400, "InvalidPolicyDocument"),
+    ("range_negative", lambda b, e: {"expiration": e, "conditions": _base(b) + [
+        ["content-length-range", -1, 0]]}, 400, "InvalidPolicyDocument"),
+    ("too_large", lambda b, e: {"expiration": e, "conditions": _base(b) + [
+        ["content-length-range", 0, 0]]}, 400, "EntityTooLarge"),
+    ("too_small", lambda b, e: {"expiration": e, "conditions": _base(b) + [
+        ["content-length-range", 512, 1000]]}, 400, "EntityTooSmall"),
+])
+def test_policy_document_errors(server, s3, creds, bucket, case, doc, status, code):
+    """A malformed policy is 400 InvalidPolicyDocument; content-length-range is 400
+    EntityTooLarge / EntityTooSmall (AWS; ceph/s3-tests test_post_object_*)."""
+    exp = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=10))
+    policy = base64.b64encode(json.dumps(doc(bucket, exp.strftime("%Y-%m-%dT%H:%M:%SZ")))
+                              .encode())
+    sig = base64.b64encode(hmac.new(creds["SecretAccessKey"].encode(), policy,
+                                    hashlib.sha1).digest())
+    form = [("key", "foo.txt"), ("AWSAccessKeyId", creds["AccessKeyId"]), ("acl", "private"),
+            ("signature", sig), ("policy", policy), ("Content-Type", TEXT)]
+    r = post(server, bucket, form)
+    assert (r.status_code, code_of(r)) == (status, code), r.content
+
+
 def test_sigv2_form_refused_when_sigv2_off(make_server):
     srv = make_server("post2-nov2", extra_args=["--sigv2", "off"])
     s3 = srv.boto3_client("s3")
