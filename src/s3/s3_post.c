@@ -22,8 +22,8 @@
  *
  * The body is not authenticated before it is read, so it is bounded (serve
  * --post-body-limit, 16 MiB by default, counted in the pre-auth memory pool;
- * AWS takes up to 5 GB). Encryption fields in the form are refused
- * (NotImplemented). */
+ * AWS takes up to 5 GB). Encryption fields in the form (SSE-S3, SSE-KMS, SSE-C)
+ * apply as a PUT's headers would (post_encryption_headers). */
 #include "s3/s3_form.h"
 #include "crypto/crypto.h"
 #include "s3/s3_internal.h"
@@ -342,6 +342,7 @@ static void post_answer(s3_op *op, const s3_post_form *f, json_t *doc) {
     char *loc = cl_sprintf("/%s/%s", op->bucket, op->key);
     http_set_header(op->resp, "ETag", etag);
     http_set_header(op->resp, "Location", loc);
+    if (json_object_get(doc, "SSE")) s3_sse_headers(op->resp, json_object_get(doc, "SSE"));
     /* AWS names the version only when the bucket's versioning is Enabled */
     const char *vid = json_string_value(json_object_get(doc, "VersionId"));
     if (vid && s3_ver_state_of(op->bucket_doc) == S3_VER_ENABLED)
@@ -361,14 +362,31 @@ static void post_answer(s3_op *op, const s3_post_form *f, json_t *doc) {
     free(loc);
 }
 
-static bool post_refusals(s3_op *op, const s3_post_form *f) {
-    for (size_t i = 0; i < f->fields.len; i++)
-        if (strncmp(f->fields.items[i].key, "x-amz-server-side-encryption", 28) == 0) {
-            aws_fault_set(&op->f, 501, "NotImplemented",
-                          "Encryption fields in a POST form are not supported here; the bucket's "
-                          "default encryption applies.");
-            return true;
+#define SSE_FIELD "x-amz-server-side-encryption"
+
+/* The form's encryption fields (x-amz-server-side-encryption*: SSE-S3, SSE-KMS
+ * with its key id and context, SSE-C's algorithm, key and key MD5) replace the
+ * request's own such headers, which no policy signs: s3_sse and the
+ * s3:x-amz-server-side-encryption* condition keys read the request's headers,
+ * so a form gets a PUT's rules (SSE-C only over HTTPS, ...) by one mechanism. */
+static void post_encryption_headers(s3_op *op, const s3_post_form *f) {
+    cl_kvlist *h = &op->req->headers;
+    size_t n = 0;
+    for (size_t i = 0; i < h->len; i++) {
+        if (strncasecmp(h->items[i].key, SSE_FIELD, strlen(SSE_FIELD)) == 0) {
+            free(h->items[i].key);
+            cl_free_secret(h->items[i].value);
+        } else {
+            h->items[n++] = h->items[i];
         }
+    }
+    h->len = n;
+    for (size_t i = 0; i < f->fields.len; i++)
+        if (strncmp(f->fields.items[i].key, SSE_FIELD, strlen(SSE_FIELD)) == 0)
+            kvlist_add(h, f->fields.items[i].key, f->fields.items[i].value);
+}
+
+static bool post_refusals(s3_op *op, const s3_post_form *f) {
     const char *acl = kvlist_get(&f->fields, "acl"); /* ACLs are disabled (s3_acl.c) */
     if (acl && strcmp(acl, "private") != 0 && strcmp(acl, "bucket-owner-full-control") != 0) {
         aws_fault_set(&op->f, 400, "AccessControlListNotSupported",
@@ -394,6 +412,7 @@ void s3_post_object(s3_op *op) {
                       "The body of your POST request is not well-formed multipart/form-data.");
     } else if (!post_refusals(op, &f) && s3_load_bucket(op) && (op->key = form_key(op, &f)) &&
                post_auth(op, &f, &signer, f.file.len)) {
+        post_encryption_headers(op, &f);
         char *arn = s3_object_arn(op->bucket, op->key), msg[256];
         json_t *doc = form_doc(&f, json_string_value(json_object_get(op->bucket_doc, "Owner")));
         if (s3_authorize(op, "s3:PutObject", arn, NULL) && post_tags(op, &f, doc, arn) &&
