@@ -11,8 +11,8 @@
  * as S3 does: the policy must not have expired, every condition must hold
  * (exact match {"f": "v"} / ["eq", "$f", "v"], ["starts-with", "$f", "p"],
  * ["content-length-range", min, max]; "bucket" is the request's bucket) and
- * every form field but policy, x-amz-signature, file and x-ignore-* must be
- * named by a condition ("Invalid according to Policy: ..."). The object is
+ * every form field but those exempt_field names must be named by a condition
+ * ("Invalid according to Policy: ..."). The object is
  * authorized as s3:PutObject for the signer (s3:authType POST), stored like a
  * PUT (bucket default encryption, Content-Type and x-amz-meta-* fields, a
  * tagging field's Tagging XML, an x-amz-checksum-* field checked against the
