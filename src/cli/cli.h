@@ -48,6 +48,7 @@ typedef struct {
     tasks *tasks;           /* apps (Cloister.*App* operations); NULL = not available */
     secrets_store *secrets; /* Cloister.*Secret / *Wallet* operations; NULL = not available */
     struct access_log *access_log; /* `serve --access-log`; NULL = none (denials still logged) */
+    size_t post_body_limit;        /* `serve --post-body-limit`: an S3 POST Object form's body */
 } frontdoor;
 void frontdoor_handle(void *ctx, http_request *req, http_response *resp);
 /* http_config.on_done of the front door: the access log (access_log.c). */

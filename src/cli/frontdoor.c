@@ -351,6 +351,8 @@ void frontdoor_handle(void *ctx, http_request *req, http_response *resp) {
 static void on_headers(void *ctx, http_request *req, http_response *resp) {
     frontdoor *fd = ctx;
     if (!s3_is_upload(fd->s3, req)) {
+        if (s3_is_post_form(req)) /* 0: no limit of its own, only the pre-auth pool's */
+            req->body_limit = fd->post_body_limit ? fd->post_body_limit : SIZE_MAX;
         verify_early(fd, req, resp);
         return; /* read the whole body, then handle */
     }
@@ -386,7 +388,8 @@ static void handle(void *ctx, http_request *req, http_response *resp) {
         req->service = "none";
         aws_fault_set(&f, 413, "EntityTooLarge",
                       "Your request body is larger than this server accepts. A body over the "
-                      "pre-authentication limit (serve --preauth-body-limit, default 1 MiB) "
+                      "pre-authentication limit (serve --preauth-body-limit, default 1 MiB; "
+                      "an S3 POST Object form: --post-body-limit, default 16 MiB) "
                       "is accepted when the request signs its x-amz-content-sha256 header.");
         fail(resp, req, NULL, &f);
         return;

@@ -27,7 +27,7 @@ typedef struct {
     const char *web_dir;         /* --web-dir: static pages (/por/) */
     /* resource limits (docs/security/trust-model.md "Resource limits") */
     uint64_t max_conns, max_conns_per_ip, header_timeout, min_body_rate;
-    uint64_t preauth_body_limit, preauth_memory;
+    uint64_t preauth_body_limit, preauth_memory, post_body_limit;
     const char *metrics_listen;   /* --metrics-listen: /metrics on its own listener */
     const char *sms_listen;       /* --sms-listen: the iExec SMS endpoints (docs/secrets.md) */
     bool allow_app_network;       /* --allow-app-network: apps whose manifest asks get a network */
@@ -88,7 +88,10 @@ static const char SERVE_USAGE[] =
     "  --preauth-body-limit SIZE   largest body buffered before its signature is\n"
     "                              verified (anonymous, IAM/STS/KMS) (default 1M)\n"
     "  --preauth-memory SIZE       all such bodies together; over it: 503 SlowDown\n"
-    "                              (default 32M)\n";
+    "                              (default 32M)\n"
+    "  --post-body-limit SIZE      largest S3 POST Object (browser form) body, also\n"
+    "                              read before its policy is verified and counted\n"
+    "                              in --preauth-memory (default 16M)\n";
 
 /* "1048576", "1024K", "1M", "1G" */
 static bool parse_size(const char *v, uint64_t *out) {
@@ -114,6 +117,7 @@ static int parse_limit(const char *a, const char *v, serve_opts *o) {
         {"--min-body-rate", offsetof(serve_opts, min_body_rate)},
         {"--preauth-body-limit", offsetof(serve_opts, preauth_body_limit)},
         {"--preauth-memory", offsetof(serve_opts, preauth_memory)},
+        {"--post-body-limit", offsetof(serve_opts, post_body_limit)},
     };
     for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
         if (strcmp(a, L[i].name) != 0) continue;
@@ -140,6 +144,7 @@ static int parse_opts(int argc, char **argv, serve_opts *o) {
     o->min_body_rate = 1024;
     o->preauth_body_limit = 1u << 20;
     o->preauth_memory = 32u << 20;
+    o->post_body_limit = 16u << 20;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--verbose") == 0) {
@@ -519,6 +524,7 @@ static int run(const serve_opts *o) {
         goto out;
     }
     fd.access_log = alog;
+    fd.post_body_limit = (size_t)o->post_body_limit;
     http_server *msrv = NULL, *ssrv = NULL;
     if (!start_metrics(o, &fd, &msrv)) goto out;
     if (!start_sms(o, secrets, &ssrv)) {

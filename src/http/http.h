@@ -29,6 +29,10 @@ typedef struct {
      * Any other body is "pre-auth": bounded by preauth_body_limit and counted in
      * the preauth_memory pool (server_busy when the pool is full). */
     bool body_trusted;
+    /* Set by http_config.on_headers to give this request's buffered body
+     * another limit than preauth_body_limit / max_body (0: theirs); a pre-auth
+     * body still counts in the preauth_memory pool (S3 POST Object forms). */
+    size_t body_limit;
     bool server_busy;
     const char *bad_request; /* framing fault found by the server (answer 400), or NULL */
     /* set by the handler, for metrics and logs */

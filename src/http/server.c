@@ -272,7 +272,8 @@ static void drop_body(http_server *srv, req_state *st) {
 static bool preauth_admit(http_server *srv, req_state *st) {
     st->preauth = true;
     if (!st->has_length || st->length == 0) return true;
-    if (srv->preauth_limit && st->length > srv->preauth_limit) {
+    size_t limit = st->req.body_limit ? st->req.body_limit : srv->preauth_limit;
+    if (limit && st->length > limit) {
         st->req.body_too_large = true;
         return false;
     }
@@ -290,6 +291,7 @@ static void buffer_piece(http_server *srv, req_state *st, cl_slice piece) {
     http_request *r = &st->req;
     if (r->body_too_large || r->server_busy) return; /* discarding */
     size_t limit = st->preauth && srv->preauth_limit ? srv->preauth_limit : srv->max_body;
+    if (r->body_limit) limit = r->body_limit;
     if (r->body.len + piece.len > limit) {
         r->body_too_large = true;
         drop_body(srv, st);

@@ -531,3 +531,49 @@ iam_auth_result iam_authenticate_post(iam *m, const char *credential, const char
     sigv4_auth_free(&a);
     return r;
 }
+
+/* The SigV2 form ("Browser-based uploads using POST (AWS Signature Version
+ * 2)"): signature = base64(HMAC-SHA1(secret, base64 policy)). The same switch
+ * (serve --sigv2 off), keys and faults as SigV2 elsewhere (authenticate_v2). */
+iam_auth_result iam_authenticate_post_v2(iam *m, const char *access_key, const char *token,
+                                         const char *policy_b64, const char *signature,
+                                         iam_caller *out, aws_fault *f) {
+    memset(out, 0, sizeof *out);
+    out->service = cl_strdup("s3");
+    out->sigv2 = true;
+    iam_key_info k = {0};
+    uint8_t key[32];
+    bool has_key = false;
+    iam_auth_result r = IAM_AUTH_FAILED;
+    if (m->sigv2_off)
+        aws_fault_set(f, 400, "InvalidRequest", V2_NOT_HERE);
+    else if (!signature || !*signature)
+        aws_fault_set(f, 400, "InvalidArgument",
+                      "Bucket POST must contain a field named 'Signature'.  If it is specified, "
+                      "please check the order of the fields.");
+    else if (!key_info_get(m, access_key, "sigv2", &k, key, &has_key))
+        fault_unknown_key(f, "s3");
+    else {
+        sigv4_auth shim = {.service = (char *)"s3", .security_token = (char *)token};
+        r = check_key(&shim, &k, f);
+    }
+    if (r == IAM_AUTH_OK) {
+        cl_buf want = CL_BUF_INIT;
+        sigv2_signature(k.secret, slice_cstr(policy_b64), &want);
+        if (strlen(signature) != want.len || !cl_ct_eq(want.ptr, signature, want.len)) {
+            aws_fault_set(f, 403, "SignatureDoesNotMatch",
+                          "The request signature we calculated does not match the signature you "
+                          "provided. Check your key and signing method.");
+            r = IAM_AUTH_FAILED;
+        }
+        buf_free(&want);
+    }
+    if (r == IAM_AUTH_OK) {
+        fill_caller(out, &k, access_key);
+        out->auth_type = IAM_AUTHTYPE_POST;
+        out->request_time = time_now();
+    }
+    cl_cleanse(key, sizeof key);
+    iam_key_info_free(&k);
+    return r;
+}

@@ -145,6 +145,12 @@ void iam_set_s3_domain(iam *m, const char *domain);
 iam_auth_result iam_authenticate_post(iam *m, const char *credential, const char *amz_date,
                                       const char *token, const char *policy_b64,
                                       const char *signature, iam_caller *out, aws_fault *f);
+/* The same form signed with Signature Version 2 (AWSAccessKeyId, signature =
+ * base64(HMAC-SHA1(secret, policy_b64))): refused like any SigV2 request when
+ * SigV2 is off; the caller has sigv2 set (s3:signatureversion "AWS"). */
+iam_auth_result iam_authenticate_post_v2(iam *m, const char *access_key, const char *token,
+                                         const char *policy_b64, const char *signature,
+                                         iam_caller *out, aws_fault *f);
 
 /* ---- the one authorization entry point ---- */
 typedef struct {

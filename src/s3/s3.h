@@ -57,6 +57,10 @@ void s3_set_key_service(s3 *s, const s3_key_service *k);
 
 /* True if this request (headers only) uploads object bytes that should stream. */
 bool s3_is_upload(const s3 *s, const http_request *req);
+/* POST with a multipart/form-data body and no query: a browser upload (POST
+ * Object) if it names a bucket, whose body may be larger than other pre-auth
+ * bodies (serve --post-body-limit). */
+bool s3_is_post_form(const http_request *req);
 /* The domain of virtual-host style addressing (BUCKET.domain); "localhost"
  * unless set (cloister serve --s3-domain). */
 void s3_set_domain(s3 *s, const char *domain);

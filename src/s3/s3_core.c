@@ -465,6 +465,10 @@ static bool is_form_data(const http_request *req) {
     return ct && strncasecmp(ct, "multipart/form-data", 19) == 0;
 }
 
+bool s3_is_post_form(const http_request *req) {
+    return strcmp(req->method, "POST") == 0 && req->query[0] == 0 && is_form_data(req);
+}
+
 static bool route_bucket(s3_op *op) {
     const char *m = op->req->method;
     if (unsupported_subresource(op)) return false;

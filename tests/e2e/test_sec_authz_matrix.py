@@ -204,15 +204,26 @@ class Cell:
             self.w.kms.schedule_key_deletion(KeyId=arn, PendingWindowInDays=7)
         return arn
 
-    def post_object(self, key):
+    def post_object(self, key, v2=False):
         """POST Object (browser upload): a SigV4 POST policy signed by this cell's
-        principal (boto3 generate_presigned_post), or an unsigned form if anonymous;
+        principal (boto3 generate_presigned_post), or with v2 a SigV2 one (AWSAccessKeyId,
+        signature: boto3's default), or an unsigned form if anonymous;
         errors raise ClientError as botocore would."""
         import requests
         fields = {"key": key}
         if not self.anonymous:
             from conftest import presigner
-            fields = presigner(self.s3).generate_presigned_post(self.bucket, key)["fields"]
+            signer = presigner(self.s3)
+            if v2:
+                import boto3
+                from botocore.config import Config
+                cr = self.s3._request_signer._credentials
+                signer = boto3.session.Session().client(
+                    "s3", endpoint_url=self.s3.meta.endpoint_url, region_name=REGION,
+                    config=Config(signature_version="s3"), aws_access_key_id=cr.access_key,
+                    aws_secret_access_key=cr.secret_key, aws_session_token=cr.token)
+            fields = signer.generate_presigned_post(self.bucket, key)["fields"]
+            assert ("AWSAccessKeyId" in fields) == v2, fields
         r = requests.post(f"{self.w.srv.endpoint}/{self.bucket}", data=fields,
                           files={"file": ("f", b"matrix")}, timeout=10)
         if r.status_code >= 300:
