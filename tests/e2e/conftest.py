@@ -18,6 +18,7 @@ Tests that start a binary on a data dir themselves take the same URL from
 `meta_args(data_dir)`; `pg_cluster` gives a test the cluster itself.
 """
 import atexit
+import base64
 import configparser
 import json
 import os
@@ -537,3 +538,21 @@ def new_user(server, name, policy=None, admin_creds=None):
     k = iam.create_access_key(UserName=name)["AccessKey"]
     arn = iam.get_user(UserName=name)["User"]["Arn"]
     return {"AccessKeyId": k["AccessKeyId"], "SecretAccessKey": k["SecretAccessKey"]}, arn
+
+
+# --------------------------------------------------------------------------- checksums
+_POLY = 0x9A6C9329AC4BC9B5  # 0xAD93D23594C93659 reflected (CRC-64/NVME)
+_TABLE = []
+for _i in range(256):
+    _c = _i
+    for _ in range(8):
+        _c = (_c >> 1) ^ _POLY if _c & 1 else _c >> 1
+    _TABLE.append(_c)
+
+
+def crc64nvme(data):
+    """base64 of the big-endian CRC-64/NVME of data, as S3 shows it."""
+    c = 0xFFFFFFFFFFFFFFFF
+    for b in data:
+        c = _TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
+    return base64.b64encode((c ^ 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")).decode()

@@ -4,7 +4,6 @@ virtual-host-style S3 request (bucket/key, as path style), and S3's default
 checksum: a CRC64NVME of every object uploaded without a checksum (AWS since
 December 2024), shown with x-amz-checksum-mode: ENABLED and in GetObjectAttributes.
 (The ACL-header rows of the authorization matrix are in authz_table.py.)"""
-import base64
 import json
 import os
 import re
@@ -17,26 +16,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from conftest import REGION, boto3_client, client_error, uniq
+from conftest import REGION, boto3_client, crc64nvme, uniq
 
 # --------------------------------------------------------------------------- CRC64NVME
-_POLY = 0x9A6C9329AC4BC9B5  # 0xAD93D23594C93659 reflected (CRC-64/NVME)
-_TABLE = []
-for _i in range(256):
-    _c = _i
-    for _ in range(8):
-        _c = (_c >> 1) ^ _POLY if _c & 1 else _c >> 1
-    _TABLE.append(_c)
-
-
-def crc64nvme(data):
-    """base64 of the big-endian CRC-64/NVME of data, as S3 shows it."""
-    c = 0xFFFFFFFFFFFFFFFF
-    for b in data:
-        c = _TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
-    return base64.b64encode((c ^ 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")).decode()
-
-
 def test_crc64nvme_reference():
     # ceph/s3-tests test_object_checksum_crc64nvme: 1024 bytes 'A'
     assert crc64nvme(b"A" * 1024) == "Qeh8oXvGiSo="
