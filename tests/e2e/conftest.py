@@ -556,3 +556,14 @@ def crc64nvme(data):
     for b in data:
         c = _TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
     return base64.b64encode((c ^ 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")).decode()
+
+
+def expect_error(code, status, fn, *a, **kw):
+    """Calls fn, which must raise a ClientError with this code (and HTTP status,
+    unless None); returns the error response."""
+    from botocore.exceptions import ClientError
+    with pytest.raises(ClientError) as ei:
+        fn(*a, **kw)
+    got = client_error(ei.value)
+    assert got[0] == code and (status is None or got[1] == status), got
+    return ei.value.response

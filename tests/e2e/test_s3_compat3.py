@@ -12,9 +12,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import requests
-from botocore.exceptions import ClientError
 
-from conftest import client_error, new_user, uniq
+from conftest import expect_error as expect, new_user, uniq
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
@@ -22,14 +21,6 @@ NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 @pytest.fixture(scope="module")
 def s3(server):
     return server.boto3_client("s3", server.admin_creds())
-
-
-def expect(code, status, fn, *a, **kw):
-    with pytest.raises(ClientError) as ei:
-        fn(*a, **kw)
-    got = client_error(ei.value)
-    assert got[0] == code and (status is None or got[1] == status), got
-    return ei.value.response
 
 
 # ------------------------------------------------------------- object ACL by version

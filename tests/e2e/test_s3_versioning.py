@@ -9,22 +9,13 @@ deleted version leaving the disk while a non-current one stays."""
 import json
 
 import pytest
-from botocore.exceptions import ClientError
 
-from conftest import blobs_contain, client_error, meta_query, new_user, uniq
+from conftest import blobs_contain, expect_error as expect, meta_query, new_user, uniq
 
 
 @pytest.fixture(scope="module")
 def s3(server):
     return server.boto3_client("s3", server.admin_creds())
-
-
-def expect(code, status, fn, *a, **kw):
-    with pytest.raises(ClientError) as ei:
-        fn(*a, **kw)
-    got = client_error(ei.value)
-    assert got[0] == code and (status is None or got[1] == status), got
-    return ei.value.response
 
 
 def versioned_bucket(s3, status="Enabled"):

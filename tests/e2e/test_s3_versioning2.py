@@ -12,20 +12,12 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from conftest import client_error, uniq
+from conftest import expect_error as expect, uniq
 
 
 @pytest.fixture(scope="module")
 def s3(server):
     return server.boto3_client("s3", server.admin_creds())
-
-
-def expect(code, status, fn, *a, **kw):
-    with pytest.raises(ClientError) as ei:
-        fn(*a, **kw)
-    got = client_error(ei.value)
-    assert got[0] == code and (status is None or got[1] == status), got
-    return ei.value.response
 
 
 def headers(resp):
