@@ -364,7 +364,9 @@ static bool sse_new_record(s3_op *op, uint8_t key[32], json_t **rec) {
                       "The encryption method specified is not supported");
         return false;
     }
-    if (kms && customer) {
+    /* alg with customer: the x-amz-server-side-encryption header was sent too (the
+     * bucket default applies only when neither was), whatever its value */
+    if (alg && customer) {
         aws_fault_set(&op->f, 400, "InvalidArgument",
                       "Server Side Encryption with Customer provided key is incompatible with the "
                       "encryption method specified");

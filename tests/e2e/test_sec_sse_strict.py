@@ -77,6 +77,23 @@ def test_sse_c_key_without_algorithm_is_refused_not_stored_plain(server, bucket)
         assert err(s3.put_object, Bucket=b, Key="k", Body=b"x")[:2] == ("InvalidArgument", 400)
 
 
+@pytest.mark.parametrize("value", ["AES256", "aws:kms"])
+def test_sse_c_with_another_method_is_refused(server, bucket, value):
+    """SSE-C headers with x-amz-server-side-encryption (any value) are a conflict: AWS
+    answers 400 InvalidArgument; Cloister used to accept AES256 + SSE-C as SSE-C
+    (ceph/s3-tests test_put_obj_enc_conflict_c_s3)."""
+    s3, b = bucket
+    extra = dict(customer_key_headers(), **{f"{SSE}-customer-algorithm": "AES256", SSE: value})
+    for op, call in (("PutObject", lambda: s3.put_object(Bucket=b, Key="c", Body=b"x")),
+                     ("CreateMultipartUpload", lambda: s3.create_multipart_upload(Bucket=b, Key="c"))):
+        with headers(s3, op, extra):
+            with pytest.raises(ClientError) as ei:
+                call()
+        code, status, msg = client_error(ei.value)
+        assert (code, status) == ("InvalidArgument", 400) and "incompatible" in msg, (op, msg)
+    assert err(s3.head_object, Bucket=b, Key="c")[1] == 404
+
+
 @pytest.mark.parametrize("algorithm", [None, "AES256"])
 def test_kms_key_id_needs_aws_kms(server, bucket, algorithm):
     s3, b = bucket
