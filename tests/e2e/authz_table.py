@@ -78,6 +78,22 @@ RULES = {
         "Account B on a bucket that grants it nothing is refused.",
         {"owner": OK, "cross_account": OK, "cross_account_no_grant": S3_DENIED,
          "anonymous": OK, "no_policy_user": OK}),
+    "s3-cond-delete-no-get": Rule(
+        "Conditional delete needs s3:GetObject (not granted)",
+        "A DeleteObject with `If-Match` (or `x-amz-if-match-size` / "
+        "`-last-modified-time`) reads the object's ETag, size or date, so it needs "
+        "s3:GetObject besides s3:DeleteObject (AWS user guide, conditional deletes). In "
+        "these rows the callers are granted s3:DeleteObject only (account B and everyone by "
+        "bucket policy, the user column by its identity policy): 403 AccessDenied, nothing "
+        "deleted; the owner is allowed.",
+        {"owner": OK, "cross_account": S3_DENIED, "cross_account_no_grant": S3_DENIED,
+         "anonymous": S3_DENIED, "no_policy_user": S3_DENIED}),
+    "s3-cond-delete-get": Rule(
+        "Conditional delete with s3:GetObject granted",
+        "The same call when the grants are s3:DeleteObject and s3:GetObject: allowed. "
+        "Account B on a bucket that grants it nothing is refused.",
+        {"owner": OK, "cross_account": OK, "cross_account_no_grant": S3_DENIED,
+         "anonymous": OK, "no_policy_user": OK}),
     "s3-bucket-owner-only": Rule(
         "Bucket owner's account only",
         "Callable only by principals of the bucket owner's account: a caller that the "
@@ -362,7 +378,10 @@ def _upload(c, parts=0):
 
 # ACL headers: the grants of the two kinds of rows (rules s3-acl-header-*).
 ACL_GRANTS = {"no-acl": ["s3:PutObject", "s3:GetObject"],
-              "acl": ["s3:PutObject", "s3:PutObjectAcl", "s3:GetObject"]}
+              "acl": ["s3:PutObject", "s3:PutObjectAcl", "s3:GetObject"],
+              # conditional deletes (rules s3-cond-delete-*) use the same kind of world
+              "del": ["s3:DeleteObject"],
+              "del+get": ["s3:DeleteObject", "s3:GetObject"]}
 
 
 def _acl_world(w, grant):
@@ -431,6 +450,31 @@ def _acl_header_rows():
                             lambda c, r, fn=fn, grant=grant: fn(c, grant),
                             note="needs s3:PutObjectAcl too"))
     return rows
+
+
+def _cond_delete(c, grant):
+    """The owner puts an object, the cell's caller deletes it with `If-Match: *`."""
+    s3, bucket = _acl_target(c, grant)
+    key = c.uniq_key()
+    c.w.s3.put_object(Bucket=bucket, Key=key, Body=b"matrix")
+
+    def if_match(request, **_):
+        request.headers["If-Match"] = "*"
+
+    s3.meta.events.register("before-sign.s3.DeleteObject", if_match)
+    try:
+        return s3.delete_object(Bucket=bucket, Key=key)
+    finally:
+        s3.meta.events.unregister("before-sign.s3.DeleteObject", if_match)
+
+
+def _cond_delete_rows():
+    return [Row("s3", f"DeleteObject+If-Match/{label}", rule,
+                lambda c, r, grant=grant: _cond_delete(c, grant),
+                note="needs s3:GetObject too")
+            for grant, rule, label in (("del", "s3-cond-delete-no-get", "granted-DeleteObject"),
+                                       ("del+get", "s3-cond-delete-get",
+                                        "granted-DeleteObject+GetObject"))]
 
 
 # --------------------------------------------------------------------------- S3
@@ -617,6 +661,7 @@ S3_ROWS = [
         note="s3:GetObjectVersion and s3:GetObjectVersionAttributes"),
 ]
 S3_ROWS += _acl_header_rows()
+S3_ROWS += _cond_delete_rows()
 
 # --------------------------------------------------------------------------- S3 Control
 S3CONTROL_ROWS = [
