@@ -378,6 +378,7 @@ def test_retire_grant_by_principals_named_in_the_grant(world):
 # each handler serves these operations. A new handler fails the test below until it is
 # mapped here and its operations have rows.
 S3_HANDLERS = {
+    "s3_bucket_tagging": ["GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging"],
     "s3_list_buckets": ["ListBuckets"], "s3_create_bucket": ["CreateBucket"],
     "s3_head_bucket": ["HeadBucket"], "s3_delete_bucket": ["DeleteBucket"],
     "s3_list_objects": ["ListObjects", "ListObjectsV2"],
@@ -408,7 +409,7 @@ S3_HANDLERS = {
                                      "DeleteBucketOwnershipControls"],
 }
 S3_NOT_HANDLERS = {"s3_op_init", "s3_op_free", "s3_respond_fault", "s3_has_query",
-                   "s3_check_region"}
+                   "s3_check_region", "s3_check_no_object_lock"}
 
 
 def test_every_s3_handler_has_rows():
