@@ -193,6 +193,8 @@ SWEEP = [
     ("x-amz-sdk-checksum-algorithm", "CRC32"),
     ("x-amz-decoded-content-length", "0"),
     ("x-amz-trailer", "x-amz-checksum-crc32"),
+    ("x-amz-if-match-size", "1"),  # conditional deletes (s3_delcond.c)
+    ("x-amz-if-match-last-modified-time", "Wed, 01 Jan 2020 00:00:00 GMT"),
     ("x-amz-object-lock-mode", "GOVERNANCE"),
     ("x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z"),
     ("x-amz-object-lock-legal-hold", "ON"),
